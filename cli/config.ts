@@ -1,0 +1,25 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The one place the CLI reads the environment; the core only ever receives plain values. */
+export interface CliEnvironment {
+  /** `<shared>`: the read-only folder with pretrained models and the demo data. */
+  sharedDir: string;
+  /** Extra models folders from CNN_CODES_MODELS_DIR (path-list). */
+  modelsDirs: string[];
+  /** Per-user download cache for model files. */
+  modelCacheDir: string;
+}
+
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
+  const sharedDir = path.resolve(env.CNN_CODES_SHARED ?? path.join(PACKAGE_ROOT, '..', 'shared'));
+  const modelsDirs = (env.CNN_CODES_MODELS_DIR ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  const sharedModels = path.join(sharedDir, 'models');
+  if (existsSync(sharedModels)) modelsDirs.push(sharedModels);
+  const cacheHome = env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
+  return { sharedDir, modelsDirs, modelCacheDir: path.resolve(env.CNN_CODES_MODEL_CACHE ?? path.join(cacheHome, 'cnn-codes', 'models')) };
+}

@@ -1,0 +1,44 @@
+import * as path from 'node:path';
+import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
+import { ExtractionPool } from '../core/backbone/extraction-pool.js';
+import type { ExecutionProvider } from '../core/backbone/onnx-backbone.js';
+import { FeatureStore } from '../core/features/feature-store.js';
+import { ModelRegistry, resolveModelFile, type RegisteredModel } from '../core/models/registry.js';
+import type { Embedder } from '../core/ports/embedder.js';
+import type { ProgressSink } from '../core/use-cases/progress.js';
+import type { CliEnvironment } from './config.js';
+
+export interface LocalOptions {
+  out: string;
+  cache?: string;
+  modelsDirs: string[];
+  allowDownload: boolean;
+  workers?: number;
+  batchSize?: number;
+  executionProvider?: ExecutionProvider;
+}
+
+/** The embedded default: files for storage, worker threads for extraction, no cloud. */
+export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress?: ProgressSink) {
+  const workspace = new FsBlobStore(options.out);
+  const features = new FeatureStore(options.cache ? new FsBlobStore(options.cache) : workspace, 'codes');
+  const modelsDirs = [...options.modelsDirs.map((d) => path.resolve(d)), ...env.modelsDirs];
+  const registry = new ModelRegistry();
+  const openEmbedder = async (model: RegisteredModel, cuts: string[]): Promise<Embedder> => {
+    const resolved = await resolveModelFile(model, {
+      modelsDirs,
+      cacheDir: env.modelCacheDir,
+      allowDownload: options.allowDownload,
+      onDownload: (p) => onProgress?.({ phase: 'extract', done: p.receivedBytes, total: p.totalBytes ?? p.receivedBytes, message: `download ${model.descriptor.file}` }),
+    });
+    return ExtractionPool.start({
+      modelPath: resolved.path,
+      descriptor: model.descriptor,
+      cuts,
+      ...(options.workers ? { workers: options.workers } : {}),
+      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
+    });
+  };
+  return { workspace, features, registry, modelsDirs, openEmbedder };
+}

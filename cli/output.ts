@@ -1,0 +1,66 @@
+import type { ModelRegistry } from '../core/models/registry.js';
+import type { Evaluation } from '../core/use-cases/evaluate.js';
+import type { ExtractSummary } from '../core/use-cases/extract.js';
+import type { PredictResult } from '../core/use-cases/predict.js';
+import type { RunResult } from '../core/use-cases/run.js';
+import type { HeadArtefact } from '../core/use-cases/train-head.js';
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+export function printExtract(summary: ExtractSummary, out: string, json: boolean): unknown {
+  if (!json) {
+    say(`extracted ${summary.images} images in ${summary.seconds.toFixed(2)} s: ${summary.embedded} embedded, ${summary.cached} cached, ${summary.rejected} rejected`);
+    if (summary.embedded > 0) say(`throughput ${summary.imagesPerSecond.toFixed(1)} images/s`);
+    say(`manifest: ${out}/manifest.json`);
+  }
+  return { out, extract: summary };
+}
+
+export function printTrain(head: HeadArtefact, reused: boolean, out: string, json: boolean): unknown {
+  if (!json) {
+    const cv = head.cv ? ` (CV accuracy ${pct(head.cv.best.meanAccuracy)} ± ${(head.cv.best.stdAccuracy * 100).toFixed(1)})` : '';
+    say(`head: ${head.options.kind} on ${head.layer}, C = ${head.options.C}${cv}${reused ? ', reused from cache' : `, fitted in ${head.fitSeconds.toFixed(3)} s`}`);
+    say(`saved: ${out}/head.json`);
+  }
+  return { out, head: { layer: head.layer, kind: head.options.kind, C: head.options.C, cv: head.cv?.best ?? null, reused } };
+}
+
+export function printEvaluation(e: Evaluation, out: string, json: boolean): unknown {
+  if (!json) {
+    say(`${e.split}: accuracy ${pct(e.metrics.accuracy)}, balanced ${pct(e.metrics.balancedAccuracy)}, log-loss ${e.metrics.logLoss.toFixed(4)} on ${e.metrics.n} images`);
+    say(`report: ${out}/report.md, metrics: ${out}/metrics.json`);
+  }
+  const { predictions: _omitted, ...summary } = e;
+  return { out, evaluation: summary };
+}
+
+export function printRun(r: RunResult, out: string, json: boolean): unknown {
+  if (!json) {
+    printExtract(r.extract, out, false);
+    printTrain(r.head, r.headReused, out, false);
+    printEvaluation(r.evaluation, out, false);
+    say(`done in ${r.seconds.toFixed(2)} s`);
+  }
+  const { predictions: _omitted, ...evaluation } = r.evaluation;
+  return { out, seconds: r.seconds, extract: r.extract, head: { layer: r.head.layer, kind: r.head.options.kind, C: r.head.options.C, cv: r.head.cv?.best ?? null, reused: r.headReused }, evaluation };
+}
+
+export function printPredictions(results: PredictResult[], json: boolean): unknown {
+  if (!json) {
+    for (const r of results) {
+      if ('error' in r) say(`${r.key}\terror: ${r.error.kind}: ${r.error.message}`);
+      else say(`${r.key}\t${r.top.map((t) => `${t.label} ${pct(t.probability)}`).join('\t')}`);
+    }
+  }
+  return { predictions: results };
+}
+
+export function printModels(registry: ModelRegistry, modelsDirs: string[], json: boolean): unknown {
+  const models = registry.names();
+  if (!json) {
+    say(`models folders: ${modelsDirs.join(', ') || '(none)'}`);
+    for (const name of models) say(`  ${name}`);
+  }
+  return { modelsDirs, models };
+}

@@ -1,0 +1,81 @@
+import * as ort from 'onnxruntime-node';
+import { ModelError, errorMessage } from '../errors.js';
+import type { ModelDescriptor } from '../models/descriptor.js';
+import { prepareGraph } from '../models/onnx-graph.js';
+
+/** The only module that talks to onnxruntime: everything else sees raw RGB crops in and Float32Array codes out. */
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface BackboneOptions {
+  /** Intra-op threads per session. One per session and several sessions beat one wide session for small models. */
+  threads?: number;
+  executionProvider?: ExecutionProvider;
+}
+
+export class OnnxBackbone {
+  readonly descriptor: ModelDescriptor;
+  readonly cuts: readonly string[];
+  private readonly session: ort.InferenceSession;
+  private readonly inputName: string;
+  private readonly outputs: Record<string, string>;
+
+  private constructor(descriptor: ModelDescriptor, cuts: readonly string[], session: ort.InferenceSession, inputName: string, outputs: Record<string, string>) {
+    this.descriptor = descriptor;
+    this.cuts = cuts;
+    this.session = session;
+    this.inputName = inputName;
+    this.outputs = outputs;
+  }
+
+  static async create(modelBytes: Uint8Array, descriptor: ModelDescriptor, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
+    const prepared = prepareGraph(modelBytes, descriptor, cuts);
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      executionProviders: options.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+      ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
+    };
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(prepared.bytes, sessionOptions);
+    } catch (err) {
+      throw new ModelError(`${descriptor.name}: onnxruntime could not load the model: ${errorMessage(err)}`, { cause: err });
+    }
+    return new OnnxBackbone(descriptor, cuts, session, prepared.inputName, prepared.outputs);
+  }
+
+  /** Largest batch one `embed` call may take (1 for graphs exported with a static batch). */
+  get maxBatch(): number {
+    return this.descriptor.input.batch === 'dynamic' ? Number.POSITIVE_INFINITY : this.descriptor.input.batch;
+  }
+
+  /**
+   * Runs a batch of raw RGB crops (HWC uint8, input.size) and returns, per cut point, one Float32Array of
+   * [batch × dim] codes.
+   */
+  async embed(crops: readonly Uint8Array[]): Promise<Record<string, Float32Array>> {
+    const [h, w] = this.descriptor.input.size;
+    const bytesPerImage = h * w * 3;
+    if (crops.length === 0) return Object.fromEntries(this.cuts.map((c) => [c, new Float32Array(0)]));
+    if (crops.length > this.maxBatch) throw new ModelError(`${this.descriptor.name} takes batches of ${this.maxBatch}, got ${crops.length}`);
+    const batch = new Uint8Array(bytesPerImage * crops.length);
+    crops.forEach((crop, i) => {
+      if (crop.byteLength !== bytesPerImage) throw new ModelError(`crop ${i} has ${crop.byteLength} bytes, expected ${bytesPerImage}`);
+      batch.set(crop, i * bytesPerImage);
+    });
+    const feeds = { [this.inputName]: new ort.Tensor('uint8', batch, [crops.length, h, w, 3]) };
+    const results = await this.session.run(feeds, Object.values(this.outputs));
+    const codes: Record<string, Float32Array> = {};
+    for (const cut of this.cuts) {
+      const tensor = results[this.outputs[cut]!];
+      if (!tensor) throw new ModelError(`${this.descriptor.name}: missing output for cut point ${cut}`);
+      codes[cut] = tensor.data as Float32Array;
+    }
+    return codes;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,92 @@
+import { DataError } from '../errors.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { seededShuffle } from './seeded-random.js';
+
+/**
+ * The ImageFolder layout, as torchvision reads it: `<split>/<class>/<file>` or, without splits, `<class>/<file>`
+ * (then a seeded stratified split makes train and val). Class indices follow sorted class names, as in torchvision.
+ */
+
+export interface DatasetItem {
+  key: string;
+  split: string;
+  label: number;
+}
+
+export interface Dataset {
+  location: string;
+  classes: string[];
+  items: DatasetItem[];
+  /** True when val was carved out of an unsplit folder (seeded, stratified). */
+  splitSynthesized: boolean;
+  /** Files outside the layout (wrong depth, hidden, metadata), skipped with a reason. */
+  ignored: Array<{ key: string; reason: string }>;
+}
+
+const SPLIT_NAMES = new Set(['train', 'val', 'valid', 'validation', 'test']);
+const METADATA = /\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;
+
+export interface ListOptions {
+  /** Fraction of each class moved to val when the folder has no splits. */
+  valFraction?: number;
+  seed?: number;
+}
+
+export async function listImageFolder(store: BlobStore, prefix = '', options: ListOptions = {}): Promise<Dataset> {
+  const base = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
+  const files: string[][] = [];
+  const ignored: Dataset['ignored'] = [];
+  for await (const blob of store.list(base)) {
+    const rel = blob.key.slice(base.length);
+    const parts = rel.split('/');
+    if (parts.some((p) => p.startsWith('.'))) continue;
+    if (METADATA.test(rel)) {
+      ignored.push({ key: blob.key, reason: 'not an image (metadata file)' });
+      continue;
+    }
+    files.push(parts);
+  }
+  const hasSplits = files.some((p) => p.length === 3 && SPLIT_NAMES.has(p[0]!));
+  const depth = hasSplits ? 3 : 2;
+  const kept: Array<{ key: string; split: string; className: string }> = [];
+  for (const parts of files) {
+    const key = base + parts.join('/');
+    if (parts.length !== depth || (hasSplits && !SPLIT_NAMES.has(parts[0]!))) {
+      ignored.push({ key, reason: `outside the ${hasSplits ? '<split>/<class>/<file>' : '<class>/<file>'} layout` });
+      continue;
+    }
+    kept.push(hasSplits ? { key, split: normalizeSplit(parts[0]!), className: parts[1]! } : { key, split: 'train', className: parts[0]! });
+  }
+  if (kept.length === 0) {
+    throw new DataError(`no images found at ${store.location}/${base} (expected <split>/<class>/<image> or <class>/<image>)`);
+  }
+  const classes = [...new Set(kept.filter((k) => k.split === 'train').map((k) => k.className))].sort();
+  if (classes.length < 2) throw new DataError(`need at least 2 classes in train, found ${classes.length} at ${store.location}/${base}`);
+  const labelOf = new Map(classes.map((c, i) => [c, i]));
+  const items: DatasetItem[] = [];
+  for (const k of kept) {
+    const label = labelOf.get(k.className);
+    if (label === undefined) {
+      ignored.push({ key: k.key, reason: `class "${k.className}" does not occur in train` });
+      continue;
+    }
+    items.push({ key: k.key, split: k.split, label });
+  }
+  const splitSynthesized = !hasSplits;
+  if (splitSynthesized) carveValidation(items, options.valFraction ?? 0.2, options.seed ?? 0);
+  return { location: `${store.location}/${base}`.replace(/\/$/, ''), classes, items, splitSynthesized, ignored };
+}
+
+function normalizeSplit(name: string): string {
+  return name === 'valid' || name === 'validation' ? 'val' : name;
+}
+
+function carveValidation(items: DatasetItem[], fraction: number, seed: number): void {
+  const byClass = new Map<number, DatasetItem[]>();
+  for (const item of items) byClass.set(item.label, [...(byClass.get(item.label) ?? []), item]);
+  for (const [label, members] of byClass) {
+    const shuffled = seededShuffle(members, seed + label);
+    const nVal = Math.min(members.length - 1, Math.max(1, Math.round(members.length * fraction)));
+    for (const item of shuffled.slice(0, nVal)) item.split = 'val';
+  }
+}

@@ -1,0 +1,48 @@
+import { DataError } from '../errors.js';
+
+/**
+ * NumPy .npy v1.0, little-endian, C order: the shard format, so `numpy.load("x.npy")` reads a shard directly.
+ * Only the dtypes the cache writes are supported.
+ */
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+type Dtype = '<f4' | '<i4';
+
+export function encodeNpy(data: Float32Array | Int32Array, shape: number[]): Uint8Array {
+  const descr: Dtype = data instanceof Float32Array ? '<f4' : '<i4';
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // The whole preamble (10 bytes + header + '\n') is padded with spaces to a multiple of 64 for aligned reads.
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  header = header.padEnd(total - 10 - 1, ' ') + '\n';
+  const out = new Uint8Array(total + data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), total);
+  return out;
+}
+
+export function decodeNpy(bytes: Uint8Array): { data: Float32Array | Int32Array; shape: number[] } {
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new DataError('not a .npy file');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = bytes[6];
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = major === 1 ? 10 : 12;
+  const header = new TextDecoder().decode(bytes.subarray(start, start + headerLen));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (/'fortran_order':\s*True/.test(header)) throw new DataError('.npy in Fortran order is not supported');
+  if (shapeText === undefined) throw new DataError('.npy header has no shape');
+  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const offset = start + headerLen;
+  // Copy so the typed array is aligned whatever the source buffer's offset.
+  const body = bytes.slice(offset, offset + count * 4);
+  if (body.byteLength !== count * 4) throw new DataError('.npy file is truncated');
+  if (descr === '<f4') return { data: new Float32Array(body.buffer, 0, count), shape };
+  if (descr === '<i4') return { data: new Int32Array(body.buffer, 0, count), shape };
+  throw new DataError(`.npy dtype ${descr} is not supported`);
+}

@@ -1,0 +1,21 @@
+import { DataError } from '../errors.js';
+import type { Matrix } from '../heads/matrix.js';
+import type { FeatureStore } from './feature-store.js';
+import type { Manifest, ManifestEntry } from './manifest.js';
+
+export interface LabelledCodes {
+  X: Matrix;
+  y: Int32Array;
+  entries: ManifestEntry[];
+}
+
+/** Reads one split's codes at one cut point from the cache, as the heads want them (float64, row-major). */
+export async function loadSplit(features: FeatureStore, manifest: Manifest, cut: string, split: string): Promise<LabelledCodes> {
+  const ns = manifest.namespaces[cut];
+  if (!ns) throw new DataError(`no codes for cut point "${cut}" in this cache (has: ${Object.keys(manifest.namespaces).join(', ')}); run extract with --layer ${cut}`);
+  const entries = manifest.entries.filter((e) => e.split === split);
+  if (entries.length === 0) throw new DataError(`split "${split}" has no usable images in ${manifest.dataset}`);
+  const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };
+  const codes = await features.readCodes(info, entries.map((e) => e.codes[cut]!));
+  return { X: { rows: entries.length, cols: ns.dim, data: Float64Array.from(codes) }, y: Int32Array.from(entries.map((e) => e.label)), entries };
+}

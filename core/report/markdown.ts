@@ -1,0 +1,79 @@
+import type { Manifest } from '../features/manifest.js';
+import type { Evaluation } from '../use-cases/evaluate.js';
+import type { HeadArtefact } from '../use-cases/train-head.js';
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+
+/** A report a person reads first; metrics.json has everything for machines. */
+export function renderMarkdownReport(manifest: Manifest, head: HeadArtefact, evaluation: Evaluation): string {
+  const m = evaluation.metrics;
+  const counts = countBySplit(manifest);
+  const lines: string[] = [
+    `# cnn-codes report`,
+    '',
+    `**${pct(m.accuracy)} accuracy** on ${evaluation.split} (${m.n} images the head never saw), ` +
+      `balanced accuracy ${pct(m.balancedAccuracy)}, log-loss ${m.logLoss.toFixed(4)}.`,
+    '',
+    `- Dataset: \`${manifest.dataset}\`${manifest.splitSynthesized ? ' (no val folder: seeded stratified split)' : ''}`,
+    `- Backbone: \`${head.model.name}\` (sha256 ${head.model.sha256.slice(0, 12)}…), cut point \`${head.layer}\``,
+    `- Head: ${head.options.kind}, C = ${formatC(head.options.C)}${head.options.classWeight ? `, class weight ${head.options.classWeight}` : ''}, fitted on ${head.trainedOn} train images`,
+    '',
+    '## Data',
+    '',
+    `| split | ${manifest.classes.join(' | ')} | rejected |`,
+    `|---|${manifest.classes.map(() => '---|').join('')}---|`,
+    ...Object.entries(counts).map(([split, row]) => `| ${split} | ${manifest.classes.map((_, i) => row.perClass[i] ?? 0).join(' | ')} | ${row.rejected} |`),
+    '',
+  ];
+  if (manifest.rejects.length > 0) {
+    lines.push('Rejected files:', '', ...manifest.rejects.map((r) => `- \`${r.key}\`: ${r.kind}: ${r.message}`), '');
+  }
+  if (head.cv) {
+    const top = [...head.cv.table].sort((a, b) => b.meanAccuracy - a.meanAccuracy).slice(0, 12);
+    lines.push(
+      `## Model selection (${head.cv.folds}-fold stratified CV on train, seed ${head.cv.seed})`,
+      '',
+      '| layer | head | C | CV accuracy | ± std |',
+      '|---|---|---|---|---|',
+      ...top.map((r) => `| ${r.layer ?? head.layer} | ${r.kind} | ${formatC(r.C)} | ${pct(r.meanAccuracy)} | ${(r.stdAccuracy * 100).toFixed(1)} |`),
+      '',
+      `Chosen: ${head.cv.best.layer ?? head.layer} / ${head.cv.best.kind} / C = ${formatC(head.cv.best.C)}.`,
+      '',
+    );
+  }
+  lines.push(
+    `## ${evaluation.split} metrics`,
+    '',
+    '| class | precision | recall | F1 | support |',
+    '|---|---|---|---|---|',
+    ...m.perClass.map((c) => `| ${c.label} | ${pct(c.precision)} | ${pct(c.recall)} | ${pct(c.f1)} | ${c.support} |`),
+    '',
+    'Confusion matrix (rows: true, columns: predicted):',
+    '',
+    `| | ${manifest.classes.join(' | ')} |`,
+    `|---|${manifest.classes.map(() => '---|').join('')}`,
+    ...m.confusion.map((row, i) => `| ${manifest.classes[i]} | ${row.join(' | ')} |`),
+    '',
+  );
+  if (m.topK.length > 0) lines.push(...m.topK.map((t) => `- top-${t.k} accuracy: ${pct(t.accuracy)}`), '');
+  const wrong = evaluation.predictions.filter((p) => p.predicted !== p.label);
+  if (wrong.length > 0) {
+    lines.push('## Misclassified', '', '| image | true | predicted | confidence |', '|---|---|---|---|');
+    lines.push(...wrong.map((p) => `| \`${p.key}\` | ${manifest.classes[p.label]} | ${manifest.classes[p.predicted]} | ${pct(p.confidence)} |`), '');
+  }
+  const timings = Object.entries(evaluation.timings);
+  if (timings.length > 0) lines.push('## Timings', '', ...timings.map(([k, v]) => `- ${k}: ${Number.isInteger(v) ? v : v.toFixed(3)}`), '');
+  return lines.join('\n');
+}
+
+function countBySplit(manifest: Manifest): Record<string, { perClass: number[]; rejected: number }> {
+  const out: Record<string, { perClass: number[]; rejected: number }> = {};
+  const row = (split: string) => (out[split] ??= { perClass: manifest.classes.map(() => 0), rejected: 0 });
+  for (const e of manifest.entries) row(e.split).perClass[e.label]! += 1;
+  for (const r of manifest.rejects) row(r.split).rejected += 1;
+  return out;
+}
+
+function formatC(C: number): string {
+  return C >= 0.01 && C < 1000 ? String(Number(C.toPrecision(3))) : C.toExponential(1);
+}

@@ -1,0 +1,85 @@
+import { DataError } from '../errors.js';
+import type { FeatureStore } from '../features/feature-store.js';
+import { loadSplit } from '../features/training-data.js';
+import { loadHead } from '../heads/index.js';
+import { classificationMetrics } from '../metrics/classification.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { renderMarkdownReport } from '../report/markdown.js';
+import type { ProgressSink } from './progress.js';
+import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
+
+export interface EvaluateRequest {
+  split?: string;
+  /** Extra context for the report (timings from extract/train). */
+  timings?: Record<string, number>;
+}
+
+export interface EvaluateDeps {
+  workspace: BlobStore;
+  features: FeatureStore;
+  onProgress?: ProgressSink;
+}
+
+export interface Prediction {
+  key: string;
+  label: number;
+  predicted: number;
+  confidence: number;
+  probabilities: number[];
+}
+
+export type Metrics = ReturnType<typeof classificationMetrics>;
+
+export interface Evaluation {
+  version: 1;
+  split: string;
+  model: HeadArtefact['model'];
+  layer: string;
+  head: { kind: string; C: number };
+  classes: string[];
+  metrics: Metrics;
+  predictions: Prediction[];
+  rejected: number;
+  timings: Record<string, number>;
+}
+
+export const METRICS_KEY = 'metrics.json';
+export const REPORT_KEY = 'report.md';
+
+/** Scores the fitted head on a held-out split (val by default) that neither training nor CV ever saw. */
+export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}): Promise<Evaluation> {
+  const split = request.split ?? 'val';
+  if (split === 'train') throw new DataError('refusing to report accuracy on the split the head was trained on; use --split val or test');
+  const manifest = await readManifest(deps.workspace);
+  const artefact = await deps.workspace.getJson<HeadArtefact>(HEAD_KEY);
+  if (!artefact) throw new DataError(`no ${HEAD_KEY} in ${deps.workspace.location}: run "cnn-codes train" first`);
+  if (artefact.namespace !== manifest.namespaces[artefact.layer]?.id) {
+    throw new DataError('the head was trained on codes from another model or cut point than this cache holds; retrain it');
+  }
+  const data = await loadSplit(deps.features, manifest, artefact.layer, split);
+  const head = loadHead(artefact.head);
+  const proba = head.predictProba(data.X);
+  const metrics = classificationMetrics(data.y, proba, manifest.classes);
+  const k = proba.cols;
+  const predictions: Prediction[] = data.entries.map((entry, i) => {
+    const p = Array.from(proba.data.subarray(i * k, (i + 1) * k));
+    const predicted = p.indexOf(Math.max(...p));
+    return { key: entry.key, label: entry.label, predicted, confidence: p[predicted]!, probabilities: p };
+  });
+  const evaluation: Evaluation = {
+    version: 1,
+    split,
+    model: artefact.model,
+    layer: artefact.layer,
+    head: { kind: artefact.options.kind, C: artefact.options.C },
+    classes: manifest.classes,
+    metrics,
+    predictions,
+    rejected: manifest.rejects.filter((r) => r.split === split).length,
+    timings: { headFitSeconds: artefact.fitSeconds, ...(request.timings ?? {}) },
+  };
+  deps.onProgress?.({ phase: 'evaluate', done: data.y.length, total: data.y.length });
+  await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
+  await deps.workspace.put(REPORT_KEY, renderMarkdownReport(manifest, artefact, evaluation));
+  return evaluation;
+}

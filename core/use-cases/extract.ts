@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto';
+import { listImageFolder, type Dataset, type DatasetItem, type ListOptions } from '../dataset/image-folder.js';
+import { ConfigError } from '../errors.js';
+import { namespaceOf, type CodeIndex, type FeatureStore, type NamespaceInfo, type ShardIndex } from '../features/feature-store.js';
+import { MANIFEST_KEY, REJECTS_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
+import type { RegisteredModel } from '../models/registry.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
+import type { ProgressSink } from './progress.js';
+
+export interface ExtractRequest {
+  /** Cut point names, or ['all']. Default ['final']. */
+  cuts?: string[];
+  list?: ListOptions;
+  /** Rows per shard; bounds memory while extracting. */
+  shardRows?: number;
+}
+
+export interface ExtractDeps {
+  data: BlobStore;
+  dataPrefix?: string;
+  /** Where the manifest and rejects of this dataset go. */
+  workspace: BlobStore;
+  features: FeatureStore;
+  model: RegisteredModel;
+  /** Builds the embedder on first need, so a fully cached run never loads the model or the image decoder. */
+  openEmbedder: (model: RegisteredModel, cuts: string[]) => Promise<Embedder>;
+  onProgress?: ProgressSink;
+}
+
+export interface ExtractSummary {
+  images: number;
+  /** Images that went through the backbone in this call (0 when everything was cached). */
+  embedded: number;
+  cached: number;
+  rejected: number;
+  ignored: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export function resolveCuts(model: RegisteredModel, requested: string[] | undefined): string[] {
+  const available = Object.keys(model.descriptor.cutPoints);
+  const cuts = !requested || requested.length === 0 ? ['final'] : requested.includes('all') ? available : requested;
+  for (const cut of cuts) {
+    if (!available.includes(cut)) throw new ConfigError(`model ${model.descriptor.name} has no cut point "${cut}" (has: ${available.join(', ')})`);
+  }
+  return [...new Set(cuts)];
+}
+
+/** Images → cached codes for every requested cut point, in one forward pass per image, skipping what is cached. */
+export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): Promise<{ manifest: Manifest; summary: ExtractSummary }> {
+  const started = performance.now();
+  const cuts = resolveCuts(deps.model, request.cuts);
+  const namespaces = cuts.map((cut) => namespaceOf(deps.model.descriptor, cut));
+  const dataset = await listImageFolder(deps.data, deps.dataPrefix ?? '', request.list);
+  const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns)));
+  const run = new ExtractionRun(deps, cuts, namespaces, indexes, request.shardRows ?? 1024, dataset.items.length);
+
+  await forEachConcurrent(dataset.items, 8, (item) => run.admit(item));
+  await run.finish();
+
+  const manifest = buildManifest(deps, dataset, cuts, namespaces, indexes, run.hashes);
+  await deps.workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+  await deps.workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    manifest,
+    summary: {
+      images: dataset.items.length,
+      embedded: run.embedded,
+      cached: run.cached,
+      rejected: manifest.rejects.length,
+      ignored: dataset.ignored.length,
+      seconds,
+      imagesPerSecond: dataset.items.length / seconds,
+    },
+  };
+}
+
+/** The mutable state of one extraction: batching, in-flight work, and the shard buffers per cut point. */
+class ExtractionRun {
+  readonly hashes = new Map<string, string>();
+  embedded = 0;
+  cached = 0;
+  private done = 0;
+  private batch: EmbedItem[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly queued = new Set<string>();
+  private failure?: unknown;
+  private embedder?: Promise<Embedder>;
+  private readonly buffers: ShardBuffer[];
+
+  constructor(
+    private readonly deps: ExtractDeps,
+    private readonly cuts: string[],
+    namespaces: NamespaceInfo[],
+    private readonly indexes: CodeIndex[],
+    shardRows: number,
+    private readonly total: number,
+  ) {
+    this.buffers = namespaces.map((ns, i) => new ShardBuffer(deps.features, ns, indexes[i]!, shardRows));
+  }
+
+  async admit(item: DatasetItem): Promise<void> {
+    const bytes = await this.deps.data.get(item.key);
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    this.hashes.set(item.key, hash);
+    if (this.indexes.every((index) => index.has(hash)) || this.queued.has(hash)) {
+      this.cached += 1;
+      this.tick(1);
+      return;
+    }
+    this.queued.add(hash);
+    this.batch.push({ id: hash, bytes });
+    const embedder = await this.openEmbedder();
+    if (this.batch.length >= embedder.batchSize) await this.dispatch(embedder);
+  }
+
+  async finish(): Promise<void> {
+    if (this.batch.length > 0) await this.dispatch(await this.openEmbedder());
+    await Promise.all(this.inFlight);
+    if (this.embedder) await (await this.embedder).close();
+    // Codes already computed are kept even when a batch failed: a re-run resumes instead of starting over.
+    await Promise.all(this.buffers.map((b) => b.flush()));
+    if (this.failure) throw this.failure;
+  }
+
+  private openEmbedder(): Promise<Embedder> {
+    this.embedder ??= this.deps.openEmbedder(this.deps.model, this.cuts);
+    return this.embedder;
+  }
+
+  private async dispatch(embedder: Embedder): Promise<void> {
+    const items = this.batch;
+    this.batch = [];
+    // Backpressure: at most two batches per worker in flight, so memory stays flat however large the dataset.
+    while (this.inFlight.size >= embedder.parallelism * 2) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const work: Promise<void> = embedder
+      .embedBatch(items)
+      .then((results) => this.accept(results))
+      .catch((err: unknown) => {
+        this.failure ??= err;
+      })
+      .finally(() => this.inFlight.delete(work));
+    this.inFlight.add(work);
+  }
+
+  private async accept(results: EmbedResult[]): Promise<void> {
+    this.embedded += results.filter((r) => 'codes' in r).length;
+    await Promise.all(this.buffers.map((buffer, i) => buffer.add(results, this.cuts[i]!)));
+    this.tick(results.length);
+  }
+
+  private tick(n: number): void {
+    this.done += n;
+    this.deps.onProgress?.({
+      phase: 'extract',
+      done: this.done,
+      total: this.total,
+      detail: { embedded: this.embedded, cached: this.cached },
+    });
+  }
+}
+
+/** Collects rows for one namespace and writes a shard whenever `shardRows` are ready. */
+class ShardBuffer {
+  private rows: string[] = [];
+  private codes: Float32Array[] = [];
+  private rejects: ShardIndex['rejects'] = [];
+
+  constructor(
+    private readonly features: FeatureStore,
+    private readonly ns: NamespaceInfo,
+    private readonly index: CodeIndex,
+    private readonly shardRows: number,
+  ) {}
+
+  async add(results: EmbedResult[], cut: string): Promise<void> {
+    for (const r of results) {
+      if ('codes' in r) {
+        this.rows.push(r.id);
+        this.codes.push(r.codes[cut]!);
+      } else {
+        this.rejects.push({ contentHash: r.id, ...r.error });
+      }
+    }
+    if (this.rows.length >= this.shardRows) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.rows.length === 0 && this.rejects.length === 0) return;
+    const rows = this.rows;
+    const rejects = this.rejects;
+    const codes = concat(this.codes, this.ns.dim);
+    this.rows = [];
+    this.codes = [];
+    this.rejects = [];
+    const shardId = await this.features.writeShard(this.ns, rows, codes, rejects);
+    this.index.addShard(shardId, { version: 1, namespace: this.ns.id, dim: this.ns.dim, rows, rejects });
+  }
+}
+
+function concat(parts: Float32Array[], dim: number): Float32Array {
+  const out = new Float32Array(parts.length * dim);
+  parts.forEach((p, i) => out.set(p, i * dim));
+  return out;
+}
+
+function buildManifest(
+  deps: ExtractDeps,
+  dataset: Dataset,
+  cuts: string[],
+  namespaces: NamespaceInfo[],
+  indexes: CodeIndex[],
+  hashes: Map<string, string>,
+): Manifest {
+  const entries: ManifestEntry[] = [];
+  const rejects: RejectRecord[] = [];
+  for (const item of dataset.items) {
+    const contentHash = hashes.get(item.key)!;
+    const failure = indexes[0]!.rejects.get(contentHash);
+    if (failure) {
+      rejects.push({ key: item.key, split: item.split, label: item.label, contentHash, ...failure });
+      continue;
+    }
+    const codes = Object.fromEntries(cuts.map((cut, i) => [cut, indexes[i]!.codes.get(contentHash)!]));
+    entries.push({ key: item.key, split: item.split, label: item.label, contentHash, codes });
+  }
+  return {
+    version: 1,
+    dataset: dataset.location,
+    model: { name: deps.model.descriptor.name, sha256: deps.model.descriptor.sha256 },
+    classes: dataset.classes,
+    splitSynthesized: dataset.splitSynthesized,
+    namespaces: Object.fromEntries(cuts.map((cut, i) => [cut, { id: namespaces[i]!.id, dim: namespaces[i]!.dim }])),
+    entries,
+    rejects,
+    ignored: dataset.ignored,
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` calls pending. */
+export async function forEachConcurrent<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(lanes);
+}

@@ -1,0 +1,29 @@
+import { evaluate, type Evaluation } from './evaluate.js';
+import { extract, type ExtractDeps, type ExtractRequest, type ExtractSummary } from './extract.js';
+import { trainHead, type HeadArtefact, type TrainRequest } from './train-head.js';
+
+export interface RunResult {
+  extract: ExtractSummary;
+  head: HeadArtefact;
+  headReused: boolean;
+  evaluation: Evaluation;
+  seconds: number;
+}
+
+/** The whole job on one dataset: extract (incremental), train with selection on train, evaluate on val. */
+export async function run(deps: ExtractDeps, request: { extract?: ExtractRequest; train?: TrainRequest; split?: string } = {}): Promise<RunResult> {
+  const started = performance.now();
+  const layer = request.train?.layer;
+  const cuts = request.extract?.cuts ?? (layer === 'auto' ? ['all'] : [layer ?? 'final']);
+  const extracted = await extract(deps, { ...request.extract, cuts });
+  const trained = await trainHead(deps, request.train);
+  const evaluation = await evaluate(deps, {
+    ...(request.split ? { split: request.split } : {}),
+    timings: {
+      extractSeconds: extracted.summary.seconds,
+      imagesEmbedded: extracted.summary.embedded,
+      imagesPerSecond: extracted.summary.embedded > 0 ? extracted.summary.imagesPerSecond : 0,
+    },
+  });
+  return { extract: extracted.summary, head: trained.artefact, headReused: trained.reused, evaluation, seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { ConfigError, DataError } from '../errors.js';
+import type { FeatureStore } from '../features/feature-store.js';
+import { MANIFEST_KEY, type Manifest } from '../features/manifest.js';
+import { loadSplit, type LabelledCodes } from '../features/training-data.js';
+import { createHead, type HeadJSON, type HeadKind, type HeadOptions } from '../heads/index.js';
+import { crossValidate, defaultCGrid, type CvRow } from '../heads/model-selection.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { ProgressSink } from './progress.js';
+
+export interface TrainRequest {
+  /** A cut point, or 'auto' to let cross-validation choose among every extracted one. */
+  layer?: string;
+  head?: HeadKind | 'auto';
+  /** Fixed C; omitted → chosen by stratified k-fold CV on train. */
+  C?: number;
+  folds?: number;
+  seed?: number;
+  classWeight?: 'balanced' | null;
+}
+
+export interface TrainDeps {
+  workspace: BlobStore;
+  features: FeatureStore;
+  onProgress?: ProgressSink;
+}
+
+export interface HeadArtefact {
+  version: 1;
+  model: { name: string; sha256: string };
+  layer: string;
+  namespace: string;
+  classes: string[];
+  options: HeadOptions;
+  cv: { folds: number; seed: number; table: CvRow[]; best: CvRow } | null;
+  head: HeadJSON;
+  trainedOn: number;
+  fitSeconds: number;
+  /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
+  cacheKey: string;
+}
+
+export const HEAD_KEY = 'head.json';
+
+export async function readManifest(workspace: BlobStore): Promise<Manifest> {
+  const manifest = await workspace.getJson<Manifest>(MANIFEST_KEY);
+  if (!manifest) throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
+  return manifest;
+}
+
+/** Cached codes (train split only) → a fitted head, with C, layer and head type chosen by CV on train. */
+export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Promise<{ artefact: HeadArtefact; reused: boolean }> {
+  const manifest = await readManifest(deps.workspace);
+  const folds = request.folds ?? 5;
+  const seed = request.seed ?? 0;
+  const layers = request.layer === undefined || request.layer === 'auto' ? (request.layer === 'auto' ? Object.keys(manifest.namespaces) : ['final']) : [request.layer];
+  const kinds: HeadKind[] = request.head === undefined ? ['logistic'] : request.head === 'auto' ? ['logistic', 'svm'] : [request.head];
+  if (request.C !== undefined && !(request.C > 0)) throw new ConfigError(`C must be positive, got ${request.C}`);
+
+  const cacheKey = headCacheKey(manifest, layers, kinds, request, folds, seed);
+  const cached = await deps.workspace.getJson<HeadArtefact>(`heads/${cacheKey}.json`);
+  if (cached) {
+    await deps.workspace.put(HEAD_KEY, JSON.stringify(cached));
+    return { artefact: cached, reused: true };
+  }
+
+  const data = new Map<string, LabelledCodes>();
+  for (const layer of layers) data.set(layer, await loadSplit(deps.features, manifest, layer, 'train'));
+  const y = data.get(layers[0]!)!.y;
+  const grid = request.C !== undefined ? [request.C] : defaultCGrid();
+  const classWeight = request.classWeight ?? null;
+
+  let cv: HeadArtefact['cv'] = null;
+  let chosen = { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
+  if (layers.length * kinds.length * grid.length > 1) {
+    const candidates = layers.flatMap((layer) =>
+      kinds.flatMap((kind) => grid.map((C) => ({ id: `${layer}/${kind}/C=${C}`, layer, X: data.get(layer)!.X, options: { kind, C, classWeight, seed } }))),
+    );
+    const result = crossValidate(candidates, y, {
+      folds,
+      seed,
+      onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
+    });
+    cv = { folds, seed, table: result.table, best: result.best };
+    chosen = { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C };
+  }
+
+  const options: HeadOptions = { kind: chosen.kind, C: chosen.C, classWeight, seed };
+  const train = data.get(chosen.layer)!;
+  const started = performance.now();
+  const head = createHead(options).fit(train.X, train.y);
+  const fitSeconds = (performance.now() - started) / 1000;
+  const artefact: HeadArtefact = {
+    version: 1,
+    model: manifest.model,
+    layer: chosen.layer,
+    namespace: manifest.namespaces[chosen.layer]!.id,
+    classes: manifest.classes,
+    options,
+    cv,
+    head: head.toJSON(),
+    trainedOn: train.y.length,
+    fitSeconds,
+    cacheKey,
+  };
+  await deps.workspace.put(`heads/${cacheKey}.json`, JSON.stringify(artefact));
+  await deps.workspace.put(HEAD_KEY, JSON.stringify(artefact));
+  return { artefact, reused: false };
+}
+
+function headCacheKey(manifest: Manifest, layers: string[], kinds: HeadKind[], request: TrainRequest, folds: number, seed: number): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ v: 1, layers: layers.map((l) => manifest.namespaces[l]?.id ?? l), kinds, C: request.C ?? null, classWeight: request.classWeight ?? null, folds, seed, classes: manifest.classes }));
+  for (const e of manifest.entries) if (e.split === 'train') hash.update(`${e.contentHash}:${e.label}\n`);
+  return hash.digest('hex').slice(0, 24);
+}
