@@ -26,3 +26,6 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>, prefix = '
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The project's Python (scripts/setup-python.sh makes it): numpy, torch, torchvision, onnxruntime. */
+export const PYTHON = existsSync(path.join(REPO_ROOT, '.venv', 'bin', 'python')) ? path.join(REPO_ROOT, '.venv', 'bin', 'python') : 'python3';
