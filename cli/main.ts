@@ -43,6 +43,7 @@ async function dispatch(args: ParsedArgs, json: boolean): Promise<unknown> {
   const env = readEnvironment();
   const progress = progressReporter(json ? 'silent' : process.stderr.isTTY ? 'tty' : 'plain');
   const dataDir = typeof v.data === 'string' ? path.resolve(v.data) : undefined;
+  if ((args.command === 'run' || args.command === 'extract') && !dataDir) throw new ConfigError(`${args.command}: --data DIR is required`);
   const out = path.resolve(typeof v.out === 'string' ? v.out : defaultOut(dataDir, args.command));
   const deps = localDeps(
     env,
@@ -77,10 +78,9 @@ async function dispatch(args: ParsedArgs, json: boolean): Promise<unknown> {
         return printModels(deps.registry, deps.modelsDirs, json);
       case 'extract':
       case 'run': {
-        if (!dataDir) throw new ConfigError(`${args.command}: --data DIR is required`);
-        await assertDirectory(dataDir);
+        await assertDirectory(dataDir!);
         const model = await deps.registry.lookup(typeof v.model === 'string' ? v.model : DEFAULT_MODEL, deps.modelsDirs);
-        const extractDeps = { data: new FsBlobStore(dataDir), ...deps, model, onProgress: progress };
+        const extractDeps = { data: new FsBlobStore(dataDir!), ...deps, model, onProgress: progress };
         if (args.command === 'extract') {
           const cuts = typeof v.layer === 'string' ? v.layer.split(',').map((s) => s.trim()) : undefined;
           const result = await extract(extractDeps, { ...optional('cuts', cuts), list: listOptions });

@@ -24,7 +24,9 @@ export function progressReporter(mode: 'tty' | 'plain' | 'silent', stream: NodeJ
     const rate = elapsed > 0 ? event.done / elapsed : 0;
     const eta = rate > 0 ? (event.total - event.done) / rate : 0;
     const detail = Object.entries(event.detail ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
-    const text = `${label} ${event.done}/${event.total} ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)}${detail ? ` (${detail})` : ''}`;
+    // A rate over a few milliseconds is noise; show it once there is something to average.
+    const speed = elapsed > 0.25 ? ` ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)}` : '';
+    const text = `${label} ${event.done}/${event.total}${speed}${detail ? ` (${detail})` : ''}`;
     if (mode === 'tty') {
       const now = performance.now();
       if (now - lastDraw < 80 && event.done < event.total) return;

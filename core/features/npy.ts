@@ -39,8 +39,9 @@ export function decodeNpy(bytes: Uint8Array): { data: Float32Array | Int32Array;
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLen;
-  // Copy so the typed array is aligned whatever the source buffer's offset.
-  const body = bytes.slice(offset, offset + count * 4);
+  // Copy so the typed array is aligned whatever the source buffer's offset. Uint8Array.prototype.slice, because
+  // Buffer#slice returns a view whose .buffer still starts at the file header.
+  const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * 4);
   if (body.byteLength !== count * 4) throw new DataError('.npy file is truncated');
   if (descr === '<f4') return { data: new Float32Array(body.buffer, 0, count), shape };
   if (descr === '<i4') return { data: new Int32Array(body.buffer, 0, count), shape };

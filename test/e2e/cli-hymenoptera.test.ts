@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { HYMENOPTERA, REPO_ROOT, requireShared, withTempDir } from '../helpers/paths.js';
+
+const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
+
+function cli(args: string[]) {
+  const started = performance.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CNN_CODES_SHARED: path.dirname(path.dirname(HYMENOPTERA)) } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - started) / 1000 };
+}
+
+test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a second run does no inference in < 10 % of the time', () =>
+  withTempDir(async (out) => {
+    requireShared();
+    const first = cli(['run', '--data', HYMENOPTERA, '--out', out, '--json']);
+    assert.equal(first.status, 0, first.stderr);
+    const a = JSON.parse(first.stdout);
+    assert.equal(a.extract.images, 398);
+    assert.equal(a.extract.embedded, 398);
+    assert.equal(a.head.layer, 'final');
+    assert.ok(a.evaluation.metrics.accuracy >= 0.954, `val accuracy ${a.evaluation.metrics.accuracy}`);
+    assert.equal(a.evaluation.metrics.n, 153, 'evaluated on every val image, none seen in training or CV');
+    assert.equal(first.stderr, '', '--json prints no progress');
+
+    const second = cli(['run', '--data', HYMENOPTERA, '--out', out, '--json']);
+    assert.equal(second.status, 0, second.stderr);
+    const b = JSON.parse(second.stdout);
+    assert.equal(b.extract.embedded, 0);
+    assert.equal(b.head.reused, true);
+    assert.equal(b.evaluation.metrics.accuracy, a.evaluation.metrics.accuracy);
+    assert.ok(second.seconds < 0.1 * first.seconds, `second run ${second.seconds.toFixed(2)} s vs first ${first.seconds.toFixed(2)} s`);
+
+    const report = await readFile(path.join(out, 'report.md'), 'utf8');
+    assert.match(report, /accuracy\*\* on val \(153 images/);
+    const predicted = cli(['predict', path.join(HYMENOPTERA, 'val', 'bees'), '--out', out, '--json', '--top', '2']);
+    assert.equal(predicted.status, 0, predicted.stderr);
+    const predictions = JSON.parse(predicted.stdout).predictions as Array<{ top: Array<{ label: string }> }>;
+    assert.equal(predictions.length, 83);
+    assert.ok(predictions.filter((p) => p.top[0]!.label === 'bees').length >= 76);
+  }));
+
+test('bad flags, missing data and unknown models exit non-zero with a specific message', () =>
+  withTempDir(async (out) => {
+    const help = cli(['--help']);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /Commands:/);
+    const cases: Array<[string[], number, RegExp]> = [
+      [['frobnicate'], 2, /unknown command "frobnicate"/],
+      [['run', '--data', HYMENOPTERA, '--bogus'], 2, /Unknown option '--bogus'/],
+      [['run'], 2, /--data DIR is required/],
+      [['run', '--data', HYMENOPTERA, '--C', '0', '--out', out], 2, /--C must be a positive number, got "0"/],
+      [['run', '--data', path.join(out, 'nowhere')], 3, /data folder not found/],
+      [['run', '--data', HYMENOPTERA, '--out', out, '--model', 'nosuchnet'], 4, /unknown model "nosuchnet"/],
+      [['evaluate', '--out', out], 3, /run "cnn-codes extract" first/],
+      [['run', '--data', HYMENOPTERA, '--out', out, '--layer', 'block99'], 2, /no cut point "block99"/],
+    ];
+    for (const [args, status, message] of cases) {
+      const r = cli(args);
+      assert.equal(r.status, status, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+  }));
