@@ -1,0 +1,5 @@
+import type { CliCommand } from '../command.js';
+import { LOCAL_COMMANDS } from './local.js';
+
+/** Every subcommand, in the order `--help` lists them. Add a command by adding its module here. */
+export const COMMANDS: readonly CliCommand[] = [...LOCAL_COMMANDS];
