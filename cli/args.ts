@@ -57,11 +57,6 @@ export function stringFlag(values: FlagValues, name: string): string | undefined
   return typeof raw === 'string' ? raw : undefined;
 }
 
-/** `{ key: value }` when value is defined, `{}` otherwise: keeps optional fields absent rather than undefined. */
-export function optional<K extends string, T>(key: K, value: T | undefined): { [P in K]?: T } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: T };
-}
-
 export function renderHelp(commands: readonly CliCommand[]): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   const extra = commands.filter((c) => c.help).map((c) => c.help!.trimEnd());

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { listImageFolder, type Dataset, type DatasetItem, type ListOptions } from '../dataset/image-folder.js';
+import { listImageFolder, type DatasetItem, type ListOptions } from '../dataset/image-folder.js';
 import { ConfigError } from '../errors.js';
 import { namespaceOf, type CodeIndex, type FeatureStore, type NamespaceInfo, type ShardIndex } from '../features/feature-store.js';
 import { MANIFEST_KEY, REJECTS_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
@@ -7,6 +7,7 @@ import type { RegisteredModel } from '../models/registry.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ProgressSink } from './progress.js';
+import { optional } from '../util/optional.js';
 
 export interface ExtractRequest {
   /** Cut point names, or ['all']. Default ['final']. */
@@ -16,16 +17,20 @@ export interface ExtractRequest {
   shardRows?: number;
 }
 
-export interface ExtractDeps {
+/** What extracting a list of images needs; `ExtractDeps` adds where the dataset's manifest goes. */
+export interface ExtractItemsDeps {
   data: BlobStore;
-  dataPrefix?: string;
-  /** Where the manifest and rejects of this dataset go. */
-  workspace: BlobStore;
   features: FeatureStore;
   model: RegisteredModel;
   /** Builds the embedder on first need, so a fully cached run never loads the model or the image decoder. */
   openEmbedder: (model: RegisteredModel, cuts: string[]) => Promise<Embedder>;
   onProgress?: ProgressSink;
+}
+
+export interface ExtractDeps extends ExtractItemsDeps {
+  dataPrefix?: string;
+  /** Where the manifest and rejects of this dataset go. */
+  workspace: BlobStore;
 }
 
 export interface ExtractSummary {
@@ -39,6 +44,15 @@ export interface ExtractSummary {
   imagesPerSecond: number;
 }
 
+export interface ExtractedItems {
+  namespaces: Manifest['namespaces'];
+  entries: ManifestEntry[];
+  rejects: RejectRecord[];
+  embedded: number;
+  cached: number;
+  seconds: number;
+}
+
 export function resolveCuts(model: RegisteredModel, requested: string[] | undefined): string[] {
   const available = Object.keys(model.descriptor.cutPoints);
   const cuts = !requested || requested.length === 0 ? ['final'] : requested.includes('all') ? available : requested;
@@ -48,19 +62,50 @@ export function resolveCuts(model: RegisteredModel, requested: string[] | undefi
   return [...new Set(cuts)];
 }
 
-/** Images → cached codes for every requested cut point, in one forward pass per image, skipping what is cached. */
+/**
+ * Images → cached codes for every requested cut point, in one forward pass per image, skipping what the cache
+ * already holds (by content hash). The engine behind both the local `extract` and a distributed worker's shard.
+ */
+export async function extractItems(
+  deps: ExtractItemsDeps,
+  items: readonly DatasetItem[],
+  cuts: string[],
+  options: { shardRows?: number; readConcurrency?: number } = {},
+): Promise<ExtractedItems> {
+  const started = performance.now();
+  const namespaces = cuts.map((cut) => namespaceOf(deps.model.descriptor, cut));
+  const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns)));
+  const run = new ExtractionRun(deps, cuts, namespaces, indexes, options.shardRows ?? 1024, items.length);
+  await forEachConcurrent(items, options.readConcurrency ?? 8, (item) => run.admit(item));
+  await run.finish();
+  const { entries, rejects } = locateCodes(items, cuts, indexes, run.hashes);
+  return {
+    namespaces: Object.fromEntries(cuts.map((cut, i) => [cut, { id: namespaces[i]!.id, dim: namespaces[i]!.dim }])),
+    entries,
+    rejects,
+    embedded: run.embedded,
+    cached: run.cached,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** A whole ImageFolder dataset → cached codes plus the manifest and rejects list in the workspace. */
 export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): Promise<{ manifest: Manifest; summary: ExtractSummary }> {
   const started = performance.now();
   const cuts = resolveCuts(deps.model, request.cuts);
-  const namespaces = cuts.map((cut) => namespaceOf(deps.model.descriptor, cut));
   const dataset = await listImageFolder(deps.data, deps.dataPrefix ?? '', request.list);
-  const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns)));
-  const run = new ExtractionRun(deps, cuts, namespaces, indexes, request.shardRows ?? 1024, dataset.items.length);
-
-  await forEachConcurrent(dataset.items, 8, (item) => run.admit(item));
-  await run.finish();
-
-  const manifest = buildManifest(deps, dataset, cuts, namespaces, indexes, run.hashes);
+  const extracted = await extractItems(deps, dataset.items, cuts, optional('shardRows', request.shardRows));
+  const manifest: Manifest = {
+    version: 1,
+    dataset: dataset.location,
+    model: { name: deps.model.descriptor.name, sha256: deps.model.descriptor.sha256 },
+    classes: dataset.classes,
+    splitSynthesized: dataset.splitSynthesized,
+    namespaces: extracted.namespaces,
+    entries: extracted.entries,
+    rejects: extracted.rejects,
+    ignored: dataset.ignored,
+  };
   await deps.workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
   await deps.workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
   const seconds = (performance.now() - started) / 1000;
@@ -68,8 +113,8 @@ export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): 
     manifest,
     summary: {
       images: dataset.items.length,
-      embedded: run.embedded,
-      cached: run.cached,
+      embedded: extracted.embedded,
+      cached: extracted.cached,
       rejected: manifest.rejects.length,
       ignored: dataset.ignored.length,
       seconds,
@@ -92,7 +137,7 @@ class ExtractionRun {
   private readonly buffers: ShardBuffer[];
 
   constructor(
-    private readonly deps: ExtractDeps,
+    private readonly deps: ExtractItemsDeps,
     private readonly cuts: string[],
     namespaces: NamespaceInfo[],
     private readonly indexes: CodeIndex[],
@@ -208,17 +253,15 @@ function concat(parts: Float32Array[], dim: number): Float32Array {
   return out;
 }
 
-function buildManifest(
-  deps: ExtractDeps,
-  dataset: Dataset,
+function locateCodes(
+  items: readonly DatasetItem[],
   cuts: string[],
-  namespaces: NamespaceInfo[],
   indexes: CodeIndex[],
   hashes: Map<string, string>,
-): Manifest {
+): { entries: ManifestEntry[]; rejects: RejectRecord[] } {
   const entries: ManifestEntry[] = [];
   const rejects: RejectRecord[] = [];
-  for (const item of dataset.items) {
+  for (const item of items) {
     const contentHash = hashes.get(item.key)!;
     const failure = indexes[0]!.rejects.get(contentHash);
     if (failure) {
@@ -228,17 +271,7 @@ function buildManifest(
     const codes = Object.fromEntries(cuts.map((cut, i) => [cut, indexes[i]!.codes.get(contentHash)!]));
     entries.push({ key: item.key, split: item.split, label: item.label, contentHash, codes });
   }
-  return {
-    version: 1,
-    dataset: dataset.location,
-    model: { name: deps.model.descriptor.name, sha256: deps.model.descriptor.sha256 },
-    classes: dataset.classes,
-    splitSynthesized: dataset.splitSynthesized,
-    namespaces: Object.fromEntries(cuts.map((cut, i) => [cut, { id: namespaces[i]!.id, dim: namespaces[i]!.dim }])),
-    entries,
-    rejects,
-    ignored: dataset.ignored,
-  };
+  return { entries, rejects };
 }
 
 /** Runs `fn` over `items` with at most `limit` calls pending. */

@@ -1,0 +1,161 @@
+import { ConfigError, NotFittedError } from '../errors.js';
+import type { ClassWeight } from './class-weight.js';
+import type { LinearClassifier } from './linear-model.js';
+import { LinearSVC, type SvmLoss } from './linear-svm.js';
+import { LogisticRegression } from './logistic-regression.js';
+import type { Matrix } from './matrix.js';
+import { Standardizer } from './standardizer.js';
+import { checkTrainingSet } from './validate.js';
+
+export type HeadKind = 'logistic' | 'svm';
+
+export interface HeadOptions {
+  kind: HeadKind;
+  C: number;
+  classWeight?: ClassWeight;
+  /** Seeds the SVM's coordinate order; logistic regression is deterministic without it. */
+  seed?: number;
+  tol?: number;
+  maxIter?: number;
+  /** SVM only; default 'squared-hinge' (scikit-learn LinearSVC's default). */
+  svmLoss?: SvmLoss;
+}
+
+export type ResolvedHeadOptions = Required<HeadOptions>;
+
+/** How predictProba is formed: the model's own probabilities, or a softmax/sigmoid of SVM scores (uncalibrated). */
+export type ProbabilityKind = 'logistic-model' | 'softmax-of-decision';
+
+export interface HeadJSON {
+  format: 'cnn-codes.head';
+  version: 1;
+  options: ResolvedHeadOptions;
+  nClasses: number;
+  nFeatures: number;
+  standardizer: { mean: number[]; scale: number[] };
+  /** nOutputs × nFeatures, applied to standardized features; nOutputs = 1 for two classes (score of class 1). */
+  weights: number[][];
+  intercepts: number[];
+  probability: ProbabilityKind;
+  fit: { iterations: number; converged: boolean };
+}
+
+export interface Classifier {
+  fit(X: Matrix, y: Int32Array): this;
+  predict(X: Matrix): Int32Array;
+  /** n × 1 for two classes (positive ⇒ class 1), else n × nClasses. */
+  decisionFunction(X: Matrix): Matrix;
+  /** n × nClasses. Logistic: the model's probabilities. SVM: sigmoid/softmax of the scores, not calibrated. */
+  predictProba(X: Matrix): Matrix;
+  score(X: Matrix, y: Int32Array): number;
+  toJSON(): HeadJSON;
+  readonly nClasses: number;
+  readonly nFeatures: number;
+  readonly options: ResolvedHeadOptions;
+}
+
+export function resolveHeadOptions(options: HeadOptions): ResolvedHeadOptions {
+  if (!options || (options.kind !== 'logistic' && options.kind !== 'svm')) {
+    throw new ConfigError(`head kind must be 'logistic' or 'svm'; got ${JSON.stringify(options?.kind)}`);
+  }
+  return {
+    kind: options.kind,
+    C: options.C,
+    classWeight: options.classWeight ?? null,
+    seed: options.seed ?? 0,
+    tol: options.tol ?? 1e-4,
+    maxIter: options.maxIter ?? 1000,
+    svmLoss: options.svmLoss ?? 'squared-hinge',
+  };
+}
+
+export function createEstimator(o: ResolvedHeadOptions): LogisticRegression | LinearSVC {
+  return o.kind === 'logistic'
+    ? new LogisticRegression({ C: o.C, classWeight: o.classWeight, tol: o.tol, maxIter: o.maxIter })
+    : new LinearSVC({ C: o.C, classWeight: o.classWeight, tol: o.tol, maxIter: o.maxIter, loss: o.svmLoss, seed: o.seed });
+}
+
+/** Standardization (fitted on the training rows) followed by a linear estimator. */
+export function createHead(options: HeadOptions): Classifier {
+  return new StandardizedHead(resolveHeadOptions(options));
+}
+
+export class StandardizedHead implements Classifier {
+  private readonly scaler = new Standardizer();
+  private readonly estimator: LogisticRegression | LinearSVC;
+  private fitted = false;
+
+  constructor(readonly options: ResolvedHeadOptions) {
+    this.estimator = createEstimator(options);
+  }
+
+  fit(X: Matrix, y: Int32Array): this {
+    const nClasses = checkTrainingSet(X, y);
+    const scaled = this.scaler.fit(X).transform(X);
+    this.estimator.fit(scaled, y);
+    if (this.estimator.nClasses !== nClasses) throw new Error('internal: class count changed during fit');
+    this.fitted = true;
+    return this;
+  }
+
+  /** Used by loadHead: sets learned state without fitting. */
+  restore(json: HeadJSON): this {
+    this.scaler.mean = Float64Array.from(json.standardizer.mean);
+    this.scaler.scale = Float64Array.from(json.standardizer.scale);
+    const coef = { rows: json.weights.length, cols: json.nFeatures, data: Float64Array.from(json.weights.flat()) };
+    this.estimator.restoreState({ coef, intercept: Float64Array.from(json.intercepts), nClasses: json.nClasses });
+    this.estimator.nIter = json.fit.iterations;
+    this.estimator.converged = json.fit.converged;
+    this.fitted = true;
+    return this;
+  }
+
+  get nClasses(): number {
+    return this.model().nClasses;
+  }
+
+  get nFeatures(): number {
+    return this.model().nFeatures;
+  }
+
+  decisionFunction(X: Matrix): Matrix {
+    return this.model().decisionFunction(this.scaler.transform(X));
+  }
+
+  predictProba(X: Matrix): Matrix {
+    return this.model().predictProba(this.scaler.transform(X));
+  }
+
+  predict(X: Matrix): Int32Array {
+    return this.model().predict(this.scaler.transform(X));
+  }
+
+  score(X: Matrix, y: Int32Array): number {
+    return this.model().score(this.scaler.transform(X), y);
+  }
+
+  toJSON(): HeadJSON {
+    const model = this.model();
+    const { mean, scale } = this.scaler.fitted();
+    const { coef, intercept } = model;
+    const weights: number[][] = [];
+    for (let c = 0; c < coef.rows; c++) weights.push(Array.from(coef.data.subarray(c * coef.cols, (c + 1) * coef.cols)));
+    return {
+      format: 'cnn-codes.head',
+      version: 1,
+      options: { ...this.options },
+      nClasses: model.nClasses,
+      nFeatures: model.nFeatures,
+      standardizer: { mean: Array.from(mean), scale: Array.from(scale) },
+      weights,
+      intercepts: Array.from(intercept),
+      probability: this.options.kind === 'logistic' ? 'logistic-model' : 'softmax-of-decision',
+      fit: { iterations: this.estimator.nIter, converged: this.estimator.converged },
+    };
+  }
+
+  private model(): LinearClassifier {
+    if (!this.fitted) throw new NotFittedError(`${this.options.kind} head`);
+    return this.estimator;
+  }
+}

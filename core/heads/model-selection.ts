@@ -1,0 +1,172 @@
+import { ConfigError } from '../errors.js';
+import { stratifiedKFold, type Split } from './folds.js';
+import { createEstimator, resolveHeadOptions, type HeadKind, type HeadOptions, type ResolvedHeadOptions } from './head.js';
+import { LinearSVC } from './linear-svm.js';
+import { LogisticRegression } from './logistic-regression.js';
+import { takeLabels, takeRows, type Matrix } from './matrix.js';
+import { Standardizer } from './standardizer.js';
+import { TrainingSet } from './training-set.js';
+import { checkTrainingSet, classCounts } from './validate.js';
+
+export { stratifiedKFold, stratifiedSplit, type Split } from './folds.js';
+
+export interface CvCandidate {
+  id: string;
+  layer?: string;
+  X: Matrix;
+  options: HeadOptions;
+}
+
+export interface CvRow {
+  id: string;
+  layer?: string;
+  kind: HeadKind;
+  C: number;
+  meanAccuracy: number;
+  /** Population standard deviation over folds (numpy's default, as scikit-learn's cv_results_). */
+  stdAccuracy: number;
+  foldAccuracies: number[];
+  /** Seconds spent fitting this candidate over all folds, with shared per-fold work split evenly among candidates. */
+  fitSeconds: number;
+}
+
+export interface CvOptions {
+  folds: number;
+  seed: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface CvResult {
+  table: CvRow[];
+  best: CvRow;
+  /** Folds actually used: `folds` lowered to the smallest class count when a class is that small. */
+  folds: number;
+}
+
+/**
+ * C values for standardized CNN codes, one per decade from 1e-5 to 1e2. With d ≈ 1000 standardized features the scores
+ * grow like C·n·d, so below ~1e-5 every model collapses to the class prior, and above ~1e2 the training set (n < d) is
+ * already separated: larger C only rescales the same direction while costing solver iterations.
+ */
+export function defaultCGrid(): number[] {
+  return [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100];
+}
+
+/**
+ * Stratified k-fold cross-validation of every candidate on the same folds, with the whole pipeline (standardizer
+ * included) refitted on each training fold, so no statistic of a test fold leaks into its model.
+ * Speed: candidates sharing X share each fold's standardization and, when n < d, its Gram matrix and row-span basis;
+ * candidates differing only in C are fitted in increasing C, each warm-started from the previous one.
+ * Best: highest mean accuracy; ties go to the simpler model: smaller C, then logistic over SVM, then the earlier
+ * candidate (so list layers in order of preference).
+ */
+export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: CvOptions): CvResult {
+  if (candidates.length === 0) throw new ConfigError('crossValidate needs at least one candidate');
+  const resolved = candidates.map((c) => resolveHeadOptions(c.options));
+  const sources = [...new Set(candidates.map((c) => c.X))];
+  for (const X of sources) checkTrainingSet(X, y);
+  const counts = classCounts(y);
+  const nClasses = counts.length;
+  const smallestClass = Math.min(...counts);
+  if (smallestClass < 2) throw new ConfigError(`cross-validation needs at least 2 samples per class; a class has ${smallestClass}`);
+  if (!Number.isInteger(opts.folds) || opts.folds < 2) throw new ConfigError(`folds must be an integer ≥ 2; got ${opts.folds}`);
+  const folds = Math.min(opts.folds, smallestClass);
+  const splits = stratifiedKFold(y, folds, opts.seed);
+
+  const accuracies = candidates.map(() => new Array<number>(folds).fill(0));
+  const seconds = candidates.map(() => 0);
+  const total = candidates.length * folds;
+  let done = 0;
+  for (const X of sources) {
+    const members = candidates.flatMap((c, i) => (c.X === X ? [i] : []));
+    const paths = groupPaths(members, resolved);
+    splits.forEach((split, f) => {
+      const setupStart = performance.now();
+      const fold = prepareFold(X, y, split, nClasses, members.length);
+      const setupShare = (performance.now() - setupStart) / 1000 / members.length;
+      for (const path of paths) {
+        let previous: LogisticRegression | LinearSVC | undefined;
+        for (const i of path) {
+          const start = performance.now();
+          const model = fitOnFold(resolved[i]!, fold, previous);
+          accuracies[i]![f] = model.score(fold.testX, fold.testY);
+          seconds[i]! += (performance.now() - start) / 1000 + setupShare;
+          previous = model;
+          opts.onProgress?.(++done, total);
+        }
+      }
+    });
+  }
+
+  const table: CvRow[] = candidates.map((c, i) => {
+    const accs = accuracies[i]!;
+    const mean = accs.reduce((s, a) => s + a, 0) / folds;
+    const variance = accs.reduce((s, a) => s + (a - mean) ** 2, 0) / folds;
+    const row: CvRow = {
+      id: c.id, kind: resolved[i]!.kind, C: resolved[i]!.C, meanAccuracy: mean, stdAccuracy: Math.sqrt(variance),
+      foldAccuracies: accs, fitSeconds: seconds[i]!,
+    };
+    if (c.layer !== undefined) row.layer = c.layer;
+    return row;
+  });
+  return { table, best: pickBest(table), folds };
+}
+
+interface Fold {
+  train: TrainingSet;
+  testX: Matrix;
+  testY: Int32Array;
+  /** Solve in the span of the training rows (n < d and enough fits share the Gram matrix). */
+  inSpan: boolean;
+}
+
+/** Gradient passes one fit is assumed to need when judging whether a shared Gram matrix pays off. */
+const PASSES_PER_FIT = 100;
+
+function prepareFold(X: Matrix, y: Int32Array, split: Split, nClasses: number, fits: number): Fold {
+  const trainRaw = takeRows(X, split.train);
+  const trainY = takeLabels(y, split.train);
+  const scaler = new Standardizer().fit(trainRaw);
+  const train = new TrainingSet(scaler.transform(trainRaw), trainY, nClasses);
+  const inSpan = train.prefersBasis(train.nClasses === 2 ? 1 : train.nClasses, PASSES_PER_FIT * fits);
+  if (inSpan) train.basis();
+  return { train, testX: scaler.transform(takeRows(X, split.test)), testY: takeLabels(y, split.test), inSpan };
+}
+
+function fitOnFold(
+  options: ResolvedHeadOptions, fold: Fold, previous: LogisticRegression | LinearSVC | undefined,
+): LogisticRegression | LinearSVC {
+  const model = createEstimator(options);
+  if (model instanceof LogisticRegression) {
+    const warmStart = previous instanceof LogisticRegression ? previous : undefined;
+    return model.fitTrainingSet(fold.train, { inBasis: fold.inSpan, warmStart });
+  }
+  const warmStart = previous instanceof LinearSVC ? previous : undefined;
+  return model.fitTrainingSet(fold.train, { useGram: fold.inSpan, warmStart });
+}
+
+/** Candidates on the same X that differ only in C, each list sorted by increasing C (the warm-start order). */
+function groupPaths(members: number[], resolved: ResolvedHeadOptions[]): number[][] {
+  const byKey = new Map<string, number[]>();
+  for (const i of members) {
+    const { C: _C, ...rest } = resolved[i]!;
+    const key = JSON.stringify(rest);
+    byKey.set(key, [...(byKey.get(key) ?? []), i]);
+  }
+  return [...byKey.values()].map((path) => path.sort((a, b) => resolved[a]!.C - resolved[b]!.C));
+}
+
+const TIE = 1e-12;
+
+function pickBest(table: CvRow[]): CvRow {
+  const kindRank = (k: HeadKind) => (k === 'logistic' ? 0 : 1);
+  const order = table.map((_, i) => i).sort((a, b) => {
+    const ra = table[a]!;
+    const rb = table[b]!;
+    if (Math.abs(ra.meanAccuracy - rb.meanAccuracy) > TIE) return rb.meanAccuracy - ra.meanAccuracy;
+    if (ra.C !== rb.C) return ra.C - rb.C;
+    if (ra.kind !== rb.kind) return kindRank(ra.kind) - kindRank(rb.kind);
+    return a - b;
+  });
+  return table[order[0]!]!;
+}

@@ -1,0 +1,42 @@
+import { gram, type Matrix } from './matrix.js';
+import { lowRankBasis, type LowRankBasis } from './low-rank.js';
+
+/**
+ * A validated training set plus the n × n structures derived from it, computed once and shared by every estimator fitted
+ * on it (model selection fits many C values, logistic and SVM, on the same fold).
+ */
+export class TrainingSet {
+  private cachedGram: Matrix | null = null;
+  private cachedBasis: LowRankBasis | null = null;
+
+  constructor(readonly X: Matrix, readonly y: Int32Array, readonly nClasses: number) {}
+
+  get n(): number {
+    return this.X.rows;
+  }
+
+  get d(): number {
+    return this.X.cols;
+  }
+
+  gram(): Matrix {
+    this.cachedGram ??= gram(this.X);
+    return this.cachedGram;
+  }
+
+  basis(): LowRankBasis {
+    this.cachedBasis ??= lowRankBasis(this.gram());
+    return this.cachedBasis;
+  }
+
+  /**
+   * Whether solving in the span of the rows beats the primal, for a solver expected to need `passes` gradient
+   * evaluations of `outputs` outputs: Gram (n²d/2) + factorization (n³/6) against passes × 2n(d − n)·outputs saved.
+   */
+  prefersBasis(outputs: number, passes: number): boolean {
+    const { n, d } = this;
+    if (this.cachedBasis) return n < d;
+    const setup = (this.cachedGram ? 0 : (n * n * d) / 2) + (n * n * n) / 6;
+    return n < d && setup < passes * 2 * n * (d - n) * outputs;
+  }
+}
