@@ -1,6 +1,6 @@
 import { DataError } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { seededShuffle } from './seeded-random.js';
+import { stratifiedSplit } from '../heads/folds.js';
 
 /**
  * The ImageFolder layout, as torchvision reads it: `<split>/<class>/<file>` or, without splits, `<class>/<file>`
@@ -82,11 +82,6 @@ function normalizeSplit(name: string): string {
 }
 
 function carveValidation(items: DatasetItem[], fraction: number, seed: number): void {
-  const byClass = new Map<number, DatasetItem[]>();
-  for (const item of items) byClass.set(item.label, [...(byClass.get(item.label) ?? []), item]);
-  for (const [label, members] of byClass) {
-    const shuffled = seededShuffle(members, seed + label);
-    const nVal = Math.min(members.length - 1, Math.max(1, Math.round(members.length * fraction)));
-    for (const item of shuffled.slice(0, nVal)) item.split = 'val';
-  }
+  const { test } = stratifiedSplit(Int32Array.from(items.map((i) => i.label)), fraction, seed);
+  for (const index of test) items[index]!.split = 'val';
 }

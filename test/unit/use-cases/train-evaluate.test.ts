@@ -4,7 +4,7 @@ import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
 import { DataError } from '../../../core/errors.js';
 import { FeatureStore, type NamespaceInfo } from '../../../core/features/feature-store.js';
 import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../../../core/features/manifest.js';
-import { mulberry32 } from '../../../core/dataset/seeded-random.js';
+import { mulberry32 } from '../../../core/heads/prng.js';
 import { evaluate } from '../../../core/use-cases/evaluate.js';
 import { HEAD_KEY, trainHead, type HeadArtefact } from '../../../core/use-cases/train-head.js';
 import { withTempDir } from '../../helpers/paths.js';
