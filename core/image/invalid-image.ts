@@ -37,10 +37,17 @@ export function emptyFileError(): InvalidImageError {
   return new InvalidImageError('empty', 'empty file: 0 bytes');
 }
 
-export function tooLargeError(width: number, height: number, limitPixels: number): InvalidImageError {
+export function tooLargeError(width: number, height: number, limitPixels: number, cause?: unknown): InvalidImageError {
+  const message = `image is ${width}×${height} = ${pixelCount(width * height)}, over the ${pixelCount(limitPixels)} limit`;
+  return new InvalidImageError('too-large', message, { cause });
+}
+
+/** A sliver (say 1×10000) passes the input limit but Resize(256) would blow it up to gigabytes. */
+export function resizedTooLargeError(resized: [number, number], limitPixels: number): InvalidImageError {
+  const [h, w] = resized;
   return new InvalidImageError(
     'too-large',
-    `image is ${width}×${height} = ${pixelCount(width * height)}, over the ${pixelCount(limitPixels)} limit`,
+    `resizing would make the image ${w}×${h} = ${pixelCount(w * h)}, over the ${pixelCount(limitPixels)} limit`,
   );
 }
 
@@ -63,7 +70,6 @@ export function classifyDecodeFailure(err: unknown, bytes: Uint8Array): InvalidI
   if (/exceeds pixel limit/i.test(raw)) {
     return new InvalidImageError('too-large', `image is over the pixel limit (${detail})`, { cause: err });
   }
-  if (/empty/i.test(raw) && bytes.length === 0) return emptyFileError();
   // libjpeg's "premature end of data segment" is corruption inside a complete file, not truncation.
   if (/premature end of (jpeg )?(image|file|input)|unexpected end|truncated/i.test(raw) || endMarkerMissing(format, bytes)) {
     return new InvalidImageError('truncated', `truncated ${format ?? 'image'}: ${detail}`, { cause: err });
