@@ -2,7 +2,7 @@ import { DataError } from '../errors.js';
 
 /**
  * NumPy .npy v1.0, little-endian, C order: the shard format, so `numpy.load("x.npy")` reads a shard directly.
- * Only the dtypes the cache writes are supported.
+ * Writes float32/int32; reads those and numpy's defaults (float64, int64) for arrays made in Python.
  */
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -25,7 +25,7 @@ export function encodeNpy(data: Float32Array | Int32Array, shape: number[]): Uin
   return out;
 }
 
-export function decodeNpy(bytes: Uint8Array): { data: Float32Array | Int32Array; shape: number[] } {
+export function decodeNpy(bytes: Uint8Array): { data: Float32Array | Int32Array | Float64Array | BigInt64Array; shape: number[] } {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new DataError('not a .npy file');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6];
@@ -39,11 +39,14 @@ export function decodeNpy(bytes: Uint8Array): { data: Float32Array | Int32Array;
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLen;
+  const width = descr === '<f8' || descr === '<i8' ? 8 : 4;
+  if (descr !== '<f4' && descr !== '<i4' && width !== 8) throw new DataError(`.npy dtype ${descr} is not supported`);
   // Copy so the typed array is aligned whatever the source buffer's offset. Uint8Array.prototype.slice, because
   // Buffer#slice returns a view whose .buffer still starts at the file header.
-  const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * 4);
-  if (body.byteLength !== count * 4) throw new DataError('.npy file is truncated');
+  const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * width);
+  if (body.byteLength !== count * width) throw new DataError('.npy file is truncated');
   if (descr === '<f4') return { data: new Float32Array(body.buffer, 0, count), shape };
   if (descr === '<i4') return { data: new Int32Array(body.buffer, 0, count), shape };
-  throw new DataError(`.npy dtype ${descr} is not supported`);
+  if (descr === '<f8') return { data: new Float64Array(body.buffer, 0, count), shape };
+  return { data: new BigInt64Array(body.buffer, 0, count), shape };
 }

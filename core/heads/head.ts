@@ -82,7 +82,7 @@ export function createHead(options: HeadOptions): Classifier {
 
 export class StandardizedHead implements Classifier {
   private readonly scaler = new Standardizer();
-  private readonly estimator: LogisticRegression | LinearSVC;
+  private estimator: LogisticRegression | LinearSVC;
   private fitted = false;
 
   constructor(readonly options: ResolvedHeadOptions) {
@@ -90,10 +90,18 @@ export class StandardizedHead implements Classifier {
   }
 
   fit(X: Matrix, y: Int32Array): this {
-    const nClasses = checkTrainingSet(X, y);
-    const scaled = this.scaler.fit(X).transform(X);
-    this.estimator.fit(scaled, y);
-    if (this.estimator.nClasses !== nClasses) throw new Error('internal: class count changed during fit');
+    checkTrainingSet(X, y);
+    this.estimator.fit(this.scaler.fit(X).transform(X), y);
+    this.fitted = true;
+    return this;
+  }
+
+  /** Used by model selection: takes a scaler and an estimator already fitted on the scaled training rows. */
+  adopt(scaler: Standardizer, estimator: LogisticRegression | LinearSVC): this {
+    const { mean, scale } = scaler.fitted();
+    this.scaler.mean = mean;
+    this.scaler.scale = scale;
+    this.estimator = estimator;
     this.fitted = true;
     return this;
   }

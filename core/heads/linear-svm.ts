@@ -1,9 +1,11 @@
 import { ConfigError } from '../errors.js';
 import { classWeights, type ClassWeight } from './class-weight.js';
 import { dualCoordinateDescent, type DualOps, type DualProblem } from './dual-cd.js';
+import { minimizeLbfgs } from './lbfgs.js';
 import { LinearClassifier } from './linear-model.js';
 import { zeros, type Matrix } from './matrix.js';
 import { mulberry32 } from './prng.js';
+import { squaredHingeObjective } from './squared-hinge.js';
 import { TrainingSet } from './training-set.js';
 import { checkC, checkPositive, checkTrainingSet } from './validate.js';
 
@@ -14,16 +16,22 @@ export interface SvmParams {
   classWeight?: ClassWeight;
   /** Stopping tolerance on the projected-gradient spread, liblinear's eps (scikit-learn LinearSVC tol). */
   tol?: number;
-  /** Passes over the data per binary subproblem. */
+  /** Dual: passes over the data per binary subproblem; primal: L-BFGS iterations. */
   maxIter?: number;
   loss?: SvmLoss;
   seed?: number;
+  /**
+   * Solve the dual (coordinate descent) or the primal (L-BFGS, squared hinge only). 'auto', scikit-learn's default
+   * rule: dual when n < d or for the hinge loss, primal otherwise (dual coordinate descent crawls when n ≫ d).
+   */
+  dual?: boolean | 'auto';
 }
 
 /**
- * Linear SVM as scikit-learn's LinearSVC(dual=True): one-vs-rest (one subproblem with class 1 positive when k = 2),
+ * Linear SVM as scikit-learn's LinearSVC: one-vs-rest (one subproblem with class 1 positive when k = 2),
  * intercept learned as the weight of a constant feature 1 (intercept_scaling = 1, so the intercept is penalized like
- * liblinear's). Class weights follow liblinear too: with k = 2 each class gets its weight; in one-vs-rest only the
+ * liblinear's). Solved in the dual by coordinate descent (n < d, or hinge loss) or in the primal by L-BFGS (squared
+ * hinge with n ≥ d): both reach the same optimum, see `dual`. Class weights follow liblinear too: with k = 2 each class gets its weight; in one-vs-rest only the
  * positive class of each subproblem is weighted and the rest keep C (verified against scikit-learn 1.9).
  */
 export class LinearSVC extends LinearClassifier {
@@ -31,7 +39,8 @@ export class LinearSVC extends LinearClassifier {
   readonly params: Required<SvmParams>;
   nIter = 0;
   converged = false;
-  private dual: { set: TrainingSet; useGram: boolean; alphas: Float64Array[] } | null = null;
+  private dualState: { set: TrainingSet; useGram: boolean; alphas: Float64Array[] } | null = null;
+  private primalState: { set: TrainingSet; theta: Float64Array } | null = null;
 
   constructor(params: SvmParams) {
     super();
@@ -42,6 +51,7 @@ export class LinearSVC extends LinearClassifier {
       maxIter: params.maxIter ?? 1000,
       loss: params.loss ?? 'squared-hinge',
       seed: params.seed ?? 0,
+      dual: params.dual ?? 'auto',
     };
   }
 
@@ -52,17 +62,51 @@ export class LinearSVC extends LinearClassifier {
 
   /**
    * Fit on a prepared set. With `useGram` the coordinate steps run on the set's Gram matrix (worth it when n < d and the
-   * Gram is shared by several fits); `warmStart` reuses the dual variables of a fit on the same set with a smaller C.
+   * Gram is shared by several fits); `warmStart` reuses the solution of a fit on the same set with a smaller C.
    */
   fitTrainingSet(set: TrainingSet, opts: { useGram?: boolean; warmStart?: LinearSVC } = {}): this {
     this.checkParams();
+    const { loss, dual } = this.params;
+    const useGram = opts.useGram ?? false;
+    const solveDual = dual === 'auto' ? loss === 'hinge' || useGram || set.n < set.d : dual;
+    if (!solveDual && loss === 'hinge') throw new ConfigError("the hinge loss is only solved in the dual: use dual true or 'auto'");
+    return solveDual ? this.fitDual(set, useGram, opts.warmStart) : this.fitPrimal(set, opts.warmStart);
+  }
+
+  private fitPrimal(set: TrainingSet, warmStart: LinearSVC | undefined): this {
+    const { C, tol, maxIter } = this.params;
+    const { X, y, nClasses: k } = set;
+    const { rows: n, cols: d } = X;
+    const positives = positiveClasses(k);
+    const m = positives.length;
+    const weights = classWeights(y, k, this.params.classWeight);
+    const targets = new Float64Array(n * m);
+    const costs = new Float64Array(n * m);
+    for (let i = 0; i < n; i++) {
+      positives.forEach((positive, c) => {
+        const isPositive = y[i] === positive;
+        targets[i * m + c] = isPositive ? 1 : -1;
+        costs[i * m + c] = isPositive || k === 2 ? weights[y[i]!]! : 1;
+      });
+    }
+    const warm = warmStart?.primalState?.set === set ? warmStart.primalState.theta : new Float64Array(m * d + m);
+    const result = minimizeLbfgs(squaredHingeObjective(X, targets, costs, m, C), warm, { gradTol: tol, maxIter });
+    this.state = { coef: { rows: m, cols: d, data: result.x.slice(0, m * d) }, intercept: result.x.slice(m * d), nClasses: k };
+    this.nIter = result.iterations;
+    this.converged = result.converged;
+    this.primalState = { set, theta: result.x };
+    this.dualState = null;
+    return this;
+  }
+
+  private fitDual(set: TrainingSet, useGram: boolean, warmStart: LinearSVC | undefined): this {
     const { C, loss, tol, maxIter, seed } = this.params;
     const { X, y, nClasses: k } = set;
     const { rows: n, cols: d } = X;
-    const useGram = opts.useGram ?? false;
-    const warm = opts.warmStart?.dual?.set === set && opts.warmStart.dual.useGram === useGram ? opts.warmStart.dual : null;
+    const previous = warmStart?.dualState;
+    const warm = previous?.set === set && previous.useGram === useGram ? previous : null;
     const weights = classWeights(y, k, this.params.classWeight);
-    const positives = k === 2 ? [1] : Array.from({ length: k }, (_, c) => c);
+    const positives = positiveClasses(k);
     const random = mulberry32(seed);
     const squaredNorms = new Float64Array(n);
     if (useGram) {
@@ -95,7 +139,8 @@ export class LinearSVC extends LinearClassifier {
       alphas.push(alpha);
     });
     this.state = { coef, intercept, nClasses: k };
-    this.dual = { set, useGram, alphas };
+    this.dualState = { set, useGram, alphas };
+    this.primalState = null;
     return this;
   }
 
@@ -109,6 +154,11 @@ export class LinearSVC extends LinearClassifier {
     }
     if (!Number.isInteger(seed)) throw new ConfigError(`seed must be an integer; got ${seed}`);
   }
+}
+
+/** One binary subproblem with class 1 positive for two classes, else one per class (one-vs-rest). */
+function positiveClasses(k: number): number[] {
+  return k === 2 ? [1] : Array.from({ length: k }, (_, c) => c);
 }
 
 function binarySubproblem(

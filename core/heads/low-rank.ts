@@ -49,9 +49,15 @@ export function lowRankBasis(K: Matrix, relTol = 1e-10): LowRankBasis {
     for (let i = 0; i < n; i++) {
       if (used[i]) continue;
       const io = i * n;
-      let s = k[io + j]!;
-      for (let t = 0; t < r; t++) s -= L[io + t]! * L[jo + t]!;
-      const lij = s / ljj;
+      let s0 = k[io + j]!;
+      let s1 = 0;
+      let t = 0;
+      for (; t + 1 < r; t += 2) {
+        s0 -= L[io + t]! * L[jo + t]!;
+        s1 -= L[io + t + 1]! * L[jo + t + 1]!;
+      }
+      if (t < r) s0 -= L[io + t]! * L[jo + t]!;
+      const lij = (s0 + s1) / ljj;
       L[io + r] = lij;
       diag[i]! -= lij * lij;
     }
@@ -71,19 +77,31 @@ export function weightsFromBasis(basis: LowRankBasis, X: Matrix, beta: Matrix): 
   const { pivots, L11 } = basis;
   const r = pivots.length;
   const d = X.cols;
+  const x = X.data;
   const W = zeros(beta.rows, d);
+  const w = W.data;
+  const b = beta.data;
   const gamma = new Float64Array(r);
   for (let c = 0; c < beta.rows; c++) {
     for (let a = r - 1; a >= 0; a--) {
-      let s = beta.data[c * r + a]!;
-      for (let b = a + 1; b < r; b++) s -= L11[b * r + a]! * gamma[b]!;
+      let s = b[c * r + a]!;
+      for (let t = a + 1; t < r; t++) s -= L11[t * r + a]! * gamma[t]!;
       gamma[a] = s / L11[a * r + a]!;
     }
     const wo = c * d;
-    for (let a = 0; a < r; a++) {
-      const g = gamma[a]!;
-      const xo = pivots[a]! * d;
-      for (let j = 0; j < d; j++) W.data[wo + j]! += g * X.data[xo + j]!;
+    // Two pivot rows per sweep over W halves the loads and stores of W.
+    let a = 0;
+    for (; a + 1 < r; a += 2) {
+      const g0 = gamma[a]!;
+      const g1 = gamma[a + 1]!;
+      const x0 = pivots[a]! * d;
+      const x1 = pivots[a + 1]! * d;
+      for (let j = 0; j < d; j++) w[wo + j]! += g0 * x[x0 + j]! + g1 * x[x1 + j]!;
+    }
+    if (a < r) {
+      const g0 = gamma[a]!;
+      const x0 = pivots[a]! * d;
+      for (let j = 0; j < d; j++) w[wo + j]! += g0 * x[x0 + j]!;
     }
   }
   return W;

@@ -9,7 +9,10 @@ export class TrainingSet {
   private cachedGram: Matrix | null = null;
   private cachedBasis: LowRankBasis | null = null;
 
-  constructor(readonly X: Matrix, readonly y: Int32Array, readonly nClasses: number) {}
+  /** `gram`, when the caller already has X·Xᵀ (e.g. a block of a larger Gram matrix), is used instead of computing it. */
+  constructor(readonly X: Matrix, readonly y: Int32Array, readonly nClasses: number, gram?: Matrix) {
+    this.cachedGram = gram ?? null;
+  }
 
   get n(): number {
     return this.X.rows;
@@ -17,6 +20,10 @@ export class TrainingSet {
 
   get d(): number {
     return this.X.cols;
+  }
+
+  get hasGram(): boolean {
+    return this.cachedGram !== null;
   }
 
   gram(): Matrix {

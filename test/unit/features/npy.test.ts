@@ -12,13 +12,13 @@ test('npy round-trips float32 and int32, with a 64-byte aligned header', () => {
   assert.equal((bytes.length - f.byteLength) % 64, 0);
   const back = decodeNpy(bytes);
   assert.deepEqual(back.shape, [3, 4]);
-  assert.deepEqual(Array.from(back.data), Array.from(f));
+  assert.deepEqual(Array.from(back.data as Float32Array), Array.from(f));
   const ints = decodeNpy(encodeNpy(Int32Array.from([5, -1, 7]), [3]));
-  assert.deepEqual(Array.from(ints.data), [5, -1, 7]);
+  assert.deepEqual(Array.from(ints.data as Int32Array), [5, -1, 7]);
   assert.throws(() => decodeNpy(new Uint8Array([1, 2, 3])), /not a .npy/);
   // Files come back from fs as Buffers that may be views into a larger pool: decode must honour the view.
   const pooled = Buffer.concat([Buffer.alloc(24, 7), Buffer.from(bytes)]).subarray(24);
-  assert.deepEqual(Array.from(decodeNpy(pooled).data), Array.from(f));
+  assert.deepEqual(Array.from(decodeNpy(pooled).data as Float32Array), Array.from(f));
 });
 
 test('numpy.load reads a shard exactly as written (the documented way to use the cache from Python)', () =>
