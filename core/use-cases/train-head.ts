@@ -81,7 +81,8 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
       seed,
       onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
     });
-    cv = { folds, seed, table: result.table, best: result.best };
+    // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
+    cv = { folds: result.folds, seed, table: result.table, best: result.best };
     chosen = { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C };
   }
 
