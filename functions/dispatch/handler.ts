@@ -1,0 +1,12 @@
+import { awsDispatchPorts } from './aws-ports.js';
+import { DISPATCH_POOLS_ENV, dispatchWorkers, parsePools, type DispatchPorts, type PoolDispatch, type WorkerPool } from './dispatch.js';
+
+let wiring: { pools: WorkerPool[]; ports: DispatchPorts } | undefined;
+
+/** EventBridge schedule → top up each pool's Batch workers to its queue's backlog. A failure is retried next minute. */
+export const handler = async (): Promise<PoolDispatch[]> => {
+  wiring ??= { pools: parsePools(process.env[DISPATCH_POOLS_ENV]), ports: awsDispatchPorts() };
+  const dispatched = await dispatchWorkers(wiring.pools, wiring.ports);
+  console.log(JSON.stringify({ dispatched }));
+  return dispatched;
+};

@@ -1,0 +1,53 @@
+import * as path from 'node:path';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+import { PREFIX, RUNTIME_SOURCES } from '../layout.js';
+import { SIZES } from '../sizes.js';
+import { NodeFunction } from './node-function.js';
+import { consumeWith } from './queue-consumer.js';
+import type { Storage } from './storage.js';
+import type { WorkQueue } from './work-queue.js';
+
+export interface HeadsFunctionsProps {
+  sourceRoot: string;
+  storage: Storage;
+  queues: Record<'run' | 'extract' | 'train' | 'evaluate', WorkQueue>;
+  environment: Record<string, string>;
+}
+
+/** train-head and evaluate: small bundles (no ONNX, no sharp) fed one message at a time by their queues. */
+export class HeadsFunctions extends Construct {
+  readonly trainHead: nodejs.NodejsFunction;
+  readonly evaluate: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: HeadsFunctionsProps) {
+    super(scope, id);
+    const { storage, queues } = props;
+
+    // The runtime plans runs here too (list the dataset, write the plan, one extract message per shard): that needs
+    // no backbone, so run requests are served by this small function rather than by a GPU worker.
+    this.trainHead = new NodeFunction(this, 'TrainHead', {
+      entry: path.join(props.sourceRoot, RUNTIME_SOURCES.trainHeadEntry),
+      description: 'cnn-codes: plans runs; fits a linear head on cached CNN codes, C chosen by cross-validation',
+      ...SIZES.trainHead,
+      environment: props.environment,
+    }).fn;
+    consumeWith(this.trainHead, queues.run);
+    consumeWith(this.trainHead, queues.train);
+    queues.extract.queue.grantSendMessages(this.trainHead);
+    queues.evaluate.queue.grantSendMessages(this.trainHead);
+    storage.grant(this.trainHead, PREFIX.datasets, 'read');
+    storage.grant(this.trainHead, PREFIX.cache, 'read');
+    storage.grant(this.trainHead, PREFIX.runs, 'readWrite');
+
+    this.evaluate = new NodeFunction(this, 'Evaluate', {
+      entry: path.join(props.sourceRoot, RUNTIME_SOURCES.evaluateEntry),
+      description: 'cnn-codes: scores a trained head on a held-out split and writes the report',
+      ...SIZES.evaluate,
+      environment: props.environment,
+    }).fn;
+    consumeWith(this.evaluate, queues.evaluate);
+    storage.grant(this.evaluate, PREFIX.cache, 'read');
+    storage.grant(this.evaluate, PREFIX.runs, 'readWrite');
+  }
+}

@@ -1,0 +1,155 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import type { Construct, IConstruct } from 'constructs';
+import type { PipelineConfig } from './config.js';
+import { DeadLetterAlarms } from './constructs/alarms.js';
+import { Dispatcher, type DispatchedPool } from './constructs/dispatcher.js';
+import { ExtractLambda } from './constructs/extract-lambda.js';
+import { GpuBatch } from './constructs/gpu-batch.js';
+import { GpuWorkerJob } from './constructs/gpu-worker-job.js';
+import { HeadsFunctions } from './constructs/heads-functions.js';
+import { extractImageSource, fineTuneImageSource } from './constructs/image-assets.js';
+import { acknowledgeBasicExecutionRole } from './constructs/node-function.js';
+import { visibilityFor } from './constructs/queue-consumer.js';
+import { Storage } from './constructs/storage.js';
+import { WorkQueue } from './constructs/work-queue.js';
+import { ENV, JOB_NAME, PREFIX, RUNTIME_SOURCES } from './layout.js';
+import { MAX_RECEIVE_COUNT, SIZES } from './sizes.js';
+
+export interface PipelineStackProps extends StackProps {
+  config: PipelineConfig;
+}
+
+type StageQueues = Record<'run' | 'extract' | 'train' | 'evaluate' | 'fineTune', WorkQueue>;
+
+/**
+ * The deployable pipeline: run queue → train-head (plans: one extract message per shard) → extract queue (also fed
+ * by S3 uploads) → GPU Batch workers or CPU Lambda → train queue → train-head → evaluate queue → evaluate. Fine-tune
+ * requests queue for a GPU Batch job. A scheduled dispatcher starts Batch workers sized to the backlogs. With
+ * `storageOnly`, just the bucket, queues and alarms, for an emulator.
+ */
+export class PipelineStack extends Stack {
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const gpuExtract = config.extractCompute === 'gpu';
+
+    const storage = new Storage(this, 'Storage', { tmpExpirationDays: config.tmpExpirationDays });
+    const trainHeadVisibility = visibilityFor(SIZES.trainHead.timeout);
+    const queues: StageQueues = {
+      run: new WorkQueue(this, 'Run', { visibilityTimeout: trainHeadVisibility, maxReceiveCount: MAX_RECEIVE_COUNT.run }),
+      extract: new WorkQueue(this, 'Extract', {
+        visibilityTimeout: gpuExtract ? SIZES.extractWorker.visibility : visibilityFor(SIZES.extractLambda.timeout),
+        maxReceiveCount: MAX_RECEIVE_COUNT.extract,
+      }),
+      train: new WorkQueue(this, 'Train', { visibilityTimeout: trainHeadVisibility, maxReceiveCount: MAX_RECEIVE_COUNT.train }),
+      evaluate: new WorkQueue(this, 'Evaluate', { visibilityTimeout: visibilityFor(SIZES.evaluate.timeout), maxReceiveCount: MAX_RECEIVE_COUNT.evaluate }),
+      fineTune: new WorkQueue(this, 'FineTune', { visibilityTimeout: SIZES.fineTune.visibility, maxReceiveCount: MAX_RECEIVE_COUNT.fineTune }),
+    };
+    // Incremental mode: every image uploaded under datasets/ becomes extract work without anyone asking.
+    storage.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(queues.extract.queue), { prefix: PREFIX.datasets });
+    // CDK's singleton custom resource that writes the notification configuration.
+    for (const child of this.node.children) {
+      if (child.node.id.startsWith('BucketNotificationsHandler')) acknowledgeBasicExecutionRole(child);
+    }
+    new DeadLetterAlarms(this, 'Alarms', { queues, ...(config.alarmEmail ? { email: config.alarmEmail } : {}) });
+
+    // The run queue's URL goes to train-head only: a worker given it polls that queue too, and runs are planned once.
+    const environment: Record<string, string> = {
+      [ENV.bucket]: storage.bucket.bucketName,
+      [ENV.extractQueueUrl]: queues.extract.queue.queueUrl,
+      [ENV.trainQueueUrl]: queues.train.queue.queueUrl,
+      [ENV.evaluateQueueUrl]: queues.evaluate.queue.queueUrl,
+      [ENV.model]: config.model,
+      [ENV.shardSize]: String(config.shardSize),
+    };
+    const withRunQueue = { ...environment, [ENV.runQueueUrl]: queues.run.queue.queueUrl };
+    this.addOutputs(storage, queues, withRunQueue);
+    if (!config.storageOnly) this.addCompute(config, storage, queues, environment, withRunQueue);
+  }
+
+  private addCompute(config: PipelineConfig, storage: Storage, queues: StageQueues, environment: Record<string, string>, withRunQueue: Record<string, string>): void {
+    const gpuExtract = config.extractCompute === 'gpu';
+    // Lambda sets AWS_REGION itself (and forbids setting it); an ECS container on EC2 may not get it otherwise.
+    const region = { AWS_REGION: this.region };
+    new HeadsFunctions(this, 'Heads', { sourceRoot: config.sourceRoot, storage, queues, environment: withRunQueue });
+
+    const grantExtract = (grantee: iam.IGrantable & IConstruct) => {
+      storage.grant(grantee, PREFIX.datasets, 'read');
+      storage.grant(grantee, PREFIX.cache, 'readWrite');
+      storage.grant(grantee, PREFIX.runs, 'readWrite');
+      queues.train.queue.grantSendMessages(grantee);
+    };
+
+    const gpu = new GpuBatch(this, 'GpuBatch', { instanceTypes: config.gpuInstanceTypes, spot: config.spot, maxvCpus: config.maxGpuVcpus });
+    const pools: DispatchedPool[] = [];
+    if (gpuExtract) {
+      const workers = new GpuWorkerJob(this, 'ExtractWorkers', {
+        image: extractImageSource(config.sourceRoot),
+        command: [...RUNTIME_SOURCES.extractWorkerCommand],
+        environment: { ...environment, ...region, [ENV.executionProvider]: 'cuda' },
+        ...SIZES.extractWorker,
+      });
+      grantExtract(workers.role);
+      queues.extract.grantConsume(workers.role);
+      pools.push({
+        name: 'extract',
+        workQueue: queues.extract,
+        jobDefinition: workers.jobDefinition,
+        jobName: JOB_NAME.extract,
+        messagesPerWorker: config.extractMessagesPerWorker,
+        maxWorkers: config.maxExtractWorkers,
+      });
+    } else {
+      const extract = new ExtractLambda(this, 'ExtractLambda', {
+        image: extractImageSource(config.sourceRoot),
+        handler: RUNTIME_SOURCES.extractLambdaHandler,
+        extractQueue: queues.extract,
+        environment: { ...environment, [ENV.executionProvider]: 'cpu' },
+        maxConcurrency: config.maxCpuExtractConcurrency,
+      });
+      grantExtract(extract.fn);
+    }
+
+    const fineTune = new GpuWorkerJob(this, 'FineTuneJob', {
+      image: fineTuneImageSource(config.sourceRoot),
+      command: [...RUNTIME_SOURCES.fineTuneCommand, 'Ref::queueUrl'],
+      parameters: { queueUrl: queues.fineTune.queue.queueUrl },
+      // Registry backbones are read from, and fine-tuned ones written to, the bucket's models/ prefix.
+      environment: { ...region, [ENV.fineTuneModels]: storage.bucket.s3UrlForObject(PREFIX.models) },
+      ...SIZES.fineTune,
+    });
+    storage.grant(fineTune.role, PREFIX.datasets, 'read');
+    storage.grant(fineTune.role, PREFIX.models, 'readWrite');
+    queues.fineTune.grantConsume(fineTune.role);
+    pools.push({
+      name: 'fine-tune',
+      workQueue: queues.fineTune,
+      jobDefinition: fineTune.jobDefinition,
+      jobName: JOB_NAME.fineTune,
+      messagesPerWorker: 1,
+      maxWorkers: config.maxFineTuneJobs,
+    });
+
+    new Dispatcher(this, 'Dispatcher', { jobQueue: gpu.jobQueue, pools });
+  }
+
+  private addOutputs(storage: Storage, queues: StageQueues, runtimeEnvironment: Record<string, string>): void {
+    const bucket = storage.bucket.bucketName;
+    new CfnOutput(this, 'BucketName', { value: bucket });
+    new CfnOutput(this, 'UploadCommand', {
+      description: 'Upload an ImageFolder dataset (<split>/<class>/<file>); each new image is also queued for extraction',
+      value: `aws s3 sync ./my-dataset s3://${bucket}/${PREFIX.datasets}my-dataset/`,
+    });
+    new CfnOutput(this, 'RunQueueUrl', { description: 'Send a run message here to plan, extract, train and evaluate', value: queues.run.queue.queueUrl });
+    new CfnOutput(this, 'FineTuneQueueUrl', { description: 'Send a fine-tune message here; a GPU job picks it up within a minute', value: queues.fineTune.queue.queueUrl });
+    new CfnOutput(this, 'RuntimeEnvironment', {
+      description: 'The variables the cnn-codes runtime reads, for a shell that talks to this deployment',
+      value: Object.entries(runtimeEnvironment)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(' '),
+    });
+  }
+}
