@@ -1,5 +1,6 @@
 import type { CliCommand } from '../command.js';
 import { LOCAL_COMMANDS } from './local.js';
+import { REPORT_COMMANDS } from './report.js';
 
 /** Every subcommand, in the order `--help` lists them. Add a command by adding its module here. */
-export const COMMANDS: readonly CliCommand[] = [...LOCAL_COMMANDS];
+export const COMMANDS: readonly CliCommand[] = [...LOCAL_COMMANDS, ...REPORT_COMMANDS];

@@ -12,6 +12,7 @@ import { optional } from '../../core/util/optional.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
 import type { CliCommand, CommandContext, FlagValues, OptionSpec } from '../command.js';
 import { localDeps } from '../local-deps.js';
+import { predictWithClassifierFile } from './report.js';
 import { printEvaluation, printExtract, printModels, printPredictions, printRun, printTrain } from '../output.js';
 
 const data: OptionSpec = { data: { type: 'string' }, seed: { type: 'string' }, 'val-fraction': { type: 'string' } };
@@ -147,11 +148,16 @@ const evaluateCommand: CliCommand = {
 
 const predictCommand: CliCommand = {
   name: 'predict',
-  summary: 'label new images: cnn-codes predict IMAGE|FOLDER... [--out DIR | --head head.json]',
+  summary: 'label new images: cnn-codes predict IMAGE|FOLDER... [--out DIR | --head head.json | --model classifier.onnx]',
   options: { ...out, ...model, head: { type: 'string' }, top: { type: 'string' } },
   allowPositionals: true,
   async run(values, positionals, ctx) {
     if (positionals.length === 0) throw new ConfigError('predict: give at least one IMAGE or FOLDER');
+    const classifier = stringFlag(values, 'model');
+    if (classifier?.endsWith('.onnx')) {
+      const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
+      return printPredictions(await predictWithClassifierFile(classifier, files, positiveInt(values, 'top') ?? 1, ctx), ctx.json);
+    }
     const deps = local(values, ctx, 'predict');
     const headPath = path.resolve(stringFlag(values, 'head') ?? path.join(deps.outDir, HEAD_KEY));
     const artefact = await readHeadFile(headPath);

@@ -13,7 +13,8 @@ import { decodeNpy, encodeNpy } from './npy.js';
  * a shard whose .json exists is complete.
  */
 
-export const FEATURE_FORMAT_VERSION = 1;
+// 2: int8 weights are stored so onnxruntime picks an exact kernel on AVX2 CPUs (see core/models/onnx-int8-weights.ts).
+export const FEATURE_FORMAT_VERSION = 2;
 
 export interface NamespaceInfo {
   id: string;

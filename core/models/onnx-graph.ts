@@ -1,6 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { ModelError } from '../errors.js';
 import type { CutPoint, ModelDescriptor } from './descriptor.js';
+import { useExactInt8Kernels } from './onnx-int8-weights.js';
 
 const { onnx } = onnxProto;
 type Model = onnxProto.onnx.ModelProto;
@@ -25,12 +26,29 @@ export interface PreparedGraph {
  * in JavaScript loops. The original classifier outputs are dropped, so the runtime prunes what no code needs.
  */
 export function prepareGraph(modelBytes: Uint8Array, descriptor: ModelDescriptor, cuts: readonly string[]): PreparedGraph {
-  let model: Model;
+  const model = decodeModel(modelBytes, descriptor.name);
+  const { inputName, outputs } = extendModel(model, descriptor, cuts);
+  return { bytes: onnx.ModelProto.encode(model).finish(), inputName, outputs };
+}
+
+export function decodeModel(modelBytes: Uint8Array, name: string): Model {
   try {
-    model = onnx.ModelProto.decode(modelBytes);
+    return onnx.ModelProto.decode(modelBytes);
   } catch (err) {
-    throw new ModelError(`${descriptor.name}: not a readable ONNX model`, { cause: err });
+    throw new ModelError(`${name}: not a readable ONNX model`, { cause: err });
   }
+}
+
+/**
+ * The surgery of `prepareGraph` on a decoded model, in place, so that an exporter can keep building on the graph.
+ * `rawRgbInput: false` keeps a float32 model's own normalized input (for callers that normalize themselves).
+ */
+export function extendModel(
+  model: Model,
+  descriptor: ModelDescriptor,
+  cuts: readonly string[],
+  options: { rawRgbInput?: boolean } = {},
+): Omit<PreparedGraph, 'bytes'> {
   const graph = model.graph as Graph | null | undefined;
   if (!graph) throw new ModelError(`${descriptor.name}: ONNX model has no graph`);
 
@@ -43,10 +61,11 @@ export function prepareGraph(modelBytes: Uint8Array, descriptor: ModelDescriptor
     newOutputs.push(floatOutput(outputs[cut], spec.dim, descriptor.input.batch));
   }
   graph.output = newOutputs;
+  useExactInt8Kernels(graph);
 
-  const inputName = descriptor.input.dtype === 'uint8' ? descriptor.input.name : RAW_INPUT;
-  if (descriptor.input.dtype === 'float32') withRawRgbInput(graph, descriptor);
-  return { bytes: onnx.ModelProto.encode(model).finish(), inputName, outputs };
+  const raw = descriptor.input.dtype === 'float32' && (options.rawRgbInput ?? true);
+  if (raw) withRawRgbInput(graph, descriptor);
+  return { inputName: raw ? RAW_INPUT : descriptor.input.name, outputs };
 }
 
 function appendPooledCode(graph: Graph, cut: string, spec: CutPoint, modelName: string): string {

@@ -6,6 +6,7 @@ import { classificationMetrics } from '../metrics/classification.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { renderMarkdownReport } from '../report/markdown.js';
 import type { ProgressSink } from './progress.js';
+import { writeHtmlReport } from './report.js';
 import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
 
 export interface EvaluateRequest {
@@ -17,6 +18,8 @@ export interface EvaluateRequest {
 export interface EvaluateDeps {
   workspace: BlobStore;
   features: FeatureStore;
+  /** The dataset's images: report.html shows the misclassified ones as thumbnails when it is given. */
+  data?: BlobStore;
   onProgress?: ProgressSink;
 }
 
@@ -81,5 +84,6 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
   deps.onProgress?.({ phase: 'evaluate', done: data.y.length, total: data.y.length });
   await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
   await deps.workspace.put(REPORT_KEY, renderMarkdownReport(manifest, artefact, evaluation));
+  await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, evaluation);
   return evaluation;
 }

@@ -10,6 +10,7 @@ import { decodeToRgb, toTensor } from '../../../core/image/preprocess.js';
 import { BUILTIN_MODELS } from '../../../core/models/builtin.js';
 import type { ModelDescriptor } from '../../../core/models/descriptor.js';
 import { prepareGraph } from '../../../core/models/onnx-graph.js';
+import { useExactInt8Kernels } from '../../../core/models/onnx-int8-weights.js';
 import { HYMENOPTERA, MODELS_DIR } from '../../helpers/paths.js';
 
 const { onnx } = onnxProto;
@@ -24,6 +25,8 @@ const IMAGES = ['val/ants/1053149811_f62a3410d3.jpg', 'val/bees/10870992_eebeeb3
 async function referenceCodes(d: ModelDescriptor, modelBytes: Uint8Array, tensor: string, crops: Buffer[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
   const model = onnx.ModelProto.decode(modelBytes);
   const graph = model.graph as onnxProto.onnx.GraphProto;
+  // Exact integer arithmetic, as on a VNNI CPU or in WASM: without it an AVX2-only CPU saturates u8·s8 products.
+  useExactInt8Kernels(graph);
   graph.output.push({ name: tensor });
   const session = await ort.InferenceSession.create(onnx.ModelProto.encode(model).finish());
   const [h, w] = d.input.size;

@@ -1,0 +1,28 @@
+import sharp from 'sharp';
+import { errorMessage } from '../errors.js';
+import type { BlobStore } from '../ports/blob-store.js';
+
+/**
+ * Small JPEG data URIs (about 3–6 kB each), so the report stays one file. An image that cannot be read is left out
+ * and named in `failed`; the report then shows the tile without a picture instead of failing.
+ */
+export async function makeThumbnails(data: BlobStore, keys: readonly string[], size = 160): Promise<{ thumbnails: Map<string, string>; failed: Array<{ key: string; reason: string }> }> {
+  const thumbnails = new Map<string, string>();
+  const failed: Array<{ key: string; reason: string }> = [];
+  await Promise.all(
+    keys.map(async (key) => {
+      try {
+        const jpeg = await sharp(await data.get(key), { limitInputPixels: 100_000_000, autoOrient: true, pages: 1 })
+          .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+          .flatten({ background: '#ffffff' })
+          .toColourspace('srgb')
+          .jpeg({ quality: 72, mozjpeg: true })
+          .toBuffer();
+        thumbnails.set(key, `data:image/jpeg;base64,${jpeg.toString('base64')}`);
+      } catch (err) {
+        failed.push({ key, reason: errorMessage(err) });
+      }
+    }),
+  );
+  return { thumbnails, failed };
+}

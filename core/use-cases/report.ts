@@ -1,0 +1,66 @@
+import { availableParallelism } from 'node:os';
+import { DataError, errorMessage } from '../errors.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { renderHtmlReport } from '../report/html.js';
+import { estimateCosts, PRICE_TABLE, type PriceTable } from '../report/pricing.js';
+import { METRICS_KEY, type Evaluation } from './evaluate.js';
+import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
+
+export const HTML_REPORT_KEY = 'report.html';
+
+export interface ReportDeps {
+  workspace: BlobStore;
+  /** The dataset's images, for thumbnails of the misclassified ones; without it the report has none. */
+  data?: BlobStore;
+  /** CPUs the extraction ran on, to scale its throughput to other machines; default: this host's. */
+  hostCpus?: number;
+  prices?: PriceTable;
+  now?: () => Date;
+}
+
+const MAX_THUMBNAILS = 60;
+
+/** workspace (manifest, head, metrics) → report.html beside report.md. Pass the evaluation when it is at hand. */
+export async function writeHtmlReport(deps: ReportDeps, given?: Evaluation): Promise<{ key: string; bytes: number; thumbnails: number }> {
+  const manifest = await readManifest(deps.workspace);
+  const head = await deps.workspace.getJson<HeadArtefact>(HEAD_KEY);
+  if (!head) throw new DataError(`no ${HEAD_KEY} in ${deps.workspace.location}: run "cnn-codes train" first`);
+  const evaluation = given ?? (await deps.workspace.getJson<Evaluation>(METRICS_KEY));
+  if (!evaluation) throw new DataError(`no ${METRICS_KEY} in ${deps.workspace.location}: run "cnn-codes evaluate" first`);
+
+  const wrong = evaluation.predictions
+    .filter((p) => p.predicted !== p.label)
+    .sort((a, b) => b.confidence - a.confidence)
+    .slice(0, MAX_THUMBNAILS)
+    .map((p) => p.key);
+  const made = deps.data ? await thumbnailsOf(deps.data, wrong) : undefined;
+  const thumbnailsNote = !deps.data
+    ? 'No thumbnails: this report was written without access to the images. "cnn-codes report --out DIR --data DATA" adds them.'
+    : made && made.failed.length > 0
+      ? `${made.failed.length} image(s) could not be made into thumbnails (first: ${made.failed[0]!.key}: ${made.failed[0]!.reason}).`
+      : undefined;
+  const costs = estimateCosts(evaluation.timings.imagesPerSecond ?? 0, deps.hostCpus ?? availableParallelism(), deps.prices ?? PRICE_TABLE);
+  const html = renderHtmlReport({
+    manifest,
+    head,
+    evaluation,
+    thumbnails: made?.thumbnails ?? new Map(),
+    ...(thumbnailsNote ? { thumbnailsNote } : {}),
+    ...(costs ? { costs } : {}),
+    generatedAt: (deps.now ?? (() => new Date()))(),
+  });
+  await deps.workspace.put(HTML_REPORT_KEY, html);
+  return { key: HTML_REPORT_KEY, bytes: Buffer.byteLength(html), thumbnails: made?.thumbnails.size ?? 0 };
+}
+
+/**
+ * sharp is loaded only when there are images to read, and a runtime without it (a Lambda bundle has no native
+ * modules) gets a report without thumbnails instead of a failed evaluation.
+ */
+async function thumbnailsOf(data: BlobStore, keys: string[]): Promise<{ thumbnails: Map<string, string>; failed: Array<{ key: string; reason: string }> }> {
+  try {
+    return await (await import('../report/html-thumbnails.js')).makeThumbnails(data, keys);
+  } catch (err) {
+    return { thumbnails: new Map(), failed: keys.map((key) => ({ key, reason: `no image library here (${errorMessage(err).split('\n')[0]})` })) };
+  }
+}
