@@ -8,6 +8,7 @@ export CNN_CODES_SHARED="${CNN_CODES_SHARED:-$(cd .. && pwd)/shared}"
 
 bash scripts/setup.sh
 bash scripts/setup-python.sh
+bash scripts/setup-browser.sh
 
 artifacts=test-artifacts
 rm -rf "$artifacts" && mkdir -p "$artifacts"
