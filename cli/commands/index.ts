@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command.js';
 import { LOCAL_COMMANDS } from './local.js';
 import { REPORT_COMMANDS } from './report.js';
+import { SERVERLESS_COMMANDS } from './serverless.js';
 
 /** Every subcommand, in the order `--help` lists them. Add a command by adding its module here. */
-export const COMMANDS: readonly CliCommand[] = [...LOCAL_COMMANDS, ...REPORT_COMMANDS];
+export const COMMANDS: readonly CliCommand[] = [...LOCAL_COMMANDS, ...REPORT_COMMANDS, ...SERVERLESS_COMMANDS];

@@ -1,0 +1,157 @@
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { ReceivedMessage, WorkQueue } from '../core/ports/work-queue.js';
+
+/** The attribute a dead-lettered message carries: why it can never succeed. */
+export const DEAD_LETTER_REASON_ATTRIBUTE = 'cnn-codes-error';
+
+/**
+ * WorkQueue over one SQS queue (standard). Long polling, visibility heartbeats, batch delete; dead-lettering sends
+ * the original body verbatim to the queue's own DLQ (from its RedrivePolicy), so no second URL is configured.
+ */
+export class SqsQueue implements WorkQueue<unknown> {
+  readonly name: string;
+  private deadLetterUrl?: Promise<string | undefined>;
+
+  constructor(
+    private readonly client: SQSClient,
+    readonly url: string,
+  ) {
+    this.name = url.slice(url.lastIndexOf('/') + 1);
+  }
+
+  async send(body: unknown, options: { delaySeconds?: number } = {}): Promise<void> {
+    await this.sendRaw(JSON.stringify(body), options.delaySeconds);
+  }
+
+  /** Sends text as it is: for S3-shaped notices and the poison messages tests send on purpose. */
+  async sendRaw(body: string, delaySeconds?: number): Promise<void> {
+    await this.client.send(new SendMessageCommand({ QueueUrl: this.url, MessageBody: body, ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}) }));
+  }
+
+  async receive(options: { max?: number; waitSeconds?: number; signal?: AbortSignal } = {}): Promise<Array<ReceivedMessage<unknown>>> {
+    if (options.signal?.aborted) return [];
+    try {
+      const response = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.url,
+          MaxNumberOfMessages: Math.min(10, Math.max(1, options.max ?? 1)),
+          WaitTimeSeconds: Math.min(20, Math.max(0, Math.round(options.waitSeconds ?? 0))),
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+      return (response.Messages ?? []).map((m) => ({
+        id: m.MessageId!,
+        body: parseBody(m.Body ?? ''),
+        raw: m.Body ?? '',
+        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
+        handle: m.ReceiptHandle!,
+      }));
+    } catch (err) {
+      if (options.signal?.aborted) return [];
+      throw err;
+    }
+  }
+
+  async ack(message: ReceivedMessage<unknown>): Promise<void> {
+    await this.client.send(new DeleteMessageCommand({ QueueUrl: this.url, ReceiptHandle: message.handle }));
+  }
+
+  async ackAll(messages: ReadonlyArray<ReceivedMessage<unknown>>): Promise<void> {
+    for (let i = 0; i < messages.length; i += 10) {
+      const chunk = messages.slice(i, i + 10);
+      const response = await this.client.send(
+        new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.handle })) }),
+      );
+      if (response.Failed?.length) {
+        throw new Error(`${this.name}: ${response.Failed.length} of ${chunk.length} deletes failed (${response.Failed[0]!.Code}: ${response.Failed[0]!.Message})`);
+      }
+    }
+  }
+
+  async release(message: ReceivedMessage<unknown>, delaySeconds = 0): Promise<void> {
+    await this.changeVisibility(message, delaySeconds);
+  }
+
+  async extendVisibility(message: ReceivedMessage<unknown>, seconds: number): Promise<void> {
+    await this.changeVisibility(message, seconds);
+  }
+
+  async deadLetter(message: ReceivedMessage<unknown>, reason: string): Promise<void> {
+    await this.forwardToDeadLetter(message, reason);
+    await this.ack(message);
+  }
+
+  /**
+   * Copies a message to the DLQ without deleting it here: a Lambda reports it as processed and the event source
+   * mapping deletes it. Without a RedrivePolicy there is no DLQ; then the reason is only logged by the caller and
+   * the message is dropped, since retrying a message that can never succeed would loop forever.
+   */
+  async forwardToDeadLetter(message: ReceivedMessage<unknown>, reason: string): Promise<boolean> {
+    const target = await this.resolveDeadLetterUrl();
+    if (!target) return false;
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: target,
+        MessageBody: message.raw ?? JSON.stringify(message.body),
+        MessageAttributes: {
+          [DEAD_LETTER_REASON_ATTRIBUTE]: { DataType: 'String', StringValue: reason.slice(0, 4000) },
+          'cnn-codes-source-queue': { DataType: 'String', StringValue: this.name },
+        },
+      }),
+    );
+    return true;
+  }
+
+  async counts(): Promise<{ visible: number; inFlight: number; delayed: number }> {
+    const attributes = await this.client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    const a = attributes.Attributes ?? {};
+    return { visible: Number(a.ApproximateNumberOfMessages ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0), delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0) };
+  }
+
+  resolveDeadLetterUrl(): Promise<string | undefined> {
+    this.deadLetterUrl ??= (async () => {
+      const attributes = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['RedrivePolicy'] }));
+      const policy = attributes.Attributes?.RedrivePolicy;
+      if (!policy) return undefined;
+      const arn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
+      if (!arn) return undefined;
+      const [, , , , account, name] = arn.split(':');
+      const found = await this.client.send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }));
+      return found.QueueUrl;
+    })().catch((err: unknown) => {
+      this.deadLetterUrl = undefined;
+      throw err;
+    });
+    return this.deadLetterUrl;
+  }
+
+  private async changeVisibility(message: ReceivedMessage<unknown>, seconds: number): Promise<void> {
+    await this.client.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: this.url, ReceiptHandle: message.handle, VisibilityTimeout: Math.min(43_200, Math.max(0, Math.round(seconds))) }),
+    );
+  }
+}
+
+/** JSON when it parses; otherwise the text itself, which validation then rejects with a clear reason. */
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

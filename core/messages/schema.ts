@@ -1,0 +1,153 @@
+import { errorMessage } from '../errors.js';
+import { parseStoreUri } from './store-uri.js';
+import { arrayOf, fraction, integer, InvalidMessageError, object, oneOf, positiveNumber, string, type Check } from './validate.js';
+
+/**
+ * The work messages, version 1. Every message names its run and the stores it touches, so any worker can pick up any
+ * message and a redelivered copy means exactly the same work. A change that an old worker would misread bumps `v`.
+ */
+export const MESSAGE_VERSION = 1;
+
+export interface TrainOptions {
+  layer?: string;
+  head?: 'logistic' | 'svm' | 'auto';
+  C?: number;
+  folds?: number;
+  seed?: number;
+  classWeight?: 'balanced';
+}
+
+interface RunScoped {
+  v: 1;
+  runId: string;
+  /** s3://bucket/runs/<runId> or a folder: plan, shard parts, claims, events, manifest, head, metrics. */
+  workspace: string;
+  /** s3://bucket/codes or a folder ending in the cache's name: the content-addressed code cache. */
+  cache: string;
+}
+
+/** Plans a whole job: list the dataset, shard it, fan out one `extract` per shard. */
+export interface RunMessage extends RunScoped {
+  type: 'run';
+  dataset: string;
+  model: string;
+  /** Cut point names or ['all']. */
+  cuts: string[];
+  shardSize: number;
+  list?: { valFraction?: number; seed?: number };
+  train?: TrainOptions;
+  split?: 'val' | 'test';
+}
+
+export interface ShardItem {
+  key: string;
+  split: string;
+  label: number;
+}
+
+/** One shard of a planned run: these images through the backbone into the cache, then the join. */
+export interface ExtractMessage extends RunScoped {
+  type: 'extract';
+  dataset: string;
+  model: string;
+  cuts: string[];
+  shard: { index: number; count: number; items: ShardItem[] };
+}
+
+export interface TrainMessage extends RunScoped {
+  type: 'train';
+  train: TrainOptions;
+  /** The split the evaluate step that follows will score. */
+  split: 'val' | 'test';
+}
+
+export interface EvaluateMessage extends RunScoped {
+  type: 'evaluate';
+  /** cacheKey of the head artefact (workspace/heads/<cacheKey>.json) to score. */
+  head: string;
+  split: 'val' | 'test';
+}
+
+export type WorkMessage = RunMessage | ExtractMessage | TrainMessage | EvaluateMessage;
+export type MessageType = WorkMessage['type'];
+export const MESSAGE_TYPES: readonly MessageType[] = ['run', 'extract', 'train', 'evaluate'];
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const KEY = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[^\u0000-\u001f]{1,1024}$/;
+
+const storeUri: Check<string> = (value, path, problems) => {
+  if (typeof value !== 'string' || value.length > 2048) {
+    problems.push(`${path}: expected a store URI (s3://bucket/prefix or an absolute folder), got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  try {
+    parseStoreUri(value);
+    return value;
+  } catch (err) {
+    problems.push(`${path}: ${errorMessage(err)}`);
+    return undefined;
+  }
+};
+
+const common = {
+  v: oneOf(MESSAGE_VERSION),
+  runId: string(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a run id (letters, digits, ". _ -", at most 100)'),
+  workspace: storeUri,
+  cache: storeUri,
+};
+const model = string(NAME, 'a model name');
+const cuts = arrayOf(string(/^[A-Za-z0-9_.-]{1,64}$/, 'a cut point name'), { min: 1, max: 32, unique: true });
+const evalSplit = oneOf('val' as const, 'test' as const);
+const trainOptions = object(
+  {},
+  {
+    layer: string(/^[A-Za-z0-9_.-]{1,64}$/, 'a cut point name or "auto"'),
+    head: oneOf('logistic' as const, 'svm' as const, 'auto' as const),
+    C: positiveNumber(),
+    folds: integer(2, 50),
+    seed: integer(0, 2 ** 31 - 1),
+    classWeight: oneOf('balanced' as const),
+  },
+);
+const shardItem = object({
+  key: string(KEY, 'a relative object key without "." or ".." segments'),
+  split: oneOf('train', 'val', 'test'),
+  label: integer(0, 1_000_000),
+});
+
+const schemas: Record<MessageType, Check<unknown>> = {
+  run: object(
+    { ...common, type: oneOf('run'), dataset: storeUri, model, cuts, shardSize: integer(1, 10_000) },
+    { list: object({}, { valFraction: fraction(), seed: integer(0, 2 ** 31 - 1) }), train: trainOptions, split: evalSplit },
+  ),
+  extract: object({
+    ...common,
+    type: oneOf('extract'),
+    dataset: storeUri,
+    model,
+    cuts,
+    shard: object({ index: integer(0, 99_999), count: integer(1, 100_000), items: arrayOf(shardItem, { min: 1, max: 10_000 }) }),
+  }),
+  train: object({ ...common, type: oneOf('train'), train: trainOptions, split: evalSplit }),
+  evaluate: object({ ...common, type: oneOf('evaluate'), head: string(/^[0-9a-f]{24}$/, 'a head cacheKey (24 hex digits)'), split: evalSplit }),
+};
+
+/** Validates a decoded message body; throws InvalidMessageError naming every bad field. */
+export function parseWorkMessage(body: unknown): WorkMessage {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidMessageError([`body: expected a JSON object, got ${typeof body === 'string' ? 'text that is not JSON' : JSON.stringify(body)}`]);
+  }
+  const { type, v } = body as { type?: unknown; v?: unknown };
+  if (v !== MESSAGE_VERSION) throw new InvalidMessageError([`v: this worker speaks message version ${MESSAGE_VERSION}, got ${JSON.stringify(v)}`]);
+  if (typeof type !== 'string' || !(type in schemas)) {
+    throw new InvalidMessageError([`type: expected one of ${Object.keys(schemas).join(', ')}, got ${JSON.stringify(type)}`]);
+  }
+  const problems: string[] = [];
+  const parsed = schemas[type as MessageType](body, type, problems);
+  if (problems.length > 0 || parsed === undefined) throw new InvalidMessageError(problems.slice(0, 12));
+  const message = parsed as WorkMessage;
+  if (message.type === 'extract' && message.shard.index >= message.shard.count) {
+    throw new InvalidMessageError([`extract.shard.index: ${message.shard.index} is not below shard.count ${message.shard.count}`]);
+  }
+  return message;
+}

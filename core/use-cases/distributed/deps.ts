@@ -1,0 +1,39 @@
+import type { FeatureStore } from '../../features/feature-store.js';
+import type { RegisteredModel } from '../../models/registry.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+import type { Embedder } from '../../ports/embedder.js';
+import type { WorkQueue } from '../../ports/work-queue.js';
+
+/** What the distributed stages need; the local embedded setup, the SQS worker and the Lambdas each build one. */
+export interface DistributedDeps {
+  /** Opens the store a message names (s3://bucket/prefix or a folder); refuses stores this worker may not touch. */
+  openStore(uri: string): BlobStore;
+  /** The code cache at `uri` (…/codes). Extract workers may keep one per process; readers get a fresh one. */
+  openFeatures(uri: string, purpose: 'write' | 'read'): FeatureStore;
+  lookupModel(name: string): Promise<RegisteredModel>;
+  /** Absent where no backbone is deployed (train and evaluate functions). */
+  openEmbedder?: (model: RegisteredModel, cuts: string[]) => Promise<Embedder>;
+  queues: { extract?: WorkQueue<unknown>; train?: WorkQueue<unknown>; evaluate?: WorkQueue<unknown> };
+  /** Incremental mode: where codes of newly uploaded images go, and with which model. Absent: notices are ignored. */
+  ingest?: { cache: string; model: string; cuts: string[] };
+  log?: (entry: LogEntry) => void;
+  /**
+   * How long a claim to send a downstream message protects its owner's delivery from a second, concurrent delivery
+   * of the same message before a redelivery may finish the send (default 30 s; at most the visibility timeout,
+   * or crash recovery waits longer than the queue does).
+   */
+  sendLeaseSeconds?: number;
+  /** Names this process in events (host:pid, Lambda request id). */
+  workerId?: string;
+}
+
+export interface LogEntry {
+  event: string;
+  [field: string]: unknown;
+}
+
+/** The facts about one delivery a stage needs: its stable id (the claim owner) and how often it came. */
+export interface Delivery {
+  id: string;
+  receiveCount: number;
+}

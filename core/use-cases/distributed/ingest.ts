@@ -1,0 +1,48 @@
+import type { DatasetItem } from '../../dataset/image-folder.js';
+import { ConfigError } from '../../errors.js';
+import type { S3ObjectRef } from '../../messages/s3-event.js';
+import { extractItems, resolveCuts } from '../extract.js';
+import type { DistributedDeps } from './deps.js';
+import { tolerateMissing } from './tolerate-missing.js';
+
+const NOT_IMAGES = /(^|\/)\.|\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;
+
+export interface IngestOutcome {
+  images: number;
+  embedded: number;
+  cached: number;
+  rejected: number;
+  skipped: number;
+}
+
+/**
+ * Incremental mode: objects S3 reported as created go into the code cache now, so the next run on their dataset
+ * finds them cached. Only the cache is touched: labels and manifests belong to runs.
+ */
+export async function ingestObjects(deps: DistributedDeps, objects: readonly S3ObjectRef[]): Promise<IngestOutcome> {
+  const images = objects.filter((o) => !NOT_IMAGES.test(o.key) && o.size !== 0);
+  const skipped = objects.length - images.length;
+  if (images.length === 0) return { images: 0, embedded: 0, cached: 0, rejected: 0, skipped };
+  if (!deps.ingest) throw new ConfigError('incremental mode is not configured on this worker (no cache/model for S3 notifications)');
+  if (!deps.openEmbedder) throw new ConfigError('this worker has no backbone; S3 notifications belong on the extract queue');
+  const model = await deps.lookupModel(deps.ingest.model);
+  const cuts = resolveCuts(model, deps.ingest.cuts);
+  const features = deps.openFeatures(deps.ingest.cache, 'write');
+  const total: IngestOutcome = { images: images.length, embedded: 0, cached: 0, rejected: 0, skipped };
+  for (const [bucket, refs] of groupBy(images, (o) => o.bucket)) {
+    // Placeholder labels: extractItems wants dataset items, but only the codes it caches are kept.
+    const items: DatasetItem[] = [...new Set(refs.map((r) => r.key))].map((key) => ({ key, split: 'train', label: 0 }));
+    const result = await extractItems({ data: tolerateMissing(deps.openStore(`s3://${bucket}`)).data, features, model, openEmbedder: deps.openEmbedder }, items, cuts);
+    total.embedded += result.embedded;
+    total.cached += result.cached;
+    total.rejected += result.rejects.length;
+  }
+  deps.log?.({ event: 'ingest:done', ...total });
+  return total;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
+}

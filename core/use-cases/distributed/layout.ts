@@ -1,0 +1,19 @@
+/**
+ * Where a run keeps its coordination state, relative to its workspace. Everything is an immutable object written
+ * with putIfAbsent or a deterministic put, so the state is a set of facts that redelivery can only re-assert.
+ */
+export const RUN_KEYS = {
+  plan: 'plan.json',
+  /** Written last by an extract, atomically: its existence is the shard's done marker. */
+  part: (index: number) => `parts/${String(index).padStart(6, '0')}.json`,
+  partsPrefix: 'parts/',
+  /** Who won the right to send a downstream message, and whether it went out. */
+  claim: (name: string) => `claims/${name}.json`,
+  sent: (name: string) => `claims/${name}.sent`,
+  /** One object per message handled: the audit trail `status` and the tests count. */
+  event: (stage: string, messageId: string) => `events/${stage}/${messageId}.json`,
+  eventsPrefix: (stage: string) => `events/${stage}/`,
+} as const;
+
+/** Names of the one-time sends: the fan-out of extracts, the join's train, train's evaluate. */
+export const ONCE = { fanOut: 'fan-out', train: 'train', evaluate: 'evaluate' } as const;

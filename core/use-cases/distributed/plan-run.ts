@@ -1,0 +1,107 @@
+import { listImageFolder } from '../../dataset/image-folder.js';
+import { ConfigError, DataError } from '../../errors.js';
+import type { Manifest } from '../../features/manifest.js';
+import { MESSAGE_VERSION, type ExtractMessage, type RunMessage, type ShardItem, type TrainOptions } from '../../messages/schema.js';
+import { forEachConcurrent, resolveCuts } from '../extract.js';
+import { recordEvent, sendOnce } from './claims.js';
+import type { Delivery, DistributedDeps } from './deps.js';
+import { ONCE, RUN_KEYS } from './layout.js';
+
+/** The frozen decision of a run: which images, in which shards, for which model. Written once, never changed. */
+export interface RunPlan {
+  version: 1;
+  runId: string;
+  dataset: string;
+  datasetLocation: string;
+  cache: string;
+  model: Manifest['model'];
+  cuts: string[];
+  classes: string[];
+  splitSynthesized: boolean;
+  ignored: Manifest['ignored'];
+  shardSize: number;
+  shards: ShardItem[][];
+  train: TrainOptions;
+  split: 'val' | 'test';
+  plannedAt: string;
+}
+
+export interface PlanOutcome {
+  shards: number;
+  images: number;
+  fanOut: 'sent' | 'already-sent' | 'claimed-by-another';
+  replanned: boolean;
+}
+
+/**
+ * run → plan → one `extract` per shard. The plan is created with putIfAbsent, so every delivery of this run (and a
+ * resubmission of the same run id) works from the same listing even if the dataset changes meanwhile.
+ */
+export async function planRun(deps: DistributedDeps, message: RunMessage, delivery: Delivery): Promise<PlanOutcome> {
+  const extractQueue = deps.queues.extract;
+  if (!extractQueue) throw new ConfigError('this worker has no extract queue to fan a run out to');
+  const workspace = deps.openStore(message.workspace);
+  let plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  const replanned = plan !== undefined;
+  if (!plan) {
+    const fresh = await buildPlan(deps, message);
+    plan = (await workspace.putIfAbsent(RUN_KEYS.plan, JSON.stringify(fresh))) ? fresh : await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  }
+  if (!plan || plan.dataset !== message.dataset || plan.model.name !== message.model) {
+    throw new DataError(`run id ${message.runId} is already planned for ${plan?.dataset} with ${plan?.model.name}; use a new run id`);
+  }
+  const frozen = plan;
+  const fanOut = await sendOnce(workspace, ONCE.fanOut, delivery, () =>
+    forEachConcurrent(
+      frozen.shards.map((items, index) => index),
+      8,
+      (index) => extractQueue.send(extractMessage(message, frozen, index)),
+    ),
+    deps.sendLeaseSeconds,
+  );
+  const images = frozen.shards.reduce((n, s) => n + s.length, 0);
+  await recordEvent(workspace, 'run', delivery, { outcome: fanOut, shards: frozen.shards.length, images }, deps.workerId);
+  deps.log?.({ event: 'run:planned', runId: message.runId, shards: frozen.shards.length, images, fanOut });
+  return { shards: frozen.shards.length, images, fanOut, replanned };
+}
+
+async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<RunPlan> {
+  const model = await deps.lookupModel(message.model);
+  const cuts = resolveCuts(model, message.cuts);
+  const dataset = await listImageFolder(deps.openStore(message.dataset), '', message.list ?? {});
+  const shards: ShardItem[][] = [];
+  for (let i = 0; i < dataset.items.length; i += message.shardSize) {
+    shards.push(dataset.items.slice(i, i + message.shardSize).map(({ key, split, label }) => ({ key, split, label })));
+  }
+  return {
+    version: 1,
+    runId: message.runId,
+    dataset: message.dataset,
+    datasetLocation: dataset.location,
+    cache: message.cache,
+    model: { name: model.descriptor.name, sha256: model.descriptor.sha256 },
+    cuts,
+    classes: dataset.classes,
+    splitSynthesized: dataset.splitSynthesized,
+    ignored: dataset.ignored,
+    shardSize: message.shardSize,
+    shards,
+    train: message.train ?? {},
+    split: message.split ?? 'val',
+    plannedAt: new Date().toISOString(),
+  };
+}
+
+function extractMessage(run: RunMessage, plan: RunPlan, index: number): ExtractMessage {
+  return {
+    v: MESSAGE_VERSION,
+    type: 'extract',
+    runId: run.runId,
+    workspace: run.workspace,
+    cache: plan.cache,
+    dataset: plan.dataset,
+    model: plan.model.name,
+    cuts: plan.cuts,
+    shard: { index, count: plan.shards.length, items: plan.shards[index]! },
+  };
+}

@@ -1,0 +1,64 @@
+import { ConfigError, DataError } from '../../errors.js';
+import { MANIFEST_KEY, REJECTS_KEY, type Manifest } from '../../features/manifest.js';
+import { MESSAGE_VERSION, type TrainMessage } from '../../messages/schema.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+import { trainHead } from '../train-head.js';
+import { holdsClaim, recordEvent, sendOnce, type SendOnceResult } from './claims.js';
+import type { Delivery, DistributedDeps } from './deps.js';
+import type { ShardPart } from './extract-shard.js';
+import { ONCE, RUN_KEYS } from './layout.js';
+import type { RunPlan } from './plan-run.js';
+
+export interface TrainOutcome {
+  /** 'duplicate': another train message of this run holds the work; this copy did nothing. */
+  outcome: 'trained' | 'duplicate';
+  evaluate?: SendOnceResult;
+  cacheKey?: string;
+}
+
+/** train → manifest from the parts → the core trainHead → `evaluate`, once. */
+export async function trainRun(deps: DistributedDeps, message: TrainMessage, delivery: Delivery): Promise<TrainOutcome> {
+  const workspace = deps.openStore(message.workspace);
+  if (!(await holdsClaim(workspace, 'train-work', delivery.id))) {
+    await recordEvent(workspace, 'train', delivery, { outcome: 'duplicate' }, deps.workerId);
+    return { outcome: 'duplicate' };
+  }
+  const manifest = await assembleManifest(workspace);
+  await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+  await workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
+  const features = deps.openFeatures(message.cache, 'read');
+  const { artefact, reused } = await trainHead({ workspace, features }, message.train);
+  const evaluate = await sendOnce(workspace, ONCE.evaluate, delivery, async () => {
+    if (!deps.queues.evaluate) throw new ConfigError('this worker has no evaluate queue to trigger');
+    await deps.queues.evaluate.send({ v: MESSAGE_VERSION, type: 'evaluate', runId: message.runId, workspace: message.workspace, cache: message.cache, head: artefact.cacheKey, split: message.split });
+  }, deps.sendLeaseSeconds);
+  const summary = { outcome: 'trained' as const, evaluate, cacheKey: artefact.cacheKey };
+  await recordEvent(workspace, 'train', delivery, { ...summary, reused, layer: artefact.layer, C: artefact.options.C, cv: artefact.cv?.best ?? null }, deps.workerId);
+  deps.log?.({ event: 'train:done', runId: message.runId, ...summary });
+  return summary;
+}
+
+/**
+ * The manifest the local `extract` would have written: parts in shard order, entries in plan order within each,
+ * so the same dataset gives the same manifest (and the same head cacheKey) however the shards were scheduled.
+ */
+export async function assembleManifest(workspace: BlobStore): Promise<Manifest> {
+  const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
+  const parts = await Promise.all(plan.shards.map((_, index) => workspace.getJson<ShardPart>(RUN_KEYS.part(index))));
+  const missing = parts.flatMap((p, i) => (p ? [] : [i]));
+  // Not a permanent error: train is only triggered once every part exists, so this is a store hiccup; retry.
+  if (missing.length > 0) throw new Error(`shard parts missing for shards ${missing.slice(0, 10).join(', ')} of run ${plan.runId}`);
+  const present = parts as ShardPart[];
+  return {
+    version: 1,
+    dataset: plan.datasetLocation,
+    model: plan.model,
+    classes: plan.classes,
+    splitSynthesized: plan.splitSynthesized,
+    namespaces: present[0]!.namespaces,
+    entries: present.flatMap((p) => p.entries),
+    rejects: present.flatMap((p) => p.rejects),
+    ignored: plan.ignored,
+  };
+}

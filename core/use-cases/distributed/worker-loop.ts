@@ -1,0 +1,104 @@
+import { errorMessage } from '../../errors.js';
+import type { ReceivedMessage, WorkQueue } from '../../ports/work-queue.js';
+import type { LogEntry } from './deps.js';
+import type { Outcome } from './router.js';
+
+export interface WorkerLoopOptions {
+  queue: WorkQueue<unknown>;
+  handle: (messages: ReadonlyArray<ReceivedMessage<unknown>>) => Promise<Outcome[]>;
+  /** Abort = graceful shutdown: stop polling, finish and settle what is in hand, return. */
+  signal: AbortSignal;
+  /** Messages per receive: 1 for shards (one shard already fills every core), up to 10 for small S3 notices. */
+  maxMessages?: number;
+  waitSeconds?: number;
+  /** The heartbeat keeps messages in hand this long past each beat (the queue's visibility timeout is a fine value). */
+  visibilityTimeoutSeconds: number;
+  /** Return after this many seconds without a message (drain mode for batch jobs and tests); default: never. */
+  idleExitSeconds?: number;
+  log?: (entry: LogEntry) => void;
+}
+
+export interface LoopStats {
+  received: number;
+  done: number;
+  poison: number;
+  retried: number;
+}
+
+/** Polls one queue until shut down: long-poll, handle with a visibility heartbeat, then settle every message. */
+export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopStats> {
+  const { queue, signal, log } = options;
+  const stats: LoopStats = { received: 0, done: 0, poison: 0, retried: 0 };
+  let idleSince = Date.now();
+  let failures = 0;
+  while (!signal.aborted) {
+    let messages: Array<ReceivedMessage<unknown>>;
+    try {
+      messages = await queue.receive({ max: options.maxMessages ?? 1, waitSeconds: options.waitSeconds ?? 20, signal });
+      failures = 0;
+    } catch (err) {
+      if (signal.aborted) break;
+      failures += 1;
+      log?.({ event: 'queue:receive-failed', queue: queue.name, error: errorMessage(err) });
+      await sleep(Math.min(30, 2 ** failures) * 1000, signal);
+      continue;
+    }
+    if (messages.length === 0) {
+      if (options.idleExitSeconds !== undefined && Date.now() - idleSince >= options.idleExitSeconds * 1000) break;
+      continue;
+    }
+    stats.received += messages.length;
+    const outcomes = await withHeartbeat(queue, messages, options.visibilityTimeoutSeconds, log, () => options.handle(messages));
+    await settle(queue, messages, outcomes, stats, log);
+    idleSince = Date.now();
+  }
+  log?.({ event: 'worker:stopped', queue: queue.name, ...stats });
+  return stats;
+}
+
+async function withHeartbeat<R>(queue: WorkQueue<unknown>, messages: ReadonlyArray<ReceivedMessage<unknown>>, visibility: number, log: WorkerLoopOptions['log'], work: () => Promise<R>): Promise<R> {
+  // Beat three times per timeout: one lost or slow call still leaves the message invisible.
+  const timer = setInterval(() => {
+    for (const m of messages) {
+      queue.extendVisibility(m, visibility).catch((err: unknown) => log?.({ event: 'queue:heartbeat-failed', queue: queue.name, messageId: m.id, error: errorMessage(err) }));
+    }
+  }, Math.max(100, (visibility * 1000) / 3));
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function settle(queue: WorkQueue<unknown>, messages: ReadonlyArray<ReceivedMessage<unknown>>, outcomes: Outcome[], stats: LoopStats, log: WorkerLoopOptions['log']): Promise<void> {
+  const done = messages.filter((_, i) => outcomes[i]?.kind === 'done');
+  stats.done += done.length;
+  const settling: Array<Promise<void>> = [queue.ackAll(done)];
+  messages.forEach((m, i) => {
+    const outcome = outcomes[i]!;
+    if (outcome.kind === 'poison') {
+      stats.poison += 1;
+      log?.({ event: 'message:dead-lettered', queue: queue.name, messageId: m.id, reason: outcome.reason });
+      settling.push(queue.deadLetter(m, outcome.reason));
+    } else if (outcome.kind === 'retry') {
+      stats.retried += 1;
+      settling.push(queue.release(m, outcome.delaySeconds));
+    }
+  });
+  // A failed ack or move only means the message comes back; its handler is idempotent.
+  for (const result of await Promise.allSettled(settling)) {
+    if (result.status === 'rejected') log?.({ event: 'queue:settle-failed', queue: queue.name, error: errorMessage(result.reason) });
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

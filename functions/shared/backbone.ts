@@ -1,0 +1,63 @@
+import { ExtractionPool } from '../../core/backbone/extraction-pool.js';
+import { resolveModelFile, type RegisteredModel } from '../../core/models/registry.js';
+import type { Embedder } from '../../core/ports/embedder.js';
+
+export interface BackboneOptions {
+  modelsDirs: string[];
+  executionProvider: 'cpu' | 'cuda';
+  threads?: number;
+}
+
+/**
+ * One backbone session pool per process, reused by every message for the same model and cut points: loading the
+ * graph and starting the workers costs far more than a shard. The embedders it hands out do not close it.
+ */
+export class SharedBackbone {
+  private current?: { key: string; pool: Promise<ExtractionPool> };
+
+  constructor(private readonly options: BackboneOptions) {}
+
+  open = async (model: RegisteredModel, cuts: string[]): Promise<Embedder> => {
+    const key = `${model.descriptor.sha256}:${[...cuts].sort().join(',')}`;
+    if (this.current?.key !== key) {
+      await this.close();
+      this.current = { key, pool: this.start(model, cuts) };
+    }
+    const entry = this.current;
+    const pool = await entry.pool.catch((err: unknown) => {
+      if (this.current === entry) this.current = undefined;
+      throw err;
+    });
+    return {
+      parallelism: pool.parallelism,
+      batchSize: pool.batchSize,
+      embedBatch: (items) =>
+        pool.embedBatch(items).catch((err: unknown) => {
+          // A crashed worker thread poisons the pool; the next message starts a fresh one.
+          if (this.current === entry) {
+            this.current = undefined;
+            void pool.close();
+          }
+          throw err;
+        }),
+      close: async () => {},
+    };
+  };
+
+  async close(): Promise<void> {
+    const entry = this.current;
+    this.current = undefined;
+    if (entry) await (await entry.pool.catch(() => undefined))?.close();
+  }
+
+  private async start(model: RegisteredModel, cuts: string[]): Promise<ExtractionPool> {
+    const resolved = await resolveModelFile(model, { modelsDirs: this.options.modelsDirs, allowDownload: false });
+    return ExtractionPool.start({
+      modelPath: resolved.path,
+      descriptor: model.descriptor,
+      cuts,
+      executionProvider: this.options.executionProvider,
+      ...(this.options.threads ? { workers: this.options.threads } : {}),
+    });
+  }
+}

@@ -1,0 +1,72 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { hostname } from 'node:os';
+import { ModelRegistry } from '../../core/models/registry.js';
+import { childUri } from '../../core/messages/store-uri.js';
+import type { DistributedDeps, LogEntry } from '../../core/use-cases/distributed/deps.js';
+import { s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
+import { BUCKET_PREFIX, type Stage } from '../../aws/names.js';
+import type { S3BlobStoreOptions } from '../../aws/s3-blob-store.js';
+import { SqsQueue } from '../../aws/sqs-queue.js';
+import { StoreResolver } from '../../aws/stores.js';
+import { SharedBackbone } from './backbone.js';
+import type { ServerlessSettings } from './settings.js';
+
+/** A process's clients, queues and (for extract) backbone: built once, shared by every message it handles. */
+export interface Runtime {
+  settings: ServerlessSettings;
+  deps: DistributedDeps;
+  s3: S3Client;
+  sqs: SQSClient;
+  queues: Partial<Record<Stage, SqsQueue>>;
+  /** The configured queue an SQS event record came from (matched by name in its ARN). */
+  queueForArn(arn: string): SqsQueue | undefined;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Load the backbone on demand (extract); train and evaluate functions never do. */
+  withBackbone: boolean;
+  log?: (entry: LogEntry) => void;
+  workerId?: string;
+  s3Options?: S3BlobStoreOptions;
+}
+
+export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptions): Runtime {
+  const s3 = new S3Client(s3ClientConfig(settings.aws));
+  const sqs = new SQSClient(sqsClientConfig(settings.aws));
+  const stores = new StoreResolver(s3, { buckets: new Set([settings.bucket]), allowLocal: settings.allowLocalStores }, options.s3Options);
+  const queues: Runtime['queues'] = {};
+  for (const [stage, url] of Object.entries(settings.queueUrls) as Array<[Stage, string]>) queues[stage] = new SqsQueue(sqs, url);
+  const registry = new ModelRegistry();
+  const backbone = options.withBackbone ? new SharedBackbone({ modelsDirs: settings.modelsDirs, executionProvider: settings.executionProvider, ...(settings.threads ? { threads: settings.threads } : {}) }) : undefined;
+  const bucketUri = `s3://${settings.bucket}`;
+  const deps: DistributedDeps = {
+    openStore: stores.open,
+    openFeatures: stores.features,
+    lookupModel: (name) => registry.lookup(name, settings.modelsDirs),
+    ...(backbone ? { openEmbedder: backbone.open } : {}),
+    queues: { ...(queues.extract ? { extract: queues.extract } : {}), ...(queues.train ? { train: queues.train } : {}), ...(queues.evaluate ? { evaluate: queues.evaluate } : {}) },
+    ...(backbone ? { ingest: { cache: childUri(bucketUri, BUCKET_PREFIX.cache), model: settings.model, cuts: settings.cuts } } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    workerId: options.workerId ?? `${hostname()}:${process.pid}`,
+  };
+  return {
+    settings,
+    deps,
+    s3,
+    sqs,
+    queues,
+    queueForArn: (arn) => Object.values(queues).find((q) => q.name === arn.slice(arn.lastIndexOf(':') + 1)),
+    async close() {
+      await backbone?.close();
+      s3.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/** One JSON line per event on stderr: CloudWatch and `docker logs` both keep it, tests parse it. */
+export function jsonLog(fields: Record<string, unknown> = {}): (entry: LogEntry) => void {
+  return (entry) => process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), ...fields, ...entry })}\n`);
+}

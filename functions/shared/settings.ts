@@ -1,0 +1,85 @@
+import * as path from 'node:path';
+import { DEFAULT_MODEL } from '../../core/models/builtin.js';
+import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
+import type { Stage } from '../../aws/names.js';
+
+/** Everything a deployed function or worker is configured with. Built from the environment once per process. */
+export interface ServerlessSettings {
+  bucket: string;
+  queueUrls: Partial<Record<Stage, string>>;
+  /** Default model for runs without one, and the model of incremental (S3 notification) extraction. */
+  model: string;
+  /** Cut points incremental extraction caches. */
+  cuts: string[];
+  shardSize: number;
+  executionProvider: 'cpu' | 'cuda';
+  modelsDirs: string[];
+  /** Extraction worker threads per process (default: one per core). */
+  threads?: number;
+  /** A polling worker exits after this long without work (Batch jobs); null: never (a service). */
+  idleExitSeconds: number | null;
+  /** Local folders in messages (the CLI worker and tests only). */
+  allowLocalStores: boolean;
+  aws: AwsSettings;
+}
+
+/** The environment variables the CDK stack sets (infra/layout.ts ENV); a missing required one is named. */
+export const ENV_NAMES = {
+  bucket: 'CNN_CODES_BUCKET',
+  run: 'CNN_CODES_RUN_QUEUE_URL',
+  extract: 'CNN_CODES_EXTRACT_QUEUE_URL',
+  train: 'CNN_CODES_TRAIN_QUEUE_URL',
+  evaluate: 'CNN_CODES_EVALUATE_QUEUE_URL',
+  model: 'CNN_CODES_MODEL',
+  shardSize: 'CNN_CODES_SHARD_SIZE',
+  executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
+  modelsDir: 'CNN_CODES_MODELS_DIR',
+  cuts: 'CNN_CODES_CUTS',
+  threads: 'CNN_CODES_THREADS',
+  idleExit: 'CNN_CODES_IDLE_EXIT_SECONDS',
+} as const;
+
+export const DEFAULT_SHARD_SIZE = 32;
+export const DEFAULT_IDLE_EXIT_SECONDS = 120;
+
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: AwsFlags = {}): ServerlessSettings {
+  const bucket = env[ENV_NAMES.bucket];
+  if (!bucket) throw new Error(`${ENV_NAMES.bucket} is not set: the bucket that holds datasets/, cache/ and runs/`);
+  const provider = env[ENV_NAMES.executionProvider] ?? 'cpu';
+  if (provider !== 'cpu' && provider !== 'cuda') throw new Error(`${ENV_NAMES.executionProvider} must be cpu or cuda, got "${provider}"`);
+  const queueUrls: ServerlessSettings['queueUrls'] = {};
+  for (const stage of ['run', 'extract', 'train', 'evaluate'] as const) {
+    const url = env[ENV_NAMES[stage]];
+    if (url) queueUrls[stage] = url;
+  }
+  const threads = positiveInt(env, ENV_NAMES.threads);
+  const idle = env[ENV_NAMES.idleExit];
+  return {
+    bucket,
+    queueUrls,
+    model: env[ENV_NAMES.model] || DEFAULT_MODEL,
+    cuts: (env[ENV_NAMES.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
+    shardSize: positiveInt(env, ENV_NAMES.shardSize) ?? DEFAULT_SHARD_SIZE,
+    executionProvider: provider,
+    modelsDirs: (env[ENV_NAMES.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
+    ...(threads ? { threads } : {}),
+    idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV_NAMES.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
+    allowLocalStores: false,
+    aws: awsSettings(flags, env),
+  };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+/** Names a queue URL the role needs, or says which variable is missing. */
+export function requireQueue(settings: ServerlessSettings, stage: Stage): string {
+  const url = settings.queueUrls[stage];
+  if (!url) throw new Error(`${ENV_NAMES[stage]} is not set: the ${stage} queue this function needs`);
+  return url;
+}

@@ -1,0 +1,56 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { errorMessage } from '../../core/errors.js';
+import type { ReceivedMessage } from '../../core/ports/work-queue.js';
+import { handleBatch, type Accepts } from '../../core/use-cases/distributed/router.js';
+import type { Runtime } from './runtime.js';
+
+/**
+ * An SQS-triggered Lambda over the core router, with ReportBatchItemFailures: a message to retry is reported as a
+ * failure (and only it is redelivered); a poison message is copied to its DLQ and reported as processed.
+ */
+export async function handleSqsEvent(runtime: Runtime, event: SQSEvent, accepts: Accepts): Promise<SQSBatchResponse> {
+  const messages = event.Records.map(toReceived);
+  const outcomes = await handleBatch(runtime.deps, messages, accepts);
+  const failures: string[] = [];
+  for (const [i, outcome] of outcomes.entries()) {
+    const record = event.Records[i]!;
+    if (outcome.kind === 'retry') failures.push(record.messageId);
+    if (outcome.kind !== 'poison') continue;
+    try {
+      const queue = runtime.queueForArn(record.eventSourceARN);
+      const moved = (await queue?.forwardToDeadLetter(messages[i]!, outcome.reason)) ?? false;
+      runtime.deps.log?.({ event: 'message:dead-lettered', messageId: record.messageId, reason: outcome.reason, moved });
+    } catch (err) {
+      // Could not park it: let the queue's own redrive take it after maxReceiveCount.
+      runtime.deps.log?.({ event: 'queue:dead-letter-failed', messageId: record.messageId, error: errorMessage(err) });
+      failures.push(record.messageId);
+    }
+  }
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+function toReceived(record: SQSRecord): ReceivedMessage<unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = record.body;
+  }
+  return { id: record.messageId, body, raw: record.body, receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1), handle: record.receiptHandle };
+}
+
+/**
+ * Builds the runtime on the first invocation and keeps it for the container's life (never at import time).
+ * `dispose` releases it (backbone threads, sockets): for tests, which must let their process exit.
+ */
+export function lazyRuntime(make: () => Runtime): { get(): Runtime; dispose(): Promise<void> } {
+  let runtime: Runtime | undefined;
+  return {
+    get: () => (runtime ??= make()),
+    dispose: async () => {
+      const current = runtime;
+      runtime = undefined;
+      await current?.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { errorMessage } from '../../core/errors.js';
+import { looksLikeS3Notification } from '../../core/messages/s3-event.js';
+import type { WorkQueue } from '../../core/ports/work-queue.js';
+import type { LogEntry } from '../../core/use-cases/distributed/deps.js';
+import { handleBatch, type Accepts } from '../../core/use-cases/distributed/router.js';
+import { runWorkerLoop, type LoopStats } from '../../core/use-cases/distributed/worker-loop.js';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { Stage } from '../../aws/names.js';
+import type { Runtime } from './runtime.js';
+
+/** What each queue's consumer serves. The extract queue also carries S3 notifications (incremental mode). */
+export const ACCEPTS: Record<Stage, Accepts> = {
+  run: new Set(['run']),
+  extract: new Set(['extract', 's3']),
+  train: new Set(['train']),
+  evaluate: new Set(['evaluate']),
+};
+
+export interface WorkerOptions {
+  stages: readonly Stage[];
+  signal: AbortSignal;
+  idleExitSeconds?: number;
+  log?: (entry: LogEntry) => void;
+}
+
+/** Long-running consumers (the Batch/ECS mode and `cnn-codes worker`): one polling loop per queue, one process. */
+export async function runWorkers(runtime: Runtime, options: WorkerOptions): Promise<Partial<Record<Stage, LoopStats>>> {
+  const loops = options.stages.map(async (stage) => {
+    const queue = runtime.queues[stage];
+    if (!queue) throw new Error(`no ${stage} queue configured for this worker`);
+    const visibility = await visibilityTimeout(runtime, queue.url);
+    const stats = await runWorkerLoop({
+      queue: stage === 'extract' ? withNoticeTopUp(queue) : queue,
+      handle: (messages) => handleBatch(runtime.deps, messages, ACCEPTS[stage]),
+      signal: options.signal,
+      maxMessages: 1,
+      visibilityTimeoutSeconds: visibility,
+      ...(options.idleExitSeconds !== undefined ? { idleExitSeconds: options.idleExitSeconds } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    return [stage, stats] as const;
+  });
+  return Object.fromEntries(await Promise.all(loops));
+}
+
+async function visibilityTimeout(runtime: Runtime, url: string): Promise<number> {
+  try {
+    const found = await runtime.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['VisibilityTimeout'] }));
+    return Number(found.Attributes?.VisibilityTimeout ?? 30);
+  } catch (err) {
+    runtime.deps.log?.({ event: 'queue:attributes-failed', url, error: errorMessage(err) });
+    return 30;
+  }
+}
+
+/**
+ * Shards are taken one at a time, so idle workers get the next one; S3 notices are one image each, so when one
+ * arrives, more are picked up at once (without waiting) and extracted as one batch.
+ */
+function withNoticeTopUp(queue: WorkQueue<unknown>): WorkQueue<unknown> {
+  return {
+    name: queue.name,
+    send: (body, options) => queue.send(body, options),
+    receive: async (options = {}) => {
+      const first = await queue.receive(options);
+      if (first.length !== 1 || !looksLikeS3Notification(first[0]!.body)) return first;
+      return [...first, ...(await queue.receive({ max: 9, waitSeconds: 0 }))];
+    },
+    ack: (m) => queue.ack(m),
+    ackAll: (ms) => queue.ackAll(ms),
+    release: (m, delay) => queue.release(m, delay),
+    extendVisibility: (m, seconds) => queue.extendVisibility(m, seconds),
+    deadLetter: (m, reason) => queue.deadLetter(m, reason),
+  };
+}

@@ -1,0 +1,89 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A moto_server child process on a free loopback port: real HTTP S3 and SQS for one test file. */
+export interface MotoServer {
+  endpoint: string;
+  /** Request lines from moto's log ("PUT /bucket/key HTTP/1.1" 200) since the server started. */
+  requests(): string[];
+  stop(): Promise<void>;
+}
+
+export function requireMotoServer(): void {
+  const probe = spawnSync('moto_server', ['--help'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error('moto_server is not on PATH: install moto with its server extras (pip install "moto[server]"), see docs/serverless.md');
+  }
+}
+
+export async function startMoto(): Promise<MotoServer> {
+  requireMotoServer();
+  // The SDK's notice that its 2027 releases need Node 22 would otherwise interleave with every test report.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const port = await freePort();
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let partial = '';
+  const collect = (chunk: Buffer): void => {
+    const text = partial + chunk.toString('utf8');
+    const split = text.split('\n');
+    partial = split.pop() ?? '';
+    for (const line of split) if (line.includes('HTTP/1.1"')) lines.push(line);
+  };
+  // A test process that dies (timeout, crash) must not leave the server behind.
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitUntilAnswering(endpoint, child);
+  return {
+    endpoint,
+    requests: () => [...lines],
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Environment for a child process talking to this moto (dummy keys, both endpoints, quiet SDK). */
+export function motoEnv(endpoint: string): NodeJS.ProcessEnv {
+  return {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+async function waitUntilAnswering(endpoint: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode} before answering`);
+    try {
+      const response = await fetch(`${endpoint}/moto-api/`);
+      if (response.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`moto_server did not answer at ${endpoint} within 30 s`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

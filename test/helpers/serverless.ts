@@ -1,0 +1,198 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import * as path from 'node:path';
+import { FeatureStore } from '../../core/features/feature-store.js';
+import type { Manifest } from '../../core/features/manifest.js';
+import { awsSettings, s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
+import { S3BlobStore } from '../../aws/s3-blob-store.js';
+import { motoEnv } from './moto.js';
+import { REPO_ROOT, SHARED } from './paths.js';
+
+const execFileAsync = promisify(execFile);
+
+export const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
+export const EXTRACT_WORKER = path.join(REPO_ROOT, 'dist', 'functions', 'extract', 'worker.js');
+
+export function clients(endpoint: string) {
+  const settings = awsSettings({ endpoint }, {});
+  return { s3: new S3Client(s3ClientConfig(settings)), sqs: new SQSClient(sqsClientConfig(settings)) };
+}
+
+/**
+ * The real binary, as a user runs it. Asynchronous on purpose: a blocked test process stops draining moto's log
+ * pipe, moto blocks writing to it, and the command waits on moto forever.
+ */
+export async function cli(endpoint: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(process.execPath, [BIN, ...args, '--endpoint', endpoint], { env: { ...process.env, ...motoEnv(endpoint), CNN_CODES_SHARED: SHARED }, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    throw new Error(`cnn-codes ${args.join(' ')} exited ${e.code}: ${e.stderr}`);
+  }
+}
+
+/** A worker child process whose JSON log lines are collected and can be awaited. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  events: Array<Record<string, unknown>>;
+  waitFor(predicate: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGTERM and wait: the graceful path. */
+  stop(): Promise<number | null>;
+}
+
+export function spawnWorker(args: string[], env: NodeJS.ProcessEnv): WorkerProcess {
+  const child = spawn(process.execPath, args, { env: { ...process.env, CNN_CODES_SHARED: SHARED, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const events: Array<Record<string, unknown>> = [];
+  const waiters = new Set<() => void>();
+  let buffer = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        events.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        events.push({ event: 'stderr', line });
+      }
+    }
+    for (const wake of waiters) wake();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    events,
+    waitFor: (predicate, timeoutMs = 120_000) =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = events.find(predicate);
+          if (found) {
+            cleanup();
+            resolve(found);
+          } else if (child.exitCode !== null) {
+            cleanup();
+            reject(new Error(`worker exited (${child.exitCode}) before the awaited event; log: ${JSON.stringify(events.slice(-5))}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for a worker event; log: ${JSON.stringify(events.slice(-5))}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          waiters.delete(check);
+        };
+        waiters.add(check);
+        check();
+      }),
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/**
+ * What Lambda's SQS event source mapping does, over real HTTP: receive, invoke the handler with an SQSEvent, delete
+ * what it did not report as failed. Failed records reappear after their visibility timeout.
+ */
+export function pollIntoLambda(sqs: SQSClient, queueUrl: string, handler: (event: SQSEvent) => Promise<SQSBatchResponse>, signal: AbortSignal): Promise<number> {
+  const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
+  const arn = `arn:aws:sqs:us-east-1:123456789012:${name}`;
+  return (async () => {
+    let invocations = 0;
+    while (!signal.aborted) {
+      let messages: Message[];
+      try {
+        const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }), { abortSignal: signal });
+        messages = received.Messages ?? [];
+      } catch (err) {
+        if (signal.aborted) break;
+        throw err;
+      }
+      if (messages.length === 0) continue;
+      invocations += 1;
+      const event = toSqsEvent(messages, arn);
+      const response = await handler(event);
+      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      const done = messages.filter((m) => !failed.has(m.MessageId!));
+      if (done.length > 0) {
+        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      }
+    }
+    return invocations;
+  })();
+}
+
+/** Received SQS messages as Lambda's event source mapping hands them to a function. */
+export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId!,
+      receiptHandle: m.ReceiptHandle!,
+      body: m.Body ?? '',
+      attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1', SentTimestamp: m.Attributes?.SentTimestamp ?? '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+/** Receives until `n` messages are in hand (they stay invisible for the queue's visibility timeout). */
+export async function receiveN(sqs: SQSClient, queueUrl: string, n: number): Promise<Message[]> {
+  const out: Message[] = [];
+  for (let tries = 0; out.length < n && tries < 20; tries++) {
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, n - out.length), WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
+    out.push(...(received.Messages ?? []));
+  }
+  if (out.length < n) throw new Error(`only ${out.length} of ${n} messages arrived on ${queueUrl}`);
+  return out;
+}
+
+/** Everything a queue holds (bodies as sent, with the dead-letter reason attribute), consumed. */
+export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<Array<{ body: string; reason?: string }>> {
+  const out: Array<{ body: string; reason?: string }> = [];
+  for (let empty = 0; empty < 2; ) {
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    const messages = received.Messages ?? [];
+    if (messages.length === 0) {
+      empty += 1;
+      continue;
+    }
+    for (const m of messages) out.push({ body: m.Body ?? '', ...(m.MessageAttributes?.['cnn-codes-error']?.StringValue ? { reason: m.MessageAttributes['cnn-codes-error'].StringValue } : {}) });
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  }
+  return out;
+}
+
+/** Every cached code of a manifest's images at one cut point, by content hash: what "bit for bit" compares. */
+export async function codesByHash(features: FeatureStore, manifest: Manifest, cut = 'final'): Promise<Map<string, Buffer>> {
+  const ns = manifest.namespaces[cut]!;
+  const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };
+  const index = await features.loadIndex(info);
+  const hashes = [...new Set(manifest.entries.map((e) => e.contentHash))];
+  const codes = await features.readCodes(info, hashes.map((h) => index.codes.get(h)!));
+  return new Map(hashes.map((h, i) => [h, Buffer.from(codes.buffer, i * ns.dim * 4, ns.dim * 4)]));
+}
+
+export async function waitForObject<T>(store: S3BlobStore, key: string, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await store.getJson<T>(key);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`${store.location}/${key} did not appear within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The manifest without code locations (which name whichever cache shard held a code first) or the dataset URI. */
+export function comparableManifest(m: Manifest) {
+  return { classes: m.classes, model: m.model, namespaces: m.namespaces, rejects: m.rejects, entries: m.entries.map(({ codes: _codes, ...rest }) => rest) };
+}
