@@ -77,6 +77,7 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
     modelsDirs: [...((values['models-dir'] as string[] | undefined) ?? []).map((d) => path.resolve(d)), ...ctx.env.modelsDirs],
     ...optional('threads', positiveInt(values, 'threads')),
     idleExitSeconds: numberFlag(values, 'idle-exit', (n) => n > 0, 'a positive number of seconds') ?? null,
+    pollSeconds: numberFlag(values, 'poll', (n) => Number.isInteger(n) && n >= 1 && n <= 20, 'an integer number of seconds in 1..20') ?? 20,
     allowLocalStores: false,
     aws: c.aws,
   };
@@ -114,7 +115,7 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
     cache: childUri(bucketUri, BUCKET_PREFIX.cache),
     model: stringFlag(values, 'model') ?? DEFAULT_MODEL,
     cuts: layer === 'auto' ? ['all'] : (layer?.split(',').map((s) => s.trim()) ?? ['final']),
-    shardSize: positiveInt(values, 'shard-size') ?? DEFAULT_SHARD_SIZE,
+    ...optional('shardSize', positiveInt(values, 'shard-size')),
     train: {
       ...optional('layer', layer?.includes(',') ? undefined : layer),
       ...optional('head', choiceFlag(values, 'head', ['logistic', 'svm', 'auto'] as const)),

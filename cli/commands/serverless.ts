@@ -25,8 +25,9 @@ const upCommand: CliCommand = {
   up:     --visibility-timeout S (default ${DEFAULT_PROVISION.visibilityTimeoutSeconds}), --max-receive-count N (default ${DEFAULT_PROVISION.maxReceiveCount}),
           --notify-prefix P (S3 ObjectCreated under P → extract queue; default ${DEFAULT_PROVISION.notifyPrefix}), --no-notify
   worker: --queues run,extract,train,evaluate (default all), --threads N, --provider cpu|cuda, --model NAME
-          (incremental mode), --idle-exit S (exit after S seconds without work; default: run until SIGTERM)
-  submit: --data DIR|s3://BUCKET/PREFIX, --name NAME, --run-id ID, --shard-size N (default ${DEFAULT_SHARD_SIZE}), --wait,
+          (incremental mode), --idle-exit S (exit after S seconds without work; default: run until SIGTERM),
+          --poll S (long-poll wait, 1..20, default 20; SIGTERM lets the current poll end, so also the stop delay)
+  submit: --data DIR|s3://BUCKET/PREFIX, --name NAME, --run-id ID, --shard-size N (default: the planner's, ${DEFAULT_SHARD_SIZE}), --wait,
           --timeout S, plus --model, --layer, --head, --C, --folds, --seed, --class-weight, --split as for run
   status: --run ID (default: every run in the bucket)`,
   run: async (values, _positionals, ctx) => (await actions()).up(values, ctx),
@@ -35,7 +36,7 @@ const upCommand: CliCommand = {
 const workerCommand: CliCommand = {
   name: 'worker',
   summary: 'consume the queues (plan, extract, train, evaluate) until SIGTERM; run several for parallelism',
-  options: { ...target, queues: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string', multiple: true }, 'idle-exit': { type: 'string' } },
+  options: { ...target, queues: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string', multiple: true }, 'idle-exit': { type: 'string' }, poll: { type: 'string' } },
   run: async (values, _positionals, ctx) => (await actions()).worker(values, ctx),
 };
 

@@ -113,6 +113,10 @@ async function walk(dir: string, visit: (file: string, size: number) => Promise<
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) await walk(full, visit);
-    else if (entry.isFile()) await visit(full, (await fs.stat(full)).size);
+    else if (entry.isFile()) {
+      // A concurrent writer's temp file can be renamed away between readdir and stat: it was never a key.
+      const stat = await fs.stat(full).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+      if (stat) await visit(full, stat.size);
+    }
   }
 }

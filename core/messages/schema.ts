@@ -33,7 +33,8 @@ export interface RunMessage extends RunScoped {
   model: string;
   /** Cut point names or ['all']. */
   cuts: string[];
-  shardSize: number;
+  /** Images per extract message; absent: the deployment's default (CNN_CODES_SHARD_SIZE). */
+  shardSize?: number;
   list?: { valFraction?: number; seed?: number };
   train?: TrainOptions;
   split?: 'val' | 'test';
@@ -117,8 +118,8 @@ const shardItem = object({
 
 const schemas: Record<MessageType, Check<unknown>> = {
   run: object(
-    { ...common, type: oneOf('run'), dataset: storeUri, model, cuts, shardSize: integer(1, 10_000) },
-    { list: object({}, { valFraction: fraction(), seed: integer(0, 2 ** 31 - 1) }), train: trainOptions, split: evalSplit },
+    { ...common, type: oneOf('run'), dataset: storeUri, model, cuts },
+    { shardSize: integer(1, 10_000), list: object({}, { valFraction: fraction(), seed: integer(0, 2 ** 31 - 1) }), train: trainOptions, split: evalSplit },
   ),
   extract: object({
     ...common,

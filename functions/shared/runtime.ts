@@ -49,6 +49,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     queues: { ...(queues.extract ? { extract: queues.extract } : {}), ...(queues.train ? { train: queues.train } : {}), ...(queues.evaluate ? { evaluate: queues.evaluate } : {}) },
     ...(backbone ? { ingest: { cache: childUri(bucketUri, BUCKET_PREFIX.cache), model: settings.model, cuts: settings.cuts } } : {}),
     ...(options.log ? { log: options.log } : {}),
+    defaultShardSize: settings.shardSize,
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
   };
   return {

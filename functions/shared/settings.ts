@@ -16,6 +16,8 @@ export interface ServerlessSettings {
   modelsDirs: string[];
   /** Extraction worker threads per process (default: one per core). */
   threads?: number;
+  /** Long-poll wait per receive (SQS allows 0..20); also the longest a graceful shutdown waits for a poll to end. */
+  pollSeconds: number;
   /** A polling worker exits after this long without work (Batch jobs); null: never (a service). */
   idleExitSeconds: number | null;
   /** Local folders in messages (the CLI worker and tests only). */
@@ -37,6 +39,7 @@ export const ENV_NAMES = {
   cuts: 'CNN_CODES_CUTS',
   threads: 'CNN_CODES_THREADS',
   idleExit: 'CNN_CODES_IDLE_EXIT_SECONDS',
+  pollSeconds: 'CNN_CODES_POLL_SECONDS',
 } as const;
 
 export const DEFAULT_SHARD_SIZE = 32;
@@ -63,6 +66,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     executionProvider: provider,
     modelsDirs: (env[ENV_NAMES.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
     ...(threads ? { threads } : {}),
+    pollSeconds: Math.min(20, positiveInt(env, ENV_NAMES.pollSeconds) ?? 20),
     idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV_NAMES.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
     allowLocalStores: false,
     aws: awsSettings(flags, env),

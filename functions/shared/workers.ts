@@ -18,6 +18,7 @@ export const ACCEPTS: Record<Stage, Accepts> = {
 
 export interface WorkerOptions {
   stages: readonly Stage[];
+  pollSeconds?: number;
   signal: AbortSignal;
   idleExitSeconds?: number;
   log?: (entry: LogEntry) => void;
@@ -34,6 +35,7 @@ export async function runWorkers(runtime: Runtime, options: WorkerOptions): Prom
       handle: (messages) => handleBatch(runtime.deps, messages, ACCEPTS[stage]),
       signal: options.signal,
       maxMessages: 1,
+      waitSeconds: options.pollSeconds ?? runtime.settings.pollSeconds,
       visibilityTimeoutSeconds: visibility,
       ...(options.idleExitSeconds !== undefined ? { idleExitSeconds: options.idleExitSeconds } : {}),
       ...(options.log ? { log: options.log } : {}),

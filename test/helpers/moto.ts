@@ -21,7 +21,10 @@ export async function startMoto(): Promise<MotoServer> {
   // The SDK's notice that its 2027 releases need Node 22 would otherwise interleave with every test report.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const port = await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Through a shell that stops moto when its stdin closes: that happens on stop() and also when this test process
+  // dies of a signal or a timeout, which no exit handler would see.
+  const script = `moto_server -H 127.0.0.1 -p ${port} & moto=$!; read _ignored; kill $moto; wait $moto`;
+  const child: ChildProcess = spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
   const collect = (chunk: Buffer): void => {
@@ -30,10 +33,6 @@ export async function startMoto(): Promise<MotoServer> {
     partial = split.pop() ?? '';
     for (const line of split) if (line.includes('HTTP/1.1"')) lines.push(line);
   };
-  // A test process that dies (timeout, crash) must not leave the server behind.
-  const killOnExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', killOnExit);
-  child.once('exit', () => process.off('exit', killOnExit));
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const endpoint = `http://127.0.0.1:${port}`;
@@ -45,7 +44,7 @@ export async function startMoto(): Promise<MotoServer> {
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        child.stdin!.end();
       }),
   };
 }
@@ -73,7 +72,7 @@ async function waitUntilAnswering(endpoint: string, child: ChildProcess): Promis
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  child.kill('SIGKILL');
+  child.stdin!.end();
   throw new Error(`moto_server did not answer at ${endpoint} within 30 s`);
 }
 

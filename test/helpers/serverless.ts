@@ -192,6 +192,16 @@ export async function waitForObject<T>(store: S3BlobStore, key: string, timeoutM
   }
 }
 
+/** A run is over once its evaluate event exists (written after metrics.json); returns the metrics. */
+export async function waitForEvaluated<T>(workspace: S3BlobStore, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for await (const _ of workspace.list('events/evaluate/')) return (await workspace.getJson<T>('metrics.json'))!;
+    if (Date.now() > deadline) throw new Error(`${workspace.location} was not evaluated within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** The manifest without code locations (which name whichever cache shard held a code first) or the dataset URI. */
 export function comparableManifest(m: Manifest) {
   return { classes: m.classes, model: m.model, namespaces: m.namespaces, rejects: m.rejects, entries: m.entries.map(({ codes: _codes, ...rest }) => rest) };

@@ -37,7 +37,7 @@ test('uploads are extracted as they land; a later run over them embeds nothing',
   const { deps } = await localPipeline(data, path.join(root, 'local'));
   const local = await extract(deps);
 
-  const worker = spawnWorker([BIN, 'worker', '--endpoint', moto.endpoint, '--bucket', 'inc-bucket', '--queue-prefix', 'inc', '--queues', 'run,extract', '--threads', '1', '--idle-exit', '60'], {
+  const worker = spawnWorker([BIN, 'worker', '--endpoint', moto.endpoint, '--bucket', 'inc-bucket', '--queue-prefix', 'inc', '--queues', 'run,extract', '--threads', '1', '--idle-exit', '60', '--poll', '2'], {
     ...motoEnv(moto.endpoint),
     CNN_CODES_SHARED: path.dirname(MODELS_DIR),
   });

@@ -7,22 +7,11 @@ interface Claim {
   at: string;
 }
 
-/**
- * Whether `owner` holds the claim `name`: it just created it, or created it on an earlier delivery of the same
- * message (same id). Exactly one owner ever holds a claim, because creation is putIfAbsent.
- */
-export async function holdsClaim(workspace: BlobStore, name: string, owner: string): Promise<{ created: boolean; at: number } | false> {
-  const mine: Claim = { owner, at: new Date().toISOString() };
-  if (await workspace.putIfAbsent(RUN_KEYS.claim(name), JSON.stringify(mine))) return { created: true, at: Date.parse(mine.at) };
-  const claim = await workspace.getJson<Claim>(RUN_KEYS.claim(name));
-  return claim?.owner === owner ? { created: false, at: Date.parse(claim.at) } : false;
-}
-
-/** Another delivery of the same message holds a fresh claim and may be sending right now: ask again later. */
+/** Another delivery of the same logical message holds a fresh claim and may be sending right now: ask again later. */
 export class ClaimBusyError extends Error {
   readonly retryAfterSeconds: number;
   constructor(name: string, retryAfterSeconds: number) {
-    super(`the ${name} claim is held by another delivery of this message, taken ${retryAfterSeconds.toFixed(1)} s before its lease ends`);
+    super(`the ${name} claim is held by another delivery of this message; its lease ends in ${retryAfterSeconds.toFixed(1)} s`);
     this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
@@ -30,19 +19,22 @@ export class ClaimBusyError extends Error {
 export type SendOnceResult = 'sent' | 'already-sent' | 'claimed-by-another';
 
 /**
- * Sends a downstream message once per run. Only the claim's owner (one message id) may send, and a `.sent` marker
- * records that it did. A crash between claim and send leaves the message unacknowledged; its redelivery (same id)
- * finds no marker and, once the claim's lease has passed, sends. Within the lease a second delivery of the same
- * message (SQS may deliver one message twice at once) waits instead: the first may be sending at this moment.
- * The one window that can still send twice is a crash after the send and before the marker, or a send stalled past
- * the lease; the receiving stage claims its work by message id, so a second copy is recognised and skipped there.
+ * Sends a downstream message once per run. The claim (putIfAbsent, so exactly one owner) names a logical owner
+ * taken from the message body (the shard that completed the join, the run), not the SQS message id: a message
+ * redriven from a DLQ gets a new id but is still the owner. A `.sent` marker records the send.
+ *
+ * A delivery that finds the claim already held by its own owner is a redelivery (crash between claim and send:
+ * it sends) or a concurrent duplicate (its twin may be sending now: it must not). It cannot tell which, so it waits
+ * until the claim's lease has passed; by then a live twin has written `.sent`. The only double send left is a crash
+ * after the send and before the marker, or a send stalled past the lease; the next stage is idempotent for that.
  */
-export async function sendOnce(workspace: BlobStore, name: string, delivery: Delivery, send: () => Promise<void>, leaseSeconds = 30): Promise<SendOnceResult> {
-  const claim = await holdsClaim(workspace, name, delivery.id);
-  if (!claim) return 'claimed-by-another';
-  if (!claim.created) {
+export async function sendOnce(workspace: BlobStore, name: string, owner: string, send: () => Promise<void>, leaseSeconds = 30): Promise<SendOnceResult> {
+  const mine: Claim = { owner, at: new Date().toISOString() };
+  if (!(await workspace.putIfAbsent(RUN_KEYS.claim(name), JSON.stringify(mine)))) {
+    const claim = await workspace.getJson<Claim>(RUN_KEYS.claim(name));
+    if (claim?.owner !== owner) return 'claimed-by-another';
     if (await workspace.exists(RUN_KEYS.sent(name))) return 'already-sent';
-    const age = (Date.now() - claim.at) / 1000;
+    const age = (Date.now() - Date.parse(claim.at)) / 1000;
     if (age < leaseSeconds) throw new ClaimBusyError(name, leaseSeconds - age);
   }
   await send();
@@ -50,8 +42,11 @@ export async function sendOnce(workspace: BlobStore, name: string, delivery: Del
   return 'sent';
 }
 
-/** One audit object per handled message, overwritten by its redeliveries: counts messages, not attempts. */
+/**
+ * One audit object per handled message: what its first completed delivery did. Later deliveries of the same message
+ * leave it alone, so the events count messages (not attempts) and keep the original outcome.
+ */
 export async function recordEvent(workspace: BlobStore, stage: string, delivery: Delivery, fields: Record<string, unknown>, workerId?: string): Promise<void> {
   const body = { stage, messageId: delivery.id, receiveCount: delivery.receiveCount, worker: workerId ?? null, at: new Date().toISOString(), ...fields };
-  await workspace.put(RUN_KEYS.event(stage, delivery.id), JSON.stringify(body));
+  await workspace.putIfAbsent(RUN_KEYS.event(stage, delivery.id), JSON.stringify(body));
 }

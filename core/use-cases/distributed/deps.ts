@@ -18,11 +18,12 @@ export interface DistributedDeps {
   ingest?: { cache: string; model: string; cuts: string[] };
   log?: (entry: LogEntry) => void;
   /**
-   * How long a claim to send a downstream message protects its owner's delivery from a second, concurrent delivery
-   * of the same message before a redelivery may finish the send (default 30 s; at most the visibility timeout,
-   * or crash recovery waits longer than the queue does).
+   * How long a fresh claim to send a downstream message keeps other deliveries of the same logical message from
+   * sending (default 30 s). Keep it below the visibility timeout, or crash recovery waits longer than the queue.
    */
   sendLeaseSeconds?: number;
+  /** Shard size for run messages without one (default 32). */
+  defaultShardSize?: number;
   /** Names this process in events (host:pid, Lambda request id). */
   workerId?: string;
 }
@@ -32,7 +33,7 @@ export interface LogEntry {
   [field: string]: unknown;
 }
 
-/** The facts about one delivery a stage needs: its stable id (the claim owner) and how often it came. */
+/** One delivery of a message: its SQS id (names its audit event) and how often it came. */
 export interface Delivery {
   id: string;
   receiveCount: number;

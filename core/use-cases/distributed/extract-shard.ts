@@ -49,7 +49,7 @@ export async function extractShard(deps: DistributedDeps, message: ExtractMessag
   const done = await countParts(workspace, message.shard.count);
   let train: ShardOutcome['train'] = 'waiting';
   if (done === message.shard.count) {
-    train = await sendOnce(workspace, ONCE.train, delivery, async () => {
+    train = await sendOnce(workspace, ONCE.train, `shard:${message.shard.index}`, async () => {
       const trainQueue = deps.queues.train;
       if (!trainQueue) throw new ConfigError('this worker has no train queue to trigger');
       await trainQueue.send(await trainMessage(workspace, message));

@@ -51,7 +51,7 @@ export async function planRun(deps: DistributedDeps, message: RunMessage, delive
     throw new DataError(`run id ${message.runId} is already planned for ${plan?.dataset} with ${plan?.model.name}; use a new run id`);
   }
   const frozen = plan;
-  const fanOut = await sendOnce(workspace, ONCE.fanOut, delivery, () =>
+  const fanOut = await sendOnce(workspace, ONCE.fanOut, `run:${message.runId}`, () =>
     forEachConcurrent(
       frozen.shards.map((items, index) => index),
       8,
@@ -69,9 +69,10 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
   const model = await deps.lookupModel(message.model);
   const cuts = resolveCuts(model, message.cuts);
   const dataset = await listImageFolder(deps.openStore(message.dataset), '', message.list ?? {});
+  const shardSize = message.shardSize ?? deps.defaultShardSize ?? 32;
   const shards: ShardItem[][] = [];
-  for (let i = 0; i < dataset.items.length; i += message.shardSize) {
-    shards.push(dataset.items.slice(i, i + message.shardSize).map(({ key, split, label }) => ({ key, split, label })));
+  for (let i = 0; i < dataset.items.length; i += shardSize) {
+    shards.push(dataset.items.slice(i, i + shardSize).map(({ key, split, label }) => ({ key, split, label })));
   }
   return {
     version: 1,
@@ -84,7 +85,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     classes: dataset.classes,
     splitSynthesized: dataset.splitSynthesized,
     ignored: dataset.ignored,
-    shardSize: message.shardSize,
+    shardSize,
     shards,
     train: message.train ?? {},
     split: message.split ?? 'val',

@@ -3,37 +3,34 @@ import { MANIFEST_KEY, REJECTS_KEY, type Manifest } from '../../features/manifes
 import { MESSAGE_VERSION, type TrainMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { trainHead } from '../train-head.js';
-import { holdsClaim, recordEvent, sendOnce, type SendOnceResult } from './claims.js';
+import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import type { ShardPart } from './extract-shard.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import type { RunPlan } from './plan-run.js';
 
 export interface TrainOutcome {
-  /** 'duplicate': another train message of this run holds the work; this copy did nothing. */
-  outcome: 'trained' | 'duplicate';
-  evaluate?: SendOnceResult;
-  cacheKey?: string;
+  /** True when an identical head was already fitted (a repeated train message): nothing was refitted. */
+  reused: boolean;
+  evaluate: SendOnceResult;
+  cacheKey: string;
 }
 
 /** train → manifest from the parts → the core trainHead → `evaluate`, once. */
 export async function trainRun(deps: DistributedDeps, message: TrainMessage, delivery: Delivery): Promise<TrainOutcome> {
   const workspace = deps.openStore(message.workspace);
-  if (!(await holdsClaim(workspace, 'train-work', delivery.id))) {
-    await recordEvent(workspace, 'train', delivery, { outcome: 'duplicate' }, deps.workerId);
-    return { outcome: 'duplicate' };
-  }
   const manifest = await assembleManifest(workspace);
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
   await workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
   const features = deps.openFeatures(message.cache, 'read');
   const { artefact, reused } = await trainHead({ workspace, features }, message.train);
-  const evaluate = await sendOnce(workspace, ONCE.evaluate, delivery, async () => {
+  // A repeated train message (the one double-send window upstream) finds the head cached and sends nothing new.
+  const evaluate = await sendOnce(workspace, ONCE.evaluate, `train:${message.runId}`, async () => {
     if (!deps.queues.evaluate) throw new ConfigError('this worker has no evaluate queue to trigger');
     await deps.queues.evaluate.send({ v: MESSAGE_VERSION, type: 'evaluate', runId: message.runId, workspace: message.workspace, cache: message.cache, head: artefact.cacheKey, split: message.split });
   }, deps.sendLeaseSeconds);
-  const summary = { outcome: 'trained' as const, evaluate, cacheKey: artefact.cacheKey };
-  await recordEvent(workspace, 'train', delivery, { ...summary, reused, layer: artefact.layer, C: artefact.options.C, cv: artefact.cv?.best ?? null }, deps.workerId);
+  const summary = { reused, evaluate, cacheKey: artefact.cacheKey };
+  await recordEvent(workspace, 'train', delivery, { outcome: reused ? 'reused' : 'trained', ...summary, layer: artefact.layer, C: artefact.options.C, cv: artefact.cv?.best ?? null }, deps.workerId);
   deps.log?.({ event: 'train:done', runId: message.runId, ...summary });
   return summary;
 }

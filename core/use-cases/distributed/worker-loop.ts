@@ -6,7 +6,7 @@ import type { Outcome } from './router.js';
 export interface WorkerLoopOptions {
   queue: WorkQueue<unknown>;
   handle: (messages: ReadonlyArray<ReceivedMessage<unknown>>) => Promise<Outcome[]>;
-  /** Abort = graceful shutdown: stop polling, finish and settle what is in hand, return. */
+  /** Abort = graceful shutdown: finish and settle what is in hand, let the current poll end (≤ waitSeconds), return. */
   signal: AbortSignal;
   /** Messages per receive: 1 for shards (one shard already fills every core), up to 10 for small S3 notices. */
   maxMessages?: number;
@@ -34,7 +34,9 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
   while (!signal.aborted) {
     let messages: Array<ReceivedMessage<unknown>>;
     try {
-      messages = await queue.receive({ max: options.maxMessages ?? 1, waitSeconds: options.waitSeconds ?? 20, signal });
+      // The poll is not aborted on shutdown: an SQS long poll cut off client-side can still take a message, which
+      // then stays invisible for a whole visibility timeout. Let it return and hand back what it brought.
+      messages = await queue.receive({ max: options.maxMessages ?? 1, waitSeconds: options.waitSeconds ?? 20 });
       failures = 0;
     } catch (err) {
       if (signal.aborted) break;
@@ -42,6 +44,10 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
       log?.({ event: 'queue:receive-failed', queue: queue.name, error: errorMessage(err) });
       await sleep(Math.min(30, 2 ** failures) * 1000, signal);
       continue;
+    }
+    if (signal.aborted) {
+      await Promise.allSettled(messages.map((m) => queue.release(m, 0)));
+      break;
     }
     if (messages.length === 0) {
       if (options.idleExitSeconds !== undefined && Date.now() - idleSince >= options.idleExitSeconds * 1000) break;

@@ -32,6 +32,8 @@ test('valid messages of every type parse to themselves', () => {
   assert.deepEqual(parseWorkMessage(structuredClone(extract)), extract);
   const run = { v: 1, type: 'run', runId: 'r1', dataset: '/data/hym', workspace: '/w/r1', cache: '/w/cache', model: 'm', cuts: ['all'], shardSize: 32, list: { valFraction: 0.2 }, train: { head: 'svm', C: 0.5, folds: 3 }, split: 'test' };
   assert.deepEqual(parseWorkMessage(run), run);
+  const { shardSize: _s, list: _l, train: _t, split: _sp, ...minimal } = run;
+  assert.deepEqual(parseWorkMessage(minimal), minimal, 'shardSize, list, train and split are optional');
   const train = { v: 1, type: 'train', runId: 'r1', workspace: 's3://b-1/runs/r1', cache: 's3://b-1/cache', train: {}, split: 'val' };
   assert.deepEqual(parseWorkMessage(train), train);
   const evaluate = { v: 1, type: 'evaluate', runId: 'r1', workspace: 's3://b-1/runs/r1', cache: 's3://b-1/cache', head: 'a'.repeat(24), split: 'val' };

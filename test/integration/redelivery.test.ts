@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { FeatureStore } from '../../core/features/feature-store.js';
+import type { Manifest } from '../../core/features/manifest.js';
+import type { ReceivedMessage } from '../../core/ports/work-queue.js';
+import { handleBatch } from '../../core/use-cases/distributed/router.js';
+import type { Evaluation } from '../../core/use-cases/evaluate.js';
+import { run, type RunResult } from '../../core/use-cases/run.js';
+import type { HeadArtefact } from '../../core/use-cases/train-head.js';
+import { S3BlobStore } from '../../aws/s3-blob-store.js';
+import { STAGES } from '../../aws/names.js';
+import { SqsQueue } from '../../aws/sqs-queue.js';
+import { buildRuntime, type Runtime } from '../../functions/shared/runtime.js';
+import { settingsFromEnv } from '../../functions/shared/settings.js';
+import { ACCEPTS } from '../../functions/shared/workers.js';
+import { copyHymenopteraSubset, localPipeline } from '../helpers/local-pipeline.js';
+import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
+import { MODELS_DIR, requireShared } from '../helpers/paths.js';
+import { BIN, cli, clients, codesByHash, comparableManifest, spawnWorker, waitForEvaluated } from '../helpers/serverless.js';
+
+/**
+ * Idempotence over real SQS: every message delivered three times (and every shard sent twice), and a worker killed
+ * mid-shard, both end with the local run's codes, manifest, head and accuracy, and a single train and evaluate.
+ */
+let moto: MotoServer;
+let c: ReturnType<typeof clients>;
+let root: string;
+let data: string;
+let local: RunResult;
+let localManifest: Manifest;
+
+before(async () => {
+  requireShared();
+  moto = await startMoto();
+  c = clients(moto.endpoint);
+  root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-redelivery-'));
+  data = path.join(root, 'data');
+  await copyHymenopteraSubset(data, 5); // 20 images
+  const { deps } = await localPipeline(data, path.join(root, 'local'));
+  local = await run(deps);
+  localManifest = (await new FsBlobStore(path.join(root, 'local')).getJson<Manifest>('manifest.json'))!;
+});
+after(async () => {
+  await moto?.stop();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+async function assertSameAsLocal(bucket: string, runId: string): Promise<void> {
+  const workspace = new S3BlobStore(c.s3, bucket, `runs/${runId}`);
+  const manifest = (await workspace.getJson<Manifest>('manifest.json'))!;
+  assert.deepEqual(comparableManifest(manifest), comparableManifest(localManifest));
+  const remote = await codesByHash(new FeatureStore(new S3BlobStore(c.s3, bucket), 'cache'), manifest);
+  const reference = await codesByHash(new FeatureStore(new FsBlobStore(path.join(root, 'local')), 'codes'), localManifest);
+  for (const [hash, code] of reference) assert.ok(remote.get(hash)?.equals(code), `code of ${hash} differs`);
+  assert.deepEqual((await workspace.getJson<HeadArtefact>('head.json'))!.head, local.head.head);
+  assert.equal((await workspace.getJson<Evaluation>('metrics.json'))!.metrics.accuracy, local.evaluation.metrics.accuracy);
+  const events: Record<string, Array<{ outcome?: string; receiveCount: number; shard?: number }>> = {};
+  for await (const blob of workspace.list('events/')) (events[blob.key.split('/')[1]!] ??= []).push((await workspace.getJson(blob.key))!);
+  assert.equal(events.train?.length, 1, 'one train message');
+  assert.equal(events.train![0]!.outcome, 'trained');
+  assert.equal(events.evaluate?.length, 1, 'one evaluate message');
+}
+
+async function upAndSubmit(bucket: string, prefix: string, runId: string, visibility: number): Promise<Record<string, string>> {
+  const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', bucket, '--queue-prefix', prefix, '--no-notify', '--visibility-timeout', String(visibility), '--json'])) as { queues: Record<string, { url: string }> };
+  await cli(moto.endpoint, ['submit', '--bucket', bucket, '--queue-prefix', prefix, '--data', data, '--run-id', runId, '--shard-size', '5', '--json']);
+  return Object.fromEntries(Object.entries(up.queues).map(([stage, q]) => [stage, q.url]));
+}
+
+/** A consumer that handles each message, then gives it back until its third delivery, and sends every shard twice. */
+async function stutter(runtime: Runtime, stage: (typeof STAGES)[number], copied: Set<number>, signal: AbortSignal): Promise<void> {
+  const queue = runtime.queues[stage]!;
+  while (!signal.aborted) {
+    const messages = await queue.receive({ max: 1, waitSeconds: 1, signal });
+    for (const m of messages as Array<ReceivedMessage<unknown>>) {
+      const shard = (m.body as { shard?: { index: number } }).shard?.index;
+      if (shard !== undefined && !copied.has(shard)) {
+        copied.add(shard);
+        await queue.sendRaw(m.raw!);
+      }
+      const [outcome] = await handleBatch(runtime.deps, [m], ACCEPTS[stage]);
+      if (m.receiveCount < 3) await queue.release(m, 0);
+      else if (outcome!.kind === 'done') await queue.ack(m);
+      else throw new Error(`${stage} message failed: ${JSON.stringify(outcome)}`);
+    }
+  }
+}
+
+test('every message delivered three times and every shard sent twice: the local run’s results, one train, one evaluate', async () => {
+  const urls = await upAndSubmit('dup-bucket', 'dup', 'dup', 30);
+  const runtime = buildRuntime(
+    { ...settingsFromEnv({ AWS_ENDPOINT_URL: moto.endpoint, CNN_CODES_BUCKET: 'dup-bucket', CNN_CODES_MODELS_DIR: MODELS_DIR, CNN_CODES_THREADS: '1' }), queueUrls: urls },
+    { withBackbone: true },
+  );
+  const controller = new AbortController();
+  const copied = new Set<number>();
+  const consumers = STAGES.flatMap((stage) => [stutter(runtime, stage, copied, controller.signal), stutter(runtime, stage, copied, controller.signal)]);
+  try {
+    await waitForEvaluated(new S3BlobStore(c.s3, 'dup-bucket', 'runs/dup'), 180_000);
+    // Let the remaining redeliveries (of evaluate, of late shard copies) play out before judging.
+    await new Promise((r) => setTimeout(r, 3000));
+  } finally {
+    controller.abort();
+    await Promise.allSettled(consumers);
+    await runtime.close();
+  }
+  await assertSameAsLocal('dup-bucket', 'dup');
+  const parts: string[] = [];
+  for await (const blob of new S3BlobStore(c.s3, 'dup-bucket', 'runs/dup').list('events/extract/')) parts.push(blob.key);
+  assert.equal(parts.length, 8, 'four shards, each sent twice: eight messages');
+});
+
+test('a worker killed mid-shard: its message comes back after the visibility timeout and the run ends as the local one', async () => {
+  const urls = await upAndSubmit('kill-bucket', 'kill', 'kill', 4);
+  const env = { ...motoEnv(moto.endpoint), CNN_CODES_SHARED: path.dirname(MODELS_DIR) };
+  const args = ['--endpoint', moto.endpoint, '--bucket', 'kill-bucket', '--queue-prefix', 'kill', '--threads', '1', '--idle-exit', '60', '--poll', '2'];
+  const victim = spawnWorker([BIN, 'worker', '--queues', 'run,extract', ...args], env);
+  const started = await victim.waitFor((e) => e.event === 'extract:start');
+  victim.child.kill('SIGKILL');
+  await victim.stop();
+  const survivor = spawnWorker([BIN, 'worker', ...args], env);
+  try {
+    await waitForEvaluated(new S3BlobStore(c.s3, 'kill-bucket', 'runs/kill'), 180_000);
+  } finally {
+    await survivor.stop();
+  }
+  await assertSameAsLocal('kill-bucket', 'kill');
+  const workspace = new S3BlobStore(c.s3, 'kill-bucket', 'runs/kill');
+  const events: Array<{ shard: number; receiveCount: number }> = [];
+  for await (const blob of workspace.list('events/extract/')) events.push((await workspace.getJson(blob.key))!);
+  assert.equal(events.length, 4);
+  assert.ok(events.find((e) => e.shard === started.shard)!.receiveCount >= 2, 'the killed shard was redelivered');
+  assert.ok(urls.extract);
+});

@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { FeatureStore } from '../../core/features/feature-store.js';
+import type { Manifest } from '../../core/features/manifest.js';
+import type { Evaluation } from '../../core/use-cases/evaluate.js';
+import { run, type RunResult } from '../../core/use-cases/run.js';
+import type { HeadArtefact } from '../../core/use-cases/train-head.js';
+import { SqsQueue } from '../../aws/sqs-queue.js';
+import { S3BlobStore } from '../../aws/s3-blob-store.js';
+import { localPipeline } from '../helpers/local-pipeline.js';
+import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
+import { HYMENOPTERA, MODELS_DIR, requireShared } from '../helpers/paths.js';
+import { EXTRACT_WORKER, cli, clients, codesByHash, comparableManifest, drainQueue, pollIntoLambda, spawnWorker, waitForEvaluated, type WorkerProcess } from '../helpers/serverless.js';
+
+/**
+ * The whole job through an S3/SQS emulator over HTTP, as deployed: `up` and `submit` from the real CLI, two extract
+ * containers (the Batch entry point, as child processes), train and evaluate as Lambda handlers fed by an event
+ * source mapping. Compared with the local run of the same data on the same machine.
+ */
+const BUCKET = 'cnn-codes-it';
+let moto: MotoServer;
+let localDir: string;
+let local: RunResult;
+let c: ReturnType<typeof clients>;
+
+before(async () => {
+  requireShared();
+  moto = await startMoto();
+  c = clients(moto.endpoint);
+  localDir = await mkdtemp(path.join(tmpdir(), 'cnn-codes-local-'));
+  const { deps } = await localPipeline(HYMENOPTERA, localDir);
+  local = await run(deps);
+});
+after(async () => {
+  await moto?.stop();
+  if (localDir) await rm(localDir, { recursive: true, force: true });
+});
+
+function stackEnv(queues: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...motoEnv(moto.endpoint),
+    CNN_CODES_BUCKET: BUCKET,
+    CNN_CODES_RUN_QUEUE_URL: queues.run,
+    CNN_CODES_EXTRACT_QUEUE_URL: queues.extract,
+    CNN_CODES_TRAIN_QUEUE_URL: queues.train,
+    CNN_CODES_EVALUATE_QUEUE_URL: queues.evaluate,
+    CNN_CODES_MODELS_DIR: MODELS_DIR,
+    CNN_CODES_THREADS: '1',
+    // Short polls: a stopping worker lets its poll finish, so this bounds how long stop() takes.
+    CNN_CODES_POLL_SECONDS: '2',
+    // A safety net: workers outlive a test process that is killed, but not for long.
+    CNN_CODES_IDLE_EXIT_SECONDS: '60',
+  };
+}
+
+test('hymenoptera with two extract workers: codes bit for bit, accuracy, one train, one evaluate, poison in the DLQs', async (t) => {
+  const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', BUCKET, '--no-notify', '--visibility-timeout', '30', '--json'])) as { queues: Record<string, { url: string; deadLetterUrl: string }> };
+  const urls = Object.fromEntries(Object.entries(up.queues).map(([stage, q]) => [stage, q.url]));
+  const env = stackEnv(urls);
+  Object.assign(process.env, env); // the Lambda handlers below read their configuration from the environment
+  const workers: WorkerProcess[] = [spawnWorker([EXTRACT_WORKER], env), spawnWorker([EXTRACT_WORKER], env)];
+  const lambdas = new AbortController();
+  const { handler: trainHandler } = await import('../../functions/train-head/handler.js');
+  const { handler: evaluateHandler } = await import('../../functions/evaluate/handler.js');
+  const pollers = [pollIntoLambda(c.sqs, urls.train!, trainHandler, lambdas.signal), pollIntoLambda(c.sqs, urls.evaluate!, evaluateHandler, lambdas.signal)];
+  try {
+    const poison: Record<string, string> = {
+      run: 'run everything please',
+      extract: JSON.stringify({ v: 1, type: 'extract', runId: 'p', workspace: 's3://elsewhere/x', cache: 's3://elsewhere/c', dataset: '/etc', model: 'm', cuts: ['final'], shard: { index: 0, count: 1, items: [] } }),
+      train: JSON.stringify({ v: 2, type: 'train' }),
+      evaluate: JSON.stringify({ v: 1, type: 'evaluate', runId: 'p', workspace: 's3://cnn-codes-it/runs/p', cache: 's3://cnn-codes-it/cache', head: 'f'.repeat(24), split: 'val', colour: 'red' }),
+    };
+    for (const [stage, body] of Object.entries(poison)) await new SqsQueue(c.sqs, urls[stage]!).sendRaw(body);
+
+    await Promise.all(workers.map((w) => w.waitFor((e) => e.event === 'worker:started')));
+    const requestsBefore = moto.requests().length;
+    const started = performance.now();
+    await cli(moto.endpoint, ['submit', '--bucket', BUCKET, '--data', HYMENOPTERA, '--run-id', 'hym', '--shard-size', '32', '--json']);
+    const submitted = performance.now();
+    const workspace = new S3BlobStore(c.s3, BUCKET, 'runs/hym');
+    const metrics = await waitForEvaluated<Evaluation>(workspace, 240_000).catch((err: Error) => {
+      throw new Error(`${err.message}; worker logs: ${JSON.stringify(workers.map((w) => w.events.slice(-4)))}`);
+    });
+    const finished = performance.now();
+    const requests = moto.requests().slice(requestsBefore);
+
+    // Bit for bit: every image's code in the emulated bucket equals the local run's.
+    const manifest = (await workspace.getJson<Manifest>('manifest.json'))!;
+    const localManifest = (await new FsBlobStore(localDir).getJson<Manifest>('manifest.json'))!;
+    assert.deepEqual(comparableManifest(manifest), comparableManifest(localManifest));
+    const remote = await codesByHash(new FeatureStore(new S3BlobStore(c.s3, BUCKET), 'cache'), manifest);
+    const reference = await codesByHash(new FeatureStore(new FsBlobStore(localDir), 'codes'), localManifest);
+    assert.equal(remote.size, reference.size);
+    for (const [hash, code] of reference) assert.ok(remote.get(hash)?.equals(code), `code of ${hash} differs`);
+
+    assert.equal(metrics.metrics.accuracy, local.evaluation.metrics.accuracy);
+    assert.equal(metrics.metrics.n, 153);
+    const head = (await workspace.getJson<HeadArtefact>('head.json'))!;
+    assert.equal(head.cacheKey, local.head.cacheKey, 'same manifest, same options: the same head');
+    assert.deepEqual(head.head, local.head.head);
+
+    const events = await eventsByStage(workspace);
+    assert.deepEqual(Object.fromEntries(Object.entries(events).map(([k, v]) => [k, v.length])), { run: 1, extract: 13, train: 1, evaluate: 1 });
+    assert.equal(events.train![0]!.outcome, 'trained');
+    const workersUsed = new Set(events.extract!.map((e) => e.worker));
+    assert.equal(workersUsed.size, 2, 'both workers took shards');
+
+    for (const [stage, q] of Object.entries(up.queues)) {
+      const dead = await drainQueue(c.sqs, q.deadLetterUrl);
+      assert.deepEqual(dead.map((m) => m.body), [poison[stage]], `${stage} DLQ holds exactly the poison message`);
+      assert.match(dead[0]!.reason ?? '', /^CONFIG: /);
+    }
+
+    // The test's own polling for the evaluate event is not the pipeline's.
+    const s3Requests = requests.filter((line) => (line.includes(` /${BUCKET}/`) || line.includes(` /${BUCKET}?`)) && !line.includes('/events/evaluate/'));
+    const uploads = s3Requests.filter((line) => line.includes(`"PUT /${BUCKET}/datasets/`)).length;
+    const seconds = (finished - submitted) / 1000;
+    t.diagnostic(`stages (from event times): ${await stageTimes(workspace)}`);
+    t.diagnostic(`uptime: ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    t.diagnostic(`local run: extract ${local.extract.seconds.toFixed(1)} s = ${local.extract.imagesPerSecond.toFixed(1)} img/s (2 threads), whole run ${local.seconds.toFixed(1)} s`);
+    t.diagnostic(`emulator, 2 workers × 1 thread: submit (upload) ${((submitted - started) / 1000).toFixed(1)} s, submitted → metrics.json ${seconds.toFixed(1)} s = ${(398 / seconds).toFixed(1)} img/s end to end`);
+    t.diagnostic(`S3 requests: ${s3Requests.length} total, ${uploads} dataset uploads, ${((s3Requests.length - uploads) / 398).toFixed(2)} per image for the pipeline (${summarize(s3Requests)})`);
+
+    if (process.env.CNN_CODES_SERVERLESS_BENCH === '1') {
+      // Opt-in figure for the closing note: the same data through one fresh worker into a fresh cache.
+      await Promise.all(workers.splice(0).map((w) => w.stop()));
+      workers.push(spawnWorker([EXTRACT_WORKER], env));
+      await workers[0]!.waitFor((e) => e.event === 'worker:started');
+      const one = new S3BlobStore(c.s3, BUCKET, 'runs/hym-one');
+      const oneStarted = performance.now();
+      await new SqsQueue(c.sqs, urls.run!).send({ v: 1, type: 'run', runId: 'hym-one', dataset: `s3://${BUCKET}/datasets/hymenoptera_data`, workspace: `s3://${BUCKET}/runs/hym-one`, cache: `s3://${BUCKET}/cache-one`, model: 'mobilenetv2-12-int8', cuts: ['final'], shardSize: 32 });
+      const oneMetrics = await waitForEvaluated<Evaluation>(one, 300_000);
+      const oneSeconds = (performance.now() - oneStarted) / 1000;
+      assert.equal(oneMetrics.metrics.accuracy, metrics.metrics.accuracy);
+      t.diagnostic(`emulator, 1 worker × 1 thread: run sent → metrics.json ${oneSeconds.toFixed(1)} s = ${(398 / oneSeconds).toFixed(1)} img/s end to end; stages: ${await stageTimes(one)}`);
+    }
+  } finally {
+    lambdas.abort();
+    await Promise.allSettled(pollers);
+    await Promise.all([import('../../functions/train-head/handler.js'), import('../../functions/evaluate/handler.js')].map(async (m) => (await m).dispose()));
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+});
+
+async function eventsByStage(workspace: S3BlobStore): Promise<Record<string, Array<Record<string, unknown>>>> {
+  const out: Record<string, Array<Record<string, unknown>>> = {};
+  for await (const blob of workspace.list('events/')) {
+    const stage = blob.key.split('/')[1]!;
+    (out[stage] ??= []).push((await workspace.getJson<Record<string, unknown>>(blob.key))!);
+  }
+  return out;
+}
+
+/** Fan-out → last shard (extraction), → trained, → evaluated, from the events' timestamps. */
+async function stageTimes(workspace: S3BlobStore): Promise<string> {
+  const events = await eventsByStage(workspace);
+  const at = (stage: string, pick: (times: number[]) => number) => pick(events[stage]!.map((e) => Date.parse(String(e.at))));
+  const planned = at('run', (x) => Math.min(...x));
+  const joined = at('extract', (x) => Math.max(...x));
+  const trained = at('train', (x) => Math.max(...x));
+  const evaluated = at('evaluate', (x) => Math.max(...x));
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  return `extract ${s(joined - planned)} (${(398 / ((joined - planned) / 1000)).toFixed(1)} img/s), train ${s(trained - joined)}, evaluate ${s(evaluated - trained)}`;
+}
+
+function summarize(lines: string[]): string {
+  const counts: Record<string, number> = {};
+  for (const line of lines) {
+    const m = /"(\w+) \/[^ ?]*(\?[^ ]*)? HTTP/.exec(line);
+    const kind = m ? `${m[1]}${m[2]?.includes('list-type') ? ' (list)' : ''}` : 'other';
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ');
+}
