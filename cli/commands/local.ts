@@ -12,6 +12,7 @@ import { optional } from '../../core/util/optional.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
 import type { CliCommand, CommandContext, FlagValues, OptionSpec } from '../command.js';
 import { localDeps } from '../local-deps.js';
+import { HEAD_OPTIONS, headChoices } from './head-flags.js';
 import { predictWithClassifierFile } from './report.js';
 import { printEvaluation, printExtract, printModels, printPredictions, printRun, printTrain } from '../output.js';
 
@@ -25,14 +26,7 @@ const model: OptionSpec = {
   'batch-size': { type: 'string' },
   provider: { type: 'string' },
 };
-const head: OptionSpec = {
-  layer: { type: 'string' },
-  head: { type: 'string' },
-  C: { type: 'string' },
-  folds: { type: 'string' },
-  seed: { type: 'string' },
-  'class-weight': { type: 'string' },
-};
+const head = HEAD_OPTIONS;
 
 /** Builds local (files + worker threads) dependencies from the flags every local command shares. */
 function local(values: FlagValues, ctx: CommandContext, command: string) {
@@ -72,11 +66,8 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
 function trainRequest(values: FlagValues): TrainRequest {
   return {
     ...optional('layer', stringFlag(values, 'layer')),
-    ...optional('head', choiceFlag(values, 'head', ['logistic', 'svm', 'auto'] as const)),
-    ...optional('C', numberFlag(values, 'C', (n) => n > 0, 'a positive number')),
-    ...optional('folds', numberFlag(values, 'folds', (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2')),
+    ...headChoices(values),
     ...optional('seed', numberFlag(values, 'seed', Number.isInteger, 'an integer')),
-    ...optional('classWeight', choiceFlag(values, 'class-weight', ['balanced'] as const)),
   };
 }
 

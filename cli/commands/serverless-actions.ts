@@ -15,6 +15,7 @@ import { BUCKET_PREFIX, DEFAULT_PROVISION, STAGES, type Stage } from '../../aws/
 import { findQueues, provision } from '../../aws/provision.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
+import { headChoices } from './head-flags.js';
 import { buildRuntime, jsonLog } from '../../functions/shared/runtime.js';
 import { DEFAULT_SHARD_SIZE, type ServerlessSettings } from '../../functions/shared/settings.js';
 import { shutdownOnSignals } from '../../functions/shared/shutdown.js';
@@ -118,11 +119,8 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
     ...optional('shardSize', positiveInt(values, 'shard-size')),
     train: {
       ...optional('layer', layer?.includes(',') ? undefined : layer),
-      ...optional('head', choiceFlag(values, 'head', ['logistic', 'svm', 'auto'] as const)),
-      ...optional('C', numberFlag(values, 'C', (n) => n > 0, 'a positive number')),
-      ...optional('folds', numberFlag(values, 'folds', (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2')),
+      ...headChoices(values),
       ...optional('seed', numberFlag(values, 'seed', (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer')),
-      ...optional('classWeight', choiceFlag(values, 'class-weight', ['balanced'] as const)),
     },
     ...optional('split', choiceFlag(values, 'split', ['val', 'test'] as const)),
   };

@@ -1,6 +1,7 @@
 import { DEFAULT_PROVISION } from '../../aws/names.js';
 import { DEFAULT_SHARD_SIZE } from '../../functions/shared/settings.js';
 import type { CliCommand, OptionSpec } from '../command.js';
+import { HEAD_OPTIONS } from './head-flags.js';
 
 /** up / worker / submit / status: thin specs here; the work (and the AWS SDK) loads only when one of them runs. */
 const actions = () => import('./serverless-actions.js');
@@ -50,12 +51,7 @@ const submitCommand: CliCommand = {
     'run-id': { type: 'string' },
     'shard-size': { type: 'string' },
     model: { type: 'string' },
-    layer: { type: 'string' },
-    head: { type: 'string' },
-    C: { type: 'string' },
-    folds: { type: 'string' },
-    seed: { type: 'string' },
-    'class-weight': { type: 'string' },
+    ...HEAD_OPTIONS,
     split: { type: 'string' },
     wait: { type: 'boolean', default: false },
     timeout: { type: 'string' },

@@ -5,7 +5,7 @@ import type { ModelDescriptor, PreprocessSpec } from './descriptor.js';
  * ResNets are ONNX Model Zoo files fetched by URL and checked against the sha256 of the upstream LFS objects.
  */
 
-const IMAGENET_PREPROCESS: PreprocessSpec = {
+export const IMAGENET_PREPROCESS: PreprocessSpec = {
   resize: 256,
   crop: [224, 224],
   kernel: 'linear',

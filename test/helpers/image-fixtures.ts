@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
+import { IMAGENET_PREPROCESS } from '../../core/models/builtin.js';
 import type { PreprocessSpec } from '../../core/models/descriptor.js';
 
 /**
@@ -7,14 +8,8 @@ import type { PreprocessSpec } from '../../core/models/descriptor.js';
  * from one asymmetric pattern, so a flip, a transpose or a rotation changes the pixels.
  */
 
-export const IMAGENET_SPEC: PreprocessSpec = {
-  resize: 256,
-  crop: [224, 224],
-  kernel: 'linear',
-  scale: 1 / 255,
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-};
+/** The built-in models' torchvision preprocessing: tests exercise exactly what the registry ships. */
+export const IMAGENET_SPEC: PreprocessSpec = IMAGENET_PREPROCESS;
 
 export const CROP_BYTES = 224 * 224 * 3;
 

@@ -1,0 +1,30 @@
+import { optional } from '../../core/util/optional.js';
+import type { TrainRequest } from '../../core/use-cases/train-head.js';
+import { choiceFlag, numberFlag } from '../args.js';
+import type { FlagValues, OptionSpec } from '../command.js';
+
+/** The head flags `run`, `train` and `submit` share; each caller adds --layer and --seed as its target allows. */
+export const HEAD_OPTIONS: OptionSpec = {
+  layer: { type: 'string' },
+  head: { type: 'string' },
+  C: { type: 'string' },
+  folds: { type: 'string' },
+  seed: { type: 'string' },
+  'class-weight': { type: 'string' },
+};
+
+export interface HeadChoices {
+  head?: NonNullable<TrainRequest['head']>;
+  C?: number;
+  folds?: number;
+  classWeight?: 'balanced';
+}
+
+export function headChoices(values: FlagValues): HeadChoices {
+  return {
+    ...optional('head', choiceFlag(values, 'head', ['logistic', 'svm', 'auto'] as const)),
+    ...optional('C', numberFlag(values, 'C', (n) => n > 0, 'a positive number')),
+    ...optional('folds', numberFlag(values, 'folds', (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2')),
+    ...optional('classWeight', choiceFlag(values, 'class-weight', ['balanced'] as const)),
+  };
+}
