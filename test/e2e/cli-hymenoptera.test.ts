@@ -1,19 +1,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { HYMENOPTERA, REPO_ROOT, requireShared, withTempDir } from '../helpers/paths.js';
 
 const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 
-function cli(args: string[]) {
+function cli(args: string[], env: Record<string, string> = {}) {
   const started = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CNN_CODES_SHARED: path.dirname(path.dirname(HYMENOPTERA)) } });
+  const shared = path.dirname(path.dirname(HYMENOPTERA));
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CNN_CODES_SHARED: shared, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - started) / 1000 };
 }
 
-test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a second run does no inference in < 10 % of the time', () =>
+test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a second run works from the cache alone', (t) =>
   withTempDir(async (out) => {
     requireShared();
     const first = cli(['run', '--data', HYMENOPTERA, '--out', out, '--json']);
@@ -26,13 +27,18 @@ test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a 
     assert.equal(a.evaluation.metrics.n, 153, 'evaluated on every val image, none seen in training or CV');
     assert.equal(first.stderr, '', '--json prints no progress');
 
-    const second = cli(['run', '--data', HYMENOPTERA, '--out', out, '--json']);
+    // With no model reachable, the second run can only succeed if it never resolves or loads the backbone:
+    // a deterministic stand-in for "does no inference", where a wall-clock ratio would depend on the machine.
+    const noModels = path.join(out, 'no-models');
+    await mkdir(noModels);
+    const second = cli(['run', '--data', HYMENOPTERA, '--out', out, '--json'], { CNN_CODES_SHARED: noModels, CNN_CODES_MODEL_CACHE: noModels });
     assert.equal(second.status, 0, second.stderr);
     const b = JSON.parse(second.stdout);
     assert.equal(b.extract.embedded, 0);
+    assert.equal(b.extract.cached, 398);
     assert.equal(b.head.reused, true);
     assert.equal(b.evaluation.metrics.accuracy, a.evaluation.metrics.accuracy);
-    assert.ok(second.seconds < 0.1 * first.seconds, `second run ${second.seconds.toFixed(2)} s vs first ${first.seconds.toFixed(2)} s`);
+    t.diagnostic(`second run ${second.seconds.toFixed(2)} s vs first ${first.seconds.toFixed(2)} s (not asserted: timing is bench/'s job)`);
 
     const report = await readFile(path.join(out, 'report.md'), 'utf8');
     assert.match(report, /accuracy\*\* on val \(153 images/);
