@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { DataError, errorMessage } from '../errors.js';
+import { DataError } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { renderHtmlReport } from '../report/html.js';
+import { inlineOriginals } from '../report/inline-originals.js';
 import { estimateCosts, PRICE_TABLE, type PriceTable } from '../report/pricing.js';
 import { METRICS_KEY, type Evaluation } from './evaluate.js';
 import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
@@ -54,13 +55,15 @@ export async function writeHtmlReport(deps: ReportDeps, given?: Evaluation): Pro
 }
 
 /**
- * sharp is loaded only when there are images to read, and a runtime without it (a Lambda bundle has no native
- * modules) gets a report without thumbnails instead of a failed evaluation.
+ * sharp is loaded only when there are images to read. A runtime without it (a Lambda bundle has no native modules)
+ * inlines the original files instead, within a size budget, rather than failing the evaluation.
  */
 async function thumbnailsOf(data: BlobStore, keys: string[]): Promise<{ thumbnails: Map<string, string>; failed: Array<{ key: string; reason: string }> }> {
+  let sharpThumbnails: typeof import('../report/html-thumbnails.js');
   try {
-    return await (await import('../report/html-thumbnails.js')).makeThumbnails(data, keys);
-  } catch (err) {
-    return { thumbnails: new Map(), failed: keys.map((key) => ({ key, reason: `no image library here (${errorMessage(err).split('\n')[0]})` })) };
+    sharpThumbnails = await import('../report/html-thumbnails.js');
+  } catch {
+    return inlineOriginals(data, keys);
   }
+  return sharpThumbnails.makeThumbnails(data, keys);
 }

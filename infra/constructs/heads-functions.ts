@@ -47,6 +47,8 @@ export class HeadsFunctions extends Construct {
       environment: props.environment,
     }).fn;
     consumeWith(this.evaluate, queues.evaluate);
+    // Read-only on datasets: report.html inlines the misclassified images.
+    storage.grant(this.evaluate, PREFIX.datasets, 'read');
     storage.grant(this.evaluate, PREFIX.cache, 'read');
     storage.grant(this.evaluate, PREFIX.runs, 'readWrite');
   }

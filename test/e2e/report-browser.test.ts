@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { launchChromium } from '../helpers/browser.js';
 import { cli, sharedHymenopteraRun } from '../helpers/hymenoptera-run.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { HYMENOPTERA, REPO_ROOT } from '../helpers/paths.js';
+import type { Page } from 'playwright-core';
 
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
+const DIST = path.join(REPO_ROOT, 'dist');
 
 test('report.html from a hymenoptera run, opened in headless Chromium: heatmap counts, thumbnails, no console errors', async (t) => {
   const workspace = await sharedHymenopteraRun();
@@ -39,14 +43,9 @@ test('report.html from a hymenoptera run, opened in headless Chromium: heatmap c
       }),
     );
 
-    const thumbnails = await page.$$eval('#misclassified .thumb img', (imgs) =>
-      imgs.map((img) => {
-        const image = img as unknown as { complete: boolean; naturalWidth: number };
-        return { complete: image.complete, width: image.naturalWidth };
-      }),
-    );
+    const thumbnails = await thumbnailsIn(page);
     assert.equal(thumbnails.length, wrong, 'one thumbnail per misclassified val image');
-    for (const thumb of thumbnails) assert.ok(thumb.complete && thumb.width > 0, 'thumbnail decoded');
+    for (const thumb of thumbnails) assert.ok(thumb.complete && thumb.width > 0 && thumb.width <= 160, `${thumb.key}: a decoded thumbnail`);
 
     assert.match(await page.textContent('#headline-accuracy') ?? '', /^\d+\.\d\s%$/);
     assert.ok(await page.$('#reliability-diagram'), 'reliability diagram');
@@ -63,3 +62,49 @@ test('report.html from a hymenoptera run, opened in headless Chromium: heatmap c
     await browser.close();
   }
 });
+
+test('without an image library (the evaluate Lambda), report.html inlines the original files and Chromium shows them', async () => {
+  const run = await sharedHymenopteraRun();
+  const workspace = await mkdtemp(path.join(tmpdir(), 'cnn-codes-report-nosharp-'));
+  try {
+    await cp(run, workspace, { recursive: true });
+    await rm(path.join(workspace, 'report.html'));
+    const script = [
+      `const { FsBlobStore } = await import(${JSON.stringify(pathToFileURL(path.join(DIST, 'core/adapters/fs-blob-store.js')).href)});`,
+      `const { writeHtmlReport } = await import(${JSON.stringify(pathToFileURL(path.join(DIST, 'core/use-cases/report.js')).href)});`,
+      `const written = await writeHtmlReport({ workspace: new FsBlobStore(process.argv[1]), data: new FsBlobStore(process.argv[2]) });`,
+      'console.log(JSON.stringify(written));',
+    ].join('\n');
+    const made = spawnSync(process.execPath, ['--import', path.join(DIST, 'test/helpers/without-sharp.js'), '--input-type=module', '-e', script, workspace, HYMENOPTERA], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const metrics = JSON.parse(await readFile(path.join(workspace, 'metrics.json'), 'utf8'));
+    const wrong: string[] = metrics.predictions.filter((p: { label: number; predicted: number }) => p.label !== p.predicted).map((p: { key: string }) => p.key);
+    assert.equal(JSON.parse(made.stdout).thumbnails, wrong.length);
+
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(pathToFileURL(path.join(workspace, 'report.html')).href, { waitUntil: 'load' });
+      const thumbnails = await thumbnailsIn(page);
+      assert.deepEqual(thumbnails.map((t) => t.key).sort(), [...wrong].sort());
+      for (const thumb of thumbnails) {
+        assert.ok(thumb.complete && thumb.width > 0, `${thumb.key} decoded`);
+        const original = await readFile(path.join(HYMENOPTERA, thumb.key));
+        assert.equal(thumb.src, `data:image/jpeg;base64,${original.toString('base64')}`, `${thumb.key} is the original file`);
+      }
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    await rm(workspace, { recursive: true, force: true });
+  }
+});
+
+async function thumbnailsIn(page: Page): Promise<Array<{ key: string; src: string; complete: boolean; width: number }>> {
+  return page.$$eval('#misclassified .thumb', (tiles) =>
+    tiles.map((tile) => {
+      const image = tile.querySelector('img') as unknown as { complete: boolean; naturalWidth: number; src: string } | null;
+      return { key: tile.getAttribute('data-key') ?? '', src: image?.src ?? '', complete: image?.complete ?? false, width: image?.naturalWidth ?? 0 };
+    }),
+  );
+}

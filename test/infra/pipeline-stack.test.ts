@@ -226,7 +226,7 @@ describe('least privilege', () => {
       return [...found].sort();
     };
     const rw = 's3:GetObject,s3:PutObject,s3:DeleteObject,s3:AbortMultipartUpload';
-    assert.deepEqual(prefixesOf('HeadsEvaluate'), ['cache/:s3:GetObject', `runs/:${rw}`]);
+    assert.deepEqual(prefixesOf('HeadsEvaluate'), ['cache/:s3:GetObject', 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('HeadsTrainHead'), ['cache/:s3:GetObject', 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('ExtractWorkersJobRole'), [`cache/:${rw}`, 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('FineTuneJobJobRole'), ['datasets/:s3:GetObject', `models/:${rw}`]);

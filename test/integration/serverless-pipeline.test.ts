@@ -99,6 +99,9 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
 
     assert.equal(metrics.metrics.accuracy, local.evaluation.metrics.accuracy);
     assert.equal(metrics.metrics.n, 153);
+    const wrong = metrics.predictions.filter((p) => p.predicted !== p.label).length;
+    const html = Buffer.from(await workspace.get('report.html')).toString('utf8');
+    assert.equal(html.match(/<div class="thumb"[^>]*><img src="data:image\/jpeg;base64,/g)?.length, wrong, 'report.html shows every misclassified image, read from the bucket');
     const head = (await workspace.getJson<HeadArtefact>('head.json'))!;
     assert.equal(head.cacheKey, local.head.cacheKey, 'same manifest, same options: the same head');
     assert.deepEqual(head.head, local.head.head);

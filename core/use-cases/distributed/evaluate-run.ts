@@ -4,13 +4,16 @@ import { evaluate, type Evaluation } from '../evaluate.js';
 import { HEAD_KEY, type HeadArtefact } from '../train-head.js';
 import { recordEvent } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
+import { RUN_KEYS } from './layout.js';
+import type { RunPlan } from './plan-run.js';
 
 export interface EvaluateOutcome {
   evaluation: Evaluation;
 }
 
 /**
- * evaluate → the core evaluate on the named head artefact → metrics.json and report.md in the run's workspace.
+ * evaluate → the core evaluate on the named head artefact → metrics.json, report.md and report.html in the run's
+ * workspace.
  * Deterministic for a given head, so a repeated evaluate message rewrites the same files.
  */
 export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessage, delivery: Delivery): Promise<EvaluateOutcome> {
@@ -20,8 +23,10 @@ export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessag
   if (!artefact) throw new DataError(`no head artefact ${workspace.location}/${named}`);
   const current = await workspace.getJson<HeadArtefact>(HEAD_KEY);
   if (current?.cacheKey !== message.head) await workspace.put(HEAD_KEY, JSON.stringify(artefact));
-  // No dataset store: report.html's thumbnails would need sharp (native) in the small evaluate function.
-  const evaluation = await evaluate({ workspace, features: deps.openFeatures(message.cache, 'read') }, { split: message.split });
+  // The plan names the dataset, so report.html can show the misclassified images (incremental runs have no plan).
+  const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  const data = plan ? { data: deps.openStore(plan.dataset) } : {};
+  const evaluation = await evaluate({ workspace, features: deps.openFeatures(message.cache, 'read'), ...data }, { split: message.split });
   const { accuracy, balancedAccuracy, n } = evaluation.metrics;
   await recordEvent(workspace, 'evaluate', delivery, { outcome: 'evaluated', split: message.split, accuracy, balancedAccuracy, n }, deps.workerId);
   deps.log?.({ event: 'evaluate:done', runId: message.runId, split: message.split, accuracy, n });
