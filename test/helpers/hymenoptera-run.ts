@@ -9,8 +9,8 @@ export const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 const PREFIX = 'cnn-codes-e2e-run-';
 
 /** Runs the real binary; --json output parsed, stderr kept for assertion messages. */
-export function cli(args: string[], nodeFlags: string[] = []): { status: number | null; json: any; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [...nodeFlags, BIN, ...args], {
+export function cli(args: string[]): { status: number | null; json: any; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, CNN_CODES_SHARED: path.dirname(path.dirname(HYMENOPTERA)) },
