@@ -82,6 +82,13 @@ export function classificationMetrics(
   };
 }
 
+/** Mean −log p(true class) over rows of an n × k probability matrix, clipped as in `classificationMetrics`. */
+export function meanLogLoss(yTrue: Int32Array, proba: Matrix): number {
+  let sum = 0;
+  for (let i = 0; i < yTrue.length; i++) sum -= Math.log(clip(proba.data[i * proba.cols + yTrue[i]!]!));
+  return sum / yTrue.length;
+}
+
 function clip(p: number): number {
   return Math.min(Math.max(p, EPS), 1 - EPS);
 }

@@ -1,4 +1,5 @@
 import type { Manifest } from '../features/manifest.js';
+import { rankCandidates } from '../heads/model-selection.js';
 import type { Evaluation } from '../use-cases/evaluate.js';
 import type { HeadArtefact } from '../use-cases/train-head.js';
 import { confusionHeatmap, layerChart, reliabilityDiagram } from './html-charts.js';
@@ -121,13 +122,13 @@ export function selection(r: HtmlReportInput): string {
       ? `<figure>${layerChart(layers, perLayerKind, { layer: best.layer ?? head.layer, kind: best.kind })}<figcaption>Cross-validated accuracy of the best C for each layer and head, shallow to deep.</figcaption></figure>
 <p class="scenario" id="scenario">${esc(scenario?.sentence ?? '')}</p>`
       : `<p class="muted small">Only the ${esc(head.layer)} layer was tried; run with <code>--layer auto</code> to compare earlier layers.</p>`;
-  const sorted = [...head.cv.table].sort((a, b) => b.meanAccuracy - a.meanAccuracy);
+  const sorted = rankCandidates(head.cv.table);
   const row = (c: (typeof sorted)[number]) =>
-    `<tr${c === best || c.id === best.id ? ' class="chosen"' : ''}><td>${esc(c.layer ?? head.layer)}</td><td>${esc(c.kind)}</td><td>${formatC(c.C)}</td><td>${pct(c.meanAccuracy)}</td><td>${pct(c.stdAccuracy)}</td><td>${formatSeconds(c.fitSeconds)}</td></tr>`;
-  const header = '<thead><tr><th>layer</th><th>head</th><th>C</th><th>CV accuracy</th><th>± std</th><th>fit time</th></tr></thead>';
+    `<tr${c === best || c.id === best.id ? ' class="chosen"' : ''}><td>${esc(c.layer ?? head.layer)}</td><td>${esc(c.kind)}</td><td>${formatC(c.C)}</td><td>${pct(c.meanAccuracy)}</td><td>${pct(c.stdAccuracy)}</td><td>${c.meanLogLoss === undefined ? '–' : c.meanLogLoss.toFixed(3)}</td><td>${formatSeconds(c.fitSeconds)}</td></tr>`;
+  const header = '<thead><tr><th>layer</th><th>head</th><th>C</th><th>CV accuracy</th><th>± std</th><th>CV log-loss</th><th>fit time</th></tr></thead>';
   return `<section id="selection">
 <h2>How the model was chosen</h2>
-<p>${head.cv.table.length} candidates (layer × head × C), each scored by ${head.cv.folds}-fold stratified cross-validation on the train split only (seed ${head.cv.seed}); the best mean accuracy won (ties: the simpler model, smaller C). Chosen: <b>${esc(best.layer ?? head.layer)} / ${esc(best.kind)} / C = ${formatC(best.C)}</b>.</p>
+<p>${head.cv.table.length} candidates (layer × head × C), each scored by ${head.cv.folds}-fold stratified cross-validation on the train split only (seed ${head.cv.seed}); the best mean accuracy won (ties: logistic over SVM, then the lowest CV log-loss, i.e. the better-calibrated probabilities, then the smaller C). Chosen: <b>${esc(best.layer ?? head.layer)} / ${esc(best.kind)} / C = ${formatC(best.C)}</b>.</p>
 ${chart}
 <table id="cv-table">${header}<tbody>${sorted.slice(0, 10).map(row).join('')}</tbody></table>
 ${sorted.length > 10 ? `<details><summary>All ${sorted.length} candidates</summary><table>${header}<tbody>${sorted.map(row).join('')}</tbody></table></details>` : ''}

@@ -1,4 +1,5 @@
 import type { Manifest } from '../features/manifest.js';
+import { rankCandidates } from '../heads/model-selection.js';
 import type { Evaluation } from '../use-cases/evaluate.js';
 import type { HeadArtefact } from '../use-cases/train-head.js';
 
@@ -29,13 +30,13 @@ export function renderMarkdownReport(manifest: Manifest, head: HeadArtefact, eva
     lines.push('Rejected files:', '', ...manifest.rejects.map((r) => `- \`${r.key}\`: ${r.kind}: ${r.message}`), '');
   }
   if (head.cv) {
-    const top = [...head.cv.table].sort((a, b) => b.meanAccuracy - a.meanAccuracy).slice(0, 12);
+    const top = rankCandidates(head.cv.table).slice(0, 12);
     lines.push(
       `## Model selection (${head.cv.folds}-fold stratified CV on train, seed ${head.cv.seed})`,
       '',
-      '| layer | head | C | CV accuracy | ± std |',
-      '|---|---|---|---|---|',
-      ...top.map((r) => `| ${r.layer ?? head.layer} | ${r.kind} | ${formatC(r.C)} | ${pct(r.meanAccuracy)} | ${(r.stdAccuracy * 100).toFixed(1)} |`),
+      '| layer | head | C | CV accuracy | ± std | CV log-loss |',
+      '|---|---|---|---|---|---|',
+      ...top.map((r) => `| ${r.layer ?? head.layer} | ${r.kind} | ${formatC(r.C)} | ${pct(r.meanAccuracy)} | ${(r.stdAccuracy * 100).toFixed(1)} | ${r.meanLogLoss === undefined ? '–' : r.meanLogLoss.toFixed(3)} |`),
       '',
       `Chosen: ${head.cv.best.layer ?? head.layer} / ${head.cv.best.kind} / C = ${formatC(head.cv.best.C)}.`,
       '',

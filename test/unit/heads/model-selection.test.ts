@@ -133,22 +133,38 @@ test('refit returns the best candidate fitted on all rows', () => {
   assert.equal(crossValidate([{ id: 'a', X, options: { kind: 'svm', C: 1 } }], y, { folds: 3, seed: 0 }).head, undefined);
 });
 
-test('ties go to smaller C, then logistic, then the earlier layer', () => {
+test('ties go to logistic, then the lowest CV log-loss, then (SVMs) the smaller C, then the earlier candidate', () => {
   // Far-apart blobs: every candidate scores 100 %, so only the tie-break decides.
   const random = mulberry32(4);
   const y = Int32Array.from({ length: 30 }, (_, i) => i % 2);
   const A = matrixFromRows(Array.from(y, (c) => [c * 20 + random(), random()]));
   const B = matrixFromRows(Array.from(y, (c) => [c * 20 + random(), random()]));
-  const result = crossValidate([
-    { id: 'svm-b', layer: 'b', X: B, options: { kind: 'svm', C: 0.5 } },
+  const tied = (candidates: CvCandidate[]) => {
+    const result = crossValidate(candidates, y, { folds: 3, seed: 0 });
+    assert.ok(result.table.every((r) => r.meanAccuracy === 1));
+    return result;
+  };
+
+  const mixed = tied([
+    { id: 'svm-b', layer: 'b', X: B, options: { kind: 'svm', C: 0.01 } },
+    { id: 'lr-a', layer: 'a', X: A, options: { kind: 'logistic', C: 0.5 } },
     { id: 'lr-a-big', layer: 'a', X: A, options: { kind: 'logistic', C: 10 } },
     { id: 'svm-a', layer: 'a', X: A, options: { kind: 'svm', C: 0.5 } },
-    { id: 'lr-b', layer: 'b', X: B, options: { kind: 'logistic', C: 0.5 } },
-    { id: 'lr-a', layer: 'a', X: A, options: { kind: 'logistic', C: 0.5 } },
-  ], y, { folds: 3, seed: 0 });
-  assert.ok(result.table.every((r) => r.meanAccuracy === 1));
-  assert.equal(result.best.id, 'lr-b');
-  assert.equal(result.best.layer, 'b');
+  ]);
+  const loss = (id: string) => mixed.table.find((r) => r.id === id)!.meanLogLoss!;
+  assert.ok(loss('lr-a-big') < loss('lr-a'), 'a larger C is surer on separable data');
+  assert.equal(mixed.table.find((r) => r.id === 'svm-a')!.meanLogLoss, undefined, 'SVM scores are not probabilities');
+  assert.equal(mixed.best.id, 'lr-a-big');
+
+  assert.equal(tied([
+    { id: 'svm-big', X: A, options: { kind: 'svm', C: 1 } },
+    { id: 'svm-small', X: A, options: { kind: 'svm', C: 0.5 } },
+  ]).best.id, 'svm-small');
+
+  assert.equal(tied([
+    { id: 'first', layer: 'b', X: B, options: { kind: 'logistic', C: 1 } },
+    { id: 'second', layer: 'b', X: B, options: { kind: 'logistic', C: 1 } },
+  ]).best.id, 'first');
 });
 
 test('crossValidate reports progress, lowers folds to the smallest class, and validates', () => {
