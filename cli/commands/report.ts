@@ -5,8 +5,6 @@ import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { ConfigError, DataError } from '../../core/errors.js';
 import type { Manifest } from '../../core/features/manifest.js';
 import { resolveModelFile } from '../../core/models/registry.js';
-import { OnnxClassifier } from '../../core/backbone/onnx-classifier.js';
-import { exportClassifier } from '../../core/use-cases/export.js';
 import { predictWithClassifier, type PredictResult } from '../../core/use-cases/predict.js';
 import { writeHtmlReport } from '../../core/use-cases/report.js';
 import { HEAD_KEY, readManifest, type HeadArtefact } from '../../core/use-cases/train-head.js';
@@ -61,6 +59,8 @@ const exportCommand: CliCommand = {
     })) as HeadArtefact;
     const model = await deps.registry.lookup(head.model.name, deps.modelsDirs);
     const input = choiceFlag(values, 'input', ['rgb', 'float'] as const) ?? 'rgb';
+    // onnxruntime, sharp and the ONNX protobuf code load only for the commands that use them: a cached `run` starts faster.
+    const { exportClassifier } = await import('../../core/use-cases/export.js');
     const exported = await exportClassifier(
       {
         readModel: async (m) =>
@@ -97,6 +97,7 @@ export async function predictWithClassifierFile(file: string, images: string[], 
   const bytes = await fs.readFile(path.resolve(file)).catch(() => {
     throw new DataError(`cannot read classifier ${file}`);
   });
+  const { OnnxClassifier } = await import('../../core/backbone/onnx-classifier.js');
   const results = await predictWithClassifier(
     { openClassifier: () => OnnxClassifier.create(bytes, file), onProgress: ctx.progress },
     images.map((image) => ({ key: image, read: () => fs.readFile(image) })),
