@@ -40,10 +40,11 @@ export function printRun(r: RunResult, out: string, json: boolean): unknown {
     printExtract(r.extract, out, false);
     printTrain(r.head, r.headReused, out, false);
     printEvaluation(r.evaluation, out, false);
+    if (r.evaluationReused) say('nothing changed since the last run: metrics and reports kept as they were');
     say(`done in ${r.seconds.toFixed(2)} s`);
   }
   const { predictions: _omitted, ...evaluation } = r.evaluation;
-  return { out, seconds: r.seconds, extract: r.extract, head: { layer: r.head.layer, kind: r.head.options.kind, C: r.head.options.C, cv: r.head.cv?.best ?? null, reused: r.headReused }, evaluation };
+  return { out, seconds: r.seconds, extract: r.extract, head: { layer: r.head.layer, kind: r.head.options.kind, C: r.head.options.C, cv: r.head.cv?.best ?? null, reused: r.headReused }, evaluation: { ...evaluation, reused: r.evaluationReused } };
 }
 
 export function printPredictions(results: PredictResult[], json: boolean): unknown {

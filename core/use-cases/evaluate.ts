@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { DataError } from '../errors.js';
+import type { Manifest } from '../features/manifest.js';
 import type { FeatureStore } from '../features/feature-store.js';
 import { loadSplit } from '../features/training-data.js';
 import { loadHead } from '../heads/index.js';
@@ -6,7 +8,7 @@ import { classificationMetrics } from '../metrics/classification.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { renderMarkdownReport } from '../report/markdown.js';
 import type { ProgressSink } from './progress.js';
-import { writeHtmlReport } from './report.js';
+import { HTML_REPORT_KEY, writeHtmlReport } from './report.js';
 import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
 
 export interface EvaluateRequest {
@@ -44,6 +46,34 @@ export interface Evaluation {
   predictions: Prediction[];
   rejected: number;
   timings: Record<string, number>;
+  /** Digest of everything the numbers depend on (see `evaluationInputs`); absent in files from older versions. */
+  inputs?: string;
+}
+
+/**
+ * What an evaluation depends on: the head (its cache key covers the training data and options), the codes' namespace,
+ * the split, and every entry and reject of that split. Equal digests mean equal metrics.
+ */
+export function evaluationInputs(manifest: Manifest, artefact: HeadArtefact, split: string): string {
+  const hash = createHash('sha256').update(JSON.stringify([artefact.cacheKey, artefact.namespace, split, manifest.classes]));
+  for (const e of manifest.entries) if (e.split === split) hash.update(`\n${e.key}\0${e.label}\0${e.contentHash}`);
+  for (const r of manifest.rejects) if (r.split === split) hash.update(`\nreject\0${r.key}\0${r.kind}`);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * The evaluation already in the workspace, when it was computed from exactly the current inputs and its reports are
+ * there too: a re-run on unchanged data keeps it (and the throughput its first run measured) instead of redoing it.
+ */
+export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace'>, split = 'val'): Promise<Evaluation | undefined> {
+  const [manifest, artefact, stored] = await Promise.all([
+    readManifest(deps.workspace).catch(() => undefined),
+    deps.workspace.getJson<HeadArtefact>(HEAD_KEY),
+    deps.workspace.getJson<Evaluation>(METRICS_KEY),
+  ]);
+  if (!manifest || !artefact || stored?.inputs === undefined || stored.inputs !== evaluationInputs(manifest, artefact, split)) return undefined;
+  const reports = await Promise.all([REPORT_KEY, HTML_REPORT_KEY].map((key) => deps.workspace.exists(key)));
+  return reports.every(Boolean) ? stored : undefined;
 }
 
 export const METRICS_KEY = 'metrics.json';
@@ -80,6 +110,7 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
     predictions,
     rejected: manifest.rejects.filter((r) => r.split === split).length,
     timings: { headFitSeconds: artefact.fitSeconds, ...(request.timings ?? {}) },
+    inputs: evaluationInputs(manifest, artefact, split),
   };
   deps.onProgress?.({ phase: 'evaluate', done: data.y.length, total: data.y.length });
   await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));

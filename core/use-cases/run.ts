@@ -1,4 +1,4 @@
-import { evaluate, type Evaluation } from './evaluate.js';
+import { evaluate, storedEvaluation, type Evaluation } from './evaluate.js';
 import { extract, type ExtractDeps, type ExtractRequest, type ExtractSummary } from './extract.js';
 import { trainHead, type HeadArtefact, type TrainRequest } from './train-head.js';
 
@@ -7,6 +7,8 @@ export interface RunResult {
   head: HeadArtefact;
   headReused: boolean;
   evaluation: Evaluation;
+  /** Nothing was extracted, the head was reused and metrics.json matched its inputs: the stored evaluation stands. */
+  evaluationReused: boolean;
   seconds: number;
 }
 
@@ -17,7 +19,9 @@ export async function run(deps: ExtractDeps, request: { extract?: ExtractRequest
   const cuts = request.extract?.cuts ?? (layer === 'auto' ? ['all'] : [layer ?? 'final']);
   const extracted = await extract(deps, { ...request.extract, cuts });
   const trained = await trainHead(deps, request.train);
-  const evaluation = await evaluate(deps, {
+  const unchanged = extracted.summary.embedded === 0 && trained.reused;
+  const stored = unchanged ? await storedEvaluation(deps, request.split) : undefined;
+  const evaluation = stored ?? await evaluate(deps, {
     ...(request.split ? { split: request.split } : {}),
     timings: {
       extractSeconds: extracted.summary.seconds,
@@ -25,5 +29,12 @@ export async function run(deps: ExtractDeps, request: { extract?: ExtractRequest
       imagesPerSecond: extracted.summary.embedded > 0 ? extracted.summary.imagesPerSecond : 0,
     },
   });
-  return { extract: extracted.summary, head: trained.artefact, headReused: trained.reused, evaluation, seconds: (performance.now() - started) / 1000 };
+  return {
+    extract: extracted.summary,
+    head: trained.artefact,
+    headReused: trained.reused,
+    evaluation,
+    evaluationReused: stored !== undefined,
+    seconds: (performance.now() - started) / 1000,
+  };
 }

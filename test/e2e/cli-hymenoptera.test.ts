@@ -37,6 +37,9 @@ test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a 
     assert.equal(b.extract.embedded, 0);
     assert.equal(b.extract.cached, 398);
     assert.equal(b.head.reused, true);
+    assert.equal(a.evaluation.reused, false);
+    assert.equal(b.evaluation.reused, true, 'nothing changed: the stored evaluation and reports stand');
+    assert.equal(b.evaluation.timings.imagesPerSecond, a.evaluation.timings.imagesPerSecond, 'the report keeps the measured throughput');
     assert.equal(b.evaluation.metrics.accuracy, a.evaluation.metrics.accuracy);
     t.diagnostic(`second run ${second.seconds.toFixed(2)} s vs first ${first.seconds.toFixed(2)} s (not asserted: timing is bench/'s job)`);
 

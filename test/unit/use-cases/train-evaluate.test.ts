@@ -5,7 +5,7 @@ import { DataError } from '../../../core/errors.js';
 import { FeatureStore, type NamespaceInfo } from '../../../core/features/feature-store.js';
 import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../../../core/features/manifest.js';
 import { mulberry32 } from '../../../core/heads/prng.js';
-import { evaluate } from '../../../core/use-cases/evaluate.js';
+import { evaluate, storedEvaluation } from '../../../core/use-cases/evaluate.js';
 import { HEAD_KEY, trainHead, type HeadArtefact } from '../../../core/use-cases/train-head.js';
 import { withTempDir } from '../../helpers/paths.js';
 
@@ -99,4 +99,30 @@ test('evaluate refuses a head trained on another model’s codes, and train need
     await assert.rejects(evaluate(deps), /another model or cut point/);
     await deps.workspace.delete(MANIFEST_KEY);
     await assert.rejects(trainHead(deps), /run "cnn-codes extract" first/);
+  }));
+
+test('a stored evaluation stands only while its inputs are unchanged: head, split entries and rejects', () =>
+  withTempDir(async (dir) => {
+    const deps = await prepare(dir, 12);
+    await trainHead(deps, { layer: 'informative', C: 1 });
+    assert.equal(await storedEvaluation(deps), undefined, 'nothing stored yet');
+    const first = await evaluate(deps, { timings: { imagesPerSecond: 50 } });
+    assert.deepEqual(await storedEvaluation(deps), first, 'same inputs: the stored one, throughput included');
+    assert.equal(await storedEvaluation(deps, 'test'), undefined, 'another split');
+
+    const manifest = (await deps.workspace.getJson<Manifest>(MANIFEST_KEY))!;
+    const withoutOneVal = { ...manifest, entries: manifest.entries.filter((e) => e.key !== 'val/c1/3.jpg') };
+    await deps.workspace.put(MANIFEST_KEY, JSON.stringify(withoutOneVal));
+    assert.equal(await storedEvaluation(deps), undefined, 'a val image went away');
+    const rejected = { ...withoutOneVal, rejects: [{ key: 'val/c1/3.jpg', split: 'val', label: 1, kind: 'truncated', message: 'cut short' }] };
+    await deps.workspace.put(MANIFEST_KEY, JSON.stringify(rejected));
+    assert.equal(await storedEvaluation(deps), undefined, 'a reject changes the report');
+    await deps.workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+    assert.deepEqual(await storedEvaluation(deps), first, 'back as it was');
+
+    await trainHead(deps, { layer: 'informative', C: 0.01 });
+    assert.equal(await storedEvaluation(deps), undefined, 'another head');
+    await trainHead(deps, { layer: 'informative', C: 1 });
+    await deps.workspace.delete('report.html');
+    assert.equal(await storedEvaluation(deps), undefined, 'a report is missing');
   }));
