@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Every benchmark in bench/, each printing its table beside the baseline it runs in the same script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CNN_CODES_SHARED="${CNN_CODES_SHARED:-$(cd .. && pwd)/shared}"
+bash scripts/setup.sh
+bash scripts/setup-python.sh
+node dist/bench/extract.js
+node dist/bench/heads.js --synthetic
+node dist/bench/rerun.js
