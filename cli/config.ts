@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { STAGES, type Stage } from '../aws/names.js';
+import { ENV_NAMES } from '../functions/shared/settings.js';
 
 /** The one place the CLI reads the environment; the core only ever receives plain values. */
 export interface CliEnvironment {
@@ -11,6 +13,11 @@ export interface CliEnvironment {
   modelsDirs: string[];
   /** Per-user download cache for model files. */
   modelCacheDir: string;
+  /**
+   * A deployment's bucket and queues, from the variables the CDK stack's RuntimeEnvironment output lists
+   * (CNN_CODES_BUCKET, CNN_CODES_<STAGE>_QUEUE_URL): with them exported, submit/status/worker talk to that stack.
+   */
+  deployment: { bucket?: string; queueUrls: Partial<Record<Stage, string>> };
 }
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -21,5 +28,13 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
   const sharedModels = path.join(sharedDir, 'models');
   if (existsSync(sharedModels)) modelsDirs.push(sharedModels);
   const cacheHome = env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
-  return { sharedDir, modelsDirs, modelCacheDir: path.resolve(env.CNN_CODES_MODEL_CACHE ?? path.join(cacheHome, 'cnn-codes', 'models')) };
+  const queueUrls: Partial<Record<Stage, string>> = {};
+  for (const stage of STAGES) if (env[ENV_NAMES[stage]]) queueUrls[stage] = env[ENV_NAMES[stage]];
+  const bucket = env[ENV_NAMES.bucket];
+  return {
+    sharedDir,
+    modelsDirs,
+    modelCacheDir: path.resolve(env.CNN_CODES_MODEL_CACHE ?? path.join(cacheHome, 'cnn-codes', 'models')),
+    deployment: { ...(bucket ? { bucket } : {}), queueUrls },
+  };
 }

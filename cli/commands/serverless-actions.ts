@@ -15,37 +15,58 @@ import { BUCKET_PREFIX, DEFAULT_PROVISION, STAGES, type Stage } from '../../aws/
 import { findQueues, provision } from '../../aws/provision.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
-import { headChoices } from './head-flags.js';
 import { buildRuntime, jsonLog } from '../../functions/shared/runtime.js';
-import { DEFAULT_SHARD_SIZE, type ServerlessSettings } from '../../functions/shared/settings.js';
+import { DEFAULT_SHARD_SIZE, ENV_NAMES, type ServerlessSettings } from '../../functions/shared/settings.js';
 import { shutdownOnSignals } from '../../functions/shared/shutdown.js';
 import { runWorkers } from '../../functions/shared/workers.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
 import type { CommandContext, FlagValues } from '../command.js';
+import type { CliEnvironment } from '../config.js';
+import { headChoices } from './head-flags.js';
 
 /** The serverless commands' work, loaded only when one runs: the AWS SDK costs ~0.5 s to import. */
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
-function connect(values: FlagValues) {
+/**
+ * Where to send and read: flags first; then a deployment's variables (CNN_CODES_BUCKET, CNN_CODES_<STAGE>_QUEUE_URL);
+ * then the names `cnn-codes up` gives. An explicit --queue-prefix means queues found by name, whatever is exported.
+ */
+function connect(values: FlagValues, env: CliEnvironment) {
   const aws = awsSettings({ ...optional('endpoint', stringFlag(values, 'endpoint')), ...optional('region', stringFlag(values, 'region')) });
+  const prefixFlag = stringFlag(values, 'queue-prefix');
   return {
     aws,
     s3: new S3Client(s3ClientConfig(aws)),
     sqs: new SQSClient(sqsClientConfig(aws)),
-    bucket: stringFlag(values, 'bucket') ?? DEFAULT_PROVISION.bucket,
-    queuePrefix: stringFlag(values, 'queue-prefix') ?? DEFAULT_PROVISION.queuePrefix,
+    bucket: stringFlag(values, 'bucket') ?? env.deployment.bucket ?? DEFAULT_PROVISION.bucket,
+    queuePrefix: prefixFlag ?? DEFAULT_PROVISION.queuePrefix,
+    queueUrls: prefixFlag ? {} : env.deployment.queueUrls,
   };
 }
 
-async function queuesOrFail(sqs: SQSClient, queuePrefix: string, stages: readonly Stage[]): Promise<Partial<Record<Stage, string>>> {
-  const found = await findQueues(sqs, queuePrefix, stages);
+type Connection = ReturnType<typeof connect>;
+
+async function locateQueues(c: Connection, stages: readonly Stage[]): Promise<Partial<Record<Stage, string>>> {
+  const unnamed = stages.filter((s) => !c.queueUrls[s]);
+  const found = unnamed.length > 0 ? await findQueues(c.sqs, c.queuePrefix, unnamed) : {};
+  for (const stage of stages) if (c.queueUrls[stage]) found[stage] = c.queueUrls[stage];
+  return found;
+}
+
+async function queuesOrFail(c: Connection, stages: readonly Stage[]): Promise<Partial<Record<Stage, string>>> {
+  const found = await locateQueues(c, stages);
   const missing = stages.filter((s) => !found[s]);
-  if (missing.length > 0) throw new ConfigError(`queues ${missing.map((s) => `${queuePrefix}-${s}`).join(', ')} not found: run "cnn-codes up" against this endpoint first`);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `queues ${missing.map((s) => `${c.queuePrefix}-${s}`).join(', ')} not found: run "cnn-codes up" against this endpoint first, ` +
+        `or export a deployment's ${missing.map((s) => ENV_NAMES[s]).join(', ')} (the stack's RuntimeEnvironment output)`,
+    );
+  }
   return found;
 }
 
 export async function up(values: FlagValues, ctx: CommandContext): Promise<unknown> {
-  const c = connect(values);
+  const c = connect(values, ctx.env);
   const notify = values['no-notify'] === true ? null : (stringFlag(values, 'notify-prefix') ?? DEFAULT_PROVISION.notifyPrefix);
   const made = await provision(c.s3, c.sqs, {
     bucket: c.bucket,
@@ -64,13 +85,13 @@ export async function up(values: FlagValues, ctx: CommandContext): Promise<unkno
 }
 
 export async function worker(values: FlagValues, ctx: CommandContext): Promise<unknown> {
-  const c = connect(values);
+  const c = connect(values, ctx.env);
   const stages = (stringFlag(values, 'queues')?.split(',').map((s) => s.trim()) ?? [...STAGES]) as Stage[];
   const unknown = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
   if (unknown.length > 0) throw new ConfigError(`--queues: unknown stage ${unknown.join(', ')} (stages: ${STAGES.join(', ')})`);
   const settings: ServerlessSettings = {
     bucket: c.bucket,
-    queueUrls: await queuesOrFail(c.sqs, c.queuePrefix, STAGES),
+    queueUrls: await queuesOrFail(c, STAGES),
     model: stringFlag(values, 'model') ?? DEFAULT_MODEL,
     cuts: ['final'],
     shardSize: DEFAULT_SHARD_SIZE,
@@ -95,8 +116,8 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
 export async function submit(values: FlagValues, ctx: CommandContext): Promise<unknown> {
   const data = stringFlag(values, 'data');
   if (!data) throw new ConfigError('submit: --data DIR (a local ImageFolder) or --data s3://BUCKET/PREFIX is required');
-  const c = connect(values);
-  const { run: runQueue } = await queuesOrFail(c.sqs, c.queuePrefix, ['run']);
+  const c = connect(values, ctx.env);
+  const { run: runQueue } = await queuesOrFail(c, ['run']);
   const bucketUri = `s3://${c.bucket}`;
   let dataset = data;
   let uploaded = 0;
@@ -134,8 +155,8 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
 }
 
 export async function status(values: FlagValues, ctx: CommandContext): Promise<unknown> {
-  const c = connect(values);
-  const found = await findQueues(c.sqs, c.queuePrefix);
+  const c = connect(values, ctx.env);
+  const found = await locateQueues(c, STAGES);
   const queues: Record<string, unknown> = {};
   for (const [stage, url] of Object.entries(found)) {
     const queue = new SqsQueue(c.sqs, url);

@@ -23,6 +23,8 @@ const upCommand: CliCommand = {
                          With an endpoint and no AWS credentials configured, the dummy keys test/test are used.
   --region NAME          default AWS_REGION, else us-east-1
   --bucket NAME          default ${DEFAULT_PROVISION.bucket}; --queue-prefix NAME  default ${DEFAULT_PROVISION.queuePrefix} (queues <prefix>-run|extract|train|evaluate[-dlq])
+                         A CDK deployment: export its RuntimeEnvironment output (CNN_CODES_BUCKET,
+                         CNN_CODES_<STAGE>_QUEUE_URL) and worker/submit/status use that bucket and those queues.
   up:     --visibility-timeout S (default ${DEFAULT_PROVISION.visibilityTimeoutSeconds}), --max-receive-count N (default ${DEFAULT_PROVISION.maxReceiveCount}),
           --notify-prefix P (S3 ObjectCreated under P → extract queue; default ${DEFAULT_PROVISION.notifyPrefix}), --no-notify
   worker: --queues run,extract,train,evaluate (default all), --threads N, --provider cpu|cuda, --model NAME

@@ -25,9 +25,9 @@ export function clients(endpoint: string) {
  * The real binary, as a user runs it. Asynchronous on purpose: a blocked test process stops draining moto's log
  * pipe, moto blocks writing to it, and the command waits on moto forever.
  */
-export async function cli(endpoint: string, args: string[]): Promise<string> {
+export async function cli(endpoint: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(process.execPath, [BIN, ...args, '--endpoint', endpoint], { env: { ...process.env, ...motoEnv(endpoint), CNN_CODES_SHARED: SHARED }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await execFileAsync(process.execPath, [BIN, ...args, '--endpoint', endpoint], { env: { ...process.env, ...motoEnv(endpoint), CNN_CODES_SHARED: SHARED, ...env }, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
