@@ -50,12 +50,15 @@ export interface Evaluation {
   inputs?: string;
 }
 
+/** Bump when metrics.json or the reports change shape, so a re-run redoes the ones stored by an older version. */
+const REPORTS_REVISION = 1;
+
 /**
  * What an evaluation depends on: the head (its cache key covers the training data and options), the codes' namespace,
  * the split, and every entry and reject of that split. Equal digests mean equal metrics.
  */
 export function evaluationInputs(manifest: Manifest, artefact: HeadArtefact, split: string): string {
-  const hash = createHash('sha256').update(JSON.stringify([artefact.cacheKey, artefact.namespace, split, manifest.classes]));
+  const hash = createHash('sha256').update(JSON.stringify([REPORTS_REVISION, artefact.cacheKey, artefact.namespace, split, manifest.classes]));
   for (const e of manifest.entries) if (e.split === split) hash.update(`\n${e.key}\0${e.label}\0${e.contentHash}`);
   for (const r of manifest.rejects) if (r.split === split) hash.update(`\nreject\0${r.key}\0${r.kind}`);
   return hash.digest('hex').slice(0, 32);
