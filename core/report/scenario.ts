@@ -59,7 +59,7 @@ export function describeScenario(input: { trainImages: number; classes: number; 
     ? `the final layer (${pct(final.meanAccuracy)} CV accuracy) is as good as the best earlier layer (${bestEarlier.layer}, ${pct(bestEarlier.meanAccuracy)}), so the data looks similar to ImageNet`
     : `an earlier layer (${bestEarlier.layer}, ${pct(bestEarlier.meanAccuracy)} CV accuracy) beats the final one (${pct(final.meanAccuracy)}) by more than its fold-to-fold spread, so the data looks different from ImageNet`;
   const advice = {
-    1: 'a linear classifier on the top-layer CNN codes, as here, is the recommended approach',
+    1: 'a linear classifier on the top-layer CNN codes is the recommended approach',
     2: 'fine-tuning the whole network is likely to pay off, with this head as the baseline to beat',
     3: 'a linear classifier on codes from an earlier layer is the recommended approach (--layer auto chooses it)',
     4: 'fine-tuning the whole network, or training from scratch, is likely to pay off; this head is the baseline',
