@@ -116,8 +116,9 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
     inputs: evaluationInputs(manifest, artefact, split),
   };
   deps.onProgress?.({ phase: 'evaluate', done: data.y.length, total: data.y.length });
-  await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
+  // metrics.json last: its inputs digest vouches for the reports beside it (see storedEvaluation), even after a crash.
   await deps.workspace.put(REPORT_KEY, renderMarkdownReport(manifest, artefact, evaluation));
   await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, evaluation);
+  await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
   return evaluation;
 }
