@@ -29,7 +29,7 @@ export function printTrain(head: HeadArtefact, reused: boolean, out: string, jso
 export function printEvaluation(e: Evaluation, out: string, json: boolean): unknown {
   if (!json) {
     say(`${e.split}: accuracy ${pct(e.metrics.accuracy)}, balanced ${pct(e.metrics.balancedAccuracy)}, log-loss ${e.metrics.logLoss.toFixed(4)} on ${e.metrics.n} images`);
-    say(`report: ${out}/report.md, metrics: ${out}/metrics.json`);
+    say(`report: ${out}/report.html (and report.md), metrics: ${out}/metrics.json`);
   }
   const { predictions: _omitted, ...summary } = e;
   return { out, evaluation: summary };
