@@ -42,7 +42,6 @@ export function classificationMetrics(
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const topKs = (opts.topK ?? []).filter((t) => Number.isInteger(t) && t >= 1 && t < k);
   const topHits = topKs.map(() => 0);
-  let logLoss = 0;
   for (let i = 0; i < n; i++) {
     const label = yTrue[i]!;
     if (!(label >= 0 && label < k)) throw new ConfigError(`label ${label} at index ${i} is outside 0..${k - 1}`);
@@ -50,7 +49,6 @@ export function classificationMetrics(
     let predicted = 0;
     for (let c = 1; c < k; c++) if (p[c]! > p[predicted]!) predicted = c;
     confusion[label]![predicted]!++;
-    logLoss -= Math.log(clip(p[label]!));
     // Rank of the true class: classes strictly more probable, plus ties listed before it.
     let rank = 0;
     for (let c = 0; c < k; c++) if (p[c]! > p[label]! || (p[c] === p[label] && c < label)) rank++;
@@ -77,7 +75,7 @@ export function classificationMetrics(
     perClass,
     macroF1: perClass.reduce((s, m) => s + m.f1, 0) / k,
     confusion,
-    logLoss: logLoss / n,
+    logLoss: meanLogLoss(yTrue, proba),
     topK: topKs.map((t, j) => ({ k: t, accuracy: topHits[j]! / n })),
   };
 }
