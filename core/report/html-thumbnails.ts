@@ -1,14 +1,15 @@
 import sharp from 'sharp';
 import { errorMessage } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import type { Thumbnails } from './inline-originals.js';
 
 /**
  * Small JPEG data URIs (about 3–6 kB each), so the report stays one file. An image that cannot be read is left out
  * and named in `failed`; the report then shows the tile without a picture instead of failing.
  */
-export async function makeThumbnails(data: BlobStore, keys: readonly string[], size = 160): Promise<{ thumbnails: Map<string, string>; failed: Array<{ key: string; reason: string }> }> {
+export async function makeThumbnails(data: BlobStore, keys: readonly string[], size = 160): Promise<Thumbnails> {
   const thumbnails = new Map<string, string>();
-  const failed: Array<{ key: string; reason: string }> = [];
+  const failed: Thumbnails['failed'] = [];
   await Promise.all(
     keys.map(async (key) => {
       try {

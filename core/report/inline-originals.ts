@@ -9,6 +9,12 @@ const BROWSER_FORMATS: Array<{ mime: string; matches: (b: Uint8Array) => boolean
   { mime: 'image/webp', matches: (b) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP' },
 ];
 
+/** Thumbnail data URIs by image key, and the images that could not be shown with the reason. */
+export interface Thumbnails {
+  thumbnails: Map<string, string>;
+  failed: Array<{ key: string; reason: string }>;
+}
+
 export interface InlineLimits {
   /** Largest single file inlined as it is. */
   perImage: number;
@@ -27,9 +33,9 @@ export async function inlineOriginals(
   data: BlobStore,
   keys: readonly string[],
   limits: InlineLimits = DEFAULT_INLINE_LIMITS,
-): Promise<{ thumbnails: Map<string, string>; failed: Array<{ key: string; reason: string }> }> {
+): Promise<Thumbnails> {
   const thumbnails = new Map<string, string>();
-  const failed: Array<{ key: string; reason: string }> = [];
+  const failed: Thumbnails['failed'] = [];
   let spent = 0;
   for (const key of keys) {
     let bytes: Uint8Array;

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { DataError } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { renderHtmlReport } from '../report/html.js';
-import { inlineOriginals } from '../report/inline-originals.js';
+import { inlineOriginals, type Thumbnails } from '../report/inline-originals.js';
 import { estimateCosts, PRICE_TABLE, type PriceTable } from '../report/pricing.js';
 import { METRICS_KEY, type Evaluation } from './evaluate.js';
 import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
@@ -58,7 +58,7 @@ export async function writeHtmlReport(deps: ReportDeps, given?: Evaluation): Pro
  * sharp is loaded only when there are images to read. A runtime without it (a Lambda bundle has no native modules)
  * inlines the original files instead, within a size budget, rather than failing the evaluation.
  */
-async function thumbnailsOf(data: BlobStore, keys: string[]): Promise<{ thumbnails: Map<string, string>; failed: Array<{ key: string; reason: string }> }> {
+async function thumbnailsOf(data: BlobStore, keys: string[]): Promise<Thumbnails> {
   let sharpThumbnails: typeof import('../report/html-thumbnails.js');
   try {
     sharpThumbnails = await import('../report/html-thumbnails.js');
