@@ -3,7 +3,8 @@ import type { TrainRequest } from '../../core/use-cases/train-head.js';
 import { choiceFlag, numberFlag } from '../args.js';
 import type { FlagValues, OptionSpec } from '../command.js';
 
-/** The head flags `run`, `train` and `submit` share; each caller adds --layer and --seed as its target allows. */
+/** The head flags `run`, `train` and `submit` share. `headChoices` parses all but --layer and --seed, whose valid
+ * values differ between the local CLI and a submitted run; each caller parses those itself. */
 export const HEAD_OPTIONS: OptionSpec = {
   layer: { type: 'string' },
   head: { type: 'string' },

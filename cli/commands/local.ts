@@ -26,7 +26,6 @@ const model: OptionSpec = {
   'batch-size': { type: 'string' },
   provider: { type: 'string' },
 };
-const head = HEAD_OPTIONS;
 
 /** Builds local (files + worker threads) dependencies from the flags every local command shares. */
 function local(values: FlagValues, ctx: CommandContext, command: string) {
@@ -74,7 +73,7 @@ function trainRequest(values: FlagValues): TrainRequest {
 const runCommand: CliCommand = {
   name: 'run',
   summary: 'extract codes, train a head with CV on train, evaluate on val  (--data required)',
-  options: { ...data, ...out, ...model, ...head, split: { type: 'string' } },
+  options: { ...data, ...out, ...model, ...HEAD_OPTIONS, split: { type: 'string' } },
   help: `Options for run / extract / train / evaluate / predict:
   --data DIR             dataset folder
   --out DIR              workspace for manifest, codes, head, metrics and report (default: cnn-codes-out/<data name>)
@@ -117,7 +116,7 @@ const extractCommand: CliCommand = {
 const trainCommand: CliCommand = {
   name: 'train',
   summary: 'fit a head on cached train codes; C (and layer/head with "auto") chosen by stratified k-fold CV',
-  options: { ...out, ...head },
+  options: { ...out, ...HEAD_OPTIONS },
   async run(values, _positionals, ctx) {
     const deps = local(values, ctx, 'train');
     const result = await trainHead({ ...deps, onProgress: ctx.progress }, trainRequest(values));
