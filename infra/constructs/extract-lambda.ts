@@ -1,9 +1,8 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SIZES } from '../sizes.js';
 import type { ImageSource } from './image-assets.js';
+import { monthLogGroup } from './log-group.js';
 import { acknowledgeBasicExecutionRole } from './node-function.js';
 import { consumeWith } from './queue-consumer.js';
 import type { WorkQueue } from './work-queue.js';
@@ -25,7 +24,7 @@ export class ExtractLambda extends Construct {
 
   constructor(scope: Construct, id: string, props: ExtractLambdaProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = monthLogGroup(this, 'Logs');
     this.fn = new lambda.DockerImageFunction(this, 'Function', {
       code: lambda.DockerImageCode.fromImageAsset(props.image.directory, {
         file: props.image.file,

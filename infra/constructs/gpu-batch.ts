@@ -1,8 +1,8 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { monthLogGroup } from './log-group.js';
 
 export interface GpuBatchProps {
   instanceTypes: string[];
@@ -20,7 +20,7 @@ export class GpuBatch extends Construct {
 
   constructor(scope: Construct, id: string, props: GpuBatchProps) {
     super(scope, id);
-    const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const flowLogs = monthLogGroup(this, 'FlowLogs');
     const vpc = new ec2.Vpc(this, 'Vpc', {
       // Three zones: g5/g6 capacity is not offered in every zone of a region.
       maxAzs: 3,

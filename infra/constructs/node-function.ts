@@ -1,10 +1,10 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IConstruct } from 'constructs';
 import { REPO_ROOT } from '../config.js';
+import { monthLogGroup } from './log-group.js';
 
 export interface NodeFunctionProps {
   /** Absolute path of the TypeScript entry file exporting `handler`. */
@@ -27,7 +27,7 @@ export class NodeFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     super(scope, id);
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const logGroup = monthLogGroup(this, 'Logs');
     this.fn = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
       handler: 'handler',
