@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { STAGES, type Stage } from '../aws/names.js';
-import { ENV_NAMES } from '../functions/shared/settings.js';
+import type { Stage } from '../aws/names.js';
+import { ENV_NAMES, queueUrlsFromEnv } from '../functions/shared/settings.js';
 
 /** The one place the CLI reads the environment; the core only ever receives plain values. */
 export interface CliEnvironment {
@@ -28,13 +28,11 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
   const sharedModels = path.join(sharedDir, 'models');
   if (existsSync(sharedModels)) modelsDirs.push(sharedModels);
   const cacheHome = env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
-  const queueUrls: Partial<Record<Stage, string>> = {};
-  for (const stage of STAGES) if (env[ENV_NAMES[stage]]) queueUrls[stage] = env[ENV_NAMES[stage]];
   const bucket = env[ENV_NAMES.bucket];
   return {
     sharedDir,
     modelsDirs,
     modelCacheDir: path.resolve(env.CNN_CODES_MODEL_CACHE ?? path.join(cacheHome, 'cnn-codes', 'models')),
-    deployment: { ...(bucket ? { bucket } : {}), queueUrls },
+    deployment: { ...(bucket ? { bucket } : {}), queueUrls: queueUrlsFromEnv(env) },
   };
 }

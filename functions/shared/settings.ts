@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
-import type { Stage } from '../../aws/names.js';
+import { STAGES, type Stage } from '../../aws/names.js';
 
 /** Everything a deployed function or worker is configured with. Built from the environment once per process. */
 export interface ServerlessSettings {
@@ -45,21 +45,26 @@ export const ENV_NAMES = {
 export const DEFAULT_SHARD_SIZE = 32;
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 
+/** The stage queues whose CNN_CODES_<STAGE>_QUEUE_URL is set; the functions and the CLI read them the same way. */
+export function queueUrlsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<Stage, string>> {
+  const queueUrls: Partial<Record<Stage, string>> = {};
+  for (const stage of STAGES) {
+    const url = env[ENV_NAMES[stage]];
+    if (url) queueUrls[stage] = url;
+  }
+  return queueUrls;
+}
+
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: AwsFlags = {}): ServerlessSettings {
   const bucket = env[ENV_NAMES.bucket];
   if (!bucket) throw new Error(`${ENV_NAMES.bucket} is not set: the bucket that holds datasets/, cache/ and runs/`);
   const provider = env[ENV_NAMES.executionProvider] ?? 'cpu';
   if (provider !== 'cpu' && provider !== 'cuda') throw new Error(`${ENV_NAMES.executionProvider} must be cpu or cuda, got "${provider}"`);
-  const queueUrls: ServerlessSettings['queueUrls'] = {};
-  for (const stage of ['run', 'extract', 'train', 'evaluate'] as const) {
-    const url = env[ENV_NAMES[stage]];
-    if (url) queueUrls[stage] = url;
-  }
   const threads = positiveInt(env, ENV_NAMES.threads);
   const idle = env[ENV_NAMES.idleExit];
   return {
     bucket,
-    queueUrls,
+    queueUrls: queueUrlsFromEnv(env),
     model: env[ENV_NAMES.model] || DEFAULT_MODEL,
     cuts: (env[ENV_NAMES.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
     shardSize: positiveInt(env, ENV_NAMES.shardSize) ?? DEFAULT_SHARD_SIZE,
