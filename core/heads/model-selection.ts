@@ -5,6 +5,7 @@ import {
   createEstimator, resolveHeadOptions, StandardizedHead,
   type Classifier, type HeadKind, type HeadOptions, type ResolvedHeadOptions,
 } from './head.js';
+import { accuracy, argmaxScores, scoresToProbabilities } from './linear-model.js';
 import { LinearSVC } from './linear-svm.js';
 import { LogisticRegression } from './logistic-regression.js';
 import { takeBlock, takeLabels, takeRows, type Matrix } from './matrix.js';
@@ -117,8 +118,9 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
         for (const i of path) {
           const start = performance.now();
           const model = fitOnFold(resolved[i]!, fold, previous);
-          accuracies[i]![f] = model.score(fold.testX, fold.testY);
-          if (model instanceof LogisticRegression) logLosses[i]![f] = meanLogLoss(fold.testY, model.predictProba(fold.testX));
+          const scored = scoreOnFold(model, fold);
+          accuracies[i]![f] = scored.accuracy;
+          if (scored.logLoss !== undefined) logLosses[i]![f] = scored.logLoss;
           seconds[i]! += (performance.now() - start) / 1000 + setupShare;
           previous = model;
           opts.onProgress?.(++done, total);
@@ -188,6 +190,17 @@ function foldOfScaled(whole: Fold, split: Split): Fold {
   const train = new TrainingSet(takeRows(X, split.train), takeLabels(y, split.train), nClasses, gram);
   if (whole.inSpan) train.basis();
   return { scaler: whole.scaler, train, testX: takeRows(X, split.test), testY: takeLabels(y, split.test), inSpan: whole.inSpan };
+}
+
+/**
+ * Held-out accuracy and, for logistic heads, log-loss, from one pass of decision scores: the same arithmetic as
+ * `score` and `predictProba`, which would each compute the scores again.
+ */
+function scoreOnFold(model: LogisticRegression | LinearSVC, fold: Fold): { accuracy: number; logLoss?: number } {
+  const scores = model.decisionFunction(fold.testX);
+  const heldOutAccuracy = accuracy(argmaxScores(scores), fold.testY);
+  if (!(model instanceof LogisticRegression)) return { accuracy: heldOutAccuracy };
+  return { accuracy: heldOutAccuracy, logLoss: meanLogLoss(fold.testY, scoresToProbabilities(scores, model.nClasses)) };
 }
 
 function fitOnFold(
