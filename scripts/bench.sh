@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CNN_CODES_SHARED="${CNN_CODES_SHARED:-$(cd .. && pwd)/shared}"
 bash scripts/setup.sh
+source scripts/node-env.sh
 bash scripts/setup-python.sh
 node dist/bench/extract.js
 node dist/bench/heads.js --synthetic

@@ -3,14 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# onnxruntime-node ships its CPU library; its install script would try to download the CUDA provider from a feed
-# these machines cannot reach. npm 11 runs no dependency scripts unless approved; this keeps other npms honest too.
-export ONNXRUNTIME_NODE_INSTALL=skip
-
-if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-  echo "cnn-codes needs Node.js 20 or newer" >&2
-  exit 1
-fi
+# A maintained Node LTS first on PATH (installed from the npm registry into .cache/node when the machine's is older).
+source scripts/node-env.sh
+# package.json's allowScripts denies dependency install scripts: onnxruntime-node ships its CPU library, and its script
+# would download the CUDA provider from a feed these machines cannot reach (the GPU image runs it explicitly).
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages (npm ci)…" >&2
   npm ci --no-audit --no-fund --loglevel=error

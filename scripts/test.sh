@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 export CNN_CODES_SHARED="${CNN_CODES_SHARED:-$(cd .. && pwd)/shared}"
 
 bash scripts/setup.sh
+source scripts/node-env.sh
 bash scripts/setup-python.sh
 bash scripts/setup-browser.sh
 
