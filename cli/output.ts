@@ -1,9 +1,9 @@
 import type { ModelRegistry } from '../core/models/registry.js';
-import type { Evaluation } from '../core/use-cases/evaluate.js';
 import type { ExtractSummary } from '../core/use-cases/extract.js';
 import type { PredictResult } from '../core/use-cases/predict.js';
 import type { RunResult } from '../core/use-cases/run.js';
-import type { HeadArtefact } from '../core/use-cases/train-head.js';
+import type { Evaluation } from '../core/workspace/evaluation.js';
+import type { HeadArtefact } from '../core/workspace/head-artefact.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);

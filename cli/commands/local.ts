@@ -1,17 +1,19 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { ConfigError, DataError, errorMessage } from '../../core/errors.js';
+import { ConfigError, DataError } from '../../core/errors.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { evaluate } from '../../core/use-cases/evaluate.js';
 import { extract } from '../../core/use-cases/extract.js';
 import { predict } from '../../core/use-cases/predict.js';
 import { run } from '../../core/use-cases/run.js';
-import { HEAD_KEY, trainHead, type HeadArtefact, type TrainRequest } from '../../core/use-cases/train-head.js';
+import { trainHead, type TrainRequest } from '../../core/use-cases/train-head.js';
+import { HEAD_KEY } from '../../core/workspace/keys.js';
 import { optional } from '../../core/util/optional.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
 import type { CliCommand, CommandContext, FlagValues, OptionSpec } from '../command.js';
 import { localDeps } from '../local-deps.js';
+import { readHeadFile } from './head-file.js';
 import { HEAD_OPTIONS, headChoices } from './head-flags.js';
 import { predictWithClassifierFile } from './report.js';
 import { printEvaluation, printExtract, printModels, printPredictions, printRun, printTrain } from '../output.js';
@@ -172,14 +174,6 @@ const modelsCommand: CliCommand = {
     return printModels(deps.registry, deps.modelsDirs, ctx.json);
   },
 };
-
-async function readHeadFile(file: string): Promise<HeadArtefact> {
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as HeadArtefact;
-  } catch (err) {
-    throw new DataError(`cannot read head ${file}: ${errorMessage(err)} (train one first, or pass --head FILE)`, { cause: err });
-  }
-}
 
 async function imageFiles(target: string): Promise<string[]> {
   const stat = await fs.stat(target).catch(() => undefined);

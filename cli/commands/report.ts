@@ -7,10 +7,12 @@ import type { Manifest } from '../../core/features/manifest.js';
 import { resolveModelFile } from '../../core/models/registry.js';
 import { predictWithClassifier, type PredictResult } from '../../core/use-cases/predict.js';
 import { writeHtmlReport } from '../../core/use-cases/report.js';
-import { HEAD_KEY, readManifest, type HeadArtefact } from '../../core/use-cases/train-head.js';
+import { readManifest } from '../../core/use-cases/train-head.js';
+import { HEAD_KEY } from '../../core/workspace/keys.js';
 import { choiceFlag, stringFlag } from '../args.js';
 import type { CliCommand, CommandContext } from '../command.js';
 import { localDeps } from '../local-deps.js';
+import { readHeadFile } from './head-file.js';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -54,9 +56,7 @@ const exportCommand: CliCommand = {
     const out = path.resolve(stringFlag(values, 'out') ?? path.dirname(headFlag!));
     const deps = localDeps(ctx.env, { out, modelsDirs: (values['models-dir'] as string[] | undefined) ?? [], allowDownload: values['allow-download'] === true });
     const headPath = path.resolve(headFlag ?? path.join(out, HEAD_KEY));
-    const head = JSON.parse(await fs.readFile(headPath, 'utf8').catch(() => {
-      throw new DataError(`cannot read head ${headPath} (train one first, or pass --head FILE)`);
-    })) as HeadArtefact;
+    const head = await readHeadFile(headPath);
     const model = await deps.registry.lookup(head.model.name, deps.modelsDirs);
     const input = choiceFlag(values, 'input', ['rgb', 'float'] as const) ?? 'rgb';
     // onnxruntime, sharp and the ONNX protobuf code load only for the commands that use them: a cached `run` starts faster.

@@ -1,7 +1,8 @@
 import type { Manifest } from '../features/manifest.js';
 import { rankCandidates } from '../heads/model-selection.js';
-import type { Evaluation } from '../use-cases/evaluate.js';
-import type { HeadArtefact } from '../use-cases/train-head.js';
+import type { Evaluation } from '../workspace/evaluation.js';
+import type { HeadArtefact } from '../workspace/head-artefact.js';
+import type { ReportInputs } from '../workspace/report-inputs.js';
 import { confusionHeatmap, layerChart, reliabilityDiagram } from './html-charts.js';
 import { reliability } from './html-calibration.js';
 import { esc, formatC, formatSeconds, formatUsd, pct, shortKey } from './html-format.js';
@@ -9,10 +10,7 @@ import type { CostEstimates } from './pricing.js';
 import { bestPerLayer, describeScenario } from './scenario.js';
 
 /** Everything the HTML report shows; assembled by the report use case, rendered without any I/O. */
-export interface HtmlReportInput {
-  manifest: Manifest;
-  head: HeadArtefact;
-  evaluation: Evaluation;
+export interface HtmlReportInput extends ReportInputs {
   /** Dataset key → data: URI of a small JPEG, for the misclassified images. */
   thumbnails: ReadonlyMap<string, string>;
   /** Why there are no thumbnails, when there are none. */

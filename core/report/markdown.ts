@@ -1,12 +1,11 @@
 import type { Manifest } from '../features/manifest.js';
 import { rankCandidates } from '../heads/model-selection.js';
-import type { Evaluation } from '../use-cases/evaluate.js';
-import type { HeadArtefact } from '../use-cases/train-head.js';
+import type { ReportInputs } from '../workspace/report-inputs.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
 /** A report a person reads first; metrics.json has everything for machines. */
-export function renderMarkdownReport(manifest: Manifest, head: HeadArtefact, evaluation: Evaluation): string {
+export function renderMarkdownReport({ manifest, head, evaluation }: ReportInputs): string {
   const m = evaluation.metrics;
   const counts = countBySplit(manifest);
   const lines: string[] = [

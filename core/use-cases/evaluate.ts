@@ -7,9 +7,12 @@ import { loadHead } from '../heads/index.js';
 import { classificationMetrics } from '../metrics/classification.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { renderMarkdownReport } from '../report/markdown.js';
+import { readEvaluation, type Evaluation, type Prediction } from '../workspace/evaluation.js';
+import { readHeadArtefact, requireHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
+import { HTML_REPORT_KEY, METRICS_KEY, REPORT_KEY } from '../workspace/keys.js';
 import type { ProgressSink } from './progress.js';
-import { HTML_REPORT_KEY, writeHtmlReport } from './report.js';
-import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
+import { writeHtmlReport } from './report.js';
+import { readManifest } from './train-head.js';
 
 export interface EvaluateRequest {
   split?: string;
@@ -23,31 +26,6 @@ export interface EvaluateDeps {
   /** The dataset's images: report.html shows the misclassified ones as thumbnails when it is given. */
   data?: BlobStore;
   onProgress?: ProgressSink;
-}
-
-export interface Prediction {
-  key: string;
-  label: number;
-  predicted: number;
-  confidence: number;
-  probabilities: number[];
-}
-
-export type Metrics = ReturnType<typeof classificationMetrics>;
-
-export interface Evaluation {
-  version: 1;
-  split: string;
-  model: HeadArtefact['model'];
-  layer: string;
-  head: { kind: string; C: number };
-  classes: string[];
-  metrics: Metrics;
-  predictions: Prediction[];
-  rejected: number;
-  timings: Record<string, number>;
-  /** Digest of everything the numbers depend on (see `evaluationInputs`); absent in files from older versions. */
-  inputs?: string;
 }
 
 /** Bump when metrics.json or the reports change shape, so a re-run redoes the ones stored by an older version. */
@@ -71,24 +49,20 @@ export function evaluationInputs(manifest: Manifest, artefact: HeadArtefact, spl
 export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace'>, split = 'val'): Promise<Evaluation | undefined> {
   const [manifest, artefact, stored] = await Promise.all([
     readManifest(deps.workspace).catch(() => undefined),
-    deps.workspace.getJson<HeadArtefact>(HEAD_KEY),
-    deps.workspace.getJson<Evaluation>(METRICS_KEY),
+    readHeadArtefact(deps.workspace),
+    readEvaluation(deps.workspace),
   ]);
   if (!manifest || !artefact || stored?.inputs === undefined || stored.inputs !== evaluationInputs(manifest, artefact, split)) return undefined;
   const reports = await Promise.all([REPORT_KEY, HTML_REPORT_KEY].map((key) => deps.workspace.exists(key)));
   return reports.every(Boolean) ? stored : undefined;
 }
 
-export const METRICS_KEY = 'metrics.json';
-export const REPORT_KEY = 'report.md';
-
 /** Scores the fitted head on a held-out split (val by default) that neither training nor CV ever saw. */
 export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}): Promise<Evaluation> {
   const split = request.split ?? 'val';
   if (split === 'train') throw new DataError('refusing to report accuracy on the split the head was trained on; use --split val or test');
   const manifest = await readManifest(deps.workspace);
-  const artefact = await deps.workspace.getJson<HeadArtefact>(HEAD_KEY);
-  if (!artefact) throw new DataError(`no ${HEAD_KEY} in ${deps.workspace.location}: run "cnn-codes train" first`);
+  const artefact = await requireHeadArtefact(deps.workspace);
   if (artefact.namespace !== manifest.namespaces[artefact.layer]?.id) {
     throw new DataError('the head was trained on codes from another model or cut point than this cache holds; retrain it');
   }
@@ -117,8 +91,9 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
   };
   deps.onProgress?.({ phase: 'evaluate', done: data.y.length, total: data.y.length });
   // metrics.json last: its inputs digest vouches for the reports beside it (see storedEvaluation), even after a crash.
-  await deps.workspace.put(REPORT_KEY, renderMarkdownReport(manifest, artefact, evaluation));
-  await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, evaluation);
+  const inputs = { manifest, head: artefact, evaluation };
+  await deps.workspace.put(REPORT_KEY, renderMarkdownReport(inputs));
+  await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, inputs);
   await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
   return evaluation;
 }

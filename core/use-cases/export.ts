@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import { buildClassifier } from '../models/onnx-export.js';
 import type { ClassifierInputKind } from '../models/onnx-export-metadata.js';
 import type { RegisteredModel } from '../models/registry.js';
-import type { HeadArtefact } from './train-head.js';
+import type { HeadArtefact } from '../workspace/head-artefact.js';
 
 export interface ExportDeps {
   /** The backbone's verified bytes (the adapter resolves and checks the file). */

@@ -3,7 +3,7 @@ import type { RegisteredModel } from '../models/registry.js';
 import type { Embedder, EmbedFailure, EmbedItem } from '../ports/embedder.js';
 import { ConfigError } from '../errors.js';
 import type { ProgressSink } from './progress.js';
-import type { HeadArtefact } from './train-head.js';
+import type { HeadArtefact } from '../workspace/head-artefact.js';
 
 export interface PredictDeps {
   model: RegisteredModel;

@@ -1,13 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { DataError } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { renderHtmlReport } from '../report/html.js';
 import { inlineOriginals, type Thumbnails } from '../report/inline-originals.js';
 import { estimateCosts, PRICE_TABLE, type PriceTable } from '../report/pricing.js';
-import { METRICS_KEY, type Evaluation } from './evaluate.js';
-import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
-
-export const HTML_REPORT_KEY = 'report.html';
+import { requireEvaluation } from '../workspace/evaluation.js';
+import { requireHeadArtefact } from '../workspace/head-artefact.js';
+import { HTML_REPORT_KEY } from '../workspace/keys.js';
+import type { ReportInputs } from '../workspace/report-inputs.js';
+import { readManifest } from './train-head.js';
 
 export interface ReportDeps {
   workspace: BlobStore;
@@ -21,13 +21,15 @@ export interface ReportDeps {
 
 const MAX_THUMBNAILS = 60;
 
-/** workspace (manifest, head, metrics) → report.html beside report.md. Pass the evaluation when it is at hand. */
-export async function writeHtmlReport(deps: ReportDeps, given?: Evaluation): Promise<{ key: string; bytes: number; thumbnails: number }> {
-  const manifest = await readManifest(deps.workspace);
-  const head = await deps.workspace.getJson<HeadArtefact>(HEAD_KEY);
-  if (!head) throw new DataError(`no ${HEAD_KEY} in ${deps.workspace.location}: run "cnn-codes train" first`);
-  const evaluation = given ?? (await deps.workspace.getJson<Evaluation>(METRICS_KEY));
-  if (!evaluation) throw new DataError(`no ${METRICS_KEY} in ${deps.workspace.location}: run "cnn-codes evaluate" first`);
+/** The report inputs stored in a workspace (manifest, head, metrics), each read through its checked reader. */
+export async function readReportInputs(workspace: BlobStore): Promise<ReportInputs> {
+  const [manifest, head, evaluation] = await Promise.all([readManifest(workspace), requireHeadArtefact(workspace), requireEvaluation(workspace)]);
+  return { manifest, head, evaluation };
+}
+
+/** manifest, head and evaluation → report.html beside report.md. Pass them when they are at hand (evaluate does). */
+export async function writeHtmlReport(deps: ReportDeps, given?: ReportInputs): Promise<{ key: string; bytes: number; thumbnails: number }> {
+  const { manifest, head, evaluation } = given ?? (await readReportInputs(deps.workspace));
 
   const wrong = evaluation.predictions
     .filter((p) => p.predicted !== p.label)

@@ -1,6 +1,8 @@
-import { evaluate, storedEvaluation, type Evaluation } from './evaluate.js';
+import { evaluate, storedEvaluation } from './evaluate.js';
 import { extract, type ExtractDeps, type ExtractRequest, type ExtractSummary } from './extract.js';
-import { trainHead, type HeadArtefact, type TrainRequest } from './train-head.js';
+import { trainHead, type TrainRequest } from './train-head.js';
+import type { Evaluation } from '../workspace/evaluation.js';
+import type { HeadArtefact } from '../workspace/head-artefact.js';
 
 export interface RunResult {
   extract: ExtractSummary;

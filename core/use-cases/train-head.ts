@@ -3,9 +3,11 @@ import { ConfigError, DataError } from '../errors.js';
 import type { FeatureStore } from '../features/feature-store.js';
 import { MANIFEST_KEY, type Manifest } from '../features/manifest.js';
 import { loadSplit, type LabelledCodes } from '../features/training-data.js';
-import { createHead, type HeadJSON, type HeadKind, type HeadOptions } from '../heads/index.js';
-import { crossValidate, defaultCGrid, type CvRow } from '../heads/model-selection.js';
+import { createHead, type HeadKind, type HeadOptions } from '../heads/index.js';
+import { crossValidate, defaultCGrid } from '../heads/model-selection.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import { HEAD_ARTEFACT_VERSION, readHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
+import { cachedHeadKey, HEAD_KEY } from '../workspace/keys.js';
 import type { ProgressSink } from './progress.js';
 
 export interface TrainRequest {
@@ -25,23 +27,6 @@ export interface TrainDeps {
   onProgress?: ProgressSink;
 }
 
-export interface HeadArtefact {
-  version: 1;
-  model: { name: string; sha256: string };
-  layer: string;
-  namespace: string;
-  classes: string[];
-  options: HeadOptions;
-  cv: { folds: number; seed: number; table: CvRow[]; best: CvRow } | null;
-  head: HeadJSON;
-  trainedOn: number;
-  fitSeconds: number;
-  /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
-  cacheKey: string;
-}
-
-export const HEAD_KEY = 'head.json';
-
 export async function readManifest(workspace: BlobStore): Promise<Manifest> {
   const manifest = await workspace.getJson<Manifest>(MANIFEST_KEY);
   if (!manifest) throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
@@ -58,7 +43,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
   if (request.C !== undefined && !(request.C > 0)) throw new ConfigError(`C must be positive, got ${request.C}`);
 
   const cacheKey = headCacheKey(manifest, layers, kinds, request, folds, seed);
-  const cached = await deps.workspace.getJson<HeadArtefact>(`heads/${cacheKey}.json`);
+  const cached = await readHeadArtefact(deps.workspace, cachedHeadKey(cacheKey));
   if (cached) {
     await deps.workspace.put(HEAD_KEY, JSON.stringify(cached));
     return { artefact: cached, reused: true };
@@ -92,7 +77,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
   const head = createHead(options).fit(train.X, train.y);
   const fitSeconds = (performance.now() - started) / 1000;
   const artefact: HeadArtefact = {
-    version: 1,
+    version: HEAD_ARTEFACT_VERSION,
     model: manifest.model,
     layer: chosen.layer,
     namespace: manifest.namespaces[chosen.layer]!.id,
@@ -104,7 +89,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
     fitSeconds,
     cacheKey,
   };
-  await deps.workspace.put(`heads/${cacheKey}.json`, JSON.stringify(artefact));
+  await deps.workspace.put(cachedHeadKey(cacheKey), JSON.stringify(artefact));
   await deps.workspace.put(HEAD_KEY, JSON.stringify(artefact));
   return { artefact, reused: false };
 }

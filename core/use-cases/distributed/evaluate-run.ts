@@ -1,11 +1,13 @@
 import { DataError } from '../../errors.js';
 import type { EvaluateMessage } from '../../messages/schema.js';
-import { evaluate, type Evaluation } from '../evaluate.js';
-import { HEAD_KEY, type HeadArtefact } from '../train-head.js';
+import { evaluate } from '../evaluate.js';
 import { recordEvent } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { RUN_KEYS } from './layout.js';
 import type { RunPlan } from './plan-run.js';
+import type { Evaluation } from '../../workspace/evaluation.js';
+import { readHeadArtefact } from '../../workspace/head-artefact.js';
+import { cachedHeadKey, HEAD_KEY } from '../../workspace/keys.js';
 
 export interface EvaluateOutcome {
   evaluation: Evaluation;
@@ -18,10 +20,11 @@ export interface EvaluateOutcome {
  */
 export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessage, delivery: Delivery): Promise<EvaluateOutcome> {
   const workspace = deps.openStore(message.workspace);
-  const named = `heads/${message.head}.json`;
-  const artefact = await workspace.getJson<HeadArtefact>(named);
+  const named = cachedHeadKey(message.head);
+  const artefact = await readHeadArtefact(workspace, named);
   if (!artefact) throw new DataError(`no head artefact ${workspace.location}/${named}`);
-  const current = await workspace.getJson<HeadArtefact>(HEAD_KEY);
+  // An unreadable head.json is replaced by the named artefact, like a stale one.
+  const current = await readHeadArtefact(workspace).catch(() => undefined);
   if (current?.cacheKey !== message.head) await workspace.put(HEAD_KEY, JSON.stringify(artefact));
   // The plan names the dataset, so report.html can show the misclassified images (incremental runs have no plan).
   const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);

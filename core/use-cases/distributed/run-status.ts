@@ -1,5 +1,6 @@
 import type { BlobStore } from '../../ports/blob-store.js';
-import { METRICS_KEY, type Evaluation } from '../evaluate.js';
+import { readEvaluation } from '../../workspace/evaluation.js';
+import { METRICS_KEY } from '../../workspace/keys.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import type { RunPlan } from './plan-run.js';
 
@@ -29,7 +30,7 @@ export async function runStatus(workspace: BlobStore, runId: string): Promise<Ru
     } else if (blob.key === METRICS_KEY) evaluated = true;
   }
   const sent = Object.fromEntries(await Promise.all(Object.values(ONCE).map(async (name) => [name, await workspace.exists(RUN_KEYS.sent(name))] as const)));
-  const metrics = evaluated ? await workspace.getJson<Evaluation>(METRICS_KEY) : undefined;
+  const metrics = evaluated ? await readEvaluation(workspace) : undefined;
   const total = plan?.shards.length ?? 0;
   const state: RunStatus['state'] = metrics ? 'done' : !plan ? 'planning' : partsDone < total ? 'extracting' : sent[ONCE.evaluate] ? 'evaluating' : 'training';
   return {

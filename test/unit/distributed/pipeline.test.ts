@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Evaluation } from '../../../core/use-cases/evaluate.js';
+import type { Evaluation } from '../../../core/workspace/evaluation.js';
 import type { Manifest } from '../../../core/features/manifest.js';
 import { handleBatch, type Accepts } from '../../../core/use-cases/distributed/router.js';
 import { runStatus } from '../../../core/use-cases/distributed/run-status.js';

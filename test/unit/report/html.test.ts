@@ -4,8 +4,8 @@ import type { Manifest } from '../../../core/features/manifest.js';
 import { renderHtmlReport, type HtmlReportInput } from '../../../core/report/html.js';
 import { reliability } from '../../../core/report/html-calibration.js';
 import { classificationMetrics } from '../../../core/metrics/classification.js';
-import type { Evaluation } from '../../../core/use-cases/evaluate.js';
-import type { HeadArtefact } from '../../../core/use-cases/train-head.js';
+import type { Evaluation } from '../../../core/workspace/evaluation.js';
+import type { HeadArtefact } from '../../../core/workspace/head-artefact.js';
 
 const CLASSES = ['cat', 'dog', '<script>alert(1)</script>'];
 

@@ -6,7 +6,9 @@ import { FeatureStore, type NamespaceInfo } from '../../../core/features/feature
 import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../../../core/features/manifest.js';
 import { mulberry32 } from '../../../core/heads/prng.js';
 import { evaluate, storedEvaluation } from '../../../core/use-cases/evaluate.js';
-import { HEAD_KEY, trainHead, type HeadArtefact } from '../../../core/use-cases/train-head.js';
+import { trainHead } from '../../../core/use-cases/train-head.js';
+import type { HeadArtefact } from '../../../core/workspace/head-artefact.js';
+import { HEAD_KEY } from '../../../core/workspace/keys.js';
 import { withTempDir } from '../../helpers/paths.js';
 
 /**

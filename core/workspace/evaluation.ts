@@ -1,0 +1,66 @@
+import { DataError } from '../errors.js';
+import type { ClassificationMetrics } from '../metrics/classification.js';
+import { integer, oneOf, type Check } from '../messages/validate.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { anyObject, anyString, fields, finite, list, mapOf, numberOrNull, readArtefact } from './check.js';
+import type { HeadArtefact } from './head-artefact.js';
+import { METRICS_KEY } from './keys.js';
+
+export const EVALUATION_VERSION = 1;
+
+export interface Prediction {
+  key: string;
+  label: number;
+  predicted: number;
+  confidence: number;
+  probabilities: number[];
+}
+
+export type Metrics = ClassificationMetrics;
+
+/** metrics.json: a head scored on a held-out split, with every prediction (the reports are drawn from it). */
+export interface Evaluation {
+  version: typeof EVALUATION_VERSION;
+  split: string;
+  model: HeadArtefact['model'];
+  layer: string;
+  head: { kind: string; C: number };
+  classes: string[];
+  metrics: Metrics;
+  predictions: Prediction[];
+  rejected: number;
+  timings: Record<string, number>;
+  /** Digest of everything the numbers depend on (see `evaluationInputs`); absent in files from older versions. */
+  inputs?: string;
+}
+
+const label = integer(0, 1_000_000);
+const checkPrediction = fields<Prediction>({ key: anyString, label, predicted: label, confidence: finite, probabilities: list(finite) });
+
+const checkEvaluation: Check<Evaluation> = fields<Evaluation>(
+  {
+    version: oneOf(EVALUATION_VERSION),
+    split: anyString,
+    model: fields({ name: anyString, sha256: anyString }),
+    layer: anyString,
+    head: fields({ kind: anyString, C: finite }),
+    classes: list(anyString),
+    // JSON writes a non-finite log-loss as null; the other figures are always finite.
+    metrics: fields({ n: integer(0, Number.MAX_SAFE_INTEGER), accuracy: finite, balancedAccuracy: finite, macroF1: finite, logLoss: numberOrNull, perClass: list(anyObject), confusion: list(list(finite)) }),
+    predictions: list(checkPrediction),
+    rejected: integer(0, Number.MAX_SAFE_INTEGER),
+    timings: mapOf(numberOrNull),
+  },
+  { inputs: anyString },
+);
+
+/** The workspace's metrics.json, checked; undefined when there is none. */
+export function readEvaluation(workspace: BlobStore): Promise<Evaluation | undefined> {
+  return readArtefact(workspace, METRICS_KEY, EVALUATION_VERSION, checkEvaluation);
+}
+
+export async function requireEvaluation(workspace: BlobStore): Promise<Evaluation> {
+  const evaluation = await readEvaluation(workspace);
+  if (!evaluation) throw new DataError(`no ${METRICS_KEY} in ${workspace.location}: run "cnn-codes evaluate" first`);
+  return evaluation;
+}

@@ -1,0 +1,60 @@
+import { DataError } from '../errors.js';
+import type { HeadJSON, HeadOptions } from '../heads/index.js';
+import type { CvRow } from '../heads/model-selection.js';
+import { integer, oneOf, positiveNumber, type Check } from '../messages/validate.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { anyObject, anyString, fields, finite, list, parseArtefact, readArtefact } from './check.js';
+import { HEAD_KEY } from './keys.js';
+
+export const HEAD_ARTEFACT_VERSION = 1;
+
+/** head.json (and heads/<cacheKey>.json): a fitted head plus what it was trained on and how it was chosen. */
+export interface HeadArtefact {
+  version: typeof HEAD_ARTEFACT_VERSION;
+  model: { name: string; sha256: string };
+  layer: string;
+  namespace: string;
+  classes: string[];
+  options: HeadOptions;
+  cv: { folds: number; seed: number; table: CvRow[]; best: CvRow } | null;
+  /** The head itself; `loadHead` (core/heads) owns its format and checks it fully before use. */
+  head: HeadJSON;
+  trainedOn: number;
+  fitSeconds: number;
+  /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
+  cacheKey: string;
+}
+
+const cvOrNull: Check<HeadArtefact['cv']> = (value, path, problems) =>
+  value === null ? null : fields<NonNullable<HeadArtefact['cv']>>({ folds: integer(2, 1_000), seed: finite, table: list(anyObject), best: anyObject })(value, path, problems);
+
+const checkHeadArtefact = fields<HeadArtefact>({
+  version: oneOf(HEAD_ARTEFACT_VERSION),
+  model: fields({ name: anyString, sha256: anyString }),
+  layer: anyString,
+  namespace: anyString,
+  classes: list(anyString),
+  options: fields({ kind: oneOf('logistic', 'svm'), C: positiveNumber() }),
+  cv: cvOrNull,
+  head: anyObject,
+  trainedOn: integer(0, Number.MAX_SAFE_INTEGER),
+  fitSeconds: finite,
+  cacheKey: anyString,
+});
+
+/** The head artefact at `key`, checked; undefined when there is none. */
+export function readHeadArtefact(workspace: BlobStore, key = HEAD_KEY): Promise<HeadArtefact | undefined> {
+  return readArtefact(workspace, key, HEAD_ARTEFACT_VERSION, checkHeadArtefact);
+}
+
+/** The workspace's head.json, or a DataError that says which command writes it. */
+export async function requireHeadArtefact(workspace: BlobStore): Promise<HeadArtefact> {
+  const artefact = await readHeadArtefact(workspace);
+  if (!artefact) throw new DataError(`no ${HEAD_KEY} in ${workspace.location}: run "cnn-codes train" first`);
+  return artefact;
+}
+
+/** A head artefact read from a file outside any workspace (`predict --head FILE`, `export --head FILE`). */
+export function parseHeadArtefact(raw: unknown, file: string): HeadArtefact {
+  return parseArtefact(raw, 'file:', file, HEAD_ARTEFACT_VERSION, checkHeadArtefact);
+}
