@@ -1,5 +1,6 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { CliEnvironment } from './config.js';
+import type { FlagDoc } from './flag-docs.js';
 import type { progressReporter } from './progress.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -16,9 +17,13 @@ export interface CliCommand {
   name: string;
   /** One line for `cnn-codes --help`. */
   summary: string;
+  /** The synopsis after `cnn-codes `, e.g. `train --out DIR [options]`. */
+  usage: string;
+  /** One command line that works as written (from the package folder, with ../shared beside it). */
+  example: string;
   options: OptionSpec;
-  /** Extra help lines (flags specific to this command). */
-  help?: string;
+  /** Where a flag means something narrower here than in FLAG_DOCS. */
+  flagDocs?: Record<string, FlagDoc>;
   allowPositionals?: boolean;
   /** Returns the machine-readable result (printed with --json); prints its human output itself otherwise. */
   run(values: FlagValues, positionals: string[], ctx: CommandContext): Promise<unknown>;

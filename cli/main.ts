@@ -1,5 +1,5 @@
 import { CnnCodesError, errorMessage } from '../core/errors.js';
-import { parseCommandLine, renderHelp } from './args.js';
+import { parseCommandLine, renderCommandHelp, renderHelp } from './args.js';
 import { COMMANDS } from './commands/index.js';
 import { readEnvironment } from './config.js';
 import { progressReporter } from './progress.js';
@@ -12,7 +12,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const parsed = parseCommandLine(argv, COMMANDS);
     if ('help' in parsed) {
-      process.stdout.write(renderHelp(COMMANDS));
+      process.stdout.write(parsed.command ? renderCommandHelp(parsed.command) : renderHelp(COMMANDS));
       return 0;
     }
     json = parsed.values.json === true;

@@ -76,24 +76,8 @@ const runCommand: CliCommand = {
   name: 'run',
   summary: 'extract codes, train a head with CV on train, evaluate on val  (--data required)',
   options: { ...data, ...out, ...model, ...HEAD_OPTIONS, split: { type: 'string' } },
-  help: `Options for run / extract / train / evaluate / predict:
-  --data DIR             dataset folder
-  --out DIR              workspace for manifest, codes, head, metrics and report (default: cnn-codes-out/<data name>)
-  --cache DIR            put the content-addressed code cache here instead of <out>/codes (shareable)
-  --model NAME|FILE      model name or descriptor .json (default: ${DEFAULT_MODEL})
-  --models-dir DIR       extra folder to look for models in (repeatable; also CNN_CODES_MODELS_DIR)
-  --allow-download       fetch a model by its descriptor URL (verified by sha256) when not found locally
-  --layer NAME           cut point: final (default), another named layer, comma list (extract), all, or auto (train/run)
-  --head KIND            logistic (default), svm, or auto
-  --C NUMBER             fix C instead of choosing it by cross-validation
-  --folds N, --seed N    cross-validation folds (default 5) and seed (default 0)
-  --class-weight balanced
-  --val-fraction F       share of each class held out when the data has no val folder (default 0.2)
-  --split NAME           split to evaluate (default val)
-  --workers N            extraction worker threads (default: one per core)
-  --batch-size N         images per inference batch (default 8)
-  --provider cpu|cuda    onnxruntime execution provider (default cpu)
-  --top K                predict: labels to show per image (default 1)`,
+  usage: 'run --data DIR [--out DIR] [options]',
+  example: 'cnn-codes run --data ../shared/data/hymenoptera_data --out cnn-codes-out/hymenoptera',
   async run(values, _positionals, ctx) {
     const { extractDeps, listOptions, deps } = await withData(values, ctx, 'run');
     const result = await run(extractDeps, { extract: { list: listOptions }, train: trainRequest(values), ...optional('split', stringFlag(values, 'split')) });
@@ -105,7 +89,10 @@ const runCommand: CliCommand = {
 const extractCommand: CliCommand = {
   name: 'extract',
   summary: 'images → cached codes (incremental: unchanged images are never re-embedded)',
+  usage: 'extract --data DIR [--out DIR] [--layer final,NAME|all] [options]',
+  example: 'cnn-codes extract --data ../shared/data/hymenoptera_data --layer all',
   options: { ...data, ...out, ...model, layer: { type: 'string' } },
+  flagDocs: { layer: { arg: 'LIST', text: 'cut points to extract: final (default), a comma list of named layers, or all' } },
   async run(values, _positionals, ctx) {
     const { extractDeps, listOptions, deps } = await withData(values, ctx, 'extract');
     const cuts = stringFlag(values, 'layer')?.split(',').map((s) => s.trim());
@@ -118,7 +105,14 @@ const extractCommand: CliCommand = {
 const trainCommand: CliCommand = {
   name: 'train',
   summary: 'fit a head on cached train codes; C (and layer/head with "auto") chosen by stratified k-fold CV',
+  usage: 'train --out DIR [--layer NAME|auto] [--head KIND] [--C x] [options]',
+  example: 'cnn-codes train --out cnn-codes-out/hymenoptera --layer auto --head auto',
   options: { ...out, ...HEAD_OPTIONS },
+  flagDocs: {
+    out: { arg: 'DIR', text: 'the workspace extract wrote (required)' },
+    cache: { arg: 'DIR', text: 'the code cache extract used, when it was given --cache' },
+    seed: { arg: 'N', text: 'seed of the cross-validation folds (default 0)' },
+  },
   async run(values, _positionals, ctx) {
     const deps = local(values, ctx, 'train');
     const result = await trainHead({ ...deps, onProgress: ctx.progress }, trainRequest(values));
@@ -130,7 +124,13 @@ const trainCommand: CliCommand = {
 const evaluateCommand: CliCommand = {
   name: 'evaluate',
   summary: 'score the head on a held-out split and write metrics.json + report.md',
+  usage: 'evaluate --out DIR [--split val|test]',
+  example: 'cnn-codes evaluate --out cnn-codes-out/hymenoptera --split val',
   options: { ...out, split: { type: 'string' } },
+  flagDocs: {
+    out: { arg: 'DIR', text: 'the workspace train wrote (required)' },
+    cache: { arg: 'DIR', text: 'the code cache extract used, when it was given --cache' },
+  },
   async run(values, _positionals, ctx) {
     const deps = local(values, ctx, 'evaluate');
     const evaluation = await evaluate({ ...deps, onProgress: ctx.progress }, optional('split', stringFlag(values, 'split')));
@@ -141,7 +141,15 @@ const evaluateCommand: CliCommand = {
 const predictCommand: CliCommand = {
   name: 'predict',
   summary: 'label new images: cnn-codes predict IMAGE|FOLDER... [--out DIR | --head head.json | --model classifier.onnx]',
+  usage: 'predict IMAGE|FOLDER... (--out DIR | --head FILE | --model classifier.onnx) [--top K]',
+  example: 'cnn-codes predict ../shared/data/hymenoptera_data/val/bees --out cnn-codes-out/hymenoptera --top 2',
   options: { ...out, ...model, head: { type: 'string' }, top: { type: 'string' } },
+  flagDocs: {
+    out: { arg: 'DIR', text: 'the workspace whose head.json labels the images' },
+    cache: { arg: 'DIR', text: 'unused by predict (images are embedded afresh); accepted for symmetry with run' },
+    model: { arg: 'NAME|FILE', text: 'backbone (default: the head\'s), or an exported classifier.onnx to use alone' },
+    head: { arg: 'FILE', text: 'head.json to use instead of <out>/head.json' },
+  },
   allowPositionals: true,
   async run(values, positionals, ctx) {
     if (positionals.length === 0) throw new ConfigError('predict: give at least one IMAGE or FOLDER');
@@ -168,6 +176,8 @@ const predictCommand: CliCommand = {
 const modelsCommand: CliCommand = {
   name: 'models',
   summary: 'list known models and the folders searched for their files',
+  usage: 'models [--models-dir DIR]',
+  example: 'cnn-codes models --json',
   options: { 'models-dir': { type: 'string', multiple: true } },
   async run(values, _positionals, ctx) {
     const deps = local({ ...values, out: '.' }, ctx, 'models');

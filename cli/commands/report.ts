@@ -20,13 +20,12 @@ const reportCommand: CliCommand = {
   name: 'report',
   summary: 'write report.html (self-contained: charts, thumbnails, costs) from a workspace  (--out required)',
   options: { out: { type: 'string' }, data: { type: 'string' } },
-  help: `Options for report / export:
-  --out DIR              the workspace that run/evaluate wrote (required)
-  --data DIR             report: the dataset, for thumbnails of misclassified images (default: the folder run used)
-  --head FILE            export: head to export (default: <out>/head.json)
-  --output FILE          export: where to write the classifier (default: <out>/classifier.onnx)
-  --input rgb|float      export: rgb (default) takes uint8 [N,H,W,3] crops and normalizes in the graph;
-                         float takes the backbone's own normalized float input`,
+  usage: 'report --out DIR [--data DIR]',
+  example: 'cnn-codes report --out cnn-codes-out/hymenoptera --data ../shared/data/hymenoptera_data',
+  flagDocs: {
+    out: { arg: 'DIR', text: 'the workspace run/evaluate wrote (required)' },
+    data: { arg: 'DIR', text: 'the dataset, for thumbnails of misclassified images (default: the folder run used)' },
+  },
   async run(values, _positionals, ctx) {
     const out = requireOut(values.out, 'report');
     const workspace = new FsBlobStore(out);
@@ -42,6 +41,12 @@ const reportCommand: CliCommand = {
 const exportCommand: CliCommand = {
   name: 'export',
   summary: 'write one ONNX classifier (backbone to the cut point + pooling + head + softmax, class names inside)',
+  usage: 'export (--out DIR | --head FILE) [--output FILE] [--input rgb|float]',
+  example: 'cnn-codes export --out cnn-codes-out/hymenoptera --output classifier.onnx',
+  flagDocs: {
+    out: { arg: 'DIR', text: 'the workspace whose head.json to export' },
+    head: { arg: 'FILE', text: 'head to export (default: <out>/head.json)' },
+  },
   options: {
     out: { type: 'string' },
     head: { type: 'string' },
