@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Stage } from '../aws/names.js';
-import { ENV_NAMES, queueUrlsFromEnv } from '../functions/shared/settings.js';
+import { ENV } from '../contracts/cross-process.js';
+import { queueUrlsFromEnv } from '../functions/shared/settings.js';
 
 /** The one place the CLI reads the environment; the core only ever receives plain values. */
 export interface CliEnvironment {
@@ -23,16 +24,16 @@ export interface CliEnvironment {
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
-  const sharedDir = path.resolve(env.CNN_CODES_SHARED ?? path.join(PACKAGE_ROOT, '..', 'shared'));
-  const modelsDirs = (env.CNN_CODES_MODELS_DIR ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  const sharedDir = path.resolve(env[ENV.shared] ?? path.join(PACKAGE_ROOT, '..', 'shared'));
+  const modelsDirs = (env[ENV.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
   const sharedModels = path.join(sharedDir, 'models');
   if (existsSync(sharedModels)) modelsDirs.push(sharedModels);
   const cacheHome = env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
-  const bucket = env[ENV_NAMES.bucket];
+  const bucket = env[ENV.bucket];
   return {
     sharedDir,
     modelsDirs,
-    modelCacheDir: path.resolve(env.CNN_CODES_MODEL_CACHE ?? path.join(cacheHome, 'cnn-codes', 'models')),
+    modelCacheDir: path.resolve(env[ENV.modelCache] ?? path.join(cacheHome, 'cnn-codes', 'models')),
     deployment: { ...(bucket ? { bucket } : {}), queueUrls: queueUrlsFromEnv(env) },
   };
 }

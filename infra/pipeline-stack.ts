@@ -15,7 +15,8 @@ import { acknowledgeBasicExecutionRole } from './constructs/node-function.js';
 import { visibilityFor } from './constructs/queue-consumer.js';
 import { Storage } from './constructs/storage.js';
 import { WorkQueue } from './constructs/work-queue.js';
-import { ENV, JOB_NAME, PREFIX, RUNTIME_SOURCES } from './layout.js';
+import { BUCKET_PREFIX as PREFIX, ENV } from '../contracts/cross-process.js';
+import { JOB_NAME, RUNTIME_SOURCES } from './layout.js';
 import { MAX_RECEIVE_COUNT, SIZES } from './sizes.js';
 
 export interface PipelineStackProps extends StackProps {
@@ -59,13 +60,13 @@ export class PipelineStack extends Stack {
     // The run queue's URL goes to train-head only: a worker given it polls that queue too, and runs are planned once.
     const environment: Record<string, string> = {
       [ENV.bucket]: storage.bucket.bucketName,
-      [ENV.extractQueueUrl]: queues.extract.queue.queueUrl,
-      [ENV.trainQueueUrl]: queues.train.queue.queueUrl,
-      [ENV.evaluateQueueUrl]: queues.evaluate.queue.queueUrl,
+      [ENV.queueUrl.extract]: queues.extract.queue.queueUrl,
+      [ENV.queueUrl.train]: queues.train.queue.queueUrl,
+      [ENV.queueUrl.evaluate]: queues.evaluate.queue.queueUrl,
       [ENV.model]: config.model,
       [ENV.shardSize]: String(config.shardSize),
     };
-    const withRunQueue = { ...environment, [ENV.runQueueUrl]: queues.run.queue.queueUrl };
+    const withRunQueue = { ...environment, [ENV.queueUrl.run]: queues.run.queue.queueUrl };
     this.addOutputs(storage, queues, withRunQueue);
     if (!config.storageOnly) this.addCompute(config, storage, queues, environment, withRunQueue);
   }

@@ -11,12 +11,13 @@ import { forEachConcurrent } from '../../core/use-cases/extract.js';
 import { runStatus, type RunStatus } from '../../core/use-cases/distributed/run-status.js';
 import { optional } from '../../core/util/optional.js';
 import { awsSettings, s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
-import { BUCKET_PREFIX, DEFAULT_PROVISION, STAGES, type Stage } from '../../aws/names.js';
+import { DEFAULT_PROVISION, STAGES, type Stage } from '../../aws/names.js';
+import { BUCKET_PREFIX, bucketKey, ENV } from '../../contracts/cross-process.js';
 import { findQueues, provision } from '../../aws/provision.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { buildRuntime, jsonLog } from '../../functions/shared/runtime.js';
-import { DEFAULT_SHARD_SIZE, ENV_NAMES, type ServerlessSettings } from '../../functions/shared/settings.js';
+import { DEFAULT_SHARD_SIZE, type ServerlessSettings } from '../../functions/shared/settings.js';
 import { shutdownOnSignals } from '../../functions/shared/shutdown.js';
 import { runWorkers } from '../../functions/shared/workers.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
@@ -59,7 +60,7 @@ async function queuesOrFail(c: Connection, stages: readonly Stage[]): Promise<Pa
   if (missing.length > 0) {
     throw new ConfigError(
       `queues ${missing.map((s) => `${c.queuePrefix}-${s}`).join(', ')} not found: run "cnn-codes up" against this endpoint first, ` +
-        `or export a deployment's ${missing.map((s) => ENV_NAMES[s]).join(', ')} (the stack's RuntimeEnvironment output)`,
+        `or export a deployment's ${missing.map((s) => ENV.queueUrl[s]).join(', ')} (the stack's RuntimeEnvironment output)`,
     );
   }
   return found;
@@ -123,8 +124,8 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
   let uploaded = 0;
   if (!data.startsWith('s3://')) {
     const name = stringFlag(values, 'name') ?? path.basename(path.resolve(data));
-    dataset = childUri(bucketUri, `${BUCKET_PREFIX.datasets}/${name}`);
-    uploaded = await uploadFolder(path.resolve(data), new S3BlobStore(c.s3, c.bucket, `${BUCKET_PREFIX.datasets}/${name}`), ctx);
+    dataset = childUri(bucketUri, bucketKey(BUCKET_PREFIX.datasets, name));
+    uploaded = await uploadFolder(path.resolve(data), new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.datasets, name)), ctx);
   }
   const runId = stringFlag(values, 'run-id') ?? `${path.basename(dataset)}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   const layer = stringFlag(values, 'layer');
@@ -133,8 +134,8 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
     type: 'run',
     runId,
     dataset,
-    workspace: childUri(bucketUri, `${BUCKET_PREFIX.runs}/${runId}`),
-    cache: childUri(bucketUri, BUCKET_PREFIX.cache),
+    workspace: childUri(bucketUri, bucketKey(BUCKET_PREFIX.runs, runId)),
+    cache: childUri(bucketUri, bucketKey(BUCKET_PREFIX.cache)),
     model: stringFlag(values, 'model') ?? DEFAULT_MODEL,
     cuts: layer === 'auto' ? ['all'] : (layer?.split(',').map((s) => s.trim()) ?? ['final']),
     ...optional('shardSize', positiveInt(values, 'shard-size')),
@@ -149,7 +150,7 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
   await new SqsQueue(c.sqs, runQueue!).send(message);
   if (!ctx.json) say(`submitted run ${runId}: ${dataset}${uploaded ? ` (${uploaded} files uploaded)` : ''} → ${message.workspace}`);
   if (values.wait !== true) return { runId, dataset, uploaded, workspace: message.workspace };
-  const status = await waitForRun(new S3BlobStore(c.s3, c.bucket, `${BUCKET_PREFIX.runs}/${runId}`), runId, numberFlag(values, 'timeout', (n) => n > 0, 'seconds') ?? 3600, ctx);
+  const status = await waitForRun(new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs, runId)), runId, numberFlag(values, 'timeout', (n) => n > 0, 'seconds') ?? 3600, ctx);
   if (!ctx.json) printRunStatus(status);
   return { runId, dataset, uploaded, workspace: message.workspace, status };
 }
@@ -163,13 +164,13 @@ export async function status(values: FlagValues, ctx: CommandContext): Promise<u
     const dlq = await queue.resolveDeadLetterUrl();
     queues[stage] = { ...(await queue.counts()), deadLetters: dlq ? (await new SqsQueue(c.sqs, dlq).counts()).visible : null };
   }
-  const runsStore = new S3BlobStore(c.s3, c.bucket, BUCKET_PREFIX.runs);
+  const runsStore = new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs));
   const runIds = values.run ? [String(values.run)] : await listRunIds(runsStore);
-  const runs = await Promise.all(runIds.map((id) => runStatus(new S3BlobStore(c.s3, c.bucket, `${BUCKET_PREFIX.runs}/${id}`), id)));
+  const runs = await Promise.all(runIds.map((id) => runStatus(new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs, id)), id)));
   if (!ctx.json) {
     for (const [stage, q] of Object.entries(queues)) say(`queue ${stage.padEnd(8)} ${JSON.stringify(q)}`);
     runs.forEach(printRunStatus);
-    if (runs.length === 0) say(`no runs in s3://${c.bucket}/${BUCKET_PREFIX.runs}/`);
+    if (runs.length === 0) say(`no runs in s3://${c.bucket}/${BUCKET_PREFIX.runs}`);
   }
   return { queues, runs };
 }

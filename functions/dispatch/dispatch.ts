@@ -1,7 +1,9 @@
 import { arraySizeFor, MAX_ARRAY_SIZE, workersToAdd } from './sizing.js';
 
 /** The environment variable through which the stack hands the dispatcher its pools, as a JSON array. */
-export const DISPATCH_POOLS_ENV = 'CNN_CODES_DISPATCH_POOLS';
+import { ENV } from '../../contracts/cross-process.js';
+
+export const DISPATCH_POOLS_ENV = ENV.dispatchPools;
 
 /** A queue drained by Batch workers of one job definition. */
 export interface WorkerPool {

@@ -5,7 +5,8 @@ import { ModelRegistry } from '../../core/models/registry.js';
 import { childUri } from '../../core/messages/store-uri.js';
 import type { DistributedDeps, LogEntry } from '../../core/use-cases/distributed/deps.js';
 import { s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
-import { BUCKET_PREFIX, type Stage } from '../../aws/names.js';
+import type { Stage } from '../../aws/names.js';
+import { BUCKET_PREFIX, bucketKey } from '../../contracts/cross-process.js';
 import type { S3BlobStoreOptions } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { StoreResolver } from '../../aws/stores.js';
@@ -47,7 +48,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     lookupModel: (name) => registry.lookup(name, settings.modelsDirs),
     ...(backbone ? { openEmbedder: backbone.open } : {}),
     queues: { ...(queues.extract ? { extract: queues.extract } : {}), ...(queues.train ? { train: queues.train } : {}), ...(queues.evaluate ? { evaluate: queues.evaluate } : {}) },
-    ...(backbone ? { ingest: { cache: childUri(bucketUri, BUCKET_PREFIX.cache), model: settings.model, cuts: settings.cuts } } : {}),
+    ...(backbone ? { ingest: { cache: childUri(bucketUri, bucketKey(BUCKET_PREFIX.cache)), model: settings.model, cuts: settings.cuts } } : {}),
     ...(options.log ? { log: options.log } : {}),
     defaultShardSize: settings.shardSize,
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,

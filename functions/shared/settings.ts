@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
-import { STAGES, type Stage } from '../../aws/names.js';
+import { ENV, STAGES, type Stage } from '../../contracts/cross-process.js';
 
 /** Everything a deployed function or worker is configured with. Built from the environment once per process. */
 export interface ServerlessSettings {
@@ -25,23 +25,6 @@ export interface ServerlessSettings {
   aws: AwsSettings;
 }
 
-/** The environment variables the CDK stack sets (infra/layout.ts ENV); a missing required one is named. */
-export const ENV_NAMES = {
-  bucket: 'CNN_CODES_BUCKET',
-  run: 'CNN_CODES_RUN_QUEUE_URL',
-  extract: 'CNN_CODES_EXTRACT_QUEUE_URL',
-  train: 'CNN_CODES_TRAIN_QUEUE_URL',
-  evaluate: 'CNN_CODES_EVALUATE_QUEUE_URL',
-  model: 'CNN_CODES_MODEL',
-  shardSize: 'CNN_CODES_SHARD_SIZE',
-  executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
-  modelsDir: 'CNN_CODES_MODELS_DIR',
-  cuts: 'CNN_CODES_CUTS',
-  threads: 'CNN_CODES_THREADS',
-  idleExit: 'CNN_CODES_IDLE_EXIT_SECONDS',
-  pollSeconds: 'CNN_CODES_POLL_SECONDS',
-} as const;
-
 export const DEFAULT_SHARD_SIZE = 32;
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 
@@ -49,30 +32,30 @@ export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 export function queueUrlsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<Stage, string>> {
   const queueUrls: Partial<Record<Stage, string>> = {};
   for (const stage of STAGES) {
-    const url = env[ENV_NAMES[stage]];
+    const url = env[ENV.queueUrl[stage]];
     if (url) queueUrls[stage] = url;
   }
   return queueUrls;
 }
 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: AwsFlags = {}): ServerlessSettings {
-  const bucket = env[ENV_NAMES.bucket];
-  if (!bucket) throw new Error(`${ENV_NAMES.bucket} is not set: the bucket that holds datasets/, cache/ and runs/`);
-  const provider = env[ENV_NAMES.executionProvider] ?? 'cpu';
-  if (provider !== 'cpu' && provider !== 'cuda') throw new Error(`${ENV_NAMES.executionProvider} must be cpu or cuda, got "${provider}"`);
-  const threads = positiveInt(env, ENV_NAMES.threads);
-  const idle = env[ENV_NAMES.idleExit];
+  const bucket = env[ENV.bucket];
+  if (!bucket) throw new Error(`${ENV.bucket} is not set: the bucket that holds datasets/, cache/ and runs/`);
+  const provider = env[ENV.executionProvider] ?? 'cpu';
+  if (provider !== 'cpu' && provider !== 'cuda') throw new Error(`${ENV.executionProvider} must be cpu or cuda, got "${provider}"`);
+  const threads = positiveInt(env, ENV.threads);
+  const idle = env[ENV.idleExit];
   return {
     bucket,
     queueUrls: queueUrlsFromEnv(env),
-    model: env[ENV_NAMES.model] || DEFAULT_MODEL,
-    cuts: (env[ENV_NAMES.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
-    shardSize: positiveInt(env, ENV_NAMES.shardSize) ?? DEFAULT_SHARD_SIZE,
+    model: env[ENV.model] || DEFAULT_MODEL,
+    cuts: (env[ENV.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
+    shardSize: positiveInt(env, ENV.shardSize) ?? DEFAULT_SHARD_SIZE,
     executionProvider: provider,
-    modelsDirs: (env[ENV_NAMES.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
+    modelsDirs: (env[ENV.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
     ...(threads ? { threads } : {}),
-    pollSeconds: Math.min(20, positiveInt(env, ENV_NAMES.pollSeconds) ?? 20),
-    idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV_NAMES.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
+    pollSeconds: Math.min(20, positiveInt(env, ENV.pollSeconds) ?? 20),
+    idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
     allowLocalStores: false,
     aws: awsSettings(flags, env),
   };
@@ -89,6 +72,6 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /** Names a queue URL the role needs, or says which variable is missing. */
 export function requireQueue(settings: ServerlessSettings, stage: Stage): string {
   const url = settings.queueUrls[stage];
-  if (!url) throw new Error(`${ENV_NAMES[stage]} is not set: the ${stage} queue this function needs`);
+  if (!url) throw new Error(`${ENV.queueUrl[stage]} is not set: the ${stage} queue this function needs`);
   return url;
 }

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { PREFIX, RUNTIME_SOURCES } from '../layout.js';
+import { BUCKET_PREFIX as PREFIX } from '../../contracts/cross-process.js';
+import { RUNTIME_SOURCES } from '../layout.js';
 import { SIZES } from '../sizes.js';
 import { NodeFunction } from './node-function.js';
 import { consumeWith } from './queue-consumer.js';

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, type IConstruct } from 'constructs';
-import { PREFIX, type Prefix } from '../layout.js';
+import { BUCKET_PREFIX as PREFIX, type BucketPrefix as Prefix } from '../../contracts/cross-process.js';
 
 export interface StorageProps {
   tmpExpirationDays: number;

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CONTEXT_DEFAULTS } from '../../infra/config.js';
 import { VISIBILITY_PER_TIMEOUT } from '../../infra/constructs/queue-consumer.js';
-import { FINE_TUNE_HEARTBEAT, PREFIX, RUNTIME_SOURCES } from '../../infra/layout.js';
+import { BUCKET_PREFIX as PREFIX, FINE_TUNE } from '../../contracts/cross-process.js';
+import { RUNTIME_SOURCES } from '../../infra/layout.js';
 import { CDK_JSON_CONTEXT, referencedId, resourcesOfType, synthPipeline, type SynthesizedPipeline } from './pipeline-fixture.js';
 
 const gpu = () => synthPipeline();
@@ -113,7 +114,7 @@ describe('queues', () => {
     const p = gpu();
     const visibility = (name: 'Extract' | 'FineTune') => p.resources[queueIdOf(p, name)]!.Properties!.VisibilityTimeout as number;
     // The fine-tune job extends its message every 60 s by 300 s; the extract worker beats every third of the timeout.
-    assert.ok(visibility('FineTune') >= FINE_TUNE_HEARTBEAT.extendSeconds);
+    assert.ok(visibility('FineTune') >= FINE_TUNE.heartbeat.extendSeconds);
     assert.ok(visibility('Extract') >= 60);
     const consumed = new Set(resourcesOfType(p, 'AWS::Lambda::EventSourceMapping').map(([, m]) => referencedId(m.Properties!.EventSourceArn)));
     assert.ok(!consumed.has(queueIdOf(p, 'Extract')) && !consumed.has(queueIdOf(p, 'FineTune')), 'no Lambda competes with the workers');

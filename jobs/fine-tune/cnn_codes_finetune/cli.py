@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .contract import ENV_MODELS, ENV_SHARED, HEARTBEAT_EVERY_S, HEARTBEAT_EXTEND_S
 from .errors import ConfigError, FineTuneError
 
 
@@ -28,9 +29,9 @@ def _repo_root() -> Path:
 def models_dirs_from_env(extra: list[str]) -> list[str]:
     if extra:
         return extra
-    if os.environ.get("CNN_CODES_MODELS"):
-        return [d for d in os.environ["CNN_CODES_MODELS"].split(os.pathsep) if d]
-    shared = os.environ.get("CNN_CODES_SHARED") or str(_repo_root().parent / "shared")
+    if os.environ.get(ENV_MODELS):
+        return [d for d in os.environ[ENV_MODELS].split(os.pathsep) if d]
+    shared = os.environ.get(ENV_SHARED) or str(_repo_root().parent / "shared")
     return [str(Path(shared) / "models")]
 
 
@@ -86,7 +87,7 @@ def run_from_queue(queue_url: str, models_dirs: list[str], wait_s: int) -> dict 
     return result
 
 
-def _keep_invisible(sqs, queue_url, receipt, stop: threading.Event, every_s: int = 60, extend_s: int = 300) -> None:
+def _keep_invisible(sqs, queue_url, receipt, stop: threading.Event, every_s: int = HEARTBEAT_EVERY_S, extend_s: int = HEARTBEAT_EXTEND_S) -> None:
     """Training outlives any sensible visibility timeout: keep the message hidden while the job runs."""
     while not stop.wait(every_s):
         try:

@@ -22,10 +22,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .contract import MESSAGE_TYPE, MESSAGE_VERSION
 from .errors import ConfigError
 
-MESSAGE_TYPE = "fine-tune"
-VERSION = 1
+VERSION = MESSAGE_VERSION
 _NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
 

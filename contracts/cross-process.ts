@@ -1,0 +1,76 @@
+/**
+ * Names that cross a process boundary: the CDK stack sets them, the functions, workers and CLI read them, the Python
+ * fine-tune job reads some of them too. Each is defined here once. The TypeScript sides import this module; the
+ * Python job cannot, so `cross-process.json` is this module's JSON export and a test on each side holds it equal
+ * (test/unit/contracts, jobs/fine-tune/tests/test_contracts.py). Regenerate it with `npm run contracts`.
+ */
+import { MESSAGE_VERSION } from '../core/messages/schema.js';
+
+/** The stages that have a queue each, in pipeline order. */
+export const STAGES = ['run', 'extract', 'train', 'evaluate'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Environment variables, by what they carry. */
+export const ENV = {
+  bucket: 'CNN_CODES_BUCKET',
+  queueUrl: {
+    run: 'CNN_CODES_RUN_QUEUE_URL',
+    extract: 'CNN_CODES_EXTRACT_QUEUE_URL',
+    train: 'CNN_CODES_TRAIN_QUEUE_URL',
+    evaluate: 'CNN_CODES_EVALUATE_QUEUE_URL',
+  } satisfies Record<Stage, string>,
+  model: 'CNN_CODES_MODEL',
+  shardSize: 'CNN_CODES_SHARD_SIZE',
+  executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
+  /** Node side: extra models folders (path list). */
+  modelsDir: 'CNN_CODES_MODELS_DIR',
+  cuts: 'CNN_CODES_CUTS',
+  threads: 'CNN_CODES_THREADS',
+  idleExit: 'CNN_CODES_IDLE_EXIT_SECONDS',
+  pollSeconds: 'CNN_CODES_POLL_SECONDS',
+  /** The fine-tune job's models folders: local paths or s3:// prefixes (path list). */
+  fineTuneModels: 'CNN_CODES_MODELS',
+  /** The shared, read-only models and data (default ../shared). */
+  shared: 'CNN_CODES_SHARED',
+  modelCache: 'CNN_CODES_MODEL_CACHE',
+  /** The dispatcher's worker pools, as JSON. */
+  dispatchPools: 'CNN_CODES_DISPATCH_POOLS',
+} as const;
+
+/** Bucket prefixes, each with a trailing slash so a grant on `datasets/*` never reaches `datasets-old/`. */
+export const BUCKET_PREFIX = {
+  datasets: 'datasets/',
+  cache: 'cache/',
+  runs: 'runs/',
+  models: 'models/',
+  tmp: 'tmp/',
+} as const;
+export type BucketPrefix = (typeof BUCKET_PREFIX)[keyof typeof BUCKET_PREFIX];
+
+/** A key or key prefix under one of the bucket's prefixes: `bucketKey(BUCKET_PREFIX.runs, id)` → `runs/<id>`. */
+export function bucketKey(prefix: BucketPrefix, ...parts: string[]): string {
+  return [prefix.slice(0, -1), ...parts].join('/');
+}
+
+/** The fine-tune job (jobs/fine-tune): its message and the visibility heartbeat that keeps it hidden while training. */
+export const FINE_TUNE = {
+  messageType: 'fine-tune',
+  messageVersion: 1,
+  /** Every `everySeconds` the job hides its message `extendSeconds` more; the queue's own timeout must cover one gap. */
+  heartbeat: { everySeconds: 60, extendSeconds: 300 },
+} as const;
+
+/** The version every work message (run, extract, train, evaluate) carries in `v`. */
+export const WORK_MESSAGE_VERSION = MESSAGE_VERSION;
+
+/** Everything above as one JSON document: what cross-process.json holds. */
+export const CROSS_PROCESS = {
+  stages: STAGES,
+  env: ENV,
+  bucketPrefix: BUCKET_PREFIX,
+  fineTune: FINE_TUNE,
+  workMessageVersion: WORK_MESSAGE_VERSION,
+} as const;
+
+/** The exact text of cross-process.json. */
+export const crossProcessJson = (): string => `${JSON.stringify(CROSS_PROCESS, null, 2)}\n`;
