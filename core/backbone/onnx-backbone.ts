@@ -1,26 +1,20 @@
-import * as ort from 'onnxruntime-node';
-import { ModelError, errorMessage } from '../errors.js';
+import { ModelError } from '../errors.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
 import { prepareGraph } from '../models/onnx-graph.js';
+import { openSession, Tensor, type InferenceSession, type SessionOptions } from './onnx-runtime.js';
 
-/** The only module that talks to onnxruntime: everything else sees raw RGB crops in and Float32Array codes out. */
+export type { ExecutionProvider } from './onnx-runtime.js';
+export type BackboneOptions = SessionOptions;
 
-export type ExecutionProvider = 'cpu' | 'cuda';
-
-export interface BackboneOptions {
-  /** Intra-op threads per session. One per session and several sessions beat one wide session for small models. */
-  threads?: number;
-  executionProvider?: ExecutionProvider;
-}
-
+/** A backbone cut at its cut points: raw RGB crops in, Float32Array codes out. */
 export class OnnxBackbone {
   readonly descriptor: ModelDescriptor;
   readonly cuts: readonly string[];
-  private readonly session: ort.InferenceSession;
+  private readonly session: InferenceSession;
   private readonly inputName: string;
   private readonly outputs: Record<string, string>;
 
-  private constructor(descriptor: ModelDescriptor, cuts: readonly string[], session: ort.InferenceSession, inputName: string, outputs: Record<string, string>) {
+  private constructor(descriptor: ModelDescriptor, cuts: readonly string[], session: InferenceSession, inputName: string, outputs: Record<string, string>) {
     this.descriptor = descriptor;
     this.cuts = cuts;
     this.session = session;
@@ -30,18 +24,7 @@ export class OnnxBackbone {
 
   static async create(modelBytes: Uint8Array, descriptor: ModelDescriptor, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
     const prepared = prepareGraph(modelBytes, descriptor, cuts);
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: options.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-    };
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(prepared.bytes, sessionOptions);
-    } catch (err) {
-      throw new ModelError(`${descriptor.name}: onnxruntime could not load the model: ${errorMessage(err)}`, { cause: err });
-    }
+    const session = await openSession(prepared.bytes, options, `model ${descriptor.name}`);
     return new OnnxBackbone(descriptor, cuts, session, prepared.inputName, prepared.outputs);
   }
 
@@ -64,7 +47,7 @@ export class OnnxBackbone {
       if (crop.byteLength !== bytesPerImage) throw new ModelError(`crop ${i} has ${crop.byteLength} bytes, expected ${bytesPerImage}`);
       batch.set(crop, i * bytesPerImage);
     });
-    const feeds = { [this.inputName]: new ort.Tensor('uint8', batch, [crops.length, h, w, 3]) };
+    const feeds = { [this.inputName]: new Tensor('uint8', batch, [crops.length, h, w, 3]) };
     const results = await this.session.run(feeds, Object.values(this.outputs));
     const codes: Record<string, Float32Array> = {};
     for (const cut of this.cuts) {

@@ -1,10 +1,10 @@
-import * as ort from 'onnxruntime-node';
 import { InvalidImageError, ModelError, errorMessage } from '../errors.js';
 import { decodeToRgb, toTensor } from '../image/preprocess.js';
 import { readClassifierInfo, CLASSIFIER_INPUT, CLASSIFIER_OUTPUT, type ClassifierInfo } from '../models/onnx-export-metadata.js';
 import type { EmbedFailure, EmbedItem } from '../ports/embedder.js';
 import type { ClassifyResult, ImageClassifier } from '../use-cases/predict.js';
 import type { BackboneOptions } from './onnx-backbone.js';
+import { openSession, Tensor, type InferenceSession } from './onnx-runtime.js';
 
 /**
  * A classifier written by `cnn-codes export`: one session from image crop to probabilities. Decoding uses the same
@@ -15,7 +15,7 @@ export class OnnxClassifier implements ImageClassifier {
 
   private constructor(
     readonly info: ClassifierInfo,
-    private readonly session: ort.InferenceSession,
+    private readonly session: InferenceSession,
     batchSize: number,
   ) {
     this.batchSize = batchSize;
@@ -23,16 +23,7 @@ export class OnnxClassifier implements ImageClassifier {
 
   static async create(modelBytes: Uint8Array, source: string, options: BackboneOptions & { batchSize?: number } = {}): Promise<OnnxClassifier> {
     const info = readClassifierInfo(modelBytes, source);
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(modelBytes, {
-        executionProviders: options.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-        graphOptimizationLevel: 'all',
-        ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-      });
-    } catch (err) {
-      throw new ModelError(`${source}: onnxruntime could not load the classifier: ${errorMessage(err)}`, { cause: err });
-    }
+    const session = await openSession(modelBytes, options, `classifier ${source}`);
     return new OnnxClassifier(info, session, options.batchSize ?? 8);
   }
 
@@ -46,8 +37,8 @@ export class OnnxClassifier implements ImageClassifier {
     const [h, w] = this.info.input.size;
     const input =
       this.info.input.kind === 'rgb'
-        ? new ort.Tensor('uint8', concat(crops), [crops.length, h, w, 3])
-        : new ort.Tensor('float32', toTensor(crops.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)), this.info.preprocess, this.info.input.layout),
+        ? new Tensor('uint8', concat(crops), [crops.length, h, w, 3])
+        : new Tensor('float32', toTensor(crops.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)), this.info.preprocess, this.info.input.layout),
             this.info.input.layout === 'NCHW' ? [crops.length, 3, h, w] : [crops.length, h, w, 3]);
     const output = (await this.session.run({ [CLASSIFIER_INPUT]: input }, [CLASSIFIER_OUTPUT]))[CLASSIFIER_OUTPUT];
     if (!output) throw new ModelError(`classifier has no "${CLASSIFIER_OUTPUT}" output`);

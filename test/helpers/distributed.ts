@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { InProcessQueue } from '../../core/adapters/in-process-queue.js';
+import { InProcessQueue } from './in-process-queue.js';
 import { FeatureStore } from '../../core/features/feature-store.js';
 import { parseStoreUri, splitLastSegment } from '../../core/messages/store-uri.js';
 import { MESSAGE_VERSION, type RunMessage } from '../../core/messages/schema.js';

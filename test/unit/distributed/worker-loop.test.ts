@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InProcessQueue } from '../../../core/adapters/in-process-queue.js';
+import { InProcessQueue } from '../../helpers/in-process-queue.js';
 import { ConfigError } from '../../../core/errors.js';
 import { classifyFailure, type Outcome } from '../../../core/use-cases/distributed/router.js';
 import { runWorkerLoop } from '../../../core/use-cases/distributed/worker-loop.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InProcessQueue } from '../../../core/adapters/in-process-queue.js';
+import { InProcessQueue } from '../../helpers/in-process-queue.js';
 
 test('a received message is invisible until its visibility timeout, then redelivered with a higher count', async () => {
   const queue = new InProcessQueue<{ n: number }>('q', { visibilityTimeoutSeconds: 0.05 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ReceivedMessage, WorkQueue } from '../ports/work-queue.js';
+import type { ReceivedMessage, WorkQueue } from '../../core/ports/work-queue.js';
 
 interface Entry<T> {
   id: string;
@@ -19,9 +19,9 @@ export interface InProcessQueueOptions {
 }
 
 /**
- * The embedded default queue: same at-least-once semantics as SQS (a received message is invisible until acked or
- * its visibility timeout passes; redrive after `maxReceiveCount` receives), so code tested against it behaves the
- * same against SQS.
+ * A WorkQueue for tests (no runtime uses it; it lived in core/adapters until nothing but tests did): the same
+ * at-least-once semantics as SQS (a received message is invisible until acked or its visibility timeout passes;
+ * redrive after `maxReceiveCount` receives), so unit tests of the worker loop see what they would see on SQS.
  */
 export class InProcessQueue<T = unknown> implements WorkQueue<T> {
   readonly name: string;
