@@ -14,7 +14,10 @@ export interface FlagDoc {
  */
 export const FLAG_DOCS: Record<string, FlagDoc> = {
   data: { arg: 'DIR', text: 'dataset folder: DATA/<split>/<class>/<image> or DATA/<class>/<image>' },
-  out: { arg: 'DIR', text: 'workspace for manifest, codes, head, metrics and report (default: cnn-codes-out/<data name>)' },
+  out: {
+    arg: 'DIR',
+    text: 'workspace for manifest, codes, head, metrics and report (default: cnn-codes-out/<data name>)',
+  },
   cache: { arg: 'DIR', text: 'put the content-addressed code cache here instead of <out>/codes (shareable)' },
   model: { arg: 'NAME|FILE', text: `model name or descriptor .json (default: ${DEFAULT_MODEL})` },
   'models-dir': { arg: 'DIR', text: 'extra folder to look for models in (repeatable; also CNN_CODES_MODELS_DIR)' },
@@ -22,8 +25,14 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   workers: { arg: 'N', text: 'extraction worker threads (default: one per core)' },
   'batch-size': { arg: 'N', text: 'images per inference batch (default 8)' },
   provider: { arg: 'cpu|cuda', text: 'onnxruntime execution provider (default cpu)' },
-  seed: { arg: 'N', text: 'seed of the cross-validation folds and of the val split carved from unsplit data (default 0)' },
-  'val-fraction': { arg: 'F', text: 'share of each class held out as val when the data has no val folder (default 0.2)' },
+  seed: {
+    arg: 'N',
+    text: 'seed of the cross-validation folds and of the val split carved from unsplit data (default 0)',
+  },
+  'val-fraction': {
+    arg: 'F',
+    text: 'share of each class held out as val when the data has no val folder (default 0.2)',
+  },
   layer: { arg: 'NAME', text: 'cut point: final (default), another named layer, or auto (cross-validation chooses)' },
   head: { arg: 'KIND', text: 'logistic (default), svm, or auto (cross-validation chooses)' },
   C: { arg: 'NUMBER', text: 'fix C instead of choosing it by cross-validation on train' },
@@ -32,14 +41,35 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   split: { arg: 'NAME', text: 'split to evaluate (default val; never train)' },
   top: { arg: 'K', text: 'labels to show per image (default 1)' },
   output: { arg: 'FILE', text: 'where to write the classifier (default: <out>/classifier.onnx)' },
-  input: { arg: 'rgb|float', text: 'rgb (default): uint8 [N,H,W,3] crops, normalized in the graph; float: the backbone\'s own input' },
-  endpoint: { arg: 'URL', text: 'S3 and SQS endpoint (LocalStack, moto_server); default AWS_ENDPOINT_URL[_S3|_SQS], else AWS' },
+  input: {
+    arg: 'rgb|float',
+    text: "rgb (default): uint8 [N,H,W,3] crops, normalized in the graph; float: the backbone's own input",
+  },
+  endpoint: {
+    arg: 'URL',
+    text: 'S3 and SQS endpoint (LocalStack, moto_server); default AWS_ENDPOINT_URL[_S3|_SQS], else AWS',
+  },
   region: { arg: 'NAME', text: 'AWS region (default AWS_REGION, else us-east-1)' },
-  bucket: { arg: 'NAME', text: `bucket (default ${DEFAULT_PROVISION.bucket}, or CNN_CODES_BUCKET from a CDK deployment)` },
-  'queue-prefix': { arg: 'NAME', text: `queues <prefix>-run|extract|train|evaluate[-dlq] (default ${DEFAULT_PROVISION.queuePrefix})` },
-  'visibility-timeout': { arg: 'S', text: `queue visibility timeout in seconds (default ${DEFAULT_PROVISION.visibilityTimeoutSeconds})` },
-  'max-receive-count': { arg: 'N', text: `deliveries before a message goes to its DLQ (default ${DEFAULT_PROVISION.maxReceiveCount})` },
-  'notify-prefix': { arg: 'P', text: `S3 ObjectCreated under P → the extract queue (default ${DEFAULT_PROVISION.notifyPrefix})` },
+  bucket: {
+    arg: 'NAME',
+    text: `bucket (default ${DEFAULT_PROVISION.bucket}, or CNN_CODES_BUCKET from a CDK deployment)`,
+  },
+  'queue-prefix': {
+    arg: 'NAME',
+    text: `queues <prefix>-run|extract|train|evaluate[-dlq] (default ${DEFAULT_PROVISION.queuePrefix})`,
+  },
+  'visibility-timeout': {
+    arg: 'S',
+    text: `queue visibility timeout in seconds (default ${DEFAULT_PROVISION.visibilityTimeoutSeconds})`,
+  },
+  'max-receive-count': {
+    arg: 'N',
+    text: `deliveries before a message goes to its DLQ (default ${DEFAULT_PROVISION.maxReceiveCount})`,
+  },
+  'notify-prefix': {
+    arg: 'P',
+    text: `S3 ObjectCreated under P → the extract queue (default ${DEFAULT_PROVISION.notifyPrefix})`,
+  },
   'no-notify': { text: 'set up no bucket notification' },
   queues: { arg: 'LIST', text: 'stages to consume: run,extract,train,evaluate (default all)' },
   threads: { arg: 'N', text: 'extraction worker threads in this process (default: one per core)' },

@@ -29,7 +29,7 @@ if [[ ! -x "$venv/bin/python" ]]; then
   /usr/bin/python3 -m venv --system-site-packages "$venv"
 fi
 
-probe='import torch, torchvision, numpy, PIL, sklearn, pytest, onnx, onnxruntime, boto3
+probe='import torch, torchvision, numpy, PIL, sklearn, pytest, onnx, onnxruntime, boto3, ruff
 assert numpy.__version__.startswith("1."), numpy.__version__'
 if ! "$venv/bin/python" -c "$probe" >/dev/null 2>&1; then
   # The default index may be unreachable here, the local mirror answers at once: do not wait on retries.

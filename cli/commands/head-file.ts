@@ -8,7 +8,9 @@ export async function readHeadFile(file: string): Promise<HeadArtefact> {
   try {
     raw = JSON.parse(await fs.readFile(file, 'utf8'));
   } catch (err) {
-    throw new DataError(`cannot read head ${file}: ${errorMessage(err)} (train one first, or pass --head FILE)`, { cause: err });
+    throw new DataError(`cannot read head ${file}: ${errorMessage(err)} (train one first, or pass --head FILE)`, {
+      cause: err,
+    });
   }
   return parseHeadArtefact(raw, file);
 }

@@ -74,6 +74,8 @@ export type MessageType = WorkMessage['type'];
 export const MESSAGE_TYPES: readonly MessageType[] = ['run', 'extract', 'train', 'evaluate'];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// Control characters (U+0000..U+001F) are exactly what a key must not contain: the regex names them on purpose.
+// eslint-disable-next-line no-control-regex
 const KEY = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[^\u0000-\u001f]{1,1024}$/;
 
 const storeUri: Check<string> = (value, path, problems) => {

@@ -1,6 +1,4 @@
-import type { Manifest } from '../features/manifest.js';
 import { rankCandidates } from '../heads/model-selection.js';
-import type { Evaluation } from '../workspace/evaluation.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
 import type { ReportInputs } from '../workspace/report-inputs.js';
 import { confusionHeatmap, layerChart, reliabilityDiagram } from './html-charts.js';

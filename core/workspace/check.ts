@@ -6,7 +6,10 @@ import { InvalidArtefactError } from './artefact-error.js';
  * An object with at least these fields, each checked; fields it does not name are kept as they are. Artefacts are
  * versioned as a whole (the reader checks `version` first), so an extra field is a newer writer's addition, not a typo.
  */
-export function fields<T>(shape: Record<string, Check<unknown>>, optional: Record<string, Check<unknown>> = {}): Check<T> {
+export function fields<T>(
+  shape: Record<string, Check<unknown>>,
+  optional: Record<string, Check<unknown>> = {},
+): Check<T> {
   return (value, path, problems) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       problems.push(`${path}: expected an object`);
@@ -18,7 +21,8 @@ export function fields<T>(shape: Record<string, Check<unknown>>, optional: Recor
       if (record[key] === undefined) problems.push(`${path}.${key}: required`);
       else check(record[key], `${path}.${key}`, problems);
     }
-    for (const [key, check] of Object.entries(optional)) if (record[key] !== undefined) check(record[key], `${path}.${key}`, problems);
+    for (const [key, check] of Object.entries(optional))
+      if (record[key] !== undefined) check(record[key], `${path}.${key}`, problems);
     return problems.length === before ? (value as T) : undefined;
   };
 }
@@ -77,7 +81,12 @@ export const mapOf =
  * Reads one versioned JSON artefact: undefined when it is absent, the checked value when it is this build's version,
  * an InvalidArtefactError naming every problem otherwise.
  */
-export async function readArtefact<T>(store: BlobStore, key: string, version: number, check: Check<T>): Promise<T | undefined> {
+export async function readArtefact<T>(
+  store: BlobStore,
+  key: string,
+  version: number,
+  check: Check<T>,
+): Promise<T | undefined> {
   const raw = await store.getJson<unknown>(key);
   if (raw === undefined) return undefined;
   return parseArtefact(raw, `${store.location}`, key, version, check);

@@ -35,7 +35,13 @@ export interface Evaluation {
 }
 
 const label = integer(0, 1_000_000);
-const checkPrediction = fields<Prediction>({ key: anyString, label, predicted: label, confidence: finite, probabilities: list(finite) });
+const checkPrediction = fields<Prediction>({
+  key: anyString,
+  label,
+  predicted: label,
+  confidence: finite,
+  probabilities: list(finite),
+});
 
 const checkEvaluation: Check<Evaluation> = fields<Evaluation>(
   {
@@ -46,7 +52,15 @@ const checkEvaluation: Check<Evaluation> = fields<Evaluation>(
     head: fields({ kind: anyString, C: finite }),
     classes: list(anyString),
     // JSON writes a non-finite log-loss as null; the other figures are always finite.
-    metrics: fields({ n: integer(0, Number.MAX_SAFE_INTEGER), accuracy: finite, balancedAccuracy: finite, macroF1: finite, logLoss: numberOrNull, perClass: list(anyObject), confusion: list(list(finite)) }),
+    metrics: fields({
+      n: integer(0, Number.MAX_SAFE_INTEGER),
+      accuracy: finite,
+      balancedAccuracy: finite,
+      macroF1: finite,
+      logLoss: numberOrNull,
+      perClass: list(anyObject),
+      confusion: list(list(finite)),
+    }),
     predictions: list(checkPrediction),
     rejected: integer(0, Number.MAX_SAFE_INTEGER),
     timings: mapOf(numberOrNull),

@@ -26,7 +26,14 @@ export interface HeadArtefact {
 }
 
 const cvOrNull: Check<HeadArtefact['cv']> = (value, path, problems) =>
-  value === null ? null : fields<NonNullable<HeadArtefact['cv']>>({ folds: integer(2, 1_000), seed: finite, table: list(anyObject), best: anyObject })(value, path, problems);
+  value === null
+    ? null
+    : fields<NonNullable<HeadArtefact['cv']>>({
+        folds: integer(2, 1_000),
+        seed: finite,
+        table: list(anyObject),
+        best: anyObject,
+      })(value, path, problems);
 
 const checkHeadArtefact = fields<HeadArtefact>({
   version: oneOf(HEAD_ARTEFACT_VERSION),

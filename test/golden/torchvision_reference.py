@@ -94,7 +94,7 @@ def main() -> None:
         "generator": "test/golden/torchvision_reference.py",
         "versions": {"torch": torch.__version__, "torchvision": torchvision.__version__, "pillow": PIL.__version__},
         "transform": "PIL open → convert('RGB') → Resize(256) (bilinear) → CenterCrop(224) → ToTensor → Normalize(ImageNet)",
-        "sampleIndices": "flat CHW indices, numpy default_rng(%d).choice(%d, %d, replace=False), sorted" % (SAMPLE_SEED, int(np.prod(SHAPE)), SAMPLE_COUNT),
+        "sampleIndices": f"flat CHW indices, numpy default_rng({SAMPLE_SEED}).choice({int(np.prod(SHAPE))}, {SAMPLE_COUNT}, replace=False), sorted",
         "indices": [int(i) for i in indices],
         "images": images,
     }
@@ -103,11 +103,11 @@ def main() -> None:
         f.write("{\n")
         head = [k for k in reference if k != "images"]
         for key in head:
-            f.write("  %s: %s,\n" % (json.dumps(key), json.dumps(reference[key])))
+            f.write(f"  {json.dumps(key)}: {json.dumps(reference[key])},\n")
         f.write('  "images": [\n')
         f.write(",\n".join("    " + json.dumps(img) for img in images))
         f.write("\n  ]\n}\n")
-    print("wrote %s (%d images, %d samples each)" % (args.out, len(images), SAMPLE_COUNT))
+    print(f"wrote {args.out} ({len(images)} images, {SAMPLE_COUNT} samples each)")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,10 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
-import { FeatureStore } from '../../core/features/feature-store.js';
+import { type FeatureStore } from '../../core/features/feature-store.js';
 import type { Manifest } from '../../core/features/manifest.js';
 import { awsSettings, s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
-import { S3BlobStore } from '../../aws/s3-blob-store.js';
+import { type S3BlobStore } from '../../aws/s3-blob-store.js';
 import { motoEnv } from './moto.js';
 import { REPO_ROOT, SHARED } from './paths.js';
 
@@ -31,7 +31,7 @@ export async function cli(endpoint: string, args: string[], env: NodeJS.ProcessE
     return stdout;
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
-    throw new Error(`cnn-codes ${args.join(' ')} exited ${e.code}: ${e.stderr}`);
+    throw new Error(`cnn-codes ${args.join(' ')} exited ${e.code}: ${e.stderr}`, { cause: err });
   }
 }
 

@@ -13,7 +13,6 @@ import { run, type RunResult } from '../../core/use-cases/run.js';
 import type { HeadArtefact } from '../../core/workspace/head-artefact.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { STAGES } from '../../aws/names.js';
-import { SqsQueue } from '../../aws/sqs-queue.js';
 import { buildRuntime, type Runtime } from '../../functions/shared/runtime.js';
 import { settingsFromEnv } from '../../functions/shared/settings.js';
 import { ACCEPTS } from '../../functions/shared/workers.js';

@@ -8,8 +8,8 @@ A backbone maps a preprocessed NCHW float batch to named feature tensors: `final
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import onnx
 import torch
@@ -69,7 +69,7 @@ class OnnxBackbone(Backbone):
         if self.nhwc:
             x = x.permute(0, 2, 3, 1)
         feature, *cuts = self.graph(x)
-        return {**dict(zip(self.cut_names, cuts)), "final": _pooled(feature)}
+        return {**dict(zip(self.cut_names, cuts, strict=False)), "final": _pooled(feature)}
 
     def blocks(self) -> list[list[nn.Parameter]]:
         blocks, current = [], []
@@ -228,7 +228,7 @@ def _probe_shapes(model, tensors, nhwc, preprocess) -> dict:
     x = torch.zeros(1, 3, *preprocess["crop"])
     with torch.no_grad():
         values = probe(x.permute(0, 2, 3, 1) if nhwc else x)
-    return {t: tuple(v.shape) for t, v in zip(tensors, values)}
+    return {t: tuple(v.shape) for t, v in zip(tensors, values, strict=False)}
 
 
 def _last_per_resolution(keys, shapes: dict, exclude) -> list[tuple[int, object]]:

@@ -20,7 +20,6 @@ from .contract import ENV_MODELS, ENV_SHARED, HEARTBEAT_EVERY_S, HEARTBEAT_EXTEN
 from .errors import ConfigError, FineTuneError
 
 
-
 def _repo_root() -> Path:
     parents = Path(__file__).resolve().parents
     return parents[3] if len(parents) > 3 else Path.cwd()  # jobs/fine-tune/cnn_codes_finetune/cli.py in the repo

@@ -203,7 +203,7 @@ def _collate_skipping_rejects(batch):
     rejected = len(batch) - len(good)
     if not good:
         return torch.empty(0), torch.empty(0, dtype=torch.long), rejected
-    images, labels = zip(*good)
+    images, labels = zip(*good, strict=False)
     return torch.stack(images), torch.tensor(labels, dtype=torch.long), rejected
 
 

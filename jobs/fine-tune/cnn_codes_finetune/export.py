@@ -99,7 +99,7 @@ def compare_with_onnxruntime(net: FineTuneNet, descriptor_path: Path, images: to
     for n in cut_names:
         model.graph.output.append(onnx.ValueInfoProto(name=n))
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    ort_out = dict(zip([LOGITS, *cut_names], session.run([LOGITS, *cut_names], {INPUT_NAME: images.numpy()})))
+    ort_out = dict(zip([LOGITS, *cut_names], session.run([LOGITS, *cut_names], {INPUT_NAME: images.numpy()}), strict=False))
     net = net.to("cpu").eval()
     with torch.no_grad():
         logits, cuts = net.forward_with_cuts(images)

@@ -59,7 +59,7 @@ def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def compare_outputs(converted: np.ndarray, reference: np.ndarray) -> dict:
     cos = cosine_rows(converted, reference)
-    top5 = [len(set(np.argsort(-c)[:5]) & set(np.argsort(-r)[:5])) / 5 for c, r in zip(converted, reference)]
+    top5 = [len(set(np.argsort(-c)[:5]) & set(np.argsort(-r)[:5])) / 5 for c, r in zip(converted, reference, strict=False)]
     return {
         "images": int(len(converted)),
         "cosineMean": float(cos.mean()), "cosineMin": float(cos.min()),

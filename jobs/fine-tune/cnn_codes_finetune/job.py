@@ -7,8 +7,8 @@ import json
 import platform
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import onnx
 import torch

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import onnx
@@ -81,7 +81,7 @@ def pool_fn(attrs, pool, pad_value):
 
 def _same_pads(size, kernel, strides, dilations, lower):
     pads_begin, pads_end = [], []
-    for n, k, s, d in zip(size, kernel, strides, dilations):
+    for n, k, s, d in zip(size, kernel, strides, dilations, strict=False):
         total = max((-(-int(n) // s) - 1) * s + (k - 1) * d + 1 - int(n), 0)
         small, big = total // 2, total - total // 2
         pads_begin.append(big if lower else small)

@@ -13,8 +13,8 @@ so QDQ and QLinear graphs become plain float networks:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import onnx
@@ -23,8 +23,17 @@ import torch.nn.functional as F
 from onnx import helper, numpy_helper
 from torch import nn
 
-from .onnx_ops import (ELEMENTWISE, ConversionError, broadcast, constant_value, conv_fn, dequantize, needed_nodes,
-                       pool_fn, safe_name)
+from .onnx_ops import (
+    ELEMENTWISE,
+    ConversionError,
+    broadcast,
+    constant_value,
+    conv_fn,
+    dequantize,
+    needed_nodes,
+    pool_fn,
+    safe_name,
+)
 
 _INT_RANGES = {
     onnx.TensorProto.UINT8: (0, 255),
@@ -88,10 +97,10 @@ class OnnxGraphModule(nn.Module):
     def forward(self, *inputs: torch.Tensor):
         if len(inputs) != len(self.input_names):
             raise TypeError(f"expected {len(self.input_names)} inputs ({self.input_names}), got {len(inputs)}")
-        env = dict(zip(self.input_names, inputs))
+        env = dict(zip(self.input_names, inputs, strict=False))
         for step in self._steps:
             results = step.run([env[n] for n in step.inputs])
-            env.update(zip(step.outputs, results))
+            env.update(zip(step.outputs, results, strict=False))
         return tuple(env[n] for n in self.output_names)
 
     def parameters_by_producer(self) -> list[tuple[list[str], list[nn.Parameter]]]:
@@ -274,7 +283,7 @@ class OnnxGraphModule(nn.Module):
         if w is None:
             raise ConversionError("Conv: runtime weights are not supported")
         conv = conv_fn(attrs)
-        keys = [getattr(g, "weight_key") for g in (w, b) if g is not None and hasattr(g, "weight_key")]
+        keys = [g.weight_key for g in (w, b) if g is not None and hasattr(g, "weight_key")]
         self._add("Conv", ins[:1], node.output, lambda t: [conv(t[0], w(), b() if b else None)], keys)
 
     def _op_Gemm(self, node, attrs, ins):
@@ -306,7 +315,7 @@ class OnnxGraphModule(nn.Module):
     def _binary(self, op, fn):
         def lower(node, attrs, ins):
             getters = [self._operand(op, i, n) for i, n in enumerate(ins)]
-            runtime = [n for n, g in zip(ins, getters) if g is None]
+            runtime = [n for n, g in zip(ins, getters, strict=False) if g is None]
 
             def run(t):
                 it = iter(t)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -73,7 +73,7 @@ class Runtime:
     channels_last: bool
 
     @staticmethod
-    def resolve(spec: TrainingSpec) -> "Runtime":
+    def resolve(spec: TrainingSpec) -> Runtime:
         cuda = torch.cuda.is_available()
         if spec.device == "cuda" and not cuda:
             raise RuntimeError("training.device is cuda but no CUDA device is visible")

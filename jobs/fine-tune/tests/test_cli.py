@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import boto3
+from conftest import MODELS
 
 from cnn_codes_finetune.cli import main
-from conftest import MODELS
 
 
 def test_a_bad_message_exits_2_with_a_json_error(tmp_path):

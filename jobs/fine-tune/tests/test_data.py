@@ -4,11 +4,18 @@ import subprocess
 
 import boto3
 import pytest
-
-from cnn_codes_finetune.data import (BlobReader, ImageDataset, decode_image, index_image_folder, make_loader,
-                                     stratified_split, transforms_for)
-from cnn_codes_finetune.known_backbones import IMAGENET_PREPROCESS
 from conftest import HYMENOPTERA, REPO
+
+from cnn_codes_finetune.data import (
+    BlobReader,
+    ImageDataset,
+    decode_image,
+    index_image_folder,
+    make_loader,
+    stratified_split,
+    transforms_for,
+)
+from cnn_codes_finetune.known_backbones import IMAGENET_PREPROCESS
 
 
 def test_the_hymenoptera_layout_is_indexed_like_torchvision(shared):

@@ -10,9 +10,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from conftest import REPO
 
 from cnn_codes_finetune.backbones import load_backbone
-from conftest import REPO
 
 
 def test_job_reports_where_the_artefacts_are(job_run):
@@ -54,7 +54,7 @@ def test_descriptor_names_real_tensors_with_the_right_dims(job_run):
     model.graph.output.extend(onnx.ValueInfoProto(name=n) for n in names)
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     values = session.run(names, {"input": np.zeros((2, 3, 224, 224), np.float32)})
-    for (cut, spec), value in zip(d["cutPoints"].items(), values):
+    for (cut, spec), value in zip(d["cutPoints"].items(), values, strict=False):
         assert value.shape[0] == 2 and value.shape[1] == spec["dim"], cut
         assert value.ndim == (2 if spec.get("layout") == "NC" else 4), cut
     assert d["cutPoints"]["final"]["layout"] == "NC" and d["cutPoints"]["final"]["dim"] == 1280

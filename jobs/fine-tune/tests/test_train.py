@@ -1,11 +1,19 @@
 import pytest
 import torch
+from conftest import MODELS
 
 from cnn_codes_finetune.backbones import Backbone, TorchvisionBackbone, load_backbone
 from cnn_codes_finetune.data import BlobReader, ImageDataset, index_image_folder, transforms_for
 from cnn_codes_finetune.message import TrainingSpec
-from cnn_codes_finetune.train import FineTuneNet, Runtime, apply_freezing, evaluate, fit, make_optimizer, seed_everything
-from conftest import MODELS
+from cnn_codes_finetune.train import (
+    FineTuneNet,
+    Runtime,
+    apply_freezing,
+    evaluate,
+    fit,
+    make_optimizer,
+    seed_everything,
+)
 
 CPU = Runtime(torch.device("cpu"), amp=False, channels_last=False)
 

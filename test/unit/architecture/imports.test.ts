@@ -22,10 +22,16 @@ function sources(dir: string): SourceFile[] {
     .map((e) => {
       const full = path.join(e.parentPath, e.name);
       const text = readFileSync(full, 'utf8');
-      const imports = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g)].map(
-        (m) => (m[1] ?? m[2] ?? m[3])!,
-      );
-      return { file: path.relative(REPO_ROOT, full), imports, readsEnv: /\bprocess\.env\b/.test(text.replace(/\/\/.*|\/\*[\s\S]*?\*\//g, '')) };
+      const imports = [
+        ...text.matchAll(
+          /(?:^|\n)\s*(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g,
+        ),
+      ].map((m) => (m[1] ?? m[2] ?? m[3])!);
+      return {
+        file: path.relative(REPO_ROOT, full),
+        imports,
+        readsEnv: /\bprocess\.env\b/.test(text.replace(/\/\/.*|\/\*[\s\S]*?\*\//g, '')),
+      };
     });
 }
 
@@ -40,12 +46,20 @@ test('the scanner sees the imports it is meant to police', () => {
 });
 
 test('core imports no AWS SDK and nothing outside core, and reads no environment', () => {
-  assert.deepEqual(offenders(core, (s) => s.startsWith('@aws-sdk/') || s === 'aws-lambda' || s.startsWith('aws-cdk')), []);
+  assert.deepEqual(
+    offenders(core, (s) => s.startsWith('@aws-sdk/') || s === 'aws-lambda' || s.startsWith('aws-cdk')),
+    [],
+  );
   const outside = core.flatMap((f) =>
-    f.imports.filter((s) => s.startsWith('.') && !path.join(path.dirname(f.file), s).startsWith(`core${path.sep}`)).map((s) => `${f.file} imports ${s}`),
+    f.imports
+      .filter((s) => s.startsWith('.') && !path.join(path.dirname(f.file), s).startsWith(`core${path.sep}`))
+      .map((s) => `${f.file} imports ${s}`),
   );
   assert.deepEqual(outside, []);
-  assert.deepEqual(core.filter((f) => f.readsEnv).map((f) => f.file), []);
+  assert.deepEqual(
+    core.filter((f) => f.readsEnv).map((f) => f.file),
+    [],
+  );
 });
 
 test('exactly one module imports onnxruntime', () => {
@@ -73,14 +87,22 @@ const LOCAL_IO: Record<string, RegExp> = {
 
 test('core does local I/O only in the modules the README names; use cases see ports', () => {
   const misplaced = core.flatMap((f) =>
-    f.imports.filter((s) => s in LOCAL_IO && !LOCAL_IO[s]!.test(f.file.split(path.sep).join('/'))).map((s) => `${f.file} imports ${s}`),
+    f.imports
+      .filter((s) => s in LOCAL_IO && !LOCAL_IO[s]!.test(f.file.split(path.sep).join('/')))
+      .map((s) => `${f.file} imports ${s}`),
   );
   assert.deepEqual(misplaced, []);
   const useCases = core.filter((f) => f.file.startsWith(path.join('core', 'use-cases')));
-  assert.deepEqual(offenders(useCases, (s) => s in LOCAL_IO || s === 'onnxruntime-node'), []);
+  assert.deepEqual(
+    offenders(useCases, (s) => s in LOCAL_IO || s === 'onnxruntime-node'),
+    [],
+  );
 });
 
 test('core does not import from test helpers, and the test-only queue is not in core', () => {
-  assert.deepEqual(offenders(core, (s) => s.includes('/test/')), []);
+  assert.deepEqual(
+    offenders(core, (s) => s.includes('/test/')),
+    [],
+  );
   assert.ok(!core.some((f) => f.file.endsWith('in-process-queue.ts')));
 });

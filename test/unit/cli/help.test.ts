@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { COMMON_OPTIONS, flagDoc } from '../../../cli/args.js';
+import { COMMON_OPTIONS, flagDoc, renderCommandHelp, renderHelp } from '../../../cli/args.js';
 import { COMMANDS } from '../../../cli/commands/index.js';
 import { REPO_ROOT } from '../../helpers/paths.js';
 
@@ -23,13 +23,15 @@ test('cnn-codes <command> --help shows that command: its usage, its own flags on
   assert.match(train.stdout, /^Usage: cnn-codes train --out DIR/);
   assert.match(train.stdout, /\n {2}--folds N {2,}cross-validation folds \(default 5\)\n/);
   assert.match(train.stdout, /\nExample:\n {2}cnn-codes train --out /);
-  for (const other of ['--data', '--top', '--endpoint', '--workers']) assert.doesNotMatch(train.stdout, new RegExp(`\\n {2}${other} `), other);
+  for (const other of ['--data', '--top', '--endpoint', '--workers'])
+    assert.doesNotMatch(train.stdout, new RegExp(`\\n {2}${other} `), other);
 
+  // The other pages in-process: the binary's path to them is the one just exercised.
   for (const command of COMMANDS) {
-    const page = cli([command.name, '--help']);
-    assert.equal(page.status, 0, `${command.name}: ${page.stderr}`);
-    assert.ok(page.stdout.startsWith(`Usage: cnn-codes ${command.name}`), command.name);
-    for (const name of Object.keys(command.options)) assert.match(page.stdout, new RegExp(`--${name}\\b`), `${command.name} --${name}`);
+    const page = renderCommandHelp(command);
+    assert.ok(page.startsWith(`Usage: cnn-codes ${command.name}`), command.name);
+    for (const name of Object.keys(command.options))
+      assert.match(page, new RegExp(`--${name}\\b`), `${command.name} --${name}`);
   }
 });
 
@@ -37,8 +39,7 @@ test('help wins over everything else on the line, and `help <command>` is the sa
   const viaFlag = cli(['predict', '--bogus', '-h']);
   assert.equal(viaFlag.status, 0, viaFlag.stderr);
   assert.equal(cli(['help', 'predict']).stdout, viaFlag.stdout);
-  const general = cli(['--help']);
-  assert.equal(general.status, 0);
-  assert.match(general.stdout, /Commands:\n {2}run /);
-  assert.match(general.stdout, /cnn-codes <command> --help/);
+  const general = renderHelp(COMMANDS);
+  assert.match(general, /Commands:\n {2}run /);
+  assert.match(general, /cnn-codes <command> --help/);
 });

@@ -20,7 +20,6 @@ async function planned(root: string, runId = 'r1'): Promise<{ setup: InProcessSe
   return { setup, extracts: received.map((m) => m.body as ExtractMessage) };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const trainMessages = (setup: InProcessSetup) => setup.queues.train.peek().map((e) => e.body as TrainMessage);
 
 test('shards finishing concurrently, each delivered three times in any order, send exactly one train', () =>
@@ -45,8 +44,9 @@ test('shards finishing concurrently, each delivered three times in any order, se
     assert.equal(events.length, 12, 'one event per message (6 + 6 copies), however often each was delivered');
   }));
 
-test('a crash between the train claim and the send: the owner’s redelivery (even redriven) sends, nobody else does', () =>
+test('a crash between the train claim and the send: the owner’s redelivery (even redriven) sends, nobody else does', (t) =>
   withTempDir(async (root) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const { setup, extracts } = await planned(root);
     for (const [i, m] of extracts.slice(0, -1).entries()) await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 1 });
     const last = extracts.at(-1)!;
@@ -60,7 +60,7 @@ test('a crash between the train claim and the send: the owner’s redelivery (ev
     // Straight away, the redelivery cannot tell a crash from a twin still sending: it waits for the lease.
     await assert.rejects(extractShard(setup.deps, last, { id: 'owner', receiveCount: 2 }), ClaimBusyError);
     setup.deps.sendLeaseSeconds = 0.2;
-    await sleep(250);
+    t.mock.timers.tick(250); // the lease runs out
     // Other shards' messages arriving again must not send: they do not hold the claim.
     for (const [i, m] of extracts.slice(0, -1).entries()) assert.equal((await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 2 })).train, 'claimed-by-another');
     assert.equal(trainMessages(setup).length, 0);

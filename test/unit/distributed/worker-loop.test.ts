@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fakeTime } from '../../helpers/fake-time.js';
 import { InProcessQueue } from '../../helpers/in-process-queue.js';
 import { ConfigError } from '../../../core/errors.js';
 import { classifyFailure, type Outcome } from '../../../core/use-cases/distributed/router.js';
 import { runWorkerLoop } from '../../../core/use-cases/distributed/worker-loop.js';
 
+// Runs on the mocked clock (fakeTime): "work" that takes simulated time, not real time.
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('the heartbeat keeps long work invisible to other consumers; the message is acked once, afterwards', async () => {
+test('the heartbeat keeps long work invisible to other consumers; the message is acked once, afterwards', async (t) => {
+  const clock = fakeTime(t);
   const queue = new InProcessQueue<unknown>('q', { visibilityTimeoutSeconds: 0.3 });
   await queue.send({ n: 1 });
   const controller = new AbortController();
@@ -23,18 +26,19 @@ test('the heartbeat keeps long work invisible to other consumers; the message is
       return [{ kind: 'done' }];
     },
   });
-  await sleep(700);
+  await clock.advance(700);
   const stolen = await queue.receive();
-  await sleep(700);
+  await clock.advance(700);
   controller.abort();
-  const stats = await loop;
+  const stats = await clock.until(loop);
   assert.deepEqual(stolen, [], 'a second consumer sees nothing while the first works');
   assert.deepEqual(seen, [1]);
   assert.equal(stats.done, 1);
   assert.equal(queue.size, 0);
 });
 
-test('poison goes to the DLQ at once with its reason; retries come back and are redriven after maxReceiveCount', async () => {
+test('poison goes to the DLQ at once with its reason; retries come back and are redriven after maxReceiveCount', async (t) => {
+  const clock = fakeTime(t);
   const dlq = new InProcessQueue<unknown>('dlq');
   const queue = new InProcessQueue<unknown>('q', { visibilityTimeoutSeconds: 5, deadLetterQueue: dlq, maxReceiveCount: 3 });
   await queue.send({ kind: 'poison' });
@@ -54,7 +58,7 @@ test('poison goes to the DLQ at once with its reason; retries come back and are 
         return kind === 'poison' ? classifyFailure(new ConfigError('bad field'), m.receiveCount) : { kind: 'retry', reason: 'store down', delaySeconds: 0 };
       }),
   });
-  const stats = await loop;
+  const stats = await clock.until(loop);
   controller.abort();
   assert.deepEqual(attempts, { poison: 1, flaky: 3 });
   assert.deepEqual(stats, { received: 4, done: 0, poison: 1, retried: 3 });
@@ -67,7 +71,8 @@ test('poison goes to the DLQ at once with its reason; retries come back and are 
   );
 });
 
-test('shutdown: the message in hand finishes and is acked; nothing new is taken', async () => {
+test('shutdown: the message in hand finishes and is acked; nothing new is taken', async (t) => {
+  const clock = fakeTime(t);
   const queue = new InProcessQueue<unknown>('q');
   await queue.send({ n: 1 });
   await queue.send({ n: 2 });
@@ -84,7 +89,7 @@ test('shutdown: the message in hand finishes and is acked; nothing new is taken'
       return [{ kind: 'done' }];
     },
   });
-  const stats = await loop;
+  const stats = await clock.until(loop);
   assert.deepEqual(handled, [1]);
   assert.equal(stats.done, 1);
   assert.deepEqual(queue.peek().map((e) => e.body), [{ n: 2 }], 'the second message stays queued for another worker');

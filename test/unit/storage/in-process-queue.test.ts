@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fakeTime } from '../../helpers/fake-time.js';
 import { InProcessQueue } from '../../helpers/in-process-queue.js';
 
-test('a received message is invisible until its visibility timeout, then redelivered with a higher count', async () => {
+test('a received message is invisible until its visibility timeout, then redelivered with a higher count', async (t) => {
+  const clock = fakeTime(t);
   const queue = new InProcessQueue<{ n: number }>('q', { visibilityTimeoutSeconds: 0.05 });
   await queue.send({ n: 1 });
   const [first] = await queue.receive();
   assert.equal(first?.receiveCount, 1);
   assert.deepEqual(await queue.receive(), []);
-  await new Promise((r) => setTimeout(r, 80));
+  await clock.advance(80);
   const [again] = await queue.receive();
   assert.equal(again?.receiveCount, 2);
   assert.deepEqual(again?.body, { n: 1 });
@@ -18,13 +20,14 @@ test('a received message is invisible until its visibility timeout, then redeliv
   assert.equal(queue.size, 0);
 });
 
-test('receive long-polls until a message arrives, and bodies are copies', async () => {
+test('receive long-polls until a message arrives, and bodies are copies', async (t) => {
+  const clock = fakeTime(t);
   const queue = new InProcessQueue<{ list: number[] }>('q');
   const body = { list: [1] };
   setTimeout(() => void queue.send(body), 20);
   const started = Date.now();
-  const [msg] = await queue.receive({ waitSeconds: 2 });
-  assert.ok(Date.now() - started < 1000);
+  const [msg] = await clock.until(queue.receive({ waitSeconds: 2 }));
+  assert.equal(Date.now() - started, 20, 'returned as the message arrived, not at the end of the wait');
   body.list.push(2);
   assert.deepEqual(msg?.body, { list: [1] });
   await queue.release(msg!);

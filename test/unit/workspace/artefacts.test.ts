@@ -31,7 +31,19 @@ const evaluation = (): Evaluation =>
     layer: 'final',
     head: { kind: 'logistic', C: 1 },
     classes: ['ants', 'bees'],
-    metrics: { n: 1, accuracy: 1, balancedAccuracy: 1, macroF1: 1, logLoss: null, perClass: [], confusion: [[1, 0], [0, 0]], topK: [] },
+    metrics: {
+      n: 1,
+      accuracy: 1,
+      balancedAccuracy: 1,
+      macroF1: 1,
+      logLoss: null,
+      perClass: [],
+      confusion: [
+        [1, 0],
+        [0, 0],
+      ],
+      topK: [],
+    },
     predictions: [{ key: 'val/ants/a.jpg', label: 0, predicted: 0, confidence: 0.9, probabilities: [0.9, 0.1] }],
     rejected: 0,
     timings: { headFitSeconds: 0.01 },
@@ -73,7 +85,10 @@ test('every bad field is named by its path', async () => {
     await store.put(HEAD_KEY, JSON.stringify({ ...withoutLayer, options: { kind: 'tree', C: -1 } }));
     await assert.rejects(readHeadArtefact(store), (err: unknown) => {
       assert.ok(err instanceof InvalidArtefactError);
-      assert.deepEqual(err.problems.map((p) => p.split(':')[0]), ['$.layer', '$.options.kind', '$.options.C']);
+      assert.deepEqual(
+        err.problems.map((p) => p.split(':')[0]),
+        ['$.layer', '$.options.kind', '$.options.C'],
+      );
       return true;
     });
     const bad = evaluation();
