@@ -1,11 +1,11 @@
 import type { ModelRegistry } from '../core/models/registry.js';
 import type { ExtractSummary } from '../core/use-cases/extract.js';
 import type { PredictResult } from '../core/use-cases/predict.js';
+import { describeConvergence, formatC, pct } from '../core/report/numbers.js';
 import type { RunResult } from '../core/use-cases/run.js';
 import type { Evaluation } from '../core/workspace/evaluation.js';
 import type { HeadArtefact } from '../core/workspace/head-artefact.js';
 
-const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 export function printExtract(summary: ExtractSummary, out: string, json: boolean): unknown {
@@ -20,10 +20,11 @@ export function printExtract(summary: ExtractSummary, out: string, json: boolean
 export function printTrain(head: HeadArtefact, reused: boolean, out: string, json: boolean): unknown {
   if (!json) {
     const cv = head.cv ? ` (CV accuracy ${pct(head.cv.best.meanAccuracy)} ± ${(head.cv.best.stdAccuracy * 100).toFixed(1)})` : '';
-    say(`head: ${head.options.kind} on ${head.layer}, C = ${head.options.C}${cv}${reused ? ', reused from cache' : `, fitted in ${head.fitSeconds.toFixed(3)} s`}`);
+    say(`head: ${head.options.kind} on ${head.layer}, C = ${formatC(head.options.C)}${cv}${reused ? ', reused from cache' : `, fitted in ${head.fitSeconds.toFixed(3)} s`}`);
+    say(`fit: ${describeConvergence(head.head.fit)}`);
     say(`saved: ${out}/head.json`);
   }
-  return { out, head: { layer: head.layer, kind: head.options.kind, C: head.options.C, cv: head.cv?.best ?? null, reused } };
+  return { out, head: { layer: head.layer, kind: head.options.kind, C: head.options.C, cv: head.cv?.best ?? null, fit: head.head.fit, reused } };
 }
 
 export function printEvaluation(e: Evaluation, out: string, json: boolean): unknown {
@@ -44,7 +45,7 @@ export function printRun(r: RunResult, out: string, json: boolean): unknown {
     say(`done in ${r.seconds.toFixed(2)} s`);
   }
   const { predictions: _omitted, ...evaluation } = r.evaluation;
-  return { out, seconds: r.seconds, extract: r.extract, head: { layer: r.head.layer, kind: r.head.options.kind, C: r.head.options.C, cv: r.head.cv?.best ?? null, reused: r.headReused }, evaluation: { ...evaluation, reused: r.evaluationReused } };
+  return { out, seconds: r.seconds, extract: r.extract, head: { layer: r.head.layer, kind: r.head.options.kind, C: r.head.options.C, cv: r.head.cv?.best ?? null, fit: r.head.head.fit, reused: r.headReused }, evaluation: { ...evaluation, reused: r.evaluationReused } };
 }
 
 export function printPredictions(results: PredictResult[], json: boolean): unknown {

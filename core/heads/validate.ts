@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError, DataError } from '../errors.js';
 import type { Matrix } from './matrix.js';
 
 export function checkMatrix(X: Matrix, what = 'X'): void {
@@ -9,8 +9,9 @@ export function checkMatrix(X: Matrix, what = 'X'): void {
     throw new ConfigError(`${what} has ${X.data.length} values but rows × cols = ${X.rows} × ${X.cols}`);
   }
   for (let i = 0; i < X.data.length; i++) {
+    // The values are data (CNN codes, usually), not settings: a NaN is a data problem, exit 3, not a bad flag.
     if (!Number.isFinite(X.data[i]!)) {
-      throw new ConfigError(`${what} has a non-finite value (${X.data[i]}) at row ${Math.floor(i / X.cols)}, column ${i % X.cols}`);
+      throw new DataError(`${what} has a non-finite value (${X.data[i]}) at row ${Math.floor(i / X.cols)}, column ${i % X.cols}`);
     }
   }
 }

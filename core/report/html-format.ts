@@ -3,11 +3,7 @@ const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;
 /** Every string that came from data (class names, file names, messages) goes through this before reaching HTML. */
 export const esc = (value: unknown): string => String(value).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
 
-export const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}\u202f%`;
-
-export function formatC(C: number): string {
-  return C >= 0.01 && C < 1000 ? String(Number(C.toPrecision(3))) : C.toExponential(0);
-}
+export { formatC, pct } from './numbers.js';
 
 export function formatSeconds(s: number): string {
   if (s < 1) return `${(s * 1000).toFixed(0)} ms`;

@@ -33,6 +33,7 @@ h2 { font-size: 19px; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2
 h3 { font-size: 15px; margin: 18px 0 6px; }
 p { margin: 6px 0 10px; }
 .muted { color: var(--muted); }
+.warning { color: var(--bad); }
 .small { font-size: 13px; }
 code { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--panel); padding: 1px 4px; border-radius: 3px; }
 .headline { display: flex; gap: 28px; align-items: flex-end; flex-wrap: wrap; margin: 18px 0 8px; }

@@ -4,6 +4,7 @@ import type { ReportInputs } from '../workspace/report-inputs.js';
 import { confusionHeatmap, layerChart, reliabilityDiagram } from './html-charts.js';
 import { reliability } from './html-calibration.js';
 import { esc, formatC, formatSeconds, formatUsd, pct, shortKey } from './html-format.js';
+import { describeConvergence } from './numbers.js';
 import type { CostEstimates } from './pricing.js';
 import { bestPerLayer, describeScenario } from './scenario.js';
 
@@ -43,9 +44,10 @@ export function headline(r: HtmlReportInput): string {
 
 function setupLine(head: HeadArtefact): string {
   const cv = head.cv ? `, chosen by ${head.cv.folds}-fold cross-validation on train (${pct(head.cv.best.meanAccuracy)} ± ${pct(head.cv.best.stdAccuracy)})` : ', fixed by the user (no cross-validation)';
+  const convergence = esc(describeConvergence(head.head.fit));
   return (
     `Frozen <b>${esc(head.model.name)}</b> backbone, codes from cut point <b>${esc(head.layer)}</b>, ` +
-    `<b>${esc(head.options.kind === 'svm' ? 'linear SVM' : 'logistic regression')}</b> head with C = ${formatC(head.options.C)}${cv}; fitted on ${head.trainedOn} train images.`
+    `<b>${esc(head.options.kind === 'svm' ? 'linear SVM' : 'logistic regression')}</b> head with C = ${formatC(head.options.C)}${cv}; fitted on ${head.trainedOn} train images, ${head.head.fit.converged ? convergence : `<b class="warning">${convergence}</b>`}.`
   );
 }
 

@@ -1,8 +1,8 @@
 import type { Manifest } from '../features/manifest.js';
 import { rankCandidates } from '../heads/model-selection.js';
 import type { ReportInputs } from '../workspace/report-inputs.js';
+import { describeConvergence, formatC, pct } from './numbers.js';
 
-const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
 /** A report a person reads first; metrics.json has everything for machines. */
 export function renderMarkdownReport({ manifest, head, evaluation }: ReportInputs): string {
@@ -16,7 +16,7 @@ export function renderMarkdownReport({ manifest, head, evaluation }: ReportInput
     '',
     `- Dataset: \`${manifest.dataset}\`${manifest.splitSynthesized ? ' (no val folder: seeded stratified split)' : ''}`,
     `- Backbone: \`${head.model.name}\` (sha256 ${head.model.sha256.slice(0, 12)}…), cut point \`${head.layer}\``,
-    `- Head: ${head.options.kind}, C = ${formatC(head.options.C)}${head.options.classWeight ? `, class weight ${head.options.classWeight}` : ''}, fitted on ${head.trainedOn} train images`,
+    `- Head: ${head.options.kind}, C = ${formatC(head.options.C)}${head.options.classWeight ? `, class weight ${head.options.classWeight}` : ''}, fitted on ${head.trainedOn} train images, ${describeConvergence(head.head.fit)}`,
     '',
     '## Data',
     '',
@@ -72,8 +72,4 @@ function countBySplit(manifest: Manifest): Record<string, { perClass: number[]; 
   for (const e of manifest.entries) row(e.split).perClass[e.label]! += 1;
   for (const r of manifest.rejects) row(r.split).rejected += 1;
   return out;
-}
-
-function formatC(C: number): string {
-  return C >= 0.01 && C < 1000 ? String(Number(C.toPrecision(3))) : C.toExponential(1);
 }

@@ -1,3 +1,4 @@
+import { pct } from './numbers.js';
 import type { CvRow } from '../heads/model-selection.js';
 
 /** Best cross-validated accuracy of one layer (over C and, unless split by kind, over head kinds). */
@@ -53,7 +54,6 @@ export function describeScenario(input: { trainImages: number; classes: number; 
   const margin = Math.max(final.stdAccuracy, 0.01);
   const similar = bestEarlier.meanAccuracy <= final.meanAccuracy + margin;
   const number = similar ? (small ? 1 : 2) : small ? 3 : 4;
-  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const size = `${input.trainImages} training images (about ${Math.round(perClass)} per class) is ${small ? 'a small' : 'a large'} dataset`;
   const layers = similar
     ? `the final layer (${pct(final.meanAccuracy)} CV accuracy) is as good as the best earlier layer (${bestEarlier.layer}, ${pct(bestEarlier.meanAccuracy)}), so the data looks similar to ImageNet`

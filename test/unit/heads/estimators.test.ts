@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, NotFittedError } from '../../../core/errors.js';
+import { ConfigError, DataError, NotFittedError } from '../../../core/errors.js';
 import { LinearSVC } from '../../../core/heads/linear-svm.js';
 import { LogisticRegression } from '../../../core/heads/logistic-regression.js';
 import { matrixFromRows, type Matrix } from '../../../core/heads/matrix.js';
@@ -52,7 +52,7 @@ for (const [name, make] of estimators) {
     const { X, y } = blobs(10, 3, 2, 1);
     const nan = { ...X, data: Float64Array.from(X.data) };
     nan.data[7] = NaN;
-    assert.throws(() => make(1).fit(nan, y), (e) => e instanceof ConfigError && /non-finite.*row 2, column 1/.test(e.message));
+    assert.throws(() => make(1).fit(nan, y), (e) => e instanceof DataError && /non-finite.*row 2, column 1/.test(e.message));
     assert.throws(() => make(1).fit(X, y.subarray(0, 9)), (e) => e instanceof ConfigError && /10 rows but y has 9/.test(e.message));
     assert.throws(() => make(1).fit(X, new Int32Array(10)), (e) => e instanceof ConfigError && /only one class/.test(e.message));
     assert.throws(() => make(0).fit(X, y), (e) => e instanceof ConfigError && /C must be .* > 0/.test(e.message));

@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import type { Manifest } from '../../../core/features/manifest.js';
 import { renderHtmlReport, type HtmlReportInput } from '../../../core/report/html.js';
 import { reliability } from '../../../core/report/html-calibration.js';
+import { renderMarkdownReport } from '../../../core/report/markdown.js';
+import { formatC } from '../../../core/report/numbers.js';
 import { classificationMetrics } from '../../../core/metrics/classification.js';
 import type { Evaluation } from '../../../core/workspace/evaluation.js';
 import type { HeadArtefact } from '../../../core/workspace/head-artefact.js';
@@ -41,7 +43,7 @@ function input(overrides: Partial<HtmlReportInput> = {}): HtmlReportInput {
     classes: CLASSES,
     options: { kind: 'logistic', C: 1, classWeight: null, seed: 0 },
     cv: { folds: 5, seed: 0, table: [cvRow('block6', 1, 0.6), cvRow('block6', 10, 0.65), best, cvRow('final', 10, 0.88)], best },
-    head: {} as HeadArtefact['head'],
+    head: { fit: { iterations: 38, converged: true } } as HeadArtefact['head'],
     trainedOn: 9,
     fitSeconds: 0.05,
     cacheKey: 'k',
@@ -101,4 +103,17 @@ test('reliability bins by confidence; a model that is right exactly as often as 
   assert.ok(Math.abs(bins[8]!.accuracy - 0.8) < 1e-12);
   assert.ok(ece < 1e-12);
   assert.ok(Math.abs(reliability(predictions.map((p) => ({ ...p, confidence: 0.99 }))).ece - 0.19) < 1e-12);
+});
+
+test('both reports say whether the final fit converged, and print C the same way', () => {
+  const converged = input();
+  assert.match(renderHtmlReport(converged), /converged in 38 iterations/);
+  assert.match(renderMarkdownReport(converged), /converged in 38 iterations/);
+  const stopped = input();
+  stopped.head = { ...stopped.head, options: { ...stopped.head.options, C: 2.5e-5 }, head: { fit: { iterations: 1000, converged: false } } as HeadArtefact['head'] };
+  assert.match(renderHtmlReport(stopped), /<b class="warning">did not converge in 1000 iterations/);
+  assert.match(renderMarkdownReport(stopped), /did not converge in 1000 iterations/);
+  assert.match(renderMarkdownReport(stopped), /C = 2\.5e-5/);
+  assert.match(renderHtmlReport(stopped), /C = 2\.5e-5/);
+  assert.deepEqual([1e-5, 1e-4, 0.01, 0.1, 1, 2.5, 316.2, 1e3, 31623].map(formatC), ['1e-5', '1e-4', '0.01', '0.1', '1', '2.5', '316', '1e+3', '3.2e+4']);
 });

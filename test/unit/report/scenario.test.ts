@@ -18,7 +18,7 @@ test('an earlier layer within the final layer\'s fold spread does not make the d
   const s = describeScenario({ trainImages: 245, classes: 2, layers: [score('block17', 0.97), score('final', 0.96, 0.024)] })!;
   assert.equal(s.similar, true);
   assert.match(s.sentence, /245 training images \(about 123 per class\) is a small dataset/);
-  assert.match(s.sentence, /block17, 97\.0 %/);
+  assert.match(s.sentence, /block17, 97\.0\u202f%/);
   assert.match(s.sentence, /CS231n's scenario 1 \(small and similar\)/);
 });
 
