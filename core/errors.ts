@@ -25,7 +25,10 @@ export class DataError extends CnnCodesError {
   }
 }
 
-export type InvalidImageKind = 'unsupported-format' | 'truncated' | 'too-large' | 'empty' | 'decode-failed';
+export type InvalidImageKind = 'unsupported-format' | 'truncated' | 'too-large' | 'empty' | 'decode-failed' | UnreadableKind;
+
+/** A file a listing found but that cannot be read at all: recorded as a reject, never read. */
+export type UnreadableKind = 'dangling-symlink' | 'unreadable';
 
 /** One image could not be turned into a tensor. Recorded as a reject; never fatal to a batch. */
 export class InvalidImageError extends CnnCodesError {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { NotFoundError } from '../errors.js';
@@ -74,9 +74,9 @@ export class FsBlobStore implements BlobStore {
   async *list(prefix: string): AsyncIterable<BlobInfo> {
     const base = this.pathOf(prefix.endsWith('/') || prefix === '' ? prefix : path.posix.dirname(prefix));
     const keys: BlobInfo[] = [];
-    await walk(base, async (file, size) => {
+    await walk(base, async (file, size, unreadable) => {
       const key = path.relative(this.root, file).split(path.sep).join('/');
-      if (key.startsWith(prefix) && !isTempName(key)) keys.push({ key, size });
+      if (key.startsWith(prefix) && !isTempName(key)) keys.push({ key, size, ...(unreadable ? { unreadable } : {}) });
     });
     keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* keys;
@@ -102,7 +102,16 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
-async function walk(dir: string, visit: (file: string, size: number) => Promise<void>): Promise<void> {
+type Visit = (file: string, size: number, unreadable?: BlobInfo['unreadable']) => Promise<void>;
+
+/**
+ * Every file under `dir`, as torchvision's ImageFolder sees them: symlinks are followed (to files and to folders,
+ * each real folder once), and what cannot be read is still visited, with the reason, so the caller can record it.
+ */
+async function walk(dir: string, visit: Visit, seen = new Set<string>()): Promise<void> {
+  const real = await fs.realpath(dir).catch(() => dir);
+  if (seen.has(real)) return;
+  seen.add(real);
   let entries;
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
@@ -112,11 +121,27 @@ async function walk(dir: string, visit: (file: string, size: number) => Promise<
   }
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await walk(full, visit);
-    else if (entry.isFile()) {
-      // A concurrent writer's temp file can be renamed away between readdir and stat: it was never a key.
-      const stat = await fs.stat(full).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-      if (stat) await visit(full, stat.size);
+    if (entry.isDirectory()) {
+      await walk(full, visit, seen);
+      continue;
+    }
+    // stat follows a symlink; a dangling one fails with ENOENT (or ELOOP for a cycle of links).
+    const stat = await fs.stat(full).catch((err: unknown) => err as NodeJS.ErrnoException);
+    if (stat instanceof Error) {
+      const code = stat.code;
+      if (entry.isSymbolicLink() && (code === 'ENOENT' || code === 'ELOOP')) {
+        const target = await fs.readlink(full).catch(() => '?');
+        await visit(full, 0, { kind: 'dangling-symlink', message: `symbolic link to ${target}, which does not exist` });
+      }
+      // Otherwise a concurrent writer's temp file renamed away between readdir and stat: it was never a key.
+      else if (!isNotFound(stat)) throw stat;
+      continue;
+    }
+    if (stat.isDirectory()) await walk(full, visit, seen);
+    else if (!stat.isFile()) await visit(full, 0, { kind: 'unreadable', message: 'not a regular file (a FIFO, socket or device): never read' });
+    else {
+      const denied = await fs.access(full, fsConstants.R_OK).then(() => undefined, (err: NodeJS.ErrnoException) => err.code ?? 'error');
+      await visit(full, stat.size, denied ? { kind: 'unreadable', message: `cannot be read (${denied}): check its permissions` } : undefined);
     }
   }
 }

@@ -1,5 +1,5 @@
-import { DataError } from '../errors.js';
-import type { BlobStore } from '../ports/blob-store.js';
+import { DataError, type UnreadableKind } from '../errors.js';
+import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import { stratifiedSplit } from '../heads/folds.js';
 
 /**
@@ -21,6 +21,8 @@ export interface Dataset {
   splitSynthesized: boolean;
   /** Files outside the layout (wrong depth, hidden, metadata), skipped with a reason. */
   ignored: Array<{ key: string; reason: string }>;
+  /** Files in the layout that cannot be read (dangling symlinks, no permission): rejects, with their kind. */
+  unreadable: Array<DatasetItem & { kind: UnreadableKind; message: string }>;
 }
 
 const SPLIT_NAMES = new Set(['train', 'val', 'valid', 'validation', 'test']);
@@ -34,7 +36,7 @@ export interface ListOptions {
 
 export async function listImageFolder(store: BlobStore, prefix = '', options: ListOptions = {}): Promise<Dataset> {
   const base = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
-  const files: string[][] = [];
+  const files: Array<{ parts: string[]; unreadable: BlobInfo['unreadable'] }> = [];
   const ignored: Dataset['ignored'] = [];
   for await (const blob of store.list(base)) {
     const rel = blob.key.slice(base.length);
@@ -44,18 +46,18 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       ignored.push({ key: blob.key, reason: 'not an image (metadata file)' });
       continue;
     }
-    files.push(parts);
+    files.push({ parts, unreadable: blob.unreadable });
   }
-  const hasSplits = files.some((p) => p.length === 3 && SPLIT_NAMES.has(p[0]!));
+  const hasSplits = files.some(({ parts: p }) => p.length === 3 && SPLIT_NAMES.has(p[0]!));
   const depth = hasSplits ? 3 : 2;
-  const kept: Array<{ key: string; split: string; className: string }> = [];
-  for (const parts of files) {
+  const kept: Array<{ key: string; split: string; className: string; unreadable: BlobInfo['unreadable'] }> = [];
+  for (const { parts, unreadable } of files) {
     const key = base + parts.join('/');
     if (parts.length !== depth || (hasSplits && !SPLIT_NAMES.has(parts[0]!))) {
       ignored.push({ key, reason: `outside the ${hasSplits ? '<split>/<class>/<file>' : '<class>/<file>'} layout` });
       continue;
     }
-    kept.push(hasSplits ? { key, split: normalizeSplit(parts[0]!), className: parts[1]! } : { key, split: 'train', className: parts[0]! });
+    kept.push({ key, unreadable, ...(hasSplits ? { split: normalizeSplit(parts[0]!), className: parts[1]! } : { split: 'train', className: parts[0]! }) });
   }
   if (kept.length === 0) {
     throw new DataError(`no images found at ${store.location}/${base} (expected <split>/<class>/<image> or <class>/<image>)`);
@@ -64,17 +66,20 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
   if (classes.length < 2) throw new DataError(`need at least 2 classes in train, found ${classes.length} at ${store.location}/${base}`);
   const labelOf = new Map(classes.map((c, i) => [c, i]));
   const items: DatasetItem[] = [];
+  const unreadable: Dataset['unreadable'] = [];
   for (const k of kept) {
     const label = labelOf.get(k.className);
     if (label === undefined) {
       ignored.push({ key: k.key, reason: `class "${k.className}" does not occur in train` });
       continue;
     }
-    items.push({ key: k.key, split: k.split, label });
+    if (k.unreadable) unreadable.push({ key: k.key, split: k.split, label, ...k.unreadable });
+    else items.push({ key: k.key, split: k.split, label });
   }
   const splitSynthesized = !hasSplits;
+  // Unreadable files stay in train when val is carved out: their content, hence their class balance, is unknown.
   if (splitSynthesized) carveValidation(items, options.valFraction ?? 0.2, options.seed ?? 0);
-  return { location: `${store.location}/${base}`.replace(/\/$/, ''), classes, items, splitSynthesized, ignored };
+  return { location: `${store.location}/${base}`.replace(/\/$/, ''), classes, items, splitSynthesized, ignored, unreadable };
 }
 
 function normalizeSplit(name: string): string {

@@ -1,6 +1,8 @@
 import { InvalidImageError } from '../errors.js';
 
-export type SniffedFormat = 'JPEG' | 'PNG' | 'GIF' | 'WebP' | 'TIFF';
+export type SniffedFormat = 'JPEG' | 'PNG' | 'GIF' | 'WebP' | 'TIFF' | 'BMP';
+
+const BMP_HEADER_SIZES = new Set([12, 40, 52, 56, 64, 108, 124]);
 
 /** Magic bytes only: enough to name the format in a message and to look for its end marker. */
 export function sniffFormat(bytes: Uint8Array): SniffedFormat | undefined {
@@ -10,6 +12,8 @@ export function sniffFormat(bytes: Uint8Array): SniffedFormat | undefined {
   if (startsWith(0x47, 0x49, 0x46, 0x38)) return 'GIF';
   if (startsWith(0x52, 0x49, 0x46, 0x46) && ascii(bytes, 8, 12) === 'WEBP') return 'WebP';
   if (startsWith(0x49, 0x49, 0x2a, 0x00) || startsWith(0x4d, 0x4d, 0x00, 0x2a)) return 'TIFF';
+  // "BM" alone is weak; the DIB header sizes that follow it are few (core, V1..V5).
+  if (startsWith(0x42, 0x4d) && BMP_HEADER_SIZES.has(bytes[14]! | (bytes[15]! << 8))) return 'BMP';
   return undefined;
 }
 

@@ -1,11 +1,13 @@
 import sharp, { type Interpolators, type OutputInfo, type Sharp } from 'sharp';
 import { ConfigError, InvalidImageError } from '../errors.js';
 import type { PreprocessSpec } from '../models/descriptor.js';
+import { decodeBmp } from './bmp.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
 import {
   classifyDecodeFailure,
   emptyFileError,
   resizedTooLargeError,
+  sniffFormat,
   tooLargeError,
   truncatedWebpError,
 } from './invalid-image.js';
@@ -47,7 +49,9 @@ export async function decodeToRgb(bytes: Uint8Array, spec: PreprocessSpec, optio
   const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
   try {
     // failOn 'warning' makes libjpeg's "premature end" fatal instead of returning a grey-padded image.
-    const image = sharp(bytes, {
+    const bmp = sniffFormat(bytes) === 'BMP' ? decodeBmp(bytes, limitInputPixels) : undefined;
+    const image = sharp(bmp?.pixels ?? bytes, {
+      ...(bmp ? { raw: { width: bmp.width, height: bmp.height, channels: bmp.channels } } : {}),
       failOn: 'warning',
       limitInputPixels,
       autoOrient: true,

@@ -1,3 +1,5 @@
+import type { UnreadableKind } from '../errors.js';
+
 /**
  * Where datasets, feature caches and artefacts live: a local folder or an S3 prefix. Keys are '/'-separated and
  * relative to the store's root. Every write is atomic: a reader sees the old object or the new one, never a part.
@@ -23,4 +25,6 @@ export interface BlobStore {
 export interface BlobInfo {
   key: string;
   size: number;
+  /** Set when the key was found but cannot be read (a dangling symlink, a file without read permission, a FIFO). */
+  unreadable?: { kind: UnreadableKind; message: string };
 }

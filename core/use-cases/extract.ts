@@ -103,7 +103,8 @@ export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): 
     splitSynthesized: dataset.splitSynthesized,
     namespaces: extracted.namespaces,
     entries: extracted.entries,
-    rejects: extracted.rejects,
+    // Files the listing could not read are rejects too; never read, they have no content hash.
+    rejects: [...extracted.rejects, ...dataset.unreadable.map((u) => ({ ...u, contentHash: '' }))],
     ignored: dataset.ignored,
   };
   await deps.workspace.put(MANIFEST_KEY, JSON.stringify(manifest));

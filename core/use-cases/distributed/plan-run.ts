@@ -84,7 +84,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     cuts,
     classes: dataset.classes,
     splitSynthesized: dataset.splitSynthesized,
-    ignored: dataset.ignored,
+    ignored: [...dataset.ignored, ...dataset.unreadable.map((u) => ({ key: u.key, reason: `${u.kind}: ${u.message}` }))],
     shardSize,
     shards,
     train: message.train ?? {},

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
 import { listImageFolder } from '../../../core/dataset/image-folder.js';
@@ -36,4 +39,40 @@ test('empty, single-class and missing folders are DataErrors that say what was e
     await assert.rejects(listImageFolder(store), (e: unknown) => e instanceof DataError && /<split>\/<class>\/<image>/.test(e.message));
     await store.put('train/only/1.jpg', 'x');
     await assert.rejects(listImageFolder(store), /at least 2 classes/);
+  }));
+
+test('every file the listing finds is used or reported: symlinks are followed, dangling links and FIFOs are rejects', () =>
+  withTempDir(async (dir) => {
+    const data = path.join(dir, 'data');
+    const store = new FsBlobStore(data);
+    for (const c of ['ants', 'bees']) for (let i = 0; i < 3; i++) await store.put(`train/${c}/${i}.jpg`, `${c}${i}`);
+    await store.put('val/ants/0.jpg', 'v');
+    await writeFile(path.join(dir, 'outside.jpg'), 'o');
+    await symlink(path.join(dir, 'outside.jpg'), path.join(data, 'train', 'bees', 'linked.jpg'));
+    await mkdir(path.join(dir, 'more-bees'));
+    await writeFile(path.join(dir, 'more-bees', 'm.jpg'), 'm');
+    await symlink(path.join(dir, 'more-bees'), path.join(data, 'val', 'bees'));
+    await symlink(path.join(dir, 'gone.jpg'), path.join(data, 'train', 'ants', 'dangling.jpg'));
+    await symlink(data, path.join(data, 'train', 'loop')); // a cycle: each real folder is walked once
+    execFileSync('mkfifo', [path.join(data, 'val', 'ants', 'pipe.jpg')]);
+
+    const ds = await listImageFolder(store);
+    assert.ok(ds.items.some((i) => i.key === 'train/bees/linked.jpg'), 'a symlinked file is used');
+    assert.ok(ds.items.some((i) => i.key === 'val/bees/m.jpg' && i.split === 'val'), 'a symlinked folder is walked');
+    assert.deepEqual(
+      ds.unreadable.map((u) => [u.key, u.split, u.kind]),
+      [
+        ['train/ants/dangling.jpg', 'train', 'dangling-symlink'],
+        ['val/ants/pipe.jpg', 'val', 'unreadable'],
+      ],
+    );
+    assert.match(ds.unreadable[0]!.message, /symbolic link to .*gone\.jpg, which does not exist/);
+    assert.ok(!ds.items.some((i) => i.key.includes('dangling') || i.key.includes('pipe')), 'never handed to a reader');
+
+    if (process.getuid?.() !== 0) {
+      // Permissions mean nothing to root (CI): this part runs where they do.
+      await chmod(path.join(data, 'train', 'ants', '0.jpg'), 0o000);
+      const denied = await listImageFolder(store);
+      assert.deepEqual(denied.unreadable.find((u) => u.key === 'train/ants/0.jpg')?.kind, 'unreadable');
+    }
   }));
