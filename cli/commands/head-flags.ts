@@ -1,5 +1,5 @@
 import { optional } from '../../core/util/optional.js';
-import type { TrainRequest } from '../../core/use-cases/train-head.js';
+import type { TrainOptions } from '../../core/messages/schema.js';
 import { choiceFlag, numberFlag } from '../args.js';
 import type { FlagValues, OptionSpec } from '../command.js';
 
@@ -14,12 +14,8 @@ export const HEAD_OPTIONS: OptionSpec = {
   'class-weight': { type: 'string' },
 };
 
-export interface HeadChoices {
-  head?: NonNullable<TrainRequest['head']>;
-  C?: number;
-  folds?: number;
-  classWeight?: 'balanced';
-}
+/** The train options every caller parses the same way (--layer and --seed are each caller's own, see above). */
+export type HeadChoices = Omit<TrainOptions, 'layer' | 'seed'>;
 
 export function headChoices(values: FlagValues): HeadChoices {
   return {

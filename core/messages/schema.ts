@@ -8,9 +8,15 @@ import { arrayOf, fraction, integer, InvalidMessageError, object, oneOf, positiv
  */
 export const MESSAGE_VERSION = 1;
 
+/**
+ * How to train a head: the one shape the CLI flags parse into, the train use case takes (as TrainRequest) and the
+ * train message carries. Absent fields take the defaults (final layer, logistic, C by CV, 5 folds, seed 0).
+ */
 export interface TrainOptions {
+  /** A cut point, or 'auto' to let cross-validation choose among every extracted one. */
   layer?: string;
   head?: 'logistic' | 'svm' | 'auto';
+  /** Fixed C; omitted → chosen by stratified k-fold CV on train. */
   C?: number;
   folds?: number;
   seed?: number;

@@ -5,21 +5,14 @@ import { MANIFEST_KEY, type Manifest } from '../features/manifest.js';
 import { loadSplit, type LabelledCodes } from '../features/training-data.js';
 import { createHead, type HeadKind, type HeadOptions } from '../heads/index.js';
 import { crossValidate, defaultCGrid } from '../heads/model-selection.js';
+import type { TrainOptions } from '../messages/schema.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { HEAD_ARTEFACT_VERSION, readHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
 import { cachedHeadKey, HEAD_KEY } from '../workspace/keys.js';
 import type { ProgressSink } from './progress.js';
 
-export interface TrainRequest {
-  /** A cut point, or 'auto' to let cross-validation choose among every extracted one. */
-  layer?: string;
-  head?: HeadKind | 'auto';
-  /** Fixed C; omitted → chosen by stratified k-fold CV on train. */
-  C?: number;
-  folds?: number;
-  seed?: number;
-  classWeight?: 'balanced' | null;
-}
+/** What to train: the same shape a train message carries. */
+export type TrainRequest = TrainOptions;
 
 export interface TrainDeps {
   workspace: BlobStore;
