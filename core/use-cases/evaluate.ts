@@ -49,8 +49,9 @@ export function evaluationInputs(manifest: Manifest, artefact: HeadArtefact, spl
 export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace'>, split = 'val'): Promise<Evaluation | undefined> {
   const [manifest, artefact, stored] = await Promise.all([
     readManifest(deps.workspace).catch(() => undefined),
-    readHeadArtefact(deps.workspace),
-    readEvaluation(deps.workspace),
+    // A file this build cannot read (another version, damaged) is simply not a stored evaluation: it is redone.
+    readHeadArtefact(deps.workspace).catch(() => undefined),
+    readEvaluation(deps.workspace).catch(() => undefined),
   ]);
   if (!manifest || !artefact || stored?.inputs === undefined || stored.inputs !== evaluationInputs(manifest, artefact, split)) return undefined;
   const reports = await Promise.all([REPORT_KEY, HTML_REPORT_KEY].map((key) => deps.workspace.exists(key)));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
 import { DataError } from '../../../core/errors.js';
+import { storedEvaluation } from '../../../core/use-cases/evaluate.js';
 import { InvalidArtefactError } from '../../../core/workspace/artefact-error.js';
 import { readEvaluation, type Evaluation } from '../../../core/workspace/evaluation.js';
 import { readHeadArtefact, type HeadArtefact } from '../../../core/workspace/head-artefact.js';
@@ -95,5 +96,14 @@ test('every bad field is named by its path', async () => {
     (bad.predictions[0] as unknown as Record<string, unknown>).confidence = 'high';
     await store.put(METRICS_KEY, JSON.stringify(bad));
     await assert.rejects(readEvaluation(store), /\$\.predictions\[0\]\.confidence: expected a finite number/);
+  });
+});
+
+test('a stored evaluation of another version is not reused: it is redone, not an error', async () => {
+  await withTempDir(async (dir) => {
+    const store = new FsBlobStore(dir);
+    await store.put(HEAD_KEY, JSON.stringify(head()));
+    await store.put(METRICS_KEY, JSON.stringify({ ...evaluation(), version: 0, inputs: 'x' }));
+    assert.equal(await storedEvaluation({ workspace: store }), undefined);
   });
 });
