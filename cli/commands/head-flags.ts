@@ -12,6 +12,7 @@ export const HEAD_OPTIONS: OptionSpec = {
   folds: { type: 'string' },
   seed: { type: 'string' },
   'class-weight': { type: 'string' },
+  'exclude-suspects': { type: 'boolean' },
 };
 
 export interface HeadChoices {
@@ -19,6 +20,7 @@ export interface HeadChoices {
   C?: number;
   folds?: number;
   classWeight?: 'balanced';
+  excludeSuspects?: boolean;
 }
 
 export function headChoices(values: FlagValues): HeadChoices {
@@ -27,5 +29,6 @@ export function headChoices(values: FlagValues): HeadChoices {
     ...optional('C', numberFlag(values, 'C', (n) => n > 0, 'a positive number')),
     ...optional('folds', numberFlag(values, 'folds', (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2')),
     ...optional('classWeight', choiceFlag(values, 'class-weight', ['balanced'] as const)),
+    ...(values['exclude-suspects'] === true ? { excludeSuspects: true } : {}),
   };
 }

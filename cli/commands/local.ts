@@ -86,6 +86,7 @@ const runCommand: CliCommand = {
   --C NUMBER             fix C instead of choosing it by cross-validation
   --folds N, --seed N    cross-validation folds (default 5) and seed (default 0)
   --class-weight balanced
+  --exclude-suspects     fit the head without the train images flagged as likely label errors (data-quality.json)
   --val-fraction F       share of each class held out when the data has no val folder (default 0.2)
   --split NAME           split to evaluate (default val)
   --workers N            extraction worker threads (default: one per core)

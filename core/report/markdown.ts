@@ -1,12 +1,13 @@
 import type { Manifest } from '../features/manifest.js';
 import { rankCandidates } from '../heads/model-selection.js';
+import type { DataQuality } from '../quality/data-quality.js';
 import type { Evaluation } from '../use-cases/evaluate.js';
 import type { HeadArtefact } from '../use-cases/train-head.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
 /** A report a person reads first; metrics.json has everything for machines. */
-export function renderMarkdownReport(manifest: Manifest, head: HeadArtefact, evaluation: Evaluation): string {
+export function renderMarkdownReport(manifest: Manifest, head: HeadArtefact, evaluation: Evaluation, quality?: DataQuality): string {
   const m = evaluation.metrics;
   const counts = countBySplit(manifest);
   const lines: string[] = [
@@ -62,6 +63,7 @@ export function renderMarkdownReport(manifest: Manifest, head: HeadArtefact, eva
     lines.push('## Misclassified', '', '| image | true | predicted | confidence |', '|---|---|---|---|');
     lines.push(...wrong.map((p) => `| \`${p.key}\` | ${manifest.classes[p.label]} | ${manifest.classes[p.predicted]} | ${pct(p.confidence)} |`), '');
   }
+  if (quality) lines.push(...dataQualityLines(quality, head));
   const timings = Object.entries(evaluation.timings);
   if (timings.length > 0) lines.push('## Timings', '', ...timings.map(([k, v]) => `- ${k}: ${Number.isInteger(v) ? v : v.toFixed(3)}`), '');
   return lines.join('\n');
@@ -77,4 +79,26 @@ function countBySplit(manifest: Manifest): Record<string, { perClass: number[]; 
 
 function formatC(C: number): string {
   return C >= 0.01 && C < 1000 ? String(Number(C.toPrecision(3))) : C.toExponential(1);
+}
+
+function dataQualityLines(q: DataQuality, head: HeadArtefact): string[] {
+  const lines = [
+    '## Data quality',
+    '',
+    `- ${q.duplicates.length} duplicate groups (identical bytes or codes with cosine ≥ ${head.quality?.threshold ?? '?'}, ${q.duplicates.reduce((s, g) => s + g.length, 0)} images)` +
+      (head.quality && head.quality.duplicates.length > 0 ? `; CV folds ${head.quality.grouped ? 'kept each train group together' : 'could NOT keep train groups together'}` : ''),
+    `- ${q.leakage.length} held-out images duplicate train images${q.leakage.length > 0 ? ' (leakage: the accuracy above is optimistic)' : ''}`,
+    `- ${q.labelIssues.length} likely label errors in train (confident learning on out-of-fold probabilities)${head.quality && head.quality.excluded.length > 0 ? `; the head was fitted without ${head.quality.excluded.length} of them` : ''}`,
+    '',
+  ];
+  if (q.leakage.length > 0) {
+    lines.push('| held-out image | split | train duplicate | cosine |', '|---|---|---|---|');
+    lines.push(...q.leakage.slice(0, 20).map((l) => `| \`${l.key}\` | ${l.split} | \`${l.trainKeys[0]}\`${l.trainKeys.length > 1 ? ` +${l.trainKeys.length - 1}` : ''} | ${l.cosine.toFixed(3)} |`), '');
+  }
+  if (q.labelIssues.length > 0) {
+    lines.push('| train image | given | suggested | score |', '|---|---|---|---|');
+    lines.push(...q.labelIssues.slice(0, 20).map((l) => `| \`${l.key}\` | ${l.given} | ${l.suggested ?? 'none (outlier)'} | ${l.score.toFixed(3)} |`), '');
+  }
+  lines.push('All of it: `data-quality.json`.', '');
+  return lines;
 }

@@ -6,7 +6,9 @@ import { loadSplit } from '../features/training-data.js';
 import { loadHead } from '../heads/index.js';
 import { classificationMetrics } from '../metrics/classification.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import { CODE_MAP_KEY, DATA_QUALITY_KEY, type DataQuality } from '../quality/data-quality.js';
 import { renderMarkdownReport } from '../report/markdown.js';
+import { analyzeDataQuality } from './data-quality.js';
 import type { ProgressSink } from './progress.js';
 import { HTML_REPORT_KEY, writeHtmlReport } from './report.js';
 import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
@@ -35,6 +37,16 @@ export interface Prediction {
 
 export type Metrics = ReturnType<typeof classificationMetrics>;
 
+export interface DataQualitySummary {
+  duplicateGroups: number;
+  leakageCount: number;
+  labelIssueCount: number;
+  leakage: DataQuality['leakage'];
+  labelIssues: DataQuality['labelIssues'];
+}
+
+const SUMMARY_EXAMPLES = 5;
+
 export interface Evaluation {
   version: 1;
   split: string;
@@ -46,12 +58,14 @@ export interface Evaluation {
   predictions: Prediction[];
   rejected: number;
   timings: Record<string, number>;
+  /** Counts from data-quality.json with the first examples, for the CLI and --json; absent in older files. */
+  dataQuality?: DataQualitySummary;
   /** Digest of everything the numbers depend on (see `evaluationInputs`); absent in files from older versions. */
   inputs?: string;
 }
 
 /** Bump when metrics.json or the reports change shape, so a re-run redoes the ones stored by an older version. */
-const REPORTS_REVISION = 1;
+const REPORTS_REVISION = 2;
 
 /**
  * What an evaluation depends on: the head (its cache key covers the training data and options), the codes' namespace,
@@ -75,7 +89,7 @@ export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace'>, sp
     deps.workspace.getJson<Evaluation>(METRICS_KEY),
   ]);
   if (!manifest || !artefact || stored?.inputs === undefined || stored.inputs !== evaluationInputs(manifest, artefact, split)) return undefined;
-  const reports = await Promise.all([REPORT_KEY, HTML_REPORT_KEY].map((key) => deps.workspace.exists(key)));
+  const reports = await Promise.all([REPORT_KEY, HTML_REPORT_KEY, DATA_QUALITY_KEY, CODE_MAP_KEY].map((key) => deps.workspace.exists(key)));
   return reports.every(Boolean) ? stored : undefined;
 }
 
@@ -117,8 +131,17 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
   };
   deps.onProgress?.({ phase: 'evaluate', done: data.y.length, total: data.y.length });
   // metrics.json last: its inputs digest vouches for the reports beside it (see storedEvaluation), even after a crash.
-  await deps.workspace.put(REPORT_KEY, renderMarkdownReport(manifest, artefact, evaluation));
-  await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, evaluation);
+  const analysed = await analyzeDataQuality(deps, manifest, artefact);
+  const q = analysed.quality;
+  evaluation.dataQuality = {
+    duplicateGroups: q.duplicates.length,
+    leakageCount: q.leakage.length,
+    labelIssueCount: q.labelIssues.length,
+    leakage: q.leakage.slice(0, SUMMARY_EXAMPLES),
+    labelIssues: q.labelIssues.slice(0, SUMMARY_EXAMPLES),
+  };
+  await deps.workspace.put(REPORT_KEY, renderMarkdownReport(manifest, artefact, evaluation, analysed.quality));
+  await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, evaluation, analysed);
   await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
   return evaluation;
 }

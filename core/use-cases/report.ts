@@ -4,6 +4,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import { renderHtmlReport } from '../report/html.js';
 import { inlineOriginals, type Thumbnails } from '../report/inline-originals.js';
 import { estimateCosts, PRICE_TABLE, type PriceTable } from '../report/pricing.js';
+import { CODE_MAP_KEY, DATA_QUALITY_KEY, type CodeMapFile, type DataQuality } from '../quality/data-quality.js';
 import { METRICS_KEY, type Evaluation } from './evaluate.js';
 import { HEAD_KEY, readManifest, type HeadArtefact } from './train-head.js';
 
@@ -20,21 +21,32 @@ export interface ReportDeps {
 }
 
 const MAX_THUMBNAILS = 60;
+const MAX_QUALITY_THUMBNAILS = 30;
+const MAX_LEAKAGE_EXAMPLES = 12;
 
 /** workspace (manifest, head, metrics) → report.html beside report.md. Pass the evaluation when it is at hand. */
-export async function writeHtmlReport(deps: ReportDeps, given?: Evaluation): Promise<{ key: string; bytes: number; thumbnails: number }> {
+export async function writeHtmlReport(
+  deps: ReportDeps, given?: Evaluation, analysed?: { quality: DataQuality; map: CodeMapFile },
+): Promise<{ key: string; bytes: number; thumbnails: number }> {
   const manifest = await readManifest(deps.workspace);
   const head = await deps.workspace.getJson<HeadArtefact>(HEAD_KEY);
   if (!head) throw new DataError(`no ${HEAD_KEY} in ${deps.workspace.location}: run "cnn-codes train" first`);
   const evaluation = given ?? (await deps.workspace.getJson<Evaluation>(METRICS_KEY));
   if (!evaluation) throw new DataError(`no ${METRICS_KEY} in ${deps.workspace.location}: run "cnn-codes evaluate" first`);
 
+  const quality = analysed?.quality ?? (await deps.workspace.getJson<DataQuality>(DATA_QUALITY_KEY));
+  const codeMap = analysed?.map ?? (await deps.workspace.getJson<CodeMapFile>(CODE_MAP_KEY));
   const wrong = evaluation.predictions
     .filter((p) => p.predicted !== p.label)
     .sort((a, b) => b.confidence - a.confidence)
     .slice(0, MAX_THUMBNAILS)
     .map((p) => p.key);
-  const made = deps.data ? await thumbnailsOf(deps.data, wrong) : undefined;
+  // The images the data-quality section shows: suspects, and leaked held-out images beside one train copy each.
+  const shownByQuality = [
+    ...(quality?.labelIssues.slice(0, MAX_QUALITY_THUMBNAILS).map((l) => l.key) ?? []),
+    ...(quality?.leakage.slice(0, MAX_LEAKAGE_EXAMPLES).flatMap((l) => [l.key, l.trainKeys[0]!]) ?? []),
+  ];
+  const made = deps.data ? await thumbnailsOf(deps.data, [...new Set([...wrong, ...shownByQuality])]) : undefined;
   const thumbnailsNote = !deps.data
     ? 'No thumbnails: this report was written without access to the images. "cnn-codes report --out DIR --data DATA" adds them.'
     : made && made.failed.length > 0
@@ -48,6 +60,8 @@ export async function writeHtmlReport(deps: ReportDeps, given?: Evaluation): Pro
     thumbnails: made?.thumbnails ?? new Map(),
     ...(thumbnailsNote ? { thumbnailsNote } : {}),
     ...(costs ? { costs } : {}),
+    ...(quality ? { quality } : {}),
+    ...(codeMap ? { codeMap } : {}),
     generatedAt: (deps.now ?? (() => new Date()))(),
   });
   await deps.workspace.put(HTML_REPORT_KEY, html);
