@@ -30,7 +30,7 @@ export function principalMap(data: ArrayLike<number>, rows: number, dim: number,
   const V = [randomUnit(dim, random), randomUnit(dim, random)];
   orthonormalize(V);
   let eigen = [0, 0];
-  for (let iteration = 0; iteration < 200; iteration++) {
+  for (let iteration = 0; iteration < 100; iteration++) {
     const next = V.map((v) => covarianceTimes(X, sampleSize, dim, v));
     const previous = V.map((v) => Float64Array.from(v));
     eigen = next.map((w, c) => dot(w, V[c]!));
@@ -38,7 +38,7 @@ export function principalMap(data: ArrayLike<number>, rows: number, dim: number,
     V[1] = next[1]!;
     orthonormalize(V);
     // Converged when both directions stop turning (|cos| between iterates ≈ 1).
-    if (Math.min(Math.abs(dot(V[0], previous[0]!)), Math.abs(dot(V[1], previous[1]!))) > 1 - 1e-9) break;
+    if (Math.min(Math.abs(dot(V[0], previous[0]!)), Math.abs(dot(V[1], previous[1]!))) > 1 - 1e-7) break;
   }
   const points = new Float32Array(rows * 2);
   for (let r = 0; r < rows; r++) {
