@@ -66,7 +66,7 @@ export interface CvResult {
   folds: number;
   /** The best candidate fitted on all rows, when `refit` was asked. */
   head?: Classifier;
-  /** Whether folds kept groups together (false when no groups were given, or a class had fewer than 2 groups). */
+  /** Whether folds kept groups together (false without groups of 2+ rows, or when a class had fewer than 2 groups). */
   grouped: boolean;
   /**
    * When asked: row i's class probabilities from the best candidate fitted on the folds that held i out ([rows,
@@ -104,8 +104,11 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
   const smallestClass = Math.min(...counts);
   if (smallestClass < 2) throw new ConfigError(`cross-validation needs at least 2 samples per class; a class has ${smallestClass}`);
   if (!Number.isInteger(opts.folds) || opts.folds < 2) throw new ConfigError(`folds must be an integer ≥ 2; got ${opts.folds}`);
-  const groupsPerClass = opts.groups ? countGroupsPerClass(y, opts.groups, nClasses) : [];
-  const grouped = opts.groups !== undefined && Math.min(...groupsPerClass) >= 2;
+  // Without any group of two or more rows the plain stratified folds are used, so data without duplicates is
+  // cross-validated exactly as before groups existed.
+  const someGroup = opts.groups !== undefined && new Set(opts.groups).size < opts.groups.length;
+  const groupsPerClass = someGroup ? countGroupsPerClass(y, opts.groups!, nClasses) : [];
+  const grouped = someGroup && Math.min(...groupsPerClass) >= 2;
   const folds = Math.min(opts.folds, grouped ? Math.min(...groupsPerClass) : smallestClass);
   const splits = grouped ? stratifiedGroupKFold(y, opts.groups!, folds, opts.seed) : stratifiedKFold(y, folds, opts.seed);
   const heldOut = opts.outOfFold ? candidates.map(() => new Float32Array(y.length * nClasses)) : [];

@@ -42,6 +42,11 @@ export interface PreprocessSpec {
   scale: number;
   mean: [number, number, number];
   std: [number, number, number];
+  /**
+   * Test-time augmentation: 'flip' embeds the crop and its horizontal mirror and stores the mean code. Part of the
+   * preprocessing, so codes with and without it live in different cache namespaces.
+   */
+  tta?: 'flip';
 }
 
 export interface CutPoint {
@@ -100,6 +105,7 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
   if (typeof p.scale !== 'number' || !(p.scale > 0)) fail('"preprocess.scale" must be a positive number');
   if (!isTriple(p.mean)) fail('"preprocess.mean" must be three numbers');
   if (!isTriple(p.std) || (p.std as number[]).some((s) => !(s > 0))) fail('"preprocess.std" must be three positive numbers');
+  if (p.tta !== undefined && p.tta !== 'flip') fail('"preprocess.tta" must be "flip" when given');
 
   const cuts = d.cutPoints as Record<string, unknown> | undefined;
   if (!isObject(cuts)) fail('"cutPoints" must be an object');
