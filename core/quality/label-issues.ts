@@ -1,4 +1,5 @@
 import type { Matrix } from '../heads/matrix.js';
+import type { LabelIssue } from './data-quality.js';
 
 export interface LabelIssueRow {
   row: number;
@@ -97,4 +98,30 @@ export function findOutliers(neighbourSimilarity: Float32Array, minZ = OUTLIER_Z
     if (z >= minZ) out.push({ row, z, score: Math.min(1, z / (2 * minZ)) });
   });
   return out.sort((a, b) => b.z - a.z);
+}
+
+/**
+ * The train step's label issues: confident-learning suspects (when out-of-fold probabilities exist) and outliers
+ * (suggested: null) not already among them, by key and class name, likeliest first.
+ */
+export function rankLabelIssues(input: {
+  outOfFold: Matrix | undefined;
+  y: Int32Array;
+  neighbourSimilarity: Float32Array;
+  keys: readonly string[];
+  classes: readonly string[];
+}): LabelIssue[] {
+  const { outOfFold, y, keys, classes } = input;
+  const mislabelled = (outOfFold ? findLabelIssues(outOfFold, y) : []).map((issue) => ({
+    row: issue.row,
+    suggested: classes[issue.suggested]! as string | null,
+    score: issue.score,
+  }));
+  const flagged = new Set(mislabelled.map((m) => m.row));
+  const outliers = findOutliers(input.neighbourSimilarity)
+    .filter((o) => !flagged.has(o.row))
+    .map((o) => ({ row: o.row, suggested: null, score: o.score }));
+  return [...mislabelled, ...outliers]
+    .sort((a, b) => b.score - a.score || a.row - b.row)
+    .map(({ row, suggested, score }) => ({ key: keys[row]!, given: classes[y[row]!]!, suggested, score }));
 }

@@ -9,7 +9,7 @@ import { crossValidate, defaultCGrid, type CvRow } from '../heads/model-selectio
 import { classCounts } from '../heads/validate.js';
 import { qualityLayer, type TrainQuality } from '../quality/data-quality.js';
 import { findDuplicates, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
-import { findLabelIssues, findOutliers } from '../quality/label-issues.js';
+import { rankLabelIssues } from '../quality/label-issues.js';
 import { normalizedRows } from '../quality/near-duplicates.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { ProgressSink } from './progress.js';
@@ -105,20 +105,13 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
   // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
   if (result && candidates.length > 1) cv = { folds: result.folds, seed, table: result.table, best: result.best };
   const chosen = result ? { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C } : { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
-  const mislabelled = (result ? findLabelIssues(result.outOfFold!, y) : []).map((issue) => ({
-    row: issue.row,
-    key: entries[issue.row]!.key,
-    given: manifest.classes[issue.given]!,
-    suggested: manifest.classes[issue.suggested]! as string | null,
-    score: issue.score,
-  }));
-  const flagged = new Set(mislabelled.map((m) => m.row));
-  const outliers = findOutliers(duplicates.neighbourSimilarity)
-    .filter((o) => !flagged.has(o.row))
-    .map((o) => ({ row: o.row, key: entries[o.row]!.key, given: manifest.classes[y[o.row]!]!, suggested: null, score: o.score }));
-  const labelIssues = [...mislabelled, ...outliers]
-    .sort((a, b) => b.score - a.score || a.row - b.row)
-    .map(({ row: _row, ...issue }) => issue);
+  const labelIssues = rankLabelIssues({
+    outOfFold: result?.outOfFold,
+    y,
+    neighbourSimilarity: duplicates.neighbourSimilarity,
+    keys: entries.map((e) => e.key),
+    classes: manifest.classes,
+  });
   const suspects = request.excludeSuspects ? excludable(labelIssues, entries, y) : new Set<string>();
   const quality: TrainQuality = {
     layer: qLayer,
