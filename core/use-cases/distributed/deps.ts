@@ -22,8 +22,10 @@ export interface DistributedDeps {
    * sending (default 30 s). Keep it below the visibility timeout, or crash recovery waits longer than the queue.
    */
   sendLeaseSeconds?: number;
-  /** Shard size for run messages without one (default 32). */
+  /** Shard size for run messages without one (default `SHARD_SIZE.cpu`). */
   defaultShardSize?: number;
+  /** Images read from the dataset store at once while extracting (default 8); a GPU worker needs more in flight. */
+  readConcurrency?: number;
   /** Names this process in events (host:pid, Lambda request id). */
   workerId?: string;
 }

@@ -8,6 +8,7 @@ import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { tolerateMissing } from './tolerate-missing.js';
+import { optional } from '../../util/optional.js';
 import type { RunPlan } from './plan-run.js';
 
 /** One shard's slice of the manifest. Its existence marks the shard done; train joins the parts in index order. */
@@ -70,6 +71,7 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder },
     message.shard.items as DatasetItem[],
     cuts,
+    optional('readConcurrency', deps.readConcurrency),
   );
   return {
     version: 1,
