@@ -40,5 +40,5 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     });
   };
-  return { workspace, features, registry, modelsDirs, openEmbedder };
+  return { workspace, features, registry, modelsDirs, openEmbedder, target: options.executionProvider ?? 'cpu' };
 }

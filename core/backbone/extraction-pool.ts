@@ -5,7 +5,7 @@ import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ExecutionProvider } from './onnx-backbone.js';
 import type { InferRequest, WorkerInit, WorkerReply, WorkerRequest, WorkerRole } from './worker-protocol.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
-import type { Target } from '../models/prepare-target.js';
+import type { Target } from '../models/targets.js';
 
 export interface PoolOptions {
   modelPath: string;

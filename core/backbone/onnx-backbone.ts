@@ -34,7 +34,7 @@ export class OnnxBackbone {
     return OnnxBackbone.fromPrepared(prepareForTarget(modelBytes, descriptor, cuts, options.target ?? options.executionProvider ?? 'cpu'), cuts, options);
   }
 
-  /** A session over a graph `prepareForTarget` made (or a cache kept): the GPU job prepares once per process. */
+  /** A session over a graph `prepareForTarget` made, or one a cache of prepared graphs kept. */
   static async fromPrepared(prepared: TargetGraph, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
     const descriptor = prepared.descriptor;
     const sessionOptions: ort.InferenceSession.SessionOptions = {

@@ -1,5 +1,5 @@
 import type { ModelDescriptor } from '../models/descriptor.js';
-import type { Target } from '../models/prepare-target.js';
+import type { Target } from '../models/targets.js';
 import type { EmbedFailure, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ExecutionProvider } from './onnx-backbone.js';
 

@@ -1,21 +1,13 @@
 import onnxProto from 'onnx-proto';
 import type { CutPoint, ModelDescriptor } from './descriptor.js';
+import { cudaVariant, type CudaVariant, type Precision, type Target } from './targets.js';
 import { convertToFloat16 } from './onnx-float16.js';
 import { dequantizeModel, makeBatchDynamic, opsetOf } from './onnx-float-graph.js';
 import { pruneDeadNodes } from './onnx-export-prune.js';
 import { decodeModel, extendModel, prepareGraph, type PreparedGraph } from './onnx-graph.js';
 
 const { onnx } = onnxProto;
-
-/** Where a prepared graph runs: the int8 (or fp32) graph as shipped on CPU, a float graph on CUDA. */
-export type Target = 'cpu' | 'cuda';
-export type Precision = 'float16' | 'float32';
-
-/** How a model runs on CUDA (more knobs may follow; the descriptor's `targets.cuda` holds them). */
-export interface CudaVariant {
-  precision: Precision;
-}
-export const TARGETS: readonly Target[] = ['cpu', 'cuda'];
+export { cudaVariant, type CudaVariant, type Precision, type Target } from './targets.js';
 
 export interface TargetGraph extends PreparedGraph {
   target: Target;
@@ -23,11 +15,6 @@ export interface TargetGraph extends PreparedGraph {
   precision: Precision | 'as-shipped';
   /** The descriptor the graph answers to: on CUDA the batch is dynamic even where the file's was fixed. */
   descriptor: ModelDescriptor;
-}
-
-/** The CUDA variant a descriptor asks for: float32 unless the model says float16 holds its accuracy. */
-export function cudaVariant(descriptor: ModelDescriptor): CudaVariant {
-  return { precision: descriptor.targets?.cuda?.precision ?? 'float32' };
 }
 
 /**

@@ -47,7 +47,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     openStore: stores.open,
     openFeatures: stores.features,
     lookupModel: (name) => registry.lookup(name, settings.modelsDirs),
-    ...(backbone ? { openEmbedder: backbone.open } : {}),
+    ...(backbone ? { openEmbedder: backbone.open, extractTarget: settings.executionProvider } : {}),
     queues: { ...(queues.extract ? { extract: queues.extract } : {}), ...(queues.train ? { train: queues.train } : {}), ...(queues.evaluate ? { evaluate: queues.evaluate } : {}) },
     ...(backbone ? { ingest: { cache: childUri(bucketUri, BUCKET_PREFIX.cache), model: settings.model, cuts: settings.cuts } } : {}),
     ...(options.log ? { log: options.log } : {}),

@@ -68,7 +68,7 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
   const { data, missing } = tolerateMissing(deps.openStore(message.dataset));
   deps.log?.({ event: 'extract:start', runId: message.runId, shard: message.shard.index, images: message.shard.items.length });
   const result = await extractItems(
-    { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder },
+    { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) },
     message.shard.items as DatasetItem[],
     cuts,
     optional('readConcurrency', deps.readConcurrency),

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import onnxProto from 'onnx-proto';
+import { namespaceOf } from '../../../core/features/feature-store.js';
 import { decodeToRgb } from '../../../core/image/preprocess.js';
 import { BUILTIN_MODELS } from '../../../core/models/builtin.js';
 import { CUDA_KERNELS_SOURCE, cudaCoverage } from '../../../core/models/cuda-kernels.js';
@@ -62,6 +63,15 @@ for (const d of OFFLINE) {
     for (let i = 0; i < 3; i++) assert.ok(cosine(exact[i]!, rounded[i]!) > 0.99, `image ${i}: ${cosine(exact[i]!, rounded[i]!)}`);
   });
 }
+
+test('codes of the GPU graph are cached apart from the int8 ones; CPU namespaces are as they were', () => {
+  const d = OFFLINE[0]!;
+  const cpu = namespaceOf(d, 'final');
+  assert.equal(namespaceOf(d, 'final', 'cpu').id, cpu.id);
+  const cuda = namespaceOf(d, 'final', 'cuda');
+  assert.notEqual(cuda.id, cpu.id);
+  assert.notEqual(namespaceOf({ ...d, targets: { cuda: { precision: 'float32' } } }, 'final', 'cuda').id, cuda.id, 'float32 and float16 codes apart too');
+});
 
 test('a descriptor may say which precision CUDA runs; anything else is refused', () => {
   const base = { ...OFFLINE[0]!, targets: { cuda: { precision: 'float32' } } };
