@@ -11,6 +11,7 @@ import { parseDescriptor, type ModelDescriptor } from '../../../core/models/desc
 import { codeOutputName, RAW_INPUT } from '../../../core/models/onnx-graph.js';
 import { prepareForTarget } from '../../../core/models/prepare-target.js';
 import { cosine, emulateFloat16, median, runCodes } from '../../helpers/float16-emulation.js';
+import { cli } from '../../helpers/hymenoptera-run.js';
 import { HYMENOPTERA, MODELS_DIR, withTempDir } from '../../helpers/paths.js';
 import { exportRandomResnet50 } from '../../helpers/torchvision-resnet.js';
 
@@ -71,6 +72,24 @@ test('codes of the GPU graph are cached apart from the int8 ones; CPU namespaces
   const cuda = namespaceOf(d, 'final', 'cuda');
   assert.notEqual(cuda.id, cpu.id);
   assert.notEqual(namespaceOf({ ...d, targets: { cuda: { precision: 'float32' } } }, 'final', 'cuda').id, cuda.id, 'float32 and float16 codes apart too');
+});
+
+test('cnn-codes prepare writes the graph a target runs (its folder created) and refuses a missing --target', async () => {
+  await withTempDir(async (dir) => {
+    const output = path.join(dir, 'sub', 'mobilenet.cuda.onnx');
+    const r = cli(['prepare', '--model', 'mobilenetv2-12-int8', '--target', 'cuda', '--output', output, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.json.precision, 'float16');
+    assert.deepEqual(r.json.cuts, all(OFFLINE[0]!));
+    assert.deepEqual(r.json.nodesWithoutCudaKernel, []);
+    assert.deepEqual(cudaCoverage(await readFile(output)).missing, []);
+    const cpu = cli(['prepare', '--model', 'mobilenetv2-12-int8', '--target', 'cpu', '--layer', 'final', '--output', path.join(dir, 'cpu.onnx'), '--json']);
+    assert.equal(cpu.status, 0, cpu.stderr);
+    assert.ok(cpu.json.nodesWithoutCudaKernel.some((m: { op: string }) => m.op === 'QLinearConv'), 'the CPU graph is the int8 one');
+    const missing = cli(['prepare', '--model', 'mobilenetv2-12-int8', '--output', path.join(dir, 'x.onnx')]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--target cpu\|cuda is required/);
+  });
 });
 
 test('a descriptor may say which precision CUDA runs; anything else is refused', () => {
