@@ -44,7 +44,8 @@ export const CONTEXT_DEFAULTS: Readonly<Omit<PipelineConfig, 'alarmEmail' | 'sou
   spot: false,
   maxGpuVcpus: 16,
   model: DEFAULT_MODEL,
-  extractMessagesPerWorker: 500,
+  // 8 shards of 2,048 images: the ~16k-image backlog per worker that 500 shards of 32 used to be.
+  extractMessagesPerWorker: 8,
   maxExtractWorkers: 4,
   maxFineTuneJobs: 1,
   maxCpuExtractConcurrency: 10,
