@@ -40,7 +40,7 @@ async function handle(request: WorkerRequest): Promise<{ results: EmbedResult[] 
   // sharp's buffers live outside the JS heap and cannot be transferred: a copy (150 kB a crop) can.
   if (init.role === 'decode') return { decoded: decoded.map((d) => ('crop' in d ? { id: d.id, crop: new Uint8Array(d.crop) } : d)) };
   const results: EmbedResult[] = decoded.filter((d) => 'error' in d);
-  results.push(...(await infer(decoded.filter((d) => 'crop' in d))).results);
+  results.push(...(await inferInOrder(decoded.filter((d) => 'crop' in d))).results);
   return { results };
 }
 
@@ -57,6 +57,7 @@ function decode(request: WorkerRequest): Promise<DecodedItem[]> {
   );
 }
 
+/** `infer` role: batches queue up behind each other (the CPU pool's `embed` keeps running them as they come). */
 function infer(good: Array<{ id: string; crop: Uint8Array }>): Promise<{ results: EmbedResult[] }> {
   const run = inferring.then(() => inferInOrder(good));
   inferring = run.catch(() => undefined);
