@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { ModelError, errorMessage } from '../errors.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
-import { prepareGraph } from '../models/onnx-graph.js';
+import { prepareForTarget, type Target, type TargetGraph } from '../models/prepare-target.js';
 
 /** The only module that talks to onnxruntime: everything else sees raw RGB crops in and Float32Array codes out. */
 
@@ -11,6 +11,8 @@ export interface BackboneOptions {
   /** Intra-op threads per session. One per session and several sessions beat one wide session for small models. */
   threads?: number;
   executionProvider?: ExecutionProvider;
+  /** Which graph to run (`prepareForTarget`): the provider's own by default; 'cuda' on 'cpu' checks the GPU graph. */
+  target?: Target;
 }
 
 export class OnnxBackbone {
@@ -29,7 +31,12 @@ export class OnnxBackbone {
   }
 
   static async create(modelBytes: Uint8Array, descriptor: ModelDescriptor, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
-    const prepared = prepareGraph(modelBytes, descriptor, cuts);
+    return OnnxBackbone.fromPrepared(prepareForTarget(modelBytes, descriptor, cuts, options.target ?? options.executionProvider ?? 'cpu'), cuts, options);
+  }
+
+  /** A session over a graph `prepareForTarget` made, or one a cache of prepared graphs kept. */
+  static async fromPrepared(prepared: TargetGraph, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
+    const descriptor = prepared.descriptor;
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: options.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',

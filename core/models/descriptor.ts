@@ -19,6 +19,12 @@ export interface ModelDescriptor {
   cutPoints: Record<string, CutPoint>;
   /** File of class names (one per line) for the model's own classifier output, if any. */
   labels?: string;
+  /**
+   * Which variant each target runs. CPU always runs the file as shipped (int8 stays int8). CUDA runs a float graph
+   * derived from it (`cnn-codes prepare --target cuda`): float16 where that holds the codes' accuracy (checked against
+   * the int8 codes on hymenoptera val for the built-ins), float32 otherwise and by default.
+   */
+  targets?: { cuda?: { precision: 'float16' | 'float32' } };
 }
 
 export interface InputSpec {
@@ -125,6 +131,12 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
     }
   }
   if (d.labels !== undefined && typeof d.labels !== 'string') fail('"labels" must be a string');
+  if (d.targets !== undefined) {
+    const cuda = isObject(d.targets) ? d.targets.cuda : null;
+    if (cuda !== undefined && !(isObject(cuda) && (cuda.precision === 'float16' || cuda.precision === 'float32'))) {
+      fail('"targets" must be {"cuda": {"precision": "float16" | "float32"}}');
+    }
+  }
   return json as ModelDescriptor;
 }
 

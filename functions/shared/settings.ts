@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
+import { SHARD_SIZE } from '../../core/use-cases/distributed/plan-run.js';
 import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
 import { STAGES, type Stage } from '../../aws/names.js';
 
@@ -42,7 +43,7 @@ export const ENV_NAMES = {
   pollSeconds: 'CNN_CODES_POLL_SECONDS',
 } as const;
 
-export const DEFAULT_SHARD_SIZE = 32;
+export const DEFAULT_SHARD_SIZE = SHARD_SIZE.cpu;
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 
 /** The stage queues whose CNN_CODES_<STAGE>_QUEUE_URL is set; the functions and the CLI read them the same way. */
@@ -67,7 +68,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     queueUrls: queueUrlsFromEnv(env),
     model: env[ENV_NAMES.model] || DEFAULT_MODEL,
     cuts: (env[ENV_NAMES.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
-    shardSize: positiveInt(env, ENV_NAMES.shardSize) ?? DEFAULT_SHARD_SIZE,
+    shardSize: positiveInt(env, ENV_NAMES.shardSize) ?? SHARD_SIZE[provider],
     executionProvider: provider,
     modelsDirs: (env[ENV_NAMES.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
     ...(threads ? { threads } : {}),
