@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
-import { ExtractionPool } from '../core/backbone/extraction-pool.js';
+import { startExtractionPool } from '../core/backbone/start-pool.js';
 import type { ExecutionProvider } from '../core/backbone/onnx-backbone.js';
 import { FeatureStore } from '../core/features/feature-store.js';
 import { ModelRegistry, resolveModelFile, type RegisteredModel } from '../core/models/registry.js';
@@ -31,7 +31,7 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       allowDownload: options.allowDownload,
       onDownload: (p) => onProgress?.({ phase: 'extract', done: p.receivedBytes, total: p.totalBytes ?? p.receivedBytes, message: `download ${model.descriptor.file}` }),
     });
-    return ExtractionPool.start({
+    return startExtractionPool({
       modelPath: resolved.path,
       descriptor: model.descriptor,
       cuts,
@@ -40,5 +40,5 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     });
   };
-  return { workspace, features, registry, modelsDirs, openEmbedder };
+  return { workspace, features, registry, modelsDirs, openEmbedder, target: options.executionProvider ?? 'cpu' };
 }

@@ -30,8 +30,11 @@ export function printTrain(head: HeadArtefact, reused: boolean, out: string, jso
 export function printEvaluation(e: Evaluation, out: string, json: boolean): unknown {
   if (!json) {
     say(`${e.split}: accuracy ${pct(e.metrics.accuracy)}, balanced ${pct(e.metrics.balancedAccuracy)}, log-loss ${e.metrics.logLoss.toFixed(4)} on ${e.metrics.n} images`);
+    const q = e.dataQuality;
+    if (q) say(`data quality: ${q.duplicateGroups} duplicate groups, ${q.leakageCount} train/held-out leaks, ${q.labelIssueCount} likely label errors (${out}/data-quality.json)`);
     say(`report: ${out}/report.html (and report.md), metrics: ${out}/metrics.json`);
   }
+  warnLeakage(e);
   const { predictions: _omitted, ...summary } = e;
   return { out, evaluation: summary };
 }
@@ -44,6 +47,7 @@ export function printRun(r: RunResult, out: string, json: boolean): unknown {
     if (r.evaluationReused) say('nothing changed since the last run: metrics and reports kept as they were');
     say(`done in ${r.seconds.toFixed(2)} s`);
   }
+  if (json) warnLeakage(r.evaluation);
   const { predictions: _omitted, ...evaluation } = r.evaluation;
   return { out, seconds: r.seconds, extract: r.extract, head: { layer: r.head.layer, kind: r.head.options.kind, C: r.head.options.C, cv: r.head.cv?.best ?? null, fit: r.head.head.fit, reused: r.headReused }, evaluation: { ...evaluation, reused: r.evaluationReused } };
 }
@@ -65,4 +69,14 @@ export function printModels(registry: ModelRegistry, modelsDirs: string[], json:
     for (const name of models) say(`  ${name}`);
   }
   return { modelsDirs, models };
+}
+
+/** On stderr even with --json (stdout then carries only the JSON document): leakage makes the accuracy optimistic. */
+function warnLeakage(e: Evaluation): void {
+  const q = e.dataQuality;
+  if (!q || q.leakageCount === 0) return;
+  const first = q.leakage[0]!;
+  process.stderr.write(
+    `warning: ${q.leakageCount} ${e.split} image(s) duplicate train images (leakage: the ${e.split} accuracy is optimistic), e.g. ${first.key} ≈ ${first.trainKeys[0]} (cosine ${first.cosine.toFixed(3)}); all in data-quality.json\n`,
+  );
 }

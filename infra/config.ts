@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node } from 'constructs';
 import { DEFAULT_MODEL } from '../core/models/builtin.js';
+import { SHARD_SIZE } from '../core/use-cases/distributed/plan-run.js';
 
 /** The repository root: this file runs as dist/infra/config.js. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -18,7 +19,7 @@ export interface PipelineConfig {
   spot: boolean;
   /** Upper bound of the GPU compute environment; it scales to zero between runs. */
   maxGpuVcpus: number;
-  /** Images per extract message (`CNN_CODES_SHARD_SIZE`). */
+  /** Images per extract message (`CNN_CODES_SHARD_SIZE`); default by extractCompute (`SHARD_SIZE`). */
   shardSize: number;
   model: string;
   /** Backlog one GPU worker is expected to drain before the dispatcher adds another. */
@@ -36,15 +37,15 @@ export interface PipelineConfig {
   sourceRoot: string;
 }
 
-export const CONTEXT_DEFAULTS: Readonly<Omit<PipelineConfig, 'alarmEmail' | 'sourceRoot'>> = {
+export const CONTEXT_DEFAULTS: Readonly<Omit<PipelineConfig, 'alarmEmail' | 'sourceRoot' | 'shardSize'>> = {
   stackName: 'CnnCodes',
   extractCompute: 'gpu',
   gpuInstanceTypes: ['g5.xlarge', 'g6.xlarge'],
   spot: false,
   maxGpuVcpus: 16,
-  shardSize: 32,
   model: DEFAULT_MODEL,
-  extractMessagesPerWorker: 500,
+  // 8 shards of 2,048 images: the ~16k-image backlog per worker that 500 shards of 32 used to be.
+  extractMessagesPerWorker: 8,
   maxExtractWorkers: 4,
   maxFineTuneJobs: 1,
   maxCpuExtractConcurrency: 10,
@@ -64,7 +65,7 @@ export function readConfig(node: Node): PipelineConfig {
     gpuInstanceTypes: stringList('gpuInstanceTypes', ctx('gpuInstanceTypes') ?? d.gpuInstanceTypes),
     spot: bool('spot', ctx('spot') ?? d.spot),
     maxGpuVcpus: int('maxGpuVcpus', ctx('maxGpuVcpus') ?? d.maxGpuVcpus, 1, 4096),
-    shardSize: int('shardSize', ctx('shardSize') ?? d.shardSize, 1, 10_000),
+    shardSize: int('shardSize', ctx('shardSize') ?? SHARD_SIZE[ctx('extractCompute') === 'cpu' ? 'cpu' : 'cuda'], 1, 10_000),
     model: text('model', ctx('model') ?? d.model, MODEL_NAME),
     extractMessagesPerWorker: int('extractMessagesPerWorker', ctx('extractMessagesPerWorker') ?? d.extractMessagesPerWorker, 1, 1_000_000),
     maxExtractWorkers: int('maxExtractWorkers', ctx('maxExtractWorkers') ?? d.maxExtractWorkers, 1, 10_000),

@@ -9,3 +9,4 @@ bash scripts/setup-python.sh
 node dist/bench/extract.js
 node dist/bench/heads.js --synthetic
 node dist/bench/rerun.js
+node dist/bench/cost-inputs.js --resnet50

@@ -12,6 +12,7 @@ export const HEAD_OPTIONS: OptionSpec = {
   folds: { type: 'string' },
   seed: { type: 'string' },
   'class-weight': { type: 'string' },
+  'exclude-suspects': { type: 'boolean' },
 };
 
 /** The train options every caller parses the same way (--layer and --seed are each caller's own, see above). */
@@ -23,5 +24,6 @@ export function headChoices(values: FlagValues): HeadChoices {
     ...optional('C', numberFlag(values, 'C', (n) => n > 0, 'a positive number')),
     ...optional('folds', numberFlag(values, 'folds', (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2')),
     ...optional('classWeight', choiceFlag(values, 'class-weight', ['balanced'] as const)),
+    ...(values['exclude-suspects'] === true ? { excludeSuspects: true } : {}),
   };
 }

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { ConfigError, DataError } from '../../core/errors.js';
+import { ConfigError, DataError, errorMessage } from '../../core/errors.js';
+import { namespaceOf } from '../../core/features/feature-store.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { evaluate } from '../../core/use-cases/evaluate.js';
 import { extract } from '../../core/use-cases/extract.js';
@@ -27,6 +28,7 @@ const model: OptionSpec = {
   workers: { type: 'string' },
   'batch-size': { type: 'string' },
   provider: { type: 'string' },
+  tta: { type: 'string' },
 };
 
 /** Builds local (files + worker threads) dependencies from the flags every local command shares. */
@@ -56,7 +58,11 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
   const deps = local(values, ctx, command);
   const stat = await fs.stat(deps.dataDir!).catch(() => undefined);
   if (!stat?.isDirectory()) throw new DataError(`data folder not found: ${deps.dataDir}`);
-  const registered = await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs);
+  const looked = await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs);
+  // Test-time augmentation is part of the preprocessing, so its codes get their own cache namespace.
+  const tta = choiceFlag(values, 'tta', ['flip', 'none'] as const);
+  const { tta: _given, ...preprocess } = looked.descriptor.preprocess;
+  const registered = tta === undefined ? looked : { ...looked, descriptor: { ...looked.descriptor, preprocess: tta === 'flip' ? { ...preprocess, tta } : preprocess } };
   const listOptions = {
     ...optional('valFraction', numberFlag(values, 'val-fraction', (n) => n > 0 && n < 1, 'a fraction between 0 and 1')),
     ...optional('seed', numberFlag(values, 'seed', Number.isInteger, 'an integer')),
@@ -161,7 +167,10 @@ const predictCommand: CliCommand = {
     const deps = local(values, ctx, 'predict');
     const headPath = path.resolve(stringFlag(values, 'head') ?? path.join(deps.outDir, HEAD_KEY));
     const artefact = await readHeadFile(headPath);
-    const registered = await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs);
+    const looked = await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs);
+    // A head trained on mirror-averaged codes (--tta flip) is fed the same kind of code: its namespace says which.
+    const flipped = { ...looked.descriptor, preprocess: { ...looked.descriptor.preprocess, tta: 'flip' as const } };
+    const registered = namespaceOf(flipped, artefact.layer).id === artefact.namespace ? { ...looked, descriptor: flipped } : looked;
     const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
     const results = await predict(
       { model: registered, head: artefact, openEmbedder: deps.openEmbedder, onProgress: ctx.progress },

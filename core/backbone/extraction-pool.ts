@@ -3,8 +3,9 @@ import { Worker } from 'node:worker_threads';
 import { ModelError } from '../errors.js';
 import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ExecutionProvider } from './onnx-backbone.js';
-import type { WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { InferRequest, WorkerInit, WorkerReply, WorkerRequest, WorkerRole } from './worker-protocol.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
+import type { Target } from '../models/targets.js';
 
 export interface PoolOptions {
   modelPath: string;
@@ -15,30 +16,56 @@ export interface PoolOptions {
   threadsPerWorker?: number;
   batchSize?: number;
   executionProvider?: ExecutionProvider;
+  /** Graph to run; defaults to the provider's (`prepareForTarget`). */
+  target?: Target;
   limitInputPixels?: number;
 }
 
-interface Slot {
-  worker: Worker;
-  busy: number;
-}
-
-/** Embedder over worker threads; each batch goes to the least busy worker. */
+/** Embedder over worker threads that each decode and infer (the CPU pool); each batch goes to the least busy one. */
 export class ExtractionPool implements Embedder {
   readonly parallelism: number;
-  readonly batchSize: number;
-  private readonly slots: Slot[];
-  private readonly pending = new Map<number, { resolve: (r: EmbedResult[]) => void; reject: (e: Error) => void; slot: Slot }>();
+
+  private constructor(
+    private readonly workers: WorkerSet,
+    readonly batchSize: number,
+  ) {
+    this.parallelism = workers.size;
+  }
+
+  static async start(options: PoolOptions): Promise<ExtractionPool> {
+    const count = Math.max(1, options.workers ?? availableParallelism());
+    const batchSize = options.descriptor.input.batch === 'dynamic' ? (options.batchSize ?? 8) : options.descriptor.input.batch;
+    return new ExtractionPool(await WorkerSet.start(workerInit(options, 'embed'), count), batchSize);
+  }
+
+  async embedBatch(items: EmbedItem[]): Promise<EmbedResult[]> {
+    const reply = await this.workers.request({ items });
+    if (!('results' in reply)) throw new ModelError('extraction worker answered without results');
+    return reply.results;
+  }
+
+  close(): Promise<void> {
+    return this.workers.close();
+  }
+}
+
+type Reply = Exclude<WorkerReply, { ready: true } | { fatal: string }>;
+
+/**
+ * Worker threads of one role and the bookkeeping of their requests: each request goes to the least busy worker and
+ * its promise settles with that worker's reply. A crashed worker fails every pending and later request.
+ */
+export class WorkerSet {
+  private readonly slots: Array<{ worker: Worker; busy: number }>;
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; slot: { busy: number } }>();
   private nextBatch = 0;
   private failure?: Error;
   private closing = false;
 
-  private constructor(slots: Slot[], batchSize: number) {
-    this.slots = slots;
-    this.parallelism = slots.length;
-    this.batchSize = batchSize;
-    for (const slot of slots) {
-      slot.worker.on('message', (reply: WorkerReply) => this.onReply(slot, reply));
+  private constructor(workers: Worker[]) {
+    this.slots = workers.map((worker) => ({ worker, busy: 0 }));
+    for (const slot of this.slots) {
+      slot.worker.on('message', (reply: WorkerReply) => this.onReply(reply));
       slot.worker.on('error', (err) => this.fail(new ModelError(`extraction worker crashed: ${err.message}`, { cause: err })));
       slot.worker.on('exit', (code) => {
         if (code !== 0 && !this.closing) this.fail(new ModelError(`extraction worker exited with code ${code}`));
@@ -46,47 +73,22 @@ export class ExtractionPool implements Embedder {
     }
   }
 
-  static async start(options: PoolOptions): Promise<ExtractionPool> {
-    const count = Math.max(1, options.workers ?? availableParallelism());
-    const batchSize = options.descriptor.input.batch === 'dynamic' ? (options.batchSize ?? 8) : options.descriptor.input.batch;
-    const init: WorkerInit = {
-      modelPath: options.modelPath,
-      descriptor: options.descriptor,
-      cuts: options.cuts,
-      threadsPerWorker: options.threadsPerWorker ?? 1,
-      executionProvider: options.executionProvider ?? 'cpu',
-      limitInputPixels: options.limitInputPixels ?? 100_000_000,
-    };
-    const url = new URL('./extract-worker.js', import.meta.url);
-    const slots = await Promise.all(
-      Array.from({ length: count }, async () => {
-        const worker = new Worker(url, { workerData: init });
-        await new Promise<void>((resolve, reject) => {
-          const onMessage = (m: WorkerReply): void => {
-            if ('ready' in m) {
-              worker.off('error', onError);
-              resolve();
-            }
-          };
-          const onError = (err: Error): void => reject(new ModelError(`extraction worker failed to start: ${err.message}`, { cause: err }));
-          worker.once('message', onMessage);
-          worker.once('error', onError);
-        });
-        return { worker, busy: 0 };
-      }),
-    );
-    return new ExtractionPool(slots, batchSize);
+  static async start(init: WorkerInit, count: number): Promise<WorkerSet> {
+    return new WorkerSet(await Promise.all(Array.from({ length: count }, () => startWorker(init))));
   }
 
-  embedBatch(items: EmbedItem[]): Promise<EmbedResult[]> {
+  get size(): number {
+    return this.slots.length;
+  }
+
+  request(body: Omit<WorkerRequest, 'batchId'> | Omit<InferRequest, 'batchId'>, transfer: ArrayBuffer[] = []): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const batchId = this.nextBatch++;
     slot.busy += 1;
     return new Promise((resolve, reject) => {
       this.pending.set(batchId, { resolve, reject, slot });
-      const request: WorkerRequest = { batchId, items };
-      slot.worker.postMessage(request);
+      slot.worker.postMessage({ batchId, ...body }, transfer);
     });
   }
 
@@ -95,14 +97,14 @@ export class ExtractionPool implements Embedder {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private onReply(slot: Slot, reply: WorkerReply): void {
+  private onReply(reply: WorkerReply): void {
     if ('ready' in reply) return;
     const waiter = this.pending.get(reply.batchId);
     if (!waiter) return;
     this.pending.delete(reply.batchId);
-    slot.busy -= 1;
+    waiter.slot.busy -= 1;
     if ('fatal' in reply) waiter.reject(new ModelError(`extraction failed: ${reply.fatal}`));
-    else waiter.resolve(reply.results);
+    else waiter.resolve(reply);
   }
 
   private fail(err: Error): void {
@@ -112,4 +114,35 @@ export class ExtractionPool implements Embedder {
       this.pending.delete(id);
     }
   }
+}
+
+export function workerInit(options: PoolOptions, role: WorkerRole): WorkerInit {
+  const executionProvider = options.executionProvider ?? 'cpu';
+  return {
+    role,
+    modelPath: options.modelPath,
+    descriptor: options.descriptor,
+    cuts: options.cuts,
+    threadsPerWorker: options.threadsPerWorker ?? 1,
+    executionProvider,
+    target: options.target ?? executionProvider,
+    limitInputPixels: options.limitInputPixels ?? 100_000_000,
+  };
+}
+
+/** Starts one extraction worker thread and waits until its session (if any) is loaded. */
+export async function startWorker(init: WorkerInit): Promise<Worker> {
+  const worker = new Worker(new URL('./extract-worker.js', import.meta.url), { workerData: init });
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (m: WorkerReply): void => {
+      if ('ready' in m) {
+        worker.off('error', onError);
+        resolve();
+      }
+    };
+    const onError = (err: Error): void => reject(new ModelError(`extraction worker failed to start: ${err.message}`, { cause: err }));
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+  });
+  return worker;
 }

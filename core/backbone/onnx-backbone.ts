@@ -1,10 +1,14 @@
 import { ModelError } from '../errors.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
-import { prepareGraph } from '../models/onnx-graph.js';
+import { prepareForTarget, type Target, type TargetGraph } from '../models/prepare-target.js';
 import { openSession, Tensor, type InferenceSession, type SessionOptions } from './onnx-runtime.js';
 
 export type { ExecutionProvider } from './onnx-runtime.js';
-export type BackboneOptions = SessionOptions;
+
+export interface BackboneOptions extends SessionOptions {
+  /** Which graph to run (`prepareForTarget`): the provider's own by default; 'cuda' on 'cpu' checks the GPU graph. */
+  target?: Target;
+}
 
 /** A backbone cut at its cut points: raw RGB crops in, Float32Array codes out. */
 export class OnnxBackbone {
@@ -23,7 +27,12 @@ export class OnnxBackbone {
   }
 
   static async create(modelBytes: Uint8Array, descriptor: ModelDescriptor, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
-    const prepared = prepareGraph(modelBytes, descriptor, cuts);
+    return OnnxBackbone.fromPrepared(prepareForTarget(modelBytes, descriptor, cuts, options.target ?? options.executionProvider ?? 'cpu'), cuts, options);
+  }
+
+  /** A session over a graph `prepareForTarget` made, or one a cache of prepared graphs kept. */
+  static async fromPrepared(prepared: TargetGraph, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
+    const descriptor = prepared.descriptor;
     const session = await openSession(prepared.bytes, options, `model ${descriptor.name}`);
     return new OnnxBackbone(descriptor, cuts, session, prepared.inputName, prepared.outputs);
   }

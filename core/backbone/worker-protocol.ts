@@ -1,13 +1,23 @@
 import type { ModelDescriptor } from '../models/descriptor.js';
-import type { EmbedItem, EmbedResult } from '../ports/embedder.js';
+import type { Target } from '../models/targets.js';
+import type { EmbedFailure, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ExecutionProvider } from './onnx-backbone.js';
 
+/**
+ * A worker's job: `embed` decodes and infers (the CPU pool: one session per worker); `decode` only decodes (a GPU
+ * pool's CPU side, one per vCPU); `infer` only runs the session (the GPU pool's single GPU session).
+ */
+export type WorkerRole = 'embed' | 'decode' | 'infer';
+
 export interface WorkerInit {
+  role: WorkerRole;
   modelPath: string;
   descriptor: ModelDescriptor;
   cuts: string[];
   threadsPerWorker: number;
   executionProvider: ExecutionProvider;
+  /** Which prepared graph the session runs (`prepareForTarget`); defaults to the provider's own. */
+  target: Target;
   limitInputPixels: number;
 }
 
@@ -16,4 +26,16 @@ export interface WorkerRequest {
   items: EmbedItem[];
 }
 
-export type WorkerReply = { ready: true } | { batchId: number; results: EmbedResult[] } | { batchId: number; fatal: string };
+/** `infer` requests: decoded crops (H×W×3 uint8) by id. */
+export interface InferRequest {
+  batchId: number;
+  crops: Array<{ id: string; crop: Uint8Array }>;
+}
+
+export type DecodedItem = { id: string; crop: Uint8Array } | { id: string; error: EmbedFailure };
+
+export type WorkerReply =
+  | { ready: true }
+  | { batchId: number; results: EmbedResult[] }
+  | { batchId: number; decoded: DecodedItem[] }
+  | { batchId: number; fatal: string };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { EmbedFailure } from '../ports/embedder.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
+import { cudaVariant, type Target } from '../models/targets.js';
 import { DataError } from '../errors.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 
@@ -37,7 +38,12 @@ export interface ShardIndex {
   rejects: Array<{ contentHash: string } & EmbedFailure>;
 }
 
-export function namespaceOf(descriptor: ModelDescriptor, cut: string): NamespaceInfo {
+/**
+ * Where a model's codes for one cut point live. The key covers everything that changes them; codes of the GPU graph
+ * (`target` cuda: float, float16 where the descriptor says so) differ a little from the int8 ones and live apart, so
+ * one cache never mixes the two. CPU keys are the same as before targets existed.
+ */
+export function namespaceOf(descriptor: ModelDescriptor, cut: string, target: Target = 'cpu'): NamespaceInfo {
   const spec = descriptor.cutPoints[cut];
   if (!spec) throw new DataError(`${descriptor.name} has no cut point "${cut}"`);
   const key = JSON.stringify({
@@ -48,6 +54,7 @@ export function namespaceOf(descriptor: ModelDescriptor, cut: string): Namespace
     dequantize: spec.dequantize ?? null,
     input: descriptor.input,
     preprocess: descriptor.preprocess,
+    ...(target === 'cpu' ? {} : { graph: { target, ...cudaVariant(descriptor) } }),
   });
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
   return { id: `${descriptor.name}/${cut}-${hash}`, model: descriptor.name, modelSha256: descriptor.sha256, cut, dim: spec.dim };

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { meanLogLoss } from '../metrics/classification.js';
-import { stratifiedKFold, type Split } from './folds.js';
+import { stratifiedGroupKFold, stratifiedKFold, type Split } from './folds.js';
 import {
   createEstimator, resolveHeadOptions, StandardizedHead,
   type Classifier, type HeadKind, type HeadOptions, type ResolvedHeadOptions,
@@ -13,7 +13,7 @@ import { Standardizer } from './standardizer.js';
 import { TrainingSet } from './training-set.js';
 import { checkTrainingSet, classCounts } from './validate.js';
 
-export { stratifiedKFold, stratifiedSplit, type Split } from './folds.js';
+export { stratifiedGroupKFold, stratifiedKFold, stratifiedSplit, type Split } from './folds.js';
 
 export interface CvCandidate {
   id: string;
@@ -50,6 +50,13 @@ export interface CvOptions {
   scaling?: 'per-fold' | 'once';
   /** Also fit the best candidate on all rows and return it as `head` (reuses the shared Gram matrix when possible). */
   refit?: boolean;
+  /**
+   * Group id per row (near-duplicate images share one): rows of a group always land in the same fold, so CV never
+   * scores an image whose copy it trained on (see `stratifiedGroupKFold`).
+   */
+  groups?: Int32Array;
+  /** Also return every row's held-out class probabilities under the best candidate (see `CvResult.outOfFold`). */
+  outOfFold?: boolean;
 }
 
 export interface CvResult {
@@ -59,6 +66,13 @@ export interface CvResult {
   folds: number;
   /** The best candidate fitted on all rows, when `refit` was asked. */
   head?: Classifier;
+  /** Whether folds kept groups together (false without groups of 2+ rows, or when a class had fewer than 2 groups). */
+  grouped: boolean;
+  /**
+   * When asked: row i's class probabilities from the best candidate fitted on the folds that held i out ([rows,
+   * classes]). For an SVM these are softmax-scaled decision scores, not a probability model.
+   */
+  outOfFold?: Matrix;
 }
 
 /**
@@ -90,8 +104,14 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
   const smallestClass = Math.min(...counts);
   if (smallestClass < 2) throw new ConfigError(`cross-validation needs at least 2 samples per class; a class has ${smallestClass}`);
   if (!Number.isInteger(opts.folds) || opts.folds < 2) throw new ConfigError(`folds must be an integer ≥ 2; got ${opts.folds}`);
-  const folds = Math.min(opts.folds, smallestClass);
-  const splits = stratifiedKFold(y, folds, opts.seed);
+  // Without any group of two or more rows the plain stratified folds are used, so data without duplicates is
+  // cross-validated exactly as before groups existed.
+  const someGroup = opts.groups !== undefined && new Set(opts.groups).size < opts.groups.length;
+  const groupsPerClass = someGroup ? countGroupsPerClass(y, opts.groups!, nClasses) : [];
+  const grouped = someGroup && Math.min(...groupsPerClass) >= 2;
+  const folds = Math.min(opts.folds, grouped ? Math.min(...groupsPerClass) : smallestClass);
+  const splits = grouped ? stratifiedGroupKFold(y, opts.groups!, folds, opts.seed) : stratifiedKFold(y, folds, opts.seed);
+  const heldOut = opts.outOfFold ? candidates.map(() => new Float32Array(y.length * nClasses)) : [];
 
   const accuracies = candidates.map(() => new Array<number>(folds).fill(0));
   const logLosses = candidates.map(() => new Array<number>(folds).fill(0));
@@ -118,7 +138,7 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
         for (const i of path) {
           const start = performance.now();
           const model = fitOnFold(resolved[i]!, fold, previous);
-          const scored = scoreOnFold(model, fold);
+          const scored = scoreOnFold(model, fold, heldOut[i] && { into: heldOut[i]!, rows: split.test });
           accuracies[i]![f] = scored.accuracy;
           if (scored.logLoss !== undefined) logLosses[i]![f] = scored.logLoss;
           seconds[i]! += (performance.now() - start) / 1000 + setupShare;
@@ -142,7 +162,8 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
     return row;
   });
   const best = rankCandidates(table)[0]!;
-  const result: CvResult = { table, best, folds };
+  const result: CvResult = { table, best, folds, grouped };
+  if (opts.outOfFold) result.outOfFold = { rows: y.length, cols: nClasses, data: Float64Array.from(heldOut[table.indexOf(best)]!) };
   if (opts.refit) {
     const i = table.indexOf(best);
     const all = whole(candidates[i]!.X, 1);
@@ -196,11 +217,26 @@ function foldOfScaled(whole: Fold, split: Split): Fold {
  * Held-out accuracy and, for logistic heads, log-loss, from one pass of decision scores: the same arithmetic as
  * `score` and `predictProba`, which would each compute the scores again.
  */
-function scoreOnFold(model: LogisticRegression | LinearSVC, fold: Fold): { accuracy: number; logLoss?: number } {
+function scoreOnFold(
+  model: LogisticRegression | LinearSVC, fold: Fold, keep?: { into: Float32Array; rows: Int32Array },
+): { accuracy: number; logLoss?: number } {
   const scores = model.decisionFunction(fold.testX);
   const heldOutAccuracy = accuracy(argmaxScores(scores), fold.testY);
-  if (!(model instanceof LogisticRegression)) return { accuracy: heldOutAccuracy };
-  return { accuracy: heldOutAccuracy, logLoss: meanLogLoss(fold.testY, scoresToProbabilities(scores, model.nClasses)) };
+  const isLogistic = model instanceof LogisticRegression;
+  if (!isLogistic && !keep) return { accuracy: heldOutAccuracy };
+  const probabilities = scoresToProbabilities(scores, model.nClasses);
+  if (keep) {
+    const k = probabilities.cols;
+    keep.rows.forEach((row, r) => keep.into.set(probabilities.data.subarray(r * k, (r + 1) * k), row * k));
+  }
+  return isLogistic ? { accuracy: heldOutAccuracy, logLoss: meanLogLoss(fold.testY, probabilities) } : { accuracy: heldOutAccuracy };
+}
+
+function countGroupsPerClass(y: Int32Array, groups: Int32Array, nClasses: number): number[] {
+  if (groups.length !== y.length) throw new ConfigError(`${groups.length} group ids for ${y.length} labels`);
+  const seen = Array.from({ length: nClasses }, () => new Set<number>());
+  for (let i = 0; i < y.length; i++) seen[y[i]!]!.add(groups[i]!);
+  return seen.map((s) => s.size);
 }
 
 function fitOnFold(

@@ -183,3 +183,19 @@ export function configureSharpForWorker(): void {
   sharp.concurrency(1);
   sharp.cache(false);
 }
+
+/** The horizontal mirror of an interleaved RGB crop (HWC, `width` pixels a row): the second view of `tta: 'flip'`. */
+export function mirrorRgb(crop: Uint8Array, width: number): Buffer {
+  const out = Buffer.allocUnsafe(crop.length);
+  const rowBytes = width * 3;
+  for (let row = 0; row < crop.length; row += rowBytes) {
+    for (let x = 0; x < width; x++) {
+      const from = row + x * 3;
+      const to = row + (width - 1 - x) * 3;
+      out[to] = crop[from]!;
+      out[to + 1] = crop[from + 1]!;
+      out[to + 2] = crop[from + 2]!;
+    }
+  }
+  return out;
+}

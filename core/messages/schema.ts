@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import { parseStoreUri } from './store-uri.js';
-import { arrayOf, fraction, integer, InvalidMessageError, object, oneOf, positiveNumber, string, type Check } from './validate.js';
+import { arrayOf, boolean, fraction, integer, InvalidMessageError, object, oneOf, positiveNumber, string, type Check } from './validate.js';
 
 /**
  * The work messages, version 1. Every message names its run and the stores it touches, so any worker can pick up any
@@ -21,6 +21,8 @@ export interface TrainOptions {
   folds?: number;
   seed?: number;
   classWeight?: 'balanced';
+  /** Fit the final head without the train images flagged as likely label errors. */
+  excludeSuspects?: boolean;
 }
 
 interface RunScoped {
@@ -116,6 +118,7 @@ const trainOptions = object(
     folds: integer(2, 50),
     seed: integer(0, 2 ** 31 - 1),
     classWeight: oneOf('balanced' as const),
+    excludeSuspects: boolean(),
   },
 );
 const shardItem = object({

@@ -52,6 +52,14 @@ export function fraction(): Check<number> {
   };
 }
 
+export function boolean(): Check<boolean> {
+  return (value, path, problems) => {
+    if (typeof value === 'boolean') return value;
+    problems.push(`${path}: expected true or false, got ${show(value)}`);
+    return undefined;
+  };
+}
+
 export function oneOf<T extends string | number>(...choices: T[]): Check<T> {
   return (value, path, problems) => {
     if ((choices as unknown[]).includes(value)) return value as T;

@@ -14,6 +14,12 @@ export const IMAGENET_PREPROCESS: PreprocessSpec = {
   std: [0.229, 0.224, 0.225],
 };
 
+/**
+ * CUDA runs every built-in as a float16 graph: the int8 models' float16 codes match their int8 codes on hymenoptera val
+ * (test/unit/models/gpu-fidelity.test.ts), and float16 ResNets are the usual GPU deployment of fp32 ResNets.
+ */
+const FLOAT16_ON_CUDA = { cuda: { precision: 'float16' } } as const;
+
 const ZOO = 'https://github.com/onnx/models/raw/main/validated/vision/classification';
 
 export const DEFAULT_MODEL = 'mobilenetv2-12-int8';
@@ -29,6 +35,7 @@ export const BUILTIN_MODELS: readonly ModelDescriptor[] = [
     input: { name: 'input', layout: 'NCHW', dtype: 'float32', batch: 'dynamic', size: [224, 224] },
     preprocess: IMAGENET_PREPROCESS,
     labels: 'imagenet_classes.txt',
+    targets: FLOAT16_ON_CUDA,
     cutPoints: {
       block6: { tensor: '365_quantized', dim: 32, description: 'features[6]: end of the 28×28 stage' },
       block10: { tensor: '400_quantized', dim: 64, description: 'features[10]: end of the 64-channel stage' },
@@ -48,6 +55,7 @@ export const BUILTIN_MODELS: readonly ModelDescriptor[] = [
     input: { name: 'serving_default_input_1:0', layout: 'NHWC', dtype: 'uint8', batch: 'dynamic', size: [224, 224] },
     preprocess: { ...IMAGENET_PREPROCESS, mean: [0, 0, 0], std: [1, 1, 1], scale: 1 },
     labels: 'imagenet_classes.txt',
+    targets: FLOAT16_ON_CUDA,
     cutPoints: {
       block5: { tensor: 'model_1/block_5_add/add_prequant', dim: 32, description: 'block 5: end of the 28×28 stage' },
       block9: { tensor: 'model_1/block_9_add/add_prequant', dim: 64, description: 'block 9: end of the 64-channel stage' },
@@ -71,6 +79,7 @@ export const BUILTIN_MODELS: readonly ModelDescriptor[] = [
     input: { name: 'input', layout: 'NCHW', dtype: 'float32', batch: 1, size: [224, 224] },
     preprocess: IMAGENET_PREPROCESS,
     labels: 'imagenet_classes.txt',
+    targets: FLOAT16_ON_CUDA,
     cutPoints: {
       stage2: { tensor: '404_QuantizeInput', dim: 116, description: 'end of stage 2' },
       stage3: { tensor: '535_QuantizeInput', dim: 232, description: 'end of stage 3' },
@@ -87,6 +96,7 @@ export const BUILTIN_MODELS: readonly ModelDescriptor[] = [
     license: 'Apache-2.0',
     input: { name: 'data', layout: 'NCHW', dtype: 'float32', batch: 'dynamic', size: [224, 224] },
     preprocess: IMAGENET_PREPROCESS,
+    targets: FLOAT16_ON_CUDA,
     cutPoints: {
       stage2: { tensor: 'resnetv15_stage2_activation1', dim: 128, description: 'end of stage 2 (28×28)' },
       stage3: { tensor: 'resnetv15_stage3_activation1', dim: 256, description: 'end of stage 3 (14×14)' },
@@ -102,6 +112,7 @@ export const BUILTIN_MODELS: readonly ModelDescriptor[] = [
     license: 'Apache-2.0',
     input: { name: 'data', layout: 'NCHW', dtype: 'float32', batch: 'dynamic', size: [224, 224] },
     preprocess: IMAGENET_PREPROCESS,
+    targets: FLOAT16_ON_CUDA,
     cutPoints: {
       stage2: { tensor: 'resnetv17_stage2_activation3', dim: 512, description: 'end of stage 2 (28×28)' },
       stage3: { tensor: 'resnetv17_stage3_activation5', dim: 1024, description: 'end of stage 3 (14×14)' },

@@ -19,6 +19,12 @@ export interface ModelDescriptor {
   cutPoints: Record<string, CutPoint>;
   /** File of class names (one per line) for the model's own classifier output, if any. */
   labels?: string;
+  /**
+   * Which variant each target runs. CPU always runs the file as shipped (int8 stays int8). CUDA runs a float graph
+   * derived from it (`cnn-codes prepare --target cuda`): float16 where that holds the codes' accuracy (checked against
+   * the int8 codes on hymenoptera val for the built-ins), float32 otherwise and by default.
+   */
+  targets?: { cuda?: { precision: 'float16' | 'float32' } };
 }
 
 export interface InputSpec {
@@ -42,6 +48,11 @@ export interface PreprocessSpec {
   scale: number;
   mean: [number, number, number];
   std: [number, number, number];
+  /**
+   * Test-time augmentation: 'flip' embeds the crop and its horizontal mirror and stores the mean code. Part of the
+   * preprocessing, so codes with and without it live in different cache namespaces.
+   */
+  tta?: 'flip';
 }
 
 export interface CutPoint {
@@ -100,6 +111,7 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
   if (typeof p.scale !== 'number' || !(p.scale > 0)) fail('"preprocess.scale" must be a positive number');
   if (!isTriple(p.mean)) fail('"preprocess.mean" must be three numbers');
   if (!isTriple(p.std) || (p.std as number[]).some((s) => !(s > 0))) fail('"preprocess.std" must be three positive numbers');
+  if (p.tta !== undefined && p.tta !== 'flip') fail('"preprocess.tta" must be "flip" when given');
 
   const cuts = d.cutPoints as Record<string, unknown> | undefined;
   if (!isObject(cuts)) fail('"cutPoints" must be an object');
@@ -119,6 +131,12 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
     }
   }
   if (d.labels !== undefined && typeof d.labels !== 'string') fail('"labels" must be a string');
+  if (d.targets !== undefined) {
+    const cuda = isObject(d.targets) ? d.targets.cuda : null;
+    if (cuda !== undefined && !(isObject(cuda) && (cuda.precision === 'float16' || cuda.precision === 'float32'))) {
+      fail('"targets" must be {"cuda": {"precision": "float16" | "float32"}}');
+    }
+  }
   return json as ModelDescriptor;
 }
 

@@ -59,6 +59,9 @@ tr.chosen td { font-weight: 650; background: #eaf1fb; }
 .thumb .verdict { font-size: 13px; margin-top: 4px; }
 .thumb .verdict b { color: var(--bad); }
 .thumb .file { font-size: 11px; color: var(--muted); word-break: break-all; }
+.legend-item { margin-right: 12px; white-space: nowrap; }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px; vertical-align: middle; }
+#code-map figcaption { max-width: 640px; }
 .scenario { background: #fff8e6; border-left: 4px solid #d9a400; padding: 8px 12px; border-radius: 4px; }
 details summary { cursor: pointer; color: var(--accent); }
 footer { margin-top: 40px; font-size: 12px; color: var(--muted); border-top: 1px solid var(--line); padding-top: 8px; }

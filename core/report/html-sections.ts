@@ -4,6 +4,7 @@ import type { ReportInputs } from '../workspace/report-inputs.js';
 import { confusionHeatmap, layerChart, reliabilityDiagram } from './html-charts.js';
 import { reliability } from './html-calibration.js';
 import { esc, formatC, formatSeconds, formatUsd, pct, shortKey } from './html-format.js';
+import type { CodeMapFile, DataQuality } from '../quality/data-quality.js';
 import { describeConvergence } from './numbers.js';
 import type { CostEstimates } from './pricing.js';
 import { bestPerLayer, describeScenario } from './scenario.js';
@@ -15,6 +16,9 @@ export interface HtmlReportInput extends ReportInputs {
   /** Why there are no thumbnails, when there are none. */
   thumbnailsNote?: string;
   costs?: CostEstimates;
+  /** data-quality.json and code-map.json, when the evaluation wrote them. */
+  quality?: DataQuality;
+  codeMap?: CodeMapFile;
   generatedAt: Date;
 }
 
@@ -39,6 +43,7 @@ export function headline(r: HtmlReportInput): string {
   ${cpu ? card(formatUsd(cpu.usdPer1000), `per 1 000 images, ${esc(cpu.name.split(' ')[0])} (estimate)`) : ''}
 </div>
 <p class="setup">${setupLine(r.head)}</p>
+${r.quality && r.quality.leakage.length > 0 ? `<p class="scenario" id="leakage-warning"><b>Leakage:</b> ${r.quality.leakage.length} held-out image(s) duplicate train images; see <a href="#data-quality">Data quality</a>.</p>` : ''}
 </header>`;
 }
 

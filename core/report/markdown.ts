@@ -1,11 +1,12 @@
 import type { Manifest } from '../features/manifest.js';
 import { rankCandidates } from '../heads/model-selection.js';
+import type { DataQuality } from '../quality/data-quality.js';
+import type { HeadArtefact } from '../workspace/head-artefact.js';
 import type { ReportInputs } from '../workspace/report-inputs.js';
 import { describeConvergence, formatC, pct } from './numbers.js';
 
-
 /** A report a person reads first; metrics.json has everything for machines. */
-export function renderMarkdownReport({ manifest, head, evaluation }: ReportInputs): string {
+export function renderMarkdownReport({ manifest, head, evaluation, quality }: ReportInputs): string {
   const m = evaluation.metrics;
   const counts = countBySplit(manifest);
   const lines: string[] = [
@@ -61,6 +62,7 @@ export function renderMarkdownReport({ manifest, head, evaluation }: ReportInput
     lines.push('## Misclassified', '', '| image | true | predicted | confidence |', '|---|---|---|---|');
     lines.push(...wrong.map((p) => `| \`${p.key}\` | ${manifest.classes[p.label]} | ${manifest.classes[p.predicted]} | ${pct(p.confidence)} |`), '');
   }
+  if (quality) lines.push(...dataQualityLines(quality, head));
   const timings = Object.entries(evaluation.timings);
   if (timings.length > 0) lines.push('## Timings', '', ...timings.map(([k, v]) => `- ${k}: ${Number.isInteger(v) ? v : v.toFixed(3)}`), '');
   return lines.join('\n');
@@ -72,4 +74,26 @@ function countBySplit(manifest: Manifest): Record<string, { perClass: number[]; 
   for (const e of manifest.entries) row(e.split).perClass[e.label]! += 1;
   for (const r of manifest.rejects) row(r.split).rejected += 1;
   return out;
+}
+
+function dataQualityLines(q: DataQuality, head: HeadArtefact): string[] {
+  const lines = [
+    '## Data quality',
+    '',
+    `- ${q.duplicates.length} duplicate groups (identical bytes or codes with cosine ≥ ${head.quality?.threshold ?? '?'}, ${q.duplicates.reduce((s, g) => s + g.length, 0)} images)` +
+      (head.quality && head.quality.duplicates.length > 0 ? `; CV folds ${head.quality.grouped ? 'kept each train group together' : 'could NOT keep train groups together'}` : ''),
+    `- ${q.leakage.length} held-out images duplicate train images${q.leakage.length > 0 ? ' (leakage: the accuracy above is optimistic)' : ''}`,
+    `- ${q.labelIssues.length} likely label errors in train (confident learning on out-of-fold probabilities)${head.quality && head.quality.excluded.length > 0 ? `; the head was fitted without ${head.quality.excluded.length} of them` : ''}`,
+    '',
+  ];
+  if (q.leakage.length > 0) {
+    lines.push('| held-out image | split | train duplicate | cosine |', '|---|---|---|---|');
+    lines.push(...q.leakage.slice(0, 20).map((l) => `| \`${l.key}\` | ${l.split} | \`${l.trainKeys[0]}\`${l.trainKeys.length > 1 ? ` +${l.trainKeys.length - 1}` : ''} | ${l.cosine.toFixed(3)} |`), '');
+  }
+  if (q.labelIssues.length > 0) {
+    lines.push('| train image | given | suggested | score |', '|---|---|---|---|');
+    lines.push(...q.labelIssues.slice(0, 20).map((l) => `| \`${l.key}\` | ${l.given} | ${l.suggested ?? 'none (outlier)'} | ${l.score.toFixed(3)} |`), '');
+  }
+  lines.push('All of it: `data-quality.json`.', '');
+  return lines;
 }

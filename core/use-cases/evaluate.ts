@@ -6,10 +6,12 @@ import { loadSplit } from '../features/training-data.js';
 import { loadHead } from '../heads/index.js';
 import { classificationMetrics } from '../metrics/classification.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import { CODE_MAP_KEY, DATA_QUALITY_KEY } from '../quality/data-quality.js';
 import { renderMarkdownReport } from '../report/markdown.js';
 import { readEvaluation, type Evaluation, type Prediction } from '../workspace/evaluation.js';
 import { readHeadArtefact, requireHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
 import { HTML_REPORT_KEY, METRICS_KEY, REPORT_KEY } from '../workspace/keys.js';
+import { analyzeDataQuality } from './data-quality.js';
 import type { ProgressSink } from './progress.js';
 import { writeHtmlReport } from './report.js';
 import { readManifest } from './train-head.js';
@@ -28,8 +30,10 @@ export interface EvaluateDeps {
   onProgress?: ProgressSink;
 }
 
+const SUMMARY_EXAMPLES = 5;
+
 /** Bump when metrics.json or the reports change shape, so a re-run redoes the ones stored by an older version. */
-const REPORTS_REVISION = 1;
+const REPORTS_REVISION = 2;
 
 /**
  * What an evaluation depends on: the head (its cache key covers the training data and options), the codes' namespace,
@@ -54,7 +58,7 @@ export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace'>, sp
     readEvaluation(deps.workspace).catch(() => undefined),
   ]);
   if (!manifest || !artefact || stored?.inputs === undefined || stored.inputs !== evaluationInputs(manifest, artefact, split)) return undefined;
-  const reports = await Promise.all([REPORT_KEY, HTML_REPORT_KEY].map((key) => deps.workspace.exists(key)));
+  const reports = await Promise.all([REPORT_KEY, HTML_REPORT_KEY, DATA_QUALITY_KEY, CODE_MAP_KEY].map((key) => deps.workspace.exists(key)));
   return reports.every(Boolean) ? stored : undefined;
 }
 
@@ -92,7 +96,16 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
   };
   deps.onProgress?.({ phase: 'evaluate', done: data.y.length, total: data.y.length });
   // metrics.json last: its inputs digest vouches for the reports beside it (see storedEvaluation), even after a crash.
-  const inputs = { manifest, head: artefact, evaluation };
+  const analysed = await analyzeDataQuality(deps, manifest, artefact);
+  const q = analysed.quality;
+  evaluation.dataQuality = {
+    duplicateGroups: q.duplicates.length,
+    leakageCount: q.leakage.length,
+    labelIssueCount: q.labelIssues.length,
+    leakage: q.leakage.slice(0, SUMMARY_EXAMPLES),
+    labelIssues: q.labelIssues.slice(0, SUMMARY_EXAMPLES),
+  };
+  const inputs = { manifest, head: artefact, evaluation, quality: analysed.quality, codeMap: analysed.map };
   await deps.workspace.put(REPORT_KEY, renderMarkdownReport(inputs));
   await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, inputs);
   await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));

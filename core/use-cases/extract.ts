@@ -3,6 +3,7 @@ import { listImageFolder, type DatasetItem, type ListOptions } from '../dataset/
 import { ConfigError } from '../errors.js';
 import { namespaceOf, type CodeIndex, type FeatureStore, type NamespaceInfo, type ShardIndex } from '../features/feature-store.js';
 import { MANIFEST_KEY, REJECTS_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
+import type { Target } from '../models/targets.js';
 import type { RegisteredModel } from '../models/registry.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
@@ -24,6 +25,8 @@ export interface ExtractItemsDeps {
   model: RegisteredModel;
   /** Builds the embedder on first need, so a fully cached run never loads the model or the image decoder. */
   openEmbedder: (model: RegisteredModel, cuts: string[]) => Promise<Embedder>;
+  /** Which graph the embedder runs (default cpu); the GPU graph's codes are cached apart (`namespaceOf`). */
+  target?: Target;
   onProgress?: ProgressSink;
 }
 
@@ -73,7 +76,7 @@ export async function extractItems(
   options: { shardRows?: number; readConcurrency?: number } = {},
 ): Promise<ExtractedItems> {
   const started = performance.now();
-  const namespaces = cuts.map((cut) => namespaceOf(deps.model.descriptor, cut));
+  const namespaces = cuts.map((cut) => namespaceOf(deps.model.descriptor, cut, deps.target));
   const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns)));
   const run = new ExtractionRun(deps, cuts, namespaces, indexes, options.shardRows ?? 1024, items.length);
   await forEachConcurrent(items, options.readConcurrency ?? 8, (item) => run.admit(item));

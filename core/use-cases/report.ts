@@ -3,6 +3,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import { renderHtmlReport } from '../report/html.js';
 import { inlineOriginals, type Thumbnails } from '../report/inline-originals.js';
 import { estimateCosts, PRICE_TABLE, type PriceTable } from '../report/pricing.js';
+import { CODE_MAP_KEY, DATA_QUALITY_KEY, type CodeMapFile, type DataQuality } from '../quality/data-quality.js';
 import { requireEvaluation } from '../workspace/evaluation.js';
 import { requireHeadArtefact } from '../workspace/head-artefact.js';
 import { HTML_REPORT_KEY } from '../workspace/keys.js';
@@ -20,6 +21,8 @@ export interface ReportDeps {
 }
 
 const MAX_THUMBNAILS = 60;
+const MAX_QUALITY_THUMBNAILS = 30;
+const MAX_LEAKAGE_EXAMPLES = 12;
 
 /** The report inputs stored in a workspace (manifest, head, metrics), each read through its checked reader. */
 export async function readReportInputs(workspace: BlobStore): Promise<ReportInputs> {
@@ -29,14 +32,21 @@ export async function readReportInputs(workspace: BlobStore): Promise<ReportInpu
 
 /** manifest, head and evaluation → report.html beside report.md. Pass them when they are at hand (evaluate does). */
 export async function writeHtmlReport(deps: ReportDeps, given?: ReportInputs): Promise<{ key: string; bytes: number; thumbnails: number }> {
-  const { manifest, head, evaluation } = given ?? (await readReportInputs(deps.workspace));
-
+  const { manifest, head, evaluation, ...analysed } = given ?? (await readReportInputs(deps.workspace));
+  // data-quality.json and code-map.json are the data-quality step's files, read here as it writes them.
+  const quality = analysed.quality ?? (await deps.workspace.getJson<DataQuality>(DATA_QUALITY_KEY));
+  const codeMap = analysed.codeMap ?? (await deps.workspace.getJson<CodeMapFile>(CODE_MAP_KEY));
   const wrong = evaluation.predictions
     .filter((p) => p.predicted !== p.label)
     .sort((a, b) => b.confidence - a.confidence)
     .slice(0, MAX_THUMBNAILS)
     .map((p) => p.key);
-  const made = deps.data ? await thumbnailsOf(deps.data, wrong) : undefined;
+  // The images the data-quality section shows: suspects, and leaked held-out images beside one train copy each.
+  const shownByQuality = [
+    ...(quality?.labelIssues.slice(0, MAX_QUALITY_THUMBNAILS).map((l) => l.key) ?? []),
+    ...(quality?.leakage.slice(0, MAX_LEAKAGE_EXAMPLES).flatMap((l) => [l.key, l.trainKeys[0]!]) ?? []),
+  ];
+  const made = deps.data ? await thumbnailsOf(deps.data, [...new Set([...wrong, ...shownByQuality])]) : undefined;
   const thumbnailsNote = !deps.data
     ? 'No thumbnails: this report was written without access to the images. "cnn-codes report --out DIR --data DATA" adds them.'
     : made && made.failed.length > 0
@@ -50,6 +60,8 @@ export async function writeHtmlReport(deps: ReportDeps, given?: ReportInputs): P
     thumbnails: made?.thumbnails ?? new Map(),
     ...(thumbnailsNote ? { thumbnailsNote } : {}),
     ...(costs ? { costs } : {}),
+    ...(quality ? { quality } : {}),
+    ...(codeMap ? { codeMap } : {}),
     generatedAt: (deps.now ?? (() => new Date()))(),
   });
   await deps.workspace.put(HTML_REPORT_KEY, html);

@@ -4,7 +4,13 @@ import type { FeatureStore } from '../features/feature-store.js';
 import { MANIFEST_KEY, type Manifest } from '../features/manifest.js';
 import { loadSplit, type LabelledCodes } from '../features/training-data.js';
 import { createHead, type HeadKind, type HeadOptions } from '../heads/index.js';
+import { takeLabels, takeRows } from '../heads/matrix.js';
 import { crossValidate, defaultCGrid } from '../heads/model-selection.js';
+import { classCounts } from '../heads/validate.js';
+import { qualityLayer, type TrainQuality } from '../quality/data-quality.js';
+import { findDuplicates, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
+import { rankLabelIssues } from '../quality/label-issues.js';
+import { normalizedRows } from '../quality/near-duplicates.js';
 import type { TrainOptions } from '../messages/schema.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { HEAD_ARTEFACT_VERSION, readHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
@@ -19,6 +25,9 @@ export interface TrainDeps {
   features: FeatureStore;
   onProgress?: ProgressSink;
 }
+
+/** Bump when the train step's data-quality analysis changes, so cached heads are refitted with the new one. */
+const QUALITY_REVISION = 1;
 
 export async function readManifest(workspace: BlobStore): Promise<Manifest> {
   const manifest = await workspace.getJson<Manifest>(MANIFEST_KEY);
@@ -45,27 +54,52 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
   const data = new Map<string, LabelledCodes>();
   for (const layer of layers) data.set(layer, await loadSplit(deps.features, manifest, layer, 'train'));
   const y = data.get(layers[0]!)!.y;
+  const entries = data.get(layers[0]!)!.entries;
+  // Copies of one image in different folds would let CV score memory: find them first, then keep each group in one fold.
+  const qLayer = qualityLayer(manifest.namespaces, layers[0]!);
+  const qCodes = data.get(qLayer) ?? (await loadSplit(deps.features, manifest, qLayer, 'train'));
+  const duplicates = findDuplicates(entries.map((e) => e.contentHash), normalizedRows(qCodes.X.data, qCodes.X.rows, qCodes.X.cols), qCodes.X.cols);
   const grid = request.C !== undefined ? [request.C] : defaultCGrid();
   const classWeight = request.classWeight ?? null;
 
   let cv: HeadArtefact['cv'] = null;
-  let chosen = { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
-  if (layers.length * kinds.length * grid.length > 1) {
-    const candidates = layers.flatMap((layer) =>
-      kinds.flatMap((kind) => grid.map((C) => ({ id: `${layer}/${kind}/C=${C}`, layer, X: data.get(layer)!.X, options: { kind, C, classWeight, seed } }))),
-    );
-    const result = crossValidate(candidates, y, {
-      folds,
-      seed,
-      onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
-    });
-    // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
-    cv = { folds: result.folds, seed, table: result.table, best: result.best };
-    chosen = { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C };
-  }
+  // With one candidate there is nothing to choose, but its out-of-fold probabilities still find label errors.
+  const candidates = layers.flatMap((layer) =>
+    kinds.flatMap((kind) => grid.map((C) => ({ id: `${layer}/${kind}/C=${C}`, layer, X: data.get(layer)!.X, options: { kind, C, classWeight, seed } }))),
+  );
+  // A fixed C on a class of one image fits without CV, as it always did; it just gets no label-error search.
+  const canValidate = candidates.length > 1 || Math.min(...classCounts(y)) >= 2;
+  const result = !canValidate ? undefined : crossValidate(candidates, y, {
+    folds,
+    seed,
+    groups: duplicates.groupIds,
+    outOfFold: true,
+    onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
+  });
+  // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
+  if (result && candidates.length > 1) cv = { folds: result.folds, seed, table: result.table, best: result.best };
+  const chosen = result ? { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C } : { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
+  const labelIssues = rankLabelIssues({
+    outOfFold: result?.outOfFold,
+    y,
+    neighbourSimilarity: duplicates.neighbourSimilarity,
+    keys: entries.map((e) => e.key),
+    classes: manifest.classes,
+  });
+  const suspects = request.excludeSuspects ? excludable(labelIssues, entries, y) : new Set<string>();
+  const quality: TrainQuality = {
+    layer: qLayer,
+    threshold: NEAR_DUPLICATE_COSINE,
+    duplicates: duplicates.groups.map((g) => g.map((i) => entries[i]!.key)),
+    grouped: result?.grouped ?? false,
+    labelIssues,
+    excluded: [...suspects],
+  };
 
   const options: HeadOptions = { kind: chosen.kind, C: chosen.C, classWeight, seed };
-  const train = data.get(chosen.layer)!;
+  const all = data.get(chosen.layer)!;
+  const kept = Int32Array.from(entries.flatMap((e, i) => (suspects.has(e.key) ? [] : [i])));
+  const train = suspects.size === 0 ? all : { X: takeRows(all.X, kept), y: takeLabels(all.y, kept) };
   const started = performance.now();
   const head = createHead(options).fit(train.X, train.y);
   const fitSeconds = (performance.now() - started) / 1000;
@@ -80,6 +114,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
     head: head.toJSON(),
     trainedOn: train.y.length,
     fitSeconds,
+    quality,
     cacheKey,
   };
   await deps.workspace.put(cachedHeadKey(cacheKey), JSON.stringify(artefact));
@@ -89,7 +124,21 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
 
 function headCacheKey(manifest: Manifest, layers: string[], kinds: HeadKind[], request: TrainRequest, folds: number, seed: number): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ v: 1, layers: layers.map((l) => manifest.namespaces[l]?.id ?? l), kinds, C: request.C ?? null, classWeight: request.classWeight ?? null, folds, seed, classes: manifest.classes }));
+  hash.update(JSON.stringify({ v: 1, quality: [QUALITY_REVISION, NEAR_DUPLICATE_COSINE, request.excludeSuspects === true], layers: layers.map((l) => manifest.namespaces[l]?.id ?? l), kinds, C: request.C ?? null, classWeight: request.classWeight ?? null, folds, seed, classes: manifest.classes }));
   for (const e of manifest.entries) if (e.split === 'train') hash.update(`${e.contentHash}:${e.label}\n`);
   return hash.digest('hex').slice(0, 24);
+}
+
+/** The suspects' keys, leaving at least two images in every class (a head cannot be fitted on a class it never sees). */
+function excludable(issues: ReadonlyArray<{ key: string }>, entries: ReadonlyArray<{ key: string }>, y: Int32Array): Set<string> {
+  const left = classCounts(y);
+  const rowOf = new Map(entries.map((e, i) => [e.key, i]));
+  const out = new Set<string>();
+  for (const { key } of issues) {
+    const label = y[rowOf.get(key)!]!;
+    if (left[label]! <= 2) continue;
+    left[label]! -= 1;
+    out.add(key);
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import { DataError } from '../errors.js';
 import type { ClassificationMetrics } from '../metrics/classification.js';
+import type { DataQuality } from '../quality/data-quality.js';
 import { integer, oneOf, type Check } from '../messages/validate.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { anyObject, anyString, fields, finite, list, mapOf, numberOrNull, readArtefact } from './check.js';
@@ -18,6 +19,15 @@ export interface Prediction {
 
 export type Metrics = ClassificationMetrics;
 
+/** Counts from data-quality.json with the first examples, for the CLI and --json. */
+export interface DataQualitySummary {
+  duplicateGroups: number;
+  leakageCount: number;
+  labelIssueCount: number;
+  leakage: DataQuality['leakage'];
+  labelIssues: DataQuality['labelIssues'];
+}
+
 /** metrics.json: a head scored on a held-out split, with every prediction (the reports are drawn from it). */
 export interface Evaluation {
   version: typeof EVALUATION_VERSION;
@@ -30,6 +40,8 @@ export interface Evaluation {
   predictions: Prediction[];
   rejected: number;
   timings: Record<string, number>;
+  /** Absent in files from older versions. */
+  dataQuality?: DataQualitySummary;
   /** Digest of everything the numbers depend on (see `evaluationInputs`); absent in files from older versions. */
   inputs?: string;
 }
@@ -65,7 +77,7 @@ const checkEvaluation: Check<Evaluation> = fields<Evaluation>(
     rejected: integer(0, Number.MAX_SAFE_INTEGER),
     timings: mapOf(numberOrNull),
   },
-  { inputs: anyString },
+  { inputs: anyString, dataQuality: anyObject },
 );
 
 /** The workspace's metrics.json, checked; undefined when there is none. */

@@ -1,6 +1,7 @@
 import { DataError } from '../errors.js';
 import type { HeadJSON, HeadOptions } from '../heads/index.js';
 import type { CvRow } from '../heads/model-selection.js';
+import type { TrainQuality } from '../quality/data-quality.js';
 import { integer, oneOf, positiveNumber, type Check } from '../messages/validate.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { anyObject, anyString, fields, finite, list, parseArtefact, readArtefact } from './check.js';
@@ -21,6 +22,8 @@ export interface HeadArtefact {
   head: HeadJSON;
   trainedOn: number;
   fitSeconds: number;
+  /** Duplicates within train (kept together in CV folds) and likely label errors; absent in older files. */
+  quality?: TrainQuality;
   /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
   cacheKey: string;
 }

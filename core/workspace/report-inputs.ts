@@ -1,4 +1,5 @@
 import type { Manifest } from '../features/manifest.js';
+import type { CodeMapFile, DataQuality } from '../quality/data-quality.js';
 import type { Evaluation } from './evaluation.js';
 import type { HeadArtefact } from './head-artefact.js';
 
@@ -7,4 +8,7 @@ export interface ReportInputs {
   manifest: Manifest;
   head: HeadArtefact;
   evaluation: Evaluation;
+  /** data-quality.json and code-map.json, when the data-quality step has run. */
+  quality?: DataQuality;
+  codeMap?: CodeMapFile;
 }

@@ -1,4 +1,4 @@
-import { ExtractionPool } from '../../core/backbone/extraction-pool.js';
+import { startExtractionPool } from '../../core/backbone/start-pool.js';
 import { resolveModelFile, type RegisteredModel } from '../../core/models/registry.js';
 import type { Embedder } from '../../core/ports/embedder.js';
 
@@ -13,7 +13,7 @@ export interface BackboneOptions {
  * graph and starting the workers costs far more than a shard. The embedders it hands out do not close it.
  */
 export class SharedBackbone {
-  private current?: { key: string; pool: Promise<ExtractionPool> };
+  private current?: { key: string; pool: Promise<Embedder> };
 
   constructor(private readonly options: BackboneOptions) {}
 
@@ -50,9 +50,9 @@ export class SharedBackbone {
     if (entry) await (await entry.pool.catch(() => undefined))?.close();
   }
 
-  private async start(model: RegisteredModel, cuts: string[]): Promise<ExtractionPool> {
+  private async start(model: RegisteredModel, cuts: string[]): Promise<Embedder> {
     const resolved = await resolveModelFile(model, { modelsDirs: this.options.modelsDirs, allowDownload: false });
-    return ExtractionPool.start({
+    return startExtractionPool({
       modelPath: resolved.path,
       descriptor: model.descriptor,
       cuts,

@@ -13,6 +13,8 @@ import { StoreResolver } from '../../aws/stores.js';
 import { SharedBackbone } from './backbone.js';
 import type { ServerlessSettings } from './settings.js';
 
+const GPU_READ_CONCURRENCY = 64;
+
 /** A process's clients, queues and (for extract) backbone: built once, shared by every message it handles. */
 export interface Runtime {
   settings: ServerlessSettings;
@@ -46,11 +48,13 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     openStore: stores.open,
     openFeatures: stores.features,
     lookupModel: (name) => registry.lookup(name, settings.modelsDirs),
-    ...(backbone ? { openEmbedder: backbone.open } : {}),
+    ...(backbone ? { openEmbedder: backbone.open, extractTarget: settings.executionProvider } : {}),
     queues: { ...(queues.extract ? { extract: queues.extract } : {}), ...(queues.train ? { train: queues.train } : {}), ...(queues.evaluate ? { evaluate: queues.evaluate } : {}) },
     ...(backbone ? { ingest: { cache: childUri(bucketUri, bucketKey(BUCKET_PREFIX.cache)), model: settings.model, cuts: settings.cuts } } : {}),
     ...(options.log ? { log: options.log } : {}),
     defaultShardSize: settings.shardSize,
+    // A GPU worker drains 128-image batches: 8 GETs in flight (the CPU default) would starve it on S3 latency.
+    ...(settings.executionProvider === 'cuda' ? { readConcurrency: GPU_READ_CONCURRENCY } : {}),
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
   };
   return {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
+import { SHARD_SIZE } from '../../core/use-cases/distributed/plan-run.js';
 import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
 import { ENV, STAGES, type Stage } from '../../contracts/cross-process.js';
 
@@ -25,7 +26,7 @@ export interface ServerlessSettings {
   aws: AwsSettings;
 }
 
-export const DEFAULT_SHARD_SIZE = 32;
+export const DEFAULT_SHARD_SIZE = SHARD_SIZE.cpu;
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 
 /** The stage queues whose CNN_CODES_<STAGE>_QUEUE_URL is set; the functions and the CLI read them the same way. */
@@ -50,7 +51,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     queueUrls: queueUrlsFromEnv(env),
     model: env[ENV.model] || DEFAULT_MODEL,
     cuts: (env[ENV.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
-    shardSize: positiveInt(env, ENV.shardSize) ?? DEFAULT_SHARD_SIZE,
+    shardSize: positiveInt(env, ENV.shardSize) ?? SHARD_SIZE[provider],
     executionProvider: provider,
     modelsDirs: (env[ENV.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
     ...(threads ? { threads } : {}),

@@ -52,9 +52,17 @@ test('report.html from a hymenoptera run, opened in headless Chromium: heatmap c
     assert.equal(await page.$$eval('#layer-chart circle.layer-point', (c) => c.length), 6, 'one point per mobilenetv2 cut point');
     assert.match((await page.textContent('#scenario')) ?? '', /CS231n's scenario [1-4]/);
     assert.match((await page.textContent('#cost-assumption')) ?? '', /estimate/);
+    await checkDataQualitySections(page, workspace, metrics.predictions.length, wrong);
     assert.deepEqual(problems, [], 'no console errors and no network requests');
 
     await mkdir(ARTIFACTS, { recursive: true });
+    const sections = path.join(ARTIFACTS, 'data-quality-screenshot.png');
+    // Page coordinates of the two new sections, from the data-quality heading to the end of the code map.
+    const box = (await page.evaluate(
+      `({ top: document.querySelector('#data-quality').getBoundingClientRect().top + scrollY, bottom: document.querySelector('#code-map').getBoundingClientRect().bottom + scrollY })`,
+    )) as { top: number; bottom: number };
+    await page.screenshot({ path: sections, fullPage: true, clip: { x: 0, y: box.top - 8, width: 1280, height: box.bottom - box.top + 16 } });
+    t.diagnostic(`data-quality sections: ${sections}`);
     const screenshot = path.join(ARTIFACTS, 'report-screenshot.png');
     await page.screenshot({ path: screenshot, fullPage: true });
     t.diagnostic(`screenshot: ${screenshot}`);
@@ -79,7 +87,9 @@ test('without an image library (the evaluate Lambda), report.html inlines the or
     assert.equal(made.status, 0, made.stderr);
     const metrics = JSON.parse(await readFile(path.join(workspace, 'metrics.json'), 'utf8'));
     const wrong: string[] = metrics.predictions.filter((p: { label: number; predicted: number }) => p.label !== p.predicted).map((p: { key: string }) => p.key);
-    assert.equal(JSON.parse(made.stdout).thumbnails, wrong.length);
+    const quality = JSON.parse(await readFile(path.join(workspace, 'data-quality.json'), 'utf8'));
+    const suspects: string[] = quality.labelIssues.map((l: { key: string }) => l.key);
+    assert.equal(JSON.parse(made.stdout).thumbnails, new Set([...wrong, ...suspects]).size, 'the misclassified images and the suspects');
 
     const browser = await launchChromium();
     try {
@@ -99,6 +109,25 @@ test('without an image library (the evaluate Lambda), report.html inlines the or
     await rm(workspace, { recursive: true, force: true });
   }
 });
+
+/** The data-quality section and the code map show what data-quality.json and code-map.json say. */
+async function checkDataQualitySections(page: Page, workspace: string, valImages: number, wrong: number): Promise<void> {
+  const quality = JSON.parse(await readFile(path.join(workspace, 'data-quality.json'), 'utf8'));
+  assert.equal(await page.textContent('#label-issue-count .value'), String(quality.labelIssues.length));
+  assert.equal(await page.textContent('#duplicate-count .value'), String(quality.duplicates.length));
+  assert.equal(await page.textContent('#leakage-count .value'), String(quality.leakage.length));
+  const placeholder = await page.$eval('#label-issues .thumb[data-key="train/ants/imageNotFound.gif"]', (tile) => {
+    const image = tile.querySelector('img') as unknown as { complete: boolean; naturalWidth: number } | null;
+    return { decoded: (image?.complete ?? false) && (image?.naturalWidth ?? 0) > 0, verdict: tile.querySelector('.verdict')?.textContent ?? '' };
+  });
+  assert.ok(placeholder.decoded, 'the placeholder GIF is shown as a thumbnail');
+  assert.match(placeholder.verdict, /ants → none \(outlier\)/);
+  const points = await page.$$eval('#code-map-svg .map-point', (nodes) => nodes.map((n) => ({ split: n.getAttribute('data-split'), cls: n.getAttribute('data-class'), kind: n.getAttribute('class') })));
+  assert.equal(points.length, 245 + valImages, 'one point per image, train and val');
+  assert.equal(points.filter((p) => p.kind?.includes('map-mistake')).length, wrong, 'every val mistake marked');
+  assert.equal(points.filter((p) => p.kind?.includes('map-suspect')).length, quality.labelIssues.length, 'every suspect marked');
+  assert.deepEqual([...new Set(points.map((p) => p.cls))].sort(), ['ants', 'bees']);
+}
 
 async function thumbnailsIn(page: Page): Promise<Array<{ key: string; src: string; complete: boolean; width: number }>> {
   return page.$$eval('#misclassified .thumb', (tiles) =>

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CONTEXT_DEFAULTS } from '../../infra/config.js';
+import { SHARD_SIZE } from '../../core/use-cases/distributed/plan-run.js';
 import { VISIBILITY_PER_TIMEOUT } from '../../infra/constructs/queue-consumer.js';
 import { BUCKET_PREFIX as PREFIX, FINE_TUNE } from '../../contracts/cross-process.js';
 import { RUNTIME_SOURCES } from '../../infra/layout.js';
@@ -274,6 +275,12 @@ describe('context', () => {
     p.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ CNN_CODES_MODEL: 'resnet18-v1-7', CNN_CODES_SHARD_SIZE: '64' }) },
     });
+  });
+
+  test('shard size defaults by where extraction runs: thousands of images per GPU message, a few dozen per CPU Lambda', () => {
+    for (const [p, size] of [[gpu(), SHARD_SIZE.cuda], [cpu(), SHARD_SIZE.cpu]] as const) {
+      p.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ CNN_CODES_SHARD_SIZE: String(size) }) } });
+    }
   });
 
   test('storageOnly keeps the bucket, queues, notification and alarms, for an emulator without Batch (cdklocal)', () => {

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { FeatureStore } from '../../core/features/feature-store.js';
 import type { Manifest } from '../../core/features/manifest.js';
+import type { DataQuality } from '../../core/quality/data-quality.js';
 import type { Evaluation } from '../../core/workspace/evaluation.js';
 import { run, type RunResult } from '../../core/use-cases/run.js';
 import type { HeadArtefact } from '../../core/workspace/head-artefact.js';
@@ -101,7 +102,13 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
     assert.equal(metrics.metrics.n, 153);
     const wrong = metrics.predictions.filter((p) => p.predicted !== p.label).length;
     const html = Buffer.from(await workspace.get('report.html')).toString('utf8');
-    assert.equal(html.match(/<div class="thumb"[^>]*><img src="data:image\/jpeg;base64,/g)?.length, wrong, 'report.html shows every misclassified image, read from the bucket');
+    const misclassified = html.slice(html.indexOf('<section id="misclassified">'), html.indexOf('</section>', html.indexOf('<section id="misclassified">')));
+    assert.equal(misclassified.match(/<div class="thumb"[^>]*><img src="data:image\/jpeg;base64,/g)?.length, wrong, 'report.html shows every misclassified image, read from the bucket');
+    // The evaluate step's data-quality analysis, in the run's output: the placeholder GIF flagged, with its thumbnail.
+    const quality = (await workspace.getJson<DataQuality>('data-quality.json'))!;
+    assert.deepEqual(quality.labelIssues.map((l) => l.key).slice(0, 5).includes('train/ants/imageNotFound.gif'), true);
+    assert.match(html, /<div class="thumb" data-key="train\/ants\/imageNotFound.gif"><img src="data:image\/jpeg;base64,/);
+    assert.match(html, /<svg class="chart" id="code-map-svg"/);
     const head = (await workspace.getJson<HeadArtefact>('head.json'))!;
     assert.equal(head.cacheKey, local.head.cacheKey, 'same manifest, same options: the same head');
     assert.deepEqual(head.head, local.head.head);

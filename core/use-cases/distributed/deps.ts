@@ -1,4 +1,5 @@
 import type { FeatureStore } from '../../features/feature-store.js';
+import type { Target } from '../../models/targets.js';
 import type { RegisteredModel } from '../../models/registry.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { Embedder } from '../../ports/embedder.js';
@@ -13,6 +14,8 @@ export interface DistributedDeps {
   lookupModel(name: string): Promise<RegisteredModel>;
   /** Absent where no backbone is deployed (train and evaluate functions). */
   openEmbedder?: (model: RegisteredModel, cuts: string[]) => Promise<Embedder>;
+  /** The graph `openEmbedder` runs (default cpu): GPU codes go to namespaces of their own. */
+  extractTarget?: Target;
   queues: { extract?: WorkQueue<unknown>; train?: WorkQueue<unknown>; evaluate?: WorkQueue<unknown> };
   /** Incremental mode: where codes of newly uploaded images go, and with which model. Absent: notices are ignored. */
   ingest?: { cache: string; model: string; cuts: string[] };
@@ -22,8 +25,10 @@ export interface DistributedDeps {
    * sending (default 30 s). Keep it below the visibility timeout, or crash recovery waits longer than the queue.
    */
   sendLeaseSeconds?: number;
-  /** Shard size for run messages without one (default 32). */
+  /** Shard size for run messages without one (default `SHARD_SIZE.cpu`). */
   defaultShardSize?: number;
+  /** Images read from the dataset store at once while extracting (default 8); a GPU worker needs more in flight. */
+  readConcurrency?: number;
   /** Names this process in events (host:pid, Lambda request id). */
   workerId?: string;
 }

@@ -8,6 +8,7 @@ import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { tolerateMissing } from './tolerate-missing.js';
+import { optional } from '../../util/optional.js';
 import type { RunPlan } from './plan-run.js';
 
 /** One shard's slice of the manifest. Its existence marks the shard done; train joins the parts in index order. */
@@ -67,9 +68,10 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
   const { data, missing } = tolerateMissing(deps.openStore(message.dataset));
   deps.log?.({ event: 'extract:start', runId: message.runId, shard: message.shard.index, images: message.shard.items.length });
   const result = await extractItems(
-    { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder },
+    { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) },
     message.shard.items as DatasetItem[],
     cuts,
+    optional('readConcurrency', deps.readConcurrency),
   );
   return {
     version: 1,

@@ -4,6 +4,7 @@ import type { S3ObjectRef } from '../../messages/s3-event.js';
 import { extractItems, resolveCuts } from '../extract.js';
 import type { DistributedDeps } from './deps.js';
 import { tolerateMissing } from './tolerate-missing.js';
+import { optional } from '../../util/optional.js';
 
 const NOT_IMAGES = /(^|\/)\.|\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;
 
@@ -32,7 +33,8 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
   for (const [bucket, refs] of groupBy(images, (o) => o.bucket)) {
     // Placeholder labels: extractItems wants dataset items, but only the codes it caches are kept.
     const items: DatasetItem[] = [...new Set(refs.map((r) => r.key))].map((key) => ({ key, split: 'train', label: 0 }));
-    const result = await extractItems({ data: tolerateMissing(deps.openStore(`s3://${bucket}`)).data, features, model, openEmbedder: deps.openEmbedder }, items, cuts);
+    const data = tolerateMissing(deps.openStore(`s3://${bucket}`)).data;
+    const result = await extractItems({ data, features, model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) }, items, cuts);
     total.embedded += result.embedded;
     total.cached += result.cached;
     total.rejected += result.rejects.length;

@@ -7,6 +7,14 @@ import { recordEvent, sendOnce } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 
+/**
+ * Images per extract message by where extraction runs. A CPU Lambda gets small shards (a few seconds each); a GPU
+ * worker decodes on every vCPU and infers in batches of 128, so a shard is thousands of images: per-message costs
+ * (receive, part write, the join's listing) stay a few percent of the work, and the join lists hundreds of parts,
+ * not tens of thousands.
+ */
+export const SHARD_SIZE = { cpu: 32, cuda: 2048 } as const;
+
 /** The frozen decision of a run: which images, in which shards, for which model. Written once, never changed. */
 export interface RunPlan {
   version: 1;
@@ -69,7 +77,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
   const model = await deps.lookupModel(message.model);
   const cuts = resolveCuts(model, message.cuts);
   const dataset = await listImageFolder(deps.openStore(message.dataset), '', message.list ?? {});
-  const shardSize = message.shardSize ?? deps.defaultShardSize ?? 32;
+  const shardSize = message.shardSize ?? deps.defaultShardSize ?? SHARD_SIZE.cpu;
   const shards: ShardItem[][] = [];
   for (let i = 0; i < dataset.items.length; i += shardSize) {
     shards.push(dataset.items.slice(i, i + shardSize).map(({ key, split, label }) => ({ key, split, label })));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import type { DataQuality } from '../../../core/quality/data-quality.js';
 import type { Evaluation } from '../../../core/workspace/evaluation.js';
 import type { Manifest } from '../../../core/features/manifest.js';
 import { handleBatch, type Accepts } from '../../../core/use-cases/distributed/router.js';
@@ -55,6 +56,10 @@ test('run → shards → one train → one evaluate; bad images are rejects; poi
     assert.deepEqual(manifest.entries.map((e) => e.key), [...manifest.entries.map((e) => e.key)].sort(), 'entries in listing order, however shards were scheduled');
     const metrics = JSON.parse(await readFile(path.join(ws, 'metrics.json'), 'utf8')) as Evaluation;
     assert.equal(metrics.metrics.n, 9);
+    const quality = JSON.parse(await readFile(path.join(ws, 'data-quality.json'), 'utf8')) as DataQuality;
+    assert.deepEqual(Object.keys(quality), ['duplicates', 'leakage', 'labelIssues'], 'the evaluate step writes data-quality.json');
+    assert.equal(metrics.dataQuality?.duplicateGroups, quality.duplicates.length);
+    assert.match(await readFile(path.join(ws, 'report.html'), 'utf8'), /<section id="data-quality">[\s\S]*<section id="code-map">/);
     assert.equal((await readdir(path.join(ws, 'events/train'))).length, 1);
     assert.equal((await readdir(path.join(ws, 'events/evaluate'))).length, 1);
     for (const stage of STAGES) {

@@ -117,3 +117,27 @@ test('both reports say whether the final fit converged, and print C the same way
   assert.match(renderHtmlReport(stopped), /C = 2\.5e-5/);
   assert.deepEqual([1e-5, 1e-4, 0.01, 0.1, 1, 2.5, 316.2, 1e3, 31623].map(formatC), ['1e-5', '1e-4', '0.01', '0.1', '1', '2.5', '316', '1e+3', '3.2e+4']);
 });
+
+test('data quality: leakage is warned in the header and tabled with its train copies; names are escaped; the map marks mistakes and suspects', () => {
+  const base = input();
+  const quality = {
+    duplicates: [['train/0.jpg', 'val/cat/img0.jpg'], ['train/1.jpg', 'train/2.jpg']],
+    leakage: [{ key: 'val/cat/img0.jpg', split: 'val', trainKeys: ['train/0.jpg'], cosine: 0.93 }],
+    labelIssues: [
+      { key: 'train/3.jpg', given: 'dog', suggested: CLASSES[2]!, score: 0.7 },
+      { key: 'train/4.jpg', given: 'dog', suggested: null, score: 0.6 },
+    ],
+  };
+  const head = { ...base.head, quality: { layer: 'final', threshold: 0.88, duplicates: [['train/1.jpg', 'train/2.jpg']], grouped: true, labelIssues: quality.labelIssues, excluded: [] } };
+  const points = base.manifest.entries.map((e, i) => ({ key: e.key, split: e.split, label: e.label, x: i, y: i % 3 }));
+  const html = renderHtmlReport({ ...base, head, quality, codeMap: { layer: 'final', explained: [0.3, 0.1], points } });
+  assert.match(html, /id="leakage-warning"><b>Leakage:<\/b> 1 held-out image\(s\) duplicate train images/);
+  assert.match(html, /<table id="leakage-table">.*<code>val\/cat\/img0\.jpg<\/code><\/td><td>val<\/td><td><code>train\/0\.jpg<\/code><\/td><td>0\.930<\/td>/s);
+  assert.match(html, /kept each of the 1 duplicate groups within train in one fold/);
+  assert.match(html, /dog → <b>&lt;script&gt;alert\(1\)&lt;\/script&gt;<\/b> 0\.70/);
+  assert.match(html, /dog → <b>none \(outlier\)<\/b> 0\.60/);
+  assert.doesNotMatch(html, /<script>/);
+  assert.equal([...html.matchAll(/class="map-point[ "]/g)].length, points.length, 'every image on the map');
+  assert.equal([...html.matchAll(/class="map-point map-mistake"/g)].length, 3, 'the three val mistakes');
+  assert.equal([...html.matchAll(/class="map-point map-suspect"/g)].length, 2, 'the two suspects');
+});

@@ -1,0 +1,154 @@
+/**
+ * Near-duplicate search on CNN codes: pairs of rows whose cosine similarity reaches a threshold, at most `topK` per
+ * row (the most similar first), so a folder of a thousand identical frames cannot make the output quadratic.
+ *
+ * Cost: one pass of blocked dot products over all pairs, n²·d/2 multiply-adds within one set (n·m·d across two),
+ * on L2-normalized Float32 copies (4·n·d bytes); blocks of rows are sized so both sides stay in cache, and a 2×2
+ * register tile loads each value once per four products. Memory beyond the copies: topK pairs per row.
+ */
+
+export interface SimilarPair {
+  /** Row in the first set. */
+  i: number;
+  /** Row in the second set (the first set itself when no second is given; then always i < j). */
+  j: number;
+  cosine: number;
+}
+
+export interface NearDuplicateOptions {
+  threshold: number;
+  /** Most similar partners kept per row of the first set (default 10). */
+  topK?: number;
+  /**
+   * Within one set: also measure each row's mean cosine to its `neighbours` most similar other rows, whatever the
+   * threshold (an image that resembles nothing in the data set is an outlier). Costs a compare per pair, no extra pass.
+   */
+  neighbours?: number;
+}
+
+export interface SimilaritySearch {
+  pairs: SimilarPair[];
+  /** Per row: mean cosine to its `neighbours` nearest other rows (within one set, when asked). */
+  neighbourSimilarity?: Float32Array;
+}
+
+/** Rows of a [rows, dim] float array scaled to unit length (an all-zero row stays zero and matches nothing). */
+export function normalizedRows(data: ArrayLike<number>, rows: number, dim: number): Float32Array {
+  const out = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let t = 0; t < dim; t++) sum += data[r * dim + t]! ** 2;
+    const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
+    for (let t = 0; t < dim; t++) out[r * dim + t] = data[r * dim + t]! * scale;
+  }
+  return out;
+}
+
+const BLOCK = 48;
+
+/**
+ * Pairs at or above `threshold` cosine, among the rows of `a` (when `b` is absent) or between `a` and `b`. Both are
+ * normalized rows (see `normalizedRows`) of width `dim`.
+ */
+export function similarPairs(a: Float32Array, dim: number, options: NearDuplicateOptions, b?: Float32Array): SimilarPair[] {
+  return searchSimilar(a, dim, options, b).pairs;
+}
+
+export function searchSimilar(a: Float32Array, dim: number, options: NearDuplicateOptions, b?: Float32Array): SimilaritySearch {
+  const within = b === undefined;
+  const other = b ?? a;
+  const n = a.length / dim;
+  const m = other.length / dim;
+  const topK = options.topK ?? 10;
+  const kept: SimilarPair[][] = Array.from({ length: n }, () => []);
+  const k = within ? Math.min(options.neighbours ?? 0, n - 1) : 0;
+  // Each row's k best cosines, ascending, so the smallest (the one to beat) is first.
+  const nearest = new Float32Array(n * k).fill(-Infinity);
+  const offerNeighbour = (i: number, cosine: number) => {
+    let at = i * k;
+    if (!(cosine > nearest[at]!)) return;
+    const end = at + k - 1;
+    while (at < end && nearest[at + 1]! < cosine) {
+      nearest[at] = nearest[at + 1]!;
+      at++;
+    }
+    nearest[at] = cosine;
+  };
+  const keep = (i: number, j: number, cosine: number) => {
+    if (!(cosine >= options.threshold) || i === j && within) return;
+    const list = kept[i]!;
+    if (list.length < topK) list.push({ i, j, cosine });
+    else {
+      let worst = 0;
+      for (let w = 1; w < list.length; w++) if (list[w]!.cosine < list[worst]!.cosine) worst = w;
+      if (list[worst]!.cosine < cosine) list[worst] = { i, j, cosine };
+    }
+  };
+  for (let i0 = 0; i0 < n; i0 += BLOCK) {
+    const i1 = Math.min(n, i0 + BLOCK);
+    for (let j0 = within ? i0 : 0; j0 < m; j0 += BLOCK) {
+      const j1 = Math.min(m, j0 + BLOCK);
+      for (let i = i0; i < i1; i += 2) {
+        const hasI2 = i + 1 < i1;
+        const x0 = i * dim;
+        const x1 = (hasI2 ? i + 1 : i) * dim;
+        // Within one set only j > i is computed; the pair is recorded for both rows below.
+        for (let j = within ? Math.max(j0, i + 1) : j0; j < j1; j += 2) {
+          const hasJ2 = j + 1 < j1;
+          const y0 = j * dim;
+          const y1 = (hasJ2 ? j + 1 : j) * dim;
+          let s00 = 0;
+          let s01 = 0;
+          let s10 = 0;
+          let s11 = 0;
+          for (let t = 0; t < dim; t++) {
+            const p0 = a[x0 + t]!;
+            const p1 = a[x1 + t]!;
+            const q0 = other[y0 + t]!;
+            const q1 = other[y1 + t]!;
+            s00 += p0 * q0;
+            s01 += p0 * q1;
+            s10 += p1 * q0;
+            s11 += p1 * q1;
+          }
+          record(i, j, s00);
+          if (hasJ2) record(i, j + 1, s01);
+          if (hasI2) {
+            record(i + 1, j, s10);
+            if (hasJ2) record(i + 1, j + 1, s11);
+          }
+        }
+      }
+    }
+  }
+  // Within one set, a pair is found once (i < j) and offered to both rows' top-k; it is reported once.
+  function record(i: number, j: number, cosine: number) {
+    if (within && j <= i) return;
+    if (k > 0) {
+      offerNeighbour(i, cosine);
+      offerNeighbour(j, cosine);
+    }
+    keep(i, j, cosine);
+    if (within) keep(j, i, cosine);
+  }
+  const seen = new Set<string>();
+  const out: SimilarPair[] = [];
+  for (const list of kept) {
+    for (const p of list) {
+      const pair = within && p.j < p.i ? { i: p.j, j: p.i, cosine: p.cosine } : p;
+      const id = `${pair.i},${pair.j}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(pair);
+    }
+  }
+  out.sort((p, q) => q.cosine - p.cosine || p.i - q.i || p.j - q.j);
+  if (k === 0) return { pairs: out };
+  const neighbourSimilarity = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let r = 0; r < k; r++) sum += nearest[i * k + r]!;
+    neighbourSimilarity[i] = sum / k;
+  }
+  return { pairs: out, neighbourSimilarity };
+}

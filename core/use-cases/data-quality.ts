@@ -1,0 +1,89 @@
+import type { FeatureStore } from '../features/feature-store.js';
+import type { Manifest, ManifestEntry } from '../features/manifest.js';
+import { loadSplit } from '../features/training-data.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { principalMap } from '../quality/code-map.js';
+import { CODE_MAP_KEY, DATA_QUALITY_KEY, qualityLayer, type CodeMapFile, type DataQuality, type LeakageRecord } from '../quality/data-quality.js';
+import { joinSameContent, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
+import { normalizedRows, similarPairs } from '../quality/near-duplicates.js';
+import { UnionFind } from '../quality/union-find.js';
+import type { HeadArtefact } from '../workspace/head-artefact.js';
+
+export interface DataQualityResult {
+  quality: DataQuality;
+  map: CodeMapFile;
+}
+
+/**
+ * The whole dataset's data-quality picture, from the codes in the cache and what the train step found (head.json's
+ * `quality`): duplicate groups across every split, held-out images that duplicate a train image (leakage), the train
+ * step's likely label errors, and a 2-D map of the codes. Writes data-quality.json and code-map.json.
+ * Only the pairs the train step did not already compare are searched: held-out × held-out and held-out × train.
+ */
+export async function analyzeDataQuality(deps: { workspace: BlobStore; features: FeatureStore }, manifest: Manifest, artefact: HeadArtefact): Promise<DataQualityResult> {
+  const trained = artefact.quality;
+  const layer = trained?.layer ?? qualityLayer(manifest.namespaces, artefact.layer);
+  const threshold = trained?.threshold ?? NEAR_DUPLICATE_COSINE;
+  const splits = [...new Set(manifest.entries.map((e) => e.split))].sort((a, b) => (a === 'train' ? -1 : b === 'train' ? 1 : a.localeCompare(b)));
+  const dim = manifest.namespaces[layer]!.dim;
+  const entries: ManifestEntry[] = [];
+  const parts: Float32Array[] = [];
+  for (const split of splits) {
+    const loaded = await loadSplit(deps.features, manifest, layer, split);
+    entries.push(...loaded.entries);
+    parts.push(normalizedRows(loaded.X.data, loaded.X.rows, dim));
+  }
+  const codes = new Float32Array(entries.length * dim);
+  let offset = 0;
+  for (const part of parts) {
+    codes.set(part, offset);
+    offset += part.length;
+  }
+  const nTrain = entries.filter((e) => e.split === 'train').length;
+  const train = codes.subarray(0, nTrain * dim);
+  const heldOut = codes.subarray(nTrain * dim);
+
+  const sets = new UnionFind(entries.length);
+  const rowOf = new Map(entries.map((e, i) => [e.key, i]));
+  for (const group of trained?.duplicates ?? []) {
+    const rows = group.map((k) => rowOf.get(k)).filter((r): r is number => r !== undefined);
+    for (const r of rows.slice(1)) sets.union(rows[0]!, r);
+  }
+  joinSameContent(sets, entries.map((e) => e.contentHash));
+  if (heldOut.length > 0) {
+    for (const p of similarPairs(heldOut, dim, { threshold })) sets.union(nTrain + p.i, nTrain + p.j);
+    if (nTrain > 0) for (const p of similarPairs(heldOut, dim, { threshold }, train)) sets.union(nTrain + p.i, p.j);
+  }
+  const groups = sets.groups();
+  const cosine = (a: number, b: number) => {
+    let s = 0;
+    for (let t = 0; t < dim; t++) s += codes[a * dim + t]! * codes[b * dim + t]!;
+    return entries[a]!.contentHash === entries[b]!.contentHash ? 1 : s;
+  };
+  const leakage: LeakageRecord[] = [];
+  for (const group of groups) {
+    const inTrain = group.filter((r) => r < nTrain);
+    if (inTrain.length === 0) continue;
+    for (const r of group.filter((g) => g >= nTrain)) {
+      leakage.push({ key: entries[r]!.key, split: entries[r]!.split, trainKeys: inTrain.map((t) => entries[t]!.key), cosine: Math.max(...inTrain.map((t) => cosine(r, t))) });
+    }
+  }
+  leakage.sort((a, b) => b.cosine - a.cosine || a.key.localeCompare(b.key));
+
+  const quality: DataQuality = {
+    duplicates: groups.map((g) => g.map((r) => entries[r]!.key)),
+    leakage,
+    labelIssues: trained?.labelIssues ?? [],
+  };
+  const projected = principalMap(codes, entries.length, dim);
+  const map: CodeMapFile = {
+    layer,
+    explained: projected.explained,
+    points: entries.map((e, i) => ({ key: e.key, split: e.split, label: e.label, x: round(projected.points[2 * i]!), y: round(projected.points[2 * i + 1]!) })),
+  };
+  await deps.workspace.put(CODE_MAP_KEY, JSON.stringify(map));
+  await deps.workspace.put(DATA_QUALITY_KEY, JSON.stringify(quality, null, 2));
+  return { quality, map };
+}
+
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
