@@ -40,7 +40,9 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   'class-weight': { arg: 'balanced', text: 'weigh classes inversely to their frequency in train' },
   split: { arg: 'NAME', text: 'split to evaluate (default val; never train)' },
   top: { arg: 'K', text: 'labels to show per image (default 1)' },
-  'exclude-suspects': { text: 'fit the head without the train images flagged as likely label errors (data-quality.json)' },
+  'exclude-suspects': {
+    text: 'fit the head without the train images flagged as likely label errors (data-quality.json)',
+  },
   tta: { arg: 'flip|none', text: 'test-time augmentation: the mean code of each image and its mirror (default none)' },
   output: { arg: 'FILE', text: 'where to write the classifier (default: <out>/classifier.onnx)' },
   input: {
