@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
-import { ConfigError, DataError, errorMessage } from '../../core/errors.js';
+import { ConfigError, DataError } from '../../core/errors.js';
 import { namespaceOf } from '../../core/features/feature-store.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { evaluate } from '../../core/use-cases/evaluate.js';

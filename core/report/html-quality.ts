@@ -1,4 +1,4 @@
-import type { CodeMapFile, DataQuality } from '../quality/data-quality.js';
+import type { CodeMapFile } from '../quality/data-quality.js';
 import { esc, pct, shortKey } from './html-format.js';
 import type { HtmlReportInput } from './html-sections.js';
 

@@ -20,7 +20,7 @@ interface Image {
   label: number;
   crop: Buffer;
 }
-let images: Image[] = [];
+const images: Image[] = [];
 
 before(async () => {
   requireShared();
