@@ -96,7 +96,7 @@ const runCommand: CliCommand = {
   --val-fraction F       share of each class held out when the data has no val folder (default 0.2)
   --split NAME           split to evaluate (default val)
   --workers N            extraction worker threads (default: one per core)
-  --batch-size N         images per inference batch (default 8)
+  --batch-size N         images per inference batch (default 4)
   --provider cpu|cuda    onnxruntime execution provider (default cpu)
   --tta flip|none        test-time augmentation: the mean code of each image and its mirror (default none)
   --top K                predict: labels to show per image (default 1)`,
