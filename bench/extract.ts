@@ -7,7 +7,7 @@
  *    exit (imports, model load, reading, hashing, decoding, inference, writing), on 8 images, on the 398 hymenoptera
  *    images and on N× them (copies with k zero bytes appended: new content hashes, same pixels). Our prepared graph is
  *    cached (a first run fills the cache; its time is shown too).
- * 2. Stages, in process: where the workers' time went (decode+preprocess, inference, waiting for a session, idle),
+ * 2. Stages, in process: where the workers' time went (decode+preprocess, inference, idle), time to sessions loaded and
  *    time to first result, and the per-stage bound cores ÷ (decode ms + inference ms per image) that a pipeline with
  *    no idle stage would reach; the naive batch-1 loop for reference.
  * 3. With --split: worker count × batch size × intra-op threads, the measurement behind the pool's defaults.
