@@ -14,6 +14,8 @@ export interface CliEnvironment {
   modelsDirs: string[];
   /** Per-user download cache for model files. */
   modelCacheDir: string;
+  /** Prepared (cut, uint8-input, int8-fixed) graphs, content-addressed, so start-up skips the graph surgery. */
+  preparedGraphCacheDir: string;
   /**
    * A deployment's bucket and queues, from the variables the CDK stack's RuntimeEnvironment output lists
    * (CNN_CODES_BUCKET, CNN_CODES_<STAGE>_QUEUE_URL): with them exported, submit/status/worker talk to that stack.
@@ -34,6 +36,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
     sharedDir,
     modelsDirs,
     modelCacheDir: path.resolve(env[ENV.modelCache] ?? path.join(cacheHome, 'cnn-codes', 'models')),
+    preparedGraphCacheDir: path.join(cacheHome, 'cnn-codes', 'prepared'),
     deployment: { ...(bucket ? { bucket } : {}), queueUrls: queueUrlsFromEnv(env) },
   };
 }

@@ -35,6 +35,7 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       modelPath: resolved.path,
       descriptor: model.descriptor,
       cuts,
+      preparedGraphCacheDir: env.preparedGraphCacheDir,
       ...(options.workers ? { workers: options.workers } : {}),
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),

@@ -7,6 +7,7 @@ bash scripts/setup.sh
 source scripts/node-env.sh
 bash scripts/setup-python.sh
 node dist/bench/extract.js
+node dist/bench/decode.js
 node dist/bench/heads.js --synthetic
 node dist/bench/rerun.js
 node dist/bench/cost-inputs.js --resnet50

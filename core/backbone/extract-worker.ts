@@ -4,7 +4,7 @@ import { InvalidImageError, errorMessage } from '../errors.js';
 import { configureSharpForWorker, decodeToRgb, mirrorRgb } from '../image/preprocess.js';
 import type { EmbedResult } from '../ports/embedder.js';
 import { OnnxBackbone } from './onnx-backbone.js';
-import type { DecodedItem, InferRequest, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type { DecodedItem, InferRequest, StageTimes, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
 
 /**
  * One worker thread of an extraction pool. In the CPU pool (`embed`) each worker is one decoder + one single-threaded
@@ -13,21 +13,30 @@ import type { DecodedItem, InferRequest, WorkerInit, WorkerReply, WorkerRequest 
  */
 const init = workerData as WorkerInit;
 configureSharpForWorker();
-const backbone =
-  init.role === 'decode'
-    ? undefined
-    : await OnnxBackbone.create(await readFile(init.modelPath), init.descriptor, init.cuts, {
-        threads: init.threadsPerWorker,
-        executionProvider: init.executionProvider,
-        target: init.target,
-      });
+const sessionOptions = { threads: init.threadsPerWorker, executionProvider: init.executionProvider, target: init.target };
+const backbone = init.role === 'decode' ? undefined : await openSession();
+
+/** The pool's prepared graph when it passed one (cached on disk, or prepared once for all workers), else our own. */
+async function openSession(): Promise<OnnxBackbone> {
+  const graph = init.graph;
+  if (!graph) return OnnxBackbone.create(await readFile(init.modelPath), init.descriptor, init.cuts, sessionOptions);
+  const bytes = graph.bytes ?? (await readFile(graph.path!));
+  return OnnxBackbone.fromPrepared({ ...graph, bytes, target: init.target }, init.cuts, sessionOptions);
+}
 const port = parentPort!;
-// The infer worker runs one batch at a time: the GPU gets whole batches in order instead of interleaved halves.
+// The infer worker runs one batch at a time: the GPU gets whole batches in order instead of interleaved halves. An
+// embed worker too: decode and inference both run on its thread, so interleaving two batches gains nothing and would
+// blur the stage times; the pool keeps the next batch queued here, so the thread never waits for work.
 let inferring: Promise<unknown> = Promise.resolve();
+let embedding: Promise<Awaited<ReturnType<typeof handle>>> = Promise.resolve({ decoded: [] });
 
 port.on('message', (request: WorkerRequest | InferRequest) => {
-  const work: Promise<{ results: EmbedResult[] } | { decoded: DecodedItem[] }> =
-    init.role === 'infer' ? infer((request as InferRequest).crops) : handle(request as WorkerRequest);
+  const work: Promise<{ results: EmbedResult[]; times?: StageTimes } | { decoded: DecodedItem[] }> =
+    init.role === 'infer'
+      ? infer((request as InferRequest).crops)
+      : init.role === 'embed'
+        ? (embedding = embedding.catch(() => ({ decoded: [] })).then(() => handle(request as WorkerRequest)))
+        : handle(request as WorkerRequest);
   void work.then(
     (reply) => port.postMessage({ batchId: request.batchId, ...reply } as WorkerReply, transferables(reply)),
     (err) => port.postMessage({ batchId: request.batchId, fatal: errorMessage(err) } satisfies WorkerReply),
@@ -35,13 +44,15 @@ port.on('message', (request: WorkerRequest | InferRequest) => {
 });
 port.postMessage({ ready: true });
 
-async function handle(request: WorkerRequest): Promise<{ results: EmbedResult[] } | { decoded: DecodedItem[] }> {
+async function handle(request: WorkerRequest): Promise<{ results: EmbedResult[]; times: StageTimes } | { decoded: DecodedItem[] }> {
+  const decodeStart = performance.now();
   const decoded = await decode(request);
   // sharp's buffers live outside the JS heap and cannot be transferred: a copy (150 kB a crop) can.
   if (init.role === 'decode') return { decoded: decoded.map((d) => ('crop' in d ? { id: d.id, crop: new Uint8Array(d.crop) } : d)) };
+  const inferStart = performance.now();
   const results: EmbedResult[] = decoded.filter((d) => 'error' in d);
   results.push(...(await inferInOrder(decoded.filter((d) => 'crop' in d))).results);
-  return { results };
+  return { results, times: { decodeMs: inferStart - decodeStart, inferMs: performance.now() - inferStart } };
 }
 
 function decode(request: WorkerRequest): Promise<DecodedItem[]> {

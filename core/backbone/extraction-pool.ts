@@ -6,6 +6,16 @@ import type { ExecutionProvider } from './onnx-backbone.js';
 import type { InferRequest, WorkerInit, WorkerReply, WorkerRequest, WorkerRole } from './worker-protocol.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
 import type { Target } from '../models/targets.js';
+import { loadPreparedGraph } from '../models/prepared-graph-cache.js';
+
+/**
+ * Defaults set by bench/extract.ts's "worker split" table (398 hymenoptera images, in process, start-up included; one
+ * run on a 2-vCPU EPYC shared at load ~22, so read the order, not the figures): 2 workers × 1 thread at batch 4 / 8 /
+ * 16 gave 30.7 / 21.7 / 14.0 images/s, 1 worker × 2 threads 10.9, 3 and 4 workers 20.9 and 22.7. One single-threaded
+ * session per core, each decoding its own batches, and small batches (the last batches finish together and the
+ * first result comes early); with the pool's two batches in flight per worker, no worker waits for work.
+ */
+export const DEFAULT_BATCH_SIZE = 4;
 
 export interface PoolOptions {
   modelPath: string;
@@ -19,28 +29,74 @@ export interface PoolOptions {
   /** Graph to run; defaults to the provider's (`prepareForTarget`). */
   target?: Target;
   limitInputPixels?: number;
+  /** Where prepared graphs are cached (content-addressed); without it the graph is prepared in memory, once. */
+  preparedGraphCacheDir?: string;
+}
+
+/** Where the CPU pool's time went, for benchmarks and logs. */
+export interface PoolStats {
+  workers: number;
+  /** Start of `start()` → the prepared graph was at hand (cache hit or surgery). */
+  prepareMs: number;
+  preparedFromCache: boolean;
+  /** Start of `start()` → every worker's session loaded. */
+  readyMs: number;
+  /** Start of `start()` → the first batch's codes were back. */
+  firstResultMs?: number;
+  images: number;
+  /** Summed over workers. */
+  decodeMs: number;
+  inferMs: number;
 }
 
 /** Embedder over worker threads that each decode and infer (the CPU pool); each batch goes to the least busy one. */
 export class ExtractionPool implements Embedder {
   readonly parallelism: number;
+  private readonly statsSoFar: PoolStats;
 
   private constructor(
     private readonly workers: WorkerSet,
     readonly batchSize: number,
+    private readonly started: number,
+    stats: PoolStats,
   ) {
     this.parallelism = workers.size;
+    this.statsSoFar = stats;
   }
 
+  /**
+   * The graph is prepared (or read from the cache) once here, not in every worker; the workers then only load their
+   * sessions from it.
+   */
   static async start(options: PoolOptions): Promise<ExtractionPool> {
+    const started = performance.now();
     const count = Math.max(1, options.workers ?? availableParallelism());
-    const batchSize = options.descriptor.input.batch === 'dynamic' ? (options.batchSize ?? 8) : options.descriptor.input.batch;
-    return new ExtractionPool(await WorkerSet.start(workerInit(options, 'embed'), count), batchSize);
+    const batchSize = options.descriptor.input.batch === 'dynamic' ? (options.batchSize ?? DEFAULT_BATCH_SIZE) : options.descriptor.input.batch;
+    const init = workerInit(options, 'embed');
+    const graph = await loadPreparedGraph(options.modelPath, options.descriptor, options.cuts, {
+      target: init.target,
+      ...(options.preparedGraphCacheDir ? { cacheDir: options.preparedGraphCacheDir } : {}),
+    });
+    const { inputName, outputs, precision, descriptor } = graph;
+    init.graph = { inputName, outputs, precision, descriptor, ...(graph.path ? { path: graph.path } : { bytes: graph.bytes! }) };
+    const prepareMs = performance.now() - started;
+    const workers = await WorkerSet.start(init, count);
+    const stats: PoolStats = { workers: count, prepareMs, preparedFromCache: graph.cached, readyMs: performance.now() - started, images: 0, decodeMs: 0, inferMs: 0 };
+    return new ExtractionPool(workers, batchSize, started, stats);
+  }
+
+  get stats(): PoolStats {
+    return { ...this.statsSoFar };
   }
 
   async embedBatch(items: EmbedItem[]): Promise<EmbedResult[]> {
     const reply = await this.workers.request({ items });
     if (!('results' in reply)) throw new ModelError('extraction worker answered without results');
+    const s = this.statsSoFar;
+    s.firstResultMs ??= performance.now() - this.started;
+    s.images += reply.results.length;
+    s.decodeMs += reply.times?.decodeMs ?? 0;
+    s.inferMs += reply.times?.inferMs ?? 0;
     return reply.results;
   }
 

@@ -1,4 +1,5 @@
 import type { ModelDescriptor } from '../models/descriptor.js';
+import type { PreparedGraphSource } from '../models/prepared-graph-cache.js';
 import type { Target } from '../models/targets.js';
 import type { EmbedFailure, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ExecutionProvider } from './onnx-backbone.js';
@@ -19,6 +20,14 @@ export interface WorkerInit {
   /** Which prepared graph the session runs (`prepareForTarget`); defaults to the provider's own. */
   target: Target;
   limitInputPixels: number;
+  /** The graph already prepared (from the cache, or once for all workers); without it the worker prepares its own. */
+  graph?: Pick<PreparedGraphSource, 'inputName' | 'outputs' | 'precision' | 'descriptor' | 'path' | 'bytes'>;
+}
+
+/** Milliseconds one batch spent in each stage inside an `embed` worker (decode includes the resize and crop). */
+export interface StageTimes {
+  decodeMs: number;
+  inferMs: number;
 }
 
 export interface WorkerRequest {
@@ -36,6 +45,6 @@ export type DecodedItem = { id: string; crop: Uint8Array } | { id: string; error
 
 export type WorkerReply =
   | { ready: true }
-  | { batchId: number; results: EmbedResult[] }
+  | { batchId: number; results: EmbedResult[]; times?: StageTimes }
   | { batchId: number; decoded: DecodedItem[] }
   | { batchId: number; fatal: string };

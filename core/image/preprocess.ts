@@ -1,7 +1,8 @@
-import sharp, { type Interpolators, type OutputInfo, type Sharp } from 'sharp';
+import type { Interpolators, OutputInfo, Sharp } from 'sharp';
 import { ConfigError, InvalidImageError } from '../errors.js';
 import type { PreprocessSpec } from '../models/descriptor.js';
 import { decodeBmp } from './bmp.js';
+import { decodeJpegFast } from './fast-jpeg.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
 import {
   classifyDecodeFailure,
@@ -30,12 +31,19 @@ export interface DecodeOptions {
    * time on hymenoptera (162 of 398 images carry a profile). CMYK is converted either way.
    */
   honourIccProfile?: boolean;
+  /**
+   * 'auto' (default) takes the libjpeg-turbo + Pillow-resample fast path for the images it can reproduce exactly
+   * (`decodeJpegFast`) and libvips for the rest; 'sharp' sends every image through libvips (benchmarks, comparisons).
+   */
+  decoder?: 'auto' | 'sharp';
 }
 
 /**
  * Bytes of any common format → the model's crop as interleaved RGB uint8 (HWC, crop[0]×crop[1]×3), with the geometry
- * of torchvision `Resize(resize)` + `CenterCrop(crop)`. Everything runs inside libvips (one pipeline, two for images
- * that must be enlarged; no per-pixel JS).
+ * of torchvision `Resize(resize)` + `CenterCrop(crop)`. Plain JPEGs below the shrink-on-load size take the
+ * libjpeg-turbo + Pillow path (`decodeJpegFast`: byte-identical to torchvision's crop at the CPU cost of the libvips
+ * path, bench/README-decode.md); everything else runs inside libvips (one pipeline, two for images that must be
+ * enlarged).
  *
  * Alpha is flattened onto white, before the resize. `removeAlpha()` would not reproduce PIL's `convert('RGB')`
  * either: sharp applies it after a premultiplied resize, which paints fully transparent pixels black whatever colour
@@ -47,6 +55,11 @@ export async function decodeToRgb(bytes: Uint8Array, spec: PreprocessSpec, optio
   const truncatedWebp = truncatedWebpError(bytes);
   if (truncatedWebp) throw truncatedWebp;
   const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
+  if ((options.decoder ?? 'auto') === 'auto' && !options.honourIccProfile) {
+    const fast = decodeJpegFast(bytes, spec, limitInputPixels);
+    if (fast) return fast;
+  }
+  const sharp = await loadSharp();
   try {
     // failOn 'warning' makes libjpeg's "premature end" fatal instead of returning a grey-padded image.
     const bmp = sniffFormat(bytes) === 'BMP' ? decodeBmp(bytes, limitInputPixels) : undefined;
@@ -114,6 +127,7 @@ async function enlargeThenCrop(
     })
     .toBuffer({ resolveWithObject: true });
   const { width: w, height: h, channels } = enlarged.info;
+  const sharp = await loadSharp();
   return sharp(enlarged.data, { raw: { width: w, height: h, channels } })
     .extract(plan.crop)
     .raw()
@@ -122,17 +136,18 @@ async function enlargeThenCrop(
 
 /** PIL enlarges with plain interpolation (its filter support is not scaled up); these are libvips' equivalents. */
 const UPSCALE_INTERPOLATORS: Record<PreprocessSpec['kernel'], Interpolators[keyof Interpolators]> = {
-  nearest: sharp.interpolators.nearest,
-  linear: sharp.interpolators.bilinear,
-  cubic: sharp.interpolators.bicubic,
-  mitchell: sharp.interpolators.bicubic,
-  lanczos2: sharp.interpolators.bicubic,
-  lanczos3: sharp.interpolators.bicubic,
+  nearest: 'nearest',
+  linear: 'bilinear',
+  cubic: 'bicubic',
+  mitchell: 'bicubic',
+  lanczos2: 'bicubic',
+  lanczos3: 'bicubic',
 };
 
 /** Re-reads only the header (no pixel limit, no decode) to say how large the image claims to be. */
 async function describeTooLarge(bytes: Uint8Array, limit: number, fallback: InvalidImageError): Promise<InvalidImageError> {
   try {
+    const sharp = await loadSharp();
     const { width, height } = await sharp(bytes, { limitInputPixels: false }).metadata();
     return tooLargeError(width, height, limit, fallback.cause);
   } catch {
@@ -178,10 +193,25 @@ export function toTensor(images: Buffer[], spec: PreprocessSpec, layout: 'NCHW' 
  * Call once in each extraction worker thread. Parallelism comes from one decoder per worker; libvips' own thread pool
  * per image would oversubscribe the cores (workers × vips threads), and its operation cache only holds memory: every
  * image is decoded exactly once. Both settings are process-wide, so calling this from several workers is harmless.
+ * They apply when sharp is first needed: a worker whose images all take the JPEG fast path never loads it.
  */
 export function configureSharpForWorker(): void {
-  sharp.concurrency(1);
-  sharp.cache(false);
+  oneThreadNoCache = true;
+}
+
+let oneThreadNoCache = false;
+let sharpModule: Promise<typeof import('sharp')['default']> | undefined;
+
+/** sharp on first use: loading libvips costs ~0.1 s of start-up that the fast path does not need. */
+function loadSharp(): Promise<typeof import('sharp')['default']> {
+  sharpModule ??= import('sharp').then(({ default: sharp }) => {
+    if (oneThreadNoCache) {
+      sharp.concurrency(1);
+      sharp.cache(false);
+    }
+    return sharp;
+  });
+  return sharpModule;
 }
 
 /** The horizontal mirror of an interleaved RGB crop (HWC, `width` pixels a row): the second view of `tta: 'flip'`. */

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeToRgb, toTensor } from '../../../core/image/preprocess.js';
+import { decodeJpegFast } from '../../../core/image/fast-jpeg.js';
+import { DEFAULT_LIMIT_INPUT_PIXELS, decodeToRgb, toTensor } from '../../../core/image/preprocess.js';
 import type { PreprocessSpec } from '../../../core/models/descriptor.js';
 import { IMAGENET_SPEC as SPEC, withExifOrientation } from '../../helpers/image-fixtures.js';
 import { HYMENOPTERA, REPO_ROOT } from '../../helpers/paths.js';
@@ -94,6 +95,24 @@ describe('decodeToRgb + toTensor match torchvision (golden reference)', () => {
       const stats = compare(await ourTensor(sourceBytes(image)), image);
       t.diagnostic(describeStats(stats));
       assert.deepEqual(exceeded(stats), [], describeStats(stats));
+    });
+  }
+});
+
+describe('the JPEG fast path reproduces torchvision exactly', () => {
+  // libjpeg-turbo with PIL's settings + Pillow's resample give torchvision's uint8 crop; the reference stores 4 decimals
+  // (one uint8 level is 0.0175), so anything above 1e-4 would be a different pixel.
+  const REFERENCE_ROUNDING = 1e-4;
+  const taken = reference.images.filter((image) => decodeJpegFast(sourceBytes(image), SPEC, DEFAULT_LIMIT_INPUT_PIXELS));
+  it('takes the plain JPEGs, the enlarged one and the Adobe RGB one', () => {
+    assert.deepEqual(taken.map((i) => i.name).sort(), ['adobe-rgb-tagged', 'plain', 'small-enlarged']);
+  });
+  for (const image of taken) {
+    it(`${image.name}: every sampled value and channel mean equal to the reference's rounding`, () => {
+      const chw = toTensor([decodeJpegFast(sourceBytes(image), SPEC, DEFAULT_LIMIT_INPUT_PIXELS)!], SPEC, 'NCHW');
+      const worst = Math.max(...reference.indices.map((index, k) => Math.abs(chw[index]! - image.samples[k]!)));
+      const stats = compare(chw, image);
+      assert.ok(worst < REFERENCE_ROUNDING && stats.channelMean < REFERENCE_ROUNDING, `max |Δ| ${worst}, ${describeStats(stats)}`);
     });
   }
 });

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeJpegFast } from '../../../core/image/fast-jpeg.js';
+import { readJpegHeader } from '../../../core/image/jpeg-header.js';
+import { decodeToRgb, DEFAULT_LIMIT_INPUT_PIXELS } from '../../../core/image/preprocess.js';
+import * as fx from '../../helpers/image-fixtures.js';
+
+const { IMAGENET_SPEC: SPEC, CROP_BYTES } = fx;
+const fast = (bytes: Uint8Array, limit = DEFAULT_LIMIT_INPUT_PIXELS) => decodeJpegFast(bytes, SPEC, limit);
+
+describe('readJpegHeader', () => {
+  it('reads size, components, precision and completeness without decoding', async () => {
+    assert.deepEqual(readJpegHeader(await fx.jpeg(320, 240)), { width: 320, height: 240, components: 3, precision: 8, orientation: 1, complete: true });
+    assert.equal(readJpegHeader(fx.truncate(await fx.jpeg()))?.complete, false);
+    assert.equal(readJpegHeader(await fx.cmykJpeg())?.components, 4);
+  });
+
+  it('finds the EXIF orientation tag', async () => {
+    assert.equal(readJpegHeader(fx.withExifOrientation(await fx.jpeg(), 6))?.orientation, 6);
+  });
+
+  it('answers undefined for other formats and garbage', async () => {
+    assert.equal(readJpegHeader(await fx.png()), undefined);
+    assert.equal(readJpegHeader(fx.garbage()), undefined);
+    assert.equal(readJpegHeader(Uint8Array.of(0xff, 0xd8, 0xff, 0xe0, 0xff)), undefined);
+  });
+});
+
+describe('decodeJpegFast takes plain JPEGs and leaves the rest to libvips', () => {
+  it('a plain JPEG → the crop, equal to what decodeToRgb returns', async () => {
+    const bytes = await fx.jpeg(320, 240);
+    const crop = fast(bytes);
+    assert.equal(crop?.length, CROP_BYTES);
+    assert.deepEqual(await decodeToRgb(bytes, SPEC), crop);
+  });
+
+  it('greyscale JPEG → 3 equal channels', async () => {
+    const crop = fast(await fx.pattern().greyscale().jpeg().toBuffer())!;
+    for (let i = 0; i < crop.length; i += 3) assert.ok(crop[i] === crop[i + 1] && crop[i] === crop[i + 2]);
+  });
+
+  it('is within one level of libvips on the same image', async () => {
+    const bytes = await fx.jpeg(320, 240);
+    const viaVips = await decodeToRgb(bytes, SPEC, { decoder: 'sharp' });
+    const crop = fast(bytes)!;
+    let sum = 0;
+    for (let i = 0; i < crop.length; i++) sum += Math.abs(crop[i]! - viaVips[i]!);
+    assert.ok(sum / crop.length < 1, `mean |Δ| ${sum / crop.length}`);
+  });
+
+  const declined: Array<[string, () => Promise<Uint8Array>]> = [
+    ['EXIF-rotated', async () => fx.withExifOrientation(await fx.jpeg(), 6)],
+    ['CMYK', () => fx.cmykJpeg()],
+    ['truncated', async () => fx.truncate(await fx.jpeg())],
+    ['corrupt', () => fx.corruptJpeg()],
+    ['large enough for shrink-on-load (1024×768)', () => fx.jpeg(1024, 768)],
+    ['PNG', () => fx.png()],
+  ];
+  for (const [what, make] of declined) {
+    it(`declines ${what}`, async () => assert.equal(fast(await make()), undefined));
+  }
+
+  it('declines images over the pixel limit, so libvips words the error', async () => {
+    assert.equal(fast(await fx.jpeg(320, 240), 1000), undefined);
+  });
+
+  it('declines kernels Pillow lacks', async () => {
+    assert.equal(decodeJpegFast(await fx.jpeg(), { ...SPEC, kernel: 'mitchell' }, DEFAULT_LIMIT_INPUT_PIXELS), undefined);
+  });
+
+  it('keeps working after a corrupt file threw inside the WebAssembly decoder', async () => {
+    for (let i = 0; i < 3; i++) assert.equal(fast(await fx.corruptJpeg()), undefined);
+    assert.equal(fast(await fx.jpeg())?.length, CROP_BYTES);
+  });
+});
