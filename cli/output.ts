@@ -4,6 +4,7 @@ import type { ExtractSummary } from '../core/use-cases/extract.js';
 import type { PredictResult } from '../core/use-cases/predict.js';
 import type { RunResult } from '../core/use-cases/run.js';
 import type { HeadArtefact } from '../core/use-cases/train-head.js';
+import type { VerifyReport } from '../core/use-cases/verify.js';
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -11,10 +12,22 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
 export function printExtract(summary: ExtractSummary, out: string, json: boolean): unknown {
   if (!json) {
     say(`extracted ${summary.images} images in ${summary.seconds.toFixed(2)} s: ${summary.embedded} embedded, ${summary.cached} cached, ${summary.rejected} rejected`);
+    if (summary.repaired.length > 0) say(`repaired ${summary.repaired.length} damaged shards (named above): their rows were extracted again`);
     if (summary.embedded > 0) say(`throughput ${summary.imagesPerSecond.toFixed(1)} images/s`);
     say(`manifest: ${out}/manifest.json`);
   }
   return { out, extract: summary };
+}
+
+export function verifySummary(r: VerifyReport): string {
+  const old = r.withoutChecksum ? `, ${r.withoutChecksum} written before checksums (size-checked only)` : '';
+  return `${r.shards} shards checked, ${r.damaged.length} damaged, ${r.missingRows} manifest rows without a sound shard${old}`;
+}
+
+/** `reextracted` is set when --repair re-embedded the damaged shards' rows. */
+export function printVerify(r: VerifyReport, reextracted: number | undefined, out: string, json: boolean): unknown {
+  if (!json) say(reextracted === undefined ? `verify: clean: ${verifySummary(r)}` : `verify: repaired: ${verifySummary(r)}; ${reextracted} images re-extracted`);
+  return { out, clean: r.clean, ...(reextracted === undefined ? {} : { repaired: true, reextracted }), report: r };
 }
 
 export function printTrain(head: HeadArtefact, reused: boolean, out: string, json: boolean): unknown {

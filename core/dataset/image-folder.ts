@@ -11,6 +11,9 @@ export interface DatasetItem {
   key: string;
   split: string;
   label: number;
+  /** The file's version as listed (see BlobInfo), so an unchanged file's content hash can be trusted unread. */
+  version?: string;
+  modifiedMs?: number;
 }
 
 export interface Dataset {
@@ -35,6 +38,7 @@ export interface ListOptions {
 export async function listImageFolder(store: BlobStore, prefix = '', options: ListOptions = {}): Promise<Dataset> {
   const base = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
   const files: string[][] = [];
+  const versions = new Map<string, Pick<DatasetItem, 'version' | 'modifiedMs'>>();
   const ignored: Dataset['ignored'] = [];
   for await (const blob of store.list(base)) {
     const rel = blob.key.slice(base.length);
@@ -45,6 +49,7 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       continue;
     }
     files.push(parts);
+    if (blob.version) versions.set(blob.key, { version: blob.version, ...(blob.modifiedMs === undefined ? {} : { modifiedMs: blob.modifiedMs }) });
   }
   const hasSplits = files.some((p) => p.length === 3 && SPLIT_NAMES.has(p[0]!));
   const depth = hasSplits ? 3 : 2;
@@ -70,7 +75,7 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       ignored.push({ key: k.key, reason: `class "${k.className}" does not occur in train` });
       continue;
     }
-    items.push({ key: k.key, split: k.split, label });
+    items.push({ key: k.key, split: k.split, label, ...versions.get(k.key) });
   }
   const splitSynthesized = !hasSplits;
   if (splitSynthesized) carveValidation(items, options.valFraction ?? 0.2, options.seed ?? 0);
