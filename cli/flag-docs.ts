@@ -29,6 +29,7 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
     arg: 'N',
     text: 'seed of the cross-validation folds and of the val split carved from unsplit data (default 0)',
   },
+  verify: { text: 'read and hash every image and checksum every shard (default: trust unchanged file stamps)' },
   'val-fraction': {
     arg: 'F',
     text: 'share of each class held out as val when the data has no val folder (default 0.2)',

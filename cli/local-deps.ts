@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
+import { SqliteStampIndex } from '../core/adapters/sqlite-stamp-index.js';
 import { startExtractionPool } from '../core/backbone/start-pool.js';
 import type { ExecutionProvider } from '../core/backbone/onnx-backbone.js';
 import { FeatureStore } from '../core/features/feature-store.js';
@@ -16,12 +17,18 @@ export interface LocalOptions {
   workers?: number;
   batchSize?: number;
   executionProvider?: ExecutionProvider;
+  /** Open the workspace's stamp index (`<out>/index.sqlite`): commands that extract or verify. */
+  stamps?: boolean;
 }
+
+/** The workspace's stamp index: content hashes of images and checked shards, by file version. */
+export const STAMP_INDEX_FILE = 'index.sqlite';
 
 /** The embedded default: files for storage, worker threads for extraction, no cloud. */
 export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress?: ProgressSink) {
   const workspace = new FsBlobStore(options.out);
-  const features = new FeatureStore(options.cache ? new FsBlobStore(options.cache) : workspace, 'codes');
+  const stamps = options.stamps ? new SqliteStampIndex(path.join(options.out, STAMP_INDEX_FILE)) : undefined;
+  const features = new FeatureStore(options.cache ? new FsBlobStore(options.cache) : workspace, 'codes', stamps);
   const modelsDirs = [...options.modelsDirs.map((d) => path.resolve(d)), ...env.modelsDirs];
   const registry = new ModelRegistry();
   const openEmbedder = async (model: RegisteredModel, cuts: string[]): Promise<Embedder> => {
@@ -41,5 +48,5 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     });
   };
-  return { workspace, features, registry, modelsDirs, openEmbedder, target: options.executionProvider ?? 'cpu' };
+  return { workspace, features, registry, modelsDirs, openEmbedder, target: options.executionProvider ?? 'cpu', ...(stamps ? { stamps } : {}) };
 }

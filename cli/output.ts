@@ -5,16 +5,29 @@ import { describeConvergence, formatC, pct } from '../core/report/numbers.js';
 import type { RunResult } from '../core/use-cases/run.js';
 import type { Evaluation } from '../core/workspace/evaluation.js';
 import type { HeadArtefact } from '../core/workspace/head-artefact.js';
+import type { VerifyReport } from '../core/use-cases/verify.js';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 export function printExtract(summary: ExtractSummary, out: string, json: boolean): unknown {
   if (!json) {
     say(`extracted ${summary.images} images in ${summary.seconds.toFixed(2)} s: ${summary.embedded} embedded, ${summary.cached} cached, ${summary.rejected} rejected`);
+    if (summary.repaired.length > 0) say(`repaired ${summary.repaired.length} damaged shards (named above): their rows were extracted again`);
     if (summary.embedded > 0) say(`throughput ${summary.imagesPerSecond.toFixed(1)} images/s`);
     say(`manifest: ${out}/manifest.json`);
   }
   return { out, extract: summary };
+}
+
+export function verifySummary(r: VerifyReport): string {
+  const old = r.withoutChecksum ? `, ${r.withoutChecksum} written before checksums (size-checked only)` : '';
+  return `${r.shards} shards checked, ${r.damaged.length} damaged, ${r.missingRows} manifest rows without a sound shard${old}`;
+}
+
+/** `reextracted` is set when --repair re-embedded the damaged shards' rows. */
+export function printVerify(r: VerifyReport, reextracted: number | undefined, out: string, json: boolean): unknown {
+  if (!json) say(reextracted === undefined ? `verify: clean: ${verifySummary(r)}` : `verify: repaired: ${verifySummary(r)}; ${reextracted} images re-extracted`);
+  return { out, clean: r.clean, ...(reextracted === undefined ? {} : { repaired: true, reextracted }), report: r };
 }
 
 export function printTrain(head: HeadArtefact, reused: boolean, out: string, json: boolean): unknown {

@@ -20,6 +20,10 @@ export function progressReporter(mode: 'tty' | 'plain' | 'silent', stream: NodeJ
       lastDecile = -1;
       drawn = false;
     }
+    // A cached re-run reports every image: skip the formatting of events nobody will see (100 k of them).
+    const decile = event.total > 0 ? Math.floor((event.done / event.total) * 10) : 10;
+    if (mode === 'plain' && decile === lastDecile) return;
+    if (mode === 'tty' && performance.now() - lastDraw < 80 && event.done < event.total) return;
     const elapsed = (performance.now() - startedAt) / 1000;
     const rate = elapsed > 0 ? event.done / elapsed : 0;
     const eta = rate > 0 ? (event.total - event.done) / rate : 0;
@@ -28,19 +32,14 @@ export function progressReporter(mode: 'tty' | 'plain' | 'silent', stream: NodeJ
     const speed = elapsed > 0.25 ? ` ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)}` : '';
     const text = `${label} ${event.done}/${event.total}${speed}${detail ? ` (${detail})` : ''}`;
     if (mode === 'tty') {
-      const now = performance.now();
-      if (now - lastDraw < 80 && event.done < event.total) return;
-      lastDraw = now;
+      lastDraw = performance.now();
       const width = 24;
       const filled = event.total > 0 ? Math.round((event.done / event.total) * width) : width;
       stream.write(`\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${text}\x1b[K`);
       drawn = true;
     } else {
-      const decile = event.total > 0 ? Math.floor((event.done / event.total) * 10) : 10;
-      if (decile !== lastDecile) {
-        lastDecile = decile;
-        stream.write(`${text}\n`);
-      }
+      lastDecile = decile;
+      stream.write(`${text}\n`);
     }
   };
   return Object.assign(sink, {

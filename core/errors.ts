@@ -73,6 +73,24 @@ export class NotFoundError extends CnnCodesError {
   }
 }
 
+/** A cached shard is missing, short or fails its checksum. `run`/`extract` repair it; train/evaluate name it. */
+export class DamagedShardError extends CnnCodesError {
+  readonly location: string;
+  constructor(location: string, reason: string, options?: { cause?: unknown }) {
+    super('DAMAGED_SHARD', `damaged code shard ${location}: ${reason}; run "cnn-codes verify --out DIR --repair" or "cnn-codes run" again to re-extract its rows`, options);
+    this.location = location;
+  }
+}
+
+/** The user stopped the work (SIGINT/SIGTERM); what was finished is saved and a re-run resumes from it. */
+export class InterruptedError extends CnnCodesError {
+  readonly signal: string;
+  constructor(signal: string, message: string) {
+    super('INTERRUPTED', message);
+    this.signal = signal;
+  }
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -11,3 +11,6 @@ node dist/bench/decode.js
 node dist/bench/heads.js --synthetic
 node dist/bench/rerun.js
 node dist/bench/cost-inputs.js --resnet50
+node dist/bench/rerun-extract.js
+node dist/bench/index.js --n 100000
+node dist/bench/scale.js --n 2000 --kills 5

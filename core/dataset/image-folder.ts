@@ -11,6 +11,9 @@ export interface DatasetItem {
   key: string;
   split: string;
   label: number;
+  /** The file's version as listed (see BlobInfo), so an unchanged file's content hash can be trusted unread. */
+  version?: string;
+  modifiedMs?: number;
 }
 
 export interface Dataset {
@@ -37,6 +40,7 @@ export interface ListOptions {
 export async function listImageFolder(store: BlobStore, prefix = '', options: ListOptions = {}): Promise<Dataset> {
   const base = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
   const files: Array<{ parts: string[]; unreadable: BlobInfo['unreadable'] }> = [];
+  const versions = new Map<string, Pick<DatasetItem, 'version' | 'modifiedMs'>>();
   const ignored: Dataset['ignored'] = [];
   for await (const blob of store.list(base)) {
     const rel = blob.key.slice(base.length);
@@ -47,6 +51,7 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       continue;
     }
     files.push({ parts, unreadable: blob.unreadable });
+    if (blob.version) versions.set(blob.key, { version: blob.version, ...(blob.modifiedMs === undefined ? {} : { modifiedMs: blob.modifiedMs }) });
   }
   const hasSplits = files.some(({ parts: p }) => p.length === 3 && SPLIT_NAMES.has(p[0]!));
   const depth = hasSplits ? 3 : 2;
@@ -74,7 +79,7 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       continue;
     }
     if (k.unreadable) unreadable.push({ key: k.key, split: k.split, label, ...k.unreadable });
-    else items.push({ key: k.key, split: k.split, label });
+    else items.push({ key: k.key, split: k.split, label, ...versions.get(k.key) });
   }
   const splitSynthesized = !hasSplits;
   // Unreadable files stay in train when val is carved out: their content, hence their class balance, is unknown.

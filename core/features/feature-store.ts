@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
-import type { BlobStore } from '../ports/blob-store.js';
+import { crc32 } from 'node:zlib';
+import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import type { EmbedFailure } from '../ports/embedder.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
 import { cudaVariant, type Target } from '../models/targets.js';
-import { DataError } from '../errors.js';
+import { DamagedShardError, DataError } from '../errors.js';
+import { isStampable, type StampIndex } from '../workspace/stamp-index.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 
 /**
  * Content-addressed code cache. A namespace is one (model bytes, cut point, preprocessing) triple; inside it a code is
  * found by the sha256 of the image bytes, so renaming or re-listing images never re-extracts them, and two datasets
  * sharing images share codes. Shards are immutable: `<ns>/shards/<id>.npy` (float32 [rows, dim]) and
- * `<ns>/shards/<id>.json` (row → content hash, plus images that could not be decoded). The .json is written last, so
- * a shard whose .json exists is complete.
+ * `<ns>/shards/<id>.json` (row → content hash, plus images that could not be decoded, plus the .npy's size and CRC-32).
+ * The .json is written last, so a shard whose .json exists is complete; one whose .npy is missing, short or fails its
+ * checksum is damaged: it is reported by name, deleted, and its rows are extracted again.
  */
 
 // 2: int8 weights are stored so onnxruntime picks an exact kernel on AVX2 CPUs (see core/models/onnx-int8-weights.ts).
@@ -36,6 +39,28 @@ export interface ShardIndex {
   dim: number;
   rows: string[];
   rejects: Array<{ contentHash: string } & EmbedFailure>;
+  /** Size and CRC-32 of the .npy file (absent in shards written before checksums: those get a size check only). */
+  bytes?: number;
+  crc32?: number;
+}
+
+export interface LoadIndexOptions {
+  /** Read and checksum every shard, trusting no stamp (`--verify`, `cnn-codes verify`). */
+  verify?: boolean;
+  /** Called once per damaged shard, after its files were removed so its rows get extracted again. */
+  onDamaged?: (damage: ShardDamage) => void;
+  /** Remove damaged shards (default true); false only reports them (`cnn-codes verify` without --repair). */
+  remove?: boolean;
+  /** Called for every sound shard (verify counts those written before checksums). */
+  onShard?: (id: string, shard: ShardIndex) => void;
+}
+
+export interface ShardDamage {
+  /** The damaged shard's .npy key, relative to the store. */
+  key: string;
+  location: string;
+  reason: string;
+  rows: number;
 }
 
 /**
@@ -85,11 +110,16 @@ export class CodeIndex {
 export class FeatureStore {
   private readonly store: BlobStore;
   private readonly prefix: string;
-  private readonly shardCache = new Map<string, Float32Array>();
+  private readonly stamps: StampIndex | undefined;
 
-  constructor(store: BlobStore, prefix = 'codes') {
+  /**
+   * `stamps` remembers which shard versions were checked, so a re-run stats shards instead of reading them; without
+   * it (object stores, where reading every shard costs a GET each) shards get the size check only.
+   */
+  constructor(store: BlobStore, prefix = 'codes', stamps?: StampIndex) {
     this.store = store;
     this.prefix = prefix.replace(/\/+$/, '');
+    this.stamps = stamps;
   }
 
   get location(): string {
@@ -100,20 +130,70 @@ export class FeatureStore {
     return `${this.prefix}/${ns.id}/shards/${shardId}.${ext}`;
   }
 
-  async loadIndex(ns: NamespaceInfo): Promise<CodeIndex> {
+  async loadIndex(ns: NamespaceInfo, options: LoadIndexOptions = {}): Promise<CodeIndex> {
     const index = new CodeIndex(ns);
     const dir = `${this.prefix}/${ns.id}/shards/`;
-    const ids: string[] = [];
+    const files = new Map<string, { json?: BlobInfo; npy?: BlobInfo }>();
     for await (const blob of this.store.list(dir)) {
-      if (blob.key.endsWith('.json')) ids.push(blob.key.slice(dir.length, -'.json'.length));
+      const ext = blob.key.endsWith('.json') ? 'json' : blob.key.endsWith('.npy') ? 'npy' : undefined;
+      if (!ext) continue;
+      const id = blob.key.slice(dir.length, -(ext.length + 1));
+      files.set(id, { ...files.get(id), [ext]: blob });
     }
-    await Promise.all(
-      ids.map(async (id) => {
-        const shard = await this.store.getJson<ShardIndex>(`${dir}${id}.json`);
-        if (shard) index.addShard(id, shard);
-      }),
+    const now = Date.now();
+    // Sorted ids, so when two shards hold the same image the same one wins in every process.
+    const check = { verify: options.verify === true, remove: options.remove !== false };
+    const checked = await Promise.all(
+      [...files].filter(([, f]) => f.json).sort(([a], [b]) => (a < b ? -1 : 1)).map(async ([id, f]) => ({ id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) })),
     );
+    for (const { id, shard, damage } of checked) {
+      if (shard) index.addShard(id, shard);
+      if (shard) options.onShard?.(id, shard);
+      if (damage) options.onDamaged?.(damage);
+    }
     return index;
+  }
+
+  /** A shard as listed → its row index, or the damage found (its files then removed, so its rows are re-extracted). */
+  private async checkShard(
+    ns: NamespaceInfo,
+    id: string,
+    json: BlobInfo,
+    npy: BlobInfo | undefined,
+    now: number,
+    { verify, remove }: { verify: boolean; remove: boolean },
+  ): Promise<{ shard?: ShardIndex; damage?: ShardDamage }> {
+    const npyKey = this.shardKey(ns, id, 'npy');
+    const stampKey = `${this.store.location}/${npyKey}`;
+    const version = npy?.version && json.version ? `${npy.version}|${json.version}` : undefined;
+    if (!verify && version) {
+      const stamped = this.stamps?.get(stampKey, version);
+      if (stamped) return { shard: JSON.parse(stamped) as ShardIndex };
+    }
+    const shard = await this.store.getJson<ShardIndex>(json.key);
+    if (!shard) return {}; // removed since the listing (a concurrent repair): nothing to index
+    const reason = !npy
+      ? 'its .npy file is missing'
+      : shard.bytes !== undefined && npy.size !== shard.bytes
+        ? `its .npy file is ${npy.size} bytes, ${shard.bytes} expected (truncated or overwritten)`
+        : (verify || this.stamps) && shard.crc32 !== undefined
+          ? await this.checksumProblem(npyKey, shard.crc32)
+          : undefined;
+    if (reason) {
+      if (remove) {
+        await this.store.delete(json.key);
+        await this.store.delete(npyKey);
+        this.stamps?.delete(stampKey);
+      }
+      return { damage: { key: npyKey, location: `${this.store.location}/${npyKey}`, reason, rows: shard.rows.length } };
+    }
+    if (version && isStampable(Math.max(npy!.modifiedMs ?? 0, json.modifiedMs ?? 0), now)) this.stamps?.set(stampKey, version, JSON.stringify(shard));
+    return { shard };
+  }
+
+  private async checksumProblem(npyKey: string, expected: number): Promise<string | undefined> {
+    const actual = crc32(await this.store.get(npyKey));
+    return actual === expected ? undefined : `its rows fail their checksum (CRC-32 ${hex(actual)}, ${hex(expected)} expected)`;
   }
 
   /**
@@ -125,35 +205,80 @@ export class FeatureStore {
     const hash = createHash('sha256').update(ns.id).update(JSON.stringify(rows)).update(JSON.stringify(rejects));
     hash.update(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength));
     const shardId = hash.digest('hex').slice(0, 20);
-    const index: ShardIndex = { version: FEATURE_FORMAT_VERSION, namespace: ns.id, dim: ns.dim, rows, rejects };
     if (!(await this.store.exists(this.shardKey(ns, shardId, 'json')))) {
-      await this.store.put(this.shardKey(ns, shardId, 'npy'), encodeNpy(codes, [rows.length, ns.dim]));
+      const npy = encodeNpy(codes, [rows.length, ns.dim]);
+      const index: ShardIndex = { version: FEATURE_FORMAT_VERSION, namespace: ns.id, dim: ns.dim, rows, rejects, bytes: npy.byteLength, crc32: crc32(npy) };
+      await this.store.put(this.shardKey(ns, shardId, 'npy'), npy);
       await this.store.put(this.shardKey(ns, shardId, 'json'), JSON.stringify(index));
+      await this.stampWritten(ns, shardId, index);
     }
     return shardId;
+  }
+
+  /** Our own fresh shard is known good: stamp it now, so the next run does not read it back to checksum it. */
+  private async stampWritten(ns: NamespaceInfo, shardId: string, index: ShardIndex): Promise<void> {
+    if (!this.stamps || !this.store.info) return;
+    const npyKey = this.shardKey(ns, shardId, 'npy');
+    const [npy, json] = await Promise.all([this.store.info(npyKey), this.store.info(this.shardKey(ns, shardId, 'json'))]);
+    if (npy?.version && json?.version) this.stamps.set(`${this.store.location}/${npyKey}`, `${npy.version}|${json.version}`, JSON.stringify(index));
   }
 
   /** Gathers the codes at `locations` into one row-major [locations.length × dim] matrix. */
   async readCodes(ns: NamespaceInfo, locations: readonly CodeLocation[]): Promise<Float32Array> {
     const out = new Float32Array(locations.length * ns.dim);
-    const shards = new Map<string, Float32Array>();
-    await Promise.all(
-      [...new Set(locations.map((l) => l.shard))].map(async (id) => shards.set(id, await this.readShard(ns, id))),
-    );
-    locations.forEach((loc, i) => {
-      const shard = shards.get(loc.shard)!;
-      out.set(shard.subarray(loc.row * ns.dim, (loc.row + 1) * ns.dim), i * ns.dim);
-    });
+    for await (const chunk of this.chunksInShardOrder(ns, locations)) {
+      chunk.positions.forEach((position, i) => out.set(chunk.codes.subarray(i * ns.dim, (i + 1) * ns.dim), position * ns.dim));
+    }
     return out;
   }
 
+  /**
+   * The codes at `locations`, one Float32 chunk per shard, in shard order: what out-of-core training reads. Memory
+   * holds the shards being read (a few at a time), never the whole cache; `positions[i]` is chunk row i's index into
+   * `locations`.
+   */
+  async *chunksInShardOrder(ns: NamespaceInfo, locations: readonly CodeLocation[], readAhead = 4): AsyncGenerator<{ shard: string; positions: Int32Array; codes: Float32Array }> {
+    const byShard = new Map<string, number[]>();
+    locations.forEach((loc, position) => {
+      const list = byShard.get(loc.shard);
+      if (list) list.push(position);
+      else byShard.set(loc.shard, [position]);
+    });
+    const shards = [...byShard.keys()].sort();
+    const pending: Array<Promise<Float32Array>> = [];
+    for (let i = 0; i < shards.length; i++) {
+      while (pending.length <= readAhead && i + pending.length < shards.length) {
+        const read = this.readShard(ns, shards[i + pending.length]!);
+        read.catch(() => {}); // observed when its turn comes; a failure ahead of it must not be "unhandled" first
+        pending.push(read);
+      }
+      const data = await pending.shift()!;
+      const positions = Int32Array.from(byShard.get(shards[i]!)!);
+      const codes = new Float32Array(positions.length * ns.dim);
+      positions.forEach((position, r) => {
+        const row = locations[position]!.row;
+        codes.set(data.subarray(row * ns.dim, (row + 1) * ns.dim), r * ns.dim);
+      });
+      yield { shard: shards[i]!, positions, codes };
+    }
+  }
+
+  /** Reads one shard and checks it against its .json: a damaged shard is named, never silently misread. */
   private async readShard(ns: NamespaceInfo, shardId: string): Promise<Float32Array> {
     const key = this.shardKey(ns, shardId, 'npy');
-    const cached = this.shardCache.get(key);
-    if (cached) return cached;
-    const { data, shape } = decodeNpy(await this.store.get(key));
+    const [bytes, index] = await Promise.all([
+      this.store.get(key).catch((err: unknown) => Promise.reject(new DamagedShardError(`${this.store.location}/${key}`, 'its .npy file is missing', { cause: err }))),
+      this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json')),
+    ]);
+    const where = `${this.store.location}/${key}`;
+    if (index?.bytes !== undefined && bytes.byteLength !== index.bytes) throw new DamagedShardError(where, `its .npy file is ${bytes.byteLength} bytes, ${index.bytes} expected`);
+    if (index?.crc32 !== undefined && crc32(bytes) !== index.crc32) throw new DamagedShardError(where, 'its rows fail their checksum');
+    const { data, shape } = decodeNpy(bytes);
     if (!(data instanceof Float32Array) || shape[1] !== ns.dim) throw new DataError(`shard ${key} is not float32 [rows, ${ns.dim}]`);
-    this.shardCache.set(key, data);
     return data;
   }
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, '0');
 }

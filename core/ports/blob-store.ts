@@ -20,6 +20,8 @@ export interface BlobStore {
   /** Lists keys under a prefix in lexicographic order. */
   list(prefix: string): AsyncIterable<BlobInfo>;
   delete(key: string): Promise<void>;
+  /** One key's BlobInfo without reading it, or undefined when absent. Optional: stores that cannot say omit it. */
+  info?(key: string): Promise<BlobInfo | undefined>;
 }
 
 export interface BlobInfo {
@@ -27,4 +29,11 @@ export interface BlobInfo {
   size: number;
   /** Set when the key was found but cannot be read (a dangling symlink, a file without read permission, a FIFO). */
   unreadable?: { kind: UnreadableKind; message: string };
+  /**
+   * What identifies this version of the object without reading it, where the store can tell (a local file: size,
+   * mtime, ctime and inode, as git's index keeps them). Equal versions mean equal bytes; absent means unknown.
+   */
+  version?: string;
+  /** Last modification, ms since the epoch, where known: a version younger than the clock's grain is not trusted. */
+  modifiedMs?: number;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { listImageFolder, type DatasetItem, type ListOptions } from '../dataset/image-folder.js';
-import { ConfigError } from '../errors.js';
-import { namespaceOf, type CodeIndex, type FeatureStore, type NamespaceInfo, type ShardIndex } from '../features/feature-store.js';
+import { ConfigError, InterruptedError } from '../errors.js';
+import { namespaceOf, type CodeIndex, type FeatureStore, type NamespaceInfo, type ShardDamage, type ShardIndex } from '../features/feature-store.js';
 import { MANIFEST_KEY, REJECTS_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
 import type { Target } from '../models/targets.js';
 import type { RegisteredModel } from '../models/registry.js';
@@ -9,6 +9,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ProgressSink } from './progress.js';
 import { optional } from '../util/optional.js';
+import { isStampable, type StampIndex } from '../workspace/stamp-index.js';
 
 export interface ExtractRequest {
   /** Cut point names, or ['all']. Default ['final']. */
@@ -16,6 +17,19 @@ export interface ExtractRequest {
   list?: ListOptions;
   /** Rows per shard; bounds memory while extracting. */
   shardRows?: number;
+  /** Hash every image and checksum every shard, trusting no stamp. */
+  verify?: boolean;
+  /** Aborting stops admitting images, finishes the batches in flight, saves them and throws InterruptedError. */
+  signal?: AbortSignal;
+}
+
+export interface ExtractOptions {
+  shardRows?: number;
+  readConcurrency?: number;
+  /** Write a shard after every finished batch (local runs: a crash loses only the batches in flight). */
+  commitEachBatch?: boolean;
+  verify?: boolean;
+  signal?: AbortSignal;
 }
 
 /** What extracting a list of images needs; `ExtractDeps` adds where the dataset's manifest goes. */
@@ -28,6 +42,10 @@ export interface ExtractItemsDeps {
   /** Which graph the embedder runs (default cpu); the GPU graph's codes are cached apart (`namespaceOf`). */
   target?: Target;
   onProgress?: ProgressSink;
+  /** Remembers each image's content hash by file version, so an unchanged image is not read again. */
+  stamps?: StampIndex;
+  /** Something was wrong and has been repaired (a damaged shard re-extracted): say so, naming the file. */
+  onWarning?: (message: string) => void;
 }
 
 export interface ExtractDeps extends ExtractItemsDeps {
@@ -43,6 +61,8 @@ export interface ExtractSummary {
   cached: number;
   rejected: number;
   ignored: number;
+  /** Damaged shards found, removed and re-extracted in this call. */
+  repaired: ShardDamage[];
   seconds: number;
   imagesPerSecond: number;
 }
@@ -53,6 +73,7 @@ export interface ExtractedItems {
   rejects: RejectRecord[];
   embedded: number;
   cached: number;
+  repaired: ShardDamage[];
   seconds: number;
 }
 
@@ -73,14 +94,23 @@ export async function extractItems(
   deps: ExtractItemsDeps,
   items: readonly DatasetItem[],
   cuts: string[],
-  options: { shardRows?: number; readConcurrency?: number } = {},
+  options: ExtractOptions = {},
 ): Promise<ExtractedItems> {
   const started = performance.now();
   const namespaces = cuts.map((cut) => namespaceOf(deps.model.descriptor, cut, deps.target));
-  const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns)));
-  const run = new ExtractionRun(deps, cuts, namespaces, indexes, options.shardRows ?? 1024, items.length);
+  const repaired: ShardDamage[] = [];
+  const onDamaged = (damage: ShardDamage): void => {
+    repaired.push(damage);
+    deps.onWarning?.(`damaged shard ${damage.location}: ${damage.reason}; removed, its ${damage.rows} rows are extracted again`);
+  };
+  const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns, { verify: options.verify === true, onDamaged })));
+  const run = new ExtractionRun(deps, cuts, namespaces, indexes, options, items.length);
   await forEachConcurrent(items, options.readConcurrency ?? 8, (item) => run.admit(item));
   await run.finish();
+  if (options.signal?.aborted) {
+    const saved = run.cached + run.embedded;
+    throw new InterruptedError(String(options.signal.reason ?? 'abort'), `interrupted: ${saved} of ${items.length} images have their codes saved (${run.embedded} embedded in this run); run the same command again to resume from there`);
+  }
   const { entries, rejects } = locateCodes(items, cuts, indexes, run.hashes);
   return {
     namespaces: Object.fromEntries(cuts.map((cut, i) => [cut, { id: namespaces[i]!.id, dim: namespaces[i]!.dim }])),
@@ -88,6 +118,7 @@ export async function extractItems(
     rejects,
     embedded: run.embedded,
     cached: run.cached,
+    repaired,
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -97,7 +128,12 @@ export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): 
   const started = performance.now();
   const cuts = resolveCuts(deps.model, request.cuts);
   const dataset = await listImageFolder(deps.data, deps.dataPrefix ?? '', request.list);
-  const extracted = await extractItems(deps, dataset.items, cuts, optional('shardRows', request.shardRows));
+  const extracted = await extractItems(deps, dataset.items, cuts, {
+    commitEachBatch: true,
+    ...optional('shardRows', request.shardRows),
+    ...optional('verify', request.verify),
+    ...optional('signal', request.signal),
+  });
   const manifest: Manifest = {
     version: 1,
     dataset: dataset.location,
@@ -121,6 +157,7 @@ export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): 
       cached: extracted.cached,
       rejected: manifest.rejects.length,
       ignored: dataset.ignored.length,
+      repaired: extracted.repaired,
       seconds,
       imagesPerSecond: dataset.items.length / seconds,
     },
@@ -139,23 +176,37 @@ class ExtractionRun {
   private failure?: unknown;
   private embedder?: Promise<Embedder>;
   private readonly buffers: ShardBuffer[];
+  /** Content hashes learnt by reading files this run, stamped at the end (see RACY_WINDOW_MS). */
+  private readonly learnt: Array<{ key: string; version: string; modifiedMs: number | undefined; hash: string }> = [];
 
   constructor(
     private readonly deps: ExtractItemsDeps,
     private readonly cuts: string[],
     namespaces: NamespaceInfo[],
     private readonly indexes: CodeIndex[],
-    shardRows: number,
+    private readonly options: ExtractOptions,
     private readonly total: number,
   ) {
-    this.buffers = namespaces.map((ns, i) => new ShardBuffer(deps.features, ns, indexes[i]!, shardRows));
+    const shardRows = options.shardRows ?? 1024;
+    this.buffers = namespaces.map((ns, i) => new ShardBuffer(deps.features, ns, indexes[i]!, options.commitEachBatch ? 1 : shardRows, shardRows));
   }
 
   async admit(item: DatasetItem): Promise<void> {
+    if (this.options.signal?.aborted) return;
+    const stampKey = `${this.deps.data.location}/${item.key}`;
+    const stamped = item.version && !this.options.verify ? this.deps.stamps?.get(stampKey, item.version) : undefined;
+    if (stamped && this.isKnown(stamped)) {
+      // The file is as it was when its hash was taken, and its codes are in the cache: nothing to read.
+      this.hashes.set(item.key, stamped);
+      this.cached += 1;
+      this.tick(1);
+      return;
+    }
     const bytes = await this.deps.data.get(item.key);
     const hash = createHash('sha256').update(bytes).digest('hex');
     this.hashes.set(item.key, hash);
-    if (this.indexes.every((index) => index.has(hash)) || this.queued.has(hash)) {
+    if (item.version && stamped !== hash) this.learnt.push({ key: stampKey, version: item.version, modifiedMs: item.modifiedMs, hash });
+    if (this.isKnown(hash)) {
       this.cached += 1;
       this.tick(1);
       return;
@@ -167,12 +218,26 @@ class ExtractionRun {
   }
 
   async finish(): Promise<void> {
-    if (this.batch.length > 0) await this.dispatch(await this.openEmbedder());
+    // Interrupted: the partial batch is dropped (never embedded), the ones in flight are finished and saved.
+    if (this.batch.length > 0 && !this.options.signal?.aborted) await this.dispatch(await this.openEmbedder());
     await Promise.all(this.inFlight);
     if (this.embedder) await (await this.embedder).close();
     // Codes already computed are kept even when a batch failed: a re-run resumes instead of starting over.
     await Promise.all(this.buffers.map((b) => b.flush()));
+    this.stampLearnt();
     if (this.failure) throw this.failure;
+  }
+
+  private isKnown(hash: string): boolean {
+    return this.indexes.every((index) => index.has(hash)) || this.queued.has(hash);
+  }
+
+  private stampLearnt(): void {
+    const stamps = this.deps.stamps;
+    if (!stamps) return;
+    const now = Date.now();
+    for (const l of this.learnt) if (isStampable(l.modifiedMs, now)) stamps.set(l.key, l.version, l.hash);
+    stamps.commit();
   }
 
   private openEmbedder(): Promise<Embedder> {
@@ -199,6 +264,7 @@ class ExtractionRun {
   private async accept(results: EmbedResult[]): Promise<void> {
     this.embedded += results.filter((r) => 'codes' in r).length;
     await Promise.all(this.buffers.map((buffer, i) => buffer.add(results, this.cuts[i]!)));
+    this.deps.stamps?.commit(); // the stamps of the shards just written, so a restart need not checksum them
     this.tick(results.length);
   }
 
@@ -213,7 +279,10 @@ class ExtractionRun {
   }
 }
 
-/** Collects rows for one namespace and writes a shard whenever `shardRows` are ready. */
+/**
+ * Collects rows for one namespace and writes a shard once `flushRows` are ready (1 in local runs: every finished
+ * batch is on disk before the next is accepted), never more than `shardRows` in one shard.
+ */
 class ShardBuffer {
   private rows: string[] = [];
   private codes: Float32Array[] = [];
@@ -223,6 +292,7 @@ class ShardBuffer {
     private readonly features: FeatureStore,
     private readonly ns: NamespaceInfo,
     private readonly index: CodeIndex,
+    private readonly flushRows: number,
     private readonly shardRows: number,
   ) {}
 
@@ -235,19 +305,17 @@ class ShardBuffer {
         this.rejects.push({ contentHash: r.id, ...r.error });
       }
     }
-    if (this.rows.length >= this.shardRows) await this.flush();
+    if (this.rows.length >= this.flushRows || (this.flushRows === 1 && this.rejects.length > 0)) await this.flush();
   }
 
   async flush(): Promise<void> {
-    if (this.rows.length === 0 && this.rejects.length === 0) return;
-    const rows = this.rows;
-    const rejects = this.rejects;
-    const codes = concat(this.codes, this.ns.dim);
-    this.rows = [];
-    this.codes = [];
-    this.rejects = [];
-    const shardId = await this.features.writeShard(this.ns, rows, codes, rejects);
-    this.index.addShard(shardId, { version: 1, namespace: this.ns.id, dim: this.ns.dim, rows, rejects });
+    while (this.rows.length > 0 || this.rejects.length > 0) {
+      const rows = this.rows.splice(0, this.shardRows);
+      const codes = concat(this.codes.splice(0, this.shardRows), this.ns.dim);
+      const rejects = this.rejects.splice(0);
+      const shardId = await this.features.writeShard(this.ns, rows, codes, rejects);
+      this.index.addShard(shardId, { version: 1, namespace: this.ns.id, dim: this.ns.dim, rows, rejects });
+    }
   }
 }
 

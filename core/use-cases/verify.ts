@@ -1,0 +1,41 @@
+import type { FeatureStore, ShardDamage } from '../features/feature-store.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { readManifest } from './train-head.js';
+
+export interface VerifyReport {
+  /** Shards read and checksummed, over every cut point the manifest names. */
+  shards: number;
+  /** Sound shards written before checksums existed: size-checked only. */
+  withoutChecksum: number;
+  damaged: ShardDamage[];
+  /** Manifest rows whose code is in no sound shard (a damaged or deleted shard held them). */
+  missingRows: number;
+  clean: boolean;
+}
+
+/**
+ * Reads every shard the workspace's manifest relies on and checks it against its checksum, trusting no stamp. With
+ * `remove`, damaged shards are deleted so that the next extract re-embeds exactly their rows.
+ */
+export async function verifyWorkspace(deps: { workspace: BlobStore; features: FeatureStore }, options: { remove: boolean }): Promise<VerifyReport> {
+  const manifest = await readManifest(deps.workspace);
+  const report: VerifyReport = { shards: 0, withoutChecksum: 0, damaged: [], missingRows: 0, clean: true };
+  for (const [cut, ns] of Object.entries(manifest.namespaces)) {
+    const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };
+    const index = await deps.features.loadIndex(info, {
+      verify: true,
+      remove: options.remove,
+      onDamaged: (damage) => {
+        report.damaged.push(damage);
+        report.shards += 1;
+      },
+      onShard: (_id, shard) => {
+        report.shards += 1;
+        if (shard.crc32 === undefined) report.withoutChecksum += 1;
+      },
+    });
+    report.missingRows += manifest.entries.filter((e) => !index.codes.has(e.contentHash)).length;
+  }
+  report.clean = report.damaged.length === 0 && report.missingRows === 0;
+  return report;
+}
