@@ -45,23 +45,27 @@ interface CounterState {
 export interface CounterReading {
   done: number;
   complete: boolean;
+  /** True when this call set the bit (false: a redelivery found it set). */
+  marked: boolean;
   /** Conditional writes that lost to another writer before this one won (contention). */
   conflicts: number;
 }
 
 export async function markDone(store: VersionedBlobStore, key: string, member: number, total: number): Promise<CounterReading> {
   if (!Number.isInteger(member) || member < 0 || member >= total) throw new RangeError(`member ${member} is outside 0..${total - 1}`);
+  let marked = false;
   const { value, conflicts } = await updateJson<CounterState>(store, key, (current) => {
     const state = current ?? { v: 1, total, done: 0, bits: Buffer.alloc(Math.ceil(total / 8)).toString('base64') };
     if (state.total !== total) throw new ConfigError(`${key} counts ${state.total} members, this message says ${total}`);
     const bits = Buffer.from(state.bits, 'base64');
     const mask = 1 << member % 8;
-    if ((bits[member >> 3]! & mask) !== 0) return undefined;
+    marked = (bits[member >> 3]! & mask) === 0;
+    if (!marked) return undefined;
     bits[member >> 3] = bits[member >> 3]! | mask;
     return { v: 1, total, done: state.done + 1, bits: bits.toString('base64') };
   });
   const done = value!.done;
-  return { done, complete: done === total, conflicts };
+  return { done, complete: done === total, marked, conflicts };
 }
 
 /** How many members are done, without marking (status, tests). */
