@@ -44,6 +44,9 @@ export const ENV = {
   fineTuneModels: 'CNN_CODES_MODELS',
   model: 'CNN_CODES_MODEL',
   shardSize: 'CNN_CODES_SHARD_SIZE',
+  /** What runs extract messages (gpu | lambda), and a Lambda's timeout: the planner sizes shards for them. */
+  extractCompute: 'CNN_CODES_EXTRACT_COMPUTE',
+  extractTimeLimit: 'CNN_CODES_EXTRACT_TIME_LIMIT_SECONDS',
   executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
 } as const;
 

@@ -1,5 +1,4 @@
 import { DEFAULT_PROVISION } from '../../aws/names.js';
-import { DEFAULT_SHARD_SIZE } from '../../functions/shared/settings.js';
 import type { CliCommand, OptionSpec } from '../command.js';
 import { HEAD_OPTIONS } from './head-flags.js';
 
@@ -30,7 +29,7 @@ const upCommand: CliCommand = {
   worker: --queues run,extract,train,evaluate (default all), --threads N, --provider cpu|cuda, --model NAME
           (incremental mode), --idle-exit S (exit after S seconds without work; default: run until SIGTERM),
           --poll S (long-poll wait, 1..20, default 20; SIGTERM lets the current poll end, so also the stop delay)
-  submit: --data DIR|s3://BUCKET/PREFIX, --name NAME, --run-id ID, --shard-size N (default: the planner's, ${DEFAULT_SHARD_SIZE}), --wait,
+  submit: --data DIR|s3://BUCKET/PREFIX, --name NAME, --run-id ID, --shard-size N (default: sized by the planner for the compute, see the plan), --wait,
           --timeout S, plus --model, --layer, --head, --C, --folds, --seed, --class-weight, --split as for run
   status: --run ID (default: every run in the bucket)`,
   run: async (values, _positionals, ctx) => (await actions()).up(values, ctx),

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
-import { SHARD_SIZE } from '../../core/use-cases/distributed/plan-run.js';
 import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
 import { STAGES, type Stage } from '../../aws/names.js';
+import type { ExtractCompute } from '../../core/use-cases/distributed/shard-sizing.js';
+import { optional } from '../../core/util/optional.js';
 
 /** Everything a deployed function or worker is configured with. Built from the environment once per process. */
 export interface ServerlessSettings {
@@ -12,7 +13,9 @@ export interface ServerlessSettings {
   model: string;
   /** Cut points incremental extraction caches. */
   cuts: string[];
-  shardSize: number;
+  /** Images per extract message for runs without one; absent: the planner sizes shards for `extractCompute`. */
+  shardSize?: number;
+  extractCompute?: ExtractCompute;
   executionProvider: 'cpu' | 'cuda';
   modelsDirs: string[];
   /** Extraction worker threads per process (default: one per core). */
@@ -35,6 +38,8 @@ export const ENV_NAMES = {
   evaluate: 'CNN_CODES_EVALUATE_QUEUE_URL',
   model: 'CNN_CODES_MODEL',
   shardSize: 'CNN_CODES_SHARD_SIZE',
+  extractCompute: 'CNN_CODES_EXTRACT_COMPUTE',
+  extractTimeLimit: 'CNN_CODES_EXTRACT_TIME_LIMIT_SECONDS',
   executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
   modelsDir: 'CNN_CODES_MODELS_DIR',
   cuts: 'CNN_CODES_CUTS',
@@ -43,7 +48,6 @@ export const ENV_NAMES = {
   pollSeconds: 'CNN_CODES_POLL_SECONDS',
 } as const;
 
-export const DEFAULT_SHARD_SIZE = SHARD_SIZE.cpu;
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 
 /** The stage queues whose CNN_CODES_<STAGE>_QUEUE_URL is set; the functions and the CLI read them the same way. */
@@ -68,7 +72,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     queueUrls: queueUrlsFromEnv(env),
     model: env[ENV_NAMES.model] || DEFAULT_MODEL,
     cuts: (env[ENV_NAMES.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
-    shardSize: positiveInt(env, ENV_NAMES.shardSize) ?? SHARD_SIZE[provider],
+    ...optional('shardSize', positiveInt(env, ENV_NAMES.shardSize)),
+    extractCompute: extractComputeFromEnv(env, provider),
     executionProvider: provider,
     modelsDirs: (env[ENV_NAMES.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
     ...(threads ? { threads } : {}),
@@ -77,6 +82,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     allowLocalStores: false,
     aws: awsSettings(flags, env),
   };
+}
+
+/** What runs extract messages: named by the deployment, else a GPU worker when it uses CUDA, else a CPU worker. */
+function extractComputeFromEnv(env: NodeJS.ProcessEnv, provider: 'cpu' | 'cuda'): ExtractCompute {
+  const kind = env[ENV_NAMES.extractCompute] || (provider === 'cuda' ? 'gpu' : 'cpu');
+  if (kind !== 'cpu' && kind !== 'gpu' && kind !== 'lambda') throw new Error(`${ENV_NAMES.extractCompute} must be cpu, gpu or lambda, got "${kind}"`);
+  return { kind, ...optional('timeLimitSeconds', positiveInt(env, ENV_NAMES.extractTimeLimit)) };
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {

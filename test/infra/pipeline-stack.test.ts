@@ -282,6 +282,12 @@ describe('context', () => {
     }
   });
 
+  test('the planner is told what runs extract messages (and a Lambda\'s timeout), for its shard sizing', () => {
+    const variables = (p: SynthesizedPipeline) => resourcesOfType(p, 'AWS::Lambda::Function').map(([, r]) => (r.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables ?? {}).find((v) => 'CNN_CODES_RUN_QUEUE_URL' in v)!;
+    assert.equal(variables(gpu()).CNN_CODES_EXTRACT_COMPUTE, 'gpu');
+    assert.deepEqual([variables(cpu()).CNN_CODES_EXTRACT_COMPUTE, variables(cpu()).CNN_CODES_EXTRACT_TIME_LIMIT_SECONDS], ['lambda', '300']);
+  });
+
   test('storageOnly keeps the bucket, queues, notification and alarms, for an emulator without Batch (cdklocal)', () => {
     const p = synthPipeline({ storageOnly: true });
     const count = (type: string) => resourcesOfType(p, type).length;
