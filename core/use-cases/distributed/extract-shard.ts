@@ -50,6 +50,7 @@ export async function extractShard(deps: DistributedDeps, message: ExtractMessag
     const part = await computePart(deps, message);
     // A concurrent twin of this message may have written an equivalent part first; either one is correct.
     extracted = await workspace.putIfAbsent(partKey, JSON.stringify(part));
+    deps.log?.({ event: 'extract:part', runId: message.runId, shard: message.shard.index, embedded: part.embedded, cached: part.cached });
   }
   const { done, complete } = await joinShard(deps, workspace, message);
   let train: ShardOutcome['train'] = 'waiting';
