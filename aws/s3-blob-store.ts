@@ -135,7 +135,7 @@ export class S3BlobStore implements BlobStore, ConditionalWrites {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.base + prefix, MaxKeys: this.options.pageSize, ContinuationToken }),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) yield { key: object.Key.slice(this.base.length), size: object.Size ?? 0 };
+        if (object.Key !== undefined) yield { key: object.Key.slice(this.base.length), size: object.Size ?? 0, ...(object.ETag ? { etag: object.ETag } : {}) };
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);

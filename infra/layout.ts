@@ -7,6 +7,8 @@
 export const PREFIX = {
   datasets: 'datasets/',
   cache: 'cache/',
+  /** Per dataset, the content hash each listed object had (core/use-cases/distributed/source-identities.ts). */
+  cacheSources: 'cache/sources/',
   runs: 'runs/',
   models: 'models/',
   tmp: 'tmp/',

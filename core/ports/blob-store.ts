@@ -23,4 +23,6 @@ export interface BlobStore {
 export interface BlobInfo {
   key: string;
   size: number;
+  /** What the listing says identifies the object's bytes (S3: its ETag), where the store has one. */
+  etag?: string;
 }

@@ -73,12 +73,12 @@ export async function extractItems(
   deps: ExtractItemsDeps,
   items: readonly DatasetItem[],
   cuts: string[],
-  options: { shardRows?: number; readConcurrency?: number } = {},
+  options: { shardRows?: number; readConcurrency?: number; knownHashes?: ReadonlyMap<string, string> } = {},
 ): Promise<ExtractedItems> {
   const started = performance.now();
   const namespaces = cuts.map((cut) => namespaceOf(deps.model.descriptor, cut, deps.target));
   const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns)));
-  const run = new ExtractionRun(deps, cuts, namespaces, indexes, options.shardRows ?? 1024, items.length);
+  const run = new ExtractionRun(deps, cuts, namespaces, indexes, options.shardRows ?? 1024, items.length, options.knownHashes);
   await forEachConcurrent(items, options.readConcurrency ?? 8, (item) => run.admit(item));
   await run.finish();
   const { entries, rejects } = locateCodes(items, cuts, indexes, run.hashes);
@@ -146,11 +146,20 @@ class ExtractionRun {
     private readonly indexes: CodeIndex[],
     shardRows: number,
     private readonly total: number,
+    /** Key → content hash the caller already knows (from the listing's identity): cached ones are never read. */
+    private readonly knownHashes?: ReadonlyMap<string, string>,
   ) {
     this.buffers = namespaces.map((ns, i) => new ShardBuffer(deps.features, ns, indexes[i]!, shardRows));
   }
 
   async admit(item: DatasetItem): Promise<void> {
+    const known = this.knownHashes?.get(item.key);
+    if (known && this.indexes.every((index) => index.has(known))) {
+      this.hashes.set(item.key, known);
+      this.cached += 1;
+      this.tick(1);
+      return;
+    }
     const bytes = await this.deps.data.get(item.key);
     const hash = createHash('sha256').update(bytes).digest('hex');
     this.hashes.set(item.key, hash);

@@ -228,7 +228,8 @@ describe('least privilege', () => {
     };
     const rw = 's3:GetObject,s3:PutObject,s3:DeleteObject,s3:AbortMultipartUpload';
     assert.deepEqual(prefixesOf('HeadsEvaluate'), ['cache/:s3:GetObject', 'datasets/:s3:GetObject', `runs/:${rw}`]);
-    assert.deepEqual(prefixesOf('HeadsTrainHead'), ['cache/:s3:GetObject', 'datasets/:s3:GetObject', `runs/:${rw}`]);
+    // Train writes only the cache's per-dataset source identities (cache/sources/), never codes.
+    assert.deepEqual(prefixesOf('HeadsTrainHead'), ['cache/:s3:GetObject', `cache/sources/:${rw}`, 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('ExtractWorkersJobRole'), [`cache/:${rw}`, 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('FineTuneJobJobRole'), ['datasets/:s3:GetObject', `models/:${rw}`]);
   });

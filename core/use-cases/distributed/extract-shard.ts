@@ -76,7 +76,10 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) },
     message.shard.items as DatasetItem[],
     cuts,
-    optional('readConcurrency', deps.readConcurrency),
+    {
+      ...optional('readConcurrency', deps.readConcurrency),
+      knownHashes: new Map(message.shard.items.flatMap((item) => (item.hash ? [[item.key, item.hash] as const] : []))),
+    },
   );
   return {
     version: 1,

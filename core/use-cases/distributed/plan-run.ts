@@ -7,6 +7,7 @@ import { recordEvent, sendOnce } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { sizeShards, type ShardSizing } from './shard-sizing.js';
+import { recordListing, withKnownContent } from './source-identities.js';
 
 /**
  * Images per extract message by where extraction runs. A CPU Lambda gets small shards (a few seconds each); a GPU
@@ -31,6 +32,8 @@ export interface RunPlan {
   shardSize: number;
   /** Why this shard size: the compute that runs extract messages, and what bounded it. */
   sizing?: ShardSizing;
+  /** Items whose content hash the plan carries (identity unchanged since a run read them): not read again if cached. */
+  knownContent?: number;
   shards: ShardItem[][];
   train: TrainOptions;
   split: 'val' | 'test';
@@ -79,8 +82,14 @@ export async function planRun(deps: DistributedDeps, message: RunMessage, delive
 async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<RunPlan> {
   const model = await deps.lookupModel(message.model);
   const cuts = resolveCuts(model, message.cuts);
-  const dataset = await listImageFolder(deps.openStore(message.dataset), '', message.list ?? {});
-  const items: ShardItem[] = dataset.items.map(({ key, split, label }) => ({ key, split, label }));
+  const { store: data, listed } = recordListing(deps.openStore(message.dataset));
+  const dataset = await listImageFolder(data, '', message.list ?? {});
+  const { items, known } = await withKnownContent(
+    deps.openStore(message.cache),
+    message.dataset,
+    dataset.items.map(({ key, split, label }) => ({ key, split, label })),
+    listed,
+  );
   const itemBytes = items.reduce((n, item) => n + JSON.stringify(item).length + 1, 0);
   const sizing = sizeShards(items.length, itemBytes, deps.extractCompute ?? { kind: 'cpu' }, message.shardSize ?? deps.defaultShardSize);
   const shardSize = sizing.shardSize;
@@ -99,6 +108,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     ignored: dataset.ignored,
     shardSize,
     sizing,
+    knownContent: known,
     shards,
     train: message.train ?? {},
     split: message.split ?? 'val',
