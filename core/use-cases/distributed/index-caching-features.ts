@@ -59,8 +59,9 @@ export class IndexCachingFeatureStore extends FeatureStore {
     if (!hasConditionalWrites(this.blobs)) return this.listShards(ns);
     const list = await this.blobs.getJson<ShardList>(this.listKey(ns));
     if (list) return list.shards;
+    // Created even when empty, so a fresh cache is listed once, not on every load until its first shard.
     const listed = await this.listShards(ns);
-    if (listed.length > 0) await this.register(ns, ...listed);
+    await this.register(ns, ...listed);
     return listed;
   }
 
@@ -70,7 +71,7 @@ export class IndexCachingFeatureStore extends FeatureStore {
     await updateJson<ShardList>(this.blobs, this.listKey(ns), (list) => {
       const known = new Set(list?.shards ?? []);
       const missing = ids.filter((id) => !known.has(id));
-      return missing.length === 0 ? undefined : { v: 1, shards: [...(list?.shards ?? []), ...missing] };
+      return list && missing.length === 0 ? undefined : { v: 1, shards: [...(list?.shards ?? []), ...missing] };
     });
   }
 
