@@ -18,6 +18,8 @@ import { FeatureStore } from '../core/features/feature-store.js';
 import { loadSplit } from '../core/features/training-data.js';
 import { MESSAGE_VERSION, type RunMessage } from '../core/messages/schema.js';
 import { estimateCosts, PRICE_TABLE, REQUEST_PRICES } from '../core/report/pricing.js';
+import type { RunPlan } from '../core/use-cases/distributed/plan-run.js';
+import { rememberSources } from '../core/use-cases/distributed/source-identities.js';
 import { assembleManifest } from '../core/use-cases/distributed/train-run.js';
 import { forEachConcurrent } from '../core/use-cases/extract.js';
 import { provision } from '../aws/provision.js';
@@ -92,6 +94,7 @@ interface RunFigures {
   shards: number;
   shardSize: number;
   sizing: string;
+  knownContent: number;
   seconds: number;
   joinLatencyMs: number;
   s3: Record<string, number>;
@@ -120,7 +123,7 @@ async function measureRun(runId: string): Promise<RunFigures> {
   const seconds = (performance.now() - started) / 1000;
   const lastPart = Math.max(...workers.flatMap((w) => w.events.filter((e) => e.event === 'extract:part' && e.runId === runId).map((e) => Date.parse(String(e.t)))));
   const runRequests = moto.requests().slice(requestsBefore);
-  const plan = (await workspace.getJson<{ shards: unknown[][]; shardSize: number; sizing?: { reason: string } }>('plan.json'))!;
+  const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
 
   // What train does before fitting: the manifest from the compacted groups, then every code of both splits.
   const readBefore = moto.requests().length;
@@ -130,6 +133,8 @@ async function measureRun(runId: string): Promise<RunFigures> {
   await Promise.all(['train', 'val'].map((split) => loadSplit(features, manifest, 'final', split)));
   const trainReadSeconds = (performance.now() - readStarted) / 1000;
   const trainGets = moto.requests().slice(readBefore).filter((l) => l.includes('"GET ')).length;
+  // Train also records the objects' identities, which lets the next plan skip reading them.
+  await rememberSources(new S3BlobStore(c.s3, BUCKET, 'cache'), plan.dataset, plan.shards.flat(), manifest);
 
   const s3 = s3Lines(runRequests);
   const byVerb: Record<string, number> = {};
@@ -139,6 +144,7 @@ async function measureRun(runId: string): Promise<RunFigures> {
     shards: plan.shards.length,
     shardSize: plan.shardSize,
     sizing: plan.sizing?.reason ?? '',
+    knownContent: plan.knownContent ?? 0,
     seconds,
     joinLatencyMs: sentAt - lastPart,
     s3: byVerb,
@@ -182,6 +188,7 @@ function printReport(r: { images: number; workers: number; uploadSeconds: number
   row('run sent → train message', (x) => `${x.seconds.toFixed(1)} s (${(r.images / x.seconds).toFixed(0)} images/s)`);
   row('S3 requests per image (workers)', (x) => x.s3PerImage.toFixed(3));
   row('S3 by verb', (x) => Object.entries(x.s3).map(([k, v]) => `${k} ${v}`).join(', '));
+  row('items known from the listing (ETag/size)', (x) => String(x.knownContent));
   row('dataset GETs', (x) => String(x.datasetGets));
   row(`LIST (target ≤ 2 × shards + 10)`, (x) => `${x.lists} (≤ ${2 * x.shards + 10})`);
   row('SQS requests', (x) => String(x.sqsRequests));
