@@ -11,6 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import { NotFoundError } from '../core/errors.js';
 import type { BlobInfo, BlobStore } from '../core/ports/blob-store.js';
+import type { ConditionalWrites, VersionedObject } from '../core/ports/conditional-writes.js';
 
 export interface S3BlobStoreOptions {
   /** Bodies at least this large go up as a multipart upload (parallel parts, retried per part). */
@@ -26,7 +27,7 @@ const MiB = 1024 * 1024;
  * BlobStore over an S3 prefix. Atomic by construction: S3 makes an object visible only when its upload completes.
  * putIfAbsent is a conditional PUT (If-None-Match: *), which S3 arbitrates: of concurrent writers exactly one wins.
  */
-export class S3BlobStore implements BlobStore {
+export class S3BlobStore implements BlobStore, ConditionalWrites {
   readonly location: string;
   private readonly base: string;
   private readonly options: Required<S3BlobStoreOptions>;
@@ -49,6 +50,32 @@ export class S3BlobStore implements BlobStore {
       return await readBody(response.Body as Readable, response.ContentLength);
     } catch (err) {
       if (isMissing(err)) throw new NotFoundError(`${this.location}/${key}`, { cause: err });
+      throw err;
+    }
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject | undefined> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.base + key }));
+      const body = await readBody(response.Body as Readable, response.ContentLength);
+      return { body, version: response.ETag ?? '' };
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async putIfVersion(key: string, body: Uint8Array | string, expected: string | undefined): Promise<boolean> {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const condition = expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: expected };
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.base + key, Body: bytes, ContentType: contentType(key), ...condition }));
+      return true;
+    } catch (err) {
+      const status = statusOf(err);
+      // 412: another writer changed it; 409: a concurrent conditional write is in flight; 404: If-Match on a key
+      // that is gone. Each means "read again".
+      if (status === 412 || status === 409 || (expected !== undefined && isMissing(err))) return false;
       throw err;
     }
   }
@@ -108,7 +135,7 @@ export class S3BlobStore implements BlobStore {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.base + prefix, MaxKeys: this.options.pageSize, ContinuationToken }),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) yield { key: object.Key.slice(this.base.length), size: object.Size ?? 0 };
+        if (object.Key !== undefined) yield { key: object.Key.slice(this.base.length), size: object.Size ?? 0, ...(object.ETag ? { etag: object.ETag } : {}) };
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);

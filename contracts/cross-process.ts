@@ -21,6 +21,9 @@ export const ENV = {
   } satisfies Record<Stage, string>,
   model: 'CNN_CODES_MODEL',
   shardSize: 'CNN_CODES_SHARD_SIZE',
+  /** What runs extract messages (cpu | gpu | lambda), and a Lambda's timeout: the planner sizes shards for them. */
+  extractCompute: 'CNN_CODES_EXTRACT_COMPUTE',
+  extractTimeLimit: 'CNN_CODES_EXTRACT_TIME_LIMIT_SECONDS',
   executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
   /** Node side: extra models folders (path list). */
   modelsDir: 'CNN_CODES_MODELS_DIR',
@@ -41,6 +44,8 @@ export const ENV = {
 export const BUCKET_PREFIX = {
   datasets: 'datasets/',
   cache: 'cache/',
+  /** Per dataset, the content hash each listed object had (core/use-cases/distributed/source-identities.ts). */
+  cacheSources: 'cache/sources/',
   runs: 'runs/',
   models: 'models/',
   tmp: 'tmp/',

@@ -64,7 +64,10 @@ export class PipelineStack extends Stack {
       [ENV.queueUrl.train]: queues.train.queue.queueUrl,
       [ENV.queueUrl.evaluate]: queues.evaluate.queue.queueUrl,
       [ENV.model]: config.model,
-      [ENV.shardSize]: String(config.shardSize),
+      ...(config.shardSize ? { [ENV.shardSize]: String(config.shardSize) } : {}),
+      ...(config.extractCompute === 'gpu'
+        ? { [ENV.extractCompute]: 'gpu' }
+        : { [ENV.extractCompute]: 'lambda', [ENV.extractTimeLimit]: String(SIZES.extractLambda.timeout.toSeconds()) }),
     };
     const withRunQueue = { ...environment, [ENV.queueUrl.run]: queues.run.queue.queueUrl };
     this.addOutputs(storage, queues, withRunQueue);

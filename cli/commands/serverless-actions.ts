@@ -17,7 +17,7 @@ import { findQueues, provision } from '../../aws/provision.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { buildRuntime, jsonLog } from '../../functions/shared/runtime.js';
-import { DEFAULT_SHARD_SIZE, type ServerlessSettings } from '../../functions/shared/settings.js';
+import type { ServerlessSettings } from '../../functions/shared/settings.js';
 import { shutdownOnSignals } from '../../functions/shared/shutdown.js';
 import { runWorkers } from '../../functions/shared/workers.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
@@ -95,7 +95,6 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
     queueUrls: await queuesOrFail(c, STAGES),
     model: stringFlag(values, 'model') ?? DEFAULT_MODEL,
     cuts: ['final'],
-    shardSize: DEFAULT_SHARD_SIZE,
     executionProvider: choiceFlag(values, 'provider', ['cpu', 'cuda'] as const) ?? 'cpu',
     modelsDirs: [...((values['models-dir'] as string[] | undefined) ?? []).map((d) => path.resolve(d)), ...ctx.env.modelsDirs],
     ...optional('threads', positiveInt(values, 'threads')),

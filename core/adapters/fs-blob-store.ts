@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants as fsConstants, promises as fs, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { NotFoundError } from '../errors.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
+import type { ConditionalWrites, VersionedObject } from '../ports/conditional-writes.js';
 
 /** BlobStore over a local folder. Writes go to a temp file in the same folder, then rename (atomic on POSIX). */
-export class FsBlobStore implements BlobStore {
+export class FsBlobStore implements BlobStore, ConditionalWrites {
   readonly root: string;
   readonly location: string;
 
@@ -62,6 +63,43 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** The version is the content's sha256 (S3's ETag is its MD5): equal bytes are the same state either way. */
+  async getVersioned(key: string): Promise<VersionedObject | undefined> {
+    try {
+      const body = await fs.readFile(this.pathOf(key));
+      return { body, version: contentVersionOf(body) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Compare and swap under a lock directory (mkdir is atomic); a lock left by a killed process expires. */
+  async putIfVersion(key: string, body: Uint8Array | string, expected: string | undefined): Promise<boolean> {
+    const target = this.pathOf(key);
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const lock = `${target}.lock`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await fs.mkdir(lock);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const held = await fs.stat(lock).catch(() => undefined);
+        if (held && Date.now() - held.mtimeMs > LOCK_EXPIRY_MS) await fs.rm(lock, { recursive: true, force: true });
+        await new Promise((r) => setTimeout(r, Math.min(50, 1 + attempt)));
+      }
+    }
+    try {
+      const current = await this.getVersioned(key);
+      if (current?.version !== expected) return false;
+      await this.put(key, body);
+      return true;
+    } finally {
+      await fs.rm(lock, { recursive: true, force: true });
+    }
+  }
+
   async exists(key: string): Promise<boolean> {
     try {
       await fs.access(this.pathOf(key));
@@ -101,6 +139,12 @@ export class FsBlobStore implements BlobStore {
     await fs.writeFile(tmp, body);
     return tmp;
   }
+}
+
+const LOCK_EXPIRY_MS = 10_000;
+
+function contentVersionOf(body: Uint8Array): string {
+  return createHash('sha256').update(body).digest('hex');
 }
 
 function isTempName(key: string): boolean {

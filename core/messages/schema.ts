@@ -52,6 +52,10 @@ export interface ShardItem {
   key: string;
   split: string;
   label: number;
+  /** The listing's identity of the object's bytes ("<etag>/<size>"), where the store has one. */
+  source?: string;
+  /** Its content hash, when a previous run saw the same identity: a worker whose cache has it reads nothing. */
+  hash?: string;
 }
 
 /** One shard of a planned run: these images through the backbone into the cache, then the join. */
@@ -121,11 +125,14 @@ const trainOptions = object(
     excludeSuspects: boolean(),
   },
 );
-const shardItem = object({
-  key: string(KEY, 'a relative object key without "." or ".." segments'),
-  split: oneOf('train', 'val', 'test'),
-  label: integer(0, 1_000_000),
-});
+const shardItem = object(
+  {
+    key: string(KEY, 'a relative object key without "." or ".." segments'),
+    split: oneOf('train', 'val', 'test'),
+    label: integer(0, 1_000_000),
+  },
+  { source: string(/^[^\u0000-\u001f]{1,200}$/, 'an object identity ("<etag>/<size>")'), hash: string(/^[0-9a-f]{64}$/, 'a sha256 content hash') },
+);
 
 const schemas: Record<MessageType, Check<unknown>> = {
   run: object(

@@ -36,4 +36,6 @@ export interface BlobInfo {
   version?: string;
   /** Last modification, ms since the epoch, where known: a version younger than the clock's grain is not trusted. */
   modifiedMs?: number;
+  /** What the listing says identifies the object's bytes (S3: its ETag), where the store has one. */
+  etag?: string;
 }

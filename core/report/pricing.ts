@@ -71,3 +71,15 @@ export function estimateCosts(measuredImagesPerSecond: number, hostCpus: number,
     'no storage, transfer or idle time. Edit core/report/pricing.ts for your own prices.';
   return { perVcpuImagesPerSecond: perVcpu, rows, assumption };
 }
+
+/** Request prices (us-east-1, S3 Standard and SQS standard queues, list prices as of 2025), USD per request. */
+export const REQUEST_PRICES = {
+  asOf: '2025',
+  source: 'https://aws.amazon.com/s3/pricing/, https://aws.amazon.com/sqs/pricing/',
+  /** PUT, COPY, POST and LIST requests. */
+  s3Write: 0.005 / 1000,
+  /** GET, HEAD and all other requests. */
+  s3Read: 0.0004 / 1000,
+  /** Per request (each 64 KiB of payload counts as one), past the free tier. */
+  sqs: 0.4 / 1e6,
+} as const;

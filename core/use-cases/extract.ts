@@ -30,6 +30,8 @@ export interface ExtractOptions {
   commitEachBatch?: boolean;
   verify?: boolean;
   signal?: AbortSignal;
+  /** Key → content hash the caller already knows (from the listing's identity): cached ones are never read. */
+  knownHashes?: ReadonlyMap<string, string>;
 }
 
 /** What extracting a list of images needs; `ExtractDeps` adds where the dataset's manifest goes. */
@@ -104,7 +106,7 @@ export async function extractItems(
     deps.onWarning?.(`damaged shard ${damage.location}: ${damage.reason}; removed, its ${damage.rows} rows are extracted again`);
   };
   const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns, { verify: options.verify === true, onDamaged })));
-  const run = new ExtractionRun(deps, cuts, namespaces, indexes, options, items.length);
+  const run = new ExtractionRun(deps, cuts, namespaces, indexes, options, items.length, options.knownHashes);
   await forEachConcurrent(items, options.readConcurrency ?? 8, (item) => run.admit(item));
   await run.finish();
   if (options.signal?.aborted) {
@@ -186,6 +188,8 @@ class ExtractionRun {
     private readonly indexes: CodeIndex[],
     private readonly options: ExtractOptions,
     private readonly total: number,
+    /** Key → content hash the caller already knows (from the listing's identity): cached ones are never read. */
+    private readonly knownHashes?: ReadonlyMap<string, string>,
   ) {
     const shardRows = options.shardRows ?? 1024;
     this.buffers = namespaces.map((ns, i) => new ShardBuffer(deps.features, ns, indexes[i]!, options.commitEachBatch ? 1 : shardRows, shardRows));
@@ -195,9 +199,11 @@ class ExtractionRun {
     if (this.options.signal?.aborted) return;
     const stampKey = `${this.deps.data.location}/${item.key}`;
     const stamped = item.version && !this.options.verify ? this.deps.stamps?.get(stampKey, item.version) : undefined;
-    if (stamped && this.isKnown(stamped)) {
-      // The file is as it was when its hash was taken, and its codes are in the cache: nothing to read.
-      this.hashes.set(item.key, stamped);
+    // Known from the listing (an S3 ETag the cache has seen) or from an unchanged file's stamp, with codes in the
+    // cache: nothing to read.
+    const known = this.knownHashes?.get(item.key) ?? stamped;
+    if (known && this.isKnown(known)) {
+      this.hashes.set(item.key, known);
       this.cached += 1;
       this.tick(1);
       return;

@@ -52,7 +52,8 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     queues: { ...(queues.extract ? { extract: queues.extract } : {}), ...(queues.train ? { train: queues.train } : {}), ...(queues.evaluate ? { evaluate: queues.evaluate } : {}) },
     ...(backbone ? { ingest: { cache: childUri(bucketUri, bucketKey(BUCKET_PREFIX.cache)), model: settings.model, cuts: settings.cuts } } : {}),
     ...(options.log ? { log: options.log } : {}),
-    defaultShardSize: settings.shardSize,
+    ...(settings.shardSize ? { defaultShardSize: settings.shardSize } : {}),
+    ...(settings.extractCompute ? { extractCompute: settings.extractCompute } : {}),
     // A GPU worker drains 128-image batches: 8 GETs in flight (the CPU default) would starve it on S3 latency.
     ...(settings.executionProvider === 'cuda' ? { readConcurrency: GPU_READ_CONCURRENCY } : {}),
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,

@@ -1,8 +1,9 @@
 import * as path from 'node:path';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
-import { SHARD_SIZE } from '../../core/use-cases/distributed/plan-run.js';
 import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
 import { ENV, STAGES, type Stage } from '../../contracts/cross-process.js';
+import type { ExtractCompute } from '../../core/use-cases/distributed/shard-sizing.js';
+import { optional } from '../../core/util/optional.js';
 
 /** Everything a deployed function or worker is configured with. Built from the environment once per process. */
 export interface ServerlessSettings {
@@ -12,7 +13,9 @@ export interface ServerlessSettings {
   model: string;
   /** Cut points incremental extraction caches. */
   cuts: string[];
-  shardSize: number;
+  /** Images per extract message for runs without one; absent: the planner sizes shards for `extractCompute`. */
+  shardSize?: number;
+  extractCompute?: ExtractCompute;
   executionProvider: 'cpu' | 'cuda';
   modelsDirs: string[];
   /** Extraction worker threads per process (default: one per core). */
@@ -26,7 +29,6 @@ export interface ServerlessSettings {
   aws: AwsSettings;
 }
 
-export const DEFAULT_SHARD_SIZE = SHARD_SIZE.cpu;
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 
 /** The stage queues whose CNN_CODES_<STAGE>_QUEUE_URL is set; the functions and the CLI read them the same way. */
@@ -51,7 +53,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     queueUrls: queueUrlsFromEnv(env),
     model: env[ENV.model] || DEFAULT_MODEL,
     cuts: (env[ENV.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
-    shardSize: positiveInt(env, ENV.shardSize) ?? SHARD_SIZE[provider],
+    ...optional('shardSize', positiveInt(env, ENV.shardSize)),
+    extractCompute: extractComputeFromEnv(env, provider),
     executionProvider: provider,
     modelsDirs: (env[ENV.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
     ...(threads ? { threads } : {}),
@@ -60,6 +63,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     allowLocalStores: false,
     aws: awsSettings(flags, env),
   };
+}
+
+/** What runs extract messages: named by the deployment, else a GPU worker when it uses CUDA, else a CPU worker. */
+function extractComputeFromEnv(env: NodeJS.ProcessEnv, provider: 'cpu' | 'cuda'): ExtractCompute {
+  const kind = env[ENV.extractCompute] || (provider === 'cuda' ? 'gpu' : 'cpu');
+  if (kind !== 'cpu' && kind !== 'gpu' && kind !== 'lambda') throw new Error(`${ENV.extractCompute} must be cpu, gpu or lambda, got "${kind}"`);
+  return { kind, ...optional('timeLimitSeconds', positiveInt(env, ENV.extractTimeLimit)) };
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {

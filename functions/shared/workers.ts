@@ -55,18 +55,27 @@ async function visibilityTimeout(runtime: Runtime, url: string): Promise<number>
   }
 }
 
+/** Up to this many S3 notices (one image each) are extracted as one batch: one index load and one shard write. */
+export const NOTICE_BATCH = 100;
+
 /**
  * Shards are taken one at a time, so idle workers get the next one; S3 notices are one image each, so when one
- * arrives, more are picked up at once (without waiting) and extracted as one batch.
+ * arrives, whatever else is waiting is picked up at once (without waiting), up to NOTICE_BATCH notices, and extracted
+ * as one batch: per-batch requests are spread over a hundred images instead of ten.
  */
-function withNoticeTopUp(queue: WorkQueue<unknown>): WorkQueue<unknown> {
+export function withNoticeTopUp(queue: WorkQueue<unknown>): WorkQueue<unknown> {
   return {
     name: queue.name,
     send: (body, options) => queue.send(body, options),
     receive: async (options = {}) => {
-      const first = await queue.receive(options);
-      if (first.length !== 1 || !looksLikeS3Notification(first[0]!.body)) return first;
-      return [...first, ...(await queue.receive({ max: 9, waitSeconds: 0 }))];
+      const batch = await queue.receive(options);
+      if (batch.length !== 1 || !looksLikeS3Notification(batch[0]!.body)) return batch;
+      while (batch.length < NOTICE_BATCH) {
+        const more = await queue.receive({ max: Math.min(10, NOTICE_BATCH - batch.length), waitSeconds: 0 });
+        if (more.length === 0) break;
+        batch.push(...more);
+      }
+      return batch;
     },
     ack: (m) => queue.ack(m),
     ackAll: (ms) => queue.ackAll(ms),

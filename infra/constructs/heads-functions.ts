@@ -39,6 +39,8 @@ export class HeadsFunctions extends Construct {
     queues.evaluate.queue.grantSendMessages(this.trainHead);
     storage.grant(this.trainHead, PREFIX.datasets, 'read');
     storage.grant(this.trainHead, PREFIX.cache, 'read');
+    // Train records which content hash each listed object had (cache/sources/), so a re-run reads none of them again.
+    storage.grant(this.trainHead, PREFIX.cacheSources, 'readWrite');
     storage.grant(this.trainHead, PREFIX.runs, 'readWrite');
 
     this.evaluate = new NodeFunction(this, 'Evaluate', {

@@ -45,7 +45,7 @@ test('every acknowledged finding is an IAM managed-policy, IAM wildcard-resource
   // Wildcard resources are acknowledged only for object prefixes, Batch's log group and the two APIs without ARNs.
   const wildcards = new Set(acknowledged.filter(([rule]) => rule.startsWith('AwsSolutions-IAM5')).map(([rule]) => rule));
   for (const rule of wildcards) {
-    assert.match(rule, /\[Resource::(<StorageData[0-9A-F]+\.Arn>\/(datasets|cache|runs|models)\/\*|arn:<AWS::Partition>:logs:.*:log-group:\/aws\/batch\/job:\*|\*)\]$/);
+    assert.match(rule, /\[Resource::(<StorageData[0-9A-F]+\.Arn>\/(datasets|cache|cache\/sources|runs|models)\/\*|arn:<AWS::Partition>:logs:.*:log-group:\/aws\/batch\/job:\*|\*)\]$/);
   }
 });
 

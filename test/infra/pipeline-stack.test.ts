@@ -229,7 +229,8 @@ describe('least privilege', () => {
     };
     const rw = 's3:GetObject,s3:PutObject,s3:DeleteObject,s3:AbortMultipartUpload';
     assert.deepEqual(prefixesOf('HeadsEvaluate'), ['cache/:s3:GetObject', 'datasets/:s3:GetObject', `runs/:${rw}`]);
-    assert.deepEqual(prefixesOf('HeadsTrainHead'), ['cache/:s3:GetObject', 'datasets/:s3:GetObject', `runs/:${rw}`]);
+    // Train writes only the cache's per-dataset source identities (cache/sources/), never codes.
+    assert.deepEqual(prefixesOf('HeadsTrainHead'), ['cache/:s3:GetObject', `cache/sources/:${rw}`, 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('ExtractWorkersJobRole'), [`cache/:${rw}`, 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('FineTuneJobJobRole'), ['datasets/:s3:GetObject', `models/:${rw}`]);
   });
@@ -281,6 +282,12 @@ describe('context', () => {
     for (const [p, size] of [[gpu(), SHARD_SIZE.cuda], [cpu(), SHARD_SIZE.cpu]] as const) {
       p.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ CNN_CODES_SHARD_SIZE: String(size) }) } });
     }
+  });
+
+  test('the planner is told what runs extract messages (and a Lambda\'s timeout), for its shard sizing', () => {
+    const variables = (p: SynthesizedPipeline) => resourcesOfType(p, 'AWS::Lambda::Function').map(([, r]) => (r.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables ?? {}).find((v) => 'CNN_CODES_RUN_QUEUE_URL' in v)!;
+    assert.equal(variables(gpu()).CNN_CODES_EXTRACT_COMPUTE, 'gpu');
+    assert.deepEqual([variables(cpu()).CNN_CODES_EXTRACT_COMPUTE, variables(cpu()).CNN_CODES_EXTRACT_TIME_LIMIT_SECONDS], ['lambda', '300']);
   });
 
   test('storageOnly keeps the bucket, queues, notification and alarms, for an emulator without Batch (cdklocal)', () => {

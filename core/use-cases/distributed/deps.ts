@@ -4,6 +4,7 @@ import type { RegisteredModel } from '../../models/registry.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { Embedder } from '../../ports/embedder.js';
 import type { WorkQueue } from '../../ports/work-queue.js';
+import type { ExtractCompute } from './shard-sizing.js';
 
 /** What the distributed stages need; the local embedded setup, the SQS worker and the Lambdas each build one. */
 export interface DistributedDeps {
@@ -25,8 +26,10 @@ export interface DistributedDeps {
    * sending (default 30 s). Keep it below the visibility timeout, or crash recovery waits longer than the queue.
    */
   sendLeaseSeconds?: number;
-  /** Shard size for run messages without one (default `SHARD_SIZE.cpu`). */
+  /** Shard size for run messages without one; absent: sized for `extractCompute` (shard-sizing.ts). */
   defaultShardSize?: number;
+  /** What runs extract messages in this deployment (default: a CPU worker), for shard sizing. */
+  extractCompute?: ExtractCompute;
   /** Images read from the dataset store at once while extracting (default 8); a GPU worker needs more in flight. */
   readConcurrency?: number;
   /** Names this process in events (host:pid, Lambda request id). */

@@ -10,6 +10,8 @@ import { ONCE, RUN_KEYS } from './layout.js';
 import { tolerateMissing } from './tolerate-missing.js';
 import { optional } from '../../util/optional.js';
 import type { RunPlan } from './plan-run.js';
+import { compactGroup, groupLayout, shardsOfGroup } from './compaction.js';
+import { markDone, requireConditionalWrites } from './join-counter.js';
 
 /** One shard's slice of the manifest. Its existence marks the shard done; train joins the parts in index order. */
 export interface ShardPart {
@@ -34,9 +36,11 @@ export interface ShardOutcome {
 }
 
 /**
- * extract → codes in the cache → this shard's part → the join. The join lists the parts after writing this one: of
- * the last two shards to finish, the one that lists second sees both, so some worker always sees all parts; the
- * train claim (putIfAbsent) lets exactly one of those that do send `train`.
+ * extract → codes in the cache → this shard's part → the join. The join is two counters updated by compare-and-swap
+ * (O(1) requests per shard, no listing): the shard marks itself in its group's counter; the shard that completes a
+ * group compacts the group (≤ 100 code objects per run for train) and marks the group in the run's counter; every
+ * worker that sees the run's counter complete tries the train claim (putIfAbsent), which exactly one wins. Marks are
+ * idempotent bits, so a redelivery at any point re-asserts what is done and carries on from there.
  */
 export async function extractShard(deps: DistributedDeps, message: ExtractMessage, delivery: Delivery): Promise<ShardOutcome> {
   const workspace = deps.openStore(message.workspace);
@@ -46,10 +50,11 @@ export async function extractShard(deps: DistributedDeps, message: ExtractMessag
     const part = await computePart(deps, message);
     // A concurrent twin of this message may have written an equivalent part first; either one is correct.
     extracted = await workspace.putIfAbsent(partKey, JSON.stringify(part));
+    deps.log?.({ event: 'extract:part', runId: message.runId, shard: message.shard.index, embedded: part.embedded, cached: part.cached });
   }
-  const done = await countParts(workspace, message.shard.count);
+  const { done, complete } = await joinShard(deps, workspace, message);
   let train: ShardOutcome['train'] = 'waiting';
-  if (done === message.shard.count) {
+  if (complete) {
     train = await sendOnce(workspace, ONCE.train, `shard:${message.shard.index}`, async () => {
       const trainQueue = deps.queues.train;
       if (!trainQueue) throw new ConfigError('this worker has no train queue to trigger');
@@ -71,7 +76,10 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) },
     message.shard.items as DatasetItem[],
     cuts,
-    optional('readConcurrency', deps.readConcurrency),
+    {
+      ...optional('readConcurrency', deps.readConcurrency),
+      knownHashes: new Map(message.shard.items.flatMap((item) => (item.hash ? [[item.key, item.hash] as const] : []))),
+    },
   );
   return {
     version: 1,
@@ -87,10 +95,18 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
   };
 }
 
-async function countParts(workspace: BlobStore, count: number): Promise<number> {
-  let done = 0;
-  for await (const blob of workspace.list(RUN_KEYS.partsPrefix)) if (blob.key.endsWith('.json')) done += 1;
-  return Math.min(done, count);
+/** Marks this shard done; returns how many shards are known done (exact once the run is complete). */
+async function joinShard(deps: DistributedDeps, workspace: BlobStore, message: ExtractMessage): Promise<{ done: number; complete: boolean }> {
+  const store = requireConditionalWrites(workspace);
+  const { index, count } = message.shard;
+  const layout = groupLayout(count, message.cuts.length);
+  const group = Math.floor(index / layout.perGroup);
+  const range = shardsOfGroup(layout, group, count);
+  const inGroup = await markDone(store, RUN_KEYS.groupCounter(group), index - range.first, range.end - range.first);
+  if (!inGroup.complete) return { done: inGroup.done, complete: false };
+  if (!(await workspace.exists(RUN_KEYS.group(group)))) await compactGroup(deps, workspace, message, group, range);
+  const run = await markDone(store, RUN_KEYS.runCounter, group, layout.groups);
+  return { done: run.complete ? count : Math.min(count, run.done * layout.perGroup), complete: run.complete };
 }
 
 async function trainMessage(workspace: BlobStore, message: ExtractMessage): Promise<TrainMessage> {

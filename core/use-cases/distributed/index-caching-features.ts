@@ -1,9 +1,19 @@
 import { CodeIndex, FeatureStore, type NamespaceInfo, type ShardIndex } from '../../features/feature-store.js';
 import type { BlobStore } from '../../ports/blob-store.js';
+import { hasConditionalWrites } from '../../ports/conditional-writes.js';
+import { updateJson } from './join-counter.js';
+
+/** The namespace's list of shards, in one directly readable object: `<root>/<ns>/index.json`. */
+interface ShardList {
+  v: 1;
+  shards: string[];
+}
 
 /**
- * A feature store for a long-lived extract worker: the index of each namespace is read once, then only shards it has
- * not seen are fetched (one LIST per shard message instead of one GET per shard in the cache).
+ * A feature store for a long-lived extract worker. What a namespace holds is read from one object listing its shards
+ * (a GET, not a LIST whose pages grow with the cache), and only shards this process has not seen are fetched. Each
+ * shard written is appended to that list by compare-and-swap. A cache written before the list existed is listed once
+ * to create it.
  */
 export class IndexCachingFeatureStore extends FeatureStore {
   private readonly known = new Map<string, { index: CodeIndex; seen: Set<string> }>();
@@ -15,22 +25,21 @@ export class IndexCachingFeatureStore extends FeatureStore {
     super(blobs, root);
   }
 
+  private listKey(ns: NamespaceInfo): string {
+    return `${this.root}/${ns.id}/index.json`;
+  }
+
   override async loadIndex(ns: NamespaceInfo): Promise<CodeIndex> {
     let entry = this.known.get(ns.id);
     if (!entry) {
       entry = { index: new CodeIndex(ns), seen: new Set() };
       this.known.set(ns.id, entry);
     }
-    const dir = `${this.root}/${ns.id}/shards/`;
-    const fresh: string[] = [];
-    for await (const blob of this.blobs.list(dir)) {
-      const id = blob.key.slice(dir.length, -'.json'.length);
-      if (blob.key.endsWith('.json') && !entry.seen.has(id)) fresh.push(id);
-    }
     const { index, seen } = entry;
+    const fresh = (await this.shardIds(ns)).filter((id) => !seen.has(id));
     await Promise.all(
       fresh.map(async (id) => {
-        const shard = await this.blobs.getJson<ShardIndex>(`${dir}${id}.json`);
+        const shard = await this.blobs.getJson<ShardIndex>(this.shardKey(ns, id, 'json'));
         if (!shard) return;
         index.addShard(id, shard);
         seen.add(id);
@@ -41,7 +50,36 @@ export class IndexCachingFeatureStore extends FeatureStore {
 
   override async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects']): Promise<string> {
     const id = await super.writeShard(ns, rows, codes, rejects);
+    await this.register(ns, id);
     this.known.get(ns.id)?.seen.add(id);
     return id;
+  }
+
+  private async shardIds(ns: NamespaceInfo): Promise<string[]> {
+    if (!hasConditionalWrites(this.blobs)) return this.listShards(ns);
+    const list = await this.blobs.getJson<ShardList>(this.listKey(ns));
+    if (list) return list.shards;
+    // Created even when empty, so a fresh cache is listed once, not on every load until its first shard.
+    const listed = await this.listShards(ns);
+    await this.register(ns, ...listed);
+    return listed;
+  }
+
+  /** Appends shard ids to the namespace's list (compare-and-swap; a lost race re-reads and tries again). */
+  private async register(ns: NamespaceInfo, ...ids: string[]): Promise<void> {
+    if (!hasConditionalWrites(this.blobs)) return;
+    await updateJson<ShardList>(this.blobs, this.listKey(ns), (list) => {
+      const known = new Set(list?.shards ?? []);
+      const missing = ids.filter((id) => !known.has(id));
+      return list && missing.length === 0 ? undefined : { v: 1, shards: [...(list?.shards ?? []), ...missing] };
+    });
+  }
+
+  /** The legacy way: one listing of the namespace's shard folder (caches from before the shard list). */
+  private async listShards(ns: NamespaceInfo): Promise<string[]> {
+    const dir = this.shardKey(ns, '', 'json').slice(0, -'.json'.length);
+    const ids: string[] = [];
+    for await (const blob of this.blobs.list(dir)) if (blob.key.endsWith('.json')) ids.push(blob.key.slice(dir.length, -'.json'.length));
+    return ids;
   }
 }

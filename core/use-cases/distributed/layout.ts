@@ -7,6 +7,11 @@ export const RUN_KEYS = {
   /** Written last by an extract, atomically: its existence is the shard's done marker. */
   part: (index: number) => `parts/${String(index).padStart(6, '0')}.json`,
   partsPrefix: 'parts/',
+  /** A group's parts compacted into one object, its codes into one cache shard per cut: what train reads. */
+  group: (index: number) => `groups/${String(index).padStart(4, '0')}.json`,
+  /** The join's counters (bitmaps updated by compare-and-swap): shards done per group, groups done per run. */
+  groupCounter: (index: number) => `join/group-${String(index).padStart(4, '0')}.json`,
+  runCounter: 'join/groups.json',
   /** Who won the right to send a downstream message, and whether it went out. */
   claim: (name: string) => `claims/${name}.json`,
   sent: (name: string) => `claims/${name}.sent`,

@@ -6,6 +6,8 @@ import { forEachConcurrent, resolveCuts } from '../extract.js';
 import { recordEvent, sendOnce } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
+import { sizeShards, type ShardSizing } from './shard-sizing.js';
+import { recordListing, withKnownContent } from './source-identities.js';
 
 /**
  * Images per extract message by where extraction runs. A CPU Lambda gets small shards (a few seconds each); a GPU
@@ -28,6 +30,10 @@ export interface RunPlan {
   splitSynthesized: boolean;
   ignored: Manifest['ignored'];
   shardSize: number;
+  /** Why this shard size: the compute that runs extract messages, and what bounded it. */
+  sizing?: ShardSizing;
+  /** Items whose content hash the plan carries (identity unchanged since a run read them): not read again if cached. */
+  knownContent?: number;
   shards: ShardItem[][];
   train: TrainOptions;
   split: 'val' | 'test';
@@ -69,19 +75,26 @@ export async function planRun(deps: DistributedDeps, message: RunMessage, delive
   );
   const images = frozen.shards.reduce((n, s) => n + s.length, 0);
   await recordEvent(workspace, 'run', delivery, { outcome: fanOut, shards: frozen.shards.length, images }, deps.workerId);
-  deps.log?.({ event: 'run:planned', runId: message.runId, shards: frozen.shards.length, images, fanOut });
+  deps.log?.({ event: 'run:planned', runId: message.runId, shards: frozen.shards.length, images, fanOut, shardSize: frozen.shardSize, sizing: frozen.sizing?.reason });
   return { shards: frozen.shards.length, images, fanOut, replanned };
 }
 
 async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<RunPlan> {
   const model = await deps.lookupModel(message.model);
   const cuts = resolveCuts(model, message.cuts);
-  const dataset = await listImageFolder(deps.openStore(message.dataset), '', message.list ?? {});
-  const shardSize = message.shardSize ?? deps.defaultShardSize ?? SHARD_SIZE.cpu;
+  const { store: data, listed } = recordListing(deps.openStore(message.dataset));
+  const dataset = await listImageFolder(data, '', message.list ?? {});
+  const { items, known } = await withKnownContent(
+    deps.openStore(message.cache),
+    message.dataset,
+    dataset.items.map(({ key, split, label }) => ({ key, split, label })),
+    listed,
+  );
+  const itemBytes = items.reduce((n, item) => n + JSON.stringify(item).length + 1, 0);
+  const sizing = sizeShards(items.length, itemBytes, deps.extractCompute ?? { kind: 'cpu' }, message.shardSize ?? deps.defaultShardSize);
+  const shardSize = sizing.shardSize;
   const shards: ShardItem[][] = [];
-  for (let i = 0; i < dataset.items.length; i += shardSize) {
-    shards.push(dataset.items.slice(i, i + shardSize).map(({ key, split, label }) => ({ key, split, label })));
-  }
+  for (let i = 0; i < items.length; i += shardSize) shards.push(items.slice(i, i + shardSize));
   return {
     version: 1,
     runId: message.runId,
@@ -94,6 +107,8 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     splitSynthesized: dataset.splitSynthesized,
     ignored: [...dataset.ignored, ...dataset.unreadable.map((u) => ({ key: u.key, reason: `${u.kind}: ${u.message}` }))],
     shardSize,
+    sizing,
+    knownContent: known,
     shards,
     train: message.train ?? {},
     split: message.split ?? 'val',

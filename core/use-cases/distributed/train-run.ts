@@ -5,8 +5,9 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import { trainHead } from '../train-head.js';
 import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
-import type { ShardPart } from './extract-shard.js';
+import { groupLayout, type GroupSummary } from './compaction.js';
 import { ONCE, RUN_KEYS } from './layout.js';
+import { rememberSources } from './source-identities.js';
 import type { RunPlan } from './plan-run.js';
 
 export interface TrainOutcome {
@@ -19,8 +20,9 @@ export interface TrainOutcome {
 /** train → manifest from the parts → the core trainHead → `evaluate`, once. */
 export async function trainRun(deps: DistributedDeps, message: TrainMessage, delivery: Delivery): Promise<TrainOutcome> {
   const workspace = deps.openStore(message.workspace);
-  const manifest = await assembleManifest(workspace);
+  const { manifest, plan } = await assembleManifestAndPlan(workspace);
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+  await rememberSources(deps.openStore(message.cache), plan.dataset, plan.shards.flat(), manifest);
   await workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
   const features = deps.openFeatures(message.cache, 'read');
   const { artefact, reused } = await trainHead({ workspace, features }, message.train);
@@ -36,18 +38,24 @@ export async function trainRun(deps: DistributedDeps, message: TrainMessage, del
 }
 
 /**
- * The manifest the local `extract` would have written: parts in shard order, entries in plan order within each,
- * so the same dataset gives the same manifest (and the same head cacheKey) however the shards were scheduled.
+ * The manifest the local `extract` would have written: group summaries (compacted parts) in shard order, entries in
+ * plan order within each, so the same dataset gives the same manifest (and the same head cacheKey) however the shards
+ * were scheduled. Its code locations point at the groups' compacted shards: train and evaluate read ≤ 100 of them.
  */
 export async function assembleManifest(workspace: BlobStore): Promise<Manifest> {
+  return (await assembleManifestAndPlan(workspace)).manifest;
+}
+
+async function assembleManifestAndPlan(workspace: BlobStore): Promise<{ manifest: Manifest; plan: RunPlan }> {
   const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
   if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
-  const parts = await Promise.all(plan.shards.map((_, index) => workspace.getJson<ShardPart>(RUN_KEYS.part(index))));
-  const missing = parts.flatMap((p, i) => (p ? [] : [i]));
-  // Not a permanent error: train is only triggered once every part exists, so this is a store hiccup; retry.
-  if (missing.length > 0) throw new Error(`shard parts missing for shards ${missing.slice(0, 10).join(', ')} of run ${plan.runId}`);
-  const present = parts as ShardPart[];
-  return {
+  const { groups } = groupLayout(plan.shards.length, plan.cuts.length);
+  const summaries = await Promise.all(Array.from({ length: groups }, (_, g) => workspace.getJson<GroupSummary>(RUN_KEYS.group(g))));
+  const missing = summaries.flatMap((p, i) => (p ? [] : [i]));
+  // Not a permanent error: train is only triggered once every group is compacted, so this is a store hiccup; retry.
+  if (missing.length > 0) throw new Error(`compacted groups ${missing.slice(0, 10).join(', ')} missing in run ${plan.runId}`);
+  const present = summaries as GroupSummary[];
+  const manifest: Manifest = {
     version: 1,
     dataset: plan.datasetLocation,
     model: plan.model,
@@ -58,4 +66,5 @@ export async function assembleManifest(workspace: BlobStore): Promise<Manifest> 
     rejects: present.flatMap((p) => p.rejects),
     ignored: plan.ignored,
   };
+  return { manifest, plan };
 }

@@ -1,0 +1,81 @@
+import { DataError } from '../../errors.js';
+import { namespaceOf } from '../../features/feature-store.js';
+import type { Manifest, ManifestEntry, RejectRecord } from '../../features/manifest.js';
+import type { ExtractMessage } from '../../messages/schema.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+import type { DistributedDeps } from './deps.js';
+import type { ShardPart } from './extract-shard.js';
+import { RUN_KEYS } from './layout.js';
+
+/**
+ * Train reads at most this many code objects per run, however many shards there were: shards are joined in groups,
+ * and each group's codes are compacted into one cache shard per cut point.
+ */
+export const MAX_TRAIN_CODE_OBJECTS = 100;
+
+/** Contiguous runs of shards; group g holds shards [g·perGroup, (g+1)·perGroup). A pure function of the message. */
+export interface GroupLayout {
+  groups: number;
+  perGroup: number;
+}
+
+export function groupLayout(shards: number, cuts: number): GroupLayout {
+  const maxGroups = Math.max(1, Math.floor(MAX_TRAIN_CODE_OBJECTS / Math.max(1, cuts)));
+  const perGroup = Math.ceil(shards / Math.min(shards, maxGroups));
+  return { groups: Math.ceil(shards / perGroup), perGroup };
+}
+
+export function shardsOfGroup(layout: GroupLayout, group: number, shards: number): { first: number; end: number } {
+  const first = group * layout.perGroup;
+  return { first, end: Math.min(shards, first + layout.perGroup) };
+}
+
+/** A group's slice of the manifest, its code locations pointing at the group's compacted cache shards. */
+export interface GroupSummary {
+  version: 1;
+  group: number;
+  shards: { first: number; end: number };
+  namespaces: Manifest['namespaces'];
+  entries: ManifestEntry[];
+  rejects: RejectRecord[];
+  embedded: number;
+  cached: number;
+}
+
+/**
+ * Reads the group's parts and their codes, writes the codes again as one content-addressed cache shard per cut (a
+ * rewrite by a redelivery is a no-op), then the summary. Deterministic: any worker may do it, any number of times.
+ */
+export async function compactGroup(deps: DistributedDeps, workspace: BlobStore, message: ExtractMessage, group: number, range: { first: number; end: number }): Promise<GroupSummary> {
+  const indices = Array.from({ length: range.end - range.first }, (_, i) => range.first + i);
+  const parts = await Promise.all(indices.map((i) => workspace.getJson<ShardPart>(RUN_KEYS.part(i))));
+  const missing = indices.filter((_, i) => !parts[i]);
+  // Not permanent: the group counter only completes once every part exists, so this is a store hiccup; retry.
+  if (missing.length > 0) throw new Error(`parts of shards ${missing.join(', ')} missing while compacting group ${group} of run ${message.runId}`);
+  const present = parts as ShardPart[];
+  const entries = present.flatMap((p) => p.entries);
+  const namespaces = present[0]!.namespaces;
+  const model = await deps.lookupModel(message.model);
+  const features = deps.openFeatures(message.cache, 'read');
+  const compacted = entries.map((e) => ({ ...e, codes: { ...e.codes } }));
+  for (const cut of Object.keys(namespaces)) {
+    const ns = namespaceOf(model.descriptor, cut);
+    if (ns.id !== namespaces[cut]!.id) throw new DataError(`part namespace ${namespaces[cut]!.id} is not ${ns.id}: the model changed under run ${message.runId}`);
+    if (entries.length === 0) continue;
+    const codes = await features.readCodes(ns, entries.map((e) => e.codes[cut]!));
+    const shard = await features.writeShard(ns, entries.map((e) => e.contentHash), codes, []);
+    compacted.forEach((e, row) => (e.codes[cut] = { shard, row }));
+  }
+  const summary: GroupSummary = {
+    version: 1,
+    group,
+    shards: range,
+    namespaces,
+    entries: compacted,
+    rejects: present.flatMap((p) => p.rejects),
+    embedded: present.reduce((n, p) => n + p.embedded, 0),
+    cached: present.reduce((n, p) => n + p.cached, 0),
+  };
+  await workspace.put(RUN_KEYS.group(group), JSON.stringify(summary));
+  return summary;
+}

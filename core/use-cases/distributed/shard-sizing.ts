@@ -1,0 +1,66 @@
+/**
+ * How many images one extract message carries, chosen for the compute that will run it. Small shards waste requests
+ * (each costs a fixed ~15 S3/SQS requests to read, join and record) and SQS messages; big shards idle workers and,
+ * on Lambda, run into the function's timeout. The plan records the choice and why.
+ */
+export type ExtractComputeKind = 'cpu' | 'gpu' | 'lambda';
+
+export interface ExtractCompute {
+  kind: ExtractComputeKind;
+  /** Wall seconds one image costs one task of this kind (decode + inference, its threads in parallel). */
+  secondsPerImage?: number;
+  /** Lambda: the function's timeout in seconds (900 at most). */
+  timeLimitSeconds?: number;
+}
+
+export interface ShardSizing {
+  compute: ExtractComputeKind;
+  shardSize: number;
+  shards: number;
+  reason: string;
+}
+
+/**
+ * Measured on this project's 2-vCPU machine (README, "Measured": 57.7 images/s with two threads, so ≈ 0.017 s per
+ * image per task); a Lambda container at 4 GB gets ~2 vCPUs and is given the same cost plus a margin for cold
+ * decoding; a g5/g6.xlarge GPU task is bounded by decoding on its 4 vCPUs (≈ 4 × 115 images/s).
+ */
+export const SECONDS_PER_IMAGE: Record<ExtractComputeKind, number> = { cpu: 0.0175, lambda: 0.025, gpu: 0.0025 };
+const GPU_SHARD = 4096;
+/** A CPU worker's shard: about a minute of work, so a dead worker's shard comes back soon and costs little. */
+const CPU_SHARD_SECONDS = 60;
+/** Lambda: use half the timeout, leaving room for a cold start and a slow image. */
+const LAMBDA_BUDGET = 0.5;
+/** Below this a shard's fixed requests cost more than 0.1 request per image. */
+const MIN_SHARD = 128;
+/** CPU and Lambda: spread a small dataset over at least this many shards, so parallel workers have work. */
+const MIN_SHARDS = 16;
+/** An extract message's items must fit SQS's 256 KiB limit with room for the rest of the message. */
+const ITEM_BYTES_BUDGET = 200_000;
+const MAX_ITEMS = 10_000;
+
+export function sizeShards(images: number, itemBytes: number, compute: ExtractCompute, requested?: number): ShardSizing {
+  const messageCap = Math.max(1, Math.min(MAX_ITEMS, Math.floor(ITEM_BYTES_BUDGET / Math.max(1, itemBytes / Math.max(1, images)))));
+  const shardsOf = (size: number) => Math.max(1, Math.ceil(images / size));
+  if (requested !== undefined) return { compute: compute.kind, shardSize: requested, shards: shardsOf(requested), reason: 'requested by the run (shardSize) or the deployment (CNN_CODES_SHARD_SIZE)' };
+  const perImage = compute.secondsPerImage ?? SECONDS_PER_IMAGE[compute.kind];
+  let wanted: number;
+  let why: string;
+  if (compute.kind === 'gpu') {
+    wanted = GPU_SHARD;
+    why = `a GPU task takes ${GPU_SHARD} images per message (≈ ${Math.round(GPU_SHARD * perImage)} s at ${perImage * 1000} ms/image)`;
+  } else {
+    const limit = compute.kind === 'lambda' ? LAMBDA_BUDGET * Math.min(900, compute.timeLimitSeconds ?? 900) : CPU_SHARD_SECONDS;
+    const byTime = Math.max(1, Math.floor(limit / perImage));
+    const spread = Math.max(MIN_SHARD, Math.ceil(images / MIN_SHARDS));
+    wanted = Math.min(byTime, spread);
+    why =
+      compute.kind === 'lambda'
+        ? `Lambda: ${Math.round(limit)} s (half its ${Math.min(900, compute.timeLimitSeconds ?? 900)} s timeout) at ${perImage * 1000} ms/image allows ${byTime}`
+        : `CPU worker: ${CPU_SHARD_SECONDS} s of work at ${perImage * 1000} ms/image is ${byTime}`;
+    if (wanted < byTime) why += `; ${wanted} spreads ${images} images over ≥ ${Math.min(MIN_SHARDS, shardsOf(wanted))} shards (at least ${MIN_SHARD} per shard)`;
+  }
+  const shardSize = Math.max(1, Math.min(wanted, messageCap, Math.max(1, images)));
+  if (shardSize < wanted && shardSize === messageCap) why += `; capped at ${messageCap} so the message fits SQS's 256 KiB`;
+  return { compute: compute.kind, shardSize, shards: shardsOf(shardSize), reason: why };
+}

@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import type { Manifest } from '../../features/manifest.js';
+import type { ShardItem } from '../../messages/schema.js';
+import type { BlobInfo, BlobStore } from '../../ports/blob-store.js';
+
+/**
+ * Content known without reading it. A listing names every object's identity (S3: ETag and size); the cache keeps, per
+ * dataset, the content hash each identity had when a run last read it. The next plan of that dataset puts the hash in
+ * every shard item whose identity is unchanged, and a worker whose cache holds that hash reads nothing: a re-run
+ * performs no dataset GET for cached images, as the local stat index does with mtime and size.
+ */
+interface DatasetSources {
+  v: 1;
+  dataset: string;
+  /** key → [identity, content hash]. */
+  entries: Record<string, [string, string]>;
+}
+
+/** One object per dataset, read and written whole: a GET at planning, a GET and a PUT at train. */
+export function sourcesKey(dataset: string): string {
+  return `sources/${createHash('sha256').update(dataset).digest('hex').slice(0, 24)}.json`;
+}
+
+export function identityOf(blob: BlobInfo): string | undefined {
+  return blob.etag ? `${blob.etag.replace(/"/g, '')}/${blob.size}` : undefined;
+}
+
+/** The store, with every listed object's info kept by key (the planner lists once and needs the ETags). */
+export function recordListing(store: BlobStore): { store: BlobStore; listed: Map<string, BlobInfo> } {
+  const listed = new Map<string, BlobInfo>();
+  const recording: BlobStore = {
+    location: store.location,
+    get: (key) => store.get(key),
+    getJson: (key) => store.getJson(key),
+    put: (key, body) => store.put(key, body),
+    putIfAbsent: (key, body) => store.putIfAbsent(key, body),
+    exists: (key) => store.exists(key),
+    list: async function* (prefix) {
+      for await (const blob of store.list(prefix)) {
+        listed.set(blob.key, blob);
+        yield blob;
+      }
+    },
+    delete: (key) => store.delete(key),
+  };
+  return { store: recording, listed };
+}
+
+/** Items with their identity, and their content hash where the cache saw the same identity before. */
+export async function withKnownContent(cache: BlobStore, dataset: string, items: ShardItem[], listed: ReadonlyMap<string, BlobInfo>): Promise<{ items: ShardItem[]; known: number }> {
+  const previous = (await cache.getJson<DatasetSources>(sourcesKey(dataset)))?.entries ?? {};
+  let known = 0;
+  const out = items.map((item): ShardItem => {
+    const info = listed.get(item.key);
+    const source = info && identityOf(info);
+    if (!source) return item;
+    const seen = previous[item.key];
+    if (seen?.[0] !== source) return { ...item, source };
+    known += 1;
+    return { ...item, source, hash: seen[1] };
+  });
+  return { items: out, known };
+}
+
+/** After a run: what it read, merged into what the cache knew of this dataset. */
+export async function rememberSources(cache: BlobStore, dataset: string, items: readonly ShardItem[], manifest: Manifest): Promise<void> {
+  const hashes = new Map<string, string>();
+  for (const e of manifest.entries) hashes.set(e.key, e.contentHash);
+  for (const r of manifest.rejects) if (r.kind !== 'missing' && r.contentHash) hashes.set(r.key, r.contentHash);
+  const entries = (await cache.getJson<DatasetSources>(sourcesKey(dataset)))?.entries ?? {};
+  let changed = false;
+  for (const item of items) {
+    const hash = hashes.get(item.key);
+    if (!item.source || !hash || (entries[item.key]?.[0] === item.source && entries[item.key]?.[1] === hash)) continue;
+    entries[item.key] = [item.source, hash];
+    changed = true;
+  }
+  if (changed) await cache.put(sourcesKey(dataset), JSON.stringify({ v: 1, dataset, entries } satisfies DatasetSources));
+}
