@@ -1,11 +1,11 @@
-import * as ort from 'onnxruntime-node';
-import { ModelError, errorMessage } from '../errors.js';
+import { ModelError } from '../errors.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
 import { prepareForTarget, type Target, type TargetGraph } from '../models/prepare-target.js';
+import { createSession, ort, type ExecutionProvider } from '../runtime/onnx-runtime.js';
 
-/** The only module that talks to onnxruntime: everything else sees raw RGB crops in and Float32Array codes out. */
+/** The backbone's session (from core/runtime/onnx-runtime.ts): everything else sees raw RGB crops in and Float32Array codes out. */
 
-export type ExecutionProvider = 'cpu' | 'cuda';
+export type { ExecutionProvider };
 
 export interface BackboneOptions {
   /** Intra-op threads per session. One per session and several sessions beat one wide session for small models. */
@@ -37,18 +37,7 @@ export class OnnxBackbone {
   /** A session over a graph `prepareForTarget` made, or one a cache of prepared graphs kept. */
   static async fromPrepared(prepared: TargetGraph, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
     const descriptor = prepared.descriptor;
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      executionProviders: options.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-    };
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(prepared.bytes, sessionOptions);
-    } catch (err) {
-      throw new ModelError(`${descriptor.name}: onnxruntime could not load the model: ${errorMessage(err)}`, { cause: err });
-    }
+    const session = await createSession(prepared.bytes, descriptor.name, { ...options, sequential: true });
     return new OnnxBackbone(descriptor, cuts, session, prepared.inputName, prepared.outputs);
   }
 

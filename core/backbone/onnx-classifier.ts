@@ -1,8 +1,8 @@
-import * as ort from 'onnxruntime-node';
 import { InvalidImageError, ModelError, errorMessage } from '../errors.js';
 import { decodeToRgb, toTensor } from '../image/preprocess.js';
 import { readClassifierInfo, CLASSIFIER_INPUT, CLASSIFIER_OUTPUT, type ClassifierInfo } from '../models/onnx-export-metadata.js';
 import type { EmbedFailure, EmbedItem } from '../ports/embedder.js';
+import { createSession, ort } from '../runtime/onnx-runtime.js';
 import type { ClassifyResult, ImageClassifier } from '../use-cases/predict.js';
 import type { BackboneOptions } from './onnx-backbone.js';
 
@@ -23,16 +23,7 @@ export class OnnxClassifier implements ImageClassifier {
 
   static async create(modelBytes: Uint8Array, source: string, options: BackboneOptions & { batchSize?: number } = {}): Promise<OnnxClassifier> {
     const info = readClassifierInfo(modelBytes, source);
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(modelBytes, {
-        executionProviders: options.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-        graphOptimizationLevel: 'all',
-        ...(options.threads ? { intraOpNumThreads: options.threads, interOpNumThreads: 1 } : {}),
-      });
-    } catch (err) {
-      throw new ModelError(`${source}: onnxruntime could not load the classifier: ${errorMessage(err)}`, { cause: err });
-    }
+    const session = await createSession(modelBytes, `${source} (classifier)`, options);
     return new OnnxClassifier(info, session, options.batchSize ?? 8);
   }
 
