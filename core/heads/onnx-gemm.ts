@@ -15,24 +15,27 @@ export class OnnxGemm {
   private constructor(
     private readonly scoreSession: ort.InferenceSession,
     private readonly backpropSession: ort.InferenceSession,
-    private readonly center: ort.Tensor,
+    private readonly centerTensor: ort.Tensor,
+    /** c, as float64 (the value the graph subtracts, rounded to float32, widened back). */
+    readonly center: Float64Array,
     readonly dim: number,
   ) {}
 
-  static async create(center: Float32Array, threads?: number): Promise<OnnxGemm> {
+  static async create(centerValues: ArrayLike<number>, threads?: number): Promise<OnnxGemm> {
+    const center = Float32Array.from(centerValues);
     const settings = { threads, sequential: true };
     const [scores, backprop] = await Promise.all([
       createSession(scoresGraph(), 'heads: scores graph', settings),
       createSession(backpropGraph(), 'heads: gradient graph', settings),
     ]);
-    return new OnnxGemm(scores, backprop, new ort.Tensor('float32', center, [center.length]), center.length);
+    return new OnnxGemm(scores, backprop, new ort.Tensor('float32', center, [center.length]), Float64Array.from(center), center.length);
   }
 
   /** (X − c)·Wᵀ for `rows` rows: X is rows × d, W is m × d (row-major), the result rows × m. */
   async scores(X: Float32Array, rows: number, W: Float32Array, m: number): Promise<Float32Array> {
     const out = await this.scoreSession.run({
       x: new ort.Tensor('float32', X.subarray(0, rows * this.dim), [rows, this.dim]),
-      center: this.center,
+      center: this.centerTensor,
       w: new ort.Tensor('float32', W, [m, this.dim]),
     });
     return out['scores']!.data as Float32Array;
@@ -43,7 +46,7 @@ export class OnnxGemm {
     const out = await this.backpropSession.run({
       r: new ort.Tensor('float32', R.subarray(0, rows * m), [rows, m]),
       x: new ort.Tensor('float32', X.subarray(0, rows * this.dim), [rows, this.dim]),
-      center: this.center,
+      center: this.centerTensor,
     });
     return out['gradient']!.data as Float32Array;
   }
