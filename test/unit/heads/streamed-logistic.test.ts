@@ -53,8 +53,12 @@ test('streamed cross-validation gives crossValidate\'s table on the same folds, 
     assert.ok(Math.abs(row.meanLogLoss - ref.meanLogLoss!) < 1e-4, `C=${row.C}: log-loss ${row.meanLogLoss} vs ${ref.meanLogLoss}`);
   });
   assert.equal(streamed.best.C, expected.best.C);
-  const refit = createHead({ kind: 'logistic', C: streamed.best.C }).fit(asMatrix(X, d), y).toJSON();
-  assert.ok(maxDifference(streamed.head.weights, refit.weights) < 1e-5);
+  // The refit starts from the folds' mean solution, so it stops (at tol 1e-4) elsewhere than a cold fit: compare
+  // what the two heads predict rather than their coefficients.
+  const refit = createHead({ kind: 'logistic', C: streamed.best.C }).fit(asMatrix(X, d), y);
+  const probabilities = (h: { predictProba: (X: ReturnType<typeof asMatrix>) => { data: Float64Array } }) => Array.from(h.predictProba(asMatrix(X, d)).data);
+  const gap = maxDifference([probabilities(loadHead(streamed.head))], [probabilities(refit)]);
+  assert.ok(gap < 1e-3, `refit probabilities differ by ${gap}`);
   assert.ok(streamed.passes > Cs.length, 'passes are counted');
 });
 
