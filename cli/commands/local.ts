@@ -15,6 +15,7 @@ import type { CliCommand, CommandContext, FlagValues, OptionSpec } from '../comm
 import { localDeps } from '../local-deps.js';
 import { HEAD_OPTIONS, headChoices } from './head-flags.js';
 import { predictWithClassifierFile } from './report.js';
+import { CODES_HELP, CODES_OPTIONS, trainOnCodesCommand } from './train-codes.js';
 import { printEvaluation, printExtract, printModels, printPredictions, printRun, printTrain } from '../output.js';
 
 const data: OptionSpec = { data: { type: 'string' }, seed: { type: 'string' }, 'val-fraction': { type: 'string' } };
@@ -123,9 +124,11 @@ const extractCommand: CliCommand = {
 
 const trainCommand: CliCommand = {
   name: 'train',
-  summary: 'fit a head on cached train codes; C (and layer/head with "auto") chosen by stratified k-fold CV',
-  options: { ...out, ...HEAD_OPTIONS },
+  summary: 'fit a head on cached train codes (or --codes/--labels .npy); C (and layer/head with "auto") chosen by stratified k-fold CV',
+  options: { ...out, ...HEAD_OPTIONS, ...CODES_OPTIONS },
+  help: CODES_HELP,
   async run(values, _positionals, ctx) {
+    if (values.codes !== undefined) return trainOnCodesCommand(values, ctx);
     const deps = local(values, ctx, 'train');
     const result = await trainHead({ ...deps, onProgress: ctx.progress }, trainRequest(values));
     ctx.progress.end();

@@ -42,6 +42,9 @@ export function renderMarkdownReport(manifest: Manifest, head: HeadArtefact, eva
       `Chosen: ${head.cv.best.layer ?? head.layer} / ${head.cv.best.kind} / C = ${formatC(head.cv.best.C)}.`,
       '',
     );
+    if (head.cv.wallSeconds !== undefined) {
+      lines.push(`Model selection took ${head.cv.wallSeconds.toFixed(2)} s wall, ${(head.cv.cpuSeconds ?? 0).toFixed(2)} s CPU (all threads)${head.cv.engine ? `; engine: ${head.cv.engine}` : ''}.`, '');
+    }
   }
   lines.push(
     `## ${evaluation.split} metrics`,

@@ -12,6 +12,7 @@ import { findDuplicates, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js'
 import { rankLabelIssues } from '../quality/label-issues.js';
 import { normalizedRows } from '../quality/near-duplicates.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import { startClock } from '../util/clock.js';
 import type { ProgressSink } from './progress.js';
 
 export interface TrainRequest {
@@ -40,7 +41,8 @@ export interface HeadArtefact {
   namespace: string;
   classes: string[];
   options: HeadOptions;
-  cv: { folds: number; seed: number; table: CvRow[]; best: CvRow } | null;
+  /** wallSeconds / cpuSeconds: the whole model selection (CPU over every thread); engine: how the heads were fitted. */
+  cv: { folds: number; seed: number; table: CvRow[]; best: CvRow; wallSeconds?: number; cpuSeconds?: number; engine?: string } | null;
   head: HeadJSON;
   trainedOn: number;
   fitSeconds: number;
@@ -95,6 +97,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
   );
   // A fixed C on a class of one image fits without CV, as it always did; it just gets no label-error search.
   const canValidate = candidates.length > 1 || Math.min(...classCounts(y)) >= 2;
+  const clock = startClock();
   const result = !canValidate ? undefined : crossValidate(candidates, y, {
     folds,
     seed,
@@ -103,7 +106,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
     onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
   });
   // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
-  if (result && candidates.length > 1) cv = { folds: result.folds, seed, table: result.table, best: result.best };
+  if (result && candidates.length > 1) cv = { folds: result.folds, seed, table: result.table, best: result.best, ...clock(), engine: 'in memory, float64' };
   const chosen = result ? { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C } : { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
   const labelIssues = rankLabelIssues({
     outOfFold: result?.outOfFold,
