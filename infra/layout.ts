@@ -20,6 +20,8 @@ export const RUNTIME_SOURCES = {
   /** The image compiles to dist/ (the worker's own documented command): the handler is found relative to it. */
   extractLambdaHandler: 'dist/functions/extract/lambda.handler',
   extractWorkerCommand: ['node', 'dist/functions/extract/worker.js'],
+  /** The Batch CPU train job: drains the train-batch queue (same image as the extract worker). */
+  trainBatchCommand: ['node', 'dist/functions/train-head/worker.js'],
   trainHeadEntry: 'functions/train-head/handler.ts',
   evaluateEntry: 'functions/evaluate/handler.ts',
   fineTuneDir: 'jobs/fine-tune',
@@ -45,10 +47,15 @@ export const ENV = {
   model: 'CNN_CODES_MODEL',
   shardSize: 'CNN_CODES_SHARD_SIZE',
   executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
+  /** lambda | batch: where heads are fitted (functions/shared/settings.ts), and the Lambda's forwarding target. */
+  trainCompute: 'CNN_CODES_TRAIN_COMPUTE',
+  trainBatchQueueUrl: 'CNN_CODES_TRAIN_BATCH_QUEUE_URL',
+  trainTimeoutSeconds: 'CNN_CODES_TRAIN_TIMEOUT_SECONDS',
 } as const;
 
 /** Batch job names the dispatcher submits and counts; not resource names, so two deployments may share them. */
 export const JOB_NAME = {
   extract: 'cnn-codes-extract',
   fineTune: 'cnn-codes-fine-tune',
+  trainBatch: 'cnn-codes-train-batch',
 } as const;

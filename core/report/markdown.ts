@@ -19,6 +19,7 @@ export function renderMarkdownReport(manifest: Manifest, head: HeadArtefact, eva
     `- Dataset: \`${manifest.dataset}\`${manifest.splitSynthesized ? ' (no val folder: seeded stratified split)' : ''}`,
     `- Backbone: \`${head.model.name}\` (sha256 ${head.model.sha256.slice(0, 12)}…), cut point \`${head.layer}\``,
     `- Head: ${head.options.kind}, C = ${formatC(head.options.C)}${head.options.classWeight ? `, class weight ${head.options.classWeight}` : ''}, fitted on ${head.trainedOn} train images`,
+    ...(head.compute ? [`- Fitted on: ${head.compute.where === 'batch' ? 'the Batch CPU job' : 'the train-head Lambda'} (${head.compute.why})`] : []),
     '',
     '## Data',
     '',

@@ -30,6 +30,8 @@ export interface TrainRequest {
 
 export interface TrainDeps {
   workspace: BlobStore;
+  /** Where the fit runs and why (serverless: the Lambda or the Batch CPU job); recorded in head.json. */
+  compute?: { where: string; why: string };
   features: FeatureStore;
   onProgress?: ProgressSink;
 }
@@ -50,6 +52,8 @@ export interface HeadArtefact {
   quality?: TrainQuality;
   /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
   cacheKey: string;
+  /** Serverless runs: which compute fitted the head and why. */
+  compute?: { where: string; why: string };
 }
 
 export const HEAD_KEY = 'head.json';
@@ -145,6 +149,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
     fitSeconds,
     quality,
     cacheKey,
+    ...(deps.compute ? { compute: deps.compute } : {}),
   };
   await deps.workspace.put(`heads/${cacheKey}.json`, JSON.stringify(artefact));
   await deps.workspace.put(HEAD_KEY, JSON.stringify(artefact));

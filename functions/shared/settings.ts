@@ -24,6 +24,14 @@ export interface ServerlessSettings {
   /** Local folders in messages (the CLI worker and tests only). */
   allowLocalStores: boolean;
   aws: AwsSettings;
+  /**
+   * Where heads are fitted here: 'lambda' (the train-head function, which forwards sets too large for it to
+   * `trainBatchQueueUrl`) or 'batch' (the Batch CPU job that drains that queue). Unset: fit everything here.
+   */
+  trainCompute?: 'lambda' | 'batch';
+  trainBatchQueueUrl?: string;
+  /** The function's memory (Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB) and timeout (the stack sets it). */
+  lambdaEnvelope?: { memoryBytes: number; timeoutSeconds: number };
 }
 
 /** The environment variables the CDK stack sets (infra/layout.ts ENV); a missing required one is named. */
@@ -41,6 +49,10 @@ export const ENV_NAMES = {
   threads: 'CNN_CODES_THREADS',
   idleExit: 'CNN_CODES_IDLE_EXIT_SECONDS',
   pollSeconds: 'CNN_CODES_POLL_SECONDS',
+  trainCompute: 'CNN_CODES_TRAIN_COMPUTE',
+  trainBatchQueue: 'CNN_CODES_TRAIN_BATCH_QUEUE_URL',
+  trainTimeout: 'CNN_CODES_TRAIN_TIMEOUT_SECONDS',
+  lambdaMemory: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
 } as const;
 
 export const DEFAULT_SHARD_SIZE = SHARD_SIZE.cpu;
@@ -76,7 +88,20 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV_NAMES.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
     allowLocalStores: false,
     aws: awsSettings(flags, env),
+    ...trainComputeFromEnv(env),
   };
+}
+
+function trainComputeFromEnv(env: NodeJS.ProcessEnv): Pick<ServerlessSettings, 'trainCompute' | 'trainBatchQueueUrl' | 'lambdaEnvelope'> {
+  const compute = env[ENV_NAMES.trainCompute];
+  if (compute === undefined || compute === '') return {};
+  if (compute === 'batch') return { trainCompute: 'batch' };
+  if (compute !== 'lambda') throw new Error(`${ENV_NAMES.trainCompute} must be lambda or batch, got "${compute}"`);
+  const memoryMb = positiveInt(env, ENV_NAMES.lambdaMemory);
+  const timeoutSeconds = positiveInt(env, ENV_NAMES.trainTimeout);
+  if (!memoryMb || !timeoutSeconds) throw new Error(`${ENV_NAMES.trainCompute}=lambda needs ${ENV_NAMES.lambdaMemory} and ${ENV_NAMES.trainTimeout}`);
+  const queue = env[ENV_NAMES.trainBatchQueue];
+  return { trainCompute: 'lambda', lambdaEnvelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds }, ...(queue ? { trainBatchQueueUrl: queue } : {}) };
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
