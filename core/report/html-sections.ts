@@ -184,6 +184,7 @@ export function timingsAndCost(r: HtmlReportInput): string {
     items.push(`Model selection: ${formatSeconds(cv.table.reduce((s, c) => s + c.fitSeconds, 0))} of fitting for ${cv.table.length} candidates × ${cv.folds} folds${clock}.`);
   }
   items.push(`Final head fit: <b>${formatSeconds(r.head.fitSeconds)}</b> on ${r.head.trainedOn} images.`);
+  if (r.head.compute) items.push(`Fitted on ${r.head.compute.where === 'batch' ? 'the Batch CPU job' : 'the train-head Lambda'}: ${esc(r.head.compute.why)}.`);
   const costs = r.costs
     ? `<table id="cost-table"><thead><tr><th>compute</th><th>images/s (est.)</th><th>USD per 1 000 images</th></tr></thead><tbody>${r.costs.rows
         .map((c) => `<tr><td>${esc(c.name)}${c.note ? `<div class="muted small">${esc(c.note)}</div>` : ''}</td><td>${c.imagesPerSecond.toFixed(1)}</td><td>${formatUsd(c.usdPer1000)}</td></tr>`)
