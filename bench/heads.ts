@@ -242,6 +242,8 @@ async function largeCv(): Promise<void> {
     method: 'ours logistic, C by 5-fold CV, streamed float32 + ONNX GEMM', valAccuracy: valAccuracy(loadHead(result.head), val), fitSeconds, cpuSeconds,
     notes: `${grid.length} Cs, our folds, refit; chose C=${result.best.C}; ${result.passes} passes; folds in lockstep, onnxruntime threads = ${cores}`,
   };
+  // Printed before scikit-learn starts: on a loaded machine its run can take longer than the session has.
+  console.log(`ours: ${JSON.stringify(ours)}`);
   const sk = sklearnLrcv(dir);
   printTable(`C by 5-fold CV over ${grid.length} Cs on ${train.y.length} × ${train.dim} × 10`, [ours, ...sk], () => sk[0]);
 }
