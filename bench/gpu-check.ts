@@ -12,7 +12,7 @@ import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../core/runtime/onnx-runtime.js';
 import sharp from 'sharp';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { mulberry32 } from '../core/heads/index.js';
