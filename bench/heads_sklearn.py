@@ -87,7 +87,7 @@ def run(codes, mode, C, grid, n_jobs):
         folds = PredefinedSplit(np.load(os.path.join(codes, "folds.npy")))
         rows.append(timed(f"scikit-learn LogisticRegressionCV (our {len(grid)} Cs, our folds, n_jobs={n_jobs})",
                           lambda: make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=grid, cv=folds, n_jobs=n_jobs)).fit(Xt, yt),
-                          Xv, yv, "lbfgs, tol 1e-4, scaler fitted once, refit"))
+                          Xv, yv, "lbfgs, tol 1e-4, scaler fitted once, refit; CPU counts this process, not its loky workers"))
     elif mode == "cv":
         cv = StratifiedKFold(5, shuffle=True, random_state=0)
         rows.append(timed("scikit-learn LogisticRegressionCV (Cs=10: 1e-4..1e4)",
