@@ -1,26 +1,35 @@
 /**
- * Heads benchmark: our logistic / SVM heads (C by 5-fold CV) beside ml-logistic-regression and scikit-learn, on the
- * same .npy files. Not a test: it prints a table.
+ * Heads benchmark: our logistic / SVM heads beside ml-logistic-regression and scikit-learn (run by the project's
+ * .venv/bin/python), on the same .npy files. Not a test: it prints tables with the ratio to scikit-learn.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/heads.js [--codes DIR] [--synthetic] [--repeat 3] [--python-threads 1]
+ *   npx tsc -p tsconfig.json && node dist/bench/heads.js [--codes DIR] [--synthetic] [--cv-large] [--train-cli] [--repeat 3]
  *
  * --codes DIR   train_X.npy (float32 [n,d]), train_y.npy (int32/int64), val_X.npy, val_y.npy. Without it a stand-in of
  *               hymenoptera's size (245×1280 / 153, 2 classes) is generated with bench/heads_sklearn.py.
- * --synthetic   also run 100,000×512, 10 classes, one C (0.01) for every method: one fit each, no CV.
- * Times (wall and process CPU, each the best of --repeat interleaved rounds; the box may be shared) cover
- * standardization + CV + refit, not loading; ml-logistic-regression and the synthetic set run once. The ratio column
- * compares CPU time, which load from other processes disturbs far less than wall time.
+ * --synthetic   100,000×512, 10 classes, one C (0.01): ours streamed (float32, ONNX GEMM on every core), ours in
+ *               memory (float64, scalar JS: the engine it replaces), our SVM, LogisticRegression, LinearSVC.
+ * --cv-large    100,000×1280, 10 classes, C by 5-fold CV over 8 Cs: ours streamed against LogisticRegressionCV on the
+ *               same folds (PredefinedSplit), grid and cores (n_jobs = cores).
+ * --train-cli   the real binary, `cnn-codes train --codes … --val-codes …` (CV) on the 100k×512 set, against
+ *               LogisticRegressionCV on the same folds and grid: val accuracy side by side.
+ * The hymenoptera-size section runs both sides on one thread (our in-memory heads are single-threaded); the large
+ * ones give both sides every core. Times are wall and process CPU (all threads); for the small section each is the
+ * best of --repeat interleaved rounds, the large ones run once. The ratio columns divide by scikit-learn's figure.
  * "scaling per-fold" refits the standardizer on every training fold (GridSearchCV over a pipeline); "scaling once"
  * standardizes all training rows first, as make_pipeline(StandardScaler(), LogisticRegressionCV()) does.
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createHead, crossValidate, defaultCGrid, Standardizer, type HeadKind, type Matrix } from '../core/heads/index.js';
-import { decodeNpy } from '../core/features/npy.js';
+import { decodeNpy, encodeNpy } from '../core/features/npy.js';
+import { stratifiedKFold } from '../core/heads/folds.js';
+import { inMemoryRows } from '../core/heads/row-source.js';
+import { crossValidateStreamed, fitStreamed } from '../core/heads/streamed-logistic.js';
+import { loadHead } from '../core/heads/serialize.js';
 
 interface Row {
   method: string;
@@ -40,6 +49,14 @@ function timed<T>(run: () => T): { result: T; fitSeconds: number; cpuSeconds: nu
   return { result, fitSeconds: (performance.now() - wall) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
+async function timedAsync<T>(run: () => Promise<T>): Promise<{ result: T; fitSeconds: number; cpuSeconds: number }> {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  const result = await run();
+  const used = process.cpuUsage(cpu);
+  return { result, fitSeconds: (performance.now() - wall) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
 const require = createRequire(import.meta.url);
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const pythonScript = join(repoRoot, 'bench/heads_sklearn.py');
@@ -50,29 +67,31 @@ function argValue(name: string): string | undefined {
 }
 
 /**
- * Our heads run on one thread, so by default scikit-learn gets one too (--python-threads N to change it). On a shared
- * 2-core box, 2 BLAS threads made LogisticRegressionCV 8× slower than 1 thread: oversubscription, not speed.
+ * The small section: our in-memory heads run on one thread, so scikit-learn gets one too by default
+ * (--python-threads N to change it). The large sections give both sides every core.
  */
 const pythonThreads = argValue('--python-threads') ?? '1';
+const cores = availableParallelism();
+const venvPython = join(repoRoot, '.venv/bin/python');
 
-function python(args: string[]): string {
-  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set on some of these machines and slow numpy down: unset for a fair timing.
-  const env: NodeJS.ProcessEnv = {
-    ...process.env, OMP_NUM_THREADS: pythonThreads, OPENBLAS_NUM_THREADS: pythonThreads, MKL_NUM_THREADS: pythonThreads,
-  };
+function python(args: string[], threads = pythonThreads): string {
+  if (!existsSync(venvPython)) throw new Error(`${venvPython} not found: run "bash scripts/setup-python.sh" first (it installs scikit-learn)`);
+  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set on some of these machines and slow numpy down: unset for a fair timing,
+  // in scikit-learn's process only.
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync('python3', [pythonScript, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`python3 ${args.join(' ')} failed:\n${r.stderr}`);
+  const r = spawnSync(venvPython, [pythonScript, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${venvPython} ${args.join(' ')} failed:\n${r.stderr}`);
   return r.stdout;
 }
 
 /** Folder names carry a version: change it when the generator changes, so stale data is not reused. */
-function ensureData(kind: 'standin' | 'synthetic'): string {
-  const dir = join(tmpdir(), 'cnn-codes-bench', `${kind}-v2`);
+function ensureData(kind: 'standin' | 'synthetic', d = 512): string {
+  const dir = join(tmpdir(), 'cnn-codes-bench', kind === 'synthetic' && d !== 512 ? `synthetic-${d}-v2` : `${kind}-v2`);
   if (!existsSync(join(dir, 'val_y.npy'))) {
     mkdirSync(dir, { recursive: true });
-    python([`make-${kind}`, dir]);
+    python([`make-${kind}`, dir, ...(kind === 'synthetic' ? ['--d', String(d)] : [])]);
   }
   return dir;
 }
@@ -161,41 +180,135 @@ function sklearnCv(dir: string): Row[] {
 
 function printTable(title: string, rows: Row[], reference: (row: Row) => Row | undefined): void {
   console.log(`\n${title}`);
-  console.log('| method | val accuracy | fit time, wall (s) | fit time, CPU (s) | CPU × scikit-learn | notes |');
-  console.log('|---|---:|---:|---:|---:|---|');
+  console.log('| method | val accuracy | wall (s) | CPU (s) | wall × scikit-learn | CPU × scikit-learn | notes |');
+  console.log('|---|---:|---:|---:|---:|---:|---|');
   for (const row of rows) {
     const ref = reference(row);
-    const ratio = ref ? (row.cpuSeconds / ref.cpuSeconds).toFixed(2) : '–';
-    const cells = [(100 * row.valAccuracy).toFixed(1) + ' %', row.fitSeconds.toFixed(3), row.cpuSeconds.toFixed(3), ratio];
+    const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : '–');
+    const cells = [(100 * row.valAccuracy).toFixed(2) + ' %', row.fitSeconds.toFixed(3), row.cpuSeconds.toFixed(3),
+      ratio(row.fitSeconds, ref?.fitSeconds), ratio(row.cpuSeconds, ref?.cpuSeconds)];
     console.log(`| ${row.method} | ${cells.join(' | ')} | ${row.notes} |`);
   }
 }
 
+interface Codes32 {
+  X: Float32Array;
+  y: Int32Array;
+  dim: number;
+}
+
+function load32(dir: string, split: 'train' | 'val'): Codes32 {
+  const X = decodeNpy(readFileSync(join(dir, `${split}_X.npy`)));
+  const y = decodeNpy(readFileSync(join(dir, `${split}_y.npy`)));
+  if (!(X.data instanceof Float32Array) || X.shape.length !== 2) throw new Error(`${split}_X.npy must be 2-D float32`);
+  return { X: X.data, y: Int32Array.from(y.data as ArrayLike<number | bigint>, Number), dim: X.shape[1]! };
+}
+
+function valAccuracy(head: ReturnType<typeof loadHead>, val: Codes32): number {
+  return head.score({ rows: val.y.length, cols: val.dim, data: Float64Array.from(val.X) }, val.y);
+}
+
+/** Our streamed logistic regression (float32 rows, ONNX GEMM on every core), one C. */
+async function oursStreamedSingle(C: number, train: Codes32, val: Codes32): Promise<Row> {
+  const { result, fitSeconds, cpuSeconds } = await timedAsync(() => fitStreamed(inMemoryRows(train.X, train.y, train.dim), C));
+  const { fit } = result.head;
+  return {
+    method: `ours logistic, streamed float32 + ONNX GEMM (C=${C})`, valAccuracy: valAccuracy(loadHead(result.head), val), fitSeconds, cpuSeconds,
+    notes: `tol 1e-4, ${fit.iterations} iterations, ${result.passes} passes incl. 1 for statistics${fit.converged ? '' : ', NOT converged'}; onnxruntime threads = ${cores}`,
+  };
+}
+
+/** The folds both sides use: ours from folds.ts, written for scikit-learn's PredefinedSplit. */
+function sharedFolds(dir: string, y: Int32Array, folds: number): Int32Array {
+  const foldOf = new Int32Array(y.length);
+  stratifiedKFold(y, folds, 0).forEach((split, f) => split.test.forEach((i) => { foldOf[i] = f; }));
+  writeFileSync(join(dir, 'folds.npy'), encodeNpy(foldOf, [foldOf.length]));
+  return foldOf;
+}
+
+function sklearnLrcv(dir: string): Row[] {
+  return JSON.parse(python(['run', dir, '--mode', 'lrcv', '--grid', defaultCGrid().join(','), '--n-jobs', String(cores)], String(cores))) as Row[];
+}
+
+async function largeCv(): Promise<void> {
+  const dir = ensureData('synthetic', 1280);
+  const train = load32(dir, 'train');
+  const val = load32(dir, 'val');
+  const foldOf = sharedFolds(dir, train.y, 5);
+  console.log(`\nsynthetic: ${dir} — train ${train.y.length}×${train.dim}, val ${val.y.length}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const grid = defaultCGrid();
+  const { result, fitSeconds, cpuSeconds } = await timedAsync(() => crossValidateStreamed(inMemoryRows(train.X, train.y, train.dim), grid, foldOf, 5));
+  const ours: Row = {
+    method: 'ours logistic, C by 5-fold CV, streamed float32 + ONNX GEMM', valAccuracy: valAccuracy(loadHead(result.head), val), fitSeconds, cpuSeconds,
+    notes: `${grid.length} Cs, our folds, refit; chose C=${result.best.C}; ${result.passes} passes; folds in lockstep, onnxruntime threads = ${cores}`,
+  };
+  // Printed before scikit-learn starts: on a loaded machine its run can take longer than the session has.
+  console.log(`ours: ${JSON.stringify(ours)}`);
+  const sk = sklearnLrcv(dir);
+  printTable(`C by 5-fold CV over ${grid.length} Cs on ${train.y.length} × ${train.dim} × 10`, [ours, ...sk], () => sk[0]);
+}
+
+/** The real binary on the 100k × 512 set with CV, against LogisticRegressionCV on the same folds and grid. */
+function trainCli(): void {
+  const dir = ensureData('synthetic');
+  const y = load32(dir, 'train').y;
+  sharedFolds(dir, y, 5);
+  const out = join(tmpdir(), 'cnn-codes-bench', 'train-cli-out');
+  const args = [join(repoRoot, 'bin/cnn-codes.js'), 'train', '--codes', join(dir, 'train_X.npy'), '--labels', join(dir, 'train_y.npy'),
+    '--val-codes', join(dir, 'val_X.npy'), '--val-labels', join(dir, 'val_y.npy'), '--out', out, '--json'];
+  const started = performance.now();
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`cnn-codes train --codes failed:\n${r.stderr}`);
+  const wall = (performance.now() - started) / 1000;
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { metrics: { accuracy: number }; head: { C: number }; timings: Record<string, number> };
+  const ours: Row = {
+    method: 'cnn-codes train --codes (real binary, C by 5-fold CV)', valAccuracy: metrics.metrics.accuracy, fitSeconds: wall,
+    cpuSeconds: metrics.timings.cvCpuSeconds ?? Number.NaN,
+    notes: `chose C=${metrics.head.C}; wall includes process start and reading the .npy; CPU is the CV's`,
+  };
+  const sk = sklearnLrcv(dir);
+  printTable('`train --codes` on 100k × 512 × 10 against LogisticRegressionCV (same folds and grid)', [ours, ...sk], () => sk[0]);
+  const gap = 100 * (ours.valAccuracy - sk[0]!.valAccuracy);
+  console.log(`val accuracy gap: ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points (target ±0.2)`);
+}
+
 const SYNTHETIC_C = 0.01;
 
-function main(): void {
+async function main(): Promise<void> {
   const repeat = Number(argValue('--repeat') ?? 3);
-  const codes = argValue('--codes') ?? ensureData('standin');
-  const train = load(codes, 'train');
-  const val = load(codes, 'val');
-  console.log(`codes: ${codes} — train ${train.X.rows}×${train.X.cols}, val ${val.X.rows}, node ${process.version} (one thread), python BLAS/OpenMP threads: ${pythonThreads}`);
-  const ours = (['logistic', 'svm'] as const).flatMap((kind) =>
-    (['per-fold', 'once'] as const).map((scaling) => () => [oursWithCv(kind, scaling, train, val)]));
-  const rows = interleaved(repeat, [...ours, () => sklearnCv(codes)]);
-  const mllr = mlLogisticRegression(train, val, Number(argValue('--mllr-steps') ?? 1000), Number(argValue('--mllr-rate') ?? 5e-4));
-  const lrcv = rows.find((r) => r.method.includes('LogisticRegressionCV'));
-  const svmGrid = rows.find((r) => r.method.includes('LinearSVC'));
-  printTable('C by cross-validation', [...rows, mllr], (r) => (/svm|SVC/.test(r.method) ? svmGrid : lrcv));
+  console.log(`node ${process.version}, ${cores} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; scikit-learn BLAS (OPENBLAS_CORETYPE/L2_SIZE unset): ${python(['blas'])}`);
+  if (!process.argv.includes('--skip-small')) {
+    const codes = argValue('--codes') ?? ensureData('standin');
+    const train = load(codes, 'train');
+    const val = load(codes, 'val');
+    console.log(`codes: ${codes} — train ${train.X.rows}×${train.X.cols}, val ${val.X.rows}, our heads in memory (one thread), python BLAS/OpenMP threads: ${pythonThreads}`);
+    const ours = (['logistic', 'svm'] as const).flatMap((kind) =>
+      (['per-fold', 'once'] as const).map((scaling) => () => [oursWithCv(kind, scaling, train, val)]));
+    const rows = interleaved(repeat, [...ours, () => sklearnCv(codes)]);
+    const mllr = mlLogisticRegression(train, val, Number(argValue('--mllr-steps') ?? 1000), Number(argValue('--mllr-rate') ?? 5e-4));
+    const lrcv = rows.find((r) => r.method.includes('LogisticRegressionCV'));
+    const svmGrid = rows.find((r) => r.method.includes('LinearSVC'));
+    printTable('C by cross-validation', [...rows, mllr], (r) => (/svm|SVC/.test(r.method) ? svmGrid : lrcv));
+  }
 
   if (process.argv.includes('--synthetic')) {
     const dir = ensureData('synthetic');
     const strain = load(dir, 'train');
     const sval = load(dir, 'val');
-    console.log(`\nsynthetic: ${dir} — train ${strain.X.rows}×${strain.X.cols}, val ${sval.X.rows}`);
-    const rows = [oursSingle('logistic', SYNTHETIC_C, strain, sval), oursSingle('svm', SYNTHETIC_C, strain, sval)];
-    const skRows = JSON.parse(python(['run', dir, '--mode', 'single', '--C', String(SYNTHETIC_C)])) as Row[];
-    printTable(`C = ${SYNTHETIC_C} on 100k × 512 × 10`, [...rows, ...skRows], (r) => (/svm|SVC/.test(r.method) ? skRows[1] : skRows[0]));
+    const train32 = load32(dir, 'train');
+    const val32 = load32(dir, 'val');
+    console.log(`\nsynthetic: ${dir} — train ${strain.X.rows}×${strain.X.cols}, val ${sval.X.rows}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    const rows = [
+      await oursStreamedSingle(SYNTHETIC_C, train32, val32),
+      oursSingle('logistic', SYNTHETIC_C, strain, sval),
+      oursSingle('svm', SYNTHETIC_C, strain, sval),
+    ];
+    rows[1]!.method += ', in memory float64, scalar JS (the engine replaced)';
+    const skRows = JSON.parse(python(['run', dir, '--mode', 'single', '--C', String(SYNTHETIC_C)], String(cores))) as Row[];
+    printTable(`C = ${SYNTHETIC_C} on 100k × 512 × 10 (scikit-learn BLAS threads = ${cores})`, [...rows, ...skRows], (r) => (/svm|SVC/.test(r.method) ? skRows[1] : skRows[0]));
   }
+  if (process.argv.includes('--cv-large')) await largeCv();
+  if (process.argv.includes('--train-cli')) trainCli();
 }
 
-main();
+await main();

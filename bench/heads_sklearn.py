@@ -1,8 +1,11 @@
 """scikit-learn side of bench/heads.ts, and the generators of its data.
 
-  python3 bench/heads_sklearn.py make-standin DIR          245×1280 train / 153 val, 2 classes (stand-in for codes)
-  python3 bench/heads_sklearn.py make-synthetic DIR        100,000×512 train / 10,000 val, 10 classes
-  python3 bench/heads_sklearn.py run DIR --mode cv|single [--C 0.01] [--grid 1e-5,...]   prints one JSON list
+  .venv/bin/python bench/heads_sklearn.py make-standin DIR     245×1280 train / 153 val, 2 classes (stand-in for codes)
+  .venv/bin/python bench/heads_sklearn.py make-synthetic DIR [--d 512]   100,000×d train / 10,000 val, 10 classes
+  .venv/bin/python bench/heads_sklearn.py run DIR --mode cv|single|lrcv [--C 0.01] [--grid 1e-5,...] [--n-jobs N]
+  .venv/bin/python bench/heads_sklearn.py blas                  which BLAS kernel numpy uses (threadpoolctl)
+prints one JSON document. lrcv: LogisticRegressionCV only, on the folds in DIR/folds.npy (PredefinedSplit), so both
+sides cross-validate on identical folds.
 
 Timings (wall and process CPU) cover scaling + fitting (+ CV and refit), not loading. bench/heads.ts sets the BLAS and
 OpenMP thread counts through the environment.
@@ -33,6 +36,7 @@ def make_standin(out):
 
 
 def make_synthetic(out, n=100_000, n_val=10_000, d=512, k=10):
+    # Same generator for any d: at d=512 the files are identical to earlier runs (same seed, same draws).
     rng = np.random.default_rng(0)
     # Class means 0.1·N(0, 1) per feature: about 3 noise-σ apart, so classes overlap (not trivially separable).
     means = rng.standard_normal((k, d)) * 0.1
@@ -60,7 +64,14 @@ def timed(method, fit, Xv, yv, notes):
             "notes": notes + ("" if converged else "; ConvergenceWarning")}
 
 
-def run(codes, mode, C, grid):
+def blas():
+    from threadpoolctl import threadpool_info
+
+    return [{k: v for k, v in info.items() if k in ("internal_api", "architecture", "num_threads", "version")}
+            for info in threadpool_info()]
+
+
+def run(codes, mode, C, grid, n_jobs):
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
@@ -70,7 +81,14 @@ def run(codes, mode, C, grid):
     Xt, yt = load(codes, "train")
     Xv, yv = load(codes, "val")
     rows = []
-    if mode == "cv":
+    if mode == "lrcv":
+        from sklearn.model_selection import PredefinedSplit
+
+        folds = PredefinedSplit(np.load(os.path.join(codes, "folds.npy")))
+        rows.append(timed(f"scikit-learn LogisticRegressionCV (our {len(grid)} Cs, our folds, n_jobs={n_jobs})",
+                          lambda: make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=grid, cv=folds, n_jobs=n_jobs)).fit(Xt, yt),
+                          Xv, yv, "lbfgs, tol 1e-4, scaler fitted once, refit; CPU counts this process, not its loky workers"))
+    elif mode == "cv":
         cv = StratifiedKFold(5, shuffle=True, random_state=0)
         rows.append(timed("scikit-learn LogisticRegressionCV (Cs=10: 1e-4..1e4)",
                           lambda: make_pipeline(StandardScaler(), LogisticRegressionCV(cv=cv)).fit(Xt, yt), Xv, yv,
@@ -94,20 +112,24 @@ def run(codes, mode, C, grid):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=["make-standin", "make-synthetic", "run"])
-    p.add_argument("dir")
-    p.add_argument("--mode", choices=["cv", "single"], default="cv")
+    p.add_argument("command", choices=["make-standin", "make-synthetic", "run", "blas"])
+    p.add_argument("dir", nargs="?")
+    p.add_argument("--d", type=int, default=512)
+    p.add_argument("--n-jobs", type=int, default=None)
+    p.add_argument("--mode", choices=["cv", "single", "lrcv"], default="cv")
     p.add_argument("--C", type=float, default=0.01)
     p.add_argument("--grid", default="1e-5,1e-4,1e-3,1e-2,1e-1,1,10,100")
     a = p.parse_args()
-    if a.command == "make-standin":
+    if a.command == "blas":
+        print(json.dumps(blas()))
+    elif a.command == "make-standin":
         os.makedirs(a.dir, exist_ok=True)
         make_standin(a.dir)
     elif a.command == "make-synthetic":
         os.makedirs(a.dir, exist_ok=True)
-        make_synthetic(a.dir)
+        make_synthetic(a.dir, d=a.d)
     else:
-        print(json.dumps(run(a.dir, a.mode, a.C, [float(c) for c in a.grid.split(",")])))
+        print(json.dumps(run(a.dir, a.mode, a.C, [float(c) for c in a.grid.split(",")], a.n_jobs)))
 
 
 if __name__ == "__main__":

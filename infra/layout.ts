@@ -9,6 +9,8 @@ export const RUNTIME_SOURCES = {
   /** The image compiles to dist/ (the worker's own documented command): the handler is found relative to it. */
   extractLambdaHandler: 'dist/functions/extract/lambda.handler',
   extractWorkerCommand: ['node', 'dist/functions/extract/worker.js'],
+  /** The Batch CPU train job: drains the train-batch queue (same image as the extract worker). */
+  trainBatchCommand: ['node', 'dist/functions/train-head/worker.js'],
   trainHeadEntry: 'functions/train-head/handler.ts',
   evaluateEntry: 'functions/evaluate/handler.ts',
   fineTuneDir: 'jobs/fine-tune',
@@ -24,4 +26,5 @@ export const DISPATCH_ENTRY = 'functions/dispatch/handler.ts';
 export const JOB_NAME = {
   extract: 'cnn-codes-extract',
   fineTune: 'cnn-codes-fine-tune',
+  trainBatch: 'cnn-codes-train-batch',
 } as const;

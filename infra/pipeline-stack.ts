@@ -5,6 +5,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type { Construct, IConstruct } from 'constructs';
 import type { PipelineConfig } from './config.js';
 import { DeadLetterAlarms } from './constructs/alarms.js';
+import { CpuTrainJob } from './constructs/cpu-train-job.js';
 import { Dispatcher, type DispatchedPool } from './constructs/dispatcher.js';
 import { ExtractLambda } from './constructs/extract-lambda.js';
 import { GpuBatch } from './constructs/gpu-batch.js';
@@ -23,7 +24,7 @@ export interface PipelineStackProps extends StackProps {
   config: PipelineConfig;
 }
 
-type StageQueues = Record<'run' | 'extract' | 'train' | 'evaluate' | 'fineTune', WorkQueue>;
+type StageQueues = Record<'run' | 'extract' | 'train' | 'trainBatch' | 'evaluate' | 'fineTune', WorkQueue>;
 
 /**
  * The deployable pipeline: run queue → train-head (plans: one extract message per shard) → extract queue (also fed
@@ -46,6 +47,8 @@ export class PipelineStack extends Stack {
         maxReceiveCount: MAX_RECEIVE_COUNT.extract,
       }),
       train: new WorkQueue(this, 'Train', { visibilityTimeout: trainHeadVisibility, maxReceiveCount: MAX_RECEIVE_COUNT.train }),
+      // Train messages the Lambda forwards as too large for it; the Batch CPU job drains them.
+      trainBatch: new WorkQueue(this, 'TrainBatch', { visibilityTimeout: SIZES.trainBatch.visibility, maxReceiveCount: MAX_RECEIVE_COUNT.trainBatch }),
       evaluate: new WorkQueue(this, 'Evaluate', { visibilityTimeout: visibilityFor(SIZES.evaluate.timeout), maxReceiveCount: MAX_RECEIVE_COUNT.evaluate }),
       fineTune: new WorkQueue(this, 'FineTune', { visibilityTimeout: SIZES.fineTune.visibility, maxReceiveCount: MAX_RECEIVE_COUNT.fineTune }),
     };
@@ -78,7 +81,11 @@ export class PipelineStack extends Stack {
     const gpuExtract = config.extractCompute === 'gpu';
     // Lambda sets AWS_REGION itself (and forbids setting it); an ECS container on EC2 may not get it otherwise.
     const region = { AWS_REGION: this.region };
-    new HeadsFunctions(this, 'Heads', { sourceRoot: config.sourceRoot, storage, queues, environment: withRunQueue });
+    const heads = new HeadsFunctions(this, 'Heads', { sourceRoot: config.sourceRoot, storage, queues, environment: withRunQueue });
+    heads.trainHead.addEnvironment(ENV.trainCompute, 'lambda');
+    heads.trainHead.addEnvironment(ENV.trainTimeoutSeconds, String(SIZES.trainHead.timeout.toSeconds()));
+    heads.trainHead.addEnvironment(ENV.trainBatchQueueUrl, queues.trainBatch.queue.queueUrl);
+    queues.trainBatch.queue.grantSendMessages(heads.trainHead);
 
     const grantExtract = (grantee: iam.IGrantable & IConstruct) => {
       storage.grant(grantee, PREFIX.datasets, 'read');
@@ -135,6 +142,29 @@ export class PipelineStack extends Stack {
       jobName: JOB_NAME.fineTune,
       messagesPerWorker: 1,
       maxWorkers: config.maxFineTuneJobs,
+    });
+
+    const { vcpus, memory, timeout, maxvCpus } = SIZES.trainBatch;
+    const trainJob = new CpuTrainJob(this, 'TrainBatchJob', {
+      vpc: gpu.vpc,
+      image: extractImageSource(config.sourceRoot),
+      command: [...RUNTIME_SOURCES.trainBatchCommand],
+      // The job's "train queue" is the forwarding queue: it runs the same train stage, as 'batch'.
+      environment: { ...environment, ...region, [ENV.queueUrl.train]: queues.trainBatch.queue.queueUrl, [ENV.trainCompute]: 'batch' },
+      vcpus, memory, timeout, maxvCpus,
+    });
+    storage.grant(trainJob.role, PREFIX.cache, 'read');
+    storage.grant(trainJob.role, PREFIX.runs, 'readWrite');
+    queues.trainBatch.grantConsume(trainJob.role);
+    queues.evaluate.queue.grantSendMessages(trainJob.role);
+    pools.push({
+      name: 'train-batch',
+      workQueue: queues.trainBatch,
+      jobDefinition: trainJob.jobDefinition,
+      jobQueue: trainJob.jobQueue,
+      jobName: JOB_NAME.trainBatch,
+      messagesPerWorker: 1,
+      maxWorkers: Math.floor(maxvCpus / vcpus),
     });
 
     new Dispatcher(this, 'Dispatcher', { jobQueue: gpu.jobQueue, pools });

@@ -32,8 +32,14 @@ export const SIZES = {
     /** The job's heartbeat (every 60 s) pushes visibility 300 s ahead; this only covers start-up. */
     visibility: Duration.minutes(10),
   },
+  /**
+   * Heads too large for the train-head Lambda (train-compute.ts: over half its timeout or 60 % of its memory by the
+   * bench's cost model). Fargate's 4 vCPU allow up to 30 GiB: 36 bytes a value in memory covers ~800 M values
+   * (e.g. 600k × 1280). The worker's heartbeat extends its message every third of `visibility`.
+   */
+  trainBatch: { vcpus: 4, memory: Size.gibibytes(30), timeout: Duration.hours(6), visibility: Duration.minutes(5), maxvCpus: 16 },
   dispatchInterval: Duration.minutes(1),
 } as const;
 
 /** Deliveries before a message goes to its dead-letter queue. Extract tolerates more: Spot reclaims count too. */
-export const MAX_RECEIVE_COUNT = { extract: 5, train: 3, evaluate: 3, run: 3, fineTune: 2 } as const;
+export const MAX_RECEIVE_COUNT = { extract: 5, train: 3, trainBatch: 2, evaluate: 3, run: 3, fineTune: 2 } as const;

@@ -20,6 +20,7 @@ import { localDeps } from '../local-deps.js';
 import { readHeadFile } from './head-file.js';
 import { HEAD_OPTIONS, headChoices } from './head-flags.js';
 import { predictWithClassifierFile } from './report.js';
+import { CODES_FLAG_DOCS, CODES_OPTIONS, trainOnCodesCommand } from './train-codes.js';
 import { printEvaluation, printExtract, printModels, printPredictions, printRun, printTrain, printVerify, verifySummary } from '../output.js';
 
 const data: OptionSpec = { data: { type: 'string' }, seed: { type: 'string' }, 'val-fraction': { type: 'string' }, verify: { type: 'boolean', default: false } };
@@ -124,16 +125,18 @@ const extractCommand: CliCommand = {
 
 const trainCommand: CliCommand = {
   name: 'train',
-  summary: 'fit a head on cached train codes; C (and layer/head with "auto") chosen by stratified k-fold CV',
-  usage: 'train --out DIR [--layer NAME|auto] [--head KIND] [--C x] [options]',
+  summary: 'fit a head on cached train codes (or --codes/--labels .npy); C (and layer/head with "auto") chosen by stratified k-fold CV',
+  usage: 'train --out DIR [--layer NAME|auto] [--head KIND] [--C x] [options]   |   train --codes X.npy --labels y.npy [--val-codes V.npy --val-labels W.npy] [--out DIR]',
   example: 'cnn-codes train --out cnn-codes-out/hymenoptera --layer auto --head auto',
-  options: { ...out, ...HEAD_OPTIONS },
+  options: { ...out, ...HEAD_OPTIONS, ...CODES_OPTIONS },
   flagDocs: {
-    out: { arg: 'DIR', text: 'the workspace extract wrote (required)' },
+    out: { arg: 'DIR', text: 'the workspace extract wrote (required), or where --codes writes head.json, metrics.json and reports' },
     cache: { arg: 'DIR', text: 'the code cache extract used, when it was given --cache' },
     seed: { arg: 'N', text: 'seed of the cross-validation folds (default 0)' },
+    ...CODES_FLAG_DOCS,
   },
   async run(values, _positionals, ctx) {
+    if (values.codes !== undefined) return trainOnCodesCommand(values, ctx);
     const deps = local(values, ctx, 'train');
     const result = await trainHead({ ...deps, onProgress: ctx.progress }, trainRequest(values));
     ctx.progress.end();

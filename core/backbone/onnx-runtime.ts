@@ -3,13 +3,14 @@ import { ModelError, errorMessage } from '../errors.js';
 
 /**
  * The one module that imports onnxruntime (test/unit/architecture keeps it so): sessions are opened here, with the
- * same providers, threading and error mapping for every graph (backbone, exported classifier). The other modules see
+ * same providers, threading and error mapping for every graph (backbone, exported classifier, the heads' GEMMs). The other modules see
  * a session and tensors only.
  */
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 export type InferenceSession = ort.InferenceSession;
 export const Tensor = ort.Tensor;
+export type Tensor = ort.Tensor;
 
 export interface SessionOptions {
   /** Intra-op threads per session. One per session and several sessions beat one wide session for small models. */

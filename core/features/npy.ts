@@ -25,22 +25,37 @@ export function encodeNpy(data: Float32Array | Int32Array, shape: number[]): Uin
   return out;
 }
 
-export function decodeNpy(bytes: Uint8Array): { data: Float32Array | Int32Array | Float64Array | BigInt64Array; shape: number[] } {
+export interface NpyHeader {
+  descr: string;
+  shape: number[];
+  /** Byte offset of the first value. */
+  offset: number;
+  /** Bytes per value. */
+  width: number;
+}
+
+/** Parses a .npy preamble (the first bytes of the file: 10 + header length suffice, 64 KiB always do). */
+export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new DataError('not a .npy file');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const major = bytes[6];
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = major === 1 ? 10 : 12;
+  if (bytes.length < start + headerLen) throw new DataError('.npy header is truncated');
   const header = new TextDecoder().decode(bytes.subarray(start, start + headerLen));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (/'fortran_order':\s*True/.test(header)) throw new DataError('.npy in Fortran order is not supported');
   if (shapeText === undefined) throw new DataError('.npy header has no shape');
   const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const offset = start + headerLen;
   const width = descr === '<f8' || descr === '<i8' ? 8 : 4;
   if (descr !== '<f4' && descr !== '<i4' && width !== 8) throw new DataError(`.npy dtype ${descr} is not supported`);
+  return { descr: descr!, shape, offset: start + headerLen, width };
+}
+
+export function decodeNpy(bytes: Uint8Array): { data: Float32Array | Int32Array | Float64Array | BigInt64Array; shape: number[] } {
+  const { descr, shape, offset, width } = parseNpyHeader(bytes);
+  const count = shape.reduce((a, b) => a * b, 1);
   // Copy so the typed array is aligned whatever the source buffer's offset. Uint8Array.prototype.slice, because
   // Buffer#slice returns a view whose .buffer still starts at the file header.
   const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * width);

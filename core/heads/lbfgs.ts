@@ -1,4 +1,4 @@
-import { strongWolfeLineSearch } from './line-search.js';
+import { strongWolfeSteps } from './line-search.js';
 
 /** Writes ∇f(x) into `gradient` and returns f(x). */
 export type Objective = (x: Float64Array, gradient: Float64Array) => number;
@@ -25,6 +25,26 @@ export interface LbfgsResult {
 }
 
 export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: LbfgsOptions = {}): LbfgsResult {
+  const steps = lbfgsSteps(x0, options);
+  let next = steps.next();
+  while (!next.done) next = steps.next(objective(next.value.x, next.value.gradient));
+  return next.value;
+}
+
+/** One evaluation L-BFGS asks for: write ∇f(x) into `gradient` and resume the solver with f(x). */
+export interface EvaluationRequest {
+  x: Float64Array;
+  gradient: Float64Array;
+}
+
+export type LbfgsSteps = Generator<EvaluationRequest, LbfgsResult, number>;
+
+/**
+ * L-BFGS as a coroutine: it yields each point it needs f and ∇f at. `minimizeLbfgs` answers synchronously; the
+ * streaming heads answer after an asynchronous pass over the rows, and answer many solvers (folds) from one pass.
+ * The arithmetic is the same either way, so both give the same iterates.
+ */
+export function* lbfgsSteps(x0: Float64Array, options: LbfgsOptions = {}): LbfgsSteps {
   const gradTol = options.gradTol ?? 1e-5;
   const relFuncTol = options.relFuncTol ?? 64 * Number.EPSILON;
   const maxIter = options.maxIter ?? 1000;
@@ -41,7 +61,7 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
   const rho: number[] = [];
   const alphas = new Float64Array(m);
 
-  let value = objective(x, g);
+  let value = yield { x, gradient: g };
   let evaluations = 1;
   let iterations = 0;
   const result = (reason: StopReason): LbfgsResult => ({
@@ -59,12 +79,15 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
     }
     // Without curvature information a unit step is arbitrary: scale the first one to length 1 like scipy does.
     const alphaInit = s.length === 0 ? Math.min(1, 1 / Math.sqrt(-slope)) : 1;
-    const phi = (alpha: number) => {
+    const phi = function* (alpha: number): Generator<EvaluationRequest, { value: number; slope: number }, number> {
       for (let i = 0; i < n; i++) xTrial[i] = x[i]! + alpha * p[i]!;
-      const v = objective(xTrial, gTrial);
+      const v = yield { x: xTrial, gradient: gTrial };
       return { value: v, slope: dot(gTrial, p) };
     };
-    const ls = strongWolfeLineSearch(phi, value, slope, alphaInit, { maxEvaluations: 50 });
+    const search = strongWolfeSteps(value, slope, alphaInit, { maxEvaluations: 50 });
+    let step = search.next();
+    while (!step.done) step = search.next(yield* phi(step.value));
+    const ls = step.value;
     evaluations += ls.evaluations;
     if (!ls.ok && !(ls.alpha > 0)) {
       if (s.length > 0) {
@@ -74,7 +97,7 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
       return result('line-search');
     }
     if (!ls.lastEvaluated) {
-      phi(ls.alpha);
+      yield* phi(ls.alpha);
       evaluations++;
     }
     iterations++;

@@ -31,15 +31,33 @@ export function strongWolfeLineSearch(
   alphaInit: number,
   options: LineSearchOptions = {},
 ): LineSearchResult {
+  const steps = strongWolfeSteps(value0, slope0, alphaInit, options);
+  let next = steps.next();
+  while (!next.done) next = steps.next(phi(next.value));
+  return next.value;
+}
+
+/**
+ * The same search as a coroutine: it yields each step length α it wants evaluated and is resumed with φ(α). The
+ * caller decides how (and when) φ is computed, so one search can wait on an asynchronous pass over streamed rows.
+ */
+export type LineSearchSteps = Generator<number, LineSearchResult, { value: number; slope: number }>;
+
+export function* strongWolfeSteps(
+  value0: number,
+  slope0: number,
+  alphaInit: number,
+  options: LineSearchOptions = {},
+): LineSearchSteps {
   const c1 = options.c1 ?? 1e-4;
   const c2 = options.c2 ?? 0.9;
   const maxEvaluations = options.maxEvaluations ?? 40;
   const alphaMax = options.alphaMax ?? 1e10;
   let evaluations = 0;
   let best = { alpha: 0, value: value0, slope: slope0 };
-  const evaluate = (alpha: number) => {
+  const evaluate = function* (alpha: number): Generator<number, { value: number; slope: number }, { value: number; slope: number }> {
     evaluations++;
-    const r = phi(alpha);
+    const r = yield alpha;
     if (r.value < best.value) best = { alpha, value: r.value, slope: r.slope };
     return r;
   };
@@ -50,16 +68,16 @@ export function strongWolfeLineSearch(
   let prev = { alpha: 0, value: value0, slope: slope0 };
   let alpha = Math.min(alphaInit, alphaMax);
   for (let i = 0; evaluations < maxEvaluations; i++) {
-    const cur = evaluate(alpha);
+    const cur = yield* evaluate(alpha);
     if (!Number.isFinite(cur.value)) {
       alpha = prev.alpha + (alpha - prev.alpha) / 10;
       continue;
     }
     if (cur.value > value0 + c1 * alpha * slope0 || (i > 0 && cur.value >= prev.value)) {
-      return zoom(prev, { alpha, ...cur });
+      return yield* zoom(prev, { alpha, ...cur });
     }
     if (Math.abs(cur.slope) <= -c2 * slope0) return done(alpha, cur.value, cur.slope);
-    if (cur.slope >= 0) return zoom({ alpha, ...cur }, prev);
+    if (cur.slope >= 0) return yield* zoom({ alpha, ...cur }, prev);
     prev = { alpha, ...cur };
     if (alpha >= alphaMax) break;
     alpha = Math.min(alpha * 4, alphaMax);
@@ -70,11 +88,11 @@ export function strongWolfeLineSearch(
     return { ...best, evaluations, ok: false, lastEvaluated: false };
   }
 
-  function zoom(lo: Point, hi: Point): LineSearchResult {
+  function* zoom(lo: Point, hi: Point): LineSearchSteps {
     while (evaluations < maxEvaluations) {
       const alphaJ = interpolate(lo, hi);
       if (alphaJ === lo.alpha || alphaJ === hi.alpha) break;
-      const cur = evaluate(alphaJ);
+      const cur = yield* evaluate(alphaJ);
       if (cur.value > value0 + c1 * alphaJ * slope0 || cur.value >= lo.value) {
         hi = { alpha: alphaJ, ...cur };
       } else {

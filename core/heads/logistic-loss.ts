@@ -19,7 +19,7 @@ export function logisticObjective(
 }
 
 /** Replaces the scores z[zo..zo+m) by weight·∂ℓ/∂z and returns weight·ℓ. */
-function lossAndResidual(z: Float64Array, zo: number, m: number, label: number, weight: number): number {
+export function lossAndResidual(z: Float64Array, zo: number, m: number, label: number, weight: number): number {
   if (m === 1) {
     const t = label === 1 ? 1 : -1;
     const u = -t * z[zo]!;

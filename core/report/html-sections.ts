@@ -176,8 +176,13 @@ export function timingsAndCost(r: HtmlReportInput): string {
   } else {
     items.push('Extraction throughput was not measured in this run (evaluate alone, or every code came from the cache), so there is no cost estimate; a run that embeds images measures it.');
   }
-  if (r.head.cv) items.push(`Model selection: ${formatSeconds(r.head.cv.table.reduce((s, c) => s + c.fitSeconds, 0))} of fitting for ${r.head.cv.table.length} candidates × ${r.head.cv.folds} folds.`);
+  const cv = r.head.cv;
+  if (cv) {
+    const clock = cv.wallSeconds === undefined ? '' : ` (${formatSeconds(cv.wallSeconds)} wall, ${formatSeconds(cv.cpuSeconds ?? 0)} CPU on all threads${cv.engine ? `; ${esc(cv.engine)}` : ''})`;
+    items.push(`Model selection: ${formatSeconds(cv.table.reduce((s, c) => s + c.fitSeconds, 0))} of fitting for ${cv.table.length} candidates × ${cv.folds} folds${clock}.`);
+  }
   items.push(`Final head fit: <b>${formatSeconds(r.head.fitSeconds)}</b> on ${r.head.trainedOn} images.`);
+  if (r.head.compute) items.push(`Fitted on ${r.head.compute.where === 'batch' ? 'the Batch CPU job' : 'the train-head Lambda'}: ${esc(r.head.compute.why)}.`);
   const costs = r.costs
     ? `<table id="cost-table"><thead><tr><th>compute</th><th>images/s (est.)</th><th>USD per 1 000 images</th></tr></thead><tbody>${r.costs.rows
         .map((c) => `<tr><td>${esc(c.name)}${c.note ? `<div class="muted small">${esc(c.note)}</div>` : ''}</td><td>${c.imagesPerSecond.toFixed(1)}</td><td>${formatUsd(c.usdPer1000)}</td></tr>`)

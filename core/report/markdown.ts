@@ -18,6 +18,7 @@ export function renderMarkdownReport({ manifest, head, evaluation, quality }: Re
     `- Dataset: \`${manifest.dataset}\`${manifest.splitSynthesized ? ' (no val folder: seeded stratified split)' : ''}`,
     `- Backbone: \`${head.model.name}\` (sha256 ${head.model.sha256.slice(0, 12)}…), cut point \`${head.layer}\``,
     `- Head: ${head.options.kind}, C = ${formatC(head.options.C)}${head.options.classWeight ? `, class weight ${head.options.classWeight}` : ''}, fitted on ${head.trainedOn} train images, ${describeConvergence(head.head.fit)}`,
+    ...(head.compute ? [`- Fitted on: ${head.compute.where === 'batch' ? 'the Batch CPU job' : 'the train-head Lambda'} (${head.compute.why})`] : []),
     '',
     '## Data',
     '',
@@ -41,6 +42,9 @@ export function renderMarkdownReport({ manifest, head, evaluation, quality }: Re
       `Chosen: ${head.cv.best.layer ?? head.layer} / ${head.cv.best.kind} / C = ${formatC(head.cv.best.C)}.`,
       '',
     );
+    if (head.cv.wallSeconds !== undefined) {
+      lines.push(`Model selection took ${head.cv.wallSeconds.toFixed(2)} s wall, ${(head.cv.cpuSeconds ?? 0).toFixed(2)} s CPU (all threads)${head.cv.engine ? `; engine: ${head.cv.engine}` : ''}.`, '');
+    }
   }
   lines.push(
     `## ${evaluation.split} metrics`,

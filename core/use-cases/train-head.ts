@@ -15,6 +15,7 @@ import type { TrainOptions } from '../messages/schema.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { HEAD_ARTEFACT_VERSION, readHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
 import { cachedHeadKey, HEAD_KEY } from '../workspace/keys.js';
+import { startClock } from '../util/clock.js';
 import type { ProgressSink } from './progress.js';
 
 /** What to train: the same shape a train message carries. */
@@ -22,6 +23,8 @@ export type TrainRequest = TrainOptions;
 
 export interface TrainDeps {
   workspace: BlobStore;
+  /** Where the fit runs and why (serverless: the Lambda or the Batch CPU job); recorded in head.json. */
+  compute?: { where: string; why: string };
   features: FeatureStore;
   onProgress?: ProgressSink;
 }
@@ -69,6 +72,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
   );
   // A fixed C on a class of one image fits without CV, as it always did; it just gets no label-error search.
   const canValidate = candidates.length > 1 || Math.min(...classCounts(y)) >= 2;
+  const clock = startClock();
   const result = !canValidate ? undefined : crossValidate(candidates, y, {
     folds,
     seed,
@@ -77,7 +81,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
     onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
   });
   // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
-  if (result && candidates.length > 1) cv = { folds: result.folds, seed, table: result.table, best: result.best };
+  if (result && candidates.length > 1) cv = { folds: result.folds, seed, table: result.table, best: result.best, ...clock(), engine: 'in memory, float64' };
   const chosen = result ? { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C } : { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
   const labelIssues = rankLabelIssues({
     outOfFold: result?.outOfFold,
@@ -116,6 +120,7 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
     fitSeconds,
     quality,
     cacheKey,
+    ...(deps.compute ? { compute: deps.compute } : {}),
   };
   await deps.workspace.put(cachedHeadKey(cacheKey), JSON.stringify(artefact));
   await deps.workspace.put(HEAD_KEY, JSON.stringify(artefact));

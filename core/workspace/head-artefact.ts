@@ -17,7 +17,8 @@ export interface HeadArtefact {
   namespace: string;
   classes: string[];
   options: HeadOptions;
-  cv: { folds: number; seed: number; table: CvRow[]; best: CvRow } | null;
+  /** wallSeconds / cpuSeconds: the whole model selection (CPU over every thread); engine: how the heads were fitted. */
+  cv: { folds: number; seed: number; table: CvRow[]; best: CvRow; wallSeconds?: number; cpuSeconds?: number; engine?: string } | null;
   /** The head itself; `loadHead` (core/heads) owns its format and checks it fully before use. */
   head: HeadJSON;
   trainedOn: number;
@@ -26,6 +27,8 @@ export interface HeadArtefact {
   quality?: TrainQuality;
   /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
   cacheKey: string;
+  /** Serverless runs: which compute fitted the head and why. */
+  compute?: { where: string; why: string };
 }
 
 const cvOrNull: Check<HeadArtefact['cv']> = (value, path, problems) =>
@@ -50,7 +53,7 @@ const checkHeadArtefact = fields<HeadArtefact>({
   trainedOn: integer(0, Number.MAX_SAFE_INTEGER),
   fitSeconds: finite,
   cacheKey: anyString,
-});
+}, { compute: fields({ where: anyString, why: anyString }) });
 
 /** The head artefact at `key`, checked; undefined when there is none. */
 export function readHeadArtefact(workspace: BlobStore, key = HEAD_KEY): Promise<HeadArtefact | undefined> {

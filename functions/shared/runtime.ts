@@ -56,6 +56,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     ...(settings.extractCompute ? { extractCompute: settings.extractCompute } : {}),
     // A GPU worker drains 128-image batches: 8 GETs in flight (the CPU default) would starve it on S3 latency.
     ...(settings.executionProvider === 'cuda' ? { readConcurrency: GPU_READ_CONCURRENCY } : {}),
+    ...trainCompute(settings, sqs),
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
   };
   return {
@@ -71,6 +72,13 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
       sqs.destroy();
     },
   };
+}
+
+function trainCompute(settings: ServerlessSettings, sqs: SQSClient): Pick<DistributedDeps, 'trainCompute'> {
+  if (settings.trainCompute === 'batch') return { trainCompute: { runsOn: 'batch' } };
+  if (settings.trainCompute !== 'lambda' || !settings.lambdaEnvelope) return {};
+  const batchQueue = settings.trainBatchQueueUrl ? { batchQueue: new SqsQueue(sqs, settings.trainBatchQueueUrl) } : {};
+  return { trainCompute: { runsOn: 'lambda', envelope: settings.lambdaEnvelope, ...batchQueue } };
 }
 
 /** One JSON line per event on stderr: CloudWatch and `docker logs` both keep it, tests parse it. */

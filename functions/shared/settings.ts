@@ -27,6 +27,14 @@ export interface ServerlessSettings {
   /** Local folders in messages (the CLI worker and tests only). */
   allowLocalStores: boolean;
   aws: AwsSettings;
+  /**
+   * Where heads are fitted here: 'lambda' (the train-head function, which forwards sets too large for it to
+   * `trainBatchQueueUrl`) or 'batch' (the Batch CPU job that drains that queue). Unset: fit everything here.
+   */
+  trainCompute?: 'lambda' | 'batch';
+  trainBatchQueueUrl?: string;
+  /** The function's memory (Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB) and timeout (the stack sets it). */
+  lambdaEnvelope?: { memoryBytes: number; timeoutSeconds: number };
 }
 
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
@@ -62,6 +70,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
     allowLocalStores: false,
     aws: awsSettings(flags, env),
+    ...trainComputeFromEnv(env),
   };
 }
 
@@ -70,6 +79,18 @@ function extractComputeFromEnv(env: NodeJS.ProcessEnv, provider: 'cpu' | 'cuda')
   const kind = env[ENV.extractCompute] || (provider === 'cuda' ? 'gpu' : 'cpu');
   if (kind !== 'cpu' && kind !== 'gpu' && kind !== 'lambda') throw new Error(`${ENV.extractCompute} must be cpu, gpu or lambda, got "${kind}"`);
   return { kind, ...optional('timeLimitSeconds', positiveInt(env, ENV.extractTimeLimit)) };
+}
+
+function trainComputeFromEnv(env: NodeJS.ProcessEnv): Pick<ServerlessSettings, 'trainCompute' | 'trainBatchQueueUrl' | 'lambdaEnvelope'> {
+  const compute = env[ENV.trainCompute];
+  if (compute === undefined || compute === '') return {};
+  if (compute === 'batch') return { trainCompute: 'batch' };
+  if (compute !== 'lambda') throw new Error(`${ENV.trainCompute} must be lambda or batch, got "${compute}"`);
+  const memoryMb = positiveInt(env, ENV.lambdaMemory);
+  const timeoutSeconds = positiveInt(env, ENV.trainTimeoutSeconds);
+  if (!memoryMb || !timeoutSeconds) throw new Error(`${ENV.trainCompute}=lambda needs ${ENV.lambdaMemory} and ${ENV.trainTimeoutSeconds}`);
+  const queue = env[ENV.trainBatchQueueUrl];
+  return { trainCompute: 'lambda', lambdaEnvelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds }, ...(queue ? { trainBatchQueueUrl: queue } : {}) };
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {

@@ -20,6 +20,8 @@ export interface DispatchedPool {
   jobName: string;
   messagesPerWorker: number;
   maxWorkers: number;
+  /** The Batch queue to submit to, when not the dispatcher's default (the CPU train job has its own). */
+  jobQueue?: batch.IJobQueue;
 }
 
 export interface DispatcherProps {
@@ -41,7 +43,7 @@ export class Dispatcher extends Construct {
     const pools: WorkerPool[] = props.pools.map((p) => ({
       name: p.name,
       queueUrl: p.workQueue.queue.queueUrl,
-      jobQueue: props.jobQueue.jobQueueArn,
+      jobQueue: (p.jobQueue ?? props.jobQueue).jobQueueArn,
       jobDefinition: p.jobDefinition.jobDefinitionArn,
       jobName: p.jobName,
       messagesPerWorker: p.messagesPerWorker,
@@ -65,10 +67,11 @@ export class Dispatcher extends Construct {
     for (const pool of props.pools) {
       this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [pool.workQueue.queue.queueArn] }));
     }
+    const jobQueues = [...new Set([props.jobQueue, ...props.pools.map((p) => p.jobQueue ?? props.jobQueue)])];
     this.fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['batch:SubmitJob'],
-        resources: [props.jobQueue.jobQueueArn, ...props.pools.map((p) => p.jobDefinition.jobDefinitionArn)],
+        resources: [...jobQueues.map((q) => q.jobQueueArn), ...props.pools.map((p) => p.jobDefinition.jobDefinitionArn)],
       }),
     );
     this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['batch:ListJobs'], resources: ['*'] }));

@@ -17,11 +17,13 @@ export interface GpuBatchProps {
  */
 export class GpuBatch extends Construct {
   readonly jobQueue: batch.JobQueue;
+  /** Shared with the CPU train job: one VPC, public subnets only, no NAT. */
+  readonly vpc: ec2.Vpc;
 
   constructor(scope: Construct, id: string, props: GpuBatchProps) {
     super(scope, id);
     const flowLogs = monthLogGroup(this, 'FlowLogs');
-    const vpc = new ec2.Vpc(this, 'Vpc', {
+    const vpc = (this.vpc = new ec2.Vpc(this, 'Vpc', {
       // Three zones: g5/g6 capacity is not offered in every zone of a region.
       maxAzs: 3,
       natGateways: 0,
@@ -29,7 +31,7 @@ export class GpuBatch extends Construct {
       // S3 traffic (datasets, codes) stays off the internet path and costs nothing extra.
       gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
       flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
-    });
+    }));
 
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       requireImdsv2: true,

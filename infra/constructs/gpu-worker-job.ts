@@ -1,9 +1,8 @@
 import { type Duration, type Size, Validations } from 'aws-cdk-lib';
 import * as batch from 'aws-cdk-lib/aws-batch';
-import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import type { ImageSource } from './image-assets.js';
+import { containerImage, type ImageSource } from './image-assets.js';
 
 export interface GpuWorkerJobProps {
   image: ImageSource;
@@ -29,12 +28,7 @@ export class GpuWorkerJob extends Construct {
     super(scope, id);
     this.role = new iam.Role(this, 'JobRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
     const container = new batch.EcsEc2ContainerDefinition(this, 'Container', {
-      image: ecs.ContainerImage.fromAsset(props.image.directory, {
-        file: props.image.file,
-        exclude: props.image.exclude,
-        ignoreMode: props.image.ignoreMode,
-        platform: props.image.platform,
-      }),
+      image: containerImage(props.image),
       command: props.command,
       cpu: props.vcpus,
       memory: props.memory,

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { IgnoreMode } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { RUNTIME_SOURCES } from '../layout.js';
 
 /**
@@ -51,4 +52,14 @@ export function fineTuneImageSource(sourceRoot: string): ImageSource {
     ignoreMode: IgnoreMode.DOCKER,
     platform: Platform.LINUX_AMD64,
   };
+}
+
+/** A Batch container's image, built from a source as an asset. */
+export function containerImage(source: ImageSource): ecs.ContainerImage {
+  return ecs.ContainerImage.fromAsset(source.directory, {
+    file: source.file,
+    exclude: source.exclude,
+    ignoreMode: source.ignoreMode,
+    platform: source.platform,
+  });
 }

@@ -4,8 +4,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { CONTEXT_DEFAULTS } from '../../infra/config.js';
 import { SHARD_SIZE } from '../../core/use-cases/distributed/plan-run.js';
 import { VISIBILITY_PER_TIMEOUT } from '../../infra/constructs/queue-consumer.js';
-import { BUCKET_PREFIX as PREFIX, FINE_TUNE } from '../../contracts/cross-process.js';
-import { RUNTIME_SOURCES } from '../../infra/layout.js';
+import { BUCKET_PREFIX as PREFIX, ENV, FINE_TUNE } from '../../contracts/cross-process.js';
+import { JOB_NAME, RUNTIME_SOURCES } from '../../infra/layout.js';
+import { SIZES } from '../../infra/sizes.js';
 import { CDK_JSON_CONTEXT, referencedId, resourcesOfType, synthPipeline, type SynthesizedPipeline } from './pipeline-fixture.js';
 
 const gpu = () => synthPipeline();
@@ -26,7 +27,7 @@ function identityStatements(p: SynthesizedPipeline): Array<{ policy: string; sta
 
 const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 const dataBucketId = (p: SynthesizedPipeline) => resourcesOfType(p, 'AWS::S3::Bucket').find(([, r]) => r.Properties!.VersioningConfiguration)![0];
-const queueIdOf = (p: SynthesizedPipeline, name: 'Run' | 'Extract' | 'Train' | 'Evaluate' | 'FineTune') =>
+const queueIdOf = (p: SynthesizedPipeline, name: 'Run' | 'Extract' | 'Train' | 'TrainBatch' | 'Evaluate' | 'FineTune') =>
   resourcesOfType(p, 'AWS::SQS::Queue').find(([id]) => id.startsWith(`${name}Queue`))![0];
 
 describe('bucket', () => {
@@ -79,7 +80,7 @@ describe('queues', () => {
     const p = gpu();
     const queues = resourcesOfType(p, 'AWS::SQS::Queue');
     const work = queues.filter(([, r]) => r.Properties!.RedrivePolicy);
-    assert.equal(work.length, 5);
+    assert.equal(work.length, 6);
     const targets = new Set<string>();
     for (const [id, r] of work) {
       const redrive = r.Properties!.RedrivePolicy as { deadLetterTargetArn: unknown; maxReceiveCount: number };
@@ -164,7 +165,7 @@ describe('GPU extract and fine-tune on Batch', () => {
 
   test('the extract worker and the fine-tune job each ask for one GPU and poll their queue', () => {
     const p = gpu();
-    const definitions = resourcesOfType(p, 'AWS::Batch::JobDefinition').map(([id, r]) => [id, r.Properties!] as const);
+    const definitions = resourcesOfType(p, 'AWS::Batch::JobDefinition').map(([id, r]) => [id, r.Properties!] as const).filter(([id]) => !id.startsWith('TrainBatchJob'));
     assert.equal(definitions.length, 2);
     for (const [id, d] of definitions) {
       const container = d.ContainerProperties as { ResourceRequirements: Array<{ Type: string; Value: string }> };
@@ -182,7 +183,7 @@ describe('GPU extract and fine-tune on Batch', () => {
     assert.deepEqual(fineTune.Parameters, { queueUrl: { Ref: queueIdOf(p, 'FineTune') } });
   });
 
-  test('the dispatcher runs every minute and may submit only to this job queue and these job definitions', () => {
+  test('the dispatcher runs every minute and may submit only to these job queues and job definitions', () => {
     const p = gpu();
     p.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     const submit = identityStatements(p).filter(({ statement }) => actionsOf(statement).includes('batch:SubmitJob'));
@@ -190,6 +191,55 @@ describe('GPU extract and fine-tune on Batch', () => {
     const allowed = (submit[0]!.statement.Resource as unknown[]).map(referencedId).sort();
     const expected = [...resourcesOfType(p, 'AWS::Batch::JobQueue'), ...resourcesOfType(p, 'AWS::Batch::JobDefinition')].map(([id]) => id).sort();
     assert.deepEqual(allowed, expected);
+  });
+});
+
+describe('Batch CPU train job (heads too large for the train-head Lambda)', () => {
+  const jobOf = (p: SynthesizedPipeline) => resourcesOfType(p, 'AWS::Batch::JobDefinition').find(([id]) => id.startsWith('TrainBatchJob'))!;
+
+  test('a Fargate compute environment with its own job queue, scaling from zero', () => {
+    const p = gpu();
+    p.template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      Type: 'managed',
+      ComputeResources: Match.objectLike({ Type: 'FARGATE', MaxvCpus: SIZES.trainBatch.maxvCpus }),
+    });
+    const queues = resourcesOfType(p, 'AWS::Batch::JobQueue');
+    assert.equal(queues.length, 2, 'the GPU queue and the CPU train queue');
+  });
+
+  test('the job runs the train worker on its forwarding queue, as batch, with the memory a Lambda lacks', () => {
+    const p = gpu();
+    const [, job] = jobOf(p);
+    const container = job.Properties!.ContainerProperties as {
+      Command: string[]; Environment: Array<{ Name: string; Value: unknown }>; ResourceRequirements: Array<{ Type: string; Value: string }>;
+    };
+    assert.deepEqual(job.Properties!.PlatformCapabilities, ['FARGATE']);
+    assert.deepEqual(container.Command, RUNTIME_SOURCES.trainBatchCommand);
+    const env = Object.fromEntries(container.Environment.map((e) => [e.Name, e.Value]));
+    assert.equal(env[ENV.trainCompute], 'batch');
+    assert.deepEqual(env[ENV.queueUrl.train], { Ref: queueIdOf(p, 'TrainBatch') });
+    const resources = Object.fromEntries(container.ResourceRequirements.map((r) => [r.Type, r.Value]));
+    assert.equal(resources.VCPU, String(SIZES.trainBatch.vcpus));
+    assert.equal(Number(resources.MEMORY), SIZES.trainBatch.memory.toMebibytes());
+    assert.ok(SIZES.trainBatch.memory.toMebibytes() > SIZES.trainHead.memorySize, 'more memory than the Lambda');
+    assert.equal(job.Properties!.Timeout && (job.Properties!.Timeout as { AttemptDurationSeconds: number }).AttemptDurationSeconds, SIZES.trainBatch.timeout.toSeconds());
+  });
+
+  test('the train-head Lambda knows its envelope and where to forward, and may send there; the dispatcher starts the job', () => {
+    const p = gpu();
+    const [lambdaId, lambda] = resourcesOfType(p, 'AWS::Lambda::Function').find(([id]) => id.startsWith('HeadsTrainHead'))!;
+    const env = (lambda.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.equal(env[ENV.trainCompute], 'lambda');
+    assert.equal(env[ENV.trainTimeoutSeconds], String(lambda.Properties!.Timeout));
+    assert.deepEqual(env[ENV.trainBatchQueueUrl], { Ref: queueIdOf(p, 'TrainBatch') });
+    const sends = identityStatements(p).filter(({ policy, statement }) =>
+      policy.startsWith('HeadsTrainHead') && actionsOf(statement).includes('sqs:SendMessage') && referencedId(statement.Resource) === queueIdOf(p, 'TrainBatch'));
+    assert.equal(sends.length, 1, `${lambdaId} may send to the train-batch queue`);
+    const consumed = new Set(resourcesOfType(p, 'AWS::Lambda::EventSourceMapping').map(([, m]) => referencedId(m.Properties!.EventSourceArn)));
+    assert.ok(!consumed.has(queueIdOf(p, 'TrainBatch')), 'no Lambda competes with the Batch job for forwarded messages');
+    const dispatch = resourcesOfType(p, 'AWS::Lambda::Function').find(([id]) => id.startsWith('DispatcherDispatch'))!;
+    const pools = JSON.stringify((dispatch[1].Properties!.Environment as { Variables: Record<string, unknown> }).Variables);
+    assert.ok(pools.includes(JOB_NAME.trainBatch) && pools.includes(jobOf(p)[0]), 'the dispatcher has a train-batch pool');
   });
 });
 
@@ -233,6 +283,7 @@ describe('least privilege', () => {
     assert.deepEqual(prefixesOf('HeadsTrainHead'), ['cache/:s3:GetObject', `cache/sources/:${rw}`, 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('ExtractWorkersJobRole'), [`cache/:${rw}`, 'datasets/:s3:GetObject', `runs/:${rw}`]);
     assert.deepEqual(prefixesOf('FineTuneJobJobRole'), ['datasets/:s3:GetObject', `models/:${rw}`]);
+    assert.deepEqual(prefixesOf('TrainBatchJobJobRole'), ['cache/:s3:GetObject', `runs/:${rw}`]);
   });
 
   test('no resource carries a hard-coded physical name (two deployments can share an account)', () => {
@@ -253,7 +304,7 @@ describe('context', () => {
 
   test('cpu swaps the GPU workers for a Lambda container consuming the extract queue', () => {
     const p = cpu();
-    assert.equal(resourcesOfType(p, 'AWS::Batch::JobDefinition').length, 1, 'only the fine-tune job remains');
+    assert.deepEqual(resourcesOfType(p, 'AWS::Batch::JobDefinition').map(([id]) => id.replace(/JobDefinition.*$/, '')).sort(), ['FineTuneJob', 'TrainBatchJob'], 'only the fine-tune and CPU train jobs remain');
     const images = resourcesOfType(p, 'AWS::Lambda::Function').filter(([, r]) => r.Properties!.PackageType === 'Image');
     assert.equal(images.length, 1);
     const [fnId, fn] = images[0]!;
@@ -264,8 +315,8 @@ describe('context', () => {
       ScalingConfig: { MaximumConcurrency: CONTEXT_DEFAULTS.maxCpuExtractConcurrency },
     });
     const pools = dispatchPools(p);
-    assert.deepEqual(pools.map((pool) => pool.name), ['fine-tune']);
-    assert.deepEqual(dispatchPools(gpu()).map((pool) => pool.name), ['extract', 'fine-tune']);
+    assert.deepEqual(pools.map((pool) => pool.name), ['fine-tune', 'train-batch']);
+    assert.deepEqual(dispatchPools(gpu()).map((pool) => pool.name), ['extract', 'fine-tune', 'train-batch']);
   });
 
   test('spot, instance types, model and shard size come from context', () => {
@@ -294,8 +345,8 @@ describe('context', () => {
     const p = synthPipeline({ storageOnly: true });
     const count = (type: string) => resourcesOfType(p, type).length;
     assert.equal(count('AWS::S3::Bucket'), 2);
-    assert.equal(count('AWS::SQS::Queue'), 10);
-    assert.equal(count('AWS::CloudWatch::Alarm'), 5);
+    assert.equal(count('AWS::SQS::Queue'), 12);
+    assert.equal(count('AWS::CloudWatch::Alarm'), 6);
     assert.equal(count('Custom::S3BucketNotifications'), 1);
     const types = new Set(Object.values(p.resources).map((r) => r.Type));
     for (const type of types) assert.doesNotMatch(type, /^AWS::(Batch|EC2|Events)::/);

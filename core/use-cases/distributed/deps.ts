@@ -5,6 +5,7 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import type { Embedder } from '../../ports/embedder.js';
 import type { WorkQueue } from '../../ports/work-queue.js';
 import type { ExtractCompute } from './shard-sizing.js';
+import type { LambdaEnvelope } from './train-compute.js';
 
 /** What the distributed stages need; the local embedded setup, the SQS worker and the Lambdas each build one. */
 export interface DistributedDeps {
@@ -32,6 +33,11 @@ export interface DistributedDeps {
   extractCompute?: ExtractCompute;
   /** Images read from the dataset store at once while extracting (default 8); a GPU worker needs more in flight. */
   readConcurrency?: number;
+  /**
+   * Where this process fits heads. A Lambda forwards train messages too large for its envelope to `batchQueue` (the
+   * Batch CPU job's queue), see train-compute.ts; absent: train everything here.
+   */
+  trainCompute?: { runsOn: 'lambda'; envelope: LambdaEnvelope; batchQueue?: WorkQueue<unknown> } | { runsOn: 'batch' };
   /** Names this process in events (host:pid, Lambda request id). */
   workerId?: string;
 }

@@ -21,4 +21,4 @@ export const RUN_KEYS = {
 } as const;
 
 /** Names of the one-time sends: the fan-out of extracts, the join's train, train's evaluate. */
-export const ONCE = { fanOut: 'fan-out', train: 'train', evaluate: 'evaluate' } as const;
+export const ONCE = { fanOut: 'fan-out', train: 'train', trainBatch: 'train-batch', evaluate: 'evaluate' } as const;

@@ -6,14 +6,19 @@ import { trainHead } from '../train-head.js';
 import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { groupLayout, type GroupSummary } from './compaction.js';
+import type { ShardPart } from './extract-shard.js';
+import { chooseTrainCompute, trainSize, type TrainCompute } from './train-compute.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { rememberSources } from './source-identities.js';
 import type { RunPlan } from './plan-run.js';
 
 export interface TrainOutcome {
+  /** Set when the head was fitted elsewhere: the message went to the Batch CPU job's queue (see train-compute.ts). */
+  forwarded?: { why: string; send: SendOnceResult };
   /** True when an identical head was already fitted (a repeated train message): nothing was refitted. */
   reused: boolean;
-  evaluate: SendOnceResult;
+  /** Absent when forwarded: the Batch CPU job sends evaluate once it has fitted the head. */
+  evaluate?: SendOnceResult;
   cacheKey: string;
 }
 
@@ -24,8 +29,16 @@ export async function trainRun(deps: DistributedDeps, message: TrainMessage, del
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
   await rememberSources(deps.openStore(message.cache), plan.dataset, plan.shards.flat(), manifest);
   await workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
+  const compute = whereToTrain(deps, manifest, message);
+  if (compute.where === 'batch' && deps.trainCompute?.runsOn === 'lambda' && deps.trainCompute.batchQueue) {
+    const batchQueue = deps.trainCompute.batchQueue;
+    const send = await sendOnce(workspace, ONCE.trainBatch, `train:${message.runId}`, () => batchQueue.send(message), deps.sendLeaseSeconds);
+    await recordEvent(workspace, 'train', delivery, { outcome: 'forwarded-to-batch', why: compute.why, send }, deps.workerId);
+    deps.log?.({ event: 'train:forwarded', runId: message.runId, why: compute.why });
+    return { reused: false, cacheKey: '', forwarded: { why: compute.why, send } };
+  }
   const features = deps.openFeatures(message.cache, 'read');
-  const { artefact, reused } = await trainHead({ workspace, features }, message.train);
+  const { artefact, reused } = await trainHead({ workspace, features, compute }, message.train);
   // A repeated train message (the one double-send window upstream) finds the head cached and sends nothing new.
   const evaluate = await sendOnce(workspace, ONCE.evaluate, `train:${message.runId}`, async () => {
     if (!deps.queues.evaluate) throw new ConfigError('this worker has no evaluate queue to trigger');
@@ -35,6 +48,16 @@ export async function trainRun(deps: DistributedDeps, message: TrainMessage, del
   await recordEvent(workspace, 'train', delivery, { outcome: reused ? 'reused' : 'trained', ...summary, layer: artefact.layer, C: artefact.options.C, cv: artefact.cv?.best ?? null }, deps.workerId);
   deps.log?.({ event: 'train:done', runId: message.runId, ...summary });
   return summary;
+}
+
+/** Which compute this message's head is fitted on, and why: recorded in head.json and shown in the report. */
+function whereToTrain(deps: DistributedDeps, manifest: Manifest, message: TrainMessage): { where: TrainCompute; why: string } {
+  const here = deps.trainCompute;
+  if (!here) return { where: 'lambda', why: 'no Batch CPU job configured: every head is fitted where the message arrives' };
+  if (here.runsOn === 'batch') return { where: 'batch', why: 'forwarded by the train-head Lambda: too large for its envelope' };
+  const choice = chooseTrainCompute(trainSize(manifest, message.train), here.envelope);
+  if (choice.where === 'batch' && !here.batchQueue) return { where: 'lambda', why: `${choice.why}, but no Batch CPU job is configured` };
+  return { where: choice.where, why: choice.why };
 }
 
 /**
