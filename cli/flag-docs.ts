@@ -81,7 +81,10 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   poll: { arg: 'S', text: 'long-poll wait, 1..20 (default 20); SIGTERM lets the current poll end' },
   name: { arg: 'NAME', text: 'dataset name in the bucket, datasets/<name>/ (default: the folder name)' },
   'run-id': { arg: 'ID', text: 'run id (default: <name>-<timestamp>-<random>); resubmitting an id replays its plan' },
-  'shard-size': { arg: 'N', text: 'images per extract message (default: sized by the planner for the compute that runs it; the plan says why)' },
+  'shard-size': {
+    arg: 'N',
+    text: 'images per extract message (default: sized by the planner for the compute that runs it; the plan says why)',
+  },
   wait: { text: 'wait for the run to finish and print its status' },
   timeout: { arg: 'S', text: 'with --wait: give up after S seconds (default 3600)' },
   run: { arg: 'ID', text: 'the run to show (default: every run in the bucket)' },

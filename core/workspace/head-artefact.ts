@@ -18,7 +18,15 @@ export interface HeadArtefact {
   classes: string[];
   options: HeadOptions;
   /** wallSeconds / cpuSeconds: the whole model selection (CPU over every thread); engine: how the heads were fitted. */
-  cv: { folds: number; seed: number; table: CvRow[]; best: CvRow; wallSeconds?: number; cpuSeconds?: number; engine?: string } | null;
+  cv: {
+    folds: number;
+    seed: number;
+    table: CvRow[];
+    best: CvRow;
+    wallSeconds?: number;
+    cpuSeconds?: number;
+    engine?: string;
+  } | null;
   /** The head itself; `loadHead` (core/heads) owns its format and checks it fully before use. */
   head: HeadJSON;
   trainedOn: number;
@@ -41,19 +49,22 @@ const cvOrNull: Check<HeadArtefact['cv']> = (value, path, problems) =>
         best: anyObject,
       })(value, path, problems);
 
-const checkHeadArtefact = fields<HeadArtefact>({
-  version: oneOf(HEAD_ARTEFACT_VERSION),
-  model: fields({ name: anyString, sha256: anyString }),
-  layer: anyString,
-  namespace: anyString,
-  classes: list(anyString),
-  options: fields({ kind: oneOf('logistic', 'svm'), C: positiveNumber() }),
-  cv: cvOrNull,
-  head: anyObject,
-  trainedOn: integer(0, Number.MAX_SAFE_INTEGER),
-  fitSeconds: finite,
-  cacheKey: anyString,
-}, { compute: fields({ where: anyString, why: anyString }) });
+const checkHeadArtefact = fields<HeadArtefact>(
+  {
+    version: oneOf(HEAD_ARTEFACT_VERSION),
+    model: fields({ name: anyString, sha256: anyString }),
+    layer: anyString,
+    namespace: anyString,
+    classes: list(anyString),
+    options: fields({ kind: oneOf('logistic', 'svm'), C: positiveNumber() }),
+    cv: cvOrNull,
+    head: anyObject,
+    trainedOn: integer(0, Number.MAX_SAFE_INTEGER),
+    fitSeconds: finite,
+    cacheKey: anyString,
+  },
+  { compute: fields({ where: anyString, why: anyString }) },
+);
 
 /** The head artefact at `key`, checked; undefined when there is none. */
 export function readHeadArtefact(workspace: BlobStore, key = HEAD_KEY): Promise<HeadArtefact | undefined> {

@@ -6,7 +6,6 @@ import { trainHead } from '../train-head.js';
 import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { groupLayout, type GroupSummary } from './compaction.js';
-import type { ShardPart } from './extract-shard.js';
 import { chooseTrainCompute, trainSize, type TrainCompute } from './train-compute.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { rememberSources } from './source-identities.js';
