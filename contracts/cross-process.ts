@@ -29,8 +29,6 @@ export const ENV = {
   trainCompute: 'CNN_CODES_TRAIN_COMPUTE',
   trainBatchQueueUrl: 'CNN_CODES_TRAIN_BATCH_QUEUE_URL',
   trainTimeoutSeconds: 'CNN_CODES_TRAIN_TIMEOUT_SECONDS',
-  /** Set by Lambda itself: the function's memory in MB, the envelope the train step checks a fit against. */
-  lambdaMemory: 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
   /** Node side: extra models folders (path list). */
   modelsDir: 'CNN_CODES_MODELS_DIR',
   cuts: 'CNN_CODES_CUTS',

@@ -37,6 +37,9 @@ export interface ServerlessSettings {
   lambdaEnvelope?: { memoryBytes: number; timeoutSeconds: number };
 }
 
+/** Set by Lambda itself (not a name of ours): the function's memory in MB, the envelope a train fit is checked against. */
+const LAMBDA_MEMORY_ENV = 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE';
+
 export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 
 /** The stage queues whose CNN_CODES_<STAGE>_QUEUE_URL is set; the functions and the CLI read them the same way. */
@@ -86,9 +89,9 @@ function trainComputeFromEnv(env: NodeJS.ProcessEnv): Pick<ServerlessSettings, '
   if (compute === undefined || compute === '') return {};
   if (compute === 'batch') return { trainCompute: 'batch' };
   if (compute !== 'lambda') throw new Error(`${ENV.trainCompute} must be lambda or batch, got "${compute}"`);
-  const memoryMb = positiveInt(env, ENV.lambdaMemory);
+  const memoryMb = positiveInt(env, LAMBDA_MEMORY_ENV);
   const timeoutSeconds = positiveInt(env, ENV.trainTimeoutSeconds);
-  if (!memoryMb || !timeoutSeconds) throw new Error(`${ENV.trainCompute}=lambda needs ${ENV.lambdaMemory} and ${ENV.trainTimeoutSeconds}`);
+  if (!memoryMb || !timeoutSeconds) throw new Error(`${ENV.trainCompute}=lambda needs ${LAMBDA_MEMORY_ENV} and ${ENV.trainTimeoutSeconds}`);
   const queue = env[ENV.trainBatchQueueUrl];
   return { trainCompute: 'lambda', lambdaEnvelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds }, ...(queue ? { trainBatchQueueUrl: queue } : {}) };
 }

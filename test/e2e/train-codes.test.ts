@@ -38,7 +38,7 @@ test('train --codes/--labels: CV on the codes, head.json, and with val codes met
     assert.equal(head.cv.folds, 5);
     assert.equal(head.cv.table.length, 8);
     assert.ok(head.cv.wallSeconds > 0 && head.cv.cpuSeconds > 0, 'the CV table carries wall and CPU time');
-    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /100\.0 % accuracy\*\* on val \(60 images[\s\S]*Model selection took [\d.]+ s wall, [\d.]+ s CPU/);
+    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /100\.0\s% accuracy\*\* on val \(60 images[\s\S]*Model selection took [\d.]+ s wall, [\d.]+ s CPU/);
     assert.match(readFileSync(path.join(out, 'report.html'), 'utf8'), /<html/);
   }));
 

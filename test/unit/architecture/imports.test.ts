@@ -77,8 +77,9 @@ test('exactly one module of the product imports onnxruntime', () => {
  */
 const LOCAL_IO: Record<string, RegExp> = {
   sharp: /^core\/(image\/|report\/html-thumbnails\.ts$)/,
-  'node:fs': /^core\/(adapters\/|models\/(registry|download)\.ts$|backbone\/extract-worker\.ts$)/,
-  'node:fs/promises': /^core\/(adapters\/|models\/(registry|download)\.ts$|backbone\/extract-worker\.ts$)/,
+  'node:fs': /^core\/(adapters\/|models\/(registry|download|prepared-graph-cache)\.ts$|backbone\/extract-worker\.ts$)/,
+  'node:fs/promises':
+    /^core\/(adapters\/|models\/(registry|download|prepared-graph-cache)\.ts$|backbone\/extract-worker\.ts$)/,
   'node:worker_threads': /^core\/backbone\/(extraction-pool|extract-worker)\.ts$/,
   'node:child_process': /^$/,
   'node:net': /^$/,
