@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FeatureStore } from '../core/features/feature-store.js';
 import { loadSplit } from '../core/features/training-data.js';
+import { ENV } from '../contracts/cross-process.js';
 import { MESSAGE_VERSION, type RunMessage } from '../core/messages/schema.js';
 import { estimateCosts, PRICE_TABLE, REQUEST_PRICES } from '../core/report/pricing.js';
 import type { RunPlan } from '../core/use-cases/distributed/plan-run.js';
@@ -64,7 +65,7 @@ const env = {
   CNN_CODES_EVALUATE_QUEUE_URL: up.queues.evaluate.url,
   CNN_CODES_MODELS_DIR: MODELS_DIR,
   CNN_CODES_POLL_SECONDS: '2',
-  ...(values['shard-size'] ? { CNN_CODES_SHARD_SIZE: values['shard-size'] } : {}),
+  ...(values['shard-size'] ? { [ENV.shardSize]: values['shard-size'] } : {}),
 };
 // With --notify the workers run during the upload: incremental mode ingests what lands.
 if (values.notify) await startWorkers();

@@ -72,16 +72,10 @@ export class ExtractionPool implements Embedder {
     const started = performance.now();
     const count = Math.max(1, options.workers ?? availableParallelism());
     const batchSize = options.descriptor.input.batch === 'dynamic' ? (options.batchSize ?? DEFAULT_BATCH_SIZE) : options.descriptor.input.batch;
-    const init = workerInit(options, 'embed');
-    const graph = await loadPreparedGraph(options.modelPath, options.descriptor, options.cuts, {
-      target: init.target,
-      ...(options.preparedGraphCacheDir ? { cacheDir: options.preparedGraphCacheDir } : {}),
-    });
-    const { inputName, outputs, precision, descriptor } = graph;
-    init.graph = { inputName, outputs, precision, descriptor, ...(graph.path ? { path: graph.path } : { bytes: graph.bytes! }) };
+    const { init, cached } = await sessionWorkerInit(options, 'embed');
     const prepareMs = performance.now() - started;
     const workers = await WorkerSet.start(init, count);
-    const stats: PoolStats = { workers: count, prepareMs, preparedFromCache: graph.cached, readyMs: performance.now() - started, images: 0, decodeMs: 0, inferMs: 0 };
+    const stats: PoolStats = { workers: count, prepareMs, preparedFromCache: cached, readyMs: performance.now() - started, images: 0, decodeMs: 0, inferMs: 0 };
     return new ExtractionPool(workers, batchSize, started, stats);
   }
 
@@ -184,6 +178,21 @@ export function workerInit(options: PoolOptions, role: WorkerRole): WorkerInit {
     target: options.target ?? executionProvider,
     limitInputPixels: options.limitInputPixels ?? 100_000_000,
   };
+}
+
+/**
+ * The set-up of a worker that runs a session (`embed`, `infer`), with the prepared graph it loads: read from the cache
+ * of prepared graphs (or prepared once, here, for all workers), so no worker prepares its own.
+ */
+export async function sessionWorkerInit(options: PoolOptions, role: WorkerRole): Promise<{ init: WorkerInit; cached: boolean }> {
+  const init = workerInit(options, role);
+  const graph = await loadPreparedGraph(options.modelPath, options.descriptor, options.cuts, {
+    target: init.target,
+    ...(options.preparedGraphCacheDir ? { cacheDir: options.preparedGraphCacheDir } : {}),
+  });
+  const { inputName, outputs, precision, descriptor } = graph;
+  init.graph = { inputName, outputs, precision, descriptor, ...(graph.path ? { path: graph.path } : { bytes: graph.bytes! }) };
+  return { init, cached: graph.cached };
 }
 
 /** Starts one extraction worker thread and waits until its session (if any) is loaded. */

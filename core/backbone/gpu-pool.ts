@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { ModelError } from '../errors.js';
 import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
-import { WorkerSet, workerInit, type PoolOptions } from './extraction-pool.js';
+import { sessionWorkerInit, WorkerSet, workerInit, type PoolOptions } from './extraction-pool.js';
 
 /** Images per GPU batch unless told otherwise: large enough to fill a GPU with a MobileNet or a ResNet-50. */
 export const GPU_BATCH_SIZE = 128;
@@ -26,7 +26,7 @@ export class GpuPool implements Embedder {
     const decoders = Math.max(1, options.workers ?? availableParallelism());
     const [decode, infer] = await Promise.all([
       WorkerSet.start(workerInit(options, 'decode'), decoders),
-      WorkerSet.start(workerInit(options, 'infer'), 1),
+      sessionWorkerInit(options, 'infer').then(({ init }) => WorkerSet.start(init, 1)),
     ]);
     return new GpuPool(decode, infer, options.batchSize ?? GPU_BATCH_SIZE);
   }
