@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { FeatureStore } from '../core/features/feature-store.js';
 import { loadSplit } from '../core/features/training-data.js';
-import type { Manifest } from '../core/features/manifest.js';
+import { readLocalManifest } from '../core/adapters/sqlite-manifest-index.js';
 import { NEAR_DUPLICATE_COSINE } from '../core/quality/duplicates.js';
 import { normalizedRows } from '../core/quality/near-duplicates.js';
 import { plantDuplicates } from '../test/helpers/planted-duplicates.js';
@@ -31,7 +31,7 @@ try {
   const extracted = spawnSync(process.execPath, [BIN, 'extract', '--data', planted, '--out', out, '--layer', values.layer!, '--json'], { encoding: 'utf8' });
   if (extracted.status !== 0) throw new Error(`extract failed: ${extracted.stderr}`);
   const workspace = new FsBlobStore(out);
-  const manifest = (await workspace.getJson<Manifest>('manifest.json'))!;
+  const manifest = await readLocalManifest(out);
   const features = new FeatureStore(workspace, 'codes');
   const splits = [...new Set(manifest.entries.map((e) => e.split))];
   const loaded = await Promise.all(splits.map((s) => loadSplit(features, manifest, values.layer!, s)));

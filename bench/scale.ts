@@ -17,8 +17,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
+import { readLocalManifest } from '../core/adapters/sqlite-manifest-index.js';
 import { FeatureStore } from '../core/features/feature-store.js';
-import type { Manifest } from '../core/features/manifest.js';
 import { mulberry32 } from '../core/heads/prng.js';
 import { forEachConcurrent } from '../core/use-cases/extract.js';
 import { REPO_ROOT, SHARED } from '../test/helpers/paths.js';
@@ -131,9 +131,7 @@ function killDuring(ws: string, data: string, atLeast: number, extraSeconds: num
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ lastDone, killed: signal === 'SIGKILL', exit: signal ?? `exit ${code}: ${tail}` })));
 }
 
-async function manifestOf(ws: string): Promise<Manifest> {
-  return JSON.parse(await readFile(path.join(ws, 'manifest.json'), 'utf8')) as Manifest;
-}
+const manifestOf = readLocalManifest;
 
 /** Rows in sound shards (those whose .json exists), per the shard files: what survived a kill. */
 async function durableRows(ws: string): Promise<number> {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
+import { SqliteManifestIndex, WORKSPACE_INDEX_FILE } from '../core/adapters/sqlite-manifest-index.js';
 import { SqliteStampIndex } from '../core/adapters/sqlite-stamp-index.js';
 import { startExtractionPool } from '../core/backbone/start-pool.js';
 import type { ExecutionProvider } from '../core/backbone/onnx-backbone.js';
@@ -21,13 +22,15 @@ export interface LocalOptions {
   stamps?: boolean;
 }
 
-/** The workspace's stamp index: content hashes of images and checked shards, by file version. */
-export const STAMP_INDEX_FILE = 'index.sqlite';
+/** The workspace index: content hashes of images and checked shards by file version, and the manifest's entries. */
+export const STAMP_INDEX_FILE = WORKSPACE_INDEX_FILE;
 
 /** The embedded default: files for storage, worker threads for extraction, no cloud. */
 export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress?: ProgressSink) {
   const workspace = new FsBlobStore(options.out);
   const stamps = options.stamps ? new SqliteStampIndex(path.join(options.out, STAMP_INDEX_FILE)) : undefined;
+  // Opened on first use: commands that read no manifest (predict, export) never create the file.
+  const manifestIndex = new SqliteManifestIndex(path.join(options.out, STAMP_INDEX_FILE));
   const features = new FeatureStore(options.cache ? new FsBlobStore(options.cache) : workspace, 'codes', stamps);
   const modelsDirs = [...options.modelsDirs.map((d) => path.resolve(d)), ...env.modelsDirs];
   const registry = new ModelRegistry();
@@ -48,5 +51,5 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     });
   };
-  return { workspace, features, registry, modelsDirs, openEmbedder, target: options.executionProvider ?? 'cpu', ...(stamps ? { stamps } : {}) };
+  return { workspace, features, manifestIndex, registry, modelsDirs, openEmbedder, target: options.executionProvider ?? 'cpu', ...(stamps ? { stamps } : {}) };
 }

@@ -217,7 +217,7 @@ const verifyCommand: CliCommand = {
       if (report.clean) return printVerify(report, undefined, deps.outDir, ctx.json);
       for (const d of report.damaged) process.stderr.write(`cnn-codes: ${repair ? 'removed' : 'damaged'}: ${d.location}: ${d.reason} (${d.rows} rows)\n`);
       if (!repair) throw new DataError(`verify: not clean: ${verifySummary(report)}; "cnn-codes verify --out ${deps.outDir} --repair" re-extracts them`);
-      const manifest = await readManifest(deps.workspace);
+      const manifest = await readManifest(deps.workspace, deps.manifestIndex);
       const dataDir = stringFlag(values, 'data') ?? (manifest.dataset.startsWith('file://') ? fileURLToPath(manifest.dataset) : undefined);
       if (!dataDir) throw new DataError(`verify --repair: the dataset ${manifest.dataset} is not a local folder; pass --data DIR`);
       const { extractDeps, listOptions } = await withData({ ...values, data: dataDir, model: stringFlag(values, 'model') ?? manifest.model.name }, ctx, 'verify', deps);

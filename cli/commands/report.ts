@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { SqliteManifestIndex } from '../../core/adapters/sqlite-manifest-index.js';
 import { ConfigError, DataError } from '../../core/errors.js';
 import type { Manifest } from '../../core/features/manifest.js';
 import { resolveModelFile } from '../../core/models/registry.js';
@@ -11,7 +12,7 @@ import { readManifest } from '../../core/use-cases/train-head.js';
 import { HEAD_KEY } from '../../core/workspace/keys.js';
 import { choiceFlag, stringFlag } from '../args.js';
 import type { CliCommand, CommandContext } from '../command.js';
-import { localDeps } from '../local-deps.js';
+import { localDeps, STAMP_INDEX_FILE } from '../local-deps.js';
 import { readHeadFile } from './head-file.js';
 
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -29,9 +30,10 @@ const reportCommand: CliCommand = {
   async run(values, _positionals, ctx) {
     const out = requireOut(values.out, 'report');
     const workspace = new FsBlobStore(out);
-    const dataDir = stringFlag(values, 'data') ?? localDatasetOf(await readManifest(workspace));
+    const manifestIndex = new SqliteManifestIndex(path.join(out, STAMP_INDEX_FILE));
+    const dataDir = stringFlag(values, 'data') ?? localDatasetOf(await readManifest(workspace, manifestIndex));
     if (dataDir && !(await fs.stat(dataDir).catch(() => undefined))?.isDirectory()) throw new DataError(`data folder not found: ${dataDir}`);
-    const written = await writeHtmlReport({ workspace, ...(dataDir ? { data: new FsBlobStore(dataDir) } : {}) });
+    const written = await writeHtmlReport({ workspace, manifestIndex, ...(dataDir ? { data: new FsBlobStore(dataDir) } : {}) });
     const file = path.join(out, written.key);
     if (!ctx.json) say(`report: ${file} (${(written.bytes / 1024).toFixed(0)} kB, ${written.thumbnails} thumbnails)`);
     return { report: file, ...written };

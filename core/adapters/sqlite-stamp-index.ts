@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import * as path from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { StampIndex } from '../workspace/stamp-index.js';
+import { openWorkspaceIndex } from './workspace-index-db.js';
 
 /**
  * The workspace's stamp index in Node's built-in SQLite (one file, WAL): a lookup is one indexed read, updating k
@@ -22,17 +21,7 @@ export class SqliteStampIndex implements StampIndex {
     file: string,
     private readonly options: { preload?: boolean } = {},
   ) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new DatabaseSync(file, { timeout: 30_000 });
-    // Two runs opening a new workspace at once race to switch it to WAL; SQLite answers the loser "database is locked"
-    // at once, without its busy handler (the switch needs an exclusive lock), so the set-up is retried here.
-    retryWhileLocked(() =>
-      this.db.exec(`
-        PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = NORMAL;
-        CREATE TABLE IF NOT EXISTS stamps (key TEXT PRIMARY KEY, version TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
-      `),
-    );
+    this.db = openWorkspaceIndex(file);
     this.select = this.db.prepare('SELECT value FROM stamps WHERE key = ? AND version = ?');
     this.upsert = this.db.prepare('INSERT INTO stamps (key, version, value) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value');
     this.remove = this.db.prepare('DELETE FROM stamps WHERE key = ?');
@@ -86,21 +75,5 @@ export class SqliteStampIndex implements StampIndex {
   close(): void {
     this.commit();
     this.db.close();
-  }
-}
-
-const SET_UP_WAIT_MS = 30_000;
-
-function retryWhileLocked(step: () => void): void {
-  const deadline = Date.now() + SET_UP_WAIT_MS;
-  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
-    try {
-      step();
-      return;
-    } catch (err) {
-      if (!/database is locked|SQLITE_BUSY/i.test(String((err as Error)?.message)) || Date.now() > deadline) throw err;
-      // A synchronous pause: the index is opened before any asynchronous work starts.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
-    }
   }
 }

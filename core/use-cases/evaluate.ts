@@ -10,11 +10,11 @@ import { CODE_MAP_KEY, DATA_QUALITY_KEY } from '../quality/data-quality.js';
 import { renderMarkdownReport } from '../report/markdown.js';
 import { readEvaluation, type Evaluation, type Prediction } from '../workspace/evaluation.js';
 import { readHeadArtefact, requireHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
+import { readManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 import { HTML_REPORT_KEY, METRICS_KEY, REPORT_KEY } from '../workspace/keys.js';
 import { analyzeDataQuality } from './data-quality.js';
 import type { ProgressSink } from './progress.js';
 import { writeHtmlReport } from './report.js';
-import { readManifest } from './train-head.js';
 
 export interface EvaluateRequest {
   split?: string;
@@ -27,6 +27,8 @@ export interface EvaluateDeps {
   features: FeatureStore;
   /** The dataset's images: report.html shows the misclassified ones as thumbnails when it is given. */
   data?: BlobStore;
+  /** The workspace index that holds the manifest's entries (local workspaces). */
+  manifestIndex?: ManifestEntryIndex;
   onProgress?: ProgressSink;
 }
 
@@ -50,9 +52,9 @@ export function evaluationInputs(manifest: Manifest, artefact: HeadArtefact, spl
  * The evaluation already in the workspace, when it was computed from exactly the current inputs and its reports are
  * there too: a re-run on unchanged data keeps it (and the throughput its first run measured) instead of redoing it.
  */
-export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace'>, split = 'val'): Promise<Evaluation | undefined> {
+export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace' | 'manifestIndex'>, split = 'val'): Promise<Evaluation | undefined> {
   const [manifest, artefact, stored] = await Promise.all([
-    readManifest(deps.workspace).catch(() => undefined),
+    readManifest(deps.workspace, deps.manifestIndex).catch(() => undefined),
     // A file this build cannot read (another version, damaged) is simply not a stored evaluation: it is redone.
     readHeadArtefact(deps.workspace).catch(() => undefined),
     readEvaluation(deps.workspace).catch(() => undefined),
@@ -66,7 +68,7 @@ export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace'>, sp
 export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}): Promise<Evaluation> {
   const split = request.split ?? 'val';
   if (split === 'train') throw new DataError('refusing to report accuracy on the split the head was trained on; use --split val or test');
-  const manifest = await readManifest(deps.workspace);
+  const manifest = await readManifest(deps.workspace, deps.manifestIndex);
   const artefact = await requireHeadArtefact(deps.workspace);
   if (artefact.namespace !== manifest.namespaces[artefact.layer]?.id) {
     throw new DataError('the head was trained on codes from another model or cut point than this cache holds; retrain it');

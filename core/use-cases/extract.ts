@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { listImageFolder, type DatasetItem, type ListOptions } from '../dataset/image-folder.js';
 import { ConfigError, InterruptedError } from '../errors.js';
 import { namespaceOf, type CodeIndex, type FeatureStore, type NamespaceInfo, type ShardDamage, type ShardIndex } from '../features/feature-store.js';
-import { MANIFEST_KEY, REJECTS_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
+import { REJECTS_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
 import type { Target } from '../models/targets.js';
 import type { RegisteredModel } from '../models/registry.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ProgressSink } from './progress.js';
 import { optional } from '../util/optional.js';
+import { writeManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 import { isStampable, type StampIndex } from '../workspace/stamp-index.js';
 
 export interface ExtractRequest {
@@ -54,6 +55,8 @@ export interface ExtractDeps extends ExtractItemsDeps {
   dataPrefix?: string;
   /** Where the manifest and rejects of this dataset go. */
   workspace: BlobStore;
+  /** Holds the manifest's per-image entries (local workspaces: index.sqlite); absent: manifest.json holds them. */
+  manifestIndex?: ManifestEntryIndex;
 }
 
 export interface ExtractSummary {
@@ -148,8 +151,10 @@ export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): 
     rejects: [...extracted.rejects, ...dataset.unreadable.map((u) => ({ ...u, contentHash: '' }))],
     ignored: dataset.ignored,
   };
-  await deps.workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
-  await deps.workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
+  await writeManifest(deps.workspace, manifest, deps.manifestIndex);
+  const rejectsJson = JSON.stringify(manifest.rejects, null, 2);
+  // Unchanged on a re-run: not rewritten, so an unchanged workspace is not touched at all.
+  if ((await deps.workspace.get(REJECTS_KEY).then((b) => Buffer.from(b).toString('utf8')).catch(() => undefined)) !== rejectsJson) await deps.workspace.put(REJECTS_KEY, rejectsJson);
   const seconds = (performance.now() - started) / 1000;
   return {
     manifest,

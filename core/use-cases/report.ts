@@ -8,12 +8,14 @@ import { requireEvaluation } from '../workspace/evaluation.js';
 import { requireHeadArtefact } from '../workspace/head-artefact.js';
 import { HTML_REPORT_KEY } from '../workspace/keys.js';
 import type { ReportInputs } from '../workspace/report-inputs.js';
-import { readManifest } from './train-head.js';
+import { readManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 
 export interface ReportDeps {
   workspace: BlobStore;
   /** The dataset's images, for thumbnails of the misclassified ones; without it the report has none. */
   data?: BlobStore;
+  /** The workspace index that holds the manifest's entries (local workspaces). */
+  manifestIndex?: ManifestEntryIndex;
   /** CPUs the extraction ran on, to scale its throughput to other machines; default: this host's. */
   hostCpus?: number;
   prices?: PriceTable;
@@ -25,14 +27,14 @@ const MAX_QUALITY_THUMBNAILS = 30;
 const MAX_LEAKAGE_EXAMPLES = 12;
 
 /** The report inputs stored in a workspace (manifest, head, metrics), each read through its checked reader. */
-export async function readReportInputs(workspace: BlobStore): Promise<ReportInputs> {
-  const [manifest, head, evaluation] = await Promise.all([readManifest(workspace), requireHeadArtefact(workspace), requireEvaluation(workspace)]);
+export async function readReportInputs(workspace: BlobStore, manifestIndex?: ManifestEntryIndex): Promise<ReportInputs> {
+  const [manifest, head, evaluation] = await Promise.all([readManifest(workspace, manifestIndex), requireHeadArtefact(workspace), requireEvaluation(workspace)]);
   return { manifest, head, evaluation };
 }
 
 /** manifest, head and evaluation → report.html beside report.md. Pass them when they are at hand (evaluate does). */
 export async function writeHtmlReport(deps: ReportDeps, given?: ReportInputs): Promise<{ key: string; bytes: number; thumbnails: number }> {
-  const { manifest, head, evaluation, ...analysed } = given ?? (await readReportInputs(deps.workspace));
+  const { manifest, head, evaluation, ...analysed } = given ?? (await readReportInputs(deps.workspace, deps.manifestIndex));
   // data-quality.json and code-map.json are the data-quality step's files, read here as it writes them.
   const quality = analysed.quality ?? (await deps.workspace.getJson<DataQuality>(DATA_QUALITY_KEY));
   const codeMap = analysed.codeMap ?? (await deps.workspace.getJson<CodeMapFile>(CODE_MAP_KEY));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, DataError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { FeatureStore } from '../features/feature-store.js';
-import { MANIFEST_KEY, type Manifest } from '../features/manifest.js';
+import type { Manifest } from '../features/manifest.js';
 import { loadSplit, type LabelledCodes } from '../features/training-data.js';
 import { createHead, type HeadKind, type HeadOptions } from '../heads/index.js';
 import { takeLabels, takeRows } from '../heads/matrix.js';
@@ -13,6 +13,7 @@ import { rankLabelIssues } from '../quality/label-issues.js';
 import { normalizedRows } from '../quality/near-duplicates.js';
 import type { TrainOptions } from '../messages/schema.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import { readManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 import { HEAD_ARTEFACT_VERSION, readHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
 import { cachedHeadKey, HEAD_KEY } from '../workspace/keys.js';
 import { startClock } from '../util/clock.js';
@@ -26,21 +27,20 @@ export interface TrainDeps {
   /** Where the fit runs and why (serverless: the Lambda or the Batch CPU job); recorded in head.json. */
   compute?: { where: string; why: string };
   features: FeatureStore;
+  /** The workspace index that holds the manifest's entries (local workspaces); absent: manifest.json holds them. */
+  manifestIndex?: ManifestEntryIndex;
   onProgress?: ProgressSink;
 }
 
 /** Bump when the train step's data-quality analysis changes, so cached heads are refitted with the new one. */
 const QUALITY_REVISION = 1;
 
-export async function readManifest(workspace: BlobStore): Promise<Manifest> {
-  const manifest = await workspace.getJson<Manifest>(MANIFEST_KEY);
-  if (!manifest) throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
-  return manifest;
-}
+/** Kept here for its callers; the reader (and the entry index behind it) is core/workspace/manifest-store.ts. */
+export { readManifest } from '../workspace/manifest-store.js';
 
 /** Cached codes (train split only) → a fitted head, with C, layer and head type chosen by CV on train. */
 export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Promise<{ artefact: HeadArtefact; reused: boolean }> {
-  const manifest = await readManifest(deps.workspace);
+  const manifest = await readManifest(deps.workspace, deps.manifestIndex);
   const folds = request.folds ?? 5;
   const seed = request.seed ?? 0;
   const layers = request.layer === undefined || request.layer === 'auto' ? (request.layer === 'auto' ? Object.keys(manifest.namespaces) : ['final']) : [request.layer];

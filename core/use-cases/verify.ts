@@ -1,6 +1,6 @@
 import type { FeatureStore, ShardDamage } from '../features/feature-store.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { readManifest } from './train-head.js';
+import { readManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 
 export interface VerifyReport {
   /** Shards read and checksummed, over every cut point the manifest names. */
@@ -17,8 +17,8 @@ export interface VerifyReport {
  * Reads every shard the workspace's manifest relies on and checks it against its checksum, trusting no stamp. With
  * `remove`, damaged shards are deleted so that the next extract re-embeds exactly their rows.
  */
-export async function verifyWorkspace(deps: { workspace: BlobStore; features: FeatureStore }, options: { remove: boolean }): Promise<VerifyReport> {
-  const manifest = await readManifest(deps.workspace);
+export async function verifyWorkspace(deps: { workspace: BlobStore; features: FeatureStore; manifestIndex?: ManifestEntryIndex }, options: { remove: boolean }): Promise<VerifyReport> {
+  const manifest = await readManifest(deps.workspace, deps.manifestIndex);
   const report: VerifyReport = { shards: 0, withoutChecksum: 0, damaged: [], missingRows: 0, clean: true };
   for (const [cut, ns] of Object.entries(manifest.namespaces)) {
     const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };

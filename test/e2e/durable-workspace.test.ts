@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { FeatureStore } from '../../core/features/feature-store.js';
-import type { Manifest } from '../../core/features/manifest.js';
+import { readLocalManifest } from '../../core/adapters/sqlite-manifest-index.js';
 import { copyHymenopteraSubset } from '../helpers/local-pipeline.js';
 import { HYMENOPTERA, REPO_ROOT, requireShared, withTempDir } from '../helpers/paths.js';
 
@@ -35,7 +35,7 @@ function cli(args: string[], interruptWhen?: { signal: NodeJS.Signals; stderrMat
 
 /** Every entry's final-layer code, in manifest order: what "the same codes" means across workspaces. */
 async function codesOf(out: string): Promise<Buffer> {
-  const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as Manifest;
+  const manifest = await readLocalManifest(out);
   const ns = manifest.namespaces.final!;
   const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: 'final' };
   const codes = await new FeatureStore(new FsBlobStore(out)).readCodes(info, manifest.entries.map((e) => e.codes.final!));
@@ -79,7 +79,7 @@ test('SIGINT/SIGTERM save the batches in flight and exit 130/143; the re-run res
     const clean = await cli(['verify', '--out', shared]);
     assert.equal(clean.status, 0, clean.stderr);
     assert.match(clean.stdout, /verify: clean/);
-    const manifest = JSON.parse(await readFile(path.join(shared, 'manifest.json'), 'utf8')) as Manifest;
+    const manifest = await readLocalManifest(shared);
     const victim = path.join(shared, 'codes', manifest.namespaces.final!.id, 'shards', `${manifest.entries[0]!.codes.final!.shard}.npy`);
     const bytes = await readFile(victim);
     bytes[bytes.length - 1]! ^= 0x04;

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { DataError } from '../errors.js';
+import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../features/manifest.js';
+import type { BlobStore } from '../ports/blob-store.js';
+
+/**
+ * Where a local workspace keeps its per-image manifest entries: a table of the workspace index (`index.sqlite`), so
+ * changing k entries writes k rows instead of rewriting one JSON document that grows with the dataset. manifest.json
+ * then holds only the summary (model, classes, cut points, counts, rejects) plus the count and digest of the entries,
+ * so an index that does not match it is refused instead of read.
+ */
+export interface ManifestEntryIndex {
+  /** Where the entries live, for messages ("file:///ws/index.sqlite"). */
+  readonly location: string;
+  /**
+   * Makes the stored entries exactly `entries` (unique keys, in `compareKeys` order): rows whose values changed are rewritten, missing ones
+   * deleted, unchanged ones untouched; one transaction. Returns how many rows were written and deleted.
+   */
+  replace(entries: Iterable<ManifestEntry>): { written: number; removed: number };
+  /** The stored entries in key order (`compareKeys`), streamed from the index (never one big document). */
+  entries(): Iterable<ManifestEntry>;
+  count(): number;
+}
+
+/** manifest.json with the entries held by the workspace index (format 2); format 1 held them inline. */
+export interface ManifestSummary extends Omit<Manifest, 'version' | 'entries'> {
+  version: 2;
+  entries: { in: 'index.sqlite'; count: number; digest: string };
+}
+
+export const MANIFEST_FORMAT = 2;
+
+/**
+ * Keys in UTF-8 byte order (code point order), the order SQLite keeps TEXT keys in. JavaScript's `<` compares UTF-16
+ * units, which differs only where a surrogate meets a unit of U+E000..U+FFFF; those are mapped into code point order.
+ */
+export function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return inCodePointOrder(x) - inCodePointOrder(y);
+  }
+  return a.length - b.length;
+}
+
+const inCodePointOrder = (unit: number): number =>
+  unit >= 0xd800 && unit <= 0xdfff ? unit + 0x2000 : unit >= 0xe000 ? unit - 0x800 : unit;
+
+function isSortedByKey(entries: readonly ManifestEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (compareKeys(entries[i - 1]!.key, entries[i]!.key) >= 0) return false;
+  return true;
+}
+
+/** A digest over every entry in order: equal digests mean the index holds what manifest.json was written with. */
+export function entriesDigest(entries: Iterable<ManifestEntry>): string {
+  const hash = createHash('sha256');
+  for (const e of entries)
+    hash.update(`${e.key}\0${e.split}\0${e.label}\0${e.contentHash}\0${JSON.stringify(e.codes)}\n`);
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * Writes a manifest. With an entry index (local workspaces) the entries go to the index and manifest.json holds the
+ * summary, and nothing is written when the stored entries are the same (a re-run on unchanged data); the entries are
+ * put in key order (the order the index keeps; a listing's order already). Without one
+ * (object stores, where the distributed steps assemble it) manifest.json holds everything, format 1.
+ */
+export async function writeManifest(
+  workspace: BlobStore,
+  manifest: Manifest,
+  index?: ManifestEntryIndex,
+): Promise<{ written: number; removed: number }> {
+  if (!index) {
+    await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+    return { written: manifest.entries.length, removed: 0 };
+  }
+  if (!isSortedByKey(manifest.entries)) manifest.entries.sort((a, b) => compareKeys(a.key, b.key));
+  const digest = entriesDigest(manifest.entries);
+  const stored = await workspace.getJson<{ version?: unknown; entries?: unknown }>(MANIFEST_KEY).catch(() => undefined);
+  const summary = summaryOf(manifest, digest);
+  if (stored?.version === MANIFEST_FORMAT && JSON.stringify(stored) === JSON.stringify(summary))
+    return { written: 0, removed: 0 };
+  // The entries first, then the summary that vouches for them: a crash between leaves a summary that does not match
+  // the index, which the reader refuses (and the next extract rewrites) rather than misreads.
+  const changed = index.replace(manifest.entries);
+  await workspace.put(MANIFEST_KEY, JSON.stringify(summary));
+  return changed;
+}
+
+function summaryOf(manifest: Manifest, digest: string): ManifestSummary {
+  const { entries, version: _version, ...rest } = manifest;
+  return { version: MANIFEST_FORMAT, ...rest, entries: { in: 'index.sqlite', count: entries.length, digest } };
+}
+
+/**
+ * Reads a workspace's manifest. Format 1 (entries inline, written before the index held them) is migrated into the
+ * index when there is one; format 2 needs the index and is refused when the index does not hold exactly the entries
+ * the summary counted; any other format is refused with the version it names.
+ */
+export async function readManifest(workspace: BlobStore, index?: ManifestEntryIndex): Promise<Manifest> {
+  const stored = await workspace.getJson<{ version?: unknown }>(MANIFEST_KEY);
+  if (!stored) throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
+  if (stored.version === 1) {
+    const manifest = stored as Manifest;
+    if (!Array.isArray(manifest.entries))
+      throw new DataError(
+        `${workspace.location}/${MANIFEST_KEY} is damaged (format 1 without its entries): run "cnn-codes extract" again`,
+      );
+    if (index) await writeManifest(workspace, manifest, index);
+    return manifest;
+  }
+  if (stored.version !== MANIFEST_FORMAT) {
+    throw new DataError(
+      `${workspace.location}/${MANIFEST_KEY} has format ${JSON.stringify(stored.version)}; this cnn-codes reads formats 1 and ${MANIFEST_FORMAT}: use the version that wrote it, or extract into a new --out`,
+    );
+  }
+  const summary = stored as ManifestSummary;
+  if (!index)
+    throw new DataError(
+      `${workspace.location}/${MANIFEST_KEY} keeps its entries in the workspace index (index.sqlite), which this reader cannot open`,
+    );
+  const entries = [...index.entries()];
+  if (entries.length !== summary.entries?.count || entriesDigest(entries) !== summary.entries.digest) {
+    throw new DataError(
+      `${index.location} does not hold the ${summary.entries?.count} entries ${workspace.location}/${MANIFEST_KEY} was written with (it holds ${entries.length}; an interrupted write or a file copied from another workspace): run "cnn-codes extract" again to rewrite them`,
+    );
+  }
+  const { entries: _counted, ...rest } = summary;
+  return { ...rest, version: 1, entries };
+}
