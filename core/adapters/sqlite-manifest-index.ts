@@ -33,7 +33,7 @@ export class SqliteManifestIndex implements ManifestEntryIndex {
     return this.db;
   }
 
-  replace(entries: Iterable<ManifestEntry>): { written: number; removed: number } {
+  replace(entries: Iterable<ManifestEntry>, digest: string): { written: number; removed: number } {
     const db = this.open();
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -44,6 +44,9 @@ export class SqliteManifestIndex implements ManifestEntryIndex {
       const remove = db.prepare('DELETE FROM entries WHERE key = ?');
       for (const r of changes.write) upsert.run(r.key, r.split, r.label, r.content_hash, r.codes);
       for (const key of changes.remove) remove.run(key);
+      db.prepare(
+        "INSERT INTO meta (key, value) VALUES ('entries-digest', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ).run(digest);
       db.exec('COMMIT');
       return { written: changes.write.length, removed: changes.remove.length };
     } catch (err) {
@@ -96,6 +99,12 @@ export class SqliteManifestIndex implements ManifestEntryIndex {
         codes: JSON.parse(r.codes) as ManifestEntry['codes'],
       };
     }
+  }
+
+  digest(): string | undefined {
+    return (
+      this.open().prepare("SELECT value FROM meta WHERE key = 'entries-digest'").get() as { value: string } | undefined
+    )?.value;
   }
 
   count(): number {

@@ -29,6 +29,7 @@ export function openWorkspaceIndex(file: string): DatabaseSync {
           BEGIN IMMEDIATE;
           CREATE TABLE IF NOT EXISTS stamps (key TEXT PRIMARY KEY, version TEXT NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
           CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, split TEXT NOT NULL, label INTEGER NOT NULL, content_hash TEXT NOT NULL, codes TEXT NOT NULL) WITHOUT ROWID;
+          CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
           PRAGMA user_version = ${WORKSPACE_INDEX_FORMAT};
           COMMIT;
         `),

@@ -13,10 +13,13 @@ export interface ManifestEntryIndex {
   /** Where the entries live, for messages ("file:///ws/index.sqlite"). */
   readonly location: string;
   /**
-   * Makes the stored entries exactly `entries` (unique keys, in `compareKeys` order): rows whose values changed are rewritten, missing ones
-   * deleted, unchanged ones untouched; one transaction. Returns how many rows were written and deleted.
+   * Makes the stored entries exactly `entries` (unique keys, in `compareKeys` order) and remembers their `digest`:
+   * rows whose values changed are rewritten, missing ones deleted, unchanged ones untouched; one transaction. Returns
+   * how many rows were written and deleted.
    */
-  replace(entries: Iterable<ManifestEntry>): { written: number; removed: number };
+  replace(entries: Iterable<ManifestEntry>, digest: string): { written: number; removed: number };
+  /** The digest the last `replace` stored with the entries (undefined: none yet, or an index file made afresh). */
+  digest(): string | undefined;
   /** The stored entries in key order (`compareKeys`), streamed from the index (never one big document). */
   entries(): Iterable<ManifestEntry>;
   count(): number;
@@ -79,11 +82,12 @@ export async function writeManifest(
   const digest = entriesDigest(manifest.entries);
   const stored = await workspace.getJson<{ version?: unknown; entries?: unknown }>(MANIFEST_KEY).catch(() => undefined);
   const summary = summaryOf(manifest, digest);
-  if (stored?.version === MANIFEST_FORMAT && JSON.stringify(stored) === JSON.stringify(summary))
-    return { written: 0, removed: 0 };
+  // Unchanged: the summary says so and the index still holds what it vouches for (not deleted or replaced since).
+  const unchanged = stored?.version === MANIFEST_FORMAT && JSON.stringify(stored) === JSON.stringify(summary);
+  if (unchanged && index.digest() === digest) return { written: 0, removed: 0 };
   // The entries first, then the summary that vouches for them: a crash between leaves a summary that does not match
   // the index, which the reader refuses (and the next extract rewrites) rather than misreads.
-  const changed = index.replace(manifest.entries);
+  const changed = index.replace(manifest.entries, digest);
   await workspace.put(MANIFEST_KEY, JSON.stringify(summary));
   return changed;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
@@ -95,6 +95,7 @@ test('a format-1 manifest.json (entries inline) is migrated into the index, and 
     assert.deepEqual(migrated.entries, [entry(2), entry(1), entry(3)], 'in key order (c0 before c1)');
     assert.equal(JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')).version, 2);
     assert.equal(index.count(), 3);
+    assert.equal(index.digest(), JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')).entries.digest);
     assert.deepEqual((await readManifest(workspace, index)).entries, migrated.entries);
     index.close();
     // Without an index (an object store), format 1 is read as it is.
@@ -111,7 +112,7 @@ test('never misread: an index that does not match manifest.json, an unknown form
       (err: Error) => err instanceof DataError && /index\.sqlite/.test(err.message),
     );
 
-    index.replace([entry(1)]); // an interrupted write, or an index from elsewhere
+    index.replace([entry(1)], 'elsewhere'); // an interrupted write, or an index from elsewhere
     await assert.rejects(
       readManifest(workspace, index),
       (err: Error) =>
@@ -155,4 +156,18 @@ test('an index file of earlier builds (stamps only, format 0) keeps its stamps a
       WORKSPACE_INDEX_FORMAT,
     );
     check.close();
+  }));
+
+test('a deleted index is refilled by the next write, though manifest.json is unchanged', () =>
+  withTempDir(async (dir) => {
+    const { workspace, index } = workspaceAt(dir);
+    const manifest = manifestOf([entry(1), entry(2)]);
+    await writeManifest(workspace, manifest, index);
+    index.close();
+    await rm(path.join(dir, 'index.sqlite'));
+    const fresh = new SqliteManifestIndex(path.join(dir, 'index.sqlite'));
+    await assert.rejects(readManifest(workspace, fresh), /does not hold the 2 entries/);
+    assert.deepEqual(await writeManifest(workspace, manifest, fresh), { written: 2, removed: 0 });
+    assert.equal((await readManifest(workspace, fresh)).entries.length, 2);
+    fresh.close();
   }));
