@@ -15,7 +15,7 @@
  *   node dist/bench/extract.js [--data DIR] [--scale N] [--split] [--skip-baseline]
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -28,6 +28,7 @@ import { decodeToRgb } from '../core/image/preprocess.js';
 import { ModelRegistry, resolveModelFile } from '../core/models/registry.js';
 import { extract } from '../core/use-cases/extract.js';
 import { HYMENOPTERA, MODELS_DIR, PYTHON, REPO_ROOT } from '../test/helpers/paths.js';
+import { imageFiles, repeatedDataset } from './datasets.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,29 +41,6 @@ const { values } = parseArgs({
 });
 const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 const CORES = availableParallelism();
-
-/** `<root>/<split>/<class>/<file>` paths of an ImageFolder. */
-function imageFiles(root: string): string[] {
-  const out: string[] = [];
-  const dirs = (dir: string) => readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-  for (const split of dirs(root)) {
-    for (const cls of dirs(path.join(root, split))) for (const f of readdirSync(path.join(root, split, cls))) out.push(path.join(split, cls, f));
-  }
-  return out.sort();
-}
-
-/** The dataset `copies` times, copy k with k zero bytes appended (copy 0 is the file itself). */
-function repeatedDataset(root: string, files: string[], copies: number, into: string): string {
-  for (const rel of files) {
-    mkdirSync(path.join(into, path.dirname(rel)), { recursive: true });
-    const bytes = readFileSync(path.join(root, rel));
-    for (let k = 0; k < copies; k++) {
-      const name = path.join(into, path.dirname(rel), `rep${k}~${path.basename(rel)}`);
-      writeFileSync(name, k === 0 ? bytes : Buffer.concat([bytes, Buffer.alloc(k, 0)]));
-    }
-  }
-  return into;
-}
 
 /** The first `n` files of each training class: a small job where start-up is everything. */
 function smallDataset(root: string, files: string[], perClass: number, into: string): string {

@@ -21,6 +21,8 @@ export interface CliEnvironment {
    * (CNN_CODES_BUCKET, CNN_CODES_<STAGE>_QUEUE_URL): with them exported, submit/status/worker talk to that stack.
    */
   deployment: { bucket?: string; queueUrls: Partial<Record<Stage, string>> };
+  /** CNN_CODES_EMBED_LOG: where to log the content hashes sent to the backbone (bench/scale's kill test). */
+  embedLog?: string;
 }
 
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -32,11 +34,13 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
   if (existsSync(sharedModels)) modelsDirs.push(sharedModels);
   const cacheHome = env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
   const bucket = env[ENV.bucket];
+  const embedLog = env[ENV.embedLog];
   return {
     sharedDir,
     modelsDirs,
     modelCacheDir: path.resolve(env[ENV.modelCache] ?? path.join(cacheHome, 'cnn-codes', 'models')),
     preparedGraphCacheDir: path.join(cacheHome, 'cnn-codes', 'prepared'),
     deployment: { ...(bucket ? { bucket } : {}), queueUrls: queueUrlsFromEnv(env) },
+    ...(embedLog ? { embedLog: path.resolve(embedLog) } : {}),
   };
 }

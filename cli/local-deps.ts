@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { SqliteManifestIndex, WORKSPACE_INDEX_FILE } from '../core/adapters/sqlite-manifest-index.js';
@@ -41,7 +42,7 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       allowDownload: options.allowDownload,
       onDownload: (p) => onProgress?.({ phase: 'extract', done: p.receivedBytes, total: p.totalBytes ?? p.receivedBytes, message: `download ${model.descriptor.file}` }),
     });
-    return startExtractionPool({
+    const pool = await startExtractionPool({
       modelPath: resolved.path,
       descriptor: model.descriptor,
       cuts,
@@ -50,6 +51,25 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),
     });
+    return env.embedLog ? loggingEmbeds(pool, env.embedLog) : pool;
   };
   return { workspace, features, manifestIndex, registry, modelsDirs, openEmbedder, target: options.executionProvider ?? 'cpu', ...(stamps ? { stamps } : {}) };
+}
+
+/**
+ * Appends each batch's content hashes to `file` before the batch is embedded (synchronously, so a kill -9 right after
+ * cannot lose the line), after a header with the pool's shape: what bench/scale compares across runs to count the
+ * images a resume embeds again.
+ */
+function loggingEmbeds(pool: Embedder, file: string): Embedder {
+  appendFileSync(file, `# parallelism ${pool.parallelism} batch ${pool.batchSize}\n`);
+  return {
+    parallelism: pool.parallelism,
+    batchSize: pool.batchSize,
+    embedBatch: (items) => {
+      appendFileSync(file, items.map((item) => `${item.id}\n`).join(''));
+      return pool.embedBatch(items);
+    },
+    close: () => pool.close(),
+  };
 }

@@ -42,6 +42,11 @@ export const ENV = {
   modelCache: 'CNN_CODES_MODEL_CACHE',
   /** The dispatcher's worker pools, as JSON. */
   dispatchPools: 'CNN_CODES_DISPATCH_POOLS',
+  /**
+   * A file the local CLI appends each batch's content hashes to before the batch goes to the backbone: bench/scale
+   * counts from it what a resume after kill -9 embeds again. Unset (the default), nothing is logged.
+   */
+  embedLog: 'CNN_CODES_EMBED_LOG',
 } as const;
 
 /** Bucket prefixes, each with a trailing slash so a grant on `datasets/*` never reaches `datasets-old/`. */

@@ -35,13 +35,21 @@ export interface SimilaritySearch {
 /** Rows of a [rows, dim] float array scaled to unit length (an all-zero row stays zero and matches nothing). */
 export function normalizedRows(data: ArrayLike<number>, rows: number, dim: number): Float32Array {
   const out = new Float32Array(rows * dim);
+  normalizeRows(data, rows, dim, out);
+  return out;
+}
+
+/**
+ * The same scaling into `out`, which may be `data` itself: a Float32 [n, d] read from the cache is normalized where it
+ * lies, so the whole dataset's analysis holds one copy of the codes (n·d·4 bytes), not three.
+ */
+export function normalizeRows(data: ArrayLike<number>, rows: number, dim: number, out: Float32Array): void {
   for (let r = 0; r < rows; r++) {
     let sum = 0;
     for (let t = 0; t < dim; t++) sum += data[r * dim + t]! ** 2;
     const scale = sum > 0 ? 1 / Math.sqrt(sum) : 0;
     for (let t = 0; t < dim; t++) out[r * dim + t] = data[r * dim + t]! * scale;
   }
-  return out;
 }
 
 const BLOCK = 48;

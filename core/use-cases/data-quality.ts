@@ -1,11 +1,10 @@
 import type { FeatureStore } from '../features/feature-store.js';
 import type { Manifest, ManifestEntry } from '../features/manifest.js';
-import { loadSplit } from '../features/training-data.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { principalMap } from '../quality/code-map.js';
 import { CODE_MAP_KEY, DATA_QUALITY_KEY, qualityLayer, type CodeMapFile, type DataQuality, type LeakageRecord } from '../quality/data-quality.js';
 import { joinSameContent, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
-import { normalizedRows, similarPairs } from '../quality/near-duplicates.js';
+import { normalizeRows, similarPairs } from '../quality/near-duplicates.js';
 import { UnionFind } from '../quality/union-find.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
 
@@ -25,20 +24,14 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
   const layer = trained?.layer ?? qualityLayer(manifest.namespaces, artefact.layer);
   const threshold = trained?.threshold ?? NEAR_DUPLICATE_COSINE;
   const splits = [...new Set(manifest.entries.map((e) => e.split))].sort((a, b) => (a === 'train' ? -1 : b === 'train' ? 1 : a.localeCompare(b)));
-  const dim = manifest.namespaces[layer]!.dim;
-  const entries: ManifestEntry[] = [];
-  const parts: Float32Array[] = [];
-  for (const split of splits) {
-    const loaded = await loadSplit(deps.features, manifest, layer, split);
-    entries.push(...loaded.entries);
-    parts.push(normalizedRows(loaded.X.data, loaded.X.rows, dim));
-  }
-  const codes = new Float32Array(entries.length * dim);
-  let offset = 0;
-  for (const part of parts) {
-    codes.set(part, offset);
-    offset += part.length;
-  }
+  const ns = manifest.namespaces[layer]!;
+  const dim = ns.dim;
+  const entries: ManifestEntry[] = splits.flatMap((split) => manifest.entries.filter((e) => e.split === split));
+  // One Float32 [n, d] read straight from the shards and normalized in place: at 100 k × 1 280 that is 512 MB, the
+  // analysis's whole footprint (no float64 copy per split, no second normalized copy).
+  const info = { id: ns.id, dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: layer };
+  const codes = await deps.features.readCodes(info, entries.map((e) => e.codes[layer]!));
+  normalizeRows(codes, entries.length, dim, codes);
   const nTrain = entries.filter((e) => e.split === 'train').length;
   const train = codes.subarray(0, nTrain * dim);
   const heldOut = codes.subarray(nTrain * dim);

@@ -73,16 +73,7 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
   if (artefact.namespace !== manifest.namespaces[artefact.layer]?.id) {
     throw new DataError('the head was trained on codes from another model or cut point than this cache holds; retrain it');
   }
-  const data = await loadSplit(deps.features, manifest, artefact.layer, split);
-  const head = loadHead(artefact.head);
-  const proba = head.predictProba(data.X);
-  const metrics = classificationMetrics(data.y, proba, manifest.classes);
-  const k = proba.cols;
-  const predictions: Prediction[] = data.entries.map((entry, i) => {
-    const p = Array.from(proba.data.subarray(i * k, (i + 1) * k));
-    const predicted = p.indexOf(Math.max(...p));
-    return { key: entry.key, label: entry.label, predicted, confidence: p[predicted]!, probabilities: p };
-  });
+  const { metrics, predictions } = await scoreSplit(deps.features, manifest, artefact, split);
   const evaluation: Evaluation = {
     version: 1,
     split,
@@ -96,7 +87,7 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
     timings: { headFitSeconds: artefact.fitSeconds, ...(request.timings ?? {}) },
     inputs: evaluationInputs(manifest, artefact, split),
   };
-  deps.onProgress?.({ phase: 'evaluate', done: data.y.length, total: data.y.length });
+  deps.onProgress?.({ phase: 'evaluate', done: predictions.length, total: predictions.length });
   // metrics.json last: its inputs digest vouches for the reports beside it (see storedEvaluation), even after a crash.
   const analysed = await analyzeDataQuality(deps, manifest, artefact);
   const q = analysed.quality;
@@ -112,4 +103,21 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
   await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, inputs);
   await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
   return evaluation;
+}
+
+/**
+ * The head's predictions and metrics on one split. A function of its own so the split's float64 codes are garbage
+ * once it returns, before the data-quality analysis reads the whole dataset's codes.
+ */
+async function scoreSplit(features: FeatureStore, manifest: Manifest, artefact: HeadArtefact, split: string) {
+  const data = await loadSplit(features, manifest, artefact.layer, split);
+  const proba = loadHead(artefact.head).predictProba(data.X);
+  const metrics = classificationMetrics(data.y, proba, manifest.classes);
+  const k = proba.cols;
+  const predictions: Prediction[] = data.entries.map((entry, i) => {
+    const p = Array.from(proba.data.subarray(i * k, (i + 1) * k));
+    const predicted = p.indexOf(Math.max(...p));
+    return { key: entry.key, label: entry.label, predicted, confidence: p[predicted]!, probabilities: p };
+  });
+  return { metrics, predictions };
 }
