@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -8,9 +9,10 @@ import { SqliteManifestIndex } from '../../../core/adapters/sqlite-manifest-inde
 import { SqliteStampIndex } from '../../../core/adapters/sqlite-stamp-index.js';
 import { WORKSPACE_INDEX_FORMAT } from '../../../core/adapters/workspace-index-db.js';
 import { DataError } from '../../../core/errors.js';
+import { FeatureStore } from '../../../core/features/feature-store.js';
 import type { Manifest, ManifestEntry } from '../../../core/features/manifest.js';
 import { compareKeys, readManifest, writeManifest } from '../../../core/workspace/manifest-store.js';
-import { withTempDir } from '../../helpers/paths.js';
+import { PYTHON, withTempDir } from '../../helpers/paths.js';
 
 const entry = (i: number, shard = 's0'): ManifestEntry => ({
   key: `train/c${i % 2}/img${String(i).padStart(5, '0')}.jpg`,
@@ -170,4 +172,35 @@ test('a deleted index is refilled by the next write, though manifest.json is unc
     assert.deepEqual(await writeManifest(workspace, manifest, fresh), { written: 2, removed: 0 });
     assert.equal((await readManifest(workspace, fresh)).entries.length, 2);
     fresh.close();
+  }));
+
+test('numpy and sqlite3 read the codes of a workspace as docs/workspace-format.md shows', () =>
+  withTempDir(async (dir) => {
+    const { workspace, index } = workspaceAt(dir);
+    const ns = { id: 'm/final-1', dim: 4, model: 'm', modelSha256: 'abc', cut: 'final' };
+    const codes = Float32Array.from({ length: 12 }, (_, i) => i / 4);
+    const shard = await new FeatureStore(workspace).writeShard(ns, ['h0', 'h1', 'h2'], codes, []);
+    const entries = [0, 1, 2].map((row) => ({
+      key: `train/c${row % 2}/x${row}.jpg`,
+      split: 'train',
+      label: row % 2,
+      contentHash: `h${row}`,
+      codes: { final: { shard, row } },
+    }));
+    await writeManifest(workspace, manifestOf(entries), index);
+    index.close();
+    const script = `
+import json, sqlite3, numpy as np
+ws = ${JSON.stringify(dir)}
+ns = json.load(open(f"{ws}/manifest.json"))["namespaces"]["final"]["id"]
+rows = sqlite3.connect(f"file:{ws}/index.sqlite?mode=ro", uri=True).execute("SELECT codes FROM entries WHERE split = 'train' ORDER BY key")
+def code(c): loc = json.loads(c)["final"]; return np.load(f"{ws}/codes/{ns}/shards/{loc['shard']}.npy")[loc["row"]]
+X = np.stack([code(c) for (c,) in rows])
+print(json.dumps(X.tolist()))`;
+    const X = JSON.parse(execFileSync(PYTHON, ['-c', script], { encoding: 'utf8' })) as number[][];
+    // Key order: train/c0/x0, train/c0/x2, train/c1/x1.
+    assert.deepEqual(
+      X,
+      [0, 2, 1].map((row) => Array.from(codes.subarray(row * 4, row * 4 + 4))),
+    );
   }));
