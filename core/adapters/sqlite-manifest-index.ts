@@ -22,6 +22,7 @@ interface Row {
 export class SqliteManifestIndex implements ManifestEntryIndex {
   readonly location: string;
   private db: DatabaseSync | undefined;
+  private adopted: { entries: readonly ManifestEntry[]; digest: string } | undefined;
 
   /** The file is opened on first use, so commands that never read the manifest never create it. */
   constructor(private readonly file: string) {
@@ -87,7 +88,18 @@ export class SqliteManifestIndex implements ManifestEntryIndex {
     return { write, remove };
   }
 
-  *entries(): Iterable<ManifestEntry> {
+  adopt(entries: readonly ManifestEntry[], digest: string): void {
+    this.adopted = { entries, digest };
+  }
+
+  /** The adopted entries while the stored digest is still theirs (one query), else the rows. */
+  entries(): Iterable<ManifestEntry> {
+    if (this.adopted && this.adopted.digest === this.digest()) return this.adopted.entries;
+    this.adopted = undefined;
+    return this.rows();
+  }
+
+  private *rows(): Iterable<ManifestEntry> {
     for (const r of this.open()
       .prepare('SELECT key, split, label, content_hash, codes FROM entries ORDER BY key')
       .iterate() as Iterable<Row>) {

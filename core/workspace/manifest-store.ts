@@ -20,6 +20,11 @@ export interface ManifestEntryIndex {
   replace(entries: Iterable<ManifestEntry>, digest: string): { written: number; removed: number };
   /** The digest the last `replace` stored with the entries (undefined: none yet, or an index file made afresh). */
   digest(): string | undefined;
+  /**
+   * The caller holds exactly the entries stored under `digest`: later reads in this process may return them instead of
+   * reading every row again (a `run` reads the manifest in each of its steps), for as long as the digest stands.
+   */
+  adopt(entries: readonly ManifestEntry[], digest: string): void;
   /** The stored entries in key order (`compareKeys`), streamed from the index (never one big document). */
   entries(): Iterable<ManifestEntry>;
   count(): number;
@@ -94,10 +99,14 @@ export async function writeManifest(
   const summary = summaryOf(manifest, digest);
   // Unchanged: the summary says so and the index still holds what it vouches for (not deleted or replaced since).
   const unchanged = stored?.version === MANIFEST_FORMAT && JSON.stringify(stored) === JSON.stringify(summary);
-  if (unchanged && index.digest() === digest) return { written: 0, removed: 0 };
+  if (unchanged && index.digest() === digest) {
+    index.adopt(manifest.entries, digest);
+    return { written: 0, removed: 0 };
+  }
   // The entries first, then the summary that vouches for them: a crash between leaves a summary that does not match
   // the index, which the reader refuses (and the next extract rewrites) rather than misreads.
   const changed = index.replace(manifest.entries, digest);
+  index.adopt(manifest.entries, digest);
   await workspace.put(MANIFEST_KEY, JSON.stringify(summary));
   return changed;
 }

@@ -75,6 +75,10 @@ test('entries live in the index: manifest.json holds a summary, a re-write chang
       read.entries,
       [...changed].sort((a, b) => compareKeys(a.key, b.key)),
     );
+    // Another process (a fresh handle) reads the rows themselves, not the entries this one adopted.
+    const fresh = new SqliteManifestIndex(path.join(dir, 'index.sqlite'));
+    assert.deepEqual((await readManifest(workspace, fresh)).entries, read.entries);
+    fresh.close();
     assert.equal(read.classes.length, 2);
     index.close();
   }));
