@@ -334,6 +334,10 @@ try {
         `${x4Rate.toFixed(1)} images/s (${rate(x4Before.images, x4Before.seconds)} / ${rate(x4After.images, x4After.seconds)}; CPU ${x4Before.cpuSeconds.toFixed(0)} / ${x4After.cpuSeconds.toFixed(0)} s); ` +
         `scale, last resume: ${finalRate.toFixed(1)} images/s = ${((finalRate / x4Rate) * 100).toFixed(0)} % of it (target ≥ 90 %)`,
     );
+    // Wall time follows whatever else the machine runs; images per CPU second is the pair's cost, load or not.
+    const x4PerCpu = (x4Before.images + x4After.images) / (x4Before.cpuSeconds + x4After.cpuSeconds);
+    const finalPerCpu = e.embedded / final.cpuSeconds;
+    console.log(`per CPU second: ×4 set ${x4PerCpu.toFixed(1)}, scale ${finalPerCpu.toFixed(1)} images = ${((finalPerCpu / x4PerCpu) * 100).toFixed(0)} %`);
   }
   if (KILLS > 0) {
     console.log('\n| kill | progress seen (images) | rows saved after SIGKILL | peak RSS (MiB) | embedded again by the resume | bound 2 × workers × batch |');
