@@ -129,7 +129,12 @@ async function measure() {
 /** Cosine per image between these codes and the CPU graph's (the int8 one for int8 models): median and min. */
 async function cosinesToCpu(bytes: Uint8Array, d: RegisteredModel['descriptor'], crops: readonly Uint8Array[], gpu: Float32Array) {
   const cpu = await OnnxBackbone.create(bytes, d, ['final'], { executionProvider: 'cpu' });
-  const reference = (await cpu.embed(crops)).final!;
+  // The CPU graph may take smaller batches (a fixed batch of 1, for one): embed it in chunks.
+  const reference = new Float32Array(gpu.length);
+  for (let start = 0; start < crops.length; start += cpu.maxBatch) {
+    const chunk = crops.slice(start, start + cpu.maxBatch);
+    reference.set((await cpu.embed(chunk)).final!, (start * gpu.length) / crops.length);
+  }
   await cpu.dispose();
   const dim = gpu.length / crops.length;
   const cosines = crops.map((_, i) => cosine(gpu.subarray(i * dim, (i + 1) * dim), reference.subarray(i * dim, (i + 1) * dim))).sort((a, b) => a - b);
