@@ -249,11 +249,16 @@ export class FeatureStore {
       }
       const data = await pending.shift()!;
       const positions = Int32Array.from(byShard.get(shards[i]!)!);
-      const codes = new Float32Array(positions.length * ns.dim);
-      positions.forEach((position, r) => {
-        const row = locations[position]!.row;
-        codes.set(data.subarray(row * ns.dim, (row + 1) * ns.dim), r * ns.dim);
-      });
+      // Every row of the shard in its own order (the usual case: a training split read whole) needs no gathering copy,
+      // which halves the garbage a pass leaves for the collector.
+      const whole = positions.length * ns.dim === data.length && positions.every((position, r) => locations[position]!.row === r);
+      const codes = whole ? data : new Float32Array(positions.length * ns.dim);
+      if (!whole) {
+        positions.forEach((position, r) => {
+          const row = locations[position]!.row;
+          codes.set(data.subarray(row * ns.dim, (row + 1) * ns.dim), r * ns.dim);
+        });
+      }
       yield { shard: shards[i]!, positions, codes };
     }
   }
