@@ -1,6 +1,6 @@
 import { listImageFolder } from '../../dataset/image-folder.js';
 import { ConfigError, DataError } from '../../errors.js';
-import type { Manifest } from '../../features/manifest.js';
+import type { Manifest, RejectRecord } from '../../features/manifest.js';
 import { MESSAGE_VERSION, type ExtractMessage, type RunMessage, type ShardItem, type TrainOptions } from '../../messages/schema.js';
 import { forEachConcurrent, resolveCuts } from '../extract.js';
 import { recordEvent, sendOnce } from './claims.js';
@@ -29,6 +29,11 @@ export interface RunPlan {
   classes: string[];
   splitSynthesized: boolean;
   ignored: Manifest['ignored'];
+  /**
+   * Files the listing found but cannot read (dangling symlinks, no permission): rejects with their kind, as the local
+   * extract records them, never handed to an extract shard. Absent in plans written before it was added.
+   */
+  unreadable?: Array<Omit<RejectRecord, 'contentHash'>>;
   shardSize: number;
   /** Why this shard size: the compute that runs extract messages, and what bounded it. */
   sizing?: ShardSizing;
@@ -105,7 +110,8 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     cuts,
     classes: dataset.classes,
     splitSynthesized: dataset.splitSynthesized,
-    ignored: [...dataset.ignored, ...dataset.unreadable.map((u) => ({ key: u.key, reason: `${u.kind}: ${u.message}` }))],
+    ignored: dataset.ignored,
+    unreadable: dataset.unreadable.map(({ key, split, label, kind, message }) => ({ key, split, label, kind, message })),
     shardSize,
     sizing,
     knownContent: known,

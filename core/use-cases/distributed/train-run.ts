@@ -85,7 +85,8 @@ async function assembleManifestAndPlan(workspace: BlobStore): Promise<{ manifest
     splitSynthesized: plan.splitSynthesized,
     namespaces: present[0]!.namespaces,
     entries: present.flatMap((p) => p.entries),
-    rejects: present.flatMap((p) => p.rejects),
+    // Unreadable files after the extracted rejects, as the local extract lists them; never read, so no content hash.
+    rejects: [...present.flatMap((p) => p.rejects), ...(plan.unreadable ?? []).map((u) => ({ ...u, contentHash: '' }))],
     ignored: plan.ignored,
   };
   return { manifest, plan };
