@@ -14,7 +14,7 @@ import { HTML_REPORT_KEY, METRICS_KEY, REPORT_KEY } from '../workspace/keys.js';
 import { analyzeDataQuality } from './data-quality.js';
 import type { ProgressSink } from './progress.js';
 import { writeHtmlReport } from './report.js';
-import { readManifest } from './train-head.js';
+import { readManifest } from '../workspace/manifest-artefact.js';
 
 export interface EvaluateRequest {
   split?: string;

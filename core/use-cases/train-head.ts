@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, DataError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { FeatureStore } from '../features/feature-store.js';
-import { MANIFEST_KEY, type Manifest } from '../features/manifest.js';
+import type { Manifest } from '../features/manifest.js';
+import { readManifest } from '../workspace/manifest-artefact.js';
 import { loadSplit, type LabelledCodes } from '../features/training-data.js';
 import { createHead, type HeadKind, type HeadOptions } from '../heads/index.js';
 import { takeLabels, takeRows } from '../heads/matrix.js';
@@ -31,12 +32,6 @@ export interface TrainDeps {
 
 /** Bump when the train step's data-quality analysis changes, so cached heads are refitted with the new one. */
 const QUALITY_REVISION = 1;
-
-export async function readManifest(workspace: BlobStore): Promise<Manifest> {
-  const manifest = await workspace.getJson<Manifest>(MANIFEST_KEY);
-  if (!manifest) throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
-  return manifest;
-}
 
 /** Cached codes (train split only) → a fitted head, with C, layer and head type chosen by CV on train. */
 export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Promise<{ artefact: HeadArtefact; reused: boolean }> {

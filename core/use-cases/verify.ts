@@ -1,6 +1,6 @@
 import type { FeatureStore, ShardDamage } from '../features/feature-store.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { readManifest } from './train-head.js';
+import { readManifest } from '../workspace/manifest-artefact.js';
 
 export interface VerifyReport {
   /** Shards read and checksummed, over every cut point the manifest names. */

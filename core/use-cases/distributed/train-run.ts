@@ -9,7 +9,7 @@ import { groupLayout, type GroupSummary } from './compaction.js';
 import { chooseTrainCompute, trainSize, type TrainCompute } from './train-compute.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { rememberSources } from './source-identities.js';
-import type { RunPlan } from './plan-run.js';
+import { readRunPlan, type RunPlan } from './plan-run.js';
 
 export interface TrainOutcome {
   /** Set when the head was fitted elsewhere: the message went to the Batch CPU job's queue (see train-compute.ts). */
@@ -69,7 +69,7 @@ export async function assembleManifest(workspace: BlobStore): Promise<Manifest> 
 }
 
 async function assembleManifestAndPlan(workspace: BlobStore): Promise<{ manifest: Manifest; plan: RunPlan }> {
-  const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  const plan = await readRunPlan(workspace);
   if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
   const { groups } = groupLayout(plan.shards.length, plan.cuts.length);
   const summaries = await Promise.all(Array.from({ length: groups }, (_, g) => workspace.getJson<GroupSummary>(RUN_KEYS.group(g))));

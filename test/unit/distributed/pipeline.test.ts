@@ -58,7 +58,7 @@ test('run → shards → one train → one evaluate; bad images are rejects; poi
     const metrics = JSON.parse(await readFile(path.join(ws, 'metrics.json'), 'utf8')) as Evaluation;
     assert.equal(metrics.metrics.n, 9);
     const quality = JSON.parse(await readFile(path.join(ws, 'data-quality.json'), 'utf8')) as DataQuality;
-    assert.deepEqual(Object.keys(quality), ['duplicates', 'leakage', 'labelIssues'], 'the evaluate step writes data-quality.json');
+    assert.deepEqual(Object.keys(quality), ['version', 'duplicates', 'leakage', 'labelIssues'], 'the evaluate step writes data-quality.json');
     assert.equal(metrics.dataQuality?.duplicateGroups, quality.duplicates.length);
     assert.match(await readFile(path.join(ws, 'report.html'), 'utf8'), /<section id="data-quality">[\s\S]*<section id="code-map">/);
     assert.equal((await readdir(path.join(ws, 'events/train'))).length, 1);
