@@ -1,5 +1,5 @@
 import { DataError } from '../errors.js';
-import { MANIFEST_KEY, type Manifest } from '../features/manifest.js';
+import { MANIFEST_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
 import { boolean, integer, oneOf } from '../messages/validate.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { anyString, fields, list, mapOf, readArtefact } from './check.js';
@@ -13,25 +13,37 @@ export const MANIFEST_VERSION = 1;
 
 const label = integer(0, Number.MAX_SAFE_INTEGER);
 
+/** Checks of the manifest's parts, shared with the serverless run's shard parts and group summaries. */
+export const checkNamespaces = mapOf(fields({ id: anyString, dim: integer(1, Number.MAX_SAFE_INTEGER) }));
+export const checkEntries = list(
+  fields<ManifestEntry>({
+    key: anyString,
+    split: anyString,
+    label,
+    contentHash: anyString,
+    codes: mapOf(fields({ shard: anyString, row: integer(0, Number.MAX_SAFE_INTEGER) })),
+  }),
+);
+export const checkRejects = list(
+  fields<RejectRecord>({
+    key: anyString,
+    split: anyString,
+    label,
+    contentHash: anyString,
+    kind: anyString,
+    message: anyString,
+  }),
+);
+
 const checkManifest = fields<Manifest>({
   version: oneOf(MANIFEST_VERSION),
   dataset: anyString,
   model: fields({ name: anyString, sha256: anyString }),
   classes: list(anyString),
   splitSynthesized: boolean(),
-  namespaces: mapOf(fields({ id: anyString, dim: integer(1, Number.MAX_SAFE_INTEGER) })),
-  entries: list(
-    fields({
-      key: anyString,
-      split: anyString,
-      label,
-      contentHash: anyString,
-      codes: mapOf(fields({ shard: anyString, row: integer(0, Number.MAX_SAFE_INTEGER) })),
-    }),
-  ),
-  rejects: list(
-    fields({ key: anyString, split: anyString, label, contentHash: anyString, kind: anyString, message: anyString }),
-  ),
+  namespaces: checkNamespaces,
+  entries: checkEntries,
+  rejects: checkRejects,
   ignored: list(fields({ key: anyString, reason: anyString })),
 });
 

@@ -5,7 +5,7 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import { trainHead } from '../train-head.js';
 import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
-import { groupLayout, type GroupSummary } from './compaction.js';
+import { groupLayout, readGroupSummary, type GroupSummary } from './compaction.js';
 import { chooseTrainCompute, trainSize, type TrainCompute } from './train-compute.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { rememberSources } from './source-identities.js';
@@ -72,7 +72,7 @@ async function assembleManifestAndPlan(workspace: BlobStore): Promise<{ manifest
   const plan = await readRunPlan(workspace);
   if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
   const { groups } = groupLayout(plan.shards.length, plan.cuts.length);
-  const summaries = await Promise.all(Array.from({ length: groups }, (_, g) => workspace.getJson<GroupSummary>(RUN_KEYS.group(g))));
+  const summaries = await Promise.all(Array.from({ length: groups }, (_, g) => readGroupSummary(workspace, g)));
   const missing = summaries.flatMap((p, i) => (p ? [] : [i]));
   // Not a permanent error: train is only triggered once every group is compacted, so this is a store hiccup; retry.
   if (missing.length > 0) throw new Error(`compacted groups ${missing.slice(0, 10).join(', ')} missing in run ${plan.runId}`);

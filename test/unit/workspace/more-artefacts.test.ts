@@ -9,6 +9,7 @@ import {
   type CodeMapFile,
   type DataQuality,
 } from '../../../core/quality/data-quality.js';
+import { readGroupSummary, readShardPart } from '../../../core/use-cases/distributed/compaction.js';
 import { readRunPlan } from '../../../core/use-cases/distributed/plan-run.js';
 import { InvalidArtefactError } from '../../../core/workspace/artefact-error.js';
 import {
@@ -117,4 +118,41 @@ test('a plan.json with shards of the wrong shape is an error naming the file', (
     const store = new FsBlobStore(dir);
     await store.put('plan.json', JSON.stringify({ version: 1, runId: 'r1', shards: 'all' }));
     await rejectsNaming(readRunPlan(store), 'plan.json', /\$\.shards: expected an array/);
+  }));
+
+test('a serverless shard part or group summary of the wrong shape is an error naming the file', () =>
+  withTempDir(async (dir) => {
+    const store = new FsBlobStore(dir);
+    const { namespaces, entries, rejects } = manifest();
+    const part = {
+      version: 1,
+      index: 0,
+      count: 1,
+      namespaces,
+      entries,
+      rejects,
+      embedded: 1,
+      cached: 0,
+      seconds: 0.5,
+      worker: null,
+    };
+    await store.put('parts/000000.json', JSON.stringify(part));
+    assert.deepEqual(await readShardPart(store, 0), part);
+    await store.put(
+      'parts/000000.json',
+      JSON.stringify({ ...part, entries: [{ ...entries[0], codes: { final: { shard: 's0' } } }] }),
+    );
+    await rejectsNaming(readShardPart(store, 0), 'parts/000000.json', /\$\.entries\[0\]\.codes\.final\.row: required/);
+    const summary = {
+      version: 1,
+      group: 0,
+      shards: { first: 0, end: 1 },
+      namespaces,
+      entries,
+      rejects,
+      embedded: 1,
+      cached: 0,
+    };
+    await store.put('groups/0000.json', JSON.stringify({ ...summary, rejects: [{ key: 'k' }] }));
+    await rejectsNaming(readGroupSummary(store, 0), 'groups/0000.json', /\$\.rejects\[0\]\.split: required/);
   }));
