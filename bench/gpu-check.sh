@@ -3,7 +3,8 @@
 #   bash bench/gpu-check.sh [IMAGES]        (default 20000 synthetic JPEGs)
 # It builds, generates the images, and for the GPU graph of mobilenetv2-12-int8 and (if present, or exportable with
 # the local torch) ResNet-50 prints: node placement from onnxruntime's profile, inference-only images/s, end-to-end
-# extraction images/s with the share of vCPUs busy, GPU utilisation sampled by nvidia-smi, and the CPU run beside it.
+# extraction images/s with the share of vCPUs busy, GPU utilisation sampled by nvidia-smi, the cosine of the GPU codes
+# to the CPU graph's on 64 images, and the CPU run beside it.
 # Without an NVIDIA GPU it says so and exits 2 at once. Needs node_modules with onnxruntime-node's CUDA 12 provider
 # (the extract image installs it: functions/extract/Dockerfile).
 set -euo pipefail
@@ -61,7 +62,7 @@ measure() { # provider model data → one JSON line, with nvidia-smi sampled mea
 }
 
 echo
-echo "model | provider | precision | inference only img/s | extraction img/s | extraction / inference | vCPUs busy | GPU util (mean busy / max) | nodes by provider"
+echo "model | provider | precision | inference only img/s | extraction img/s | extraction / inference | vCPUs busy | GPU util (mean busy / max) | cosine to CPU codes (median / min) | nodes by provider"
 for model in "${models[@]}"; do
   for provider in cuda cpu; do
     data="$work/gpu"; [ "$provider" = cpu ] && data="$work/cpu"
@@ -72,7 +73,8 @@ for model in "${models[@]}"; do
       const ratio = (r.extraction.imagesPerSecond / r.inferenceOnlyImagesPerSecond * 100).toFixed(0) + ' %';
       const util = r.provider === 'cuda' ? r.gpuUtilisation.meanWhileBusy + ' / ' + r.gpuUtilisation.max + ' %' : '-';
       const nodes = r.placement ? JSON.stringify(r.placement.byProvider) + (r.placement.offGpu.length ? ' off GPU: ' + r.placement.offGpu.join('; ') : '') : '-';
-      console.log([r.model, r.provider, r.precision, r.inferenceOnlyImagesPerSecond, r.extraction.imagesPerSecond + ' (' + r.extraction.images + ' images)', ratio, Math.round(r.vcpuBusyShare * 100) + ' %', util, nodes].join(' | '));" "$line"
+      const fidelity = r.fidelityToCpu ? r.fidelityToCpu.median + ' / ' + r.fidelityToCpu.min : '-';
+      console.log([r.model, r.provider, r.precision, r.inferenceOnlyImagesPerSecond, r.extraction.imagesPerSecond + ' (' + r.extraction.images + ' images)', ratio, Math.round(r.vcpuBusyShare * 100) + ' %', util, fidelity, nodes].join(' | '));" "$line"
   done
 done
 echo

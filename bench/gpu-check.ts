@@ -23,6 +23,7 @@ import { decodeToRgb } from '../core/image/preprocess.js';
 import { ModelRegistry, resolveModelFile, type RegisteredModel } from '../core/models/registry.js';
 import { prepareForTarget } from '../core/models/prepare-target.js';
 import { extract } from '../core/use-cases/extract.js';
+import { cosine } from '../test/helpers/float16-emulation.js';
 import { MODELS_DIR } from '../test/helpers/paths.js';
 
 const { positionals, values } = parseArgs({
@@ -85,6 +86,10 @@ async function measure() {
   const t0 = performance.now();
   for (let i = 0; i < rounds; i++) await backbone.embed(batch);
   const inferenceOnly = (rounds * batch.length) / ((performance.now() - t0) / 1000);
+  // The GPU graph's codes against the CPU graph's on the same 64 crops: cuDNN's choice of algorithm decides whether
+  // the exact int8 graph stays exact on this GPU (on CPU it is bit for bit; docs/deploy.md, "GPU graph fidelity").
+  const probe = crops.slice(0, Math.min(64, backbone.maxBatch));
+  const fidelityToCpu = provider === 'cuda' ? await cosinesToCpu(bytes, d, probe, (await backbone.embed(probe)).final!) : undefined;
   await backbone.dispose();
 
   // End to end: the extract use case over the folder, as a worker runs it.
@@ -111,6 +116,7 @@ async function measure() {
       batchSize,
       vcpus: availableParallelism(),
       inferenceOnlyImagesPerSecond: round(inferenceOnly),
+      fidelityToCpu,
       extraction: { images: result.summary.images, embedded: result.summary.embedded, seconds: round(seconds), imagesPerSecond: round(result.summary.images / seconds) },
       vcpuBusyShare: round((busy.busy - busyBefore.busy) / (busy.total - busyBefore.total)),
       placement,
@@ -118,6 +124,21 @@ async function measure() {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/** Cosine per image between these codes and the CPU graph's (the int8 one for int8 models): median and min. */
+async function cosinesToCpu(bytes: Uint8Array, d: RegisteredModel['descriptor'], crops: readonly Uint8Array[], gpu: Float32Array) {
+  const cpu = await OnnxBackbone.create(bytes, d, ['final'], { executionProvider: 'cpu' });
+  // The CPU graph may take smaller batches (a fixed batch of 1, for one): embed it in chunks.
+  const reference = new Float32Array(gpu.length);
+  for (let start = 0; start < crops.length; start += cpu.maxBatch) {
+    const chunk = crops.slice(start, start + cpu.maxBatch);
+    reference.set((await cpu.embed(chunk)).final!, (start * gpu.length) / crops.length);
+  }
+  await cpu.dispose();
+  const dim = gpu.length / crops.length;
+  const cosines = crops.map((_, i) => cosine(gpu.subarray(i * dim, (i + 1) * dim), reference.subarray(i * dim, (i + 1) * dim))).sort((a, b) => a - b);
+  return { images: crops.length, median: round4(cosines[cosines.length >> 1]!), min: round4(cosines[0]!) };
 }
 
 /** Per-node provider placement, from onnxruntime's own profile of one run of the GPU graph. */
@@ -164,6 +185,10 @@ function cpuTimes(): { busy: number; total: number } {
     total += t.user + t.nice + t.sys + t.irq + t.idle;
   }
   return { busy, total };
+}
+
+function round4(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
 }
 
 function round(x: number): number {

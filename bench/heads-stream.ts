@@ -23,9 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { npyRows, readNpyLabels } from '../core/adapters/npy-file-rows.js';
 import { decodeNpy, encodeNpy } from '../core/features/npy.js';
 import { loadHead } from '../core/heads/serialize.js';
-import { mulberry32 } from '../core/heads/prng.js';
 import { fitStreamed } from '../core/heads/streamed-logistic.js';
 import { startClock } from '../core/util/clock.js';
+import { syntheticCodes } from './synthetic-codes.js';
 
 const SHARD_ROWS = 65_536;
 const GB = 1e9;
@@ -35,23 +35,10 @@ function argValue(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function gaussian(random: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
 /** Shards of ReLU'd Gaussian blobs and their labels; the val set is the first `valRows` draws after a separate seed. */
 function generate(dir: string, rows: number, dim: number, classes: number): void {
   mkdirSync(join(dir, 'shards'), { recursive: true });
-  const normal = gaussian(mulberry32(0));
-  const means = Float64Array.from({ length: classes * dim }, () => 0.1 * normal());
-  const draw = (n: number, seed: number) => {
-    const random = mulberry32(seed);
-    const noise = gaussian(random);
-    const y = Int32Array.from({ length: n }, () => Math.floor(random() * classes));
-    const X = new Float32Array(n * dim);
-    for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) X[i * dim + j] = Math.max(0, means[y[i]! * dim + j]! + noise());
-    return { X, y };
-  };
+  const draw = syntheticCodes(dim, classes);
   const labels = new Int32Array(rows);
   for (let start = 0, s = 0; start < rows; start += SHARD_ROWS, s++) {
     const n = Math.min(SHARD_ROWS, rows - start);

@@ -3,6 +3,7 @@
  * .venv/bin/python), on the same .npy files. Not a test: it prints tables with the ratio to scikit-learn.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/heads.js [--codes DIR] [--synthetic] [--cv-large] [--train-cli] [--repeat 3]
+ *                                                        [--skip-small] [--rows N]
  *
  * --codes DIR   train_X.npy (float32 [n,d]), train_y.npy (int32/int64), val_X.npy, val_y.npy. Without it a stand-in of
  *               hymenoptera's size (245×1280 / 153, 2 classes) is generated with bench/heads_sklearn.py.
@@ -10,6 +11,8 @@
  *               memory (float64, scalar JS: the engine it replaces), our SVM, LogisticRegression, LinearSVC.
  * --cv-large    100,000×1280, 10 classes, C by 5-fold CV over 8 Cs: ours streamed against LogisticRegressionCV on the
  *               same folds (PredefinedSplit), grid and cores (n_jobs = cores).
+ * --skip-small  leave out the hymenoptera-size section (e.g. `--skip-small --cv-large`: the 100k × 1280 CV pair alone).
+ * --rows N      rows of the synthetic sets instead of 100,000 (a quick check that a large section runs).
  * --train-cli   the real binary, `cnn-codes train --codes … --val-codes …` (CV) on the 100k×512 set, against
  *               LogisticRegressionCV on the same folds and grid: val accuracy side by side.
  * The hymenoptera-size section runs both sides on one thread (our in-memory heads are single-threaded); the large
@@ -86,12 +89,19 @@ function python(args: string[], threads = pythonThreads): string {
   return r.stdout;
 }
 
+/**
+ * Rows of the synthetic sets (default 100,000; val is a tenth, 1,000..10,000): `--rows 5000` runs the large sections at
+ * a small size, to check they work before the full-size run.
+ */
+const syntheticRows = Number(argValue('--rows') ?? 100_000);
+
 /** Folder names carry a version: change it when the generator changes, so stale data is not reused. */
 function ensureData(kind: 'standin' | 'synthetic', d = 512): string {
-  const dir = join(tmpdir(), 'cnn-codes-bench', kind === 'synthetic' && d !== 512 ? `synthetic-${d}-v2` : `${kind}-v2`);
+  const size = kind === 'synthetic' && syntheticRows !== 100_000 ? `-${syntheticRows}` : '';
+  const dir = join(tmpdir(), 'cnn-codes-bench', kind === 'synthetic' && d !== 512 ? `synthetic-${d}${size}-v2` : `${kind}${size}-v2`);
   if (!existsSync(join(dir, 'val_y.npy'))) {
     mkdirSync(dir, { recursive: true });
-    python([`make-${kind}`, dir, ...(kind === 'synthetic' ? ['--d', String(d)] : [])]);
+    python([`make-${kind}`, dir, ...(kind === 'synthetic' ? ['--d', String(d), '--n', String(syntheticRows)] : [])]);
   }
   return dir;
 }
@@ -267,7 +277,7 @@ function trainCli(): void {
     notes: `chose C=${metrics.head.C}; wall includes process start and reading the .npy; CPU is the CV's`,
   };
   const sk = sklearnLrcv(dir);
-  printTable('`train --codes` on 100k × 512 × 10 against LogisticRegressionCV (same folds and grid)', [ours, ...sk], () => sk[0]);
+  printTable(`\`train --codes\` on ${y.length} × 512 × 10 against LogisticRegressionCV (same folds and grid)`, [ours, ...sk], () => sk[0]);
   const gap = 100 * (ours.valAccuracy - sk[0]!.valAccuracy);
   console.log(`val accuracy gap: ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points (target ±0.2)`);
 }
@@ -286,7 +296,8 @@ async function main(): Promise<void> {
       (['per-fold', 'once'] as const).map((scaling) => () => [oursWithCv(kind, scaling, train, val)]));
     const rows = interleaved(repeat, [...ours, () => sklearnCv(codes)]);
     const mllr = mlLogisticRegression(train, val, Number(argValue('--mllr-steps') ?? 1000), Number(argValue('--mllr-rate') ?? 5e-4));
-    const lrcv = rows.find((r) => r.method.includes('LogisticRegressionCV'));
+    // The reference is LogisticRegressionCV on our grid: the same 8 Cs (its default grid has 10, 1e-4..1e4).
+    const lrcv = rows.find((r) => r.method.includes('LogisticRegressionCV (our grid)'));
     const svmGrid = rows.find((r) => r.method.includes('LinearSVC'));
     printTable('C by cross-validation', [...rows, mllr], (r) => (/svm|SVC/.test(r.method) ? svmGrid : lrcv));
   }
@@ -305,7 +316,7 @@ async function main(): Promise<void> {
     ];
     rows[1]!.method += ', in memory float64, scalar JS (the engine replaced)';
     const skRows = JSON.parse(python(['run', dir, '--mode', 'single', '--C', String(SYNTHETIC_C)], String(cores))) as Row[];
-    printTable(`C = ${SYNTHETIC_C} on 100k × 512 × 10 (scikit-learn BLAS threads = ${cores})`, [...rows, ...skRows], (r) => (/svm|SVC/.test(r.method) ? skRows[1] : skRows[0]));
+    printTable(`C = ${SYNTHETIC_C} on ${strain.X.rows} × 512 × 10 (scikit-learn BLAS threads = ${cores})`, [...rows, ...skRows], (r) => (/svm|SVC/.test(r.method) ? skRows[1] : skRows[0]));
   }
   if (process.argv.includes('--cv-large')) await largeCv();
   if (process.argv.includes('--train-cli')) trainCli();

@@ -25,7 +25,7 @@ const prepareCommand: CliCommand = {
     target: { arg: 'cpu|cuda', text: 'cpu: the graph extraction runs on CPU; cuda: the float graph the GPU job runs (required)' },
     output: { arg: 'FILE', text: 'where to write the .onnx (required)' },
     layer: { arg: 'NAMES', text: 'cut points, comma list or all (default: all, what the GPU job prepares)' },
-    precision: { arg: 'P', text: "cuda only: float16 or float32 (default: the model descriptor's choice)" },
+    precision: { arg: 'P', text: "cuda only: float16 or float32 (default: the model descriptor's choice; float16 clamps activations, the exact int8 graph is float32)" },
   },
   async run(values, _positionals, ctx) {
     const target = choiceFlag(values, 'target', ['cpu', 'cuda'] as const);
@@ -42,7 +42,9 @@ const prepareCommand: CliCommand = {
     // The ONNX protobuf code loads only for the commands that use it.
     const { prepareForTarget } = await import('../../core/models/prepare-target.js');
     const { cudaCoverage } = await import('../../core/models/cuda-kernels.js');
-    const prepared = prepareForTarget(await fs.readFile(file.path), model.descriptor, cuts, target, precision ? { precision } : {});
+    // float16 cannot hold the exact int8 graph's integer sums: asking for it means the clamped float graph.
+    const override = precision === 'float16' ? { precision, activations: 'clamp' as const } : precision ? { precision } : {};
+    const prepared = prepareForTarget(await fs.readFile(file.path), model.descriptor, cuts, target, override);
     const coverage = cudaCoverage(prepared.bytes);
     const destination = path.resolve(output);
     await fs.mkdir(path.dirname(destination), { recursive: true });
@@ -54,6 +56,7 @@ const prepareCommand: CliCommand = {
       model: model.descriptor.name,
       target,
       precision: prepared.precision,
+      ...(prepared.activations ? { activations: prepared.activations } : {}),
       cuts,
       input: prepared.inputName,
       outputs: prepared.outputs,
@@ -62,7 +65,7 @@ const prepareCommand: CliCommand = {
       nodesWithoutCudaKernel: coverage.missing,
     };
     if (!ctx.json) {
-      process.stdout.write(`${target} graph of ${summary.model} (${summary.precision}, cut points ${cuts.join(', ')}): ${destination} (${(summary.bytes / 1e6).toFixed(1)} MB)\n`);
+      process.stdout.write(`${target} graph of ${summary.model} (${summary.precision}${prepared.activations ? `, activations ${prepared.activations}` : ''}, cut points ${cuts.join(', ')}): ${destination} (${(summary.bytes / 1e6).toFixed(1)} MB)\n`);
       const onGpu = coverage.nodes - coverage.missing.length;
       process.stdout.write(`CUDA kernels for ${onGpu} of ${coverage.nodes} nodes${coverage.missing.length ? `; on the CPU: ${[...new Set(coverage.missing.map((m) => m.op))].join(', ')}` : ''}\n`);
     }

@@ -1,6 +1,6 @@
 import { ModelError } from '../errors.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
-import { prepareForTarget, type Target, type TargetGraph } from '../models/prepare-target.js';
+import type { Target, TargetGraph } from '../models/prepare-target.js';
 import { openSession, Tensor, type InferenceSession, type SessionOptions } from './onnx-runtime.js';
 
 export type { ExecutionProvider } from './onnx-runtime.js';
@@ -27,6 +27,8 @@ export class OnnxBackbone {
   }
 
   static async create(modelBytes: Uint8Array, descriptor: ModelDescriptor, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
+    // Graph surgery (and its protobuf library) loads only here: a worker given a cached prepared graph never needs it.
+    const { prepareForTarget } = await import('../models/prepare-target.js');
     return OnnxBackbone.fromPrepared(prepareForTarget(modelBytes, descriptor, cuts, options.target ?? options.executionProvider ?? 'cpu'), cuts, options);
   }
 

@@ -77,7 +77,8 @@ export function streamedRows(shards: readonly RowShard[], y: Int32Array, dim: nu
   };
 }
 
-function labelCount(y: Int32Array): number {
+/** Number of classes (largest label + 1), after checking every label is an integer ≥ 0. */
+export function labelCount(y: Int32Array): number {
   let max = -1;
   for (let i = 0; i < y.length; i++) {
     const label = y[i]!;

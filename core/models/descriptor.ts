@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import type { ActivationMode } from './targets.js';
 
 /**
  * A model descriptor: everything the pipeline needs to know about one ONNX backbone. It is plain JSON so that users
@@ -22,9 +23,11 @@ export interface ModelDescriptor {
   /**
    * Which variant each target runs. CPU always runs the file as shipped (int8 stays int8). CUDA runs a float graph
    * derived from it (`cnn-codes prepare --target cuda`): float16 where that holds the codes' accuracy (checked against
-   * the int8 codes on hymenoptera val for the built-ins), float32 otherwise and by default.
+   * the int8 codes on hymenoptera val for the built-ins), float32 otherwise and by default; `activations` says how
+   * the int8 graph's quantized activations carry over ('clamp' by default; see `ActivationMode` and docs/deploy.md,
+   * "GPU graph fidelity").
    */
-  targets?: { cuda?: { precision: 'float16' | 'float32' } };
+  targets?: { cuda?: { precision: 'float16' | 'float32'; activations?: ActivationMode } };
 }
 
 export interface InputSpec {
@@ -133,8 +136,10 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
   if (d.labels !== undefined && typeof d.labels !== 'string') fail('"labels" must be a string');
   if (d.targets !== undefined) {
     const cuda = isObject(d.targets) ? d.targets.cuda : null;
-    if (cuda !== undefined && !(isObject(cuda) && (cuda.precision === 'float16' || cuda.precision === 'float32'))) {
-      fail('"targets" must be {"cuda": {"precision": "float16" | "float32"}}');
+    const activations = isObject(cuda) ? cuda.activations : undefined;
+    const validActivations = activations === undefined || activations === 'clamp' || activations === 'int8-rounding' || activations === 'int8-exact';
+    if (cuda !== undefined && !(isObject(cuda) && (cuda.precision === 'float16' || cuda.precision === 'float32') && validActivations)) {
+      fail('"targets" must be {"cuda": {"precision": "float16" | "float32", "activations"?: "clamp" | "int8-rounding" | "int8-exact"}}');
     }
   }
   return json as ModelDescriptor;

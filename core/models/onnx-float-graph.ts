@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { ModelError } from '../errors.js';
+import type { ActivationMode } from './targets.js';
 import { dimsOf, floatTensor, int64Tensor, tensorValues } from './onnx-tensors.js';
 
 const { onnx } = onnxProto;
@@ -35,13 +36,13 @@ export interface FloatConversion {
  * offline (w − zero point) · scale, with int32 biases scaled by x_scale · w_scale; in QDQ graphs weight
  * DequantizeLinear nodes fold into float initializers and activation QuantizeLinear → DequantizeLinear pairs go.
  * Every place the int8 graph quantized an activation keeps the clamp that quantization implied, as a Clip to
- * [(q_min − zp) · s, (q_max − zp) · s]: a fused ReLU6 lives only in that range. The int8 rounding itself is not
- * kept: emulating it (QuantizeLinear → DequantizeLinear after every op) brought mobilenetv2-12-int8's final codes no
- * closer to the int8 ones (median cosine 0.987 against 0.984 on 24 val images; one-step rounding differences from the
- * third layer on accumulate either way) and costs two more passes over every activation. A float graph passes
- * through unchanged.
+ * [(q_min − zp) · s, (q_max − zp) · s]: a fused ReLU6 lives only in that range. With 'int8-rounding' each such
+ * place becomes QuantizeLinear → DequantizeLinear instead (float32 in and out), which also rounds; it measured no
+ * closer to the int8 codes than the clamp (docs/deploy.md, "GPU graph fidelity": float arithmetic flips a few
+ * near-tie roundings, and an int8 MobileNetV2 amplifies any one-step change), and is kept to reproduce that table.
+ * The exact alternative for QOperator graphs is `integerValuedModel`. A float graph passes through unchanged.
  */
-export function dequantizeModel(model: Model, modelName: string): FloatConversion {
+export function dequantizeModel(model: Model, modelName: string, activations: ActivationMode = 'clamp'): FloatConversion {
   const graph = model.graph as Graph;
   const opset = opsetOf(model);
   const initializers = new Map(graph.initializer.map((t) => [t.name ?? '', t]));
@@ -60,6 +61,11 @@ export function dequantizeModel(model: Model, modelName: string): FloatConversio
 
   /** The Clip a quantized activation implied; its output takes the quantized tensor's name. */
   const clampLike = (input: string, scale: string, zeroPoint: string | undefined, output: string): void => {
+    if (activations === 'int8-rounding') {
+      nodes.push(floatNode('QuantizeLinear', zeroPoint ? [input, scale, zeroPoint] : [input, scale], `${output}/requantized`));
+      nodes.push(floatNode('DequantizeLinear', zeroPoint ? [`${output}/requantized`, scale, zeroPoint] : [`${output}/requantized`, scale], output));
+      return;
+    }
     const s = scalar(scale);
     const zp = zeroPoint ? scalar(zeroPoint) : 0;
     const signed = zeroPoint ? constant(zeroPoint).dataType === T.INT8 : false;
@@ -67,9 +73,9 @@ export function dequantizeModel(model: Model, modelName: string): FloatConversio
     const [lo, hi] = [(qMin - zp) * s, (qMax - zp) * s];
     if (opset >= 11) {
       added.push(floatTensor(`${output}/min`, [], [lo]), floatTensor(`${output}/max`, [], [hi]));
-      nodes.push(node('Clip', [input, `${output}/min`, `${output}/max`], output));
+      nodes.push(floatNode('Clip', [input, `${output}/min`, `${output}/max`], output));
     } else {
-      nodes.push(node('Clip', [input], output, [floatAttr('min', lo), floatAttr('max', hi)]));
+      nodes.push(floatNode('Clip', [input], output, [floatAttr('min', lo), floatAttr('max', hi)]));
     }
   };
   /** Offline (q − zp) · scale of a constant, per tensor or along `axis`; returns the float initializer's name. */
@@ -101,7 +107,7 @@ export function dequantizeModel(model: Model, modelName: string): FloatConversio
     } else if (op === 'QLinearConcat') {
       // y_scale, y_zero_point, then (x, x_scale, x_zero_point) per input.
       const data = inputs.slice(2).filter((_, i) => i % 3 === 0);
-      nodes.push(node('Concat', data, `${out}/float`, (n.attribute ?? []).filter((a) => a.name === 'axis')));
+      nodes.push(floatNode('Concat', data, `${out}/float`, (n.attribute ?? []).filter((a) => a.name === 'axis')));
       clampLike(`${out}/float`, inputs[0]!, inputs[1], out);
     } else if (op === 'QLinearConv' || op === 'QLinearMatMul') {
       const [x, xScale, , w, wScale, wZero, yScale, yZero, bias] = inputs;
@@ -114,7 +120,7 @@ export function dequantizeModel(model: Model, modelName: string): FloatConversio
         added.push(floatTensor(`${bias}/float`, [b.length], b.map((v, c) => v * xs * ws[ws.length === 1 ? 0 : c]!)));
         floatInputs.push(`${bias}/float`);
       }
-      nodes.push(node(QOPERATORS[op]!.op, floatInputs, `${out}/float`, n.attribute ?? []));
+      nodes.push(floatNode(QOPERATORS[op]!.op, floatInputs, `${out}/float`, n.attribute ?? []));
       clampLike(`${out}/float`, yScale!, yZero, out);
     } else if (QOPERATORS[op]) {
       const spec = QOPERATORS[op];
@@ -123,7 +129,7 @@ export function dequantizeModel(model: Model, modelName: string): FloatConversio
         return initializers.has(name) ? dequantizeConstant(name, inputs[i + 1]!, inputs[i + 2], undefined, `${name}/float`) : name;
       });
       const attributes = (n.attribute ?? []).filter((a) => !(spec.drop ?? []).includes(a.name ?? ''));
-      nodes.push(node(spec.op, data, `${out}/float`, attributes));
+      nodes.push(floatNode(spec.op, data, `${out}/float`, attributes));
       clampLike(`${out}/float`, inputs[spec.output[0]]!, inputs[spec.output[1]], out);
     } else if (op.startsWith('QLinear') || op.endsWith('Integer') || (n.domain ?? '') !== '') {
       throw new ModelError(`${modelName}: cannot convert ${n.domain ? `${n.domain}.` : ''}${op} ("${n.name}") to a float graph`);
@@ -133,11 +139,16 @@ export function dequantizeModel(model: Model, modelName: string): FloatConversio
     }
     converted += 1;
   }
+  return installConversion(graph, nodes, added, aliases, converted);
+}
+
+/** Puts a rewritten node list and its new constants in place; outputs follow their aliases. */
+export function installConversion(graph: Graph, nodes: Node[], added: Tensor[], aliases: Map<string, string>, converted: number): FloatConversion {
   graph.node = nodes;
   graph.initializer.push(...added);
   // Element types changed (uint8 → float): stale value infos would make the runtime refuse the graph.
   graph.valueInfo = [];
-  for (const o of graph.output) o.name = resolve(o.name ?? '');
+  for (const o of graph.output) o.name = aliases.get(o.name ?? '') ?? o.name;
   return { aliases, converted };
 }
 
@@ -173,7 +184,8 @@ export function opsetOf(model: Model): number {
   return Number(entry?.version ?? 1);
 }
 
-function node(opType: string, input: string[], output: string, attribute: Attribute[] = []): Node {
+/** A node in the default domain, named after its output. */
+export function floatNode(opType: string, input: string[], output: string, attribute: Attribute[] = []): Node {
   return { opType, input, output: [output], name: `${output}/${opType}`, attribute, domain: '' };
 }
 

@@ -51,11 +51,13 @@ const INT64_OUTPUT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero']);
 
 /**
  * The element type a node's outputs have, from its inputs' types: enough inference for the backbone graphs here
- * (Cast says it, DequantizeLinear yields float, shape-like ops int64, everything else follows its first float input).
+ * (Cast says it, QuantizeLinear yields its zero point's type (uint8 without one), DequantizeLinear its scale's,
+ * shape-like ops int64, everything else follows its first float input).
  */
 export function outputElementType(n: onnxProto.onnx.INodeProto, inputTypes: ReadonlyArray<number | undefined>): number | undefined {
   const op = n.opType ?? '';
   if (op === 'Cast') return Number((n.attribute ?? []).find((a) => a.name === 'to')?.i ?? 0);
+  if (op === 'QuantizeLinear') return inputTypes[2] ?? T.UINT8;
   if (op === 'DequantizeLinear') return inputTypes[1] ?? T.FLOAT;
   if (INT64_OUTPUT.has(op)) return T.INT64;
   return inputTypes.find((t) => t === T.FLOAT || t === T.FLOAT16) ?? inputTypes[0];

@@ -10,7 +10,7 @@ import { cudaVariant, type Target } from './targets.js';
  * Bump when the surgery (prepare-target.ts and what it calls) changes what it writes: old entries then simply stop
  * being found (the key changes), nothing needs deleting.
  */
-export const PREPARE_VERSION = 1;
+export const PREPARE_VERSION = 2;
 
 /** A prepared graph ready for a session: a file when it came from (or went into) the cache, else bytes. */
 export interface PreparedGraphSource {
@@ -41,7 +41,8 @@ export interface PrepareOptions {
 export function preparedGraphKey(descriptor: ModelDescriptor, cuts: readonly string[], target: Target): string {
   const { scale, mean, std } = descriptor.preprocess;
   const identity = {
-    precision: target === 'cuda' ? cudaVariant(descriptor).precision : 'as-shipped',
+    // The whole CUDA variant (precision, activations): a changed choice must not find the old graph.
+    variant: target === 'cuda' ? cudaVariant(descriptor) : 'as-shipped',
     version: PREPARE_VERSION,
     model: descriptor.sha256,
     cuts: cuts.map((cut) => [cut, descriptor.cutPoints[cut] ?? null]),

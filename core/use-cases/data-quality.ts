@@ -1,6 +1,6 @@
 import type { FeatureStore } from '../features/feature-store.js';
 import type { Manifest, ManifestEntry } from '../features/manifest.js';
-import { loadSplit } from '../features/training-data.js';
+import { loadSplitCodes } from '../features/training-data.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { principalMap } from '../quality/code-map.js';
 import { codeMapFile, dataQualityFile } from '../workspace/data-quality-artefact.js';
@@ -30,9 +30,10 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
   const entries: ManifestEntry[] = [];
   const parts: Float32Array[] = [];
   for (const split of splits) {
-    const loaded = await loadSplit(deps.features, manifest, layer, split);
+    // float32 as stored: a float64 copy of every split's codes would double this step's memory for nothing.
+    const loaded = await loadSplitCodes(deps.features, manifest, layer, split);
     entries.push(...loaded.entries);
-    parts.push(normalizedRows(loaded.X.data, loaded.X.rows, dim));
+    parts.push(normalizedRows(loaded.codes, loaded.entries.length, dim));
   }
   const codes = new Float32Array(entries.length * dim);
   let offset = 0;

@@ -3,7 +3,6 @@ import { ConfigError } from '../errors.js';
 import type { Manifest } from '../features/manifest.js';
 import { stratifiedKFold } from '../heads/folds.js';
 import { createHead, crossValidate, defaultCGrid, loadHead, type HeadKind, type HeadOptions, type Matrix } from '../heads/index.js';
-import type { CvRow } from '../heads/model-selection.js';
 import type { RowSource } from '../heads/row-source.js';
 import { crossValidateStreamed, fitStreamed } from '../heads/streamed-logistic.js';
 import { classificationMetrics } from '../metrics/classification.js';
@@ -14,6 +13,7 @@ import type { Evaluation, Prediction } from '../workspace/evaluation.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
 import { HEAD_KEY, HTML_REPORT_KEY, METRICS_KEY, REPORT_KEY } from '../workspace/keys.js';
 import { startClock } from '../util/clock.js';
+import { streamedCvTable } from './train-streamed.js';
 import type { ProgressSink } from './progress.js';
 
 /** Codes someone already has (CLIP, DINOv2, …): float32 rows with integer labels, read through a RowSource. */
@@ -89,11 +89,7 @@ export async function trainOnCodes(
       const foldOf = foldsOf(train.labels, folds, seed);
       const result = await crossValidateStreamed(train.rows, grid, foldOf, folds, options);
       const spent = clock();
-      const table: CvRow[] = result.table.map((r) => ({
-        id: `codes/logistic/C=${r.C}`, kind: 'logistic', C: r.C, meanAccuracy: r.meanAccuracy, stdAccuracy: r.stdAccuracy,
-        foldAccuracies: r.foldAccuracies, meanLogLoss: r.meanLogLoss, fitSeconds: spent.wallSeconds / result.table.length,
-      }));
-      const best = table[result.table.indexOf(result.best)]!;
+      const { table, best } = streamedCvTable(result, spent.wallSeconds, 'codes');
       cv = { folds, seed, table, best, ...spent, engine: `streamed float32, ONNX GEMM, ${result.passes} passes` };
       chosen = { ...chosen, C: best.C };
       head = result.head;

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import type { FeatureStore } from '../features/feature-store.js';
-import type { Manifest } from '../features/manifest.js';
+import type { Manifest, ManifestEntry } from '../features/manifest.js';
 import { readManifest } from '../workspace/manifest-artefact.js';
 import { loadSplit, type LabelledCodes } from '../features/training-data.js';
-import { createHead, type HeadKind, type HeadOptions } from '../heads/index.js';
+import { createHead, type HeadJSON, type HeadKind, type HeadOptions } from '../heads/index.js';
 import { takeLabels, takeRows } from '../heads/matrix.js';
 import { crossValidate, defaultCGrid } from '../heads/model-selection.js';
 import { classCounts } from '../heads/validate.js';
@@ -18,6 +18,8 @@ import { HEAD_ARTEFACT_VERSION, readHeadArtefact, type HeadArtefact } from '../w
 import { cachedHeadKey, HEAD_KEY } from '../workspace/keys.js';
 import { startClock } from '../util/clock.js';
 import type { ProgressSink } from './progress.js';
+import { STREAMED_MIN_VALUES } from './train-codes.js';
+import { trainStreamed } from './train-streamed.js';
 
 /** What to train: the same shape a train message carries. */
 export type TrainRequest = TrainOptions;
@@ -28,6 +30,11 @@ export interface TrainDeps {
   compute?: { where: string; why: string };
   features: FeatureStore;
   onProgress?: ProgressSink;
+  /**
+   * Train rows × dims above which one logistic layer is fitted streamed from the cache (default STREAMED_MIN_VALUES);
+   * tests lower it to run the streamed path on small data.
+   */
+  streamedMinValues?: number;
 }
 
 /** Bump when the train step's data-quality analysis changes, so cached heads are refitted with the new one. */
@@ -49,6 +56,59 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
     return { artefact: cached, reused: true };
   }
 
+  const grid = request.C !== undefined ? [request.C] : defaultCGrid();
+  const classWeight = request.classWeight ?? null;
+  const trainEntries = manifest.entries.filter((e) => e.split === 'train');
+  const only = manifest.namespaces[layers[0]!];
+  const streamed = layers.length === 1 && kinds.every((k) => k === 'logistic') && only !== undefined
+    && trainEntries.length * only.dim > (deps.streamedMinValues ?? STREAMED_MIN_VALUES);
+  const fitted = streamed
+    ? await fitStreamedFromCache(deps, manifest, layers[0]!, trainEntries, { grid, folds, seed, classWeight })
+    : await fitInMemory(deps, manifest, layers, kinds, request, { grid, folds, seed, classWeight });
+  const { cv, chosen, head, trainedOn, fitSeconds, quality } = fitted;
+  const options: HeadOptions = { kind: chosen.kind, C: chosen.C, classWeight, seed };
+  const artefact: HeadArtefact = {
+    version: HEAD_ARTEFACT_VERSION,
+    model: manifest.model,
+    layer: chosen.layer,
+    namespace: manifest.namespaces[chosen.layer]!.id,
+    classes: manifest.classes,
+    options,
+    cv,
+    head,
+    trainedOn,
+    fitSeconds,
+    quality,
+    cacheKey,
+    ...(deps.compute ? { compute: deps.compute } : {}),
+  };
+  await deps.workspace.put(cachedHeadKey(cacheKey), JSON.stringify(artefact));
+  await deps.workspace.put(HEAD_KEY, JSON.stringify(artefact));
+  return { artefact, reused: false };
+}
+
+interface Fitted {
+  cv: HeadArtefact['cv'];
+  chosen: { layer: string; kind: HeadKind; C: number };
+  head: HeadJSON;
+  trainedOn: number;
+  fitSeconds: number;
+  quality: TrainQuality;
+}
+
+interface Selection {
+  grid: number[];
+  folds: number;
+  seed: number;
+  classWeight: 'balanced' | null;
+}
+
+/**
+ * Every candidate layer's train codes in memory (float64: n · d · 8 bytes per layer, plus a standardized copy per
+ * fold), near duplicates by cosine, C/layer/head by CV with out-of-fold probabilities for the label-issue search.
+ */
+async function fitInMemory(deps: TrainDeps, manifest: Manifest, layers: string[], kinds: HeadKind[], request: TrainRequest, selection: Selection): Promise<Fitted> {
+  const { grid, folds, seed, classWeight } = selection;
   const data = new Map<string, LabelledCodes>();
   for (const layer of layers) data.set(layer, await loadSplit(deps.features, manifest, layer, 'train'));
   const y = data.get(layers[0]!)!.y;
@@ -57,8 +117,6 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
   const qLayer = qualityLayer(manifest.namespaces, layers[0]!);
   const qCodes = data.get(qLayer) ?? (await loadSplit(deps.features, manifest, qLayer, 'train'));
   const duplicates = findDuplicates(entries.map((e) => e.contentHash), normalizedRows(qCodes.X.data, qCodes.X.rows, qCodes.X.cols), qCodes.X.cols);
-  const grid = request.C !== undefined ? [request.C] : defaultCGrid();
-  const classWeight = request.classWeight ?? null;
 
   let cv: HeadArtefact['cv'] = null;
   // With one candidate there is nothing to choose, but its out-of-fold probabilities still find label errors.
@@ -95,33 +153,36 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
     excluded: [...suspects],
   };
 
-  const options: HeadOptions = { kind: chosen.kind, C: chosen.C, classWeight, seed };
   const all = data.get(chosen.layer)!;
   const kept = Int32Array.from(entries.flatMap((e, i) => (suspects.has(e.key) ? [] : [i])));
   const train = suspects.size === 0 ? all : { X: takeRows(all.X, kept), y: takeLabels(all.y, kept) };
   const started = performance.now();
-  const head = createHead(options).fit(train.X, train.y);
+  const head = createHead({ kind: chosen.kind, C: chosen.C, classWeight, seed }).fit(train.X, train.y);
   const fitSeconds = (performance.now() - started) / 1000;
-  const artefact: HeadArtefact = {
-    version: HEAD_ARTEFACT_VERSION,
-    model: manifest.model,
-    layer: chosen.layer,
-    namespace: manifest.namespaces[chosen.layer]!.id,
-    classes: manifest.classes,
-    options,
-    cv,
-    head: head.toJSON(),
-    trainedOn: train.y.length,
-    fitSeconds,
-    quality,
-    cacheKey,
-    ...(deps.compute ? { compute: deps.compute } : {}),
-  };
-  await deps.workspace.put(cachedHeadKey(cacheKey), JSON.stringify(artefact));
-  await deps.workspace.put(HEAD_KEY, JSON.stringify(artefact));
-  return { artefact, reused: false };
+  return { cv, chosen, head: head.toJSON(), trainedOn: train.y.length, fitSeconds, quality };
 }
 
+/**
+ * One layer, logistic heads, more codes than the in-memory path should hold: streamed from the cache's shards (see
+ * trainStreamed). Duplicates are the byte-identical ones; no near-duplicate or label-issue search at this size.
+ */
+async function fitStreamedFromCache(deps: TrainDeps, manifest: Manifest, layer: string, entries: ManifestEntry[], selection: Selection): Promise<Fitted> {
+  const ns = manifest.namespaces[layer]!;
+  const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: layer };
+  const fit = await trainStreamed(deps.features, info, entries, {
+    ...selection,
+    onPass: (passes) => deps.onProgress?.({ phase: 'train', done: passes, total: passes, message: 'passes over the codes' }),
+  });
+  const quality: TrainQuality = {
+    layer,
+    threshold: NEAR_DUPLICATE_COSINE,
+    duplicates: fit.duplicates.map((g) => g.map((i) => entries[i]!.key)),
+    grouped: fit.grouped,
+    labelIssues: [],
+    excluded: [],
+  };
+  return { cv: fit.cv, chosen: { layer, kind: 'logistic', C: fit.C }, head: fit.head, trainedOn: entries.length, fitSeconds: fit.fitSeconds, quality };
+}
 function headCacheKey(manifest: Manifest, layers: string[], kinds: HeadKind[], request: TrainRequest, folds: number, seed: number): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ v: 1, quality: [QUALITY_REVISION, NEAR_DUPLICATE_COSINE, request.excludeSuspects === true], layers: layers.map((l) => manifest.namespaces[l]?.id ?? l), kinds, C: request.C ?? null, classWeight: request.classWeight ?? null, folds, seed, classes: manifest.classes }));
