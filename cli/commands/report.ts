@@ -8,7 +8,7 @@ import type { Manifest } from '../../core/features/manifest.js';
 import { resolveModelFile } from '../../core/models/registry.js';
 import { predictWithClassifier, type PredictResult } from '../../core/use-cases/predict.js';
 import { writeHtmlReport } from '../../core/use-cases/report.js';
-import { readManifest } from '../../core/use-cases/train-head.js';
+import { readManifest } from '../../core/workspace/manifest-store.js';
 import { HEAD_KEY } from '../../core/workspace/keys.js';
 import { choiceFlag, stringFlag } from '../args.js';
 import type { CliCommand, CommandContext } from '../command.js';

@@ -1,14 +1,13 @@
 import type { Interpolators, OutputInfo, Sharp } from 'sharp';
 import { ConfigError, InvalidImageError } from '../errors.js';
 import type { PreprocessSpec } from '../models/descriptor.js';
-import { decodeBmp } from './bmp.js';
 import { decodeJpegFast } from './fast-jpeg.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
+import { sharpInput } from './sharp-input.js';
 import {
   classifyDecodeFailure,
   emptyFileError,
   resizedTooLargeError,
-  sniffFormat,
   tooLargeError,
   truncatedWebpError,
 } from './invalid-image.js';
@@ -62,9 +61,9 @@ export async function decodeToRgb(bytes: Uint8Array, spec: PreprocessSpec, optio
   const sharp = await loadSharp();
   try {
     // failOn 'warning' makes libjpeg's "premature end" fatal instead of returning a grey-padded image.
-    const bmp = sniffFormat(bytes) === 'BMP' ? decodeBmp(bytes, limitInputPixels) : undefined;
-    const image = sharp(bmp?.pixels ?? bytes, {
-      ...(bmp ? { raw: { width: bmp.width, height: bmp.height, channels: bmp.channels } } : {}),
+    const { input, options: rawOptions } = sharpInput(bytes, limitInputPixels);
+    const image = sharp(input, {
+      ...rawOptions,
       failOn: 'warning',
       limitInputPixels,
       autoOrient: true,

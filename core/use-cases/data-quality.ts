@@ -2,6 +2,7 @@ import type { FeatureStore } from '../features/feature-store.js';
 import type { Manifest, ManifestEntry } from '../features/manifest.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { principalMap } from '../quality/code-map.js';
+import { codeMapFile, dataQualityFile } from '../workspace/data-quality-artefact.js';
 import { CODE_MAP_KEY, DATA_QUALITY_KEY, qualityLayer, type CodeMapFile, type DataQuality, type LeakageRecord } from '../quality/data-quality.js';
 import { joinSameContent, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
 import { normalizeRows, similarPairs } from '../quality/near-duplicates.js';
@@ -74,8 +75,8 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
     explained: projected.explained,
     points: entries.map((e, i) => ({ key: e.key, split: e.split, label: e.label, x: round(projected.points[2 * i]!), y: round(projected.points[2 * i + 1]!) })),
   };
-  await deps.workspace.put(CODE_MAP_KEY, JSON.stringify(map));
-  await deps.workspace.put(DATA_QUALITY_KEY, JSON.stringify(quality, null, 2));
+  await deps.workspace.put(CODE_MAP_KEY, codeMapFile(map));
+  await deps.workspace.put(DATA_QUALITY_KEY, dataQualityFile(quality));
   return { quality, map };
 }
 

@@ -3,7 +3,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import { renderHtmlReport } from '../report/html.js';
 import { inlineOriginals, type Thumbnails } from '../report/inline-originals.js';
 import { estimateCosts, PRICE_TABLE, type PriceTable } from '../report/pricing.js';
-import { CODE_MAP_KEY, DATA_QUALITY_KEY, type CodeMapFile, type DataQuality } from '../quality/data-quality.js';
+import { readCodeMap, readDataQuality } from '../workspace/data-quality-artefact.js';
 import { requireEvaluation } from '../workspace/evaluation.js';
 import { requireHeadArtefact } from '../workspace/head-artefact.js';
 import { HTML_REPORT_KEY } from '../workspace/keys.js';
@@ -35,9 +35,8 @@ export async function readReportInputs(workspace: BlobStore, manifestIndex?: Man
 /** manifest, head and evaluation → report.html beside report.md. Pass them when they are at hand (evaluate does). */
 export async function writeHtmlReport(deps: ReportDeps, given?: ReportInputs): Promise<{ key: string; bytes: number; thumbnails: number }> {
   const { manifest, head, evaluation, ...analysed } = given ?? (await readReportInputs(deps.workspace, deps.manifestIndex));
-  // data-quality.json and code-map.json are the data-quality step's files, read here as it writes them.
-  const quality = analysed.quality ?? (await deps.workspace.getJson<DataQuality>(DATA_QUALITY_KEY));
-  const codeMap = analysed.codeMap ?? (await deps.workspace.getJson<CodeMapFile>(CODE_MAP_KEY));
+  const quality = analysed.quality ?? (await readDataQuality(deps.workspace));
+  const codeMap = analysed.codeMap ?? (await readCodeMap(deps.workspace));
   const wrong = evaluation.predictions
     .filter((p) => p.predicted !== p.label)
     .sort((a, b) => b.confidence - a.confidence)

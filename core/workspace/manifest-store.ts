@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DataError } from '../errors.js';
 import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../features/manifest.js';
 import type { BlobStore } from '../ports/blob-store.js';
+import { parseManifestDocument } from './manifest-artefact.js';
 
 /**
  * Where a local workspace keeps its per-image manifest entries: a table of the workspace index (`index.sqlite`), so
@@ -122,23 +123,14 @@ function summaryOf(manifest: Manifest, digest: string): ManifestSummary {
  * the summary counted; any other format is refused with the version it names.
  */
 export async function readManifest(workspace: BlobStore, index?: ManifestEntryIndex): Promise<Manifest> {
-  const stored = await workspace.getJson<{ version?: unknown }>(MANIFEST_KEY);
-  if (!stored) throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
+  const raw = await workspace.getJson<unknown>(MANIFEST_KEY);
+  if (raw === undefined) throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
+  const stored = parseManifestDocument(raw, workspace.location, MANIFEST_KEY);
   if (stored.version === 1) {
-    const manifest = stored as Manifest;
-    if (!Array.isArray(manifest.entries))
-      throw new DataError(
-        `${workspace.location}/${MANIFEST_KEY} is damaged (format 1 without its entries): run "cnn-codes extract" again`,
-      );
-    if (index) await writeManifest(workspace, manifest, index);
-    return manifest;
+    if (index) await writeManifest(workspace, stored, index);
+    return stored;
   }
-  if (stored.version !== MANIFEST_FORMAT) {
-    throw new DataError(
-      `${workspace.location}/${MANIFEST_KEY} has format ${JSON.stringify(stored.version)}; this cnn-codes reads formats 1 and ${MANIFEST_FORMAT}: use the version that wrote it, or extract into a new --out`,
-    );
-  }
-  const summary = stored as ManifestSummary;
+  const summary = stored;
   if (!index)
     throw new DataError(
       `${workspace.location}/${MANIFEST_KEY} keeps its entries in the workspace index (index.sqlite), which this reader cannot open`,
@@ -146,10 +138,10 @@ export async function readManifest(workspace: BlobStore, index?: ManifestEntryIn
   // The index stores the digest in the transaction that writes the rows, so comparing it is as good as hashing them
   // again (and O(1)): a summary from another write, an index replaced or deleted since, are all caught here.
   const held = index.digest();
-  const entries = held === summary.entries?.digest ? [...index.entries()] : [];
-  if (held !== summary.entries?.digest || entries.length !== summary.entries.count) {
+  const entries = held === summary.entries.digest ? [...index.entries()] : [];
+  if (held !== summary.entries.digest || entries.length !== summary.entries.count) {
     throw new DataError(
-      `${index.location} does not hold the ${summary.entries?.count} entries ${workspace.location}/${MANIFEST_KEY} was written with (it holds ${entries.length}; an interrupted write or a file copied from another workspace): run "cnn-codes extract" again to rewrite them`,
+      `${index.location} does not hold the ${summary.entries.count} entries ${workspace.location}/${MANIFEST_KEY} was written with (it holds ${entries.length}; an interrupted write or a file copied from another workspace): run "cnn-codes extract" again to rewrite them`,
     );
   }
   const { entries: _counted, ...rest } = summary;

@@ -3,6 +3,9 @@ import { namespaceOf } from '../../features/feature-store.js';
 import type { Manifest, ManifestEntry, RejectRecord } from '../../features/manifest.js';
 import type { ExtractMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
+import { integer, oneOf } from '../../messages/validate.js';
+import { fields, finite, readArtefact } from '../../workspace/check.js';
+import { checkEntries, checkNamespaces, checkRejects } from '../../workspace/manifest-artefact.js';
 import type { DistributedDeps } from './deps.js';
 import type { ShardPart } from './extract-shard.js';
 import { RUN_KEYS } from './layout.js';
@@ -42,13 +45,46 @@ export interface GroupSummary {
   cached: number;
 }
 
+const checkShardPart = fields<ShardPart>({
+  version: oneOf(1),
+  index: integer(0, Number.MAX_SAFE_INTEGER),
+  count: integer(1, Number.MAX_SAFE_INTEGER),
+  namespaces: checkNamespaces,
+  entries: checkEntries,
+  rejects: checkRejects,
+  embedded: integer(0, Number.MAX_SAFE_INTEGER),
+  cached: integer(0, Number.MAX_SAFE_INTEGER),
+  seconds: finite,
+});
+
+/** One shard's part (extract-shard.ts writes it), checked; undefined until the shard is done. */
+export function readShardPart(workspace: BlobStore, index: number): Promise<ShardPart | undefined> {
+  return readArtefact(workspace, RUN_KEYS.part(index), 1, checkShardPart);
+}
+
+const checkGroupSummary = fields<GroupSummary>({
+  version: oneOf(1),
+  group: integer(0, Number.MAX_SAFE_INTEGER),
+  shards: fields({ first: integer(0, Number.MAX_SAFE_INTEGER), end: integer(0, Number.MAX_SAFE_INTEGER) }),
+  namespaces: checkNamespaces,
+  entries: checkEntries,
+  rejects: checkRejects,
+  embedded: integer(0, Number.MAX_SAFE_INTEGER),
+  cached: integer(0, Number.MAX_SAFE_INTEGER),
+});
+
+/** A compacted group's summary, checked; undefined until the group is compacted. */
+export function readGroupSummary(workspace: BlobStore, group: number): Promise<GroupSummary | undefined> {
+  return readArtefact(workspace, RUN_KEYS.group(group), 1, checkGroupSummary);
+}
+
 /**
  * Reads the group's parts and their codes, writes the codes again as one content-addressed cache shard per cut (a
  * rewrite by a redelivery is a no-op), then the summary. Deterministic: any worker may do it, any number of times.
  */
 export async function compactGroup(deps: DistributedDeps, workspace: BlobStore, message: ExtractMessage, group: number, range: { first: number; end: number }): Promise<GroupSummary> {
   const indices = Array.from({ length: range.end - range.first }, (_, i) => range.first + i);
-  const parts = await Promise.all(indices.map((i) => workspace.getJson<ShardPart>(RUN_KEYS.part(i))));
+  const parts = await Promise.all(indices.map((i) => readShardPart(workspace, i)));
   const missing = indices.filter((_, i) => !parts[i]);
   // Not permanent: the group counter only completes once every part exists, so this is a store hiccup; retry.
   if (missing.length > 0) throw new Error(`parts of shards ${missing.join(', ')} missing while compacting group ${group} of run ${message.runId}`);

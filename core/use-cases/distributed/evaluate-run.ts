@@ -3,8 +3,7 @@ import type { EvaluateMessage } from '../../messages/schema.js';
 import { evaluate } from '../evaluate.js';
 import { recordEvent } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
-import { RUN_KEYS } from './layout.js';
-import type { RunPlan } from './plan-run.js';
+import { readRunPlan } from './plan-run.js';
 import type { Evaluation } from '../../workspace/evaluation.js';
 import { readHeadArtefact } from '../../workspace/head-artefact.js';
 import { cachedHeadKey, HEAD_KEY } from '../../workspace/keys.js';
@@ -27,7 +26,7 @@ export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessag
   const current = await readHeadArtefact(workspace).catch(() => undefined);
   if (current?.cacheKey !== message.head) await workspace.put(HEAD_KEY, JSON.stringify(artefact));
   // The plan names the dataset, so report.html can show the misclassified images (incremental runs have no plan).
-  const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  const plan = await readRunPlan(workspace);
   const data = plan ? { data: deps.openStore(plan.dataset) } : {};
   const evaluation = await evaluate({ workspace, features: deps.openFeatures(message.cache, 'read'), ...data }, { split: message.split });
   const { accuracy, balancedAccuracy, n } = evaluation.metrics;

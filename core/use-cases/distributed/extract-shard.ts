@@ -9,7 +9,7 @@ import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { tolerateMissing } from './tolerate-missing.js';
 import { optional } from '../../util/optional.js';
-import type { RunPlan } from './plan-run.js';
+import { readRunPlan } from './plan-run.js';
 import { compactGroup, groupLayout, shardsOfGroup } from './compaction.js';
 import { markDone, requireConditionalWrites } from './join-counter.js';
 
@@ -110,7 +110,7 @@ async function joinShard(deps: DistributedDeps, workspace: BlobStore, message: E
 }
 
 async function trainMessage(workspace: BlobStore, message: ExtractMessage): Promise<TrainMessage> {
-  const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  const plan = await readRunPlan(workspace);
   if (!plan) throw new NotFoundError(`${workspace.location}/${RUN_KEYS.plan}`);
   return { v: MESSAGE_VERSION, type: 'train', runId: message.runId, workspace: message.workspace, cache: message.cache, train: plan.train, split: plan.split };
 }

@@ -1,6 +1,9 @@
 import { listImageFolder } from '../../dataset/image-folder.js';
+import { boolean, integer, oneOf } from '../../messages/validate.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+import { anyObject, anyString, fields, list, readArtefact } from '../../workspace/check.js';
 import { ConfigError, DataError } from '../../errors.js';
-import type { Manifest } from '../../features/manifest.js';
+import type { Manifest, RejectRecord } from '../../features/manifest.js';
 import { MESSAGE_VERSION, type ExtractMessage, type RunMessage, type ShardItem, type TrainOptions } from '../../messages/schema.js';
 import { forEachConcurrent, resolveCuts } from '../extract.js';
 import { recordEvent, sendOnce } from './claims.js';
@@ -29,6 +32,11 @@ export interface RunPlan {
   classes: string[];
   splitSynthesized: boolean;
   ignored: Manifest['ignored'];
+  /**
+   * Files the listing found but cannot read (dangling symlinks, no permission): rejects with their kind, as the local
+   * extract records them, never handed to an extract shard. Absent in plans written before it was added.
+   */
+  unreadable?: Array<Omit<RejectRecord, 'contentHash'>>;
   shardSize: number;
   /** Why this shard size: the compute that runs extract messages, and what bounded it. */
   sizing?: ShardSizing;
@@ -38,6 +46,37 @@ export interface RunPlan {
   train: TrainOptions;
   split: 'val' | 'test';
   plannedAt: string;
+}
+
+const item = fields<ShardItem>({ key: anyString, split: anyString, label: integer(0, Number.MAX_SAFE_INTEGER) });
+
+const checkRunPlan = fields<RunPlan>(
+  {
+    version: oneOf(1),
+    runId: anyString,
+    dataset: anyString,
+    datasetLocation: anyString,
+    cache: anyString,
+    model: fields({ name: anyString, sha256: anyString }),
+    cuts: list(anyString),
+    classes: list(anyString),
+    splitSynthesized: boolean(),
+    ignored: list(fields({ key: anyString, reason: anyString })),
+    shardSize: integer(1, Number.MAX_SAFE_INTEGER),
+    shards: list(list(item)),
+    train: anyObject,
+    split: oneOf('val', 'test'),
+    plannedAt: anyString,
+  },
+  { unreadable: list(fields({ key: anyString, split: anyString, label: integer(0, Number.MAX_SAFE_INTEGER), kind: anyString, message: anyString })) },
+);
+
+/**
+ * plan.json, checked (InvalidArtefactError naming the file when it is not this build's version or shape); undefined
+ * when the run has not been planned. Its reader lives with its type here: the plan is the serverless run's own file.
+ */
+export function readRunPlan(workspace: BlobStore): Promise<RunPlan | undefined> {
+  return readArtefact(workspace, RUN_KEYS.plan, 1, checkRunPlan);
 }
 
 export interface PlanOutcome {
@@ -55,11 +94,11 @@ export async function planRun(deps: DistributedDeps, message: RunMessage, delive
   const extractQueue = deps.queues.extract;
   if (!extractQueue) throw new ConfigError('this worker has no extract queue to fan a run out to');
   const workspace = deps.openStore(message.workspace);
-  let plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  let plan = await readRunPlan(workspace);
   const replanned = plan !== undefined;
   if (!plan) {
     const fresh = await buildPlan(deps, message);
-    plan = (await workspace.putIfAbsent(RUN_KEYS.plan, JSON.stringify(fresh))) ? fresh : await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+    plan = (await workspace.putIfAbsent(RUN_KEYS.plan, JSON.stringify(fresh))) ? fresh : await readRunPlan(workspace);
   }
   if (!plan || plan.dataset !== message.dataset || plan.model.name !== message.model) {
     throw new DataError(`run id ${message.runId} is already planned for ${plan?.dataset} with ${plan?.model.name}; use a new run id`);
@@ -105,7 +144,8 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     cuts,
     classes: dataset.classes,
     splitSynthesized: dataset.splitSynthesized,
-    ignored: [...dataset.ignored, ...dataset.unreadable.map((u) => ({ key: u.key, reason: `${u.kind}: ${u.message}` }))],
+    ignored: dataset.ignored,
+    unreadable: dataset.unreadable.map(({ key, split, label, kind, message }) => ({ key, split, label, kind, message })),
     shardSize,
     sizing,
     knownContent: known,

@@ -2,7 +2,7 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import { readEvaluation } from '../../workspace/evaluation.js';
 import { METRICS_KEY } from '../../workspace/keys.js';
 import { ONCE, RUN_KEYS } from './layout.js';
-import type { RunPlan } from './plan-run.js';
+import { readRunPlan } from './plan-run.js';
 
 export interface RunStatus {
   runId: string;
@@ -18,7 +18,7 @@ export interface RunStatus {
 
 /** Where a run stands, read from its workspace alone (plan, parts, claims, events, metrics): no queue involved. */
 export async function runStatus(workspace: BlobStore, runId: string): Promise<RunStatus> {
-  const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  const plan = await readRunPlan(workspace);
   const counts: Record<string, number> = {};
   let partsDone = 0;
   let evaluated = false;

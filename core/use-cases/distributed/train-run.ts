@@ -5,11 +5,11 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import { trainHead } from '../train-head.js';
 import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
-import { groupLayout, type GroupSummary } from './compaction.js';
+import { groupLayout, readGroupSummary, type GroupSummary } from './compaction.js';
 import { chooseTrainCompute, trainSize, type TrainCompute } from './train-compute.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { rememberSources } from './source-identities.js';
-import type { RunPlan } from './plan-run.js';
+import { readRunPlan, type RunPlan } from './plan-run.js';
 
 export interface TrainOutcome {
   /** Set when the head was fitted elsewhere: the message went to the Batch CPU job's queue (see train-compute.ts). */
@@ -69,10 +69,10 @@ export async function assembleManifest(workspace: BlobStore): Promise<Manifest> 
 }
 
 async function assembleManifestAndPlan(workspace: BlobStore): Promise<{ manifest: Manifest; plan: RunPlan }> {
-  const plan = await workspace.getJson<RunPlan>(RUN_KEYS.plan);
+  const plan = await readRunPlan(workspace);
   if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
   const { groups } = groupLayout(plan.shards.length, plan.cuts.length);
-  const summaries = await Promise.all(Array.from({ length: groups }, (_, g) => workspace.getJson<GroupSummary>(RUN_KEYS.group(g))));
+  const summaries = await Promise.all(Array.from({ length: groups }, (_, g) => readGroupSummary(workspace, g)));
   const missing = summaries.flatMap((p, i) => (p ? [] : [i]));
   // Not a permanent error: train is only triggered once every group is compacted, so this is a store hiccup; retry.
   if (missing.length > 0) throw new Error(`compacted groups ${missing.slice(0, 10).join(', ')} missing in run ${plan.runId}`);
@@ -85,7 +85,8 @@ async function assembleManifestAndPlan(workspace: BlobStore): Promise<{ manifest
     splitSynthesized: plan.splitSynthesized,
     namespaces: present[0]!.namespaces,
     entries: present.flatMap((p) => p.entries),
-    rejects: present.flatMap((p) => p.rejects),
+    // Unreadable files after the extracted rejects, as the local extract lists them; never read, so no content hash.
+    rejects: [...present.flatMap((p) => p.rejects), ...(plan.unreadable ?? []).map((u) => ({ ...u, contentHash: '' }))],
     ignored: plan.ignored,
   };
   return { manifest, plan };

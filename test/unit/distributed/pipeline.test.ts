@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { DataQuality } from '../../../core/quality/data-quality.js';
 import type { Evaluation } from '../../../core/workspace/evaluation.js';
 import type { Manifest } from '../../../core/features/manifest.js';
+import type { RunPlan } from '../../../core/use-cases/distributed/plan-run.js';
 import { handleBatch, type Accepts } from '../../../core/use-cases/distributed/router.js';
 import { runStatus } from '../../../core/use-cases/distributed/run-status.js';
 import { runWorkerLoop } from '../../../core/use-cases/distributed/worker-loop.js';
@@ -57,7 +58,7 @@ test('run → shards → one train → one evaluate; bad images are rejects; poi
     const metrics = JSON.parse(await readFile(path.join(ws, 'metrics.json'), 'utf8')) as Evaluation;
     assert.equal(metrics.metrics.n, 9);
     const quality = JSON.parse(await readFile(path.join(ws, 'data-quality.json'), 'utf8')) as DataQuality;
-    assert.deepEqual(Object.keys(quality), ['duplicates', 'leakage', 'labelIssues'], 'the evaluate step writes data-quality.json');
+    assert.deepEqual(Object.keys(quality), ['version', 'duplicates', 'leakage', 'labelIssues'], 'the evaluate step writes data-quality.json');
     assert.equal(metrics.dataQuality?.duplicateGroups, quality.duplicates.length);
     assert.match(await readFile(path.join(ws, 'report.html'), 'utf8'), /<section id="data-quality">[\s\S]*<section id="code-map">/);
     assert.equal((await readdir(path.join(ws, 'events/train'))).length, 1);
@@ -88,4 +89,27 @@ test('resubmitting a run id replays the frozen plan; an image deleted after plan
     await setup.queues.run.send(setup.runMessage('r1', { dataset: path.join(root, 'elsewhere') }));
     await drain(setup);
     assert.match(setup.deadLetters.run.peek()[0]!.reason!, /already planned/);
+  }));
+
+test('the planner records a dangling symlink as a reject with its kind, as the local extract does, not as ignored', () =>
+  withTempDir(async (root) => {
+    await writeFakeDataset(path.join(root, 'data'), 3);
+    await symlink(path.join(root, 'gone.jpg'), path.join(root, 'data/train/ants/dangling.jpg'));
+    await writeFile(path.join(root, 'data/train/notes.txt'), 'not an image');
+    const setup = inProcessSetup(root);
+    await setup.queues.run.send(setup.runMessage('r1'));
+    await drain(setup);
+
+    const ws = path.join(root, 'runs/r1');
+    const plan = JSON.parse(await readFile(path.join(ws, 'plan.json'), 'utf8')) as RunPlan;
+    assert.deepEqual(plan.ignored.map((i) => i.key), ['train/notes.txt']);
+    assert.deepEqual(plan.unreadable?.map((u) => [u.key, u.split, u.kind]), [['train/ants/dangling.jpg', 'train', 'dangling-symlink']]);
+    assert.ok(!plan.shards.flat().some((item) => item.key.includes('dangling')), 'never handed to an extract shard');
+    const manifest = JSON.parse(await readFile(path.join(ws, 'manifest.json'), 'utf8')) as Manifest;
+    const reject = manifest.rejects.find((r) => r.key === 'train/ants/dangling.jpg');
+    assert.equal(reject?.kind, 'dangling-symlink');
+    assert.match(reject.message, /symbolic link to .*gone\.jpg, which does not exist/);
+    assert.deepEqual(manifest.ignored.map((i) => i.key), ['train/notes.txt']);
+    const rejectsFile = JSON.parse(await readFile(path.join(ws, 'rejects.json'), 'utf8')) as Manifest['rejects'];
+    assert.deepEqual(rejectsFile.map((r) => [r.key, r.kind]), [['train/ants/dangling.jpg', 'dangling-symlink']]);
   }));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import onnxProto from 'onnx-proto';
 import { namespaceOf } from '../../../core/features/feature-store.js';
 import { decodeToRgb } from '../../../core/image/preprocess.js';
@@ -12,10 +12,9 @@ import { codeOutputName, RAW_INPUT } from '../../../core/models/onnx-graph.js';
 import { prepareForTarget } from '../../../core/models/prepare-target.js';
 import { preparedGraphKey } from '../../../core/models/prepared-graph-cache.js';
 import { cudaVariant, type CudaVariant } from '../../../core/models/targets.js';
-import { cosine, emulateFloat16, median, runCodes } from '../../helpers/float16-emulation.js';
+import { cosine, emulateFloat16, runCodes } from '../../helpers/float16-emulation.js';
 import { cli } from '../../helpers/hymenoptera-run.js';
 import { HYMENOPTERA, MODELS_DIR, withTempDir } from '../../helpers/paths.js';
-import { exportRandomResnet50 } from '../../helpers/torchvision-resnet.js';
 
 const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
@@ -131,41 +130,4 @@ test('a descriptor may say which precision CUDA runs; anything else is refused',
   const exact = { ...structuredClone(base), targets: { cuda: { precision: 'float32', activations: 'int8-exact' } } };
   assert.equal(parseDescriptor(exact).targets?.cuda?.activations, 'int8-exact');
   assert.throws(() => parseDescriptor({ ...structuredClone(base), targets: { cuda: { precision: 'float32', activations: 'int4' } } }), /activations/);
-});
-
-let resnet: { dir: string; file: string; descriptor: ModelDescriptor; release: () => void } | undefined;
-before(async () => {
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => (release = resolve));
-  await new Promise<void>((ready, failed) => {
-    void withTempDir(async (dir) => {
-      try {
-        resnet = { dir, ...(await exportRandomResnet50(dir)), release };
-        ready();
-      } catch (err) {
-        failed(err);
-      }
-      await held;
-    });
-  });
-});
-after(() => resnet?.release());
-
-test('ResNet-50 (torchvision export, fp32 → fp16): every node on CUDA in float16, codes within 1 % of float32', async () => {
-  const { file, descriptor } = resnet!;
-  const bytes = await readFile(file);
-  const f16 = prepareForTarget(bytes, descriptor, all(descriptor), 'cuda');
-  assert.equal(f16.precision, 'float16');
-  assert.deepEqual(cudaCoverage(f16.bytes).missing, []);
-  const graph = onnx.ModelProto.decode(f16.bytes).graph!;
-  const convWeights = graph.node!.filter((n) => n.opType === 'Conv').map((n) => graph.initializer!.find((t) => t.name === n.input![1]));
-  assert.ok(convWeights.length === 53 && convWeights.every((t) => t?.dataType === T.FLOAT16), 'all 53 convolutions in float16');
-  assert.ok(f16.bytes.byteLength < bytes.byteLength * 0.5, 'half the bytes (the 1000-way classifier is dropped too)');
-
-  const f32 = prepareForTarget(bytes, descriptor, ['final'], 'cuda', { precision: 'float32' });
-  const images = await crops(descriptor);
-  const exact = await runCodes(f32.bytes, f32.inputName, f32.outputs.final!, images, descriptor.input.size);
-  const rounded = await runCodes(emulateFloat16(f16.bytes), f16.inputName, f16.outputs.final!, images, descriptor.input.size);
-  const similarity = exact.map((e, i) => cosine(e, rounded[i]!));
-  assert.ok(median(similarity) > 0.999, similarity.join(', '));
 });
