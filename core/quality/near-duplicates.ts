@@ -67,8 +67,6 @@ export function searchSimilar(a: Float32Array, dim: number, options: NearDuplica
   const other = b ?? a;
   const n = a.length / dim;
   const m = other.length / dim;
-  const topK = options.topK ?? 10;
-  const kept: SimilarPair[][] = Array.from({ length: n }, () => []);
   const k = within ? Math.min(options.neighbours ?? 0, n - 1) : 0;
   // Each row's k best cosines, ascending, so the smallest (the one to beat) is first.
   const nearest = new Float32Array(n * k).fill(-Infinity);
@@ -82,16 +80,7 @@ export function searchSimilar(a: Float32Array, dim: number, options: NearDuplica
     }
     nearest[at] = cosine;
   };
-  const keep = (i: number, j: number, cosine: number) => {
-    if (!(cosine >= options.threshold) || i === j && within) return;
-    const list = kept[i]!;
-    if (list.length < topK) list.push({ i, j, cosine });
-    else {
-      let worst = 0;
-      for (let w = 1; w < list.length; w++) if (list[w]!.cosine < list[worst]!.cosine) worst = w;
-      if (list[worst]!.cosine < cosine) list[worst] = { i, j, cosine };
-    }
-  };
+  const kept = new TopPairs(n, within, options);
   for (let i0 = 0; i0 < n; i0 += BLOCK) {
     const i1 = Math.min(n, i0 + BLOCK);
     for (let j0 = within ? i0 : 0; j0 < m; j0 += BLOCK) {
@@ -136,21 +125,9 @@ export function searchSimilar(a: Float32Array, dim: number, options: NearDuplica
       offerNeighbour(i, cosine);
       offerNeighbour(j, cosine);
     }
-    keep(i, j, cosine);
-    if (within) keep(j, i, cosine);
+    kept.offer(i, j, cosine);
   }
-  const seen = new Set<string>();
-  const out: SimilarPair[] = [];
-  for (const list of kept) {
-    for (const p of list) {
-      const pair = within && p.j < p.i ? { i: p.j, j: p.i, cosine: p.cosine } : p;
-      const id = `${pair.i},${pair.j}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      out.push(pair);
-    }
-  }
-  out.sort((p, q) => q.cosine - p.cosine || p.i - q.i || p.j - q.j);
+  const out = kept.pairs();
   if (k === 0) return { pairs: out };
   const neighbourSimilarity = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -159,4 +136,52 @@ export function searchSimilar(a: Float32Array, dim: number, options: NearDuplica
     neighbourSimilarity[i] = sum / k;
   }
   return { pairs: out, neighbourSimilarity };
+}
+
+/**
+ * The pairs a search keeps: per row of the first set its `topK` most similar partners at or above the threshold;
+ * within one set a pair counts for both its rows and is reported once (i < j), most similar first.
+ */
+export class TopPairs {
+  private readonly kept: SimilarPair[][];
+  private readonly threshold: number;
+  private readonly topK: number;
+
+  constructor(rows: number, private readonly within: boolean, options: NearDuplicateOptions) {
+    this.kept = Array.from({ length: rows }, () => []);
+    this.threshold = options.threshold;
+    this.topK = options.topK ?? 10;
+  }
+
+  /** A pair's cosine; within one set called once per pair (i < j). */
+  offer(i: number, j: number, cosine: number): void {
+    this.keep(i, j, cosine);
+    if (this.within) this.keep(j, i, cosine);
+  }
+
+  pairs(): SimilarPair[] {
+    const seen = new Set<string>();
+    const out: SimilarPair[] = [];
+    for (const list of this.kept) {
+      for (const p of list) {
+        const pair = this.within && p.j < p.i ? { i: p.j, j: p.i, cosine: p.cosine } : p;
+        const id = `${pair.i},${pair.j}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        out.push(pair);
+      }
+    }
+    return out.sort((p, q) => q.cosine - p.cosine || p.i - q.i || p.j - q.j);
+  }
+
+  private keep(i: number, j: number, cosine: number): void {
+    if (!(cosine >= this.threshold) || (i === j && this.within)) return;
+    const list = this.kept[i]!;
+    if (list.length < this.topK) list.push({ i, j, cosine });
+    else {
+      let worst = 0;
+      for (let w = 1; w < list.length; w++) if (list[w]!.cosine < list[worst]!.cosine) worst = w;
+      if (list[worst]!.cosine < cosine) list[worst] = { i, j, cosine };
+    }
+  }
 }

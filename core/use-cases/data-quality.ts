@@ -5,7 +5,8 @@ import { principalMap } from '../quality/code-map.js';
 import { codeMapFile, dataQualityFile } from '../workspace/data-quality-artefact.js';
 import { CODE_MAP_KEY, DATA_QUALITY_KEY, qualityLayer, type CodeMapFile, type DataQuality, type LeakageRecord } from '../quality/data-quality.js';
 import { joinSameContent, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
-import { normalizeRows, similarPairs } from '../quality/near-duplicates.js';
+import { similarPairsByGemm } from '../quality/gemm-similarity.js';
+import { normalizeRows } from '../quality/near-duplicates.js';
 import { UnionFind } from '../quality/union-find.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
 
@@ -45,8 +46,8 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
   }
   joinSameContent(sets, entries.map((e) => e.contentHash));
   if (heldOut.length > 0) {
-    for (const p of similarPairs(heldOut, dim, { threshold })) sets.union(nTrain + p.i, nTrain + p.j);
-    if (nTrain > 0) for (const p of similarPairs(heldOut, dim, { threshold }, train)) sets.union(nTrain + p.i, p.j);
+    for (const p of await similarPairsByGemm(heldOut, dim, { threshold })) sets.union(nTrain + p.i, nTrain + p.j);
+    if (nTrain > 0) for (const p of await similarPairsByGemm(heldOut, dim, { threshold }, train)) sets.union(nTrain + p.i, p.j);
   }
   const groups = sets.groups();
   const cosine = (a: number, b: number) => {

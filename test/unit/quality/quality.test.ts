@@ -6,6 +6,7 @@ import { mulberry32 } from '../../../core/heads/prng.js';
 import { principalMap } from '../../../core/quality/code-map.js';
 import { findDuplicates } from '../../../core/quality/duplicates.js';
 import { findLabelIssues, findOutliers } from '../../../core/quality/label-issues.js';
+import { similarPairsByGemm } from '../../../core/quality/gemm-similarity.js';
 import { normalizedRows, searchSimilar, similarPairs } from '../../../core/quality/near-duplicates.js';
 import { UnionFind } from '../../../core/quality/union-find.js';
 
@@ -52,6 +53,23 @@ test('the blocked near-duplicate search finds exactly the pairs a brute-force sc
     const right = codes.subarray(77 * X.cols);
     const across = similarPairs(left, X.cols, { threshold, topK: 1000 }, right).map((p) => [p.i, p.j] as [number, number]);
     assert.deepEqual(across.sort((p, q) => p[0] - q[0] || p[1] - q[1]), bruteForcePairs(left, X.cols, threshold, right));
+  }
+});
+
+test('the GEMM search (onnxruntime) finds the pairs the blocked loop finds, in the same order, across block edges', async () => {
+  const { X } = codesWithCopies(101, 37, 30, 2, 0.15);
+  const codes = normalizedRows(X.data, X.rows, X.cols);
+  const left = codes.subarray(0, 77 * X.cols);
+  const right = codes.subarray(77 * X.cols);
+  const ids = (pairs: Array<{ i: number; j: number }>) => pairs.map((p) => `${p.i},${p.j}`);
+  for (const threshold of [0.9, 0.97]) {
+    for (const blocks of [{ rows: 7, cols: 13 }, { rows: 2048, cols: 8192 }]) {
+      const within = await similarPairsByGemm(codes, X.cols, { threshold, topK: 3 }, undefined, blocks);
+      assert.deepEqual(ids(within), ids(similarPairs(codes, X.cols, { threshold, topK: 3 })));
+      const across = await similarPairsByGemm(left, X.cols, { threshold, topK: 1000 }, right, blocks);
+      assert.deepEqual(ids(across), ids(similarPairs(left, X.cols, { threshold, topK: 1000 }, right)));
+      assert.ok(within.length > 0 && across.length > 0);
+    }
   }
 });
 
