@@ -41,6 +41,11 @@ export interface ShardIndex {
   rejects: Array<{ contentHash: string } & EmbedFailure>;
   /** Size and CRC-32 of the .npy file (absent in shards written before checksums: those get a size check only). */
   bytes?: number;
+  /**
+   * Per row, the store identity of the bytes it was computed from ("<etag>/<size>", checked against the bytes read),
+   * or null: lets a worker that knows an object's identity from a listing or an S3 notice find its codes unread.
+   */
+  sources?: Array<string | null>;
   crc32?: number;
 }
 
@@ -90,6 +95,8 @@ export class CodeIndex {
   readonly namespace: NamespaceInfo;
   readonly codes = new Map<string, CodeLocation>();
   readonly rejects = new Map<string, EmbedFailure>();
+  /** Store identity ("<etag>/<size>") → content hash, from the shards that recorded where their rows came from. */
+  readonly sources = new Map<string, string>();
 
   constructor(namespace: NamespaceInfo) {
     this.namespace = namespace;
@@ -102,6 +109,8 @@ export class CodeIndex {
   addShard(shardId: string, index: ShardIndex): void {
     index.rows.forEach((hash, row) => {
       if (!this.codes.has(hash)) this.codes.set(hash, { shard: shardId, row });
+      const source = index.sources?.[row];
+      if (source) this.sources.set(source, hash);
     });
     for (const r of index.rejects) this.rejects.set(r.contentHash, { kind: r.kind, message: r.message });
   }
@@ -200,14 +209,16 @@ export class FeatureStore {
    * Writes one immutable shard. Its id is the hash of its contents, so writing the same rows twice (a redelivered
    * message, a retried worker) produces the same key and changes nothing.
    */
-  async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects']): Promise<string> {
+  async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects'], sources?: Array<string | null>): Promise<string> {
     if (codes.length !== rows.length * ns.dim) throw new DataError(`shard has ${codes.length} values for ${rows.length} × ${ns.dim}`);
     const hash = createHash('sha256').update(ns.id).update(JSON.stringify(rows)).update(JSON.stringify(rejects));
+    const recorded = sources?.some((s) => s !== null) ? { sources } : {};
+    if (recorded.sources) hash.update(JSON.stringify(recorded.sources));
     hash.update(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength));
     const shardId = hash.digest('hex').slice(0, 20);
     if (!(await this.store.exists(this.shardKey(ns, shardId, 'json')))) {
       const npy = encodeNpy(codes, [rows.length, ns.dim]);
-      const index: ShardIndex = { version: FEATURE_FORMAT_VERSION, namespace: ns.id, dim: ns.dim, rows, rejects, bytes: npy.byteLength, crc32: crc32(npy) };
+      const index: ShardIndex = { version: FEATURE_FORMAT_VERSION, namespace: ns.id, dim: ns.dim, rows, rejects, bytes: npy.byteLength, crc32: crc32(npy), ...recorded };
       await this.store.put(this.shardKey(ns, shardId, 'npy'), npy);
       await this.store.put(this.shardKey(ns, shardId, 'json'), JSON.stringify(index));
       await this.stampWritten(ns, shardId, index);
@@ -266,10 +277,17 @@ export class FeatureStore {
   /** Reads one shard and checks it against its .json: a damaged shard is named, never silently misread. */
   private async readShard(ns: NamespaceInfo, shardId: string): Promise<Float32Array> {
     const key = this.shardKey(ns, shardId, 'npy');
-    const [bytes, index] = await Promise.all([
-      this.store.get(key).catch((err: unknown) => Promise.reject(new DamagedShardError(`${this.store.location}/${key}`, 'its .npy file is missing', { cause: err }))),
-      this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json')),
-    ]);
+    const missing = (err: unknown) => Promise.reject(new DamagedShardError(`${this.store.location}/${key}`, 'its .npy file is missing', { cause: err }));
+    const getRange = this.store.getRange?.bind(this.store);
+    let bytes: Uint8Array;
+    let index: ShardIndex | undefined;
+    if (getRange) {
+      // The .json says how large the .npy is: a large one (a compacted group) is read as parallel ranged GETs.
+      index = await this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json'));
+      bytes = await (index?.bytes !== undefined && index.bytes > RANGE_BYTES.value ? readInRanges(getRange, key, index.bytes) : this.store.get(key)).catch(missing);
+    } else {
+      [bytes, index] = await Promise.all([this.store.get(key).catch(missing), this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json'))]);
+    }
     const where = `${this.store.location}/${key}`;
     if (index?.bytes !== undefined && bytes.byteLength !== index.bytes) throw new DamagedShardError(where, `its .npy file is ${bytes.byteLength} bytes, ${index.bytes} expected`);
     if (index?.crc32 !== undefined && crc32(bytes) !== index.crc32) throw new DamagedShardError(where, 'its rows fail their checksum');
@@ -277,6 +295,18 @@ export class FeatureStore {
     if (!(data instanceof Float32Array) || shape[1] !== ns.dim) throw new DataError(`shard ${key} is not float32 [rows, ${ns.dim}]`);
     return data;
   }
+}
+
+/**
+ * Above this many bytes a shard is read in ranges of this size, all in parallel (S3 serves each connection at its own
+ * speed). An object so tests can lower it.
+ */
+export const RANGE_BYTES = { value: 8 * 2 ** 20 };
+
+async function readInRanges(getRange: (key: string, start: number, end: number) => Promise<Uint8Array>, key: string, size: number): Promise<Uint8Array> {
+  const step = RANGE_BYTES.value;
+  const parts = await Promise.all(Array.from({ length: Math.ceil(size / step) }, (_, i) => getRange(key, i * step, Math.min(size, (i + 1) * step))));
+  return Buffer.concat(parts);
 }
 
 function hex(n: number): string {

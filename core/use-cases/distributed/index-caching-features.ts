@@ -48,8 +48,8 @@ export class IndexCachingFeatureStore extends FeatureStore {
     return index;
   }
 
-  override async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects']): Promise<string> {
-    const id = await super.writeShard(ns, rows, codes, rejects);
+  override async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects'], sources?: Array<string | null>): Promise<string> {
+    const id = await super.writeShard(ns, rows, codes, rejects, sources);
     await this.register(ns, id);
     this.known.get(ns.id)?.seen.add(id);
     return id;
