@@ -6,7 +6,7 @@
  * since on upload ingest can go no faster than the upload), worker-side S3 requests per image by verb and by area
  * from moto's log, and LISTs against the issue's budget of 2 × shards + 10.
  *
- *   node dist/bench/serverless-emulator.js [--images 3000] [--workers 2] [--events FILE (the workers' log lines)]
+ *   node dist/bench/serverless-emulator.js [--images 3000] [--workers 2] [--events FILE (the workers' log lines)] [--moto-log FILE]
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { SHARED } from '../test/helpers/paths.js';
 import { BIN, cli, clients, spawnWorker, waitForEvaluated } from '../test/helpers/serverless.js';
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '3000' }, workers: { type: 'string', default: '2' }, events: { type: 'string' } } });
+const { values } = parseArgs({ options: { images: { type: 'string', default: '3000' }, workers: { type: 'string', default: '2' }, events: { type: 'string' }, 'moto-log': { type: 'string' } } });
 const N = Number(values.images);
 const root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-emulator-'));
 const data = path.join(root, 'data');
@@ -115,6 +115,7 @@ try {
   const workerCpuSeconds = workers.map((w) => cpuSeconds(w.child.pid));
   const motoCpuSeconds = motoPids(moto.endpoint).map(cpuSeconds).reduce<number>((n, s) => n + (s ?? 0), 0);
   const events = workers.flatMap((w) => w.events);
+  if (values['moto-log']) await writeFile(values['moto-log'], moto.requests().slice(before).join('\n'));
   if (values.events) await writeFile(values.events, events.map((e) => JSON.stringify(e)).join('\n'));
   const ingested = events.filter((e) => e.event === 'ingest:done');
   const ingestEmbedded = ingested.reduce((n, e) => n + Number(e.embedded), 0);

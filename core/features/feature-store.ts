@@ -222,9 +222,13 @@ export class FeatureStore {
       await this.store.put(this.shardKey(ns, shardId, 'npy'), npy);
       await this.store.put(this.shardKey(ns, shardId, 'json'), JSON.stringify(index));
       await this.stampWritten(ns, shardId, index);
+      this.wrote(ns, shardId, index);
     }
     return shardId;
   }
+
+  /** Called with each shard this store wrote: a store that keeps shard .json files in memory keeps this one too. */
+  protected wrote(_ns: NamespaceInfo, _shardId: string, _index: ShardIndex): void {}
 
   /** Our own fresh shard is known good: stamp it now, so the next run does not read it back to checksum it. */
   private async stampWritten(ns: NamespaceInfo, shardId: string, index: ShardIndex): Promise<void> {
@@ -274,6 +278,11 @@ export class FeatureStore {
     }
   }
 
+  /** A shard's .json; a store that already holds it (a long-lived worker's index) answers without a GET. */
+  protected shardIndex(ns: NamespaceInfo, shardId: string): Promise<ShardIndex | undefined> {
+    return this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json'));
+  }
+
   /** Reads one shard and checks it against its .json: a damaged shard is named, never silently misread. */
   private async readShard(ns: NamespaceInfo, shardId: string): Promise<Float32Array> {
     const key = this.shardKey(ns, shardId, 'npy');
@@ -283,10 +292,10 @@ export class FeatureStore {
     let index: ShardIndex | undefined;
     if (getRange) {
       // The .json says how large the .npy is: a large one (a compacted group) is read as parallel ranged GETs.
-      index = await this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json'));
+      index = await this.shardIndex(ns, shardId);
       bytes = await (index?.bytes !== undefined && index.bytes > RANGE_BYTES.value ? readInRanges(getRange, key, index.bytes) : this.store.get(key)).catch(missing);
     } else {
-      [bytes, index] = await Promise.all([this.store.get(key).catch(missing), this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json'))]);
+      [bytes, index] = await Promise.all([this.store.get(key).catch(missing), this.shardIndex(ns, shardId)]);
     }
     const where = `${this.store.location}/${key}`;
     if (index?.bytes !== undefined && bytes.byteLength !== index.bytes) throw new DamagedShardError(where, `its .npy file is ${bytes.byteLength} bytes, ${index.bytes} expected`);
