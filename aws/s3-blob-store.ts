@@ -54,6 +54,16 @@ export class S3BlobStore implements BlobStore, ConditionalWrites {
     }
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.base + key, Range: `bytes=${start}-${end - 1}` }));
+      return await readBody(response.Body as Readable, response.ContentLength);
+    } catch (err) {
+      if (isMissing(err)) throw new NotFoundError(`${this.location}/${key}`, { cause: err });
+      throw err;
+    }
+  }
+
   async getVersioned(key: string): Promise<VersionedObject | undefined> {
     try {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.base + key }));

@@ -2,11 +2,14 @@
  * The issue-13 scenario with the real model: N small JPEGs (64–160 px, two classes) uploaded to moto with incremental
  * mode on and two `cnn-codes worker` processes (one thread each) running, then a run over them, against
  * `cnn-codes run` on the same files locally in the same script. Reports how often each image was embedded, upload
- * and run times, ingest throughput, and worker-side S3 requests per image from moto's log.
+ * and run times, ingest throughput (while busy: the union of the intervals in which a worker was extracting notices,
+ * since on upload ingest can go no faster than the upload), worker-side S3 requests per image by verb and by area
+ * from moto's log, and LISTs against the issue's budget of 2 × shards + 10.
  *
- *   node dist/bench/serverless-emulator.js [--images 3000] [--workers 2]
+ *   node dist/bench/serverless-emulator.js [--images 3000] [--workers 2] [--events FILE (the workers' log lines)] [--moto-log FILE]
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -19,9 +22,9 @@ import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { SqsQueue } from '../aws/sqs-queue.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { SHARED } from '../test/helpers/paths.js';
-import { BIN, cli, clients, spawnWorker, waitForEvaluated } from '../test/helpers/serverless.js';
+import { BIN, cli, clients, spawnWorker } from '../test/helpers/serverless.js';
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '3000' }, workers: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { images: { type: 'string', default: '3000' }, workers: { type: 'string', default: '2' }, events: { type: 'string' }, 'moto-log': { type: 'string' } } });
 const N = Number(values.images);
 const root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-emulator-'));
 const data = path.join(root, 'data');
@@ -37,8 +40,11 @@ for (let i = 0; i < N; i++) {
 }
 const env = { ...process.env, CNN_CODES_SHARED: SHARED };
 const localStarted = performance.now();
-const localOut = JSON.parse(execFileSync(process.execPath, [BIN, 'run', '--data', data, '--out', path.join(root, 'local'), '--json'], { env, maxBuffer: 64 << 20 }).toString()) as { extract?: { imagesPerSecond?: number } };
+const localRun = spawnSync(process.execPath, [BIN, 'run', '--data', data, '--out', path.join(root, 'local'), '--json'], { env, maxBuffer: 64 << 20 });
+if (localRun.status !== 0) throw new Error(`local run failed: ${localRun.stderr.toString()}`);
+const localOut = JSON.parse(localRun.stdout.toString()) as { extract?: { imagesPerSecond?: number; embedded?: number } };
 const localSeconds = (performance.now() - localStarted) / 1000;
+const localCpuSeconds = childrenCpuSeconds();
 
 const moto = await startMoto();
 const c = clients(moto.endpoint);
@@ -46,6 +52,53 @@ const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', 'emu', '--json
 const workers = Array.from({ length: Number(values.workers) }, () =>
   spawnWorker([BIN, 'worker', '--endpoint', moto.endpoint, '--bucket', 'emu', '--threads', '1', '--poll', '2', '--idle-exit', '900'], { ...motoEnv(moto.endpoint) }),
 );
+const CPU_FLAGS = 'AMD EPYC, 2 vCPU, AVX2, AVX-512 incl. VNNI, AVX-VNNI';
+
+/** CPU seconds a live process has used (utime + stime from /proc, 100 ticks/s). */
+function cpuSeconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The moto_server process(es) serving `endpoint` (found by port in /proc): its CPU is the emulator's share. */
+function motoPids(endpoint: string): number[] {
+  const port = new URL(endpoint).port;
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return cmd.some((a) => a.includes('moto_server')) && cmd.includes(port);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+/** CPU seconds of this process's waited-for children (the local run). */
+function childrenCpuSeconds(): number | null {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+function ingestBusySeconds(done: ReadonlyArray<Record<string, unknown>>): number {
+  const spans = done.map((e) => [Date.parse(String(e.t)) - Number(e.seconds) * 1000, Date.parse(String(e.t))] as const).sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of spans) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total / 1000;
+}
+
 try {
   await Promise.all(workers.map((w) => w.waitFor((e) => e.event === 'worker:started')));
   const before = moto.requests().length;
@@ -53,30 +106,69 @@ try {
   const dataset = new S3BlobStore(c.s3, 'emu', 'datasets/d');
   await forEachConcurrent(files, 16, async (rel) => dataset.put(rel, await readFile(path.join(data, rel))));
   const uploadSeconds = (performance.now() - started) / 1000;
+  const uploadEnded = Date.now();
   await new SqsQueue(c.sqs, up.queues.run!.url).send({
     v: MESSAGE_VERSION, type: 'run', runId: 'emu', dataset: 's3://emu/datasets/d', workspace: 's3://emu/runs/emu', cache: 's3://emu/cache', model: 'mobilenetv2-12-int8', cuts: ['final'],
   });
-  const metrics = await waitForEvaluated<Evaluation>(new S3BlobStore(c.s3, 'emu', 'runs/emu'), 3_600_000);
+  // Waits on the workers' own log line, not by polling S3: a LIST every 250 ms makes moto scan the whole bucket (3,000+
+  // keys) each time, which took more of its CPU than the pipeline's own requests.
+  while (!workers.some((w) => w.events.some((e) => e.event === 'evaluate:done' && e.runId === 'emu'))) await new Promise((r) => setTimeout(r, 250));
+  const metrics = (await new S3BlobStore(c.s3, 'emu', 'runs/emu').getJson<Evaluation>('metrics.json'))!;
   const seconds = (performance.now() - started) / 1000;
+  const workerCpuSeconds = workers.map((w) => cpuSeconds(w.child.pid));
+  const motoCpuSeconds = motoPids(moto.endpoint).map(cpuSeconds).reduce<number>((n, s) => n + (s ?? 0), 0);
   const events = workers.flatMap((w) => w.events);
+  if (values['moto-log']) await writeFile(values['moto-log'], moto.requests().slice(before).join('\n'));
+  if (values.events) await writeFile(values.events, events.map((e) => JSON.stringify(e)).join('\n'));
   const ingested = events.filter((e) => e.event === 'ingest:done');
   const ingestEmbedded = ingested.reduce((n, e) => n + Number(e.embedded), 0);
-  const times = ingested.map((e) => Date.parse(String(e.t)));
   const shardEmbedded = events.filter((e) => e.event === 'extract:part' && e.runId === 'emu').reduce((n, e) => n + Number(e.embedded), 0);
+  // Busy time: the union of the intervals in which some worker was extracting a batch of notices.
+  const busy = ingestBusySeconds(ingested);
+  const times = ingested.map((e) => Date.parse(String(e.t)));
   const s3 = moto.requests().slice(before).filter((l) => l.includes(' /emu/') || l.includes(' /emu?'));
+  // Worker-side: not the upload itself, not this script's polling for metrics.json and its own reads below.
   const pipeline = s3.filter((l) => !l.includes('"PUT /emu/datasets/') && !l.includes('events%2Fevaluate') && !l.includes('events/evaluate') && !l.includes('metrics.json'));
-  const counts: Record<string, number> = {};
+  const byVerb: Record<string, number> = {};
+  const byArea: Record<string, Record<string, number>> = {};
   for (const l of pipeline) {
-    const verb = /"(\w+) (\S+)/.exec(l)!;
-    const k = verb[1] === 'GET' && verb[2]!.includes('list-type') ? 'LIST' : verb[1]!;
-    counts[k] = (counts[k] ?? 0) + 1;
+    const [, method, target] = /"(\w+) (\S+)/.exec(l)!;
+    const verb = method === 'GET' && target!.includes('list-type') ? 'LIST' : method!;
+    const where = decodeURIComponent(target!.includes('list-type') ? (/prefix=([^&]*)/.exec(target!)?.[1] ?? '') : target!.slice('/emu/'.length));
+    const area = where.split('/')[0] || '(root)';
+    byVerb[verb] = (byVerb[verb] ?? 0) + 1;
+    byArea[area] ??= {};
+    byArea[area][verb] = (byArea[area][verb] ?? 0) + 1;
   }
   const plan = (await new S3BlobStore(c.s3, 'emu', 'runs/emu').getJson<{ shards: unknown[] }>('plan.json'))!;
+  const localImagesPerSecond = localOut.extract?.imagesPerSecond ?? null;
+  const distinct = localOut.extract?.embedded ?? N;
   const report = {
-    images: N, load: loadavg(), localRunSeconds: localSeconds, uploadSeconds, uploadToMetricsSeconds: seconds, targetSeconds: 2 * localSeconds + uploadSeconds,
-    embedded: { onUpload: ingestEmbedded, byShards: shardEmbedded }, ingestBatches: ingested.length,
-    ingestImagesPerSecond: ingestEmbedded / ((Math.max(...times) - Math.min(...times)) / 1000 || 1), localExtractImagesPerSecond: localOut.extract?.imagesPerSecond ?? null,
-    shards: plan.shards.length, s3: counts, s3PerImage: pipeline.length / N, accuracy: metrics.metrics.accuracy,
+    cpu: CPU_FLAGS,
+    images: N,
+    distinctImages: distinct,
+    load: loadavg(),
+    embedded: { onUpload: ingestEmbedded, byRunShards: shardEmbedded, twice: ingestEmbedded + shardEmbedded - distinct },
+    s3PerImage: pipeline.length / N,
+    s3PerImageByVerb: Object.fromEntries(Object.entries(byVerb).map(([k, v]) => [k, v / N])),
+    s3ByArea: byArea,
+    lists: { count: byVerb.LIST ?? 0, budget: 2 * plan.shards.length + 10, shards: plan.shards.length },
+    ingest: {
+      batches: ingested.length,
+      imagesPerSecondWhileBusy: ingestEmbedded / (busy || 1),
+      imagesPerSecondFirstToLast: ingestEmbedded / ((Math.max(...times) - Math.min(...times)) / 1000 || 1),
+      vsLocalExtraction: localImagesPerSecond ? ingestEmbedded / (busy || 1) / localImagesPerSecond : null,
+      lastDoneAfterUploadSeconds: (Math.max(...times) - uploadEnded) / 1000,
+    },
+    local: { runSeconds: localSeconds, runImagesPerSecond: N / localSeconds, extractImagesPerSecond: localImagesPerSecond, cpuSeconds: localCpuSeconds },
+    uploadSeconds,
+    totalSeconds: seconds,
+    targetSeconds: 2 * localSeconds + uploadSeconds,
+    runAfterUploadSeconds: seconds - uploadSeconds,
+    workerCpuSeconds,
+    motoCpuSeconds,
+    sqsRequests: moto.requests().slice(before).filter((l) => l.includes('"POST / ')).length,
+    accuracy: metrics.metrics.accuracy,
   };
   console.log(JSON.stringify(report, null, 2));
 } finally {

@@ -2,7 +2,6 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node } from 'constructs';
 import { DEFAULT_MODEL } from '../core/models/builtin.js';
-import { SHARD_SIZE } from '../core/use-cases/distributed/plan-run.js';
 
 /** The repository root: this file runs as dist/infra/config.js. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,8 +18,12 @@ export interface PipelineConfig {
   spot: boolean;
   /** Upper bound of the GPU compute environment; it scales to zero between runs. */
   maxGpuVcpus: number;
-  /** Images per extract message (`CNN_CODES_SHARD_SIZE`); default by extractCompute (`SHARD_SIZE`). */
-  shardSize: number;
+  /**
+   * Images per extract message, only when the deployer asks (`-c shardSize=N` → `CNN_CODES_SHARD_SIZE`). Absent (the
+   * default), the planner sizes every run for the compute that runs it (shard-sizing.ts) and records why in plan.json:
+   * one rule, not a second table of sizes in the stack.
+   */
+  shardSize?: number;
   model: string;
   /** Backlog one GPU worker is expected to drain before the dispatcher adds another. */
   extractMessagesPerWorker: number;
@@ -44,8 +47,8 @@ export const CONTEXT_DEFAULTS: Readonly<Omit<PipelineConfig, 'alarmEmail' | 'sou
   spot: false,
   maxGpuVcpus: 16,
   model: DEFAULT_MODEL,
-  // 8 shards of 2,048 images: the ~16k-image backlog per worker that 500 shards of 32 used to be.
-  extractMessagesPerWorker: 8,
+  // 4 planner-sized GPU shards (4,096 images each, shard-sizing.ts): a ~16k-image backlog per worker.
+  extractMessagesPerWorker: 4,
   maxExtractWorkers: 4,
   maxFineTuneJobs: 1,
   maxCpuExtractConcurrency: 10,
@@ -65,7 +68,6 @@ export function readConfig(node: Node): PipelineConfig {
     gpuInstanceTypes: stringList('gpuInstanceTypes', ctx('gpuInstanceTypes') ?? d.gpuInstanceTypes),
     spot: bool('spot', ctx('spot') ?? d.spot),
     maxGpuVcpus: int('maxGpuVcpus', ctx('maxGpuVcpus') ?? d.maxGpuVcpus, 1, 4096),
-    shardSize: int('shardSize', ctx('shardSize') ?? SHARD_SIZE[ctx('extractCompute') === 'cpu' ? 'cpu' : 'cuda'], 1, 10_000),
     model: text('model', ctx('model') ?? d.model, MODEL_NAME),
     extractMessagesPerWorker: int('extractMessagesPerWorker', ctx('extractMessagesPerWorker') ?? d.extractMessagesPerWorker, 1, 1_000_000),
     maxExtractWorkers: int('maxExtractWorkers', ctx('maxExtractWorkers') ?? d.maxExtractWorkers, 1, 10_000),
@@ -76,6 +78,8 @@ export function readConfig(node: Node): PipelineConfig {
     storageOnly: bool('storageOnly', ctx('storageOnly') ?? d.storageOnly),
     sourceRoot: path.resolve(REPO_ROOT, text('sourceRoot', ctx('sourceRoot') ?? '.', /./)),
   };
+  const shardSize = ctx('shardSize');
+  if (shardSize !== undefined && shardSize !== '') config.shardSize = int('shardSize', shardSize, 1, 10_000);
   const email = ctx('alarmEmail');
   if (email !== undefined && email !== '') config.alarmEmail = text('alarmEmail', email, /^[^@\s]+@[^@\s]+$/);
   for (const type of config.gpuInstanceTypes) {

@@ -104,7 +104,8 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
     aws: c.aws,
   };
   const log = ctx.json ? () => {} : jsonLog({ role: 'worker' });
-  const runtime = buildRuntime(settings, { withBackbone: stages.includes('extract'), log });
+  // The user's cache of prepared graphs, as local runs use: a worker start loads the graph instead of redoing the surgery.
+  const runtime = buildRuntime(settings, { withBackbone: stages.includes('extract'), log, preparedGraphCacheDir: ctx.env.preparedGraphCacheDir });
   log({ event: 'worker:started', stages, bucket: c.bucket });
   try {
     return await runWorkers(runtime, { stages, signal: shutdownOnSignals(log), log, ...optional('idleExitSeconds', settings.idleExitSeconds ?? undefined) });

@@ -33,6 +33,21 @@ export class FsBlobStore implements BlobStore, ConditionalWrites {
     }
   }
 
+  async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    let file: fs.FileHandle | undefined;
+    try {
+      file = await fs.open(this.pathOf(key), 'r');
+      const out = Buffer.alloc(end - start);
+      const { bytesRead } = await file.read(out, 0, out.length, start);
+      return out.subarray(0, bytesRead);
+    } catch (err) {
+      if (isNotFound(err)) throw new NotFoundError(`${this.location}/${key}`, { cause: err });
+      throw err;
+    } finally {
+      await file?.close();
+    }
+  }
+
   async getJson<T>(key: string): Promise<T | undefined> {
     try {
       return JSON.parse(await fs.readFile(this.pathOf(key), 'utf8')) as T;

@@ -14,6 +14,8 @@ export interface DatasetItem {
   /** The file's version as listed (see BlobInfo), so an unchanged file's content hash can be trusted unread. */
   version?: string;
   modifiedMs?: number;
+  /** The store's identity of the bytes ("<etag>/<size>") where a listing or S3 notice gave one (see ShardIndex). */
+  source?: string;
 }
 
 export interface Dataset {

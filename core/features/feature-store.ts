@@ -41,6 +41,11 @@ export interface ShardIndex {
   rejects: Array<{ contentHash: string } & EmbedFailure>;
   /** Size and CRC-32 of the .npy file (absent in shards written before checksums: those get a size check only). */
   bytes?: number;
+  /**
+   * Per row, the store identity of the bytes it was computed from ("<etag>/<size>", checked against the bytes read),
+   * or null: lets a worker that knows an object's identity from a listing or an S3 notice find its codes unread.
+   */
+  sources?: Array<string | null>;
   crc32?: number;
 }
 
@@ -90,6 +95,8 @@ export class CodeIndex {
   readonly namespace: NamespaceInfo;
   readonly codes = new Map<string, CodeLocation>();
   readonly rejects = new Map<string, EmbedFailure>();
+  /** Store identity ("<etag>/<size>") → content hash, from the shards that recorded where their rows came from. */
+  readonly sources = new Map<string, string>();
 
   constructor(namespace: NamespaceInfo) {
     this.namespace = namespace;
@@ -102,6 +109,8 @@ export class CodeIndex {
   addShard(shardId: string, index: ShardIndex): void {
     index.rows.forEach((hash, row) => {
       if (!this.codes.has(hash)) this.codes.set(hash, { shard: shardId, row });
+      const source = index.sources?.[row];
+      if (source) this.sources.set(source, hash);
     });
     for (const r of index.rejects) this.rejects.set(r.contentHash, { kind: r.kind, message: r.message });
   }
@@ -200,20 +209,26 @@ export class FeatureStore {
    * Writes one immutable shard. Its id is the hash of its contents, so writing the same rows twice (a redelivered
    * message, a retried worker) produces the same key and changes nothing.
    */
-  async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects']): Promise<string> {
+  async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects'], sources?: Array<string | null>): Promise<string> {
     if (codes.length !== rows.length * ns.dim) throw new DataError(`shard has ${codes.length} values for ${rows.length} × ${ns.dim}`);
     const hash = createHash('sha256').update(ns.id).update(JSON.stringify(rows)).update(JSON.stringify(rejects));
+    const recorded = sources?.some((s) => s !== null) ? { sources } : {};
+    if (recorded.sources) hash.update(JSON.stringify(recorded.sources));
     hash.update(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength));
     const shardId = hash.digest('hex').slice(0, 20);
     if (!(await this.store.exists(this.shardKey(ns, shardId, 'json')))) {
       const npy = encodeNpy(codes, [rows.length, ns.dim]);
-      const index: ShardIndex = { version: FEATURE_FORMAT_VERSION, namespace: ns.id, dim: ns.dim, rows, rejects, bytes: npy.byteLength, crc32: crc32(npy) };
+      const index: ShardIndex = { version: FEATURE_FORMAT_VERSION, namespace: ns.id, dim: ns.dim, rows, rejects, bytes: npy.byteLength, crc32: crc32(npy), ...recorded };
       await this.store.put(this.shardKey(ns, shardId, 'npy'), npy);
       await this.store.put(this.shardKey(ns, shardId, 'json'), JSON.stringify(index));
       await this.stampWritten(ns, shardId, index);
+      this.wrote(ns, shardId, index);
     }
     return shardId;
   }
+
+  /** Called with each shard this store wrote: a store that keeps shard .json files in memory keeps this one too. */
+  protected wrote(_ns: NamespaceInfo, _shardId: string, _index: ShardIndex): void {}
 
   /** Our own fresh shard is known good: stamp it now, so the next run does not read it back to checksum it. */
   private async stampWritten(ns: NamespaceInfo, shardId: string, index: ShardIndex): Promise<void> {
@@ -263,13 +278,25 @@ export class FeatureStore {
     }
   }
 
+  /** A shard's .json; a store that already holds it (a long-lived worker's index) answers without a GET. */
+  protected shardIndex(ns: NamespaceInfo, shardId: string): Promise<ShardIndex | undefined> {
+    return this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json'));
+  }
+
   /** Reads one shard and checks it against its .json: a damaged shard is named, never silently misread. */
   private async readShard(ns: NamespaceInfo, shardId: string): Promise<Float32Array> {
     const key = this.shardKey(ns, shardId, 'npy');
-    const [bytes, index] = await Promise.all([
-      this.store.get(key).catch((err: unknown) => Promise.reject(new DamagedShardError(`${this.store.location}/${key}`, 'its .npy file is missing', { cause: err }))),
-      this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json')),
-    ]);
+    const missing = (err: unknown) => Promise.reject(new DamagedShardError(`${this.store.location}/${key}`, 'its .npy file is missing', { cause: err }));
+    const getRange = this.store.getRange?.bind(this.store);
+    let bytes: Uint8Array;
+    let index: ShardIndex | undefined;
+    if (getRange) {
+      // The .json says how large the .npy is: a large one (a compacted group) is read as parallel ranged GETs.
+      index = await this.shardIndex(ns, shardId);
+      bytes = await (index?.bytes !== undefined && index.bytes > RANGE_BYTES.value ? readInRanges(getRange, key, index.bytes) : this.store.get(key)).catch(missing);
+    } else {
+      [bytes, index] = await Promise.all([this.store.get(key).catch(missing), this.shardIndex(ns, shardId)]);
+    }
     const where = `${this.store.location}/${key}`;
     if (index?.bytes !== undefined && bytes.byteLength !== index.bytes) throw new DamagedShardError(where, `its .npy file is ${bytes.byteLength} bytes, ${index.bytes} expected`);
     if (index?.crc32 !== undefined && crc32(bytes) !== index.crc32) throw new DamagedShardError(where, 'its rows fail their checksum');
@@ -291,6 +318,18 @@ export function positionsByShard(locations: readonly CodeLocation[]): Array<[str
     else byShard.set(loc.shard, [position]);
   });
   return [...byShard].sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+/**
+ * Above this many bytes a shard is read in ranges of this size, all in parallel (S3 serves each connection at its own
+ * speed). An object so tests can lower it.
+ */
+export const RANGE_BYTES = { value: 8 * 2 ** 20 };
+
+async function readInRanges(getRange: (key: string, start: number, end: number) => Promise<Uint8Array>, key: string, size: number): Promise<Uint8Array> {
+  const step = RANGE_BYTES.value;
+  const parts = await Promise.all(Array.from({ length: Math.ceil(size / step) }, (_, i) => getRange(key, i * step, Math.min(size, (i + 1) * step))));
+  return Buffer.concat(parts);
 }
 
 function hex(n: number): string {

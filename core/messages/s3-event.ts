@@ -7,6 +7,8 @@ export interface S3ObjectRef {
   bucket: string;
   key: string;
   size: number;
+  /** The object's ETag as the notice gives it (S3 sends it unquoted), where present. */
+  etag?: string;
 }
 
 export function looksLikeS3Notification(body: unknown): boolean {
@@ -25,7 +27,7 @@ export function parseS3Notification(body: unknown): S3Notice {
   const objects: S3ObjectRef[] = [];
   const problems: string[] = [];
   (b.Records ?? []).forEach((record, i) => {
-    const r = record as { eventSource?: unknown; eventName?: unknown; s3?: { bucket?: { name?: unknown }; object?: { key?: unknown; size?: unknown } } };
+    const r = record as { eventSource?: unknown; eventName?: unknown; s3?: { bucket?: { name?: unknown }; object?: { key?: unknown; size?: unknown; eTag?: unknown } } };
     if (r.eventSource !== 'aws:s3' || typeof r.eventName !== 'string' || !r.eventName.startsWith('ObjectCreated:')) return;
     const bucket = r.s3?.bucket?.name;
     const key = r.s3?.object?.key;
@@ -40,7 +42,8 @@ export function parseS3Notification(body: unknown): S3Notice {
       problems.push(`Records[${i}].s3.object.key: not URL-encoded: ${JSON.stringify(key)}`);
       return;
     }
-    objects.push({ bucket, key: decoded, size: typeof r.s3?.object?.size === 'number' ? r.s3.object.size : -1 });
+    const etag = r.s3?.object?.eTag;
+    objects.push({ bucket, key: decoded, size: typeof r.s3?.object?.size === 'number' ? r.s3.object.size : -1, ...(typeof etag === 'string' && etag ? { etag } : {}) });
   });
   if (problems.length > 0) throw new InvalidMessageError(problems);
   return { kind: 'objects', objects };

@@ -20,6 +20,11 @@ export interface BlobStore {
   /** Lists keys under a prefix in lexicographic order. */
   list(prefix: string): AsyncIterable<BlobInfo>;
   delete(key: string): Promise<void>;
+  /**
+   * Bytes [start, end) of an object, so a large object can be read by several requests in parallel. Optional: a
+   * store without it is read whole.
+   */
+  getRange?(key: string, start: number, end: number): Promise<Uint8Array>;
   /** One key's BlobInfo without reading it, or undefined when absent. Optional: stores that cannot say omit it. */
   info?(key: string): Promise<BlobInfo | undefined>;
 }

@@ -33,6 +33,12 @@ export interface ExtractOptions {
   signal?: AbortSignal;
   /** Key → content hash the caller already knows (from the listing's identity): cached ones are never read. */
   knownHashes?: ReadonlyMap<string, string>;
+  /**
+   * Whether bytes read for an item with a `source` identity are that identity's bytes (an S3 ETag is the MD5 of a
+   * single-part upload). Confirmed identities are recorded in the shards written, so the next worker that meets the
+   * same identity finds the codes without reading. Absent: identities are not recorded.
+   */
+  confirmSource?: (source: string, bytes: Uint8Array) => boolean;
 }
 
 /** What extracting a list of images needs; `ExtractDeps` adds where the dataset's manifest goes. */
@@ -174,6 +180,8 @@ export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): 
 /** The mutable state of one extraction: batching, in-flight work, and the shard buffers per cut point. */
 class ExtractionRun {
   readonly hashes = new Map<string, string>();
+  /** Content hash → the confirmed store identity it was read from, recorded beside its row. */
+  readonly sources = new Map<string, string>();
   embedded = 0;
   cached = 0;
   private done = 0;
@@ -197,7 +205,7 @@ class ExtractionRun {
     private readonly knownHashes?: ReadonlyMap<string, string>,
   ) {
     const shardRows = options.shardRows ?? 1024;
-    this.buffers = namespaces.map((ns, i) => new ShardBuffer(deps.features, ns, indexes[i]!, options.commitEachBatch ? 1 : shardRows, shardRows));
+    this.buffers = namespaces.map((ns, i) => new ShardBuffer(deps.features, ns, indexes[i]!, options.commitEachBatch ? 1 : shardRows, shardRows, this.sources));
   }
 
   async admit(item: DatasetItem): Promise<void> {
@@ -206,7 +214,7 @@ class ExtractionRun {
     const stamped = item.version && !this.options.verify ? this.deps.stamps?.get(stampKey, item.version) : undefined;
     // Known from the listing (an S3 ETag the cache has seen) or from an unchanged file's stamp, with codes in the
     // cache: nothing to read.
-    const known = this.knownHashes?.get(item.key) ?? stamped;
+    const known = this.knownHashes?.get(item.key) ?? stamped ?? this.bySource(item.source);
     if (known && this.isKnown(known)) {
       this.hashes.set(item.key, known);
       this.cached += 1;
@@ -216,6 +224,7 @@ class ExtractionRun {
     const bytes = await this.deps.data.get(item.key);
     const hash = createHash('sha256').update(bytes).digest('hex');
     this.hashes.set(item.key, hash);
+    if (item.source && this.options.confirmSource?.(item.source, bytes)) this.sources.set(hash, item.source);
     if (item.version && stamped !== hash) this.learnt.push({ key: stampKey, version: item.version, modifiedMs: item.modifiedMs, hash });
     if (this.isKnown(hash)) {
       this.cached += 1;
@@ -237,6 +246,13 @@ class ExtractionRun {
     await Promise.all(this.buffers.map((b) => b.flush()));
     this.stampLearnt();
     if (this.failure) throw this.failure;
+  }
+
+  /** The content hash the cache recorded for this store identity, if every cut point's index has it. */
+  private bySource(source: string | undefined): string | undefined {
+    if (!source) return undefined;
+    const hash = this.indexes[0]?.sources.get(source);
+    return hash && this.indexes.every((index) => index.has(hash)) ? hash : undefined;
   }
 
   private isKnown(hash: string): boolean {
@@ -305,6 +321,7 @@ class ShardBuffer {
     private readonly index: CodeIndex,
     private readonly flushRows: number,
     private readonly shardRows: number,
+    private readonly sources: ReadonlyMap<string, string>,
   ) {}
 
   async add(results: EmbedResult[], cut: string): Promise<void> {
@@ -324,8 +341,9 @@ class ShardBuffer {
       const rows = this.rows.splice(0, this.shardRows);
       const codes = concat(this.codes.splice(0, this.shardRows), this.ns.dim);
       const rejects = this.rejects.splice(0);
-      const shardId = await this.features.writeShard(this.ns, rows, codes, rejects);
-      this.index.addShard(shardId, { version: 1, namespace: this.ns.id, dim: this.ns.dim, rows, rejects });
+      const sources = this.sources.size > 0 ? rows.map((hash) => this.sources.get(hash) ?? null) : undefined;
+      const shardId = await this.features.writeShard(this.ns, rows, codes, rejects, sources);
+      this.index.addShard(shardId, { version: 1, namespace: this.ns.id, dim: this.ns.dim, rows, rejects, ...(sources ? { sources } : {}) });
     }
   }
 }

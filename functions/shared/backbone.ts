@@ -6,6 +6,7 @@ export interface BackboneOptions {
   modelsDirs: string[];
   executionProvider: 'cpu' | 'cuda';
   threads?: number;
+  preparedGraphCacheDir?: string;
 }
 
 /**
@@ -58,6 +59,7 @@ export class SharedBackbone {
       cuts,
       executionProvider: this.options.executionProvider,
       ...(this.options.threads ? { workers: this.options.threads } : {}),
+      ...(this.options.preparedGraphCacheDir ? { preparedGraphCacheDir: this.options.preparedGraphCacheDir } : {}),
     });
   }
 }

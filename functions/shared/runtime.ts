@@ -33,6 +33,8 @@ export interface RuntimeOptions {
   log?: (entry: LogEntry) => void;
   workerId?: string;
   s3Options?: S3BlobStoreOptions;
+  /** Where prepared graphs are cached between processes (the CLI worker: the user's cache); absent: prepared per process. */
+  preparedGraphCacheDir?: string;
 }
 
 export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptions): Runtime {
@@ -42,7 +44,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
   const queues: Runtime['queues'] = {};
   for (const [stage, url] of Object.entries(settings.queueUrls) as Array<[Stage, string]>) queues[stage] = new SqsQueue(sqs, url);
   const registry = new ModelRegistry();
-  const backbone = options.withBackbone ? new SharedBackbone({ modelsDirs: settings.modelsDirs, executionProvider: settings.executionProvider, ...(settings.threads ? { threads: settings.threads } : {}) }) : undefined;
+  const backbone = options.withBackbone ? new SharedBackbone({ modelsDirs: settings.modelsDirs, executionProvider: settings.executionProvider, ...(settings.threads ? { threads: settings.threads } : {}), ...(options.preparedGraphCacheDir ? { preparedGraphCacheDir: options.preparedGraphCacheDir } : {}) }) : undefined;
   const bucketUri = `s3://${settings.bucket}`;
   const deps: DistributedDeps = {
     openStore: stores.open,

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { CONTEXT_DEFAULTS } from '../../infra/config.js';
-import { SHARD_SIZE } from '../../core/use-cases/distributed/plan-run.js';
 import { VISIBILITY_PER_TIMEOUT } from '../../infra/constructs/queue-consumer.js';
 import { BUCKET_PREFIX as PREFIX, ENV, FINE_TUNE } from '../../contracts/cross-process.js';
 import { JOB_NAME, RUNTIME_SOURCES } from '../../infra/layout.js';
@@ -329,10 +328,8 @@ describe('context', () => {
     });
   });
 
-  test('shard size defaults by where extraction runs: thousands of images per GPU message, a few dozen per CPU Lambda', () => {
-    for (const [p, size] of [[gpu(), SHARD_SIZE.cuda], [cpu(), SHARD_SIZE.cpu]] as const) {
-      p.template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ CNN_CODES_SHARD_SIZE: String(size) }) } });
-    }
+  test('without a shardSize in context the stack sets no shard size: the planner sizes each run for its compute (one rule)', () => {
+    for (const p of [gpu(), cpu()]) assert.equal(JSON.stringify(p.template.toJSON()).includes('CNN_CODES_SHARD_SIZE'), false, 'a function or job sets CNN_CODES_SHARD_SIZE');
   });
 
   test('the planner is told what runs extract messages (and a Lambda\'s timeout), for its shard sizing', () => {

@@ -52,11 +52,15 @@ test('uploads are extracted as they land; a later run over them embeds nothing',
     const reference = await codesByHash(new FeatureStore(new FsBlobStore(path.join(root, 'local')), 'codes'), local.manifest);
     for (const [hash, code] of reference) assert.ok(remote.get(hash)?.equals(code), `code of ${hash} differs`);
 
+    const beforeRun = moto.requests().length;
     await cli(moto.endpoint, ['submit', '--bucket', 'inc-bucket', '--queue-prefix', 'inc', '--data', 's3://inc-bucket/datasets/inc', '--run-id', 'after-upload', '--shard-size', '4', '--C', '1']);
     const parts = new S3BlobStore(c.s3, 'inc-bucket', 'runs/after-upload');
     const first = await waitForObject<ShardPart>(parts, 'parts/000000.json', 60_000);
     const second = await waitForObject<ShardPart>(parts, 'parts/000001.json', 60_000);
     assert.deepEqual([first.embedded + second.embedded, first.cached + second.cached], [0, 8]);
+    // Ingest recorded each notice's ETag/size beside the codes: the run knows the content from its listing.
+    const datasetGets = moto.requests().slice(beforeRun).filter((l) => l.includes('"GET /inc-bucket/datasets/inc/') && !l.includes('list-type'));
+    assert.deepEqual(datasetGets, [], 'the run read no image that ingest had read');
   } finally {
     await worker.stop();
   }

@@ -12,6 +12,8 @@ import { optional } from '../../util/optional.js';
 import { readRunPlan } from './plan-run.js';
 import { compactGroup, groupLayout, shardsOfGroup } from './compaction.js';
 import { markDone, requireConditionalWrites } from './join-counter.js';
+import { bytesMatchSource } from './source-identities.js';
+import { awaitInFlight } from './in-flight.js';
 
 /** One shard's slice of the manifest. Its existence marks the shard done; train joins the parts in index order. */
 export interface ShardPart {
@@ -72,6 +74,10 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
   const cuts = resolveCuts(model, message.cuts);
   const { data, missing } = tolerateMissing(deps.openStore(message.dataset));
   deps.log?.({ event: 'extract:start', runId: message.runId, shard: message.shard.index, images: message.shard.items.length });
+  // Images still being embedded by ingest on upload are waited for, then found in the cache: never embedded twice.
+  const unknown = new Set(message.shard.items.flatMap((item) => (item.source && !item.hash ? [item.source] : [])));
+  const waited = await awaitInFlight(deps.openStore(message.cache), unknown);
+  if (waited > 0) deps.log?.({ event: 'extract:waited-for-ingest', runId: message.runId, shard: message.shard.index, batches: waited });
   const result = await extractItems(
     { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) },
     message.shard.items as DatasetItem[],
@@ -79,6 +85,7 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     {
       ...optional('readConcurrency', deps.readConcurrency),
       knownHashes: new Map(message.shard.items.flatMap((item) => (item.hash ? [[item.key, item.hash] as const] : []))),
+      confirmSource: bytesMatchSource,
     },
   );
   return {

@@ -17,6 +17,8 @@ interface ShardList {
  */
 export class IndexCachingFeatureStore extends FeatureStore {
   private readonly known = new Map<string, { index: CodeIndex; seen: Set<string> }>();
+  /** The .json of every shard loaded or written here (immutable, content-addressed): compaction reads codes unread. */
+  private readonly shardIndexes = new Map<string, ShardIndex>();
 
   constructor(
     private readonly blobs: BlobStore,
@@ -42,17 +44,27 @@ export class IndexCachingFeatureStore extends FeatureStore {
         const shard = await this.blobs.getJson<ShardIndex>(this.shardKey(ns, id, 'json'));
         if (!shard) return;
         index.addShard(id, shard);
+        this.shardIndexes.set(`${ns.id}/${id}`, shard);
         seen.add(id);
       }),
     );
     return index;
   }
 
-  override async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects']): Promise<string> {
-    const id = await super.writeShard(ns, rows, codes, rejects);
+  override async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects'], sources?: Array<string | null>): Promise<string> {
+    const id = await super.writeShard(ns, rows, codes, rejects, sources);
     await this.register(ns, id);
     this.known.get(ns.id)?.seen.add(id);
     return id;
+  }
+
+  protected override wrote(ns: NamespaceInfo, shardId: string, index: ShardIndex): void {
+    this.shardIndexes.set(`${ns.id}/${shardId}`, index);
+  }
+
+  protected override shardIndex(ns: NamespaceInfo, shardId: string): Promise<ShardIndex | undefined> {
+    const known = this.shardIndexes.get(`${ns.id}/${shardId}`);
+    return known ? Promise.resolve(known) : super.shardIndex(ns, shardId);
   }
 
   private async shardIds(ns: NamespaceInfo): Promise<string[]> {

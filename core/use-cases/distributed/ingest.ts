@@ -5,6 +5,8 @@ import { extractItems, resolveCuts } from '../extract.js';
 import type { DistributedDeps } from './deps.js';
 import { tolerateMissing } from './tolerate-missing.js';
 import { optional } from '../../util/optional.js';
+import { bytesMatchSource, identityOf } from './source-identities.js';
+import { announceInFlight } from './in-flight.js';
 
 const NOT_IMAGES = /(^|\/)\.|\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;
 
@@ -29,17 +31,22 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
   const model = await deps.lookupModel(deps.ingest.model);
   const cuts = resolveCuts(model, deps.ingest.cuts);
   const features = deps.openFeatures(deps.ingest.cache, 'write');
+  const started = performance.now();
   const total: IngestOutcome = { images: images.length, embedded: 0, cached: 0, rejected: 0, skipped };
   for (const [bucket, refs] of groupBy(images, (o) => o.bucket)) {
     // Placeholder labels: extractItems wants dataset items, but only the codes it caches are kept.
-    const items: DatasetItem[] = [...new Set(refs.map((r) => r.key))].map((key) => ({ key, split: 'train', label: 0 }));
+    // The notice's identity (ETag/size) goes with the item: confirmed against the bytes read, it is recorded beside
+    // the codes, so a run over the same objects finds them by its listing without reading them again.
+    const byKey = new Map(refs.map((r) => [r.key, r]));
+    const items: DatasetItem[] = [...byKey.values()].map((r) => ({ key: r.key, split: 'train', label: 0, ...optional('source', identityOf(r)) }));
     const data = tolerateMissing(deps.openStore(`s3://${bucket}`)).data;
-    const result = await extractItems({ data, features, model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) }, items, cuts);
+    const withdraw = await announceInFlight(deps.openStore(deps.ingest.cache), items.flatMap((i) => (i.source ? [i.source] : [])));
+    const result = await extractItems({ data, features, model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) }, items, cuts, { confirmSource: bytesMatchSource }).finally(withdraw);
     total.embedded += result.embedded;
     total.cached += result.cached;
     total.rejected += result.rejects.length;
   }
-  deps.log?.({ event: 'ingest:done', ...total });
+  deps.log?.({ event: 'ingest:done', ...total, seconds: (performance.now() - started) / 1000 });
   return total;
 }
 

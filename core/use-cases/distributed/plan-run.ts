@@ -12,14 +12,6 @@ import { ONCE, RUN_KEYS } from './layout.js';
 import { sizeShards, type ShardSizing } from './shard-sizing.js';
 import { recordListing, withKnownContent } from './source-identities.js';
 
-/**
- * Images per extract message by where extraction runs. A CPU Lambda gets small shards (a few seconds each); a GPU
- * worker decodes on every vCPU and infers in batches of 128, so a shard is thousands of images: per-message costs
- * (receive, part write, the join's listing) stay a few percent of the work, and the join lists hundreds of parts,
- * not tens of thousands.
- */
-export const SHARD_SIZE = { cpu: 32, cuda: 2048 } as const;
-
 /** The frozen decision of a run: which images, in which shards, for which model. Written once, never changed. */
 export interface RunPlan {
   version: 1;

@@ -67,21 +67,25 @@ export async function handleBatch(deps: DistributedDeps, messages: ReadonlyArray
   const outcomes: Outcome[] = new Array(messages.length);
   const notices: number[] = [];
   const objects: S3ObjectRef[] = [];
+  const work: Array<{ i: number; message: WorkMessage }> = [];
+  const fail = (i: number, err: unknown): void => {
+    const m = messages[i]!;
+    outcomes[i] = classifyFailure(err, m.receiveCount);
+    deps.log?.({ event: 'message:failed', messageId: m.id, receiveCount: m.receiveCount, ...outcomes[i] });
+  };
   for (const [i, m] of messages.entries()) {
-    const delivery = { id: m.id, receiveCount: m.receiveCount };
     try {
       const parsed = parseDelivery(m.body, accepts);
-      if (parsed.kind === 's3') {
+      if (parsed.kind === 'work') work.push({ i, message: parsed.message });
+      else {
         notices.push(i);
         objects.push(...parsed.objects);
-        continue;
       }
-      outcomes[i] = { kind: 'done', result: await handleWork(deps, parsed.message, delivery) };
     } catch (err) {
-      outcomes[i] = classifyFailure(err, m.receiveCount);
-      deps.log?.({ event: 'message:failed', messageId: m.id, receiveCount: m.receiveCount, ...outcomes[i] });
+      fail(i, err);
     }
   }
+  // Notices first: a shard picked up in the same batch then finds those images cached instead of embedding them.
   if (notices.length > 0) {
     let outcome: Outcome;
     try {
@@ -91,6 +95,13 @@ export async function handleBatch(deps: DistributedDeps, messages: ReadonlyArray
       deps.log?.({ event: 'message:failed', messageIds: notices.map((i) => messages[i]!.id), ...outcome });
     }
     for (const i of notices) outcomes[i] = outcome;
+  }
+  for (const { i, message } of work) {
+    try {
+      outcomes[i] = { kind: 'done', result: await handleWork(deps, message, { id: messages[i]!.id, receiveCount: messages[i]!.receiveCount }) };
+    } catch (err) {
+      fail(i, err);
+    }
   }
   return outcomes;
 }

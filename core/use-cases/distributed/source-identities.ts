@@ -21,8 +21,20 @@ export function sourcesKey(dataset: string): string {
   return `sources/${createHash('sha256').update(dataset).digest('hex').slice(0, 24)}.json`;
 }
 
-export function identityOf(blob: BlobInfo): string | undefined {
-  return blob.etag ? `${blob.etag.replace(/"/g, '')}/${blob.size}` : undefined;
+export function identityOf(blob: Pick<BlobInfo, 'etag' | 'size'>): string | undefined {
+  return blob.etag && blob.size >= 0 ? `${blob.etag.replace(/"/g, '')}/${blob.size}` : undefined;
+}
+
+/**
+ * Whether `bytes` are the object an identity names: its size, and its ETag as the MD5 of the bytes (what S3 gives a
+ * single-part upload). A multipart ETag ("…-N") cannot be checked this way and is not trusted. A notice or listing
+ * that is stale (the object was replaced before it was read) fails the check, so no identity is recorded wrongly.
+ */
+export function bytesMatchSource(source: string, bytes: Uint8Array): boolean {
+  const slash = source.lastIndexOf('/');
+  const etag = source.slice(0, slash);
+  if (Number(source.slice(slash + 1)) !== bytes.byteLength || !/^[0-9a-f]{32}$/.test(etag)) return false;
+  return createHash('md5').update(bytes).digest('hex') === etag;
 }
 
 /** The store, with every listed object's info kept by key (the planner lists once and needs the ETags). */

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
+import { FeatureStore, RANGE_BYTES, type NamespaceInfo } from '../../../core/features/feature-store.js';
+import { withTempDir } from '../../helpers/paths.js';
+
+const ns: NamespaceInfo = { id: 'synthetic/final-0', model: 'synthetic', modelSha256: '0'.repeat(64), cut: 'final', dim: 16 };
+
+/** A folder store that counts whole and ranged reads of .npy files. */
+class CountingStore extends FsBlobStore {
+  whole = 0;
+  ranges: Array<[number, number]> = [];
+  override async get(key: string): Promise<Uint8Array> {
+    if (key.endsWith('.npy')) this.whole += 1;
+    return super.get(key);
+  }
+  override async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
+    this.ranges.push([start, end]);
+    return super.getRange(key, start, end);
+  }
+}
+
+test('a shard above the range size is read as parallel ranged GETs covering it exactly; the codes are the same', () =>
+  withTempDir(async (dir) => {
+    const store = new CountingStore(dir);
+    const features = new FeatureStore(store);
+    const rows = Array.from({ length: 50 }, (_, i) => `h${i}`);
+    const codes = Float32Array.from({ length: 50 * ns.dim }, (_, i) => Math.sin(i));
+    const shard = await features.writeShard(ns, rows, codes, []);
+    const locations = rows.map((_, row) => ({ shard, row })).reverse();
+    const whole = await features.readCodes(ns, locations);
+    assert.deepEqual([store.whole, store.ranges.length], [1, 0], 'below the range size: one plain GET');
+
+    const saved = RANGE_BYTES.value;
+    RANGE_BYTES.value = 1000;
+    try {
+      const ranged = await features.readCodes(ns, locations);
+      const size = (await store.getJson<{ bytes: number }>(features.shardKey(ns, shard, 'json')))!.bytes;
+      assert.deepEqual(Buffer.from(ranged.buffer), Buffer.from(whole.buffer));
+      assert.equal(store.whole, 1, 'no whole-object GET once the shard is above the range size');
+      assert.equal(store.ranges.length, Math.ceil(size / 1000));
+      assert.deepEqual(store.ranges.map(([a]) => a), store.ranges.map((_, i) => i * 1000), 'contiguous, in order');
+      assert.equal(store.ranges.at(-1)![1], size, 'the last range ends at the object end');
+    } finally {
+      RANGE_BYTES.value = saved;
+    }
+  }));
