@@ -144,11 +144,14 @@ export function searchSimilar(a: Float32Array, dim: number, options: NearDuplica
  */
 export class TopPairs {
   private readonly kept: SimilarPair[][];
+  /** Per row, the cosine a pair must beat once its list is full (so the common case is one comparison). */
+  private readonly floor: Float64Array;
   private readonly threshold: number;
   private readonly topK: number;
 
   constructor(rows: number, private readonly within: boolean, options: NearDuplicateOptions) {
     this.kept = Array.from({ length: rows }, () => []);
+    this.floor = new Float64Array(rows).fill(-Infinity);
     this.threshold = options.threshold;
     this.topK = options.topK ?? 10;
   }
@@ -175,13 +178,16 @@ export class TopPairs {
   }
 
   private keep(i: number, j: number, cosine: number): void {
-    if (!(cosine >= this.threshold) || (i === j && this.within)) return;
+    if (!(cosine >= this.threshold) || !(cosine > this.floor[i]!) || (i === j && this.within)) return;
     const list = this.kept[i]!;
-    if (list.length < this.topK) list.push({ i, j, cosine });
-    else {
-      let worst = 0;
-      for (let w = 1; w < list.length; w++) if (list[w]!.cosine < list[worst]!.cosine) worst = w;
-      if (list[worst]!.cosine < cosine) list[worst] = { i, j, cosine };
+    if (list.length < this.topK) {
+      list.push({ i, j, cosine });
+      if (list.length === this.topK) this.floor[i] = Math.min(...list.map((p) => p.cosine));
+      return;
     }
+    let worst = 0;
+    for (let w = 1; w < list.length; w++) if (list[w]!.cosine < list[worst]!.cosine) worst = w;
+    list[worst] = { i, j, cosine };
+    this.floor[i] = Math.min(...list.map((p) => p.cosine));
   }
 }

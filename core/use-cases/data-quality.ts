@@ -45,24 +45,38 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
     for (const r of rows.slice(1)) sets.union(rows[0]!, r);
   }
   joinSameContent(sets, entries.map((e) => e.contentHash));
+  // Leakage is what a held-out image directly duplicates in train: its own near-duplicate partners (the search keeps
+  // the most similar few) and train images with the same bytes. Not the whole group it falls in: when the data is
+  // uniform enough for groups to span most of it, listing every train member per held-out image is quadratic
+  // (a 100 k-image synthetic set reached gigabytes and failed to serialize).
+  const partners = new Map<number, Map<number, number>>();
+  const addPartner = (row: number, trainRow: number, cosine: number) => {
+    const mine = partners.get(row) ?? new Map<number, number>();
+    partners.set(row, mine);
+    if (mine.size < LEAKAGE_PARTNERS || mine.has(trainRow)) mine.set(trainRow, Math.max(cosine, mine.get(trainRow) ?? -1));
+  };
+  const trainRowsByContent = new Map<string, number[]>();
+  for (let r = 0; r < nTrain; r++) {
+    const same = trainRowsByContent.get(entries[r]!.contentHash) ?? [];
+    trainRowsByContent.set(entries[r]!.contentHash, same);
+    if (same.length < LEAKAGE_PARTNERS) same.push(r);
+  }
+  // Same bytes first: they are the surest partners and must not be crowded out by near-duplicates.
+  for (let r = nTrain; r < entries.length; r++) for (const t of trainRowsByContent.get(entries[r]!.contentHash) ?? []) addPartner(r, t, 1);
   if (heldOut.length > 0) {
     for (const p of await similarPairsByGemm(heldOut, dim, { threshold })) sets.union(nTrain + p.i, nTrain + p.j);
-    if (nTrain > 0) for (const p of await similarPairsByGemm(heldOut, dim, { threshold }, train)) sets.union(nTrain + p.i, p.j);
-  }
-  const groups = sets.groups();
-  const cosine = (a: number, b: number) => {
-    let s = 0;
-    for (let t = 0; t < dim; t++) s += codes[a * dim + t]! * codes[b * dim + t]!;
-    return entries[a]!.contentHash === entries[b]!.contentHash ? 1 : s;
-  };
-  const leakage: LeakageRecord[] = [];
-  for (const group of groups) {
-    const inTrain = group.filter((r) => r < nTrain);
-    if (inTrain.length === 0) continue;
-    for (const r of group.filter((g) => g >= nTrain)) {
-      leakage.push({ key: entries[r]!.key, split: entries[r]!.split, trainKeys: inTrain.map((t) => entries[t]!.key), cosine: Math.max(...inTrain.map((t) => cosine(r, t))) });
+    if (nTrain > 0) {
+      for (const p of await similarPairsByGemm(heldOut, dim, { threshold, topK: LEAKAGE_PARTNERS }, train)) {
+        sets.union(nTrain + p.i, p.j);
+        addPartner(nTrain + p.i, p.j, p.cosine);
+      }
     }
   }
+  const groups = sets.groups();
+  const leakage: LeakageRecord[] = [...partners].map(([r, train]) => {
+    const ranked = [...train].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    return { key: entries[r]!.key, split: entries[r]!.split, trainKeys: ranked.map(([t]) => entries[t]!.key), cosine: ranked[0]![1] };
+  });
   leakage.sort((a, b) => b.cosine - a.cosine || a.key.localeCompare(b.key));
 
   const quality: DataQuality = {
@@ -80,5 +94,8 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
   await deps.workspace.put(DATA_QUALITY_KEY, dataQualityFile(quality));
   return { quality, map };
 }
+
+/** Train images listed per leaking held-out image, the most similar first. */
+const LEAKAGE_PARTNERS = 10;
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;

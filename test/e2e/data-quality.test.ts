@@ -22,7 +22,7 @@ test('planted re-encoded duplicates: groups found, kept in one CV fold (CV withi
     assert.ok(Math.abs(cvAccuracy - valAccuracy) <= 0.02, `CV ${cvAccuracy} within 2 points of val ${valAccuracy}`);
 
     const quality = JSON.parse(await readFile(path.join(out, 'data-quality.json'), 'utf8')) as DataQuality;
-    assert.deepEqual(Object.keys(quality), ['duplicates', 'leakage', 'labelIssues']);
+    assert.deepEqual(Object.keys(quality), ['version', 'duplicates', 'leakage', 'labelIssues']);
     const groupOf = new Map(quality.duplicates.flatMap((g, i) => g.map((k) => [k, i] as const)));
     const together = [...copies].filter(([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original)).length;
     t.diagnostic(`${together} of ${copies.size} copies grouped with their original`);
