@@ -1,9 +1,10 @@
 import { OnnxGemm } from '../heads/onnx-gemm.js';
 import { TopPairs, type NearDuplicateOptions, type SimilarPair } from './near-duplicates.js';
 
-/** Rows of the first set per product, and of the second: a 2,048 × 8,192 block of cosines is 64 MB of float32. */
-const ROWS = 2048;
-const COLS = 8192;
+/** Rows of the first set per product, and of the second: a 1,024 × 4,096 block of cosines is 16 MB of float32 (each
+ * block is a new output array, freed when the garbage collector gets to it: small blocks keep that churn small). */
+const ROWS = 1024;
+const COLS = 4096;
 
 /**
  * `similarPairs` with the dot products done by onnxruntime's SGEMM on every core, for sets where the JavaScript loop
