@@ -27,14 +27,23 @@ export function awsSettings(flags: AwsFlags = {}, env: NodeJS.ProcessEnv = proce
   const s3Endpoint = flags.endpoint ?? (ignoreEnv ? undefined : env.AWS_ENDPOINT_URL_S3) ?? shared;
   const sqsEndpoint = flags.endpoint ?? (ignoreEnv ? undefined : env.AWS_ENDPOINT_URL_SQS) ?? shared;
   for (const url of [s3Endpoint, sqsEndpoint]) {
-    if (url !== undefined && !/^https?:\/\/[^/\s]+/.test(url)) throw new Error(`AWS endpoint must be an http(s) URL, got "${url}"`);
+    if (url !== undefined && !/^https?:\/\/[^/\s]+/.test(url))
+      throw new Error(`AWS endpoint must be an http(s) URL, got "${url}"`);
   }
-  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  const hasCredentials = Boolean(
+    env.AWS_ACCESS_KEY_ID ||
+    env.AWS_PROFILE ||
+    env.AWS_WEB_IDENTITY_TOKEN_FILE ||
+    env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI ||
+    env.AWS_CONTAINER_CREDENTIALS_FULL_URI,
+  );
   return {
     region: flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION,
     ...(s3Endpoint ? { s3Endpoint } : {}),
     ...(sqsEndpoint ? { sqsEndpoint } : {}),
-    ...((s3Endpoint || sqsEndpoint) && !hasCredentials ? { emulatorCredentials: { accessKeyId: 'test', secretAccessKey: 'test' } } : {}),
+    ...((s3Endpoint || sqsEndpoint) && !hasCredentials
+      ? { emulatorCredentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
+      : {}),
   };
 }
 

@@ -8,4 +8,10 @@ export function queueName(prefix: string, stage: Stage, deadLetter = false): str
 }
 
 /** What `cnn-codes up` creates unless told otherwise. */
-export const DEFAULT_PROVISION = { queuePrefix: 'cnn-codes', bucket: 'cnn-codes', visibilityTimeoutSeconds: 60, maxReceiveCount: 3, notifyPrefix: BUCKET_PREFIX.datasets } as const;
+export const DEFAULT_PROVISION = {
+  queuePrefix: 'cnn-codes',
+  bucket: 'cnn-codes',
+  visibilityTimeoutSeconds: 60,
+  maxReceiveCount: 3,
+  notifyPrefix: BUCKET_PREFIX.datasets,
+} as const;

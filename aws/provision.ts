@@ -1,5 +1,11 @@
 import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, SetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { queueName, STAGES, type Stage } from './names.js';
 
 export interface ProvisionOptions {
@@ -20,7 +26,6 @@ export interface Provisioned {
   notifyPrefix: string | null;
 }
 
-
 /**
  * What the CDK stack creates in AWS, for an emulator (LocalStack, moto) without CloudFormation: the bucket, one queue
  * and one DLQ per stage, and the bucket notification. Safe to run again: existing resources are updated in place.
@@ -29,7 +34,9 @@ export async function provision(s3: S3Client, sqs: SQSClient, options: Provision
   await createBucket(s3, options.bucket, options.region);
   const queues = {} as Provisioned['queues'];
   for (const stage of STAGES) {
-    const dlq = await ensureQueue(sqs, queueName(options.queuePrefix, stage, true), { MessageRetentionPeriod: String(14 * 24 * 3600) });
+    const dlq = await ensureQueue(sqs, queueName(options.queuePrefix, stage, true), {
+      MessageRetentionPeriod: String(14 * 24 * 3600),
+    });
     const redrive = JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: options.maxReceiveCount });
     const queue = await ensureQueue(sqs, queueName(options.queuePrefix, stage), {
       VisibilityTimeout: String(options.visibilityTimeoutSeconds),
@@ -40,7 +47,12 @@ export async function provision(s3: S3Client, sqs: SQSClient, options: Provision
   }
   if (options.notifyPrefix !== null) {
     // Real S3 must be allowed to send to the queue; emulators ignore the policy.
-    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: queues.extract.url, Attributes: { Policy: s3SendPolicy(queues.extract.arn, options.bucket) } }));
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queues.extract.url,
+        Attributes: { Policy: s3SendPolicy(queues.extract.arn, options.bucket) },
+      }),
+    );
   }
   await s3.send(
     new PutBucketNotificationConfigurationCommand({
@@ -50,7 +62,12 @@ export async function provision(s3: S3Client, sqs: SQSClient, options: Provision
           ? {}
           : {
               QueueConfigurations: [
-                { Id: 'cnn-codes-incremental', QueueArn: queues.extract.arn, Events: ['s3:ObjectCreated:*'], Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: options.notifyPrefix }] } } },
+                {
+                  Id: 'cnn-codes-incremental',
+                  QueueArn: queues.extract.arn,
+                  Events: ['s3:ObjectCreated:*'],
+                  Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: options.notifyPrefix }] } },
+                },
               ],
             },
     }),
@@ -60,13 +77,22 @@ export async function provision(s3: S3Client, sqs: SQSClient, options: Provision
 
 async function createBucket(s3: S3Client, bucket: string, region: string): Promise<void> {
   try {
-    await s3.send(new CreateBucketCommand({ Bucket: bucket, ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }) }));
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        ...(region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: region as never } }),
+      }),
+    );
   } catch (err) {
     if ((err as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw err;
   }
 }
 
-async function ensureQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<{ url: string; arn: string }> {
+async function ensureQueue(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<{ url: string; arn: string }> {
   let url: string;
   try {
     url = (await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
@@ -97,7 +123,11 @@ function s3SendPolicy(queueArn: string, bucket: string): string {
 }
 
 /** Finds the queues `up` made, by name. */
-export async function findQueues(sqs: SQSClient, queuePrefix: string, stages: readonly Stage[] = STAGES): Promise<Partial<Record<Stage, string>>> {
+export async function findQueues(
+  sqs: SQSClient,
+  queuePrefix: string,
+  stages: readonly Stage[] = STAGES,
+): Promise<Partial<Record<Stage, string>>> {
   const found: Partial<Record<Stage, string>> = {};
   for (const stage of stages) {
     try {

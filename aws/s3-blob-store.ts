@@ -56,7 +56,9 @@ export class S3BlobStore implements BlobStore, ConditionalWrites {
 
   async getRange(key: string, start: number, end: number): Promise<Uint8Array> {
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.base + key, Range: `bytes=${start}-${end - 1}` }));
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.base + key, Range: `bytes=${start}-${end - 1}` }),
+      );
       return await readBody(response.Body as Readable, response.ContentLength);
     } catch (err) {
       if (isMissing(err)) throw new NotFoundError(`${this.location}/${key}`, { cause: err });
@@ -79,7 +81,15 @@ export class S3BlobStore implements BlobStore, ConditionalWrites {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const condition = expected === undefined ? { IfNoneMatch: '*' } : { IfMatch: expected };
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.base + key, Body: bytes, ContentType: contentType(key), ...condition }));
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.base + key,
+          Body: bytes,
+          ContentType: contentType(key),
+          ...condition,
+        }),
+      );
       return true;
     } catch (err) {
       const status = statusOf(err);
@@ -106,14 +116,28 @@ export class S3BlobStore implements BlobStore, ConditionalWrites {
       await this.client.send(new PutObjectCommand(params));
       return;
     }
-    await new Upload({ client: this.client, params, partSize: this.options.partSize, queueSize: 4, leavePartsOnError: false }).done();
+    await new Upload({
+      client: this.client,
+      params,
+      partSize: this.options.partSize,
+      queueSize: 4,
+      leavePartsOnError: false,
+    }).done();
   }
 
   async putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean> {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.base + key, Body: bytes, ContentType: contentType(key), IfNoneMatch: '*' }));
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.base + key,
+            Body: bytes,
+            ContentType: contentType(key),
+            IfNoneMatch: '*',
+          }),
+        );
         return true;
       } catch (err) {
         const status = statusOf(err);
@@ -142,10 +166,20 @@ export class S3BlobStore implements BlobStore, ConditionalWrites {
     let ContinuationToken: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.base + prefix, MaxKeys: this.options.pageSize, ContinuationToken }),
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.base + prefix,
+          MaxKeys: this.options.pageSize,
+          ContinuationToken,
+        }),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) yield { key: object.Key.slice(this.base.length), size: object.Size ?? 0, ...(object.ETag ? { etag: object.ETag } : {}) };
+        if (object.Key !== undefined)
+          yield {
+            key: object.Key.slice(this.base.length),
+            size: object.Size ?? 0,
+            ...(object.ETag ? { etag: object.ETag } : {}),
+          };
       }
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
@@ -182,7 +216,9 @@ async function readBody(body: Readable | undefined, length: number | undefined):
 }
 
 function statusOf(err: unknown): number | undefined {
-  return err instanceof S3ServiceException ? err.$metadata.httpStatusCode : (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  return err instanceof S3ServiceException
+    ? err.$metadata.httpStatusCode
+    : (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
 function isMissing(err: unknown): boolean {

@@ -34,10 +34,18 @@ export class SqsQueue implements WorkQueue<unknown> {
 
   /** Sends text as it is: for S3-shaped notices and the poison messages tests send on purpose. */
   async sendRaw(body: string, delaySeconds?: number): Promise<void> {
-    await this.client.send(new SendMessageCommand({ QueueUrl: this.url, MessageBody: body, ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}) }));
+    await this.client.send(
+      new SendMessageCommand({
+        QueueUrl: this.url,
+        MessageBody: body,
+        ...(delaySeconds ? { DelaySeconds: delaySeconds } : {}),
+      }),
+    );
   }
 
-  async receive(options: { max?: number; waitSeconds?: number; signal?: AbortSignal } = {}): Promise<Array<ReceivedMessage<unknown>>> {
+  async receive(
+    options: { max?: number; waitSeconds?: number; signal?: AbortSignal } = {},
+  ): Promise<Array<ReceivedMessage<unknown>>> {
     if (options.signal?.aborted) return [];
     try {
       const response = await this.client.send(
@@ -70,10 +78,15 @@ export class SqsQueue implements WorkQueue<unknown> {
     for (let i = 0; i < messages.length; i += 10) {
       const chunk = messages.slice(i, i + 10);
       const response = await this.client.send(
-        new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.handle })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.url,
+          Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.handle })),
+        }),
       );
       if (response.Failed?.length) {
-        throw new Error(`${this.name}: ${response.Failed.length} of ${chunk.length} deletes failed (${response.Failed[0]!.Code}: ${response.Failed[0]!.Message})`);
+        throw new Error(
+          `${this.name}: ${response.Failed.length} of ${chunk.length} deletes failed (${response.Failed[0]!.Code}: ${response.Failed[0]!.Message})`,
+        );
       }
     }
   }
@@ -116,22 +129,34 @@ export class SqsQueue implements WorkQueue<unknown> {
     const attributes = await this.client.send(
       new GetQueueAttributesCommand({
         QueueUrl: this.url,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
       }),
     );
     const a = attributes.Attributes ?? {};
-    return { visible: Number(a.ApproximateNumberOfMessages ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0), delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0) };
+    return {
+      visible: Number(a.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+      delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+    };
   }
 
   resolveDeadLetterUrl(): Promise<string | undefined> {
     this.deadLetterUrl ??= (async () => {
-      const attributes = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['RedrivePolicy'] }));
+      const attributes = await this.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['RedrivePolicy'] }),
+      );
       const policy = attributes.Attributes?.RedrivePolicy;
       if (!policy) return undefined;
       const arn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
       if (!arn) return undefined;
       const [, , , , account, name] = arn.split(':');
-      const found = await this.client.send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }));
+      const found = await this.client.send(
+        new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }),
+      );
       return found.QueueUrl;
     })().catch((err: unknown) => {
       this.deadLetterUrl = undefined;
@@ -142,7 +167,11 @@ export class SqsQueue implements WorkQueue<unknown> {
 
   private async changeVisibility(message: ReceivedMessage<unknown>, seconds: number): Promise<void> {
     await this.client.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: this.url, ReceiptHandle: message.handle, VisibilityTimeout: Math.min(43_200, Math.max(0, Math.round(seconds))) }),
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: this.url,
+        ReceiptHandle: message.handle,
+        VisibilityTimeout: Math.min(43_200, Math.max(0, Math.round(seconds))),
+      }),
     );
   }
 }

@@ -30,7 +30,10 @@ export class StoreResolver {
     if (store) return store;
     const parsed = parseStoreUri(uri);
     if (parsed.scheme === 's3') {
-      if (!this.policy.buckets.has(parsed.bucket)) throw new ConfigError(`bucket ${parsed.bucket} is not one this worker serves (${[...this.policy.buckets].join(', ')})`);
+      if (!this.policy.buckets.has(parsed.bucket))
+        throw new ConfigError(
+          `bucket ${parsed.bucket} is not one this worker serves (${[...this.policy.buckets].join(', ')})`,
+        );
       store = new S3BlobStore(this.s3, parsed.bucket, parsed.prefix, this.s3Options);
     } else {
       if (!this.policy.allowLocal) throw new ConfigError(`local folders are not served by this worker: ${uri}`);

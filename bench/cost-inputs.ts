@@ -18,7 +18,9 @@ import type { ModelDescriptor } from '../core/models/descriptor.js';
 import { HYMENOPTERA, MODELS_DIR, withTempDir } from '../test/helpers/paths.js';
 import { exportRandomResnet50 } from '../test/helpers/torchvision-resnet.js';
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '64' }, resnet50: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { images: { type: 'string', default: '64' }, resnet50: { type: 'boolean', default: false } },
+});
 const count = Number(values.images);
 configureSharpForWorker();
 
@@ -53,18 +55,26 @@ const rows: Array<[string, number]> = [];
 for (const d of BUILTIN_MODELS.filter((m) => !m.url?.includes('/resnet/'))) {
   const bytes = await readFile(path.join(MODELS_DIR, d.name, d.file));
   rows.push([`${d.name} int8 (CPU graph)`, await inferenceMs(bytes, d, 'cpu')]);
-  if (d.name === BUILTIN_MODELS[0]!.name) rows.push([`${d.name} float32 (GPU graph, run on CPU)`, await inferenceMs(bytes, d, 'cuda')]);
+  if (d.name === BUILTIN_MODELS[0]!.name)
+    rows.push([`${d.name} float32 (GPU graph, run on CPU)`, await inferenceMs(bytes, d, 'cuda')]);
 }
 if (values.resnet50) {
   await withTempDir(async (tmp) => {
     const { file, descriptor } = await exportRandomResnet50(tmp);
-    rows.push(['ResNet-50 float32 (random weights)', await inferenceMs(await readFile(file), { ...descriptor, targets: {} }, 'cpu')]);
+    rows.push([
+      'ResNet-50 float32 (random weights)',
+      await inferenceMs(await readFile(file), { ...descriptor, targets: {} }, 'cpu'),
+    ]);
   });
 }
 
 const flags = ['avx2', 'avx512f', 'avx512_vnni', 'avx_vnni'].filter((f) => cpuFlags().includes(f));
-process.stdout.write(`${cpus()[0]?.model} (${flags.join(', ')}), load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs; one thread each, CPU time per image\n`);
-process.stdout.write(`decode (sharp, resize 256 + crop 224, ${jpegs.length} hymenoptera JPEGs): ${decodeMs.toFixed(1)} ms/image\n\n`);
+process.stdout.write(
+  `${cpus()[0]?.model} (${flags.join(', ')}), load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs; one thread each, CPU time per image\n`,
+);
+process.stdout.write(
+  `decode (sharp, resize 256 + crop 224, ${jpegs.length} hymenoptera JPEGs): ${decodeMs.toFixed(1)} ms/image\n\n`,
+);
 process.stdout.write('| backbone | inference CPU ms/image (batch 8, 1 thread) | inference / decode |\n|---|---|---|\n');
 for (const [name, ms] of rows) process.stdout.write(`| ${name} | ${ms.toFixed(1)} | ${(ms / decodeMs).toFixed(2)} |\n`);
 

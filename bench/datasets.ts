@@ -6,9 +6,13 @@ import * as path from 'node:path';
 /** `<root>/<split>/<class>/<file>` paths of an ImageFolder. */
 export function imageFiles(root: string): string[] {
   const out: string[] = [];
-  const dirs = (dir: string) => readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const dirs = (dir: string) =>
+    readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   for (const split of dirs(root)) {
-    for (const cls of dirs(path.join(root, split))) for (const f of readdirSync(path.join(root, split, cls))) out.push(path.join(split, cls, f));
+    for (const cls of dirs(path.join(root, split)))
+      for (const f of readdirSync(path.join(root, split, cls))) out.push(path.join(split, cls, f));
   }
   return out.sort();
 }

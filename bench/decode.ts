@@ -34,14 +34,17 @@ interface Decoded {
 }
 
 /** A candidate either decodes (then Pillow's resample makes the crop) or produces the crop itself. */
-type Candidate = { decode: (bytes: Buffer) => Promise<Decoded> | Decoded } | { crop: (bytes: Buffer) => Promise<Uint8Array> };
+type Candidate =
+  { decode: (bytes: Buffer) => Promise<Decoded> | Decoded } | { crop: (bytes: Buffer) => Promise<Uint8Array> };
 
 const CANDIDATES: Record<string, Candidate> = {
   'sharp, as before (metadata(), then one pipeline)': { crop: (b) => decodeToRgb(b, SPEC, { decoder: 'sharp' }) },
   'sharp, header read in JS, sequentialRead': { crop: sharpTuned },
   'sharp decode to raw + Pillow resample': {
     decode: async (b) => {
-      const { data, info } = await sharp(b, { sequentialRead: true, failOn: 'warning' }).raw().toBuffer({ resolveWithObject: true });
+      const { data, info } = await sharp(b, { sequentialRead: true, failOn: 'warning' })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       return { data, width: info.width, height: info.height, channels: info.channels };
     },
   },
@@ -68,7 +71,9 @@ const CANDIDATES: Record<string, Candidate> = {
       return { data, width, height, channels: data.length / (width * height) };
     },
   },
-  'jpeg-js (pure JS) + Pillow resample': { decode: (b) => ({ ...jpegJs.decode(b, { useTArray: true, formatAsRGBA: false }), channels: 3 }) },
+  'jpeg-js (pure JS) + Pillow resample': {
+    decode: (b) => ({ ...jpegJs.decode(b, { useTArray: true, formatAsRGBA: false }), channels: 3 }),
+  },
   'cnn-codes default (decodeToRgb: fast path, libvips for the rest)': { crop: (b) => decodeToRgb(b, SPEC) },
 };
 
@@ -100,7 +105,12 @@ async function cropWith(candidate: Candidate, bytes: Buffer): Promise<Uint8Array
   const plan = planResizeAndCrop(decoded.height, decoded.width, SPEC);
   const channels = decoded.channels === 4 ? 4 : 3;
   const data = decoded.channels === 4 ? decoded.data : toRgb(decoded);
-  return resizeAndCropRgb({ data, width: decoded.width, height: decoded.height, channels }, plan.resized, plan.crop, 'linear');
+  return resizeAndCropRgb(
+    { data, width: decoded.width, height: decoded.height, channels },
+    plan.resized,
+    plan.crop,
+    'linear',
+  );
 }
 
 async function prepareCandidates(): Promise<void> {
@@ -109,7 +119,9 @@ async function prepareCandidates(): Promise<void> {
   sharp.cache(false);
   // Node has WebAssembly, but this project's TypeScript lib (ES2022, no DOM) does not declare it.
   const wasm = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<never> } }).WebAssembly;
-  await jsquashInit(await wasm.compile(readFileSync(path.join(REPO_ROOT, 'node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'))));
+  await jsquashInit(
+    await wasm.compile(readFileSync(path.join(REPO_ROOT, 'node_modules/@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm'))),
+  );
 }
 
 /** Every candidate once over a few images (WebAssembly tiers up, libraries load), then not timed. */
@@ -128,7 +140,12 @@ function cpuMs(): number {
  * a shared, oversubscribed machine wall time mostly measures the scheduler. Candidates take turns image by image, and
  * the best of `rounds` passes counts. (In a worker, the other worker's CPU is counted too: there, read only the rates.)
  */
-async function timeInterleaved(names: string[], files: string[], rounds: number, decodeOnly: boolean): Promise<Record<string, number>> {
+async function timeInterleaved(
+  names: string[],
+  files: string[],
+  rounds: number,
+  decodeOnly: boolean,
+): Promise<Record<string, number>> {
   const bytes = files.map((f) => readFileSync(f));
   await warmUp(names, bytes);
   const best: Record<string, number> = Object.fromEntries(names.map((n) => [n, Number.POSITIVE_INFINITY]));
@@ -171,7 +188,8 @@ if (!isMainThread) {
 async function twoCores(name: string, files: string[], rounds: number): Promise<number> {
   const halves = [files.filter((_, i) => i % 2 === 0), files.filter((_, i) => i % 2 === 1)];
   const workers = halves.map((half) => new Worker(new URL(import.meta.url), { workerData: { name, files: half } }));
-  const next = (w: Worker) => new Promise<void>((resolve, reject) => (w.once('message', () => resolve()), w.once('error', reject)));
+  const next = (w: Worker) =>
+    new Promise<void>((resolve, reject) => (w.once('message', () => resolve()), w.once('error', reject)));
   try {
     await Promise.all(workers.map(next)); // warmed up
     let best = 0;
@@ -216,7 +234,8 @@ function jpegFiles(root: string): string[] {
   const out: string[] = [];
   for (const split of ['train', 'val']) {
     for (const cls of readdirSync(path.join(root, split))) {
-      for (const f of readdirSync(path.join(root, split, cls))) if (/\.jpe?g$/i.test(f)) out.push(path.join(root, split, cls, f));
+      for (const f of readdirSync(path.join(root, split, cls)))
+        if (/\.jpe?g$/i.test(f)) out.push(path.join(root, split, cls, f));
     }
   }
   return out.sort();
@@ -230,7 +249,10 @@ async function largePhotos(sources: string[], count: number): Promise<string[]> 
   for (const src of sources.slice(0, count)) {
     const file = path.join(dir, `${path.basename(src, path.extname(src))}.jpg`);
     if (!existsSync(file)) {
-      writeFileSync(file, await sharp(src).resize(4000, 3000, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 90 }).toBuffer());
+      writeFileSync(
+        file,
+        await sharp(src).resize(4000, 3000, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 90 }).toBuffer(),
+      );
     }
     out.push(file);
   }
@@ -241,9 +263,13 @@ function pilBaseline(files: string[], rounds: number): { timings: Record<string,
   const list = path.join(tmpdir(), `cnn-codes-bench-decode-${process.pid}.txt`);
   const crops = `${list}.crops`;
   writeFileSync(list, files.join('\n'));
-  const out = execFileSync(PYTHON, [path.join(REPO_ROOT, 'bench', 'decode_pil.py'), '--files', list, '--crops', crops, '--rounds', String(rounds)], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    PYTHON,
+    [path.join(REPO_ROOT, 'bench', 'decode_pil.py'), '--files', list, '--crops', crops, '--rounds', String(rounds)],
+    {
+      encoding: 'utf8',
+    },
+  );
   return { timings: JSON.parse(out.trim().split('\n').pop()!) as Record<string, number>, crops: readFileSync(crops) };
 }
 
@@ -257,15 +283,23 @@ async function main(): Promise<void> {
     },
   });
   const rounds = Number(values.rounds);
-  const names = values.only ? Object.keys(CANDIDATES).filter((n) => values.only!.split(',').some((o) => n.includes(o))) : Object.keys(CANDIDATES);
+  const names = values.only
+    ? Object.keys(CANDIDATES).filter((n) => values.only!.split(',').some((o) => n.includes(o)))
+    : Object.keys(CANDIDATES);
   await prepareCandidates();
   const hymenoptera = jpegFiles(values.data!);
   const sets: Array<[string, string[]]> = [
     [`hymenoptera JPEGs (${hymenoptera.length}, mostly ~500×375)`, hymenoptera],
     [`large photos (${values.large}, 4000×3000 = 12 MP)`, await largePhotos(hymenoptera, Number(values.large))],
   ];
-  console.log(`\nJPEG → Resize(256) → CenterCrop(224), ${cpus()[0]?.model} (${cpus().length} vCPU, AVX2, AVX-512 incl. VNNI)`);
-  console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; best of ${rounds} passes per figure`);
+  console.log(
+    `\nJPEG → Resize(256) → CenterCrop(224), ${cpus()[0]?.model} (${cpus().length} vCPU, AVX2, AVX-512 incl. VNNI)`,
+  );
+  console.log(
+    `load average before: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; best of ${rounds} passes per figure`,
+  );
   for (const [label, files] of sets) {
     const pil = pilBaseline(files, rounds);
     const usable = names.filter((name) => {
@@ -277,16 +311,29 @@ async function main(): Promise<void> {
         return false;
       }
     });
-    const decodeMs = await timeInterleaved(usable.filter((n) => 'decode' in CANDIDATES[n]!), files, rounds, true);
+    const decodeMs = await timeInterleaved(
+      usable.filter((n) => 'decode' in CANDIDATES[n]!),
+      files,
+      rounds,
+      true,
+    );
     const pipelineMs = await timeInterleaved(usable, files, rounds, false);
     const rows: Row[] = [];
     for (const name of usable) {
       const twoCoreRate = await twoCores(name, files, rounds);
-      rows.push({ name, ...(decodeMs[name] ? { decodeMs: decodeMs[name] } : {}), pipelineMs: pipelineMs[name]!, twoCoreRate, ...(await accuracy(name, files, pil.crops)) });
+      rows.push({
+        name,
+        ...(decodeMs[name] ? { decodeMs: decodeMs[name] } : {}),
+        pipelineMs: pipelineMs[name]!,
+        twoCoreRate,
+        ...(await accuracy(name, files, pil.crops)),
+      });
     }
     const basePipeline = pil.timings['decode+resize+crop@1']!;
     console.log(`\n### ${label}\n`);
-    console.log('| path | decode, CPU ms/image | decode → crop, CPU ms/image | images/s on 2 cores (wall) | × PIL (CPU per image) | mean abs Δ vs torchvision (levels) | mean Δ (bias) |');
+    console.log(
+      '| path | decode, CPU ms/image | decode → crop, CPU ms/image | images/s on 2 cores (wall) | × PIL (CPU per image) | mean abs Δ vs torchvision (levels) | mean Δ (bias) |',
+    );
     console.log('|---|---|---|---|---|---|---|');
     console.log(
       `| PIL + torchvision (baseline, bench/decode_pil.py) | ${pil.timings['decode@1']!.toFixed(2)} | ${basePipeline.toFixed(2)} | ` +
@@ -299,5 +346,9 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(`\nload average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `\nload average after: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }

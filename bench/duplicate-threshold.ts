@@ -20,7 +20,14 @@ import { normalizedRows } from '../core/quality/near-duplicates.js';
 import { plantDuplicates } from '../test/helpers/planted-duplicates.js';
 import { HYMENOPTERA, REPO_ROOT } from '../test/helpers/paths.js';
 
-const { values } = parseArgs({ options: { data: { type: 'string', default: HYMENOPTERA }, layer: { type: 'string', default: 'final' }, keep: { type: 'string' }, center: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: HYMENOPTERA },
+    layer: { type: 'string', default: 'final' },
+    keep: { type: 'string' },
+    center: { type: 'boolean', default: false },
+  },
+});
 const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 
 const root = values.keep ?? (await mkdtemp(path.join(tmpdir(), 'cnn-codes-bench-dups-')));
@@ -28,7 +35,11 @@ try {
   const planted = path.join(root, 'data');
   const { copies } = await plantDuplicates(values.data!, planted);
   const out = path.join(root, 'out');
-  const extracted = spawnSync(process.execPath, [BIN, 'extract', '--data', planted, '--out', out, '--layer', values.layer!, '--json'], { encoding: 'utf8' });
+  const extracted = spawnSync(
+    process.execPath,
+    [BIN, 'extract', '--data', planted, '--out', out, '--layer', values.layer!, '--json'],
+    { encoding: 'utf8' },
+  );
   if (extracted.status !== 0) throw new Error(`extract failed: ${extracted.stderr}`);
   const workspace = new FsBlobStore(out);
   const manifest = await readLocalManifest(out);
@@ -53,33 +64,45 @@ try {
   };
   const originOf = (key: string) => copies.get(key) ?? key;
   const copyToOriginal: number[] = [];
-  for (const [copy, original] of copies) if (row.has(copy) && row.has(original)) copyToOriginal.push(cosine(row.get(copy)!, row.get(original)!));
+  for (const [copy, original] of copies)
+    if (row.has(copy) && row.has(original)) copyToOriginal.push(cosine(row.get(copy)!, row.get(original)!));
   const nearestOther: number[] = [];
   const originals = entries.map((e, i) => ({ e, i })).filter(({ e }) => !copies.has(e.key));
   for (const { e, i } of originals) {
     let best = -1;
-    for (const { e: f, i: j } of originals) if (j !== i && originOf(f.key) !== e.key && f.contentHash !== e.contentHash) best = Math.max(best, cosine(i, j));
+    for (const { e: f, i: j } of originals)
+      if (j !== i && originOf(f.key) !== e.key && f.contentHash !== e.contentHash) best = Math.max(best, cosine(i, j));
     nearestOther.push(best);
   }
-  const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+  const q = (xs: number[], p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
   const line = (name: string, xs: number[]) =>
     `| ${name} | ${xs.length} | ${[0, 0.01, 0.05, 0.5, 0.95, 0.99].map((p) => q(xs, p).toFixed(4)).join(' | ')} | ${Math.max(...xs).toFixed(4)} |`;
-  console.log(`data: ${values.data}, layer ${values.layer}${values.center ? ' (codes centred on their mean)' : ''}, ${entries.length} images (${copies.size} planted copies)`);
+  console.log(
+    `data: ${values.data}, layer ${values.layer}${values.center ? ' (codes centred on their mean)' : ''}, ${entries.length} images (${copies.size} planted copies)`,
+  );
   console.log('| cosine of codes | pairs | min | 1 % | 5 % | median | 95 % | 99 % | max |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(line('copy vs its original', copyToOriginal));
   console.log(line('image vs nearest different image', nearestOther));
   console.log('| threshold | copies missed | distinct images flagged |');
   console.log('|---:|---:|---:|');
-  const sweep = [...new Set([...copyToOriginal, ...nearestOther].map((c) => Math.floor(c * 50) / 50))].filter((t) => t >= q(nearestOther, 0.5) && t <= q(copyToOriginal, 0.5)).sort();
+  const sweep = [...new Set([...copyToOriginal, ...nearestOther].map((c) => Math.floor(c * 50) / 50))]
+    .filter((t) => t >= q(nearestOther, 0.5) && t <= q(copyToOriginal, 0.5))
+    .sort();
   for (const t of [...sweep, NEAR_DUPLICATE_COSINE]) {
-    console.log(`| ${t.toFixed(2)}${t === NEAR_DUPLICATE_COSINE ? ' (chosen)' : ''} | ${copyToOriginal.filter((c) => c < t).length} | ${nearestOther.filter((c) => c >= t).length} |`);
+    console.log(
+      `| ${t.toFixed(2)}${t === NEAR_DUPLICATE_COSINE ? ' (chosen)' : ''} | ${copyToOriginal.filter((c) => c < t).length} | ${nearestOther.filter((c) => c >= t).length} |`,
+    );
   }
   const missed = copyToOriginal.filter((c) => c < NEAR_DUPLICATE_COSINE).length;
   const falseAlarms = nearestOther.filter((c) => c >= NEAR_DUPLICATE_COSINE).length;
-  console.log(`threshold ${NEAR_DUPLICATE_COSINE}: ${missed} of ${copyToOriginal.length} copies missed, ${falseAlarms} of ${nearestOther.length} distinct images flagged`);
+  console.log(
+    `threshold ${NEAR_DUPLICATE_COSINE}: ${missed} of ${copyToOriginal.length} copies missed, ${falseAlarms} of ${nearestOther.length} distinct images flagged`,
+  );
   const offenders = originals.filter((_, k) => nearestOther[k]! >= NEAR_DUPLICATE_COSINE).map(({ e }) => e.key);
-  if (offenders.length > 0) console.log(`distinct images above the threshold (inspect: real duplicates in the data?): ${offenders.join(', ')}`);
+  if (offenders.length > 0)
+    console.log(`distinct images above the threshold (inspect: real duplicates in the data?): ${offenders.join(', ')}`);
 } finally {
   if (!values.keep) await rm(root, { recursive: true, force: true });
 }

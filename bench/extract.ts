@@ -67,9 +67,17 @@ interface WholeProcess {
  * Wall seconds, and CPU seconds (user + system, the process and every child it waited for, from GNU time): on a
  * shared machine wall time moves with everyone else's load, CPU time per image hardly does.
  */
-function timeProcess(command: string, args: string[], env: NodeJS.ProcessEnv): { seconds: number; cpuSeconds: number; stdout: string } {
+function timeProcess(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { seconds: number; cpuSeconds: number; stdout: string } {
   const started = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', command, ...args], { encoding: 'utf8', env, maxBuffer: 64 * 2 ** 20 });
+  const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', command, ...args], {
+    encoding: 'utf8',
+    env,
+    maxBuffer: 64 * 2 ** 20,
+  });
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
@@ -79,7 +87,11 @@ function timeProcess(command: string, args: string[], env: NodeJS.ProcessEnv): {
 async function ours(label: string, data: string, env: NodeJS.ProcessEnv): Promise<WholeProcess> {
   const out = await mkdtemp(path.join(tmpdir(), 'cnn-codes-bench-out-'));
   try {
-    const { seconds, cpuSeconds, stdout } = timeProcess(process.execPath, [BIN, 'extract', '--data', data, '--out', out, '--json'], env);
+    const { seconds, cpuSeconds, stdout } = timeProcess(
+      process.execPath,
+      [BIN, 'extract', '--data', data, '--out', out, '--json'],
+      env,
+    );
     const summary = (JSON.parse(stdout) as { extract: { embedded: number } }).extract;
     return { label, images: summary.embedded, seconds, cpuSeconds };
   } finally {
@@ -88,7 +100,11 @@ async function ours(label: string, data: string, env: NodeJS.ProcessEnv): Promis
 }
 
 function tutorial(label: string, data: string): WholeProcess {
-  const { seconds, cpuSeconds, stdout } = timeProcess(PYTHON, [path.join(REPO_ROOT, 'bench', 'tutorial_baseline.py'), '--data', data, '--arch', 'mobilenet_v2'], process.env);
+  const { seconds, cpuSeconds, stdout } = timeProcess(
+    PYTHON,
+    [path.join(REPO_ROOT, 'bench', 'tutorial_baseline.py'), '--data', data, '--arch', 'mobilenet_v2'],
+    process.env,
+  );
   const line = JSON.parse(stdout.trim().split('\n').pop()!) as { images: number; seconds: number };
   return { label, images: line.images, seconds, cpuSeconds, inLoopSeconds: line.seconds };
 }
@@ -102,7 +118,11 @@ interface StageRow {
 }
 
 /** In-process extract with the pool's stage times; `openEmbedder` keeps the pool so its stats can be read. */
-async function staged(label: string, data: string, pool: { workers?: number; batchSize?: number; threadsPerWorker?: number } = {}): Promise<StageRow> {
+async function staged(
+  label: string,
+  data: string,
+  pool: { workers?: number; batchSize?: number; threadsPerWorker?: number } = {},
+): Promise<StageRow> {
   const work = await mkdtemp(path.join(tmpdir(), 'cnn-codes-bench-'));
   try {
     const model = await new ModelRegistry().lookup(values.model!, [MODELS_DIR]);
@@ -117,12 +137,24 @@ async function staged(label: string, data: string, pool: { workers?: number; bat
       model,
       openEmbedder: async (m, cuts) => {
         const resolved = await resolveModelFile(m, { modelsDirs: [MODELS_DIR], allowDownload: false });
-        embedder = await ExtractionPool.start({ modelPath: resolved.path, descriptor: m.descriptor, cuts, preparedGraphCacheDir: path.join(work, 'prepared'), ...pool });
+        embedder = await ExtractionPool.start({
+          modelPath: resolved.path,
+          descriptor: m.descriptor,
+          cuts,
+          preparedGraphCacheDir: path.join(work, 'prepared'),
+          ...pool,
+        });
         return embedder;
       },
     });
     clearInterval(sampler);
-    return { label, images: result.summary.embedded, seconds: result.summary.seconds, stats: embedder!.stats, peakRssMiB: peakRss / 2 ** 20 };
+    return {
+      label,
+      images: result.summary.embedded,
+      seconds: result.summary.seconds,
+      stats: embedder!.stats,
+      peakRssMiB: peakRss / 2 ** 20,
+    };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -134,7 +166,8 @@ async function naiveLoop(root: string, files: string[]) {
   const resolved = await resolveModelFile(model, { modelsDirs: [MODELS_DIR], allowDownload: false });
   const backbone = await OnnxBackbone.create(await readFile(resolved.path), model.descriptor, ['final']);
   const started = performance.now();
-  for (const f of files) await backbone.embed([await decodeToRgb(await readFile(path.join(root, f)), model.descriptor.preprocess)]);
+  for (const f of files)
+    await backbone.embed([await decodeToRgb(await readFile(path.join(root, f)), model.descriptor.preprocess)]);
   const seconds = (performance.now() - started) / 1000;
   await backbone.dispose();
   return { images: files.length, seconds };
@@ -153,7 +186,11 @@ async function main(): Promise<void> {
     const small = smallDataset(root, files, 4, path.join(scratch, 'small'));
     const scaled = repeatedDataset(root, files, scale, path.join(scratch, `x${scale}`));
     console.log(`\nExtraction, ${values.model}, ${cpus()[0]?.model} (${CORES} vCPU, AVX2, AVX-512 incl. VNNI)`);
-    console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `load average before: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
 
     // Ours and the tutorial's alternate, so a change in the shared machine's load falls on both sides alike.
     const skip = values['skip-baseline'];
@@ -166,9 +203,12 @@ async function main(): Promise<void> {
     const whole: WholeProcess[] = [cold, cached, full, scaledRun];
     const tutorials = tutorialFull && tutorialScaled ? [tutorialFull, tutorialScaled] : [];
     console.log('\n### Whole process (start to exit), side by side\n');
-    console.log('| run | images | wall s | images/s | × tutorial, wall | CPU s | images per CPU-second | × tutorial, CPU |');
+    console.log(
+      '| run | images | wall s | images/s | × tutorial, wall | CPU s | images per CPU-second | × tutorial, CPU |',
+    );
     console.log('|---|---|---|---|---|---|---|---|');
-    const baselineOf = (r: WholeProcess) => (r.images >= 100 ? (r.images > 1000 ? tutorials[1] : tutorials[0]) : undefined);
+    const baselineOf = (r: WholeProcess) =>
+      r.images >= 100 ? (r.images > 1000 ? tutorials[1] : tutorials[0]) : undefined;
     const times = (ours: number, theirs: number | undefined) => (theirs ? (ours / theirs).toFixed(2) : '–');
     const row = (label: string, r: WholeProcess, t: WholeProcess | undefined) =>
       console.log(
@@ -181,7 +221,9 @@ async function main(): Promise<void> {
     const stageRows = [await staged(`${files.length} images`, root), await staged(`×${scale}`, scaled)];
     const naive = await naiveLoop(root, files);
     console.log('\n### Stages, in process (extract() with the worker pool; stage times measured inside the workers)\n');
-    console.log('| data | images/s | decode+preprocess ms/image | inference ms/image | bound: cores ÷ (decode + inference) | % of bound | workers busy decoding / inferring / idle | first result after | peak RSS MiB |');
+    console.log(
+      '| data | images/s | decode+preprocess ms/image | inference ms/image | bound: cores ÷ (decode + inference) | % of bound | workers busy decoding / inferring / idle | first result after | peak RSS MiB |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const r of stageRows) {
       const s = r.stats;
@@ -197,7 +239,9 @@ async function main(): Promise<void> {
           `${share(s.decodeMs)} / ${share(s.inferMs)} / ${share(idle)} | ${s.firstResultMs?.toFixed(0)} ms (graph ${s.prepareMs.toFixed(0)} ms${s.preparedFromCache ? ', cached' : ', prepared'}, sessions ${s.readyMs.toFixed(0)} ms) | ${r.peakRssMiB.toFixed(0)} |`,
       );
     }
-    console.log(`| naive loop, ${naive.images} images (batch 1, one thread, no overlap, start-up not counted) | ${(naive.images / naive.seconds).toFixed(1)} | | | | | | | |`);
+    console.log(
+      `| naive loop, ${naive.images} images (batch 1, one thread, no overlap, start-up not counted) | ${(naive.images / naive.seconds).toFixed(1)} | | | | | | | |`,
+    );
 
     if (values.split) {
       console.log('\n### Worker split (in process, 398 images, start-up included)\n');
@@ -214,10 +258,16 @@ async function main(): Promise<void> {
       for (const [workers, threads, batch] of splits) {
         const r = await staged('split', root, { workers, threadsPerWorker: threads, batchSize: batch });
         const s = r.stats;
-        console.log(`| ${workers} | ${threads} | ${batch} | ${(r.images / r.seconds).toFixed(1)} | ${perImage(s.decodeMs, s.images).toFixed(2)} | ${perImage(s.inferMs, s.images).toFixed(2)} |`);
+        console.log(
+          `| ${workers} | ${threads} | ${batch} | ${(r.images / r.seconds).toFixed(1)} | ${perImage(s.decodeMs, s.images).toFixed(2)} | ${perImage(s.inferMs, s.images).toFixed(2)} |`,
+        );
       }
     }
-    console.log(`\nload average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `\nload average after: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await rm(scratch, { recursive: true, force: true });
     await rm(xdg, { recursive: true, force: true });

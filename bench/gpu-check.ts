@@ -52,7 +52,10 @@ async function generate(out: string, count: number): Promise<void> {
     Array.from({ length: 200 }, (_, i) => {
       const next = mulberry32(i + 1);
       const raw = Buffer.from(Array.from({ length: 40 * 30 * 3 }, () => Math.floor(next() * 256)));
-      return sharp(raw, { raw: { width: 40, height: 30, channels: 3 } }).resize(500, 375, { kernel: 'cubic' }).jpeg({ quality: 90 }).toBuffer();
+      return sharp(raw, { raw: { width: 40, height: 30, channels: 3 } })
+        .resize(500, 375, { kernel: 'cubic' })
+        .jpeg({ quality: 90 })
+        .toBuffer();
     }),
   );
   for (const cls of ['a', 'b']) await mkdir(path.join(out, 'train', cls), { recursive: true });
@@ -79,7 +82,10 @@ async function measure() {
   // Inference only: crops decoded beforehand, one session, whole batches.
   const sample = (await listImages(values.data!)).slice(0, 256);
   const crops = await Promise.all(sample.map(async (f) => decodeToRgb(await readFile(f), d.preprocess)));
-  const backbone = await OnnxBackbone.create(bytes, d, ['final'], { executionProvider: provider, ...(provider === 'cpu' ? { threads: availableParallelism() } : {}) });
+  const backbone = await OnnxBackbone.create(bytes, d, ['final'], {
+    executionProvider: provider,
+    ...(provider === 'cpu' ? { threads: availableParallelism() } : {}),
+  });
   const batch = Array.from({ length: Math.min(batchSize, backbone.maxBatch) }, (_, i) => crops[i % crops.length]!);
   for (let i = 0; i < 3; i++) await backbone.embed(batch);
   const rounds = provider === 'cuda' ? 40 : 4;
@@ -89,7 +95,8 @@ async function measure() {
   // The GPU graph's codes against the CPU graph's on the same 64 crops: cuDNN's choice of algorithm decides whether
   // the exact int8 graph stays exact on this GPU (on CPU it is bit for bit; docs/deploy.md, "GPU graph fidelity").
   const probe = crops.slice(0, Math.min(64, backbone.maxBatch));
-  const fidelityToCpu = provider === 'cuda' ? await cosinesToCpu(bytes, d, probe, (await backbone.embed(probe)).final!) : undefined;
+  const fidelityToCpu =
+    provider === 'cuda' ? await cosinesToCpu(bytes, d, probe, (await backbone.embed(probe)).final!) : undefined;
   await backbone.dispose();
 
   // End to end: the extract use case over the folder, as a worker runs it.
@@ -103,7 +110,14 @@ async function measure() {
         workspace: new FsBlobStore(work),
         features: new FeatureStore(new FsBlobStore(work), 'codes'),
         model,
-        openEmbedder: (m, cuts) => startExtractionPool({ modelPath: file, descriptor: m.descriptor, cuts, executionProvider: provider, batchSize }),
+        openEmbedder: (m, cuts) =>
+          startExtractionPool({
+            modelPath: file,
+            descriptor: m.descriptor,
+            cuts,
+            executionProvider: provider,
+            batchSize,
+          }),
       },
       { cuts: ['final'] },
     );
@@ -117,7 +131,12 @@ async function measure() {
       vcpus: availableParallelism(),
       inferenceOnlyImagesPerSecond: round(inferenceOnly),
       fidelityToCpu,
-      extraction: { images: result.summary.images, embedded: result.summary.embedded, seconds: round(seconds), imagesPerSecond: round(result.summary.images / seconds) },
+      extraction: {
+        images: result.summary.images,
+        embedded: result.summary.embedded,
+        seconds: round(seconds),
+        imagesPerSecond: round(result.summary.images / seconds),
+      },
       vcpuBusyShare: round((busy.busy - busyBefore.busy) / (busy.total - busyBefore.total)),
       placement,
     };
@@ -127,7 +146,12 @@ async function measure() {
 }
 
 /** Cosine per image between these codes and the CPU graph's (the int8 one for int8 models): median and min. */
-async function cosinesToCpu(bytes: Uint8Array, d: RegisteredModel['descriptor'], crops: readonly Uint8Array[], gpu: Float32Array) {
+async function cosinesToCpu(
+  bytes: Uint8Array,
+  d: RegisteredModel['descriptor'],
+  crops: readonly Uint8Array[],
+  gpu: Float32Array,
+) {
   const cpu = await OnnxBackbone.create(bytes, d, ['final'], { executionProvider: 'cpu' });
   // The CPU graph may take smaller batches (a fixed batch of 1, for one): embed it in chunks.
   const reference = new Float32Array(gpu.length);
@@ -137,7 +161,9 @@ async function cosinesToCpu(bytes: Uint8Array, d: RegisteredModel['descriptor'],
   }
   await cpu.dispose();
   const dim = gpu.length / crops.length;
-  const cosines = crops.map((_, i) => cosine(gpu.subarray(i * dim, (i + 1) * dim), reference.subarray(i * dim, (i + 1) * dim))).sort((a, b) => a - b);
+  const cosines = crops
+    .map((_, i) => cosine(gpu.subarray(i * dim, (i + 1) * dim), reference.subarray(i * dim, (i + 1) * dim)))
+    .sort((a, b) => a - b);
   return { images: crops.length, median: round4(cosines[cosines.length >> 1]!), min: round4(cosines[0]!) };
 }
 
@@ -145,7 +171,11 @@ async function cosinesToCpu(bytes: Uint8Array, d: RegisteredModel['descriptor'],
 async function nodePlacement(bytes: Uint8Array, model: RegisteredModel) {
   const prepared = prepareForTarget(bytes, model.descriptor, ['final'], 'cuda');
   const prefix = path.join(tmpdir(), `cnn-codes-profile-${process.pid}`);
-  const session = await ort.InferenceSession.create(prepared.bytes, { executionProviders: ['cuda', 'cpu'], enableProfiling: true, profileFilePrefix: prefix });
+  const session = await ort.InferenceSession.create(prepared.bytes, {
+    executionProviders: ['cuda', 'cpu'],
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
   const [h, w] = model.descriptor.input.size;
   await session.run({ [prepared.inputName]: new ort.Tensor('uint8', new Uint8Array(8 * h * w * 3), [8, h, w, 3]) });
   session.endProfiling();
@@ -153,13 +183,21 @@ async function nodePlacement(bytes: Uint8Array, model: RegisteredModel) {
   const dir = path.dirname(prefix);
   const profile = (await readdir(dir)).find((f) => f.startsWith(path.basename(prefix)) && f.endsWith('.json'));
   if (!profile) return { error: 'onnxruntime wrote no profile' };
-  const events = JSON.parse(await readFile(path.join(dir, profile), 'utf8')) as Array<{ cat?: string; name?: string; args?: { provider?: string; op_name?: string } }>;
+  const events = JSON.parse(await readFile(path.join(dir, profile), 'utf8')) as Array<{
+    cat?: string;
+    name?: string;
+    args?: { provider?: string; op_name?: string };
+  }>;
   await rm(path.join(dir, profile), { force: true });
   const nodes = new Map<string, { provider: string; op: string }>();
-  for (const e of events) if (e.cat === 'Node' && e.args?.provider) nodes.set(e.name!.replace(/_kernel_time$/, ''), { provider: e.args.provider, op: e.args.op_name ?? '' });
+  for (const e of events)
+    if (e.cat === 'Node' && e.args?.provider)
+      nodes.set(e.name!.replace(/_kernel_time$/, ''), { provider: e.args.provider, op: e.args.op_name ?? '' });
   const byProvider: Record<string, number> = {};
   for (const n of nodes.values()) byProvider[n.provider] = (byProvider[n.provider] ?? 0) + 1;
-  const offGpu = [...nodes.entries()].filter(([, n]) => n.provider !== 'CUDAExecutionProvider').map(([name, n]) => `${n.op} ${name}`);
+  const offGpu = [...nodes.entries()]
+    .filter(([, n]) => n.provider !== 'CUDAExecutionProvider')
+    .map(([name, n]) => `${n.op} ${name}`);
   return { byProvider, offGpu };
 }
 
@@ -173,7 +211,10 @@ function modelsDirs(): string[] {
 
 async function listImages(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.jpg')).map((e) => path.join(e.parentPath, e.name)).sort();
+  return entries
+    .filter((e) => e.isFile() && e.name.endsWith('.jpg'))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
 }
 
 function cpuTimes(): { busy: number; total: number } {

@@ -16,7 +16,12 @@ import { cudaVariant, type CudaVariant } from '../core/models/targets.js';
 import { codesOf, defaultHeadScorer, fidelity, loadHymenoptera } from '../test/helpers/gpu-fidelity.js';
 import { MODELS_DIR, requireShared } from '../test/helpers/paths.js';
 
-const { values } = parseArgs({ options: { models: { type: 'string', default: 'mobilenetv2-12-int8,st-mobilenetv2-1.0-224-int8-qdq,shufflenet-v2-12-qdq' }, val: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'mobilenetv2-12-int8,st-mobilenetv2-1.0-224-int8-qdq,shufflenet-v2-12-qdq' },
+    val: { type: 'string' },
+  },
+});
 requireShared();
 const VARIANTS: CudaVariant[] = [
   { precision: 'float32', activations: 'clamp' },
@@ -33,7 +38,11 @@ const started = cpuSeconds();
 const images = await loadHymenoptera(BUILTIN_MODELS.find((d) => d.name === DEFAULT_MODEL)!.preprocess);
 const train = images.filter((i) => i.split === 'train');
 const allVal = images.filter((i) => i.split === 'val');
-const val = values.val ? allVal.filter((_, k) => k % Math.max(1, Math.floor(allVal.length / Number(values.val))) === 0).slice(0, Number(values.val)) : allVal;
+const val = values.val
+  ? allVal
+      .filter((_, k) => k % Math.max(1, Math.floor(allVal.length / Number(values.val))) === 0)
+      .slice(0, Number(values.val))
+  : allVal;
 
 /** A copy of a crop with 10 seeded bytes one step up (saturating at 255). */
 function nudge(crop: Buffer, seed: number): Buffer {
@@ -47,7 +56,9 @@ function nudge(crop: Buffer, seed: number): Buffer {
   return copy;
 }
 
-process.stdout.write(`| model | variant | images | median cosine | min cosine | val correct |\n|---|---|---|---|---|---|\n`);
+process.stdout.write(
+  `| model | variant | images | median cosine | min cosine | val correct |\n|---|---|---|---|---|---|\n`,
+);
 for (const name of values.models.split(',')) {
   const d = BUILTIN_MODELS.find((m) => m.name === name);
   if (!d) throw new Error(`unknown model ${name}`);
@@ -57,15 +68,27 @@ for (const name of values.models.split(',')) {
   const score = (rows: Float32Array[]): string => (correct ? `${correct(rows)}/${val.length}` : '–');
   process.stdout.write(`| ${name} | int8 (CPU graph) | ${val.length} | 1 | 1 | ${score(int8Val)} |\n`);
   // The noise floor: the same int8 graph with 10 of each image's 150,528 input bytes one step brighter.
-  const nudged = fidelity(int8Val, await codesOf(d, 'int8', val.map((image, k) => ({ ...image, crop: nudge(image.crop, k) }))));
-  process.stdout.write(`| ${name} | int8, 10 input bytes +1 | ${val.length} | ${nudged.median.toFixed(4)} | ${nudged.min.toFixed(4)} | – |\n`);
+  const nudged = fidelity(
+    int8Val,
+    await codesOf(
+      d,
+      'int8',
+      val.map((image, k) => ({ ...image, crop: nudge(image.crop, k) })),
+    ),
+  );
+  process.stdout.write(
+    `| ${name} | int8, 10 input bytes +1 | ${val.length} | ${nudged.median.toFixed(4)} | ${nudged.min.toFixed(4)} | – |\n`,
+  );
   const chosen = cudaVariant(d);
   // int8-exact covers QOperator graphs (QLinearConv, …) only.
   for (const variant of VARIANTS.filter((v) => v.activations !== 'int8-exact' || quantizedOperators)) {
     const gpuVal = await codesOf(d, variant, val);
     const f = fidelity(int8Val, gpuVal);
-    const mark = variant.precision === chosen.precision && variant.activations === chosen.activations ? ' (descriptor)' : '';
-    process.stdout.write(`| ${name} | ${variant.precision}, ${variant.activations}${mark} | ${val.length} | ${f.median.toFixed(4)} | ${f.min.toFixed(4)} | ${score(gpuVal)} |\n`);
+    const mark =
+      variant.precision === chosen.precision && variant.activations === chosen.activations ? ' (descriptor)' : '';
+    process.stdout.write(
+      `| ${name} | ${variant.precision}, ${variant.activations}${mark} | ${val.length} | ${f.median.toFixed(4)} | ${f.min.toFixed(4)} | ${score(gpuVal)} |\n`,
+    );
   }
 }
 process.stdout.write(`\n${(cpuSeconds() - started).toFixed(0)} s CPU\n`);

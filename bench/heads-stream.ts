@@ -72,7 +72,9 @@ async function fit(dir: string, C: number): Promise<void> {
   const clock = startClock();
   const labels = await readNpyLabels(join(dir, 'labels.npy'));
   const rows = await npyRows(join(dir, 'shards'), labels);
-  const result = await fitStreamed(rows, C, { onPass: (p) => process.stderr.write(`pass ${p} at ${clock().wallSeconds.toFixed(1)} s\n`) });
+  const result = await fitStreamed(rows, C, {
+    onPass: (p) => process.stderr.write(`pass ${p} at ${clock().wallSeconds.toFixed(1)} s\n`),
+  });
   const spent = clock();
   const val = await npyRows(join(dir, 'val_X.npy'), await readNpyLabels(join(dir, 'val_y.npy')));
   let hits = 0;
@@ -81,10 +83,16 @@ async function fit(dir: string, C: number): Promise<void> {
     const X = { rows: chunk.rows, cols: val.dim, data: Float64Array.from(chunk.X.subarray(0, chunk.rows * val.dim)) };
     hits += head.score(X, chunk.y) * chunk.rows;
   }
-  console.log(JSON.stringify({
-    ...spent, passes: result.passes, iterations: result.head.fit.iterations, converged: result.head.fit.converged,
-    valAccuracy: hits / val.n, peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  }));
+  console.log(
+    JSON.stringify({
+      ...spent,
+      passes: result.passes,
+      iterations: result.head.fit.iterations,
+      converged: result.head.fit.converged,
+      valAccuracy: hits / val.n,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -98,25 +106,48 @@ async function main(): Promise<void> {
   if (from) {
     rmSync(dir, { recursive: true, force: true });
     ({ rows, dim } = tile(from, dir, Number(argValue('--copies') ?? 10)));
-    console.log(`${rows} × ${dim}: ${argValue('--copies') ?? 10} links to ${join(from, 'train_X.npy')} as shards in ${dir}`);
+    console.log(
+      `${rows} × ${dim}: ${argValue('--copies') ?? 10} links to ${join(from, 'train_X.npy')} as shards in ${dir}`,
+    );
   } else if (!existsSync(join(dir, 'val_y.npy'))) {
     const clock = startClock();
     generate(dir, rows, dim, classes);
-    console.log(`wrote ${rows} × ${dim} float32 (${((rows * dim * 4) / GB).toFixed(2)} GB) in ${Math.ceil(rows / SHARD_ROWS)} shards to ${dir} in ${clock().wallSeconds.toFixed(0)} s`);
+    console.log(
+      `wrote ${rows} × ${dim} float32 (${((rows * dim * 4) / GB).toFixed(2)} GB) in ${Math.ceil(rows / SHARD_ROWS)} shards to ${dir} in ${clock().wallSeconds.toFixed(0)} s`,
+    );
   }
   try {
-    const load = loadavg().map((l) => l.toFixed(1)).join(' ');
-    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--fit', dir, '--C', String(C)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const load = loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--fit', dir, '--C', String(C)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (child.status !== 0) throw new Error(`the fit failed (exit ${child.status})`);
-    const r = JSON.parse(child.stdout) as { wallSeconds: number; cpuSeconds: number; passes: number; iterations: number; converged: boolean; valAccuracy: number; peakRssBytes: number };
-    console.log(`\n${rows} × ${dim} × ${classes}, C = ${C}, streamed from .npy shards; ${availableParallelism()} cores, load before ${load}`);
+    const r = JSON.parse(child.stdout) as {
+      wallSeconds: number;
+      cpuSeconds: number;
+      passes: number;
+      iterations: number;
+      converged: boolean;
+      valAccuracy: number;
+      peakRssBytes: number;
+    };
+    console.log(
+      `\n${rows} × ${dim} × ${classes}, C = ${C}, streamed from .npy shards; ${availableParallelism()} cores, load before ${load}`,
+    );
     console.log('| what | figure | limit | within |');
     console.log('|---|---:|---:|---|');
-    console.log(`| peak RSS | ${(r.peakRssBytes / GB).toFixed(2)} GB | 10 GB | ${r.peakRssBytes < 10 * GB ? 'yes' : 'NO'} |`);
+    console.log(
+      `| peak RSS | ${(r.peakRssBytes / GB).toFixed(2)} GB | 10 GB | ${r.peakRssBytes < 10 * GB ? 'yes' : 'NO'} |`,
+    );
     console.log(`| wall time | ${r.wallSeconds.toFixed(0)} s | 900 s | ${r.wallSeconds < 900 ? 'yes' : 'NO'} |`);
     console.log(`| CPU time (all threads) | ${r.cpuSeconds.toFixed(0)} s | | |`);
     console.log(`| passes over the shards | ${r.passes} (1 for statistics) | | |`);
-    console.log(`| L-BFGS iterations | ${r.iterations}${r.converged ? ', converged (tol 1e-4)' : ', NOT converged'} | | |`);
+    console.log(
+      `| L-BFGS iterations | ${r.iterations}${r.converged ? ', converged (tol 1e-4)' : ', NOT converged'} | | |`,
+    );
     console.log(`| val accuracy (10,000 rows) | ${(100 * r.valAccuracy).toFixed(2)} % | | |`);
   } finally {
     if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });

@@ -27,7 +27,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createHead, crossValidate, defaultCGrid, Standardizer, type HeadKind, type Matrix } from '../core/heads/index.js';
+import {
+  createHead,
+  crossValidate,
+  defaultCGrid,
+  Standardizer,
+  type HeadKind,
+  type Matrix,
+} from '../core/heads/index.js';
 import { decodeNpy, encodeNpy } from '../core/features/npy.js';
 import { stratifiedKFold } from '../core/heads/folds.js';
 import { inMemoryRows } from '../core/heads/row-source.js';
@@ -78,10 +85,16 @@ const cores = availableParallelism();
 const venvPython = join(repoRoot, '.venv/bin/python');
 
 function python(args: string[], threads = pythonThreads): string {
-  if (!existsSync(venvPython)) throw new Error(`${venvPython} not found: run "bash scripts/setup-python.sh" first (it installs scikit-learn)`);
+  if (!existsSync(venvPython))
+    throw new Error(`${venvPython} not found: run "bash scripts/setup-python.sh" first (it installs scikit-learn)`);
   // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set on some of these machines and slow numpy down: unset for a fair timing,
   // in scikit-learn's process only.
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, MKL_NUM_THREADS: threads };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_NUM_THREADS: threads,
+    OPENBLAS_NUM_THREADS: threads,
+    MKL_NUM_THREADS: threads,
+  };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const r = spawnSync(venvPython, [pythonScript, ...args], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -98,7 +111,11 @@ const syntheticRows = Number(argValue('--rows') ?? 100_000);
 /** Folder names carry a version: change it when the generator changes, so stale data is not reused. */
 function ensureData(kind: 'standin' | 'synthetic', d = 512): string {
   const size = kind === 'synthetic' && syntheticRows !== 100_000 ? `-${syntheticRows}` : '';
-  const dir = join(tmpdir(), 'cnn-codes-bench', kind === 'synthetic' && d !== 512 ? `synthetic-${d}${size}-v2` : `${kind}${size}-v2`);
+  const dir = join(
+    tmpdir(),
+    'cnn-codes-bench',
+    kind === 'synthetic' && d !== 512 ? `synthetic-${d}${size}-v2` : `${kind}${size}-v2`,
+  );
   if (!existsSync(join(dir, 'val_y.npy'))) {
     mkdirSync(dir, { recursive: true });
     python([`make-${kind}`, dir, ...(kind === 'synthetic' ? ['--d', String(d), '--n', String(syntheticRows)] : [])]);
@@ -117,11 +134,16 @@ function load(dir: string, split: 'train' | 'val'): { X: Matrix; y: Int32Array }
 }
 
 function oursWithCv(
-  kind: HeadKind, scaling: 'per-fold' | 'once', train: { X: Matrix; y: Int32Array }, val: { X: Matrix; y: Int32Array },
+  kind: HeadKind,
+  scaling: 'per-fold' | 'once',
+  train: { X: Matrix; y: Int32Array },
+  val: { X: Matrix; y: Int32Array },
 ): Row {
   const grid = defaultCGrid();
   const candidates = grid.map((C) => ({ id: `${kind}-${C}`, X: train.X, options: { kind, C } }));
-  const { result, fitSeconds, cpuSeconds } = timed(() => crossValidate(candidates, train.y, { folds: 5, seed: 0, scaling, refit: true }));
+  const { result, fitSeconds, cpuSeconds } = timed(() =>
+    crossValidate(candidates, train.y, { folds: 5, seed: 0, scaling, refit: true }),
+  );
   return {
     method: `ours ${kind}, C by 5-fold CV, scaling ${scaling}`,
     fitSeconds,
@@ -140,18 +162,31 @@ function interleaved(rounds: number, methods: Array<() => Row[]>): Row[] {
   for (let r = 0; r < rounds; r++) {
     const rows = methods.flatMap((m) => m());
     if (r === 0) for (const row of rows) row.notes += `; first round ${row.cpuSeconds.toFixed(3)} s CPU`;
-    best = r === 0 ? rows : best.map((b, i) => ({
-      ...b, fitSeconds: Math.min(b.fitSeconds, rows[i]!.fitSeconds), cpuSeconds: Math.min(b.cpuSeconds, rows[i]!.cpuSeconds),
-    }));
+    best =
+      r === 0
+        ? rows
+        : best.map((b, i) => ({
+            ...b,
+            fitSeconds: Math.min(b.fitSeconds, rows[i]!.fitSeconds),
+            cpuSeconds: Math.min(b.cpuSeconds, rows[i]!.cpuSeconds),
+          }));
   }
   return best;
 }
 
-function oursSingle(kind: HeadKind, C: number, train: { X: Matrix; y: Int32Array }, val: { X: Matrix; y: Int32Array }): Row {
+function oursSingle(
+  kind: HeadKind,
+  C: number,
+  train: { X: Matrix; y: Int32Array },
+  val: { X: Matrix; y: Int32Array },
+): Row {
   const { result: head, fitSeconds, cpuSeconds } = timed(() => createHead({ kind, C }).fit(train.X, train.y));
   const fit = head.toJSON().fit;
   return {
-    method: `ours ${kind} (C=${C})`, valAccuracy: head.score(val.X, val.y), fitSeconds, cpuSeconds,
+    method: `ours ${kind} (C=${C})`,
+    valAccuracy: head.score(val.X, val.y),
+    fitSeconds,
+    cpuSeconds,
     notes: `tol 1e-4, ${fit.iterations} iterations${fit.converged ? '' : ', NOT converged'}`,
   };
 }
@@ -160,7 +195,12 @@ function oursSingle(kind: HeadKind, C: number, train: { X: Matrix; y: Int32Array
  * ml-logistic-regression: one-vs-all gradient ascent with a fixed step count and no intercept. Given the best chance
  * we can: standardized inputs plus a constant column (so it can learn an intercept).
  */
-function mlLogisticRegression(train: { X: Matrix; y: Int32Array }, val: { X: Matrix; y: Int32Array }, steps: number, rate: number): Row {
+function mlLogisticRegression(
+  train: { X: Matrix; y: Int32Array },
+  val: { X: Matrix; y: Int32Array },
+  steps: number,
+  rate: number,
+): Row {
   const { Matrix: MlMatrix } = require('ml-matrix') as typeof import('ml-matrix');
   const MlLogReg = require('ml-logistic-regression') as new (o: { numSteps: number; learningRate: number }) => {
     train(X: InstanceType<typeof MlMatrix>, y: InstanceType<typeof MlMatrix>): void;
@@ -168,9 +208,15 @@ function mlLogisticRegression(train: { X: Matrix; y: Int32Array }, val: { X: Mat
   };
   const withBias = (X: Matrix, scaler: Standardizer) => {
     const Z = scaler.transform(X);
-    return new MlMatrix(Array.from({ length: Z.rows }, (_, i) => [...Z.data.subarray(i * Z.cols, (i + 1) * Z.cols), 1]));
+    return new MlMatrix(
+      Array.from({ length: Z.rows }, (_, i) => [...Z.data.subarray(i * Z.cols, (i + 1) * Z.cols), 1]),
+    );
   };
-  const { result: { model, scaler }, fitSeconds, cpuSeconds } = timed(() => {
+  const {
+    result: { model, scaler },
+    fitSeconds,
+    cpuSeconds,
+  } = timed(() => {
     const scaler = new Standardizer().fit(train.X);
     const model = new MlLogReg({ numSteps: steps, learningRate: rate });
     model.train(withBias(train.X, scaler), MlMatrix.columnVector(Array.from(train.y)));
@@ -179,7 +225,10 @@ function mlLogisticRegression(train: { X: Matrix; y: Int32Array }, val: { X: Mat
   const predicted = model.predict(withBias(val.X, scaler));
   const hits = predicted.filter((p, i) => p === val.y[i]).length;
   return {
-    method: 'ml-logistic-regression 2.0.0', valAccuracy: hits / val.y.length, fitSeconds, cpuSeconds,
+    method: 'ml-logistic-regression 2.0.0',
+    valAccuracy: hits / val.y.length,
+    fitSeconds,
+    cpuSeconds,
     notes: `numSteps ${steps}, learningRate ${rate}, standardized + constant column, no C (no regularization)`,
   };
 }
@@ -195,8 +244,13 @@ function printTable(title: string, rows: Row[], reference: (row: Row) => Row | u
   for (const row of rows) {
     const ref = reference(row);
     const ratio = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : '–');
-    const cells = [(100 * row.valAccuracy).toFixed(2) + ' %', row.fitSeconds.toFixed(3), row.cpuSeconds.toFixed(3),
-      ratio(row.fitSeconds, ref?.fitSeconds), ratio(row.cpuSeconds, ref?.cpuSeconds)];
+    const cells = [
+      (100 * row.valAccuracy).toFixed(2) + ' %',
+      row.fitSeconds.toFixed(3),
+      row.cpuSeconds.toFixed(3),
+      ratio(row.fitSeconds, ref?.fitSeconds),
+      ratio(row.cpuSeconds, ref?.cpuSeconds),
+    ];
     console.log(`| ${row.method} | ${cells.join(' | ')} | ${row.notes} |`);
   }
 }
@@ -220,10 +274,15 @@ function valAccuracy(head: ReturnType<typeof loadHead>, val: Codes32): number {
 
 /** Our streamed logistic regression (float32 rows, ONNX GEMM on every core), one C. */
 async function oursStreamedSingle(C: number, train: Codes32, val: Codes32): Promise<Row> {
-  const { result, fitSeconds, cpuSeconds } = await timedAsync(() => fitStreamed(inMemoryRows(train.X, train.y, train.dim), C));
+  const { result, fitSeconds, cpuSeconds } = await timedAsync(() =>
+    fitStreamed(inMemoryRows(train.X, train.y, train.dim), C),
+  );
   const { fit } = result.head;
   return {
-    method: `ours logistic, streamed float32 + ONNX GEMM (C=${C})`, valAccuracy: valAccuracy(loadHead(result.head), val), fitSeconds, cpuSeconds,
+    method: `ours logistic, streamed float32 + ONNX GEMM (C=${C})`,
+    valAccuracy: valAccuracy(loadHead(result.head), val),
+    fitSeconds,
+    cpuSeconds,
     notes: `tol 1e-4, ${fit.iterations} iterations, ${result.passes} passes incl. 1 for statistics${fit.converged ? '' : ', NOT converged'}; onnxruntime threads = ${cores}`,
   };
 }
@@ -231,13 +290,22 @@ async function oursStreamedSingle(C: number, train: Codes32, val: Codes32): Prom
 /** The folds both sides use: ours from folds.ts, written for scikit-learn's PredefinedSplit. */
 function sharedFolds(dir: string, y: Int32Array, folds: number): Int32Array {
   const foldOf = new Int32Array(y.length);
-  stratifiedKFold(y, folds, 0).forEach((split, f) => split.test.forEach((i) => { foldOf[i] = f; }));
+  stratifiedKFold(y, folds, 0).forEach((split, f) =>
+    split.test.forEach((i) => {
+      foldOf[i] = f;
+    }),
+  );
   writeFileSync(join(dir, 'folds.npy'), encodeNpy(foldOf, [foldOf.length]));
   return foldOf;
 }
 
 function sklearnLrcv(dir: string): Row[] {
-  return JSON.parse(python(['run', dir, '--mode', 'lrcv', '--grid', defaultCGrid().join(','), '--n-jobs', String(cores)], String(cores))) as Row[];
+  return JSON.parse(
+    python(
+      ['run', dir, '--mode', 'lrcv', '--grid', defaultCGrid().join(','), '--n-jobs', String(cores)],
+      String(cores),
+    ),
+  ) as Row[];
 }
 
 async function largeCv(): Promise<void> {
@@ -245,17 +313,30 @@ async function largeCv(): Promise<void> {
   const train = load32(dir, 'train');
   const val = load32(dir, 'val');
   const foldOf = sharedFolds(dir, train.y, 5);
-  console.log(`\nsynthetic: ${dir} — train ${train.y.length}×${train.dim}, val ${val.y.length}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `\nsynthetic: ${dir} — train ${train.y.length}×${train.dim}, val ${val.y.length}; load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   const grid = defaultCGrid();
-  const { result, fitSeconds, cpuSeconds } = await timedAsync(() => crossValidateStreamed(inMemoryRows(train.X, train.y, train.dim), grid, foldOf, 5));
+  const { result, fitSeconds, cpuSeconds } = await timedAsync(() =>
+    crossValidateStreamed(inMemoryRows(train.X, train.y, train.dim), grid, foldOf, 5),
+  );
   const ours: Row = {
-    method: 'ours logistic, C by 5-fold CV, streamed float32 + ONNX GEMM', valAccuracy: valAccuracy(loadHead(result.head), val), fitSeconds, cpuSeconds,
+    method: 'ours logistic, C by 5-fold CV, streamed float32 + ONNX GEMM',
+    valAccuracy: valAccuracy(loadHead(result.head), val),
+    fitSeconds,
+    cpuSeconds,
     notes: `${grid.length} Cs, our folds, refit; chose C=${result.best.C}; ${result.passes} passes; folds in lockstep, onnxruntime threads = ${cores}`,
   };
   // Printed before scikit-learn starts: on a loaded machine its run can take longer than the session has.
   console.log(`ours: ${JSON.stringify(ours)}`);
   const sk = sklearnLrcv(dir);
-  printTable(`C by 5-fold CV over ${grid.length} Cs on ${train.y.length} × ${train.dim} × 10`, [ours, ...sk], () => sk[0]);
+  printTable(
+    `C by 5-fold CV over ${grid.length} Cs on ${train.y.length} × ${train.dim} × 10`,
+    [ours, ...sk],
+    () => sk[0],
+  );
 }
 
 /** The real binary on the 100k × 512 set with CV, against LogisticRegressionCV on the same folds and grid. */
@@ -264,20 +345,43 @@ function trainCli(): void {
   const y = load32(dir, 'train').y;
   sharedFolds(dir, y, 5);
   const out = join(tmpdir(), 'cnn-codes-bench', 'train-cli-out');
-  const args = [join(repoRoot, 'bin/cnn-codes.js'), 'train', '--codes', join(dir, 'train_X.npy'), '--labels', join(dir, 'train_y.npy'),
-    '--val-codes', join(dir, 'val_X.npy'), '--val-labels', join(dir, 'val_y.npy'), '--out', out, '--json'];
+  const args = [
+    join(repoRoot, 'bin/cnn-codes.js'),
+    'train',
+    '--codes',
+    join(dir, 'train_X.npy'),
+    '--labels',
+    join(dir, 'train_y.npy'),
+    '--val-codes',
+    join(dir, 'val_X.npy'),
+    '--val-labels',
+    join(dir, 'val_y.npy'),
+    '--out',
+    out,
+    '--json',
+  ];
   const started = performance.now();
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`cnn-codes train --codes failed:\n${r.stderr}`);
   const wall = (performance.now() - started) / 1000;
-  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { metrics: { accuracy: number }; head: { C: number }; timings: Record<string, number> };
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as {
+    metrics: { accuracy: number };
+    head: { C: number };
+    timings: Record<string, number>;
+  };
   const ours: Row = {
-    method: 'cnn-codes train --codes (real binary, C by 5-fold CV)', valAccuracy: metrics.metrics.accuracy, fitSeconds: wall,
+    method: 'cnn-codes train --codes (real binary, C by 5-fold CV)',
+    valAccuracy: metrics.metrics.accuracy,
+    fitSeconds: wall,
     cpuSeconds: metrics.timings.cvCpuSeconds ?? Number.NaN,
     notes: `chose C=${metrics.head.C}; wall includes process start and reading the .npy; CPU is the CV's`,
   };
   const sk = sklearnLrcv(dir);
-  printTable(`\`train --codes\` on ${y.length} × 512 × 10 against LogisticRegressionCV (same folds and grid)`, [ours, ...sk], () => sk[0]);
+  printTable(
+    `\`train --codes\` on ${y.length} × 512 × 10 against LogisticRegressionCV (same folds and grid)`,
+    [ours, ...sk],
+    () => sk[0],
+  );
   const gap = 100 * (ours.valAccuracy - sk[0]!.valAccuracy);
   console.log(`val accuracy gap: ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} points (target ±0.2)`);
 }
@@ -286,16 +390,28 @@ const SYNTHETIC_C = 0.01;
 
 async function main(): Promise<void> {
   const repeat = Number(argValue('--repeat') ?? 3);
-  console.log(`node ${process.version}, ${cores} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; scikit-learn BLAS (OPENBLAS_CORETYPE/L2_SIZE unset): ${python(['blas'])}`);
+  console.log(
+    `node ${process.version}, ${cores} cores, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}; scikit-learn BLAS (OPENBLAS_CORETYPE/L2_SIZE unset): ${python(['blas'])}`,
+  );
   if (!process.argv.includes('--skip-small')) {
     const codes = argValue('--codes') ?? ensureData('standin');
     const train = load(codes, 'train');
     const val = load(codes, 'val');
-    console.log(`codes: ${codes} — train ${train.X.rows}×${train.X.cols}, val ${val.X.rows}, our heads in memory (one thread), python BLAS/OpenMP threads: ${pythonThreads}`);
+    console.log(
+      `codes: ${codes} — train ${train.X.rows}×${train.X.cols}, val ${val.X.rows}, our heads in memory (one thread), python BLAS/OpenMP threads: ${pythonThreads}`,
+    );
     const ours = (['logistic', 'svm'] as const).flatMap((kind) =>
-      (['per-fold', 'once'] as const).map((scaling) => () => [oursWithCv(kind, scaling, train, val)]));
+      (['per-fold', 'once'] as const).map((scaling) => () => [oursWithCv(kind, scaling, train, val)]),
+    );
     const rows = interleaved(repeat, [...ours, () => sklearnCv(codes)]);
-    const mllr = mlLogisticRegression(train, val, Number(argValue('--mllr-steps') ?? 1000), Number(argValue('--mllr-rate') ?? 5e-4));
+    const mllr = mlLogisticRegression(
+      train,
+      val,
+      Number(argValue('--mllr-steps') ?? 1000),
+      Number(argValue('--mllr-rate') ?? 5e-4),
+    );
     // The reference is LogisticRegressionCV on our grid: the same 8 Cs (its default grid has 10, 1e-4..1e4).
     const lrcv = rows.find((r) => r.method.includes('LogisticRegressionCV (our grid)'));
     const svmGrid = rows.find((r) => r.method.includes('LinearSVC'));
@@ -308,15 +424,25 @@ async function main(): Promise<void> {
     const sval = load(dir, 'val');
     const train32 = load32(dir, 'train');
     const val32 = load32(dir, 'val');
-    console.log(`\nsynthetic: ${dir} — train ${strain.X.rows}×${strain.X.cols}, val ${sval.X.rows}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `\nsynthetic: ${dir} — train ${strain.X.rows}×${strain.X.cols}, val ${sval.X.rows}; load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     const rows = [
       await oursStreamedSingle(SYNTHETIC_C, train32, val32),
       oursSingle('logistic', SYNTHETIC_C, strain, sval),
       oursSingle('svm', SYNTHETIC_C, strain, sval),
     ];
     rows[1]!.method += ', in memory float64, scalar JS (the engine replaced)';
-    const skRows = JSON.parse(python(['run', dir, '--mode', 'single', '--C', String(SYNTHETIC_C)], String(cores))) as Row[];
-    printTable(`C = ${SYNTHETIC_C} on ${strain.X.rows} × 512 × 10 (scikit-learn BLAS threads = ${cores})`, [...rows, ...skRows], (r) => (/svm|SVC/.test(r.method) ? skRows[1] : skRows[0]));
+    const skRows = JSON.parse(
+      python(['run', dir, '--mode', 'single', '--C', String(SYNTHETIC_C)], String(cores)),
+    ) as Row[];
+    printTable(
+      `C = ${SYNTHETIC_C} on ${strain.X.rows} × 512 × 10 (scikit-learn BLAS threads = ${cores})`,
+      [...rows, ...skRows],
+      (r) => (/svm|SVC/.test(r.method) ? skRows[1] : skRows[0]),
+    );
   }
   if (process.argv.includes('--cv-large')) await largeCv();
   if (process.argv.includes('--train-cli')) trainCli();

@@ -15,14 +15,23 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SqliteStampIndex } from '../core/adapters/sqlite-stamp-index.js';
 
-const { values } = parseArgs({ allowPositionals: true, options: { n: { type: 'string', default: '1000000' }, k: { type: 'string', default: '1000' }, variant: { type: 'string' }, dir: { type: 'string' } } });
+const { values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    n: { type: 'string', default: '1000000' },
+    k: { type: 'string', default: '1000' },
+    variant: { type: 'string' },
+    dir: { type: 'string' },
+  },
+});
 const N = Number(values.n);
 const K = Number(values.k);
 
 const keyOf = (i: number): string => `train/class_${i % 100}/image_${String(i).padStart(7, '0')}.jpg`;
 // size:mtimeNs:ctimeNs:inode, as FsBlobStore writes them (ns times as decimal strings, without BigInt arithmetic).
-const versionOf = (i: number, gen = 0): string => `${100_000 + (i % 5000)}:1733000000${String(i + gen).padStart(9, '0')}:1733000000${String(i + gen).padStart(9, '0')}:${4_000_000 + i}`;
-const hashOf = (i: number): string => (i * 2654435761 >>> 0).toString(16).padStart(8, '0').repeat(8);
+const versionOf = (i: number, gen = 0): string =>
+  `${100_000 + (i % 5000)}:1733000000${String(i + gen).padStart(9, '0')}:1733000000${String(i + gen).padStart(9, '0')}:${4_000_000 + i}`;
+const hashOf = (i: number): string => ((i * 2654435761) >>> 0).toString(16).padStart(8, '0').repeat(8);
 
 interface Variant {
   build(dir: string): void;
@@ -111,7 +120,12 @@ const wholeJson: Variant = {
   },
 };
 
-const VARIANTS: Record<string, Variant> = { 'sqlite, a SELECT per key': sqlite, 'sqlite, preloaded': sqlitePreloaded, segments, 'whole JSON (status quo)': wholeJson };
+const VARIANTS: Record<string, Variant> = {
+  'sqlite, a SELECT per key': sqlite,
+  'sqlite, preloaded': sqlitePreloaded,
+  segments,
+  'whole JSON (status quo)': wholeJson,
+};
 
 /** CPU seconds (user + system) of this process: on a shared, loaded machine wall time measures the neighbours. */
 function timed(fn: () => unknown): number {
@@ -144,7 +158,11 @@ if (values.variant) {
     const dir = mkdtempSync(path.join(tmpdir(), 'cnn-codes-bench-index-'));
     try {
       const phase = (p: string) => {
-        const r = spawnSync(process.execPath, [self, '--n', String(N), '--k', String(K), '--variant', name, '--dir', dir, p], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        const r = spawnSync(
+          process.execPath,
+          [self, '--n', String(N), '--k', String(K), '--variant', name, '--dir', dir, p],
+          { encoding: 'utf8', maxBuffer: 1 << 20 },
+        );
         if (r.status !== 0) throw new Error(`${name} ${p}: ${r.stderr}`);
         return JSON.parse(r.stdout) as { seconds: number; hits: number; rssMiB: number; bytes: number };
       };
@@ -152,13 +170,19 @@ if (values.variant) {
       const update = phase('update');
       const lookup = phase('lookup');
       if (lookup.hits !== N) throw new Error(`${name}: ${lookup.hits} of ${N} lookups matched`);
-      rows.push(`| ${name} | ${build.seconds.toFixed(2)} | ${update.seconds.toFixed(3)} | ${lookup.seconds.toFixed(2)} | ${lookup.rssMiB.toFixed(0)} | ${(lookup.bytes / 2 ** 20).toFixed(0)} |`);
+      rows.push(
+        `| ${name} | ${build.seconds.toFixed(2)} | ${update.seconds.toFixed(3)} | ${lookup.seconds.toFixed(2)} | ${lookup.rssMiB.toFixed(0)} | ${(lookup.bytes / 2 ** 20).toFixed(0)} |`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  console.log(`${N} stamps, update ${K} (one process per phase, CPU seconds; peak RSS of the open + look-up-all process)`);
-  console.log('| index | build N (CPU s) | update k (CPU s) | open + look up N (CPU s) | peak RSS (MiB) | size on disk (MiB) |');
+  console.log(
+    `${N} stamps, update ${K} (one process per phase, CPU seconds; peak RSS of the open + look-up-all process)`,
+  );
+  console.log(
+    '| index | build N (CPU s) | update k (CPU s) | open + look up N (CPU s) | peak RSS (MiB) | size on disk (MiB) |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
 }

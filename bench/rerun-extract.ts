@@ -24,7 +24,13 @@ import type { Embedder } from '../core/ports/embedder.js';
 import { extract as extractCodes } from '../core/use-cases/extract.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 
-const { values } = parseArgs({ options: { copies: { type: 'string', default: '6' }, repeat: { type: 'string', default: '5' }, synthetic: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    copies: { type: 'string', default: '6' },
+    repeat: { type: 'string', default: '5' },
+    synthetic: { type: 'string' },
+  },
+});
 const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 
 /** A JPEG COM segment right after SOI: same pixels, different bytes. Other formats are copied once. */
@@ -39,7 +45,12 @@ function withComment(bytes: Buffer, text: string): Buffer | undefined {
 async function makeSynthetic(dir: string, out: string, n: number): Promise<number> {
   const past = new Date(Date.now() - 60_000);
   for (let i = 0; i < n; i++) {
-    const file = path.join(dir, i % 5 === 4 ? 'val' : 'train', `class${i % 10}`, `img${String(i).padStart(7, '0')}.jpg`);
+    const file = path.join(
+      dir,
+      i % 5 === 4 ? 'val' : 'train',
+      `class${i % 10}`,
+      `img${String(i).padStart(7, '0')}.jpg`,
+    );
     if (i < 50) await mkdir(path.dirname(file), { recursive: true });
     await writeFile(file, `synthetic image ${i}`);
     await utimes(file, past, past);
@@ -49,13 +60,24 @@ async function makeSynthetic(dir: string, out: string, n: number): Promise<numbe
   const embedder: Embedder = {
     parallelism: 2,
     batchSize: 8,
-    embedBatch: async (items) => items.map((item) => ({ id: item.id, codes: { final: new Float32Array(dim).fill(item.bytes[item.bytes.length - 1]!) } })),
+    embedBatch: async (items) =>
+      items.map((item) => ({
+        id: item.id,
+        codes: { final: new Float32Array(dim).fill(item.bytes[item.bytes.length - 1]!) },
+      })),
     close: async () => {},
   };
   const workspace = new FsBlobStore(out);
   const stamps = new SqliteStampIndex(path.join(out, STAMP_INDEX_FILE));
   try {
-    await extractCodes({ data: new FsBlobStore(dir), workspace, features: new FeatureStore(workspace, 'codes', stamps), model, stamps, openEmbedder: async () => embedder });
+    await extractCodes({
+      data: new FsBlobStore(dir),
+      workspace,
+      features: new FeatureStore(workspace, 'codes', stamps),
+      model,
+      stamps,
+      openEmbedder: async () => embedder,
+    });
   } finally {
     stamps.close();
   }
@@ -87,21 +109,34 @@ async function makeData(dir: string, copies: number): Promise<number> {
 function extract(data: string, out: string, extra: string[] = []): { seconds: number; cpu: number; embedded: number } {
   const timeFile = path.join(path.dirname(out), 'time.txt');
   const started = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, process.execPath, BIN, 'extract', '--data', data, '--out', out, '--json', ...extra], {
-    encoding: 'utf8',
-    env: { ...process.env, CNN_CODES_SHARED: SHARED },
-  });
+  const r = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%U %S', '-o', timeFile, process.execPath, BIN, 'extract', '--data', data, '--out', out, '--json', ...extra],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, CNN_CODES_SHARED: SHARED },
+    },
+  );
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`extract failed: ${r.stderr}`);
-  const [user, system] = spawnSync('tail', ['-n1', timeFile], { encoding: 'utf8' }).stdout.trim().split(' ').map(Number);
-  return { seconds, cpu: user! + system!, embedded: (JSON.parse(r.stdout) as { extract: { embedded: number } }).extract.embedded };
+  const [user, system] = spawnSync('tail', ['-n1', timeFile], { encoding: 'utf8' })
+    .stdout.trim()
+    .split(' ')
+    .map(Number);
+  return {
+    seconds,
+    cpu: user! + system!,
+    embedded: (JSON.parse(r.stdout) as { extract: { embedded: number } }).extract.embedded,
+  };
 }
 
 const root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-bench-rerun-extract-'));
 try {
   const data = path.join(root, 'data');
   const out = path.join(root, 'out');
-  const images = values.synthetic ? await makeSynthetic(data, out, Number(values.synthetic)) : await makeData(data, Number(values.copies));
+  const images = values.synthetic
+    ? await makeSynthetic(data, out, Number(values.synthetic))
+    : await makeData(data, Number(values.copies));
   const first = extract(data, out);
   const repeat = Number(values.repeat);
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -112,16 +147,27 @@ try {
     stamped.push(extract(data, out));
     verified.push(extract(data, out, ['--verify']));
   }
-  const row = (runs: Array<ReturnType<typeof extract>>) => [med(runs.map((r) => r.seconds)), med(runs.map((r) => r.cpu))] as const;
+  const row = (runs: Array<ReturnType<typeof extract>>) =>
+    [med(runs.map((r) => r.seconds)), med(runs.map((r) => r.cpu))] as const;
   const [sWall, sCpu] = row(stamped);
   const [vWall, vCpu] = row(verified);
-  const what = values.synthetic ? 'synthetic files, cached by a stand-in backbone' : `hymenoptera train ×${values.copies}, distinct bytes`;
+  const what = values.synthetic
+    ? 'synthetic files, cached by a stand-in backbone'
+    : `hymenoptera train ×${values.copies}, distinct bytes`;
   console.log(`${images} images (${what}); load average ${loadavg()[0]!.toFixed(1)}`);
-  console.log(`| extract on unchanged data, whole process (median of ${repeat}) | wall (s) | CPU (s) | CPU × --verify |`);
+  console.log(
+    `| extract on unchanged data, whole process (median of ${repeat}) | wall (s) | CPU (s) | CPU × --verify |`,
+  );
   console.log('|---|---:|---:|---:|');
-  console.log(`| first run of the binary (${first.embedded} embedded) | ${first.seconds.toFixed(2)} | ${first.cpu.toFixed(2)} | |`);
-  console.log(`| --verify (reads and hashes every image and shard: the old re-run) | ${vWall.toFixed(3)} | ${vCpu.toFixed(3)} | 1.00 |`);
-  console.log(`| re-run, stat index (reads no unchanged file) | ${sWall.toFixed(3)} | ${sCpu.toFixed(3)} | ${(sCpu / vCpu).toFixed(2)} |`);
+  console.log(
+    `| first run of the binary (${first.embedded} embedded) | ${first.seconds.toFixed(2)} | ${first.cpu.toFixed(2)} | |`,
+  );
+  console.log(
+    `| --verify (reads and hashes every image and shard: the old re-run) | ${vWall.toFixed(3)} | ${vCpu.toFixed(3)} | 1.00 |`,
+  );
+  console.log(
+    `| re-run, stat index (reads no unchanged file) | ${sWall.toFixed(3)} | ${sCpu.toFixed(3)} | ${(sCpu / vCpu).toFixed(2)} |`,
+  );
 } finally {
   await rm(root, { recursive: true, force: true });
 }

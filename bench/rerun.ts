@@ -11,12 +11,16 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HYMENOPTERA, REPO_ROOT } from '../test/helpers/paths.js';
 
-const { values } = parseArgs({ options: { data: { type: 'string', default: HYMENOPTERA }, repeat: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { data: { type: 'string', default: HYMENOPTERA }, repeat: { type: 'string', default: '5' } },
+});
 const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 
 function timedRun(out: string): { seconds: number; embedded: number; evaluationReused: boolean } {
   const started = performance.now();
-  const r = spawnSync(process.execPath, [BIN, 'run', '--data', values.data!, '--out', out, '--json'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, 'run', '--data', values.data!, '--out', out, '--json'], {
+    encoding: 'utf8',
+  });
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`cnn-codes run failed: ${r.stderr}`);
   const result = JSON.parse(r.stdout) as { extract: { embedded: number }; evaluation: { reused: boolean } };
@@ -32,7 +36,9 @@ try {
   console.log('| run | wall (s) | inferences | evaluation | × first run |');
   console.log('|---|---:|---:|---|---:|');
   console.log(`| first (cold cache) | ${first.seconds.toFixed(2)} | ${first.embedded} | computed | 1.00 |`);
-  console.log(`| second, unchanged data (median of ${again.length}) | ${median.seconds.toFixed(2)} | ${median.embedded} | ${median.evaluationReused ? 'kept' : 'computed'} | ${(median.seconds / first.seconds).toFixed(3)} |`);
+  console.log(
+    `| second, unchanged data (median of ${again.length}) | ${median.seconds.toFixed(2)} | ${median.embedded} | ${median.evaluationReused ? 'kept' : 'computed'} | ${(median.seconds / first.seconds).toFixed(3)} |`,
+  );
 } finally {
   await rm(out, { recursive: true, force: true });
 }

@@ -50,7 +50,10 @@ const DIR = path.resolve(values.dir!);
 const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 // Ten classes, fewer at a tiny N so that every class has enough training images for 5-fold CV.
 const CLASSES = Math.min(10, Math.max(2, Math.floor(N / 20)));
-const pool = [...(values.workers ? ['--workers', values.workers] : []), ...(values['batch-size'] ? ['--batch-size', values['batch-size']] : [])];
+const pool = [
+  ...(values.workers ? ['--workers', values.workers] : []),
+  ...(values['batch-size'] ? ['--batch-size', values['batch-size']] : []),
+];
 const failures: string[] = [];
 const check = (ok: boolean, what: string): void => void (ok || failures.push(what));
 const CPU_FLAGS = 'AVX2, AVX-512 (incl. VNNI), AVX-VNNI';
@@ -70,30 +73,40 @@ async function generate(dataDir: string): Promise<void> {
   if (existsSync(marker) && (await readFile(marker, 'utf8')) === stamp) return;
   await rm(dataDir, { recursive: true, force: true });
   const started = performance.now();
-  await forEachConcurrent(Array.from({ length: N }, (_, i) => i), availableParallelism() * 2, async (i) => {
-    const random = mulberry32(SEED * 1_000_003 + i);
-    const label = i % CLASSES;
-    const split = random() < 0.8 ? 'train' : 'val';
-    const width = 48 + Math.floor(random() * 129);
-    const height = 48 + Math.floor(random() * 129);
-    const noise = Math.floor(random() * NOISE.length);
-    const phase = random() * Math.PI * 2;
-    const hue = [(label * 97) % 256, (label * 53 + 80) % 256, (label * 31 + 160) % 256];
-    const frequency = (2 + label) * Math.PI;
-    const pixels = Buffer.alloc(width * height * 3);
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const stripe = Math.sin(((x + y) / width) * frequency + phase) > 0 ? 1 : 0.45;
-        const at = (y * width + x) * 3;
-        for (let c = 0; c < 3; c++) pixels[at + c] = Math.min(255, hue[c]! * stripe + NOISE[(noise + at + c) & 0xffff]!);
+  await forEachConcurrent(
+    Array.from({ length: N }, (_, i) => i),
+    availableParallelism() * 2,
+    async (i) => {
+      const random = mulberry32(SEED * 1_000_003 + i);
+      const label = i % CLASSES;
+      const split = random() < 0.8 ? 'train' : 'val';
+      const width = 48 + Math.floor(random() * 129);
+      const height = 48 + Math.floor(random() * 129);
+      const noise = Math.floor(random() * NOISE.length);
+      const phase = random() * Math.PI * 2;
+      const hue = [(label * 97) % 256, (label * 53 + 80) % 256, (label * 31 + 160) % 256];
+      const frequency = (2 + label) * Math.PI;
+      const pixels = Buffer.alloc(width * height * 3);
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const stripe = Math.sin(((x + y) / width) * frequency + phase) > 0 ? 1 : 0.45;
+          const at = (y * width + x) * 3;
+          for (let c = 0; c < 3; c++)
+            pixels[at + c] = Math.min(255, hue[c]! * stripe + NOISE[(noise + at + c) & 0xffff]!);
+        }
       }
-    }
-    const image = sharp(pixels, { raw: { width, height, channels: 3 } });
-    const png = i % 4 === 0;
-    const file = path.join(dataDir, split, `class${label}`, `img${String(i).padStart(7, '0')}.${png ? 'png' : 'jpg'}`);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, await (png ? image.png({ compressionLevel: 1 }) : image.jpeg({ quality: 85 })).toBuffer());
-  });
+      const image = sharp(pixels, { raw: { width, height, channels: 3 } });
+      const png = i % 4 === 0;
+      const file = path.join(
+        dataDir,
+        split,
+        `class${label}`,
+        `img${String(i).padStart(7, '0')}.${png ? 'png' : 'jpg'}`,
+      );
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, await (png ? image.png({ compressionLevel: 1 }) : image.jpeg({ quality: 85 })).toBuffer());
+    },
+  );
   await writeFile(marker, stamp);
   console.log(`generated ${N} images in ${((performance.now() - started) / 1000).toFixed(0)} s into ${dataDir}`);
 }
@@ -149,9 +162,17 @@ interface Killed {
 }
 
 /** Starts an extract and SIGKILLs it `extraSeconds` after its progress first reaches `atLeast` images. */
-function killDuring(ws: string, data: string, atLeast: number, extraSeconds: number, embedLog: string): Promise<Killed> {
+function killDuring(
+  ws: string,
+  data: string,
+  atLeast: number,
+  extraSeconds: number,
+  embedLog: string,
+): Promise<Killed> {
   const started = performance.now();
-  const child = spawn(process.execPath, [BIN, 'extract', '--data', data, '--out', ws, ...pool], { env: { ...process.env, CNN_CODES_SHARED: SHARED, [ENV.embedLog]: embedLog } });
+  const child = spawn(process.execPath, [BIN, 'extract', '--data', data, '--out', ws, ...pool], {
+    env: { ...process.env, CNN_CODES_SHARED: SHARED, [ENV.embedLog]: embedLog },
+  });
   let lastDone = 0;
   let armed = false;
   let buffered = '';
@@ -171,7 +192,15 @@ function killDuring(ws: string, data: string, atLeast: number, extraSeconds: num
     }
   });
   return new Promise((resolve) =>
-    child.on('close', (code, signal) => resolve({ lastDone, killed: signal === 'SIGKILL', exit: signal ?? `exit ${code}: ${tail}`, seconds: (performance.now() - started) / 1000, rssMiB })),
+    child.on('close', (code, signal) =>
+      resolve({
+        lastDone,
+        killed: signal === 'SIGKILL',
+        exit: signal ?? `exit ${code}: ${tail}`,
+        seconds: (performance.now() - started) / 1000,
+        rssMiB,
+      }),
+    ),
   );
 }
 
@@ -181,7 +210,8 @@ async function durableRows(ws: string): Promise<number> {
   const codes = path.join(ws, 'codes');
   if (!existsSync(codes)) return 0;
   for (const entry of await readdir(codes, { recursive: true })) {
-    if (entry.endsWith('.json') && entry.includes('/shards/')) rows += (JSON.parse(await readFile(path.join(codes, entry), 'utf8')) as { rows: string[] }).rows.length;
+    if (entry.endsWith('.json') && entry.includes('/shards/'))
+      rows += (JSON.parse(await readFile(path.join(codes, entry), 'utf8')) as { rows: string[] }).rows.length;
   }
   return rows;
 }
@@ -191,7 +221,10 @@ function readEmbedLog(file: string): { inFlightBound: number; hashes: string[] }
   if (!existsSync(file)) return { inFlightBound: 0, hashes: [] };
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
   const header = /# parallelism (\d+) batch (\d+)/.exec(lines.find((l) => l.startsWith('#')) ?? '');
-  return { inFlightBound: header ? 2 * Number(header[1]) * Number(header[2]) : 0, hashes: lines.filter((l) => !l.startsWith('#')) };
+  return {
+    inFlightBound: header ? 2 * Number(header[1]) * Number(header[2]) : 0,
+    hashes: lines.filter((l) => !l.startsWith('#')),
+  };
 }
 
 /** The final-layer codes of the images `sample` names (content hashes), in that order, from a workspace. */
@@ -243,7 +276,8 @@ async function extractTimesFour(data: string): Promise<{ images: number; seconds
 
 async function bytesUnder(dir: string, filter: (name: string) => boolean): Promise<number> {
   let total = 0;
-  for (const entry of await readdir(dir, { recursive: true })) if (filter(entry)) total += (await stat(path.join(dir, entry))).size;
+  for (const entry of await readdir(dir, { recursive: true }))
+    if (filter(entry)) total += (await stat(path.join(dir, entry))).size;
   return total;
 }
 
@@ -277,9 +311,15 @@ try {
     check(killed.killed || killed.exit.startsWith('exit 0'), `kill ${k + 1}: the extraction failed (${killed.exit})`);
     segments.push(killed);
     durable.push(await durableRows(ws));
-    check(durable.at(-1)! >= killed.lastDone, `kill ${k + 1}: ${durable.at(-1)} durable rows < ${killed.lastDone} reported done`);
+    check(
+      durable.at(-1)! >= killed.lastDone,
+      `kill ${k + 1}: ${durable.at(-1)} durable rows < ${killed.lastDone} reported done`,
+    );
   }
-  const final = mustSucceed('extract (final resume)', cli(['extract', '--data', data, '--out', ws, ...pool], { [ENV.embedLog]: logOf(KILLS) }));
+  const final = mustSucceed(
+    'extract (final resume)',
+    cli(['extract', '--data', data, '--out', ws, ...pool], { [ENV.embedLog]: logOf(KILLS) }),
+  );
   const logs = Array.from({ length: KILLS + 1 }, (_, k) => readEmbedLog(logOf(k)));
   const sent = new Set<string>();
   const resumes = logs.map((log, k) => {
@@ -287,27 +327,49 @@ try {
     for (const h of log.hashes) sent.add(h);
     return { embeddedAgain: again, bound: logs[k - 1]?.inFlightBound ?? 0 };
   });
-  resumes.slice(1).forEach((r, k) => check(r.embeddedAgain <= r.bound, `resume after kill ${k + 1} embedded ${r.embeddedAgain} images again (> ${r.bound})`));
-  check(sent.size === N - final.json.extract.rejected, `${sent.size} distinct images embedded, ${N - final.json.extract.rejected} expected`);
+  resumes
+    .slice(1)
+    .forEach((r, k) =>
+      check(
+        r.embeddedAgain <= r.bound,
+        `resume after kill ${k + 1} embedded ${r.embeddedAgain} images again (> ${r.bound})`,
+      ),
+    );
+  check(
+    sent.size === N - final.json.extract.rejected,
+    `${sent.size} distinct images embedded, ${N - final.json.extract.rejected} expected`,
+  );
 
   // Byte-identical to an uninterrupted run, on a seeded sample (all of it at a small N).
   const sampleSize = Math.min(N, Number(values['reference-sample']));
-  const referenceData = sampleSize >= N ? data : await sampleOf(data, sampleSize, path.join(DIR, `sample-${sampleSize}-of-${N}`));
-  const reference = mustSucceed('reference extract', cli(['extract', '--data', referenceData, '--out', wsReference, ...pool]));
+  const referenceData =
+    sampleSize >= N ? data : await sampleOf(data, sampleSize, path.join(DIR, `sample-${sampleSize}-of-${N}`));
+  const reference = mustSucceed(
+    'reference extract',
+    cli(['extract', '--data', referenceData, '--out', wsReference, ...pool]),
+  );
   const referenceHashes = (await readLocalManifest(wsReference)).entries.map((e) => e.contentHash);
   const identical = (await codesOf(ws, referenceHashes)).equals(await codesOf(wsReference, referenceHashes));
   check(identical, 'codes after kills differ from the uninterrupted run');
   const x4After = x4 ? await extractTimesFour(x4) : undefined;
 
   const reExtract = [0, 1, 2].map(() => mustSucceed('re-extract', cli(['extract', '--data', data, '--out', ws])));
-  check(reExtract.every((r) => r.json.extract.embedded === 0), 're-extract embedded something');
+  check(
+    reExtract.every((r) => r.json.extract.embedded === 0),
+    're-extract embedded something',
+  );
   const train = mustSucceed('train', cli(['train', '--out', ws]));
   const evaluate = mustSucceed('evaluate', cli(['evaluate', '--out', ws]));
   const reRun = [0, 1, 2].map(() => mustSucceed('re-run', cli(['run', '--data', data, '--out', ws])));
-  check(reRun.every((r) => r.json.extract.embedded === 0 && r.json.head.reused && r.json.evaluation.reused), 're-run redid work');
+  check(
+    reRun.every((r) => r.json.extract.embedded === 0 && r.json.head.reused && r.json.evaluation.reused),
+    're-run redid work',
+  );
 
   const manifestBytes = (await stat(path.join(ws, 'manifest.json'))).size;
-  const indexBytes = (await stat(path.join(ws, 'index.sqlite'))).size + ((await stat(path.join(ws, 'index.sqlite-wal')).catch(() => undefined))?.size ?? 0);
+  const indexBytes =
+    (await stat(path.join(ws, 'index.sqlite'))).size +
+    ((await stat(path.join(ws, 'index.sqlite-wal')).catch(() => undefined))?.size ?? 0);
   const shardJsonBytes = await bytesUnder(path.join(ws, 'codes'), (f) => f.endsWith('.json'));
   const npyBytes = await bytesUnder(path.join(ws, 'codes'), (f) => f.endsWith('.npy'));
   const shards = (await readdir(path.join(ws, 'codes'), { recursive: true })).filter((f) => f.endsWith('.npy')).length;
@@ -315,18 +377,36 @@ try {
   const extractRss = Math.max(final.rssMiB, ...segments.map((k) => k.rssMiB));
   const extractSeconds = final.seconds + segments.reduce((sum, k) => sum + k.seconds, 0);
   const finalRate = e.embedded / final.seconds;
-  console.log(`\n${N} images (${e.rejected} rejected), ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'} (${CPU_FLAGS}), load average ${load} at start`);
+  console.log(
+    `\n${N} images (${e.rejected} rejected), ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'} (${CPU_FLAGS}), load average ${load} at start`,
+  );
   console.log('| step | wall (s) | CPU (s) | peak RSS (MiB) | notes |');
   console.log('|---|---:|---:|---:|---|');
-  console.log(`| extract, ${KILLS} kills + resumes | ${extractSeconds.toFixed(1)} | – | ${extractRss.toFixed(0)} | ${rate(N, extractSeconds)} images/s over all ${KILLS + 1} processes |`);
-  console.log(`| extract, last resume alone | ${final.seconds.toFixed(1)} | ${final.cpuSeconds.toFixed(1)} | ${final.rssMiB.toFixed(0)} | ${e.embedded} embedded: ${finalRate.toFixed(1)} images/s whole process |`);
-  console.log(`| extract again, unchanged (median of 3) | ${median(reExtract.map((r) => r.seconds)).toFixed(2)} | ${median(reExtract.map((r) => r.cpuSeconds)).toFixed(2)} | ${median(reExtract.map((r) => r.rssMiB)).toFixed(0)} | 0 embedded, no image read |`);
-  console.log(`| train (C by 5-fold CV) | ${train.seconds.toFixed(1)} | ${train.cpuSeconds.toFixed(1)} | ${train.rssMiB.toFixed(0)} | CV accuracy ${(train.json.head.cv?.meanAccuracy * 100).toFixed(1)} % |`);
-  console.log(`| evaluate | ${evaluate.seconds.toFixed(1)} | ${evaluate.cpuSeconds.toFixed(1)} | ${evaluate.rssMiB.toFixed(0)} | val accuracy ${(evaluate.json.evaluation.metrics.accuracy * 100).toFixed(1)} % |`);
+  console.log(
+    `| extract, ${KILLS} kills + resumes | ${extractSeconds.toFixed(1)} | – | ${extractRss.toFixed(0)} | ${rate(N, extractSeconds)} images/s over all ${KILLS + 1} processes |`,
+  );
+  console.log(
+    `| extract, last resume alone | ${final.seconds.toFixed(1)} | ${final.cpuSeconds.toFixed(1)} | ${final.rssMiB.toFixed(0)} | ${e.embedded} embedded: ${finalRate.toFixed(1)} images/s whole process |`,
+  );
+  console.log(
+    `| extract again, unchanged (median of 3) | ${median(reExtract.map((r) => r.seconds)).toFixed(2)} | ${median(reExtract.map((r) => r.cpuSeconds)).toFixed(2)} | ${median(reExtract.map((r) => r.rssMiB)).toFixed(0)} | 0 embedded, no image read |`,
+  );
+  console.log(
+    `| train (C by 5-fold CV) | ${train.seconds.toFixed(1)} | ${train.cpuSeconds.toFixed(1)} | ${train.rssMiB.toFixed(0)} | CV accuracy ${(train.json.head.cv?.meanAccuracy * 100).toFixed(1)} % |`,
+  );
+  console.log(
+    `| evaluate | ${evaluate.seconds.toFixed(1)} | ${evaluate.cpuSeconds.toFixed(1)} | ${evaluate.rssMiB.toFixed(0)} | val accuracy ${(evaluate.json.evaluation.metrics.accuracy * 100).toFixed(1)} % |`,
+  );
   const reRunWall = median(reRun.map((r) => r.seconds));
-  console.log(`| run again, unchanged (median of 3) | ${reRunWall.toFixed(2)} | ${median(reRun.map((r) => r.cpuSeconds)).toFixed(2)} | ${median(reRun.map((r) => r.rssMiB)).toFixed(0)} | head and evaluation kept (target ≤ 2 s) |`);
-  console.log(`\nindex: index.sqlite ${mib(indexBytes)} MiB (stamps + manifest entries), manifest.json ${(manifestBytes / 1024).toFixed(1)} KiB, shard .json ${mib(shardJsonBytes)} MiB; codes ${mib(npyBytes)} MiB in ${shards} shards`);
-  console.log(`peak RSS per phase (target ≤ 1024 MiB): extract ${extractRss.toFixed(0)}, train ${train.rssMiB.toFixed(0)}, evaluate ${evaluate.rssMiB.toFixed(0)} MiB`);
+  console.log(
+    `| run again, unchanged (median of 3) | ${reRunWall.toFixed(2)} | ${median(reRun.map((r) => r.cpuSeconds)).toFixed(2)} | ${median(reRun.map((r) => r.rssMiB)).toFixed(0)} | head and evaluation kept (target ≤ 2 s) |`,
+  );
+  console.log(
+    `\nindex: index.sqlite ${mib(indexBytes)} MiB (stamps + manifest entries), manifest.json ${(manifestBytes / 1024).toFixed(1)} KiB, shard .json ${mib(shardJsonBytes)} MiB; codes ${mib(npyBytes)} MiB in ${shards} shards`,
+  );
+  console.log(
+    `peak RSS per phase (target ≤ 1024 MiB): extract ${extractRss.toFixed(0)}, train ${train.rssMiB.toFixed(0)}, evaluate ${evaluate.rssMiB.toFixed(0)} MiB`,
+  );
   if (x4Before && x4After) {
     const x4Rate = (x4Before.images + x4After.images) / (x4Before.seconds + x4After.seconds);
     console.log(
@@ -337,15 +417,27 @@ try {
     // Wall time follows whatever else the machine runs; images per CPU second is the pair's cost, load or not.
     const x4PerCpu = (x4Before.images + x4After.images) / (x4Before.cpuSeconds + x4After.cpuSeconds);
     const finalPerCpu = e.embedded / final.cpuSeconds;
-    console.log(`per CPU second: ×4 set ${x4PerCpu.toFixed(1)}, scale ${finalPerCpu.toFixed(1)} images = ${((finalPerCpu / x4PerCpu) * 100).toFixed(0)} %`);
+    console.log(
+      `per CPU second: ×4 set ${x4PerCpu.toFixed(1)}, scale ${finalPerCpu.toFixed(1)} images = ${((finalPerCpu / x4PerCpu) * 100).toFixed(0)} %`,
+    );
   }
   if (KILLS > 0) {
-    console.log('\n| kill | progress seen (images) | rows saved after SIGKILL | peak RSS (MiB) | embedded again by the resume | bound 2 × workers × batch |');
+    console.log(
+      '\n| kill | progress seen (images) | rows saved after SIGKILL | peak RSS (MiB) | embedded again by the resume | bound 2 × workers × batch |',
+    );
     console.log('|---:|---:|---:|---:|---:|---:|');
-    segments.forEach((k, i) => console.log(`| ${i + 1}${k.killed ? '' : ' (finished before the kill)'} | ${k.lastDone} | ${durable[i]} | ${k.killed ? k.rssMiB.toFixed(0) : '–'} | ${resumes[i + 1]!.embeddedAgain} | ${resumes[i + 1]!.bound} |`));
+    segments.forEach((k, i) =>
+      console.log(
+        `| ${i + 1}${k.killed ? '' : ' (finished before the kill)'} | ${k.lastDone} | ${durable[i]} | ${k.killed ? k.rssMiB.toFixed(0) : '–'} | ${resumes[i + 1]!.embeddedAgain} | ${resumes[i + 1]!.bound} |`,
+      ),
+    );
   }
-  console.log(`final codes byte-identical to an uninterrupted run (${referenceHashes.length} images${sampleSize < N ? ', seeded sample' : ''}): ${identical ? 'yes' : 'NO'}`);
-  console.log(`bench wall time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s (reference extract ${reference.seconds.toFixed(0)} s)`);
+  console.log(
+    `final codes byte-identical to an uninterrupted run (${referenceHashes.length} images${sampleSize < N ? ', seeded sample' : ''}): ${identical ? 'yes' : 'NO'}`,
+  );
+  console.log(
+    `bench wall time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s (reference extract ${reference.seconds.toFixed(0)} s)`,
+  );
   if (failures.length > 0) {
     console.error(`FAILED: ${failures.join('; ')}`);
     process.exitCode = 1;

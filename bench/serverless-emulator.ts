@@ -24,7 +24,14 @@ import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { SHARED } from '../test/helpers/paths.js';
 import { BIN, cli, clients, spawnWorker } from '../test/helpers/serverless.js';
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '3000' }, workers: { type: 'string', default: '2' }, events: { type: 'string' }, 'moto-log': { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string', default: '3000' },
+    workers: { type: 'string', default: '2' },
+    events: { type: 'string' },
+    'moto-log': { type: 'string' },
+  },
+});
 const N = Number(values.images);
 const root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-emulator-'));
 const data = path.join(root, 'data');
@@ -35,22 +42,51 @@ for (let i = 0; i < N; i++) {
   const size = 64 + ((i * 37) % 97);
   const tint = i % 2 ? { r: 40 + (i % 50), g: 60, b: 200 - (i % 60) } : { r: 200 - (i % 60), g: 120, b: 40 + (i % 50) };
   await mkdir(path.dirname(path.join(data, rel)), { recursive: true });
-  await writeFile(path.join(data, rel), await sharp({ create: { width: size, height: Math.round(size * 0.75), channels: 3, background: tint } }).jpeg({ quality: 85 }).toBuffer());
+  await writeFile(
+    path.join(data, rel),
+    await sharp({ create: { width: size, height: Math.round(size * 0.75), channels: 3, background: tint } })
+      .jpeg({ quality: 85 })
+      .toBuffer(),
+  );
   files.push(rel);
 }
 const env = { ...process.env, CNN_CODES_SHARED: SHARED };
 const localStarted = performance.now();
-const localRun = spawnSync(process.execPath, [BIN, 'run', '--data', data, '--out', path.join(root, 'local'), '--json'], { env, maxBuffer: 64 << 20 });
+const localRun = spawnSync(
+  process.execPath,
+  [BIN, 'run', '--data', data, '--out', path.join(root, 'local'), '--json'],
+  { env, maxBuffer: 64 << 20 },
+);
 if (localRun.status !== 0) throw new Error(`local run failed: ${localRun.stderr.toString()}`);
-const localOut = JSON.parse(localRun.stdout.toString()) as { extract?: { imagesPerSecond?: number; embedded?: number } };
+const localOut = JSON.parse(localRun.stdout.toString()) as {
+  extract?: { imagesPerSecond?: number; embedded?: number };
+};
 const localSeconds = (performance.now() - localStarted) / 1000;
 const localCpuSeconds = childrenCpuSeconds();
 
 const moto = await startMoto();
 const c = clients(moto.endpoint);
-const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', 'emu', '--json'])) as { queues: Record<string, { url: string }> };
+const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', 'emu', '--json'])) as {
+  queues: Record<string, { url: string }>;
+};
 const workers = Array.from({ length: Number(values.workers) }, () =>
-  spawnWorker([BIN, 'worker', '--endpoint', moto.endpoint, '--bucket', 'emu', '--threads', '1', '--poll', '2', '--idle-exit', '900'], { ...motoEnv(moto.endpoint) }),
+  spawnWorker(
+    [
+      BIN,
+      'worker',
+      '--endpoint',
+      moto.endpoint,
+      '--bucket',
+      'emu',
+      '--threads',
+      '1',
+      '--poll',
+      '2',
+      '--idle-exit',
+      '900',
+    ],
+    { ...motoEnv(moto.endpoint) },
+  ),
 );
 const CPU_FLAGS = 'AMD EPYC, 2 vCPU, AVX2, AVX-512 incl. VNNI, AVX-VNNI';
 
@@ -67,14 +103,17 @@ function cpuSeconds(pid: number | undefined): number | null {
 /** The moto_server process(es) serving `endpoint` (found by port in /proc): its CPU is the emulator's share. */
 function motoPids(endpoint: string): number[] {
   const port = new URL(endpoint).port;
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return cmd.some((a) => a.includes('moto_server')) && cmd.includes(port);
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((pid) => {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        return cmd.some((a) => a.includes('moto_server')) && cmd.includes(port);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** CPU seconds of this process's waited-for children (the local run). */
@@ -88,7 +127,9 @@ function childrenCpuSeconds(): number | null {
 }
 
 function ingestBusySeconds(done: ReadonlyArray<Record<string, unknown>>): number {
-  const spans = done.map((e) => [Date.parse(String(e.t)) - Number(e.seconds) * 1000, Date.parse(String(e.t))] as const).sort((a, b) => a[0] - b[0]);
+  const spans = done
+    .map((e) => [Date.parse(String(e.t)) - Number(e.seconds) * 1000, Date.parse(String(e.t))] as const)
+    .sort((a, b) => a[0] - b[0]);
   let total = 0;
   let end = -Infinity;
   for (const [a, b] of spans) {
@@ -108,33 +149,56 @@ try {
   const uploadSeconds = (performance.now() - started) / 1000;
   const uploadEnded = Date.now();
   await new SqsQueue(c.sqs, up.queues.run!.url).send({
-    v: MESSAGE_VERSION, type: 'run', runId: 'emu', dataset: 's3://emu/datasets/d', workspace: 's3://emu/runs/emu', cache: 's3://emu/cache', model: 'mobilenetv2-12-int8', cuts: ['final'],
+    v: MESSAGE_VERSION,
+    type: 'run',
+    runId: 'emu',
+    dataset: 's3://emu/datasets/d',
+    workspace: 's3://emu/runs/emu',
+    cache: 's3://emu/cache',
+    model: 'mobilenetv2-12-int8',
+    cuts: ['final'],
   });
   // Waits on the workers' own log line, not by polling S3: a LIST every 250 ms makes moto scan the whole bucket (3,000+
   // keys) each time, which took more of its CPU than the pipeline's own requests.
-  while (!workers.some((w) => w.events.some((e) => e.event === 'evaluate:done' && e.runId === 'emu'))) await new Promise((r) => setTimeout(r, 250));
+  while (!workers.some((w) => w.events.some((e) => e.event === 'evaluate:done' && e.runId === 'emu')))
+    await new Promise((r) => setTimeout(r, 250));
   const metrics = (await new S3BlobStore(c.s3, 'emu', 'runs/emu').getJson<Evaluation>('metrics.json'))!;
   const seconds = (performance.now() - started) / 1000;
   const workerCpuSeconds = workers.map((w) => cpuSeconds(w.child.pid));
-  const motoCpuSeconds = motoPids(moto.endpoint).map(cpuSeconds).reduce<number>((n, s) => n + (s ?? 0), 0);
+  const motoCpuSeconds = motoPids(moto.endpoint)
+    .map(cpuSeconds)
+    .reduce<number>((n, s) => n + (s ?? 0), 0);
   const events = workers.flatMap((w) => w.events);
   if (values['moto-log']) await writeFile(values['moto-log'], moto.requests().slice(before).join('\n'));
   if (values.events) await writeFile(values.events, events.map((e) => JSON.stringify(e)).join('\n'));
   const ingested = events.filter((e) => e.event === 'ingest:done');
   const ingestEmbedded = ingested.reduce((n, e) => n + Number(e.embedded), 0);
-  const shardEmbedded = events.filter((e) => e.event === 'extract:part' && e.runId === 'emu').reduce((n, e) => n + Number(e.embedded), 0);
+  const shardEmbedded = events
+    .filter((e) => e.event === 'extract:part' && e.runId === 'emu')
+    .reduce((n, e) => n + Number(e.embedded), 0);
   // Busy time: the union of the intervals in which some worker was extracting a batch of notices.
   const busy = ingestBusySeconds(ingested);
   const times = ingested.map((e) => Date.parse(String(e.t)));
-  const s3 = moto.requests().slice(before).filter((l) => l.includes(' /emu/') || l.includes(' /emu?'));
+  const s3 = moto
+    .requests()
+    .slice(before)
+    .filter((l) => l.includes(' /emu/') || l.includes(' /emu?'));
   // Worker-side: not the upload itself, not this script's polling for metrics.json and its own reads below.
-  const pipeline = s3.filter((l) => !l.includes('"PUT /emu/datasets/') && !l.includes('events%2Fevaluate') && !l.includes('events/evaluate') && !l.includes('metrics.json'));
+  const pipeline = s3.filter(
+    (l) =>
+      !l.includes('"PUT /emu/datasets/') &&
+      !l.includes('events%2Fevaluate') &&
+      !l.includes('events/evaluate') &&
+      !l.includes('metrics.json'),
+  );
   const byVerb: Record<string, number> = {};
   const byArea: Record<string, Record<string, number>> = {};
   for (const l of pipeline) {
     const [, method, target] = /"(\w+) (\S+)/.exec(l)!;
     const verb = method === 'GET' && target!.includes('list-type') ? 'LIST' : method!;
-    const where = decodeURIComponent(target!.includes('list-type') ? (/prefix=([^&]*)/.exec(target!)?.[1] ?? '') : target!.slice('/emu/'.length));
+    const where = decodeURIComponent(
+      target!.includes('list-type') ? (/prefix=([^&]*)/.exec(target!)?.[1] ?? '') : target!.slice('/emu/'.length),
+    );
     const area = where.split('/')[0] || '(root)';
     byVerb[verb] = (byVerb[verb] ?? 0) + 1;
     byArea[area] ??= {};
@@ -148,7 +212,11 @@ try {
     images: N,
     distinctImages: distinct,
     load: loadavg(),
-    embedded: { onUpload: ingestEmbedded, byRunShards: shardEmbedded, twice: ingestEmbedded + shardEmbedded - distinct },
+    embedded: {
+      onUpload: ingestEmbedded,
+      byRunShards: shardEmbedded,
+      twice: ingestEmbedded + shardEmbedded - distinct,
+    },
     s3PerImage: pipeline.length / N,
     s3PerImageByVerb: Object.fromEntries(Object.entries(byVerb).map(([k, v]) => [k, v / N])),
     s3ByArea: byArea,
@@ -160,14 +228,22 @@ try {
       vsLocalExtraction: localImagesPerSecond ? ingestEmbedded / (busy || 1) / localImagesPerSecond : null,
       lastDoneAfterUploadSeconds: (Math.max(...times) - uploadEnded) / 1000,
     },
-    local: { runSeconds: localSeconds, runImagesPerSecond: N / localSeconds, extractImagesPerSecond: localImagesPerSecond, cpuSeconds: localCpuSeconds },
+    local: {
+      runSeconds: localSeconds,
+      runImagesPerSecond: N / localSeconds,
+      extractImagesPerSecond: localImagesPerSecond,
+      cpuSeconds: localCpuSeconds,
+    },
     uploadSeconds,
     totalSeconds: seconds,
     targetSeconds: 2 * localSeconds + uploadSeconds,
     runAfterUploadSeconds: seconds - uploadSeconds,
     workerCpuSeconds,
     motoCpuSeconds,
-    sqsRequests: moto.requests().slice(before).filter((l) => l.includes('"POST / ')).length,
+    sqsRequests: moto
+      .requests()
+      .slice(before)
+      .filter((l) => l.includes('"POST / ')).length,
     accuracy: metrics.metrics.accuracy,
   };
   console.log(JSON.stringify(report, null, 2));

@@ -23,7 +23,10 @@ function hashEmbedder(model: RegisteredModel, cuts: string[]): Embedder {
         const codes: Record<string, Float32Array> = {};
         for (const cut of cuts) {
           const seed = createHash('sha256').update(cut).update(item.id).digest();
-          codes[cut] = Float32Array.from({ length: model.descriptor.cutPoints[cut]!.dim }, (_, i) => (seed[i % 32]! - 128) / 64);
+          codes[cut] = Float32Array.from(
+            { length: model.descriptor.cutPoints[cut]!.dim },
+            (_, i) => (seed[i % 32]! - 128) / 64,
+          );
         }
         return { id: item.id, codes };
       });
@@ -36,7 +39,11 @@ const log = jsonLog({ role: 'bench-worker' });
 const settings = settingsFromEnv();
 const runtime = buildRuntime(settings, { withBackbone: false, log });
 runtime.deps.openEmbedder = async (model, cuts) => hashEmbedder(model, cuts);
-runtime.deps.ingest = { cache: childUri(`s3://${settings.bucket}`, BUCKET_PREFIX.cache), model: settings.model, cuts: settings.cuts };
+runtime.deps.ingest = {
+  cache: childUri(`s3://${settings.bucket}`, BUCKET_PREFIX.cache),
+  model: settings.model,
+  cuts: settings.cuts,
+};
 const stages = ['run', 'extract'] as const;
 log({ event: 'worker:started', stages });
 const stats = await runWorkers(runtime, { stages, signal: shutdownOnSignals(log), log });

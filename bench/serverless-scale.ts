@@ -49,11 +49,21 @@ const say = (line: string) => values.json || process.stderr.write(`${line}\n`);
 
 const moto = await startMoto();
 const c = clients(moto.endpoint);
-const up = await provision(c.s3, c.sqs, { bucket: BUCKET, queuePrefix: 'scale', region: 'us-east-1', visibilityTimeoutSeconds: 60, maxReceiveCount: 3, notifyPrefix: values.notify ? 'datasets/' : null });
+const up = await provision(c.s3, c.sqs, {
+  bucket: BUCKET,
+  queuePrefix: 'scale',
+  region: 'us-east-1',
+  visibilityTimeoutSeconds: 60,
+  maxReceiveCount: 3,
+  notifyPrefix: values.notify ? 'datasets/' : null,
+});
 const dataset = new S3BlobStore(c.s3, BUCKET, 'datasets/scale');
 
 // Small objects, distinct bytes: ImageFolder layout with train/val × two classes.
-const keys = Array.from({ length: N }, (_, i) => `${i % 5 === 0 ? 'val' : 'train'}/${i % 2 === 0 ? 'ants' : 'bees'}/${String(i).padStart(7, '0')}.jpg`);
+const keys = Array.from(
+  { length: N },
+  (_, i) => `${i % 5 === 0 ? 'val' : 'train'}/${i % 2 === 0 ? 'ants' : 'bees'}/${String(i).padStart(7, '0')}.jpg`,
+);
 const uploadStarted = performance.now();
 const workers: WorkerProcess[] = [];
 const env = {
@@ -77,7 +87,16 @@ if (!values.notify) await startWorkers();
 try {
   const first = await measureRun('scale-1');
   const second = await measureRun('scale-2');
-  const report = { images: N, workers: WORKERS, notify: values.notify, uploadSeconds, load: loadavg(), first, second, cost: costPerMillion(first) };
+  const report = {
+    images: N,
+    workers: WORKERS,
+    notify: values.notify,
+    uploadSeconds,
+    load: loadavg(),
+    first,
+    second,
+    cost: costPerMillion(first),
+  };
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printReport(report);
 } finally {
@@ -86,7 +105,8 @@ try {
 }
 
 async function startWorkers(): Promise<void> {
-  for (let i = 0; i < WORKERS; i++) workers.push(spawnWorker([path.join(REPO_ROOT, 'dist', 'bench', 'serverless-scale-worker.js')], env));
+  for (let i = 0; i < WORKERS; i++)
+    workers.push(spawnWorker([path.join(REPO_ROOT, 'dist', 'bench', 'serverless-scale-worker.js')], env));
   await Promise.all(workers.map((w) => w.waitFor((e) => e.event === 'worker:started')));
 }
 
@@ -111,18 +131,36 @@ async function measureRun(runId: string): Promise<RunFigures> {
   const requestsBefore = moto.requests().length;
   const workspace = new S3BlobStore(c.s3, BUCKET, `runs/${runId}`);
   const message: RunMessage = {
-    v: MESSAGE_VERSION, type: 'run', runId, dataset: `s3://${BUCKET}/datasets/scale`, workspace: workspace.location, cache: `s3://${BUCKET}/cache`,
-    model: 'mobilenetv2-12-int8', cuts: ['final'], train: { C: 1 },
+    v: MESSAGE_VERSION,
+    type: 'run',
+    runId,
+    dataset: `s3://${BUCKET}/datasets/scale`,
+    workspace: workspace.location,
+    cache: `s3://${BUCKET}/cache`,
+    model: 'mobilenetv2-12-int8',
+    cuts: ['final'],
+    train: { C: 1 },
   };
   const started = performance.now();
   await c.sqs.send(new SendMessageCommand({ QueueUrl: up.queues.run.url, MessageBody: JSON.stringify(message) }));
   let sentAt = 0;
   while (!sentAt) {
-    const got = await c.sqs.send(new ReceiveMessageCommand({ QueueUrl: up.queues.train.url, WaitTimeSeconds: 20, MessageSystemAttributeNames: ['SentTimestamp'] }));
-    for (const m of got.Messages ?? []) if (JSON.parse(m.Body!).runId === runId) sentAt = Number(m.Attributes!.SentTimestamp);
+    const got = await c.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: up.queues.train.url,
+        WaitTimeSeconds: 20,
+        MessageSystemAttributeNames: ['SentTimestamp'],
+      }),
+    );
+    for (const m of got.Messages ?? [])
+      if (JSON.parse(m.Body!).runId === runId) sentAt = Number(m.Attributes!.SentTimestamp);
   }
   const seconds = (performance.now() - started) / 1000;
-  const lastPart = Math.max(...workers.flatMap((w) => w.events.filter((e) => e.event === 'extract:part' && e.runId === runId).map((e) => Date.parse(String(e.t)))));
+  const lastPart = Math.max(
+    ...workers.flatMap((w) =>
+      w.events.filter((e) => e.event === 'extract:part' && e.runId === runId).map((e) => Date.parse(String(e.t))),
+    ),
+  );
   const runRequests = moto.requests().slice(requestsBefore);
   const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
 
@@ -133,7 +171,10 @@ async function measureRun(runId: string): Promise<RunFigures> {
   const features = new FeatureStore(new S3BlobStore(c.s3, BUCKET), 'cache');
   await Promise.all(['train', 'val'].map((split) => loadSplit(features, manifest, 'final', split)));
   const trainReadSeconds = (performance.now() - readStarted) / 1000;
-  const trainGets = moto.requests().slice(readBefore).filter((l) => l.includes('"GET ')).length;
+  const trainGets = moto
+    .requests()
+    .slice(readBefore)
+    .filter((l) => l.includes('"GET ')).length;
   // Train also records the objects' identities, which lets the next plan skip reading them.
   await rememberSources(new S3BlobStore(c.s3, BUCKET, 'cache'), plan.dataset, plan.shards.flat(), manifest);
 
@@ -172,31 +213,57 @@ function costPerMillion(run: RunFigures) {
   const writes = (run.s3.PUT ?? 0) + (run.s3.POST ?? 0) + (run.s3.LIST ?? 0);
   const reads = (run.s3.GET ?? 0) + (run.s3.HEAD ?? 0);
   const scale = 1e6 / N;
-  const requestsUsd = scale * (writes * REQUEST_PRICES.s3Write + reads * REQUEST_PRICES.s3Read + run.sqsRequests * REQUEST_PRICES.sqs);
+  const requestsUsd =
+    scale * (writes * REQUEST_PRICES.s3Write + reads * REQUEST_PRICES.s3Read + run.sqsRequests * REQUEST_PRICES.sqs);
   const compute = estimateCosts(LOCAL_IMAGES_PER_SECOND, LOCAL_CPUS)!;
   return {
     requestsUsd,
-    options: compute.rows.map((r) => ({ name: r.name, computeUsd: r.usdPer1000 * 1000, totalUsd: r.usdPer1000 * 1000 + requestsUsd, hours: 1e6 / r.imagesPerSecond / 3600 })),
+    options: compute.rows.map((r) => ({
+      name: r.name,
+      computeUsd: r.usdPer1000 * 1000,
+      totalUsd: r.usdPer1000 * 1000 + requestsUsd,
+      hours: 1e6 / r.imagesPerSecond / 3600,
+    })),
     assumption: `${compute.assumption} Requests: the counts measured here × 1e6/${N}, ${PRICE_TABLE.region} list prices (${REQUEST_PRICES.asOf}).`,
   };
 }
 
-function printReport(r: { images: number; workers: number; uploadSeconds: number; load: number[]; first: RunFigures; second: RunFigures; cost: ReturnType<typeof costPerMillion> }): void {
-  const row = (name: string, f: (x: RunFigures) => string) => console.log(`| ${name} | ${f(r.first)} | ${f(r.second)} |`);
-  console.log(`\n${r.images} objects, ${r.workers} worker processes, load ${r.load.map((l) => l.toFixed(2)).join(' ')}; upload ${r.uploadSeconds.toFixed(1)} s (not counted)\n`);
+function printReport(r: {
+  images: number;
+  workers: number;
+  uploadSeconds: number;
+  load: number[];
+  first: RunFigures;
+  second: RunFigures;
+  cost: ReturnType<typeof costPerMillion>;
+}): void {
+  const row = (name: string, f: (x: RunFigures) => string) =>
+    console.log(`| ${name} | ${f(r.first)} | ${f(r.second)} |`);
+  console.log(
+    `\n${r.images} objects, ${r.workers} worker processes, load ${r.load.map((l) => l.toFixed(2)).join(' ')}; upload ${r.uploadSeconds.toFixed(1)} s (not counted)\n`,
+  );
   console.log('| | first run | second run, same objects |\n|---|---|---|');
   row('shards × size', (x) => `${x.shards} × ${x.shardSize}`);
   row('run sent → train message', (x) => `${x.seconds.toFixed(1)} s (${(r.images / x.seconds).toFixed(0)} images/s)`);
   row('S3 requests per image (workers)', (x) => x.s3PerImage.toFixed(3));
-  row('S3 by verb', (x) => Object.entries(x.s3).map(([k, v]) => `${k} ${v}`).join(', '));
+  row('S3 by verb', (x) =>
+    Object.entries(x.s3)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  );
   row('items known from the listing (ETag/size)', (x) => String(x.knownContent));
   row('dataset GETs', (x) => String(x.datasetGets));
   row(`LIST (target ≤ 2 × shards + 10)`, (x) => `${x.lists} (≤ ${2 * x.shards + 10})`);
   row('SQS requests', (x) => String(x.sqsRequests));
   row('join latency (last part → train sent)', (x) => `${x.joinLatencyMs} ms`);
   row('train read: manifest + codes', (x) => `${x.trainReadSeconds.toFixed(2)} s, ${x.trainGets} GETs`);
-  console.log(`\nsizing: ${r.first.sizing}\n\nCost per 1 M images (requests $${r.cost.requestsUsd.toFixed(2)} from the first run's counts):\n`);
+  console.log(
+    `\nsizing: ${r.first.sizing}\n\nCost per 1 M images (requests $${r.cost.requestsUsd.toFixed(2)} from the first run's counts):\n`,
+  );
   console.log('| option | compute | requests | total | hours on one |\n|---|---|---|---|---|');
-  for (const o of r.cost.options) console.log(`| ${o.name} | $${o.computeUsd.toFixed(2)} | $${r.cost.requestsUsd.toFixed(2)} | $${o.totalUsd.toFixed(2)} | ${o.hours.toFixed(1)} |`);
+  for (const o of r.cost.options)
+    console.log(
+      `| ${o.name} | $${o.computeUsd.toFixed(2)} | $${r.cost.requestsUsd.toFixed(2)} | $${o.totalUsd.toFixed(2)} | ${o.hours.toFixed(1)} |`,
+    );
   console.log(`\n${r.cost.assumption}`);
 }

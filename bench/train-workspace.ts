@@ -34,7 +34,13 @@ const MiB = 2 ** 20;
 async function generate(dir: string, images: number, dim: number, classes: number, shardRows: number): Promise<void> {
   const workspace = new FsBlobStore(dir);
   const features = new FeatureStore(workspace);
-  const ns: NamespaceInfo = { id: `synthetic/final-${dim}`, model: 'synthetic', modelSha256: '0'.repeat(64), cut: 'final', dim };
+  const ns: NamespaceInfo = {
+    id: `synthetic/final-${dim}`,
+    model: 'synthetic',
+    modelSha256: '0'.repeat(64),
+    cut: 'final',
+    dim,
+  };
   const draw = syntheticCodes(dim, classes);
   const entries: ManifestEntry[] = [];
   for (let start = 0, s = 0; start < images; start += shardRows, s++) {
@@ -42,12 +48,26 @@ async function generate(dir: string, images: number, dim: number, classes: numbe
     const { X, y } = draw(n, 1000 + s);
     const hashes = Array.from({ length: n }, (_, r) => `image-${start + r}`.padEnd(64, '0'));
     const shard = await features.writeShard(ns, hashes, X, []);
-    hashes.forEach((contentHash, row) => entries.push({ key: `train/c${y[row]}/${start + row}.jpg`, split: 'train', label: y[row]!, contentHash, codes: { final: { shard, row } } }));
+    hashes.forEach((contentHash, row) =>
+      entries.push({
+        key: `train/c${y[row]}/${start + row}.jpg`,
+        split: 'train',
+        label: y[row]!,
+        contentHash,
+        codes: { final: { shard, row } },
+      }),
+    );
   }
   const manifest: Manifest = {
-    version: 1, dataset: 'synthetic', model: { name: 'synthetic', sha256: '0'.repeat(64) },
-    classes: Array.from({ length: classes }, (_, c) => `c${c}`), splitSynthesized: false,
-    namespaces: { final: { id: ns.id, dim } }, entries, rejects: [], ignored: [],
+    version: 1,
+    dataset: 'synthetic',
+    model: { name: 'synthetic', sha256: '0'.repeat(64) },
+    classes: Array.from({ length: classes }, (_, c) => `c${c}`),
+    splitSynthesized: false,
+    namespaces: { final: { id: ns.id, dim } },
+    entries,
+    rejects: [],
+    ignored: [],
   };
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
 }
@@ -58,10 +78,22 @@ async function train(dir: string, inMemory: boolean): Promise<void> {
   const clock = startClock();
   const cv = process.argv.includes('--cv');
   const { artefact } = await trainHead(
-    { workspace, features: new FeatureStore(workspace), ...(inMemory ? { streamedMinValues: Number.POSITIVE_INFINITY } : { streamedMinValues: 0 }) },
+    {
+      workspace,
+      features: new FeatureStore(workspace),
+      ...(inMemory ? { streamedMinValues: Number.POSITIVE_INFINITY } : { streamedMinValues: 0 }),
+    },
     { ...(cv ? {} : { C: Number(argValue('--C') ?? 0.01) }), seed: Date.now() % 1000 },
   );
-  console.log(JSON.stringify({ ...clock(), C: artefact.options.C, engine: artefact.cv?.engine ?? (inMemory ? 'in memory, float64' : 'streamed'), converged: artefact.head.fit.converged, peakRssBytes: process.resourceUsage().maxRSS * 1024 }));
+  console.log(
+    JSON.stringify({
+      ...clock(),
+      C: artefact.options.C,
+      engine: artefact.cv?.engine ?? (inMemory ? 'in memory, float64' : 'streamed'),
+      converged: artefact.head.fit.converged,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -75,22 +107,45 @@ async function main(): Promise<void> {
   if (!existsSync(join(dir, MANIFEST_KEY))) {
     const clock = startClock();
     await generate(dir, images, dim, classes, shardRows);
-    console.log(`wrote a workspace of ${images} × ${dim} float32 codes (${((images * dim * 4) / MiB).toFixed(0)} MiB) in shards of ${shardRows} rows to ${dir} in ${clock().wallSeconds.toFixed(0)} s`);
+    console.log(
+      `wrote a workspace of ${images} × ${dim} float32 codes (${((images * dim * 4) / MiB).toFixed(0)} MiB) in shards of ${shardRows} rows to ${dir} in ${clock().wallSeconds.toFixed(0)} s`,
+    );
   }
   try {
-    const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+    const load = loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
     const runs = process.argv.includes('--in-memory') ? [false, true] : [false];
     const rows = runs.map((inMemory) => {
       // --cv and --C pass through; the seed varies so a cached head from an earlier run is never reused.
-      const args = [fileURLToPath(import.meta.url), '--train', dir, ...process.argv.slice(2), ...(inMemory ? ['--child-in-memory'] : [])];
+      const args = [
+        fileURLToPath(import.meta.url),
+        '--train',
+        dir,
+        ...process.argv.slice(2),
+        ...(inMemory ? ['--child-in-memory'] : []),
+      ];
       const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       if (r.status !== 0) throw new Error(`the train step failed (exit ${r.status})`);
-      return JSON.parse(r.stdout) as { wallSeconds: number; cpuSeconds: number; C: number; engine: string; converged: boolean; peakRssBytes: number };
+      return JSON.parse(r.stdout) as {
+        wallSeconds: number;
+        cpuSeconds: number;
+        C: number;
+        engine: string;
+        converged: boolean;
+        peakRssBytes: number;
+      };
     });
-    console.log(`\ntrainHead on ${images} × ${dim} × ${classes} (${process.argv.includes('--cv') ? 'C by 5-fold CV over 8 Cs' : `C = ${argValue('--C') ?? 0.01}`}); ${availableParallelism()} cores, load before ${load}`);
+    console.log(
+      `\ntrainHead on ${images} × ${dim} × ${classes} (${process.argv.includes('--cv') ? 'C by 5-fold CV over 8 Cs' : `C = ${argValue('--C') ?? 0.01}`}); ${availableParallelism()} cores, load before ${load}`,
+    );
     console.log('| path | peak RSS (MiB) | wall (s) | CPU (s) | chose C | converged | engine |');
     console.log('|---|---:|---:|---:|---:|---|---|');
-    rows.forEach((r, i) => console.log(`| ${runs[i] ? 'in memory (before)' : 'streamed from shards'} | ${(r.peakRssBytes / MiB).toFixed(0)} | ${r.wallSeconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${r.C} | ${r.converged} | ${r.engine} |`));
+    rows.forEach((r, i) =>
+      console.log(
+        `| ${runs[i] ? 'in memory (before)' : 'streamed from shards'} | ${(r.peakRssBytes / MiB).toFixed(0)} | ${r.wallSeconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${r.C} | ${r.converged} | ${r.engine} |`,
+      ),
+    );
   } finally {
     if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
   }

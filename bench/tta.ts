@@ -27,24 +27,33 @@ function texture(kind: number, random: () => number): Painter {
   const [c, s] = [Math.cos(angle), Math.sin(angle)];
   const scale = 6 + random() * 14;
   if (kind === 0) return (x, y) => (Math.sin(((x * c + y * s) / scale) * 2 * Math.PI) > 0 ? 1 : 0);
-  if (kind === 1) return (x, y) => ((Math.floor((x * c + y * s) / scale) + Math.floor((-x * s + y * c) / scale)) % 2 === 0 ? 1 : 0);
+  if (kind === 1)
+    return (x, y) => ((Math.floor((x * c + y * s) / scale) + Math.floor((-x * s + y * c) / scale)) % 2 === 0 ? 1 : 0);
   if (kind === 2) {
     const radius = scale * (0.2 + 0.2 * random());
     return (x, y) => {
-      const u = (((x * c + y * s) % scale) + scale) % scale - scale / 2;
-      const v = (((-x * s + y * c) % scale) + scale) % scale - scale / 2;
+      const u = ((((x * c + y * s) % scale) + scale) % scale) - scale / 2;
+      const v = ((((-x * s + y * c) % scale) + scale) % scale) - scale / 2;
       return u * u + v * v < radius * radius ? 1 : 0;
     };
   }
   // Smoothed noise: a sum of a few random low-frequency waves, thresholded.
-  const waves = Array.from({ length: 6 }, () => ({ fx: (random() - 0.5) / scale, fy: (random() - 0.5) / scale, phase: random() * 7 }));
-  return (x, y) => (waves.reduce((sum, w) => sum + Math.sin(2 * Math.PI * (w.fx * x + w.fy * y) + w.phase), 0) > 0 ? 1 : 0);
+  const waves = Array.from({ length: 6 }, () => ({
+    fx: (random() - 0.5) / scale,
+    fy: (random() - 0.5) / scale,
+    phase: random() * 7,
+  }));
+  return (x, y) =>
+    waves.reduce((sum, w) => sum + Math.sin(2 * Math.PI * (w.fx * x + w.fy * y) + w.phase), 0) > 0 ? 1 : 0;
 }
 
 async function writeTextures(root: string): Promise<void> {
   const random = mulberry32(11);
   const names = ['stripes', 'checks', 'dots', 'blobs'];
-  for (const [split, count] of [['train', 60], ['val', 30]] as const) {
+  for (const [split, count] of [
+    ['train', 60],
+    ['val', 30],
+  ] as const) {
     for (const [kind, name] of names.entries()) {
       const dir = path.join(root, split, name);
       await mkdir(dir, { recursive: true });
@@ -61,7 +70,9 @@ async function writeTextures(root: string): Promise<void> {
             }
           }
         }
-        await sharp(raw, { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toFile(path.join(dir, `${i}.png`));
+        await sharp(raw, { raw: { width: SIZE, height: SIZE, channels: 3 } })
+          .png()
+          .toFile(path.join(dir, `${i}.png`));
       }
     }
   }
@@ -69,10 +80,23 @@ async function writeTextures(root: string): Promise<void> {
 
 function run(data: string, out: string, tta: 'flip' | 'none') {
   const started = performance.now();
-  const r = spawnSync(process.execPath, [BIN, 'run', '--data', data, '--out', out, '--tta', tta, '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [BIN, 'run', '--data', data, '--out', out, '--tta', tta, '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (r.status !== 0) throw new Error(`run failed: ${r.stderr}`);
-  const json = JSON.parse(r.stdout) as { extract: { seconds: number }; head: { C: number; cv: { meanAccuracy: number; stdAccuracy: number } }; evaluation: { metrics: { accuracy: number } } };
-  return { cv: json.head.cv, C: json.head.C, val: json.evaluation.metrics.accuracy, extractSeconds: json.extract.seconds, wall: (performance.now() - started) / 1000 };
+  const json = JSON.parse(r.stdout) as {
+    extract: { seconds: number };
+    head: { C: number; cv: { meanAccuracy: number; stdAccuracy: number } };
+    evaluation: { metrics: { accuracy: number } };
+  };
+  return {
+    cv: json.head.cv,
+    C: json.head.C,
+    val: json.evaluation.metrics.accuracy,
+    extractSeconds: json.extract.seconds,
+    wall: (performance.now() - started) / 1000,
+  };
 }
 
 const root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-bench-tta-'));
@@ -83,10 +107,15 @@ try {
   console.log(`${spawnSync('uptime', { encoding: 'utf8' }).stdout.trim()}`);
   console.log('| data | codes | CV accuracy on train (± std) | chosen C | val accuracy | extraction s |');
   console.log('|---|---|---:|---:|---:|---:|');
-  for (const [name, data] of [['hymenoptera', values.data!], ['synthetic textures', textures]] as const) {
+  for (const [name, data] of [
+    ['hymenoptera', values.data!],
+    ['synthetic textures', textures],
+  ] as const) {
     for (const tta of ['none', 'flip'] as const) {
       const r = run(data, path.join(root, `${name}-${tta}`), tta);
-      console.log(`| ${name} | ${tta === 'flip' ? 'mean of image + mirror' : 'image'} | ${pct(r.cv.meanAccuracy)} ± ${pct(r.cv.stdAccuracy)} | ${r.C} | ${pct(r.val)} | ${r.extractSeconds.toFixed(1)} |`);
+      console.log(
+        `| ${name} | ${tta === 'flip' ? 'mean of image + mirror' : 'image'} | ${pct(r.cv.meanAccuracy)} ± ${pct(r.cv.stdAccuracy)} | ${r.C} | ${pct(r.val)} | ${r.extractSeconds.toFixed(1)} |`,
+      );
     }
   }
 } finally {

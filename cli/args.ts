@@ -14,7 +14,10 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-export function parseCommandLine(argv: string[], commands: readonly CliCommand[]): ParsedArgs | { help: true; command?: CliCommand } {
+export function parseCommandLine(
+  argv: string[],
+  commands: readonly CliCommand[],
+): ParsedArgs | { help: true; command?: CliCommand } {
   const [first, ...rest] = argv;
   if (first === undefined || first === '--help' || first === '-h') return { help: true };
   // `cnn-codes help train` and `cnn-codes train … --help` both show train's page, whatever else is on the line.
@@ -24,19 +27,31 @@ export function parseCommandLine(argv: string[], commands: readonly CliCommand[]
   }
   const command = commands.find((c) => c.name === first);
   if (!command) {
-    throw new ConfigError(`unknown command "${first}". Commands: ${commands.map((c) => c.name).join(', ')}. Try: cnn-codes --help`);
+    throw new ConfigError(
+      `unknown command "${first}". Commands: ${commands.map((c) => c.name).join(', ')}. Try: cnn-codes --help`,
+    );
   }
   if (rest.includes('--help') || rest.includes('-h')) return { help: true, command };
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { ...COMMON_OPTIONS, ...command.options }, strict: true, allowPositionals: command.allowPositionals ?? false });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...COMMON_OPTIONS, ...command.options },
+      strict: true,
+      allowPositionals: command.allowPositionals ?? false,
+    });
   } catch (err) {
     throw new ConfigError(`${command.name}: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
   }
   return { command, values: parsed.values, positionals: parsed.positionals };
 }
 
-export function numberFlag(values: FlagValues, name: string, check: (n: number) => boolean, what: string): number | undefined {
+export function numberFlag(
+  values: FlagValues,
+  name: string,
+  check: (n: number) => boolean,
+  what: string,
+): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
@@ -106,6 +121,7 @@ Example:
 /** The documentation of one of a command's flags; a missing one is a programming error caught by the help test. */
 export function flagDoc(command: CliCommand, name: string): FlagDoc {
   const doc = command.flagDocs?.[name] ?? FLAG_DOCS[name];
-  if (!doc) throw new Error(`${command.name}: flag --${name} has no help text (add it to FLAG_DOCS or the command's flagDocs)`);
+  if (!doc)
+    throw new Error(`${command.name}: flag --${name} has no help text (add it to FLAG_DOCS or the command's flagDocs)`);
   return doc;
 }

@@ -29,7 +29,10 @@ export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnvironment {
   const sharedDir = path.resolve(env[ENV.shared] ?? path.join(PACKAGE_ROOT, '..', 'shared'));
-  const modelsDirs = (env[ENV.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  const modelsDirs = (env[ENV.modelsDir] ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((d) => path.resolve(d));
   const sharedModels = path.join(sharedDir, 'models');
   if (existsSync(sharedModels)) modelsDirs.push(sharedModels);
   const cacheHome = env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');

@@ -40,7 +40,13 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       modelsDirs,
       cacheDir: env.modelCacheDir,
       allowDownload: options.allowDownload,
-      onDownload: (p) => onProgress?.({ phase: 'extract', done: p.receivedBytes, total: p.totalBytes ?? p.receivedBytes, message: `download ${model.descriptor.file}` }),
+      onDownload: (p) =>
+        onProgress?.({
+          phase: 'extract',
+          done: p.receivedBytes,
+          total: p.totalBytes ?? p.receivedBytes,
+          message: `download ${model.descriptor.file}`,
+        }),
     });
     const pool = await startExtractionPool({
       modelPath: resolved.path,
@@ -53,7 +59,16 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
     });
     return env.embedLog ? loggingEmbeds(pool, env.embedLog) : pool;
   };
-  return { workspace, features, manifestIndex, registry, modelsDirs, openEmbedder, target: options.executionProvider ?? 'cpu', ...(stamps ? { stamps } : {}) };
+  return {
+    workspace,
+    features,
+    manifestIndex,
+    registry,
+    modelsDirs,
+    openEmbedder,
+    target: options.executionProvider ?? 'cpu',
+    ...(stamps ? { stamps } : {}),
+  };
 }
 
 /**

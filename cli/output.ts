@@ -11,8 +11,11 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 export function printExtract(summary: ExtractSummary, out: string, json: boolean): unknown {
   if (!json) {
-    say(`extracted ${summary.images} images in ${summary.seconds.toFixed(2)} s: ${summary.embedded} embedded, ${summary.cached} cached, ${summary.rejected} rejected`);
-    if (summary.repaired.length > 0) say(`repaired ${summary.repaired.length} damaged shards (named above): their rows were extracted again`);
+    say(
+      `extracted ${summary.images} images in ${summary.seconds.toFixed(2)} s: ${summary.embedded} embedded, ${summary.cached} cached, ${summary.rejected} rejected`,
+    );
+    if (summary.repaired.length > 0)
+      say(`repaired ${summary.repaired.length} damaged shards (named above): their rows were extracted again`);
     if (summary.embedded > 0) say(`throughput ${summary.imagesPerSecond.toFixed(1)} images/s`);
     say(`manifest: ${out}/manifest.json`);
   }
@@ -26,25 +29,49 @@ export function verifySummary(r: VerifyReport): string {
 
 /** `reextracted` is set when --repair re-embedded the damaged shards' rows. */
 export function printVerify(r: VerifyReport, reextracted: number | undefined, out: string, json: boolean): unknown {
-  if (!json) say(reextracted === undefined ? `verify: clean: ${verifySummary(r)}` : `verify: repaired: ${verifySummary(r)}; ${reextracted} images re-extracted`);
+  if (!json)
+    say(
+      reextracted === undefined
+        ? `verify: clean: ${verifySummary(r)}`
+        : `verify: repaired: ${verifySummary(r)}; ${reextracted} images re-extracted`,
+    );
   return { out, clean: r.clean, ...(reextracted === undefined ? {} : { repaired: true, reextracted }), report: r };
 }
 
 export function printTrain(head: HeadArtefact, reused: boolean, out: string, json: boolean): unknown {
   if (!json) {
-    const cv = head.cv ? ` (CV accuracy ${pct(head.cv.best.meanAccuracy)} ± ${(head.cv.best.stdAccuracy * 100).toFixed(1)})` : '';
-    say(`head: ${head.options.kind} on ${head.layer}, C = ${formatC(head.options.C)}${cv}${reused ? ', reused from cache' : `, fitted in ${head.fitSeconds.toFixed(3)} s`}`);
+    const cv = head.cv
+      ? ` (CV accuracy ${pct(head.cv.best.meanAccuracy)} ± ${(head.cv.best.stdAccuracy * 100).toFixed(1)})`
+      : '';
+    say(
+      `head: ${head.options.kind} on ${head.layer}, C = ${formatC(head.options.C)}${cv}${reused ? ', reused from cache' : `, fitted in ${head.fitSeconds.toFixed(3)} s`}`,
+    );
     say(`fit: ${describeConvergence(head.head.fit)}`);
     say(`saved: ${out}/head.json`);
   }
-  return { out, head: { layer: head.layer, kind: head.options.kind, C: head.options.C, cv: head.cv?.best ?? null, fit: head.head.fit, reused } };
+  return {
+    out,
+    head: {
+      layer: head.layer,
+      kind: head.options.kind,
+      C: head.options.C,
+      cv: head.cv?.best ?? null,
+      fit: head.head.fit,
+      reused,
+    },
+  };
 }
 
 export function printEvaluation(e: Evaluation, out: string, json: boolean): unknown {
   if (!json) {
-    say(`${e.split}: accuracy ${pct(e.metrics.accuracy)}, balanced ${pct(e.metrics.balancedAccuracy)}, log-loss ${e.metrics.logLoss.toFixed(4)} on ${e.metrics.n} images`);
+    say(
+      `${e.split}: accuracy ${pct(e.metrics.accuracy)}, balanced ${pct(e.metrics.balancedAccuracy)}, log-loss ${e.metrics.logLoss.toFixed(4)} on ${e.metrics.n} images`,
+    );
     const q = e.dataQuality;
-    if (q) say(`data quality: ${q.duplicateGroups} duplicate groups, ${q.leakageCount} train/held-out leaks, ${q.labelIssueCount} likely label errors (${out}/data-quality.json)`);
+    if (q)
+      say(
+        `data quality: ${q.duplicateGroups} duplicate groups, ${q.leakageCount} train/held-out leaks, ${q.labelIssueCount} likely label errors (${out}/data-quality.json)`,
+      );
     say(`report: ${out}/report.html (and report.md), metrics: ${out}/metrics.json`);
   }
   warnLeakage(e);
@@ -62,7 +89,20 @@ export function printRun(r: RunResult, out: string, json: boolean): unknown {
   }
   if (json) warnLeakage(r.evaluation);
   const { predictions: _omitted, ...evaluation } = r.evaluation;
-  return { out, seconds: r.seconds, extract: r.extract, head: { layer: r.head.layer, kind: r.head.options.kind, C: r.head.options.C, cv: r.head.cv?.best ?? null, fit: r.head.head.fit, reused: r.headReused }, evaluation: { ...evaluation, reused: r.evaluationReused } };
+  return {
+    out,
+    seconds: r.seconds,
+    extract: r.extract,
+    head: {
+      layer: r.head.layer,
+      kind: r.head.options.kind,
+      C: r.head.options.C,
+      cv: r.head.cv?.best ?? null,
+      fit: r.head.head.fit,
+      reused: r.headReused,
+    },
+    evaluation: { ...evaluation, reused: r.evaluationReused },
+  };
 }
 
 export function printPredictions(results: PredictResult[], json: boolean): unknown {

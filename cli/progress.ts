@@ -4,7 +4,10 @@ import type { ProgressEvent, ProgressSink } from '../core/use-cases/progress.js'
  * Progress from core callbacks: a redrawn bar with rate and ETA on a TTY, a plain line per 10 % otherwise (logs and
  * CI stay readable), nothing with --json (stdout carries only the result).
  */
-export function progressReporter(mode: 'tty' | 'plain' | 'silent', stream: NodeJS.WriteStream = process.stderr): ProgressSink & { end(): void } {
+export function progressReporter(
+  mode: 'tty' | 'plain' | 'silent',
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressSink & { end(): void } {
   let phase: string | undefined;
   let startedAt = 0;
   let lastDecile = -1;
@@ -27,7 +30,9 @@ export function progressReporter(mode: 'tty' | 'plain' | 'silent', stream: NodeJ
     const elapsed = (performance.now() - startedAt) / 1000;
     const rate = elapsed > 0 ? event.done / elapsed : 0;
     const eta = rate > 0 ? (event.total - event.done) / rate : 0;
-    const detail = Object.entries(event.detail ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+    const detail = Object.entries(event.detail ?? {})
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
     // A rate over a few milliseconds is noise; show it once there is something to average.
     const speed = elapsed > 0.25 ? ` ${rate.toFixed(1)}/s ETA ${formatSeconds(eta)}` : '';
     const text = `${label} ${event.done}/${event.total}${speed}${detail ? ` (${detail})` : ''}`;

@@ -25,7 +25,8 @@ export class DataError extends CnnCodesError {
   }
 }
 
-export type InvalidImageKind = 'unsupported-format' | 'truncated' | 'too-large' | 'empty' | 'decode-failed' | UnreadableKind;
+export type InvalidImageKind =
+  'unsupported-format' | 'truncated' | 'too-large' | 'empty' | 'decode-failed' | UnreadableKind;
 
 /** A file a listing found but that cannot be read at all: recorded as a reject, never read. */
 export type UnreadableKind = 'dangling-symlink' | 'unreadable';
@@ -77,7 +78,11 @@ export class NotFoundError extends CnnCodesError {
 export class DamagedShardError extends CnnCodesError {
   readonly location: string;
   constructor(location: string, reason: string, options?: { cause?: unknown }) {
-    super('DAMAGED_SHARD', `damaged code shard ${location}: ${reason}; run "cnn-codes verify --out DIR --repair" or "cnn-codes run" again to re-extract its rows`, options);
+    super(
+      'DAMAGED_SHARD',
+      `damaged code shard ${location}: ${reason}; run "cnn-codes verify --out DIR --repair" or "cnn-codes run" again to re-extract its rows`,
+      options,
+    );
     this.location = location;
   }
 }

@@ -8,5 +8,8 @@ const app = new App();
 // The acknowledgements are also written into the template's metadata, where a reviewer of the template sees them.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { writeSuppressionsToCloudFormation: true }));
 const config = readConfig(app.node);
-new PipelineStack(app, config.stackName, { config, description: 'cnn-codes: CNN codes pipeline (S3, SQS, Batch GPU extract, Lambda heads, fine-tune)' });
+new PipelineStack(app, config.stackName, {
+  config,
+  description: 'cnn-codes: CNN codes pipeline (S3, SQS, Batch GPU extract, Lambda heads, fine-tune)',
+});
 app.synth();

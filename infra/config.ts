@@ -69,11 +69,21 @@ export function readConfig(node: Node): PipelineConfig {
     spot: bool('spot', ctx('spot') ?? d.spot),
     maxGpuVcpus: int('maxGpuVcpus', ctx('maxGpuVcpus') ?? d.maxGpuVcpus, 1, 4096),
     model: text('model', ctx('model') ?? d.model, MODEL_NAME),
-    extractMessagesPerWorker: int('extractMessagesPerWorker', ctx('extractMessagesPerWorker') ?? d.extractMessagesPerWorker, 1, 1_000_000),
+    extractMessagesPerWorker: int(
+      'extractMessagesPerWorker',
+      ctx('extractMessagesPerWorker') ?? d.extractMessagesPerWorker,
+      1,
+      1_000_000,
+    ),
     maxExtractWorkers: int('maxExtractWorkers', ctx('maxExtractWorkers') ?? d.maxExtractWorkers, 1, 10_000),
     maxFineTuneJobs: int('maxFineTuneJobs', ctx('maxFineTuneJobs') ?? d.maxFineTuneJobs, 1, 100),
     // SQS event sources accept a maximum concurrency of 2 to 1000.
-    maxCpuExtractConcurrency: int('maxCpuExtractConcurrency', ctx('maxCpuExtractConcurrency') ?? d.maxCpuExtractConcurrency, 2, 1000),
+    maxCpuExtractConcurrency: int(
+      'maxCpuExtractConcurrency',
+      ctx('maxCpuExtractConcurrency') ?? d.maxCpuExtractConcurrency,
+      2,
+      1000,
+    ),
     tmpExpirationDays: int('tmpExpirationDays', ctx('tmpExpirationDays') ?? d.tmpExpirationDays, 1, 3650),
     storageOnly: bool('storageOnly', ctx('storageOnly') ?? d.storageOnly),
     sourceRoot: path.resolve(REPO_ROOT, text('sourceRoot', ctx('sourceRoot') ?? '.', /./)),
@@ -95,13 +105,15 @@ function fail(key: string, why: string): never {
 // `-c key=value` always arrives as a string; cdk.json values keep their JSON type. Both are accepted.
 
 function text(key: string, value: unknown, pattern: RegExp): string {
-  if (typeof value !== 'string' || !pattern.test(value)) fail(key, `expected a string matching ${pattern}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !pattern.test(value))
+    fail(key, `expected a string matching ${pattern}, got ${JSON.stringify(value)}`);
   return value;
 }
 
 function int(key: string, value: unknown, min: number, max: number): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) fail(key, `expected an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+    fail(key, `expected an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -112,7 +124,13 @@ function bool(key: string, value: unknown): boolean {
 }
 
 function stringList(key: string, value: unknown): string[] {
-  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  const list =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value;
   if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string')) {
     fail(key, `expected a non-empty list (JSON array or comma-separated), got ${JSON.stringify(value)}`);
   }

@@ -41,19 +41,36 @@ export class PipelineStack extends Stack {
     const storage = new Storage(this, 'Storage', { tmpExpirationDays: config.tmpExpirationDays });
     const trainHeadVisibility = visibilityFor(SIZES.trainHead.timeout);
     const queues: StageQueues = {
-      run: new WorkQueue(this, 'Run', { visibilityTimeout: trainHeadVisibility, maxReceiveCount: MAX_RECEIVE_COUNT.run }),
+      run: new WorkQueue(this, 'Run', {
+        visibilityTimeout: trainHeadVisibility,
+        maxReceiveCount: MAX_RECEIVE_COUNT.run,
+      }),
       extract: new WorkQueue(this, 'Extract', {
         visibilityTimeout: gpuExtract ? SIZES.extractWorker.visibility : visibilityFor(SIZES.extractLambda.timeout),
         maxReceiveCount: MAX_RECEIVE_COUNT.extract,
       }),
-      train: new WorkQueue(this, 'Train', { visibilityTimeout: trainHeadVisibility, maxReceiveCount: MAX_RECEIVE_COUNT.train }),
+      train: new WorkQueue(this, 'Train', {
+        visibilityTimeout: trainHeadVisibility,
+        maxReceiveCount: MAX_RECEIVE_COUNT.train,
+      }),
       // Train messages the Lambda forwards as too large for it; the Batch CPU job drains them.
-      trainBatch: new WorkQueue(this, 'TrainBatch', { visibilityTimeout: SIZES.trainBatch.visibility, maxReceiveCount: MAX_RECEIVE_COUNT.trainBatch }),
-      evaluate: new WorkQueue(this, 'Evaluate', { visibilityTimeout: visibilityFor(SIZES.evaluate.timeout), maxReceiveCount: MAX_RECEIVE_COUNT.evaluate }),
-      fineTune: new WorkQueue(this, 'FineTune', { visibilityTimeout: SIZES.fineTune.visibility, maxReceiveCount: MAX_RECEIVE_COUNT.fineTune }),
+      trainBatch: new WorkQueue(this, 'TrainBatch', {
+        visibilityTimeout: SIZES.trainBatch.visibility,
+        maxReceiveCount: MAX_RECEIVE_COUNT.trainBatch,
+      }),
+      evaluate: new WorkQueue(this, 'Evaluate', {
+        visibilityTimeout: visibilityFor(SIZES.evaluate.timeout),
+        maxReceiveCount: MAX_RECEIVE_COUNT.evaluate,
+      }),
+      fineTune: new WorkQueue(this, 'FineTune', {
+        visibilityTimeout: SIZES.fineTune.visibility,
+        maxReceiveCount: MAX_RECEIVE_COUNT.fineTune,
+      }),
     };
     // Incremental mode: every image uploaded under datasets/ becomes extract work without anyone asking.
-    storage.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(queues.extract.queue), { prefix: PREFIX.datasets });
+    storage.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(queues.extract.queue), {
+      prefix: PREFIX.datasets,
+    });
     // CDK's singleton custom resource that writes the notification configuration.
     for (const child of this.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) acknowledgeBasicExecutionRole(child);
@@ -77,11 +94,22 @@ export class PipelineStack extends Stack {
     if (!config.storageOnly) this.addCompute(config, storage, queues, environment, withRunQueue);
   }
 
-  private addCompute(config: PipelineConfig, storage: Storage, queues: StageQueues, environment: Record<string, string>, withRunQueue: Record<string, string>): void {
+  private addCompute(
+    config: PipelineConfig,
+    storage: Storage,
+    queues: StageQueues,
+    environment: Record<string, string>,
+    withRunQueue: Record<string, string>,
+  ): void {
     const gpuExtract = config.extractCompute === 'gpu';
     // Lambda sets AWS_REGION itself (and forbids setting it); an ECS container on EC2 may not get it otherwise.
     const region = { AWS_REGION: this.region };
-    const heads = new HeadsFunctions(this, 'Heads', { sourceRoot: config.sourceRoot, storage, queues, environment: withRunQueue });
+    const heads = new HeadsFunctions(this, 'Heads', {
+      sourceRoot: config.sourceRoot,
+      storage,
+      queues,
+      environment: withRunQueue,
+    });
     heads.trainHead.addEnvironment(ENV.trainCompute, 'lambda');
     heads.trainHead.addEnvironment(ENV.trainTimeoutSeconds, String(SIZES.trainHead.timeout.toSeconds()));
     heads.trainHead.addEnvironment(ENV.trainBatchQueueUrl, queues.trainBatch.queue.queueUrl);
@@ -94,7 +122,11 @@ export class PipelineStack extends Stack {
       queues.train.queue.grantSendMessages(grantee);
     };
 
-    const gpu = new GpuBatch(this, 'GpuBatch', { instanceTypes: config.gpuInstanceTypes, spot: config.spot, maxvCpus: config.maxGpuVcpus });
+    const gpu = new GpuBatch(this, 'GpuBatch', {
+      instanceTypes: config.gpuInstanceTypes,
+      spot: config.spot,
+      maxvCpus: config.maxGpuVcpus,
+    });
     const pools: DispatchedPool[] = [];
     if (gpuExtract) {
       const workers = new GpuWorkerJob(this, 'ExtractWorkers', {
@@ -150,8 +182,16 @@ export class PipelineStack extends Stack {
       image: extractImageSource(config.sourceRoot),
       command: [...RUNTIME_SOURCES.trainBatchCommand],
       // The job's "train queue" is the forwarding queue: it runs the same train stage, as 'batch'.
-      environment: { ...environment, ...region, [ENV.queueUrl.train]: queues.trainBatch.queue.queueUrl, [ENV.trainCompute]: 'batch' },
-      vcpus, memory, timeout, maxvCpus,
+      environment: {
+        ...environment,
+        ...region,
+        [ENV.queueUrl.train]: queues.trainBatch.queue.queueUrl,
+        [ENV.trainCompute]: 'batch',
+      },
+      vcpus,
+      memory,
+      timeout,
+      maxvCpus,
     });
     storage.grant(trainJob.role, PREFIX.cache, 'read');
     storage.grant(trainJob.role, PREFIX.runs, 'readWrite');
@@ -174,11 +214,18 @@ export class PipelineStack extends Stack {
     const bucket = storage.bucket.bucketName;
     new CfnOutput(this, 'BucketName', { value: bucket });
     new CfnOutput(this, 'UploadCommand', {
-      description: 'Upload an ImageFolder dataset (<split>/<class>/<file>); each new image is also queued for extraction',
+      description:
+        'Upload an ImageFolder dataset (<split>/<class>/<file>); each new image is also queued for extraction',
       value: `aws s3 sync ./my-dataset s3://${bucket}/${PREFIX.datasets}my-dataset/`,
     });
-    new CfnOutput(this, 'RunQueueUrl', { description: 'Send a run message here to plan, extract, train and evaluate', value: queues.run.queue.queueUrl });
-    new CfnOutput(this, 'FineTuneQueueUrl', { description: 'Send a fine-tune message here; a GPU job picks it up within a minute', value: queues.fineTune.queue.queueUrl });
+    new CfnOutput(this, 'RunQueueUrl', {
+      description: 'Send a run message here to plan, extract, train and evaluate',
+      value: queues.run.queue.queueUrl,
+    });
+    new CfnOutput(this, 'FineTuneQueueUrl', {
+      description: 'Send a fine-tune message here; a GPU job picks it up within a minute',
+      value: queues.fineTune.queue.queueUrl,
+    });
     new CfnOutput(this, 'RuntimeEnvironment', {
       description: 'The variables the cnn-codes runtime reads, for a shell that talks to this deployment',
       value: Object.entries(runtimeEnvironment)

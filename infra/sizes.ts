@@ -37,7 +37,13 @@ export const SIZES = {
    * bench's cost model). Fargate's 4 vCPU allow up to 30 GiB: 36 bytes a value in memory covers ~800 M values
    * (e.g. 600k × 1280). The worker's heartbeat extends its message every third of `visibility`.
    */
-  trainBatch: { vcpus: 4, memory: Size.gibibytes(30), timeout: Duration.hours(6), visibility: Duration.minutes(5), maxvCpus: 16 },
+  trainBatch: {
+    vcpus: 4,
+    memory: Size.gibibytes(30),
+    timeout: Duration.hours(6),
+    visibility: Duration.minutes(5),
+    maxvCpus: 16,
+  },
   dispatchInterval: Duration.minutes(1),
 } as const;
 

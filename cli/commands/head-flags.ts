@@ -21,8 +21,14 @@ export type HeadChoices = Omit<TrainOptions, 'layer' | 'seed'>;
 export function headChoices(values: FlagValues): HeadChoices {
   return {
     ...optional('head', choiceFlag(values, 'head', ['logistic', 'svm', 'auto'] as const)),
-    ...optional('C', numberFlag(values, 'C', (n) => n > 0, 'a positive number')),
-    ...optional('folds', numberFlag(values, 'folds', (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2')),
+    ...optional(
+      'C',
+      numberFlag(values, 'C', (n) => n > 0, 'a positive number'),
+    ),
+    ...optional(
+      'folds',
+      numberFlag(values, 'folds', (n) => Number.isInteger(n) && n >= 2, 'an integer ≥ 2'),
+    ),
     ...optional('classWeight', choiceFlag(values, 'class-weight', ['balanced'] as const)),
     ...(values['exclude-suspects'] === true ? { excludeSuspects: true } : {}),
   };

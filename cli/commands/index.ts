@@ -5,4 +5,9 @@ import { REPORT_COMMANDS } from './report.js';
 import { SERVERLESS_COMMANDS } from './serverless.js';
 
 /** Every subcommand, in the order `--help` lists them. Add a command by adding its module here. */
-export const COMMANDS: readonly CliCommand[] = [...LOCAL_COMMANDS, ...PREPARE_COMMANDS, ...REPORT_COMMANDS, ...SERVERLESS_COMMANDS];
+export const COMMANDS: readonly CliCommand[] = [
+  ...LOCAL_COMMANDS,
+  ...PREPARE_COMMANDS,
+  ...REPORT_COMMANDS,
+  ...SERVERLESS_COMMANDS,
+];

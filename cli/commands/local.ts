@@ -22,9 +22,23 @@ import { readHeadFile } from './head-file.js';
 import { HEAD_OPTIONS, headChoices } from './head-flags.js';
 import { predictWithClassifierFile } from './report.js';
 import { CODES_FLAG_DOCS, CODES_OPTIONS, trainOnCodesCommand } from './train-codes.js';
-import { printEvaluation, printExtract, printModels, printPredictions, printRun, printTrain, printVerify, verifySummary } from '../output.js';
+import {
+  printEvaluation,
+  printExtract,
+  printModels,
+  printPredictions,
+  printRun,
+  printTrain,
+  printVerify,
+  verifySummary,
+} from '../output.js';
 
-const data: OptionSpec = { data: { type: 'string' }, seed: { type: 'string' }, 'val-fraction': { type: 'string' }, verify: { type: 'boolean', default: false } };
+const data: OptionSpec = {
+  data: { type: 'string' },
+  seed: { type: 'string' },
+  'val-fraction': { type: 'string' },
+  verify: { type: 'boolean', default: false },
+};
 const out: OptionSpec = { out: { type: 'string' }, cache: { type: 'string' } };
 const model: OptionSpec = {
   model: { type: 'string' },
@@ -40,7 +54,8 @@ const model: OptionSpec = {
 function local(values: FlagValues, ctx: CommandContext, command: string, stamps = false) {
   const dataDir = values.data === undefined ? undefined : path.resolve(String(values.data));
   const outFlag = stringFlag(values, 'out');
-  if (!outFlag && !dataDir) throw new ConfigError(`${command}: --out DIR is required (the workspace that extract/run wrote)`);
+  if (!outFlag && !dataDir)
+    throw new ConfigError(`${command}: --out DIR is required (the workspace that extract/run wrote)`);
   const outDir = path.resolve(outFlag ?? path.join('cnn-codes-out', path.basename(dataDir!)));
   const deps = localDeps(
     ctx.env,
@@ -68,12 +83,27 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
   // Test-time augmentation is part of the preprocessing, so its codes get their own cache namespace.
   const tta = choiceFlag(values, 'tta', ['flip', 'none'] as const);
   const { tta: _given, ...preprocess } = looked.descriptor.preprocess;
-  const registered = tta === undefined ? looked : { ...looked, descriptor: { ...looked.descriptor, preprocess: tta === 'flip' ? { ...preprocess, tta } : preprocess } };
+  const registered =
+    tta === undefined
+      ? looked
+      : {
+          ...looked,
+          descriptor: { ...looked.descriptor, preprocess: tta === 'flip' ? { ...preprocess, tta } : preprocess },
+        };
   const listOptions = {
-    ...optional('valFraction', numberFlag(values, 'val-fraction', (n) => n > 0 && n < 1, 'a fraction between 0 and 1')),
+    ...optional(
+      'valFraction',
+      numberFlag(values, 'val-fraction', (n) => n > 0 && n < 1, 'a fraction between 0 and 1'),
+    ),
     ...optional('seed', numberFlag(values, 'seed', Number.isInteger, 'an integer')),
   };
-  const extractDeps = { ...deps, data: new FsBlobStore(deps.dataDir!), model: registered, onProgress: ctx.progress, onWarning: warn(ctx) };
+  const extractDeps = {
+    ...deps,
+    data: new FsBlobStore(deps.dataDir!),
+    model: registered,
+    onProgress: ctx.progress,
+    onWarning: warn(ctx),
+  };
   return { deps, extractDeps, listOptions, verify: values.verify === true };
 }
 
@@ -101,7 +131,11 @@ const runCommand: CliCommand = {
   async run(values, _positionals, ctx) {
     const { extractDeps, listOptions, deps, verify } = await withData(values, ctx, 'run');
     const result = await whileInterruptible((signal) =>
-      run(extractDeps, { extract: { list: listOptions, verify, signal }, train: trainRequest(values), ...optional('split', stringFlag(values, 'split')) }),
+      run(extractDeps, {
+        extract: { list: listOptions, verify, signal },
+        train: trainRequest(values),
+        ...optional('split', stringFlag(values, 'split')),
+      }),
     ).finally(() => deps.stamps?.close());
     ctx.progress.end();
     return printRun(result, deps.outDir, ctx.json);
@@ -114,11 +148,17 @@ const extractCommand: CliCommand = {
   usage: 'extract --data DIR [--out DIR] [--layer final,NAME|all] [options]',
   example: 'cnn-codes extract --data ../shared/data/hymenoptera_data --layer all',
   options: { ...data, ...out, ...model, layer: { type: 'string' } },
-  flagDocs: { layer: { arg: 'LIST', text: 'cut points to extract: final (default), a comma list of named layers, or all' } },
+  flagDocs: {
+    layer: { arg: 'LIST', text: 'cut points to extract: final (default), a comma list of named layers, or all' },
+  },
   async run(values, _positionals, ctx) {
     const { extractDeps, listOptions, deps, verify } = await withData(values, ctx, 'extract');
-    const cuts = stringFlag(values, 'layer')?.split(',').map((s) => s.trim());
-    const result = await whileInterruptible((signal) => extract(extractDeps, { ...optional('cuts', cuts), list: listOptions, verify, signal })).finally(() => deps.stamps?.close());
+    const cuts = stringFlag(values, 'layer')
+      ?.split(',')
+      .map((s) => s.trim());
+    const result = await whileInterruptible((signal) =>
+      extract(extractDeps, { ...optional('cuts', cuts), list: listOptions, verify, signal }),
+    ).finally(() => deps.stamps?.close());
     ctx.progress.end();
     return printExtract(result.summary, deps.outDir, ctx.json);
   },
@@ -126,12 +166,17 @@ const extractCommand: CliCommand = {
 
 const trainCommand: CliCommand = {
   name: 'train',
-  summary: 'fit a head on cached train codes (or --codes/--labels .npy); C (and layer/head with "auto") chosen by stratified k-fold CV',
-  usage: 'train --out DIR [--layer NAME|auto] [--head KIND] [--C x] [options]   |   train --codes X.npy --labels y.npy [--val-codes V.npy --val-labels W.npy] [--out DIR]',
+  summary:
+    'fit a head on cached train codes (or --codes/--labels .npy); C (and layer/head with "auto") chosen by stratified k-fold CV',
+  usage:
+    'train --out DIR [--layer NAME|auto] [--head KIND] [--C x] [options]   |   train --codes X.npy --labels y.npy [--val-codes V.npy --val-labels W.npy] [--out DIR]',
   example: 'cnn-codes train --out cnn-codes-out/hymenoptera --layer auto --head auto',
   options: { ...out, ...HEAD_OPTIONS, ...CODES_OPTIONS },
   flagDocs: {
-    out: { arg: 'DIR', text: 'the workspace extract wrote (required), or where --codes writes head.json, metrics.json and reports' },
+    out: {
+      arg: 'DIR',
+      text: 'the workspace extract wrote (required), or where --codes writes head.json, metrics.json and reports',
+    },
     cache: { arg: 'DIR', text: 'the code cache extract used, when it was given --cache' },
     seed: { arg: 'N', text: 'seed of the cross-validation folds (default 0)' },
     ...CODES_FLAG_DOCS,
@@ -157,21 +202,25 @@ const evaluateCommand: CliCommand = {
   },
   async run(values, _positionals, ctx) {
     const deps = local(values, ctx, 'evaluate');
-    const evaluation = await evaluate({ ...deps, onProgress: ctx.progress }, optional('split', stringFlag(values, 'split')));
+    const evaluation = await evaluate(
+      { ...deps, onProgress: ctx.progress },
+      optional('split', stringFlag(values, 'split')),
+    );
     return printEvaluation(evaluation, deps.outDir, ctx.json);
   },
 };
 
 const predictCommand: CliCommand = {
   name: 'predict',
-  summary: 'label new images: cnn-codes predict IMAGE|FOLDER... [--out DIR | --head head.json | --model classifier.onnx]',
+  summary:
+    'label new images: cnn-codes predict IMAGE|FOLDER... [--out DIR | --head head.json | --model classifier.onnx]',
   usage: 'predict IMAGE|FOLDER... (--out DIR | --head FILE | --model classifier.onnx) [--top K]',
   example: 'cnn-codes predict ../shared/data/hymenoptera_data/val/bees --out cnn-codes-out/hymenoptera --top 2',
   options: { ...out, ...model, head: { type: 'string' }, top: { type: 'string' } },
   flagDocs: {
     out: { arg: 'DIR', text: 'the workspace whose head.json labels the images' },
     cache: { arg: 'DIR', text: 'unused by predict (images are embedded afresh); accepted for symmetry with run' },
-    model: { arg: 'NAME|FILE', text: 'backbone (default: the head\'s), or an exported classifier.onnx to use alone' },
+    model: { arg: 'NAME|FILE', text: "backbone (default: the head's), or an exported classifier.onnx to use alone" },
     head: { arg: 'FILE', text: 'head.json to use instead of <out>/head.json' },
   },
   allowPositionals: true,
@@ -180,7 +229,10 @@ const predictCommand: CliCommand = {
     const classifier = stringFlag(values, 'model');
     if (classifier?.endsWith('.onnx')) {
       const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
-      return printPredictions(await predictWithClassifierFile(classifier, files, positiveInt(values, 'top') ?? 1, ctx), ctx.json);
+      return printPredictions(
+        await predictWithClassifierFile(classifier, files, positiveInt(values, 'top') ?? 1, ctx),
+        ctx.json,
+      );
     }
     const deps = local(values, ctx, 'predict');
     const headPath = path.resolve(stringFlag(values, 'head') ?? path.join(deps.outDir, HEAD_KEY));
@@ -188,7 +240,8 @@ const predictCommand: CliCommand = {
     const looked = await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs);
     // A head trained on mirror-averaged codes (--tta flip) is fed the same kind of code: its namespace says which.
     const flipped = { ...looked.descriptor, preprocess: { ...looked.descriptor.preprocess, tta: 'flip' as const } };
-    const registered = namespaceOf(flipped, artefact.layer).id === artefact.namespace ? { ...looked, descriptor: flipped } : looked;
+    const registered =
+      namespaceOf(flipped, artefact.layer).id === artefact.namespace ? { ...looked, descriptor: flipped } : looked;
     const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
     const results = await predict(
       { model: registered, head: artefact, openEmbedder: deps.openEmbedder, onProgress: ctx.progress },
@@ -202,13 +255,19 @@ const predictCommand: CliCommand = {
 
 const verifyCommand: CliCommand = {
   name: 'verify',
-  summary: 'check every cached shard of a workspace against its checksum; --repair re-extracts damaged ones (exit 0 = clean)',
+  summary:
+    'check every cached shard of a workspace against its checksum; --repair re-extracts damaged ones (exit 0 = clean)',
   options: { ...out, ...model, data: { type: 'string' }, repair: { type: 'boolean', default: false } },
   usage: 'verify --out DIR [--repair] [--data DIR]',
   example: 'cnn-codes verify --out cnn-codes-out/hymenoptera --repair',
   flagDocs: {
-    repair: { text: 'delete damaged shards and re-extract their rows from the dataset (the manifest names it, or --data)' },
-    data: { arg: 'DIR', text: 'with --repair: the dataset to re-extract from, when it moved since the manifest was written' },
+    repair: {
+      text: 'delete damaged shards and re-extract their rows from the dataset (the manifest names it, or --data)',
+    },
+    data: {
+      arg: 'DIR',
+      text: 'with --repair: the dataset to re-extract from, when it moved since the manifest was written',
+    },
   },
   async run(values, _positionals, ctx) {
     const repair = values.repair === true;
@@ -216,13 +275,29 @@ const verifyCommand: CliCommand = {
     try {
       const report = await verifyWorkspace(deps, { remove: repair });
       if (report.clean) return printVerify(report, undefined, deps.outDir, ctx.json);
-      for (const d of report.damaged) process.stderr.write(`cnn-codes: ${repair ? 'removed' : 'damaged'}: ${d.location}: ${d.reason} (${d.rows} rows)\n`);
-      if (!repair) throw new DataError(`verify: not clean: ${verifySummary(report)}; "cnn-codes verify --out ${deps.outDir} --repair" re-extracts them`);
+      for (const d of report.damaged)
+        process.stderr.write(
+          `cnn-codes: ${repair ? 'removed' : 'damaged'}: ${d.location}: ${d.reason} (${d.rows} rows)\n`,
+        );
+      if (!repair)
+        throw new DataError(
+          `verify: not clean: ${verifySummary(report)}; "cnn-codes verify --out ${deps.outDir} --repair" re-extracts them`,
+        );
       const manifest = await readManifest(deps.workspace, deps.manifestIndex);
-      const dataDir = stringFlag(values, 'data') ?? (manifest.dataset.startsWith('file://') ? fileURLToPath(manifest.dataset) : undefined);
-      if (!dataDir) throw new DataError(`verify --repair: the dataset ${manifest.dataset} is not a local folder; pass --data DIR`);
-      const { extractDeps, listOptions } = await withData({ ...values, data: dataDir, model: stringFlag(values, 'model') ?? manifest.model.name }, ctx, 'verify', deps);
-      const result = await whileInterruptible((signal) => extract(extractDeps, { cuts: Object.keys(manifest.namespaces), list: listOptions, signal }));
+      const dataDir =
+        stringFlag(values, 'data') ??
+        (manifest.dataset.startsWith('file://') ? fileURLToPath(manifest.dataset) : undefined);
+      if (!dataDir)
+        throw new DataError(`verify --repair: the dataset ${manifest.dataset} is not a local folder; pass --data DIR`);
+      const { extractDeps, listOptions } = await withData(
+        { ...values, data: dataDir, model: stringFlag(values, 'model') ?? manifest.model.name },
+        ctx,
+        'verify',
+        deps,
+      );
+      const result = await whileInterruptible((signal) =>
+        extract(extractDeps, { cuts: Object.keys(manifest.namespaces), list: listOptions, signal }),
+      );
       ctx.progress.end();
       return printVerify(report, result.summary.embedded, deps.outDir, ctx.json);
     } finally {
@@ -254,4 +329,12 @@ async function imageFiles(target: string): Promise<string[]> {
     .sort();
 }
 
-export const LOCAL_COMMANDS: CliCommand[] = [runCommand, extractCommand, trainCommand, evaluateCommand, predictCommand, verifyCommand, modelsCommand];
+export const LOCAL_COMMANDS: CliCommand[] = [
+  runCommand,
+  extractCommand,
+  trainCommand,
+  evaluateCommand,
+  predictCommand,
+  verifyCommand,
+  modelsCommand,
+];

@@ -32,8 +32,13 @@ const reportCommand: CliCommand = {
     const workspace = new FsBlobStore(out);
     const manifestIndex = new SqliteManifestIndex(path.join(out, STAMP_INDEX_FILE));
     const dataDir = stringFlag(values, 'data') ?? localDatasetOf(await readManifest(workspace, manifestIndex));
-    if (dataDir && !(await fs.stat(dataDir).catch(() => undefined))?.isDirectory()) throw new DataError(`data folder not found: ${dataDir}`);
-    const written = await writeHtmlReport({ workspace, manifestIndex, ...(dataDir ? { data: new FsBlobStore(dataDir) } : {}) });
+    if (dataDir && !(await fs.stat(dataDir).catch(() => undefined))?.isDirectory())
+      throw new DataError(`data folder not found: ${dataDir}`);
+    const written = await writeHtmlReport({
+      workspace,
+      manifestIndex,
+      ...(dataDir ? { data: new FsBlobStore(dataDir) } : {}),
+    });
     const file = path.join(out, written.key);
     if (!ctx.json) say(`report: ${file} (${(written.bytes / 1024).toFixed(0)} kB, ${written.thumbnails} thumbnails)`);
     return { report: file, ...written };
@@ -61,7 +66,11 @@ const exportCommand: CliCommand = {
     const headFlag = stringFlag(values, 'head');
     if (!headFlag && values.out === undefined) throw new ConfigError('export: --out DIR (or --head FILE) is required');
     const out = path.resolve(stringFlag(values, 'out') ?? path.dirname(headFlag!));
-    const deps = localDeps(ctx.env, { out, modelsDirs: (values['models-dir'] as string[] | undefined) ?? [], allowDownload: values['allow-download'] === true });
+    const deps = localDeps(ctx.env, {
+      out,
+      modelsDirs: (values['models-dir'] as string[] | undefined) ?? [],
+      allowDownload: values['allow-download'] === true,
+    });
     const headPath = path.resolve(headFlag ?? path.join(out, HEAD_KEY));
     const head = await readHeadFile(headPath);
     const model = await deps.registry.lookup(head.model.name, deps.modelsDirs);
@@ -71,7 +80,15 @@ const exportCommand: CliCommand = {
     const exported = await exportClassifier(
       {
         readModel: async (m) =>
-          fs.readFile((await resolveModelFile(m, { modelsDirs: deps.modelsDirs, cacheDir: ctx.env.modelCacheDir, allowDownload: values['allow-download'] === true })).path),
+          fs.readFile(
+            (
+              await resolveModelFile(m, {
+                modelsDirs: deps.modelsDirs,
+                cacheDir: ctx.env.modelCacheDir,
+                allowDownload: values['allow-download'] === true,
+              })
+            ).path,
+          ),
       },
       { head, model, input },
     );
@@ -80,15 +97,22 @@ const exportCommand: CliCommand = {
     await fs.writeFile(target, exported.bytes);
     const s = exported.summary;
     if (!ctx.json) {
-      say(`classifier: ${target} (${(s.bytes / 1e6).toFixed(1)} MB): ${s.model} → ${s.layer} → ${s.head} (C = ${s.C}) → softmax over ${s.classes.join(', ')}`);
-      say(s.input === 'rgb' ? 'input "image": uint8 [N, H, W, 3] RGB crops (normalization is in the graph); outputs "probabilities", "label"' : 'input "image": the backbone\'s normalized float tensor; outputs "probabilities", "label"');
+      say(
+        `classifier: ${target} (${(s.bytes / 1e6).toFixed(1)} MB): ${s.model} → ${s.layer} → ${s.head} (C = ${s.C}) → softmax over ${s.classes.join(', ')}`,
+      );
+      say(
+        s.input === 'rgb'
+          ? 'input "image": uint8 [N, H, W, 3] RGB crops (normalization is in the graph); outputs "probabilities", "label"'
+          : 'input "image": the backbone\'s normalized float tensor; outputs "probabilities", "label"',
+      );
     }
     return { classifier: target, ...s };
   },
 };
 
 function requireOut(value: unknown, command: string): string {
-  if (typeof value !== 'string') throw new ConfigError(`${command}: --out DIR is required (the workspace that run/evaluate wrote)`);
+  if (typeof value !== 'string')
+    throw new ConfigError(`${command}: --out DIR is required (the workspace that run/evaluate wrote)`);
   return path.resolve(value);
 }
 
@@ -100,7 +124,12 @@ function localDatasetOf(manifest: Manifest): string | undefined {
 export const REPORT_COMMANDS: CliCommand[] = [reportCommand, exportCommand];
 
 /** predict --model classifier.onnx: the exported file alone, no workspace, head or model registry. */
-export async function predictWithClassifierFile(file: string, images: string[], topK: number, ctx: CommandContext): Promise<PredictResult[]> {
+export async function predictWithClassifierFile(
+  file: string,
+  images: string[],
+  topK: number,
+  ctx: CommandContext,
+): Promise<PredictResult[]> {
   const bytes = await fs.readFile(path.resolve(file)).catch(() => {
     throw new DataError(`cannot read classifier ${file}`);
   });

@@ -33,7 +33,10 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
  * then the names `cnn-codes up` gives. An explicit --queue-prefix means queues found by name, whatever is exported.
  */
 function connect(values: FlagValues, env: CliEnvironment) {
-  const aws = awsSettings({ ...optional('endpoint', stringFlag(values, 'endpoint')), ...optional('region', stringFlag(values, 'region')) });
+  const aws = awsSettings({
+    ...optional('endpoint', stringFlag(values, 'endpoint')),
+    ...optional('region', stringFlag(values, 'region')),
+  });
   const prefixFlag = stringFlag(values, 'queue-prefix');
   return {
     aws,
@@ -68,7 +71,8 @@ async function queuesOrFail(c: Connection, stages: readonly Stage[]): Promise<Pa
 
 export async function up(values: FlagValues, ctx: CommandContext): Promise<unknown> {
   const c = connect(values, ctx.env);
-  const notify = values['no-notify'] === true ? null : (stringFlag(values, 'notify-prefix') ?? DEFAULT_PROVISION.notifyPrefix);
+  const notify =
+    values['no-notify'] === true ? null : (stringFlag(values, 'notify-prefix') ?? DEFAULT_PROVISION.notifyPrefix);
   const made = await provision(c.s3, c.sqs, {
     bucket: c.bucket,
     queuePrefix: c.queuePrefix,
@@ -79,36 +83,62 @@ export async function up(values: FlagValues, ctx: CommandContext): Promise<unkno
   });
   if (!ctx.json) {
     say(`bucket s3://${made.bucket}${c.aws.s3Endpoint ? ` at ${c.aws.s3Endpoint}` : ''}`);
-    for (const stage of STAGES) say(`queue ${stage.padEnd(8)} ${made.queues[stage].url}  (DLQ ${made.queues[stage].deadLetterUrl})`);
-    say(notify === null ? 'incremental mode off (no bucket notification)' : `incremental mode: s3://${made.bucket}/${notify}* → ${c.queuePrefix}-extract`);
+    for (const stage of STAGES)
+      say(`queue ${stage.padEnd(8)} ${made.queues[stage].url}  (DLQ ${made.queues[stage].deadLetterUrl})`);
+    say(
+      notify === null
+        ? 'incremental mode off (no bucket notification)'
+        : `incremental mode: s3://${made.bucket}/${notify}* → ${c.queuePrefix}-extract`,
+    );
   }
   return made;
 }
 
 export async function worker(values: FlagValues, ctx: CommandContext): Promise<unknown> {
   const c = connect(values, ctx.env);
-  const stages = (stringFlag(values, 'queues')?.split(',').map((s) => s.trim()) ?? [...STAGES]) as Stage[];
+  const stages = (stringFlag(values, 'queues')
+    ?.split(',')
+    .map((s) => s.trim()) ?? [...STAGES]) as Stage[];
   const unknown = stages.filter((s) => !(STAGES as readonly string[]).includes(s));
-  if (unknown.length > 0) throw new ConfigError(`--queues: unknown stage ${unknown.join(', ')} (stages: ${STAGES.join(', ')})`);
+  if (unknown.length > 0)
+    throw new ConfigError(`--queues: unknown stage ${unknown.join(', ')} (stages: ${STAGES.join(', ')})`);
   const settings: ServerlessSettings = {
     bucket: c.bucket,
     queueUrls: await queuesOrFail(c, STAGES),
     model: stringFlag(values, 'model') ?? DEFAULT_MODEL,
     cuts: ['final'],
     executionProvider: choiceFlag(values, 'provider', ['cpu', 'cuda'] as const) ?? 'cpu',
-    modelsDirs: [...((values['models-dir'] as string[] | undefined) ?? []).map((d) => path.resolve(d)), ...ctx.env.modelsDirs],
+    modelsDirs: [
+      ...((values['models-dir'] as string[] | undefined) ?? []).map((d) => path.resolve(d)),
+      ...ctx.env.modelsDirs,
+    ],
     ...optional('threads', positiveInt(values, 'threads')),
     idleExitSeconds: numberFlag(values, 'idle-exit', (n) => n > 0, 'a positive number of seconds') ?? null,
-    pollSeconds: numberFlag(values, 'poll', (n) => Number.isInteger(n) && n >= 1 && n <= 20, 'an integer number of seconds in 1..20') ?? 20,
+    pollSeconds:
+      numberFlag(
+        values,
+        'poll',
+        (n) => Number.isInteger(n) && n >= 1 && n <= 20,
+        'an integer number of seconds in 1..20',
+      ) ?? 20,
     allowLocalStores: false,
     aws: c.aws,
   };
   const log = ctx.json ? () => {} : jsonLog({ role: 'worker' });
   // The user's cache of prepared graphs, as local runs use: a worker start loads the graph instead of redoing the surgery.
-  const runtime = buildRuntime(settings, { withBackbone: stages.includes('extract'), log, preparedGraphCacheDir: ctx.env.preparedGraphCacheDir });
+  const runtime = buildRuntime(settings, {
+    withBackbone: stages.includes('extract'),
+    log,
+    preparedGraphCacheDir: ctx.env.preparedGraphCacheDir,
+  });
   log({ event: 'worker:started', stages, bucket: c.bucket });
   try {
-    return await runWorkers(runtime, { stages, signal: shutdownOnSignals(log), log, ...optional('idleExitSeconds', settings.idleExitSeconds ?? undefined) });
+    return await runWorkers(runtime, {
+      stages,
+      signal: shutdownOnSignals(log),
+      log,
+      ...optional('idleExitSeconds', settings.idleExitSeconds ?? undefined),
+    });
   } finally {
     await runtime.close();
   }
@@ -125,9 +155,15 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
   if (!data.startsWith('s3://')) {
     const name = stringFlag(values, 'name') ?? path.basename(path.resolve(data));
     dataset = childUri(bucketUri, bucketKey(BUCKET_PREFIX.datasets, name));
-    uploaded = await uploadFolder(path.resolve(data), new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.datasets, name)), ctx);
+    uploaded = await uploadFolder(
+      path.resolve(data),
+      new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.datasets, name)),
+      ctx,
+    );
   }
-  const runId = stringFlag(values, 'run-id') ?? `${path.basename(dataset)}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+  const runId =
+    stringFlag(values, 'run-id') ??
+    `${path.basename(dataset)}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   const layer = stringFlag(values, 'layer');
   const message: RunMessage = {
     v: MESSAGE_VERSION,
@@ -142,15 +178,24 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
     train: {
       ...optional('layer', layer?.includes(',') ? undefined : layer),
       ...headChoices(values),
-      ...optional('seed', numberFlag(values, 'seed', (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer')),
+      ...optional(
+        'seed',
+        numberFlag(values, 'seed', (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer'),
+      ),
     },
     ...optional('split', choiceFlag(values, 'split', ['val', 'test'] as const)),
   };
   parseWorkMessage(message);
   await new SqsQueue(c.sqs, runQueue!).send(message);
-  if (!ctx.json) say(`submitted run ${runId}: ${dataset}${uploaded ? ` (${uploaded} files uploaded)` : ''} → ${message.workspace}`);
+  if (!ctx.json)
+    say(`submitted run ${runId}: ${dataset}${uploaded ? ` (${uploaded} files uploaded)` : ''} → ${message.workspace}`);
   if (values.wait !== true) return { runId, dataset, uploaded, workspace: message.workspace };
-  const status = await waitForRun(new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs, runId)), runId, numberFlag(values, 'timeout', (n) => n > 0, 'seconds') ?? 3600, ctx);
+  const status = await waitForRun(
+    new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs, runId)),
+    runId,
+    numberFlag(values, 'timeout', (n) => n > 0, 'seconds') ?? 3600,
+    ctx,
+  );
   if (!ctx.json) printRunStatus(status);
   return { runId, dataset, uploaded, workspace: message.workspace, status };
 }
@@ -162,11 +207,16 @@ export async function status(values: FlagValues, ctx: CommandContext): Promise<u
   for (const [stage, url] of Object.entries(found)) {
     const queue = new SqsQueue(c.sqs, url);
     const dlq = await queue.resolveDeadLetterUrl();
-    queues[stage] = { ...(await queue.counts()), deadLetters: dlq ? (await new SqsQueue(c.sqs, dlq).counts()).visible : null };
+    queues[stage] = {
+      ...(await queue.counts()),
+      deadLetters: dlq ? (await new SqsQueue(c.sqs, dlq).counts()).visible : null,
+    };
   }
   const runsStore = new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs));
   const runIds = values.run ? [String(values.run)] : await listRunIds(runsStore);
-  const runs = await Promise.all(runIds.map((id) => runStatus(new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs, id)), id)));
+  const runs = await Promise.all(
+    runIds.map((id) => runStatus(new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs, id)), id)),
+  );
   if (!ctx.json) {
     for (const [stage, q] of Object.entries(queues)) say(`queue ${stage.padEnd(8)} ${JSON.stringify(q)}`);
     runs.forEach(printRunStatus);
@@ -177,13 +227,16 @@ export async function status(values: FlagValues, ctx: CommandContext): Promise<u
 
 async function listRunIds(runs: S3BlobStore): Promise<string[]> {
   const ids: string[] = [];
-  for await (const blob of runs.list('')) if (blob.key.endsWith('/plan.json')) ids.push(blob.key.slice(0, -'/plan.json'.length));
+  for await (const blob of runs.list(''))
+    if (blob.key.endsWith('/plan.json')) ids.push(blob.key.slice(0, -'/plan.json'.length));
   return ids;
 }
 
 function printRunStatus(s: RunStatus): void {
   const accuracy = s.accuracy === undefined ? '' : `, accuracy ${(s.accuracy * 100).toFixed(1)} % on ${s.evaluatedOn}`;
-  say(`run ${s.runId}: ${s.state}, shards ${s.shards.done}/${s.shards.total}, ${s.images} images, messages ${JSON.stringify(s.events)}${accuracy}`);
+  say(
+    `run ${s.runId}: ${s.state}, shards ${s.shards.done}/${s.shards.total}, ${s.images} images, messages ${JSON.stringify(s.events)}${accuracy}`,
+  );
 }
 
 async function uploadFolder(dir: string, store: S3BlobStore, ctx: CommandContext): Promise<number> {
@@ -192,7 +245,12 @@ async function uploadFolder(dir: string, store: S3BlobStore, ctx: CommandContext
   const entries = await fs.readdir(dir, { withFileTypes: true, recursive: true });
   const files = entries
     .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).split(path.sep).join('/'))
+    .map((e) =>
+      path
+        .relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
+        .split(path.sep)
+        .join('/'),
+    )
     .filter((rel) => !rel.split('/').some((part) => part.startsWith('.')))
     .sort();
   let done = 0;
@@ -205,16 +263,30 @@ async function uploadFolder(dir: string, store: S3BlobStore, ctx: CommandContext
 }
 
 /** A CLI convenience that polls the run's workspace; the pipeline itself never polls. */
-async function waitForRun(workspace: S3BlobStore, runId: string, timeoutSeconds: number, ctx: CommandContext): Promise<RunStatus> {
+async function waitForRun(
+  workspace: S3BlobStore,
+  runId: string,
+  timeoutSeconds: number,
+  ctx: CommandContext,
+): Promise<RunStatus> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
     const status = await runStatus(workspace, runId);
-    if (status.shards.total > 0) ctx.progress({ phase: 'extract', done: status.shards.done, total: status.shards.total, message: `run ${runId} (${status.state})` });
+    if (status.shards.total > 0)
+      ctx.progress({
+        phase: 'extract',
+        done: status.shards.done,
+        total: status.shards.total,
+        message: `run ${runId} (${status.state})`,
+      });
     if (status.state === 'done') {
       ctx.progress.end();
       return status;
     }
-    if (Date.now() > deadline) throw new DataError(`run ${runId} not done after ${timeoutSeconds} s (state ${status.state}); see "cnn-codes status --run ${runId}"`);
+    if (Date.now() > deadline)
+      throw new DataError(
+        `run ${runId} not done after ${timeoutSeconds} s (state ${status.state}); see "cnn-codes status --run ${runId}"`,
+      );
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

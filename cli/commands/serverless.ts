@@ -15,7 +15,13 @@ const target: OptionSpec = {
 const upCommand: CliCommand = {
   name: 'up',
   summary: 'create the bucket, queues, DLQs and bucket notification on an S3/SQS endpoint (LocalStack, moto, AWS)',
-  options: { ...target, 'visibility-timeout': { type: 'string' }, 'max-receive-count': { type: 'string' }, 'notify-prefix': { type: 'string' }, 'no-notify': { type: 'boolean', default: false } },
+  options: {
+    ...target,
+    'visibility-timeout': { type: 'string' },
+    'max-receive-count': { type: 'string' },
+    'notify-prefix': { type: 'string' },
+    'no-notify': { type: 'boolean', default: false },
+  },
   usage: 'up [--endpoint URL] [--bucket NAME] [--queue-prefix NAME] [options]',
   example: 'cnn-codes up --endpoint http://127.0.0.1:5000',
   run: async (values, _positionals, ctx) => (await actions()).up(values, ctx),
@@ -26,8 +32,19 @@ const workerCommand: CliCommand = {
   summary: 'consume the queues (plan, extract, train, evaluate) until SIGTERM; run several for parallelism',
   usage: 'worker [--endpoint URL] [--queues LIST] [options]',
   example: 'cnn-codes worker --endpoint http://127.0.0.1:5000 --idle-exit 60',
-  flagDocs: { model: { arg: 'NAME', text: `backbone for images that arrive by bucket notification (default: ${DEFAULT_MODEL})` } },
-  options: { ...target, queues: { type: 'string' }, threads: { type: 'string' }, provider: { type: 'string' }, model: { type: 'string' }, 'models-dir': { type: 'string', multiple: true }, 'idle-exit': { type: 'string' }, poll: { type: 'string' } },
+  flagDocs: {
+    model: { arg: 'NAME', text: `backbone for images that arrive by bucket notification (default: ${DEFAULT_MODEL})` },
+  },
+  options: {
+    ...target,
+    queues: { type: 'string' },
+    threads: { type: 'string' },
+    provider: { type: 'string' },
+    model: { type: 'string' },
+    'models-dir': { type: 'string', multiple: true },
+    'idle-exit': { type: 'string' },
+    poll: { type: 'string' },
+  },
   run: async (values, _positionals, ctx) => (await actions()).worker(values, ctx),
 };
 

@@ -23,9 +23,15 @@ export const CODES_OPTIONS: OptionSpec = {
 
 /** What the --codes flags mean in `cnn-codes train --help`. */
 export const CODES_FLAG_DOCS: Record<string, FlagDoc> = {
-  codes: { arg: 'FILE|DIR', text: 'bring your own embeddings: float32 [n, d] .npy (or a folder of .npy shards, name order), read in chunks' },
+  codes: {
+    arg: 'FILE|DIR',
+    text: 'bring your own embeddings: float32 [n, d] .npy (or a folder of .npy shards, name order), read in chunks',
+  },
   labels: { arg: 'FILE', text: 'with --codes: int [n] .npy, labels 0..k-1' },
-  'val-codes': { arg: 'FILE', text: 'with --codes: held-out codes; metrics.json, report.md and report.html as for images' },
+  'val-codes': {
+    arg: 'FILE',
+    text: 'with --codes: held-out codes; metrics.json, report.md and report.html as for images',
+  },
   'val-labels': { arg: 'FILE', text: 'with --val-codes: their labels' },
   threads: { arg: 'N', text: 'onnxruntime threads for large sets (default: every core)' },
 };
@@ -36,7 +42,8 @@ export async function trainOnCodesCommand(values: FlagValues, ctx: CommandContex
   if (!labels) throw new ConfigError('train --codes needs --labels FILE (int [n] .npy)');
   const valCodes = stringFlag(values, 'val-codes');
   const valLabels = stringFlag(values, 'val-labels');
-  if ((valCodes === undefined) !== (valLabels === undefined)) throw new ConfigError('--val-codes and --val-labels go together');
+  if ((valCodes === undefined) !== (valLabels === undefined))
+    throw new ConfigError('--val-codes and --val-labels go together');
   if (values.layer !== undefined) throw new ConfigError('--layer does not apply to --codes: the codes are the layer');
   const outDir = path.resolve(stringFlag(values, 'out') ?? path.join('cnn-codes-out', path.basename(codes, '.npy')));
   const train = await labelledRows(codes, labels);
@@ -48,7 +55,10 @@ export async function trainOnCodesCommand(values: FlagValues, ctx: CommandContex
     {
       ...headChoices(values),
       ...optional('seed', numberFlag(values, 'seed', Number.isInteger, 'an integer')),
-      ...optional('threads', numberFlag(values, 'threads', (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1')),
+      ...optional(
+        'threads',
+        numberFlag(values, 'threads', (n) => Number.isInteger(n) && n >= 1, 'an integer ≥ 1'),
+      ),
     },
   );
   ctx.progress.end();

@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants, promises as fs, readdirSync, readlinkSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  promises as fs,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  statSync,
+  type BigIntStats,
+} from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { NotFoundError } from '../errors.js';
@@ -144,7 +153,9 @@ export class FsBlobStore implements BlobStore, ConditionalWrites {
   }
 
   async info(key: string): Promise<BlobInfo | undefined> {
-    const stat = await fs.stat(this.pathOf(key), { bigint: true }).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    const stat = await fs
+      .stat(this.pathOf(key), { bigint: true })
+      .catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
     return stat?.isFile() ? { key, ...versionOf(stat) } : undefined;
   }
 
@@ -172,7 +183,11 @@ function isNotFound(err: unknown): boolean {
 
 /** git's stat index: any write changes mtime or ctime (ns), a replaced file changes the inode. */
 function versionOf(stat: BigIntStats): Omit<BlobInfo, 'key'> {
-  return { size: Number(stat.size), version: `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`, modifiedMs: Number(stat.mtimeMs) };
+  return {
+    size: Number(stat.size),
+    version: `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`,
+    modifiedMs: Number(stat.mtimeMs),
+  };
 }
 
 type Visit = (file: string, stat: BigIntStats | undefined, unreadable?: BlobInfo['unreadable']) => void;
@@ -218,14 +233,21 @@ function walk(dir: string, visit: Visit, seen = new Set<string>()): void {
         } catch {
           // the link vanished meanwhile: '?' is all we can say
         }
-        visit(full, undefined, { kind: 'dangling-symlink', message: `symbolic link to ${target}, which does not exist` });
+        visit(full, undefined, {
+          kind: 'dangling-symlink',
+          message: `symbolic link to ${target}, which does not exist`,
+        });
       }
       // Otherwise a concurrent writer's temp file renamed away between readdir and stat: it was never a key.
       else if (!isNotFound(err)) throw err;
       continue;
     }
     if (stat.isDirectory()) walk(full, visit, seen);
-    else if (!stat.isFile()) visit(full, undefined, { kind: 'unreadable', message: 'not a regular file (a FIFO, socket or device): never read' });
+    else if (!stat.isFile())
+      visit(full, undefined, {
+        kind: 'unreadable',
+        message: 'not a regular file (a FIFO, socket or device): never read',
+      });
     else {
       let denied: string | undefined;
       try {
@@ -233,7 +255,11 @@ function walk(dir: string, visit: Visit, seen = new Set<string>()): void {
       } catch (err) {
         denied = (err as NodeJS.ErrnoException).code ?? 'error';
       }
-      visit(full, stat, denied ? { kind: 'unreadable', message: `cannot be read (${denied}): check its permissions` } : undefined);
+      visit(
+        full,
+        stat,
+        denied ? { kind: 'unreadable', message: `cannot be read (${denied}): check its permissions` } : undefined,
+      );
     }
   }
 }

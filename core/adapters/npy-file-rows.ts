@@ -9,19 +9,25 @@ import { streamedRows, type RowShard, type RowSource } from '../heads/row-source
  * code cache's `shards/*.npy`, in name order). float32 is read as is; float64 is narrowed chunk by chunk.
  */
 export async function npyShard(file: string): Promise<RowShard & { dim: number }> {
-  const handle = await fs.open(file, 'r').catch((err: unknown) => { throw new DataError(`cannot open codes ${file}: ${errorMessage(err)}`); });
+  const handle = await fs.open(file, 'r').catch((err: unknown) => {
+    throw new DataError(`cannot open codes ${file}: ${errorMessage(err)}`);
+  });
   try {
     const head = new Uint8Array(65_536 + 12);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
     const { descr, shape, offset, width } = parseNpy(head.subarray(0, bytesRead), file);
     if (shape.length !== 2 || (descr !== '<f4' && descr !== '<f8')) {
-      throw new DataError(`${file}: codes must be a 2-D float32 (or float64) array [rows, dims]; got ${descr} of shape (${shape.join(', ')})`);
+      throw new DataError(
+        `${file}: codes must be a 2-D float32 (or float64) array [rows, dims]; got ${descr} of shape (${shape.join(', ')})`,
+      );
     }
     const [rows, dim] = shape as [number, number];
     const { size } = await handle.stat();
-    if (size < offset + rows * dim * width) throw new DataError(`${file} is truncated: ${size} bytes for ${rows} × ${dim} values`);
+    if (size < offset + rows * dim * width)
+      throw new DataError(`${file} is truncated: ${size} bytes for ${rows} × ${dim} values`);
     return {
-      rows, dim,
+      rows,
+      dim,
       async read(start, count) {
         // A fresh Uint8Array starts at offset 0 of its own buffer, so the typed views below are aligned.
         const bytes = new Uint8Array(count * dim * width);
@@ -49,7 +55,9 @@ function parseNpy(bytes: Uint8Array, file: string) {
 
 /** Integer labels, [n] int32 or int64. */
 export async function readNpyLabels(file: string): Promise<Int32Array> {
-  const bytes = await fs.readFile(file).catch((err: unknown) => { throw new DataError(`cannot read labels ${file}: ${errorMessage(err)}`); });
+  const bytes = await fs.readFile(file).catch((err: unknown) => {
+    throw new DataError(`cannot read labels ${file}: ${errorMessage(err)}`);
+  });
   const { data, shape } = (() => {
     try {
       return decodeNpy(bytes);
@@ -58,16 +66,23 @@ export async function readNpyLabels(file: string): Promise<Int32Array> {
     }
   })();
   if (shape.length !== 1 || data instanceof Float32Array || data instanceof Float64Array) {
-    throw new DataError(`${file}: labels must be a 1-D integer array; got shape (${shape.join(', ')}) of ${data.constructor.name}`);
+    throw new DataError(
+      `${file}: labels must be a 1-D integer array; got shape (${shape.join(', ')}) of ${data.constructor.name}`,
+    );
   }
   return Int32Array.from(data as ArrayLike<number | bigint>, Number);
 }
 
 /** A file, or every .npy in a folder (name order) as consecutive shards, with its labels. */
 export async function npyRows(codes: string, labels: Int32Array, chunkRows?: number): Promise<RowSource> {
-  const stat = await fs.stat(codes).catch((err: unknown) => { throw new DataError(`codes not found: ${codes} (${errorMessage(err)})`); });
+  const stat = await fs.stat(codes).catch((err: unknown) => {
+    throw new DataError(`codes not found: ${codes} (${errorMessage(err)})`);
+  });
   const files = stat.isDirectory()
-    ? (await fs.readdir(codes)).filter((f) => f.endsWith('.npy')).sort().map((f) => path.join(codes, f))
+    ? (await fs.readdir(codes))
+        .filter((f) => f.endsWith('.npy'))
+        .sort()
+        .map((f) => path.join(codes, f))
     : [codes];
   if (files.length === 0) throw new DataError(`no .npy shards in ${codes}`);
   const shards = await Promise.all(files.map(npyShard));

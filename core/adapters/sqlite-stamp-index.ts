@@ -23,7 +23,9 @@ export class SqliteStampIndex implements StampIndex {
   ) {
     this.db = openWorkspaceIndex(file);
     this.select = this.db.prepare('SELECT value FROM stamps WHERE key = ? AND version = ?');
-    this.upsert = this.db.prepare('INSERT INTO stamps (key, version, value) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value');
+    this.upsert = this.db.prepare(
+      'INSERT INTO stamps (key, version, value) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value',
+    );
     this.remove = this.db.prepare('DELETE FROM stamps WHERE key = ?');
   }
 
@@ -66,7 +68,11 @@ export class SqliteStampIndex implements StampIndex {
 
   private readAll(): Map<string, { version: string; value: string }> {
     const all = new Map<string, { version: string; value: string }>();
-    for (const row of this.db.prepare('SELECT key, version, value FROM stamps').iterate() as Iterable<{ key: string; version: string; value: string }>) {
+    for (const row of this.db.prepare('SELECT key, version, value FROM stamps').iterate() as Iterable<{
+      key: string;
+      version: string;
+      value: string;
+    }>) {
       all.set(row.key, { version: row.version, value: row.value });
     }
     return all;

@@ -4,7 +4,14 @@ import { InvalidImageError, errorMessage } from '../errors.js';
 import { configureSharpForWorker, decodeToRgb, mirrorRgb } from '../image/preprocess.js';
 import type { EmbedResult } from '../ports/embedder.js';
 import { OnnxBackbone } from './onnx-backbone.js';
-import type { DecodedItem, InferRequest, StageTimes, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
+import type {
+  DecodedItem,
+  InferRequest,
+  StageTimes,
+  WorkerInit,
+  WorkerReply,
+  WorkerRequest,
+} from './worker-protocol.js';
 
 /**
  * One worker thread of an extraction pool. In the CPU pool (`embed`) each worker is one decoder + one single-threaded
@@ -13,7 +20,11 @@ import type { DecodedItem, InferRequest, StageTimes, WorkerInit, WorkerReply, Wo
  */
 const init = workerData as WorkerInit;
 configureSharpForWorker();
-const sessionOptions = { threads: init.threadsPerWorker, executionProvider: init.executionProvider, target: init.target };
+const sessionOptions = {
+  threads: init.threadsPerWorker,
+  executionProvider: init.executionProvider,
+  target: init.target,
+};
 const backbone = init.role === 'decode' ? undefined : await openSession();
 
 /** The pool's prepared graph when it passed one (cached on disk, or prepared once for all workers), else our own. */
@@ -44,11 +55,14 @@ port.on('message', (request: WorkerRequest | InferRequest) => {
 });
 port.postMessage({ ready: true });
 
-async function handle(request: WorkerRequest): Promise<{ results: EmbedResult[]; times: StageTimes } | { decoded: DecodedItem[] }> {
+async function handle(
+  request: WorkerRequest,
+): Promise<{ results: EmbedResult[]; times: StageTimes } | { decoded: DecodedItem[] }> {
   const decodeStart = performance.now();
   const decoded = await decode(request);
   // sharp's buffers live outside the JS heap and cannot be transferred: a copy (150 kB a crop) can.
-  if (init.role === 'decode') return { decoded: decoded.map((d) => ('crop' in d ? { id: d.id, crop: new Uint8Array(d.crop) } : d)) };
+  if (init.role === 'decode')
+    return { decoded: decoded.map((d) => ('crop' in d ? { id: d.id, crop: new Uint8Array(d.crop) } : d)) };
   const inferStart = performance.now();
   const results: EmbedResult[] = decoded.filter((d) => 'error' in d);
   results.push(...(await inferInOrder(decoded.filter((d) => 'crop' in d))).results);
@@ -59,7 +73,10 @@ function decode(request: WorkerRequest): Promise<DecodedItem[]> {
   return Promise.all(
     request.items.map(async (item): Promise<DecodedItem> => {
       try {
-        return { id: item.id, crop: await decodeToRgb(item.bytes, init.descriptor.preprocess, { limitInputPixels: init.limitInputPixels }) };
+        return {
+          id: item.id,
+          crop: await decodeToRgb(item.bytes, init.descriptor.preprocess, { limitInputPixels: init.limitInputPixels }),
+        };
       } catch (err) {
         const kind = err instanceof InvalidImageError ? err.kind : 'decode-failed';
         return { id: item.id, error: { kind, message: errorMessage(err) } };
@@ -90,7 +107,8 @@ async function inferInOrder(good: Array<{ id: string; crop: Uint8Array }>): Prom
       for (const cut of init.cuts) {
         const dim = init.descriptor.cutPoints[cut]!.dim;
         const code = codes[cut]!.slice(i * views * dim, (i * views + 1) * dim);
-        for (let v = 1; v < views; v++) for (let t = 0; t < dim; t++) code[t]! += codes[cut]![(i * views + v) * dim + t]!;
+        for (let v = 1; v < views; v++)
+          for (let t = 0; t < dim; t++) code[t]! += codes[cut]![(i * views + v) * dim + t]!;
         if (views > 1) for (let t = 0; t < dim; t++) code[t]! /= views;
         own[cut] = code;
       }
@@ -104,7 +122,8 @@ async function inferInOrder(good: Array<{ id: string; crop: Uint8Array }>): Prom
 async function embedInBatches(crops: Uint8Array[]): Promise<Record<string, Float32Array>> {
   if (crops.length <= backbone!.maxBatch) return backbone!.embed(crops);
   const parts: Array<Record<string, Float32Array>> = [];
-  for (let start = 0; start < crops.length; start += backbone!.maxBatch) parts.push(await backbone!.embed(crops.slice(start, start + backbone!.maxBatch)));
+  for (let start = 0; start < crops.length; start += backbone!.maxBatch)
+    parts.push(await backbone!.embed(crops.slice(start, start + backbone!.maxBatch)));
   const out: Record<string, Float32Array> = {};
   for (const cut of init.cuts) {
     out[cut] = new Float32Array(parts.reduce((s, p) => s + p[cut]!.length, 0));

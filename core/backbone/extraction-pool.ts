@@ -71,11 +71,22 @@ export class ExtractionPool implements Embedder {
   static async start(options: PoolOptions): Promise<ExtractionPool> {
     const started = performance.now();
     const count = Math.max(1, options.workers ?? availableParallelism());
-    const batchSize = options.descriptor.input.batch === 'dynamic' ? (options.batchSize ?? DEFAULT_BATCH_SIZE) : options.descriptor.input.batch;
+    const batchSize =
+      options.descriptor.input.batch === 'dynamic'
+        ? (options.batchSize ?? DEFAULT_BATCH_SIZE)
+        : options.descriptor.input.batch;
     const { init, cached } = await sessionWorkerInit(options, 'embed');
     const prepareMs = performance.now() - started;
     const workers = await WorkerSet.start(init, count);
-    const stats: PoolStats = { workers: count, prepareMs, preparedFromCache: cached, readyMs: performance.now() - started, images: 0, decodeMs: 0, inferMs: 0 };
+    const stats: PoolStats = {
+      workers: count,
+      prepareMs,
+      preparedFromCache: cached,
+      readyMs: performance.now() - started,
+      images: 0,
+      decodeMs: 0,
+      inferMs: 0,
+    };
     return new ExtractionPool(workers, batchSize, started, stats);
   }
 
@@ -107,7 +118,10 @@ type Reply = Exclude<WorkerReply, { ready: true } | { fatal: string }>;
  */
 export class WorkerSet {
   private readonly slots: Array<{ worker: Worker; busy: number }>;
-  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; slot: { busy: number } }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: Reply) => void; reject: (e: Error) => void; slot: { busy: number } }
+  >();
   private nextBatch = 0;
   private failure?: Error;
   private closing = false;
@@ -116,7 +130,9 @@ export class WorkerSet {
     this.slots = workers.map((worker) => ({ worker, busy: 0 }));
     for (const slot of this.slots) {
       slot.worker.on('message', (reply: WorkerReply) => this.onReply(reply));
-      slot.worker.on('error', (err) => this.fail(new ModelError(`extraction worker crashed: ${err.message}`, { cause: err })));
+      slot.worker.on('error', (err) =>
+        this.fail(new ModelError(`extraction worker crashed: ${err.message}`, { cause: err })),
+      );
       slot.worker.on('exit', (code) => {
         if (code !== 0 && !this.closing) this.fail(new ModelError(`extraction worker exited with code ${code}`));
       });
@@ -131,7 +147,10 @@ export class WorkerSet {
     return this.slots.length;
   }
 
-  request(body: Omit<WorkerRequest, 'batchId'> | Omit<InferRequest, 'batchId'>, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  request(
+    body: Omit<WorkerRequest, 'batchId'> | Omit<InferRequest, 'batchId'>,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     const slot = this.slots.reduce((a, b) => (b.busy < a.busy ? b : a));
     const batchId = this.nextBatch++;
@@ -184,14 +203,23 @@ export function workerInit(options: PoolOptions, role: WorkerRole): WorkerInit {
  * The set-up of a worker that runs a session (`embed`, `infer`), with the prepared graph it loads: read from the cache
  * of prepared graphs (or prepared once, here, for all workers), so no worker prepares its own.
  */
-export async function sessionWorkerInit(options: PoolOptions, role: WorkerRole): Promise<{ init: WorkerInit; cached: boolean }> {
+export async function sessionWorkerInit(
+  options: PoolOptions,
+  role: WorkerRole,
+): Promise<{ init: WorkerInit; cached: boolean }> {
   const init = workerInit(options, role);
   const graph = await loadPreparedGraph(options.modelPath, options.descriptor, options.cuts, {
     target: init.target,
     ...(options.preparedGraphCacheDir ? { cacheDir: options.preparedGraphCacheDir } : {}),
   });
   const { inputName, outputs, precision, descriptor } = graph;
-  init.graph = { inputName, outputs, precision, descriptor, ...(graph.path ? { path: graph.path } : { bytes: graph.bytes! }) };
+  init.graph = {
+    inputName,
+    outputs,
+    precision,
+    descriptor,
+    ...(graph.path ? { path: graph.path } : { bytes: graph.bytes! }),
+  };
   return { init, cached: graph.cached };
 }
 
@@ -205,7 +233,8 @@ export async function startWorker(init: WorkerInit): Promise<Worker> {
         resolve();
       }
     };
-    const onError = (err: Error): void => reject(new ModelError(`extraction worker failed to start: ${err.message}`, { cause: err }));
+    const onError = (err: Error): void =>
+      reject(new ModelError(`extraction worker failed to start: ${err.message}`, { cause: err }));
     worker.once('message', onMessage);
     worker.once('error', onError);
   });

@@ -34,13 +34,18 @@ export class GpuPool implements Embedder {
   async embedBatch(items: EmbedItem[]): Promise<EmbedResult[]> {
     const share = Math.ceil(items.length / this.decoders.size);
     const parts = await Promise.all(
-      Array.from({ length: Math.ceil(items.length / share) }, (_, k) => this.decoders.request({ items: items.slice(k * share, (k + 1) * share) })),
+      Array.from({ length: Math.ceil(items.length / share) }, (_, k) =>
+        this.decoders.request({ items: items.slice(k * share, (k + 1) * share) }),
+      ),
     );
     const decoded = parts.flatMap((p) => ('decoded' in p ? p.decoded : []));
     const results: EmbedResult[] = decoded.filter((d) => 'error' in d);
     const crops = decoded.filter((d) => 'crop' in d);
     if (crops.length > 0) {
-      const reply = await this.gpu.request({ crops }, crops.map((c) => c.crop.buffer as ArrayBuffer));
+      const reply = await this.gpu.request(
+        { crops },
+        crops.map((c) => c.crop.buffer as ArrayBuffer),
+      );
       if (!('results' in reply)) throw new ModelError('GPU worker answered without results');
       results.push(...reply.results);
     }

@@ -18,7 +18,13 @@ export class OnnxBackbone {
   private readonly inputName: string;
   private readonly outputs: Record<string, string>;
 
-  private constructor(descriptor: ModelDescriptor, cuts: readonly string[], session: InferenceSession, inputName: string, outputs: Record<string, string>) {
+  private constructor(
+    descriptor: ModelDescriptor,
+    cuts: readonly string[],
+    session: InferenceSession,
+    inputName: string,
+    outputs: Record<string, string>,
+  ) {
     this.descriptor = descriptor;
     this.cuts = cuts;
     this.session = session;
@@ -26,14 +32,27 @@ export class OnnxBackbone {
     this.outputs = outputs;
   }
 
-  static async create(modelBytes: Uint8Array, descriptor: ModelDescriptor, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
+  static async create(
+    modelBytes: Uint8Array,
+    descriptor: ModelDescriptor,
+    cuts: readonly string[],
+    options: BackboneOptions = {},
+  ): Promise<OnnxBackbone> {
     // Graph surgery (and its protobuf library) loads only here: a worker given a cached prepared graph never needs it.
     const { prepareForTarget } = await import('../models/prepare-target.js');
-    return OnnxBackbone.fromPrepared(prepareForTarget(modelBytes, descriptor, cuts, options.target ?? options.executionProvider ?? 'cpu'), cuts, options);
+    return OnnxBackbone.fromPrepared(
+      prepareForTarget(modelBytes, descriptor, cuts, options.target ?? options.executionProvider ?? 'cpu'),
+      cuts,
+      options,
+    );
   }
 
   /** A session over a graph `prepareForTarget` made, or one a cache of prepared graphs kept. */
-  static async fromPrepared(prepared: TargetGraph, cuts: readonly string[], options: BackboneOptions = {}): Promise<OnnxBackbone> {
+  static async fromPrepared(
+    prepared: TargetGraph,
+    cuts: readonly string[],
+    options: BackboneOptions = {},
+  ): Promise<OnnxBackbone> {
     const descriptor = prepared.descriptor;
     const session = await openSession(prepared.bytes, options, `model ${descriptor.name}`);
     return new OnnxBackbone(descriptor, cuts, session, prepared.inputName, prepared.outputs);
@@ -52,10 +71,12 @@ export class OnnxBackbone {
     const [h, w] = this.descriptor.input.size;
     const bytesPerImage = h * w * 3;
     if (crops.length === 0) return Object.fromEntries(this.cuts.map((c) => [c, new Float32Array(0)]));
-    if (crops.length > this.maxBatch) throw new ModelError(`${this.descriptor.name} takes batches of ${this.maxBatch}, got ${crops.length}`);
+    if (crops.length > this.maxBatch)
+      throw new ModelError(`${this.descriptor.name} takes batches of ${this.maxBatch}, got ${crops.length}`);
     const batch = new Uint8Array(bytesPerImage * crops.length);
     crops.forEach((crop, i) => {
-      if (crop.byteLength !== bytesPerImage) throw new ModelError(`crop ${i} has ${crop.byteLength} bytes, expected ${bytesPerImage}`);
+      if (crop.byteLength !== bytesPerImage)
+        throw new ModelError(`crop ${i} has ${crop.byteLength} bytes, expected ${bytesPerImage}`);
       batch.set(crop, i * bytesPerImage);
     });
     const feeds = { [this.inputName]: new Tensor('uint8', batch, [crops.length, h, w, 3]) };

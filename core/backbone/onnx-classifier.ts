@@ -1,6 +1,11 @@
 import { InvalidImageError, ModelError, errorMessage } from '../errors.js';
 import { decodeToRgb, toTensor } from '../image/preprocess.js';
-import { readClassifierInfo, CLASSIFIER_INPUT, CLASSIFIER_OUTPUT, type ClassifierInfo } from '../models/onnx-export-metadata.js';
+import {
+  readClassifierInfo,
+  CLASSIFIER_INPUT,
+  CLASSIFIER_OUTPUT,
+  type ClassifierInfo,
+} from '../models/onnx-export-metadata.js';
 import type { EmbedFailure, EmbedItem } from '../ports/embedder.js';
 import type { ClassifyResult, ImageClassifier } from '../use-cases/predict.js';
 import type { BackboneOptions } from './onnx-backbone.js';
@@ -21,7 +26,11 @@ export class OnnxClassifier implements ImageClassifier {
     this.batchSize = batchSize;
   }
 
-  static async create(modelBytes: Uint8Array, source: string, options: BackboneOptions & { batchSize?: number } = {}): Promise<OnnxClassifier> {
+  static async create(
+    modelBytes: Uint8Array,
+    source: string,
+    options: BackboneOptions & { batchSize?: number } = {},
+  ): Promise<OnnxClassifier> {
     const info = readClassifierInfo(modelBytes, source);
     const session = await openSession(modelBytes, options, `classifier ${source}`);
     return new OnnxClassifier(info, session, options.batchSize ?? 8);
@@ -38,8 +47,15 @@ export class OnnxClassifier implements ImageClassifier {
     const input =
       this.info.input.kind === 'rgb'
         ? new Tensor('uint8', concat(crops), [crops.length, h, w, 3])
-        : new Tensor('float32', toTensor(crops.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)), this.info.preprocess, this.info.input.layout),
-            this.info.input.layout === 'NCHW' ? [crops.length, 3, h, w] : [crops.length, h, w, 3]);
+        : new Tensor(
+            'float32',
+            toTensor(
+              crops.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)),
+              this.info.preprocess,
+              this.info.input.layout,
+            ),
+            this.info.input.layout === 'NCHW' ? [crops.length, 3, h, w] : [crops.length, h, w, 3],
+          );
     const output = (await this.session.run({ [CLASSIFIER_INPUT]: input }, [CLASSIFIER_OUTPUT]))[CLASSIFIER_OUTPUT];
     if (!output) throw new ModelError(`classifier has no "${CLASSIFIER_OUTPUT}" output`);
     const k = this.info.classes.length;
@@ -53,14 +69,19 @@ export class OnnxClassifier implements ImageClassifier {
         try {
           return { id: item.id, crop: await decodeToRgb(item.bytes, this.info.preprocess) };
         } catch (err) {
-          return { id: item.id, error: { kind: err instanceof InvalidImageError ? err.kind : 'decode-failed', message: errorMessage(err) } };
+          return {
+            id: item.id,
+            error: { kind: err instanceof InvalidImageError ? err.kind : 'decode-failed', message: errorMessage(err) },
+          };
         }
       }),
     );
     const good = decoded.filter((d) => 'crop' in d);
     const probabilities = await this.classifyCrops(good.map((d) => d.crop));
     const byId = new Map(good.map((d, i) => [d.id, Array.from(probabilities[i]!)]));
-    return decoded.map((d) => ('error' in d ? { id: d.id, error: d.error } : { id: d.id, probabilities: byId.get(d.id)! }));
+    return decoded.map((d) =>
+      'error' in d ? { id: d.id, error: d.error } : { id: d.id, probabilities: byId.get(d.id)! },
+    );
   }
 
   async close(): Promise<void> {

@@ -53,7 +53,11 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       continue;
     }
     files.push({ parts, unreadable: blob.unreadable });
-    if (blob.version) versions.set(blob.key, { version: blob.version, ...(blob.modifiedMs === undefined ? {} : { modifiedMs: blob.modifiedMs }) });
+    if (blob.version)
+      versions.set(blob.key, {
+        version: blob.version,
+        ...(blob.modifiedMs === undefined ? {} : { modifiedMs: blob.modifiedMs }),
+      });
   }
   const hasSplits = files.some(({ parts: p }) => p.length === 3 && SPLIT_NAMES.has(p[0]!));
   const depth = hasSplits ? 3 : 2;
@@ -64,13 +68,22 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       ignored.push({ key, reason: `outside the ${hasSplits ? '<split>/<class>/<file>' : '<class>/<file>'} layout` });
       continue;
     }
-    kept.push({ key, unreadable, ...(hasSplits ? { split: normalizeSplit(parts[0]!), className: parts[1]! } : { split: 'train', className: parts[0]! }) });
+    kept.push({
+      key,
+      unreadable,
+      ...(hasSplits
+        ? { split: normalizeSplit(parts[0]!), className: parts[1]! }
+        : { split: 'train', className: parts[0]! }),
+    });
   }
   if (kept.length === 0) {
-    throw new DataError(`no images found at ${store.location}/${base} (expected <split>/<class>/<image> or <class>/<image>)`);
+    throw new DataError(
+      `no images found at ${store.location}/${base} (expected <split>/<class>/<image> or <class>/<image>)`,
+    );
   }
   const classes = [...new Set(kept.filter((k) => k.split === 'train').map((k) => k.className))].sort();
-  if (classes.length < 2) throw new DataError(`need at least 2 classes in train, found ${classes.length} at ${store.location}/${base}`);
+  if (classes.length < 2)
+    throw new DataError(`need at least 2 classes in train, found ${classes.length} at ${store.location}/${base}`);
   const labelOf = new Map(classes.map((c, i) => [c, i]));
   const items: DatasetItem[] = [];
   const unreadable: Dataset['unreadable'] = [];
@@ -86,7 +99,14 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
   const splitSynthesized = !hasSplits;
   // Unreadable files stay in train when val is carved out: their content, hence their class balance, is unknown.
   if (splitSynthesized) carveValidation(items, options.valFraction ?? 0.2, options.seed ?? 0);
-  return { location: `${store.location}/${base}`.replace(/\/$/, ''), classes, items, splitSynthesized, ignored, unreadable };
+  return {
+    location: `${store.location}/${base}`.replace(/\/$/, ''),
+    classes,
+    items,
+    splitSynthesized,
+    ignored,
+    unreadable,
+  };
 }
 
 function normalizeSplit(name: string): string {

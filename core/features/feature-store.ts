@@ -87,7 +87,13 @@ export function namespaceOf(descriptor: ModelDescriptor, cut: string, target: Ta
     ...(target === 'cpu' ? {} : { graph: { target, ...cudaVariant(descriptor) } }),
   });
   const hash = createHash('sha256').update(key).digest('hex').slice(0, 16);
-  return { id: `${descriptor.name}/${cut}-${hash}`, model: descriptor.name, modelSha256: descriptor.sha256, cut, dim: spec.dim };
+  return {
+    id: `${descriptor.name}/${cut}-${hash}`,
+    model: descriptor.name,
+    modelSha256: descriptor.sha256,
+    cut,
+    dim: spec.dim,
+  };
 }
 
 /** What a namespace already holds: content hash → code location, and content hashes known to be undecodable. */
@@ -153,7 +159,10 @@ export class FeatureStore {
     // Sorted ids, so when two shards hold the same image the same one wins in every process.
     const check = { verify: options.verify === true, remove: options.remove !== false };
     const checked = await Promise.all(
-      [...files].filter(([, f]) => f.json).sort(([a], [b]) => (a < b ? -1 : 1)).map(async ([id, f]) => ({ id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) })),
+      [...files]
+        .filter(([, f]) => f.json)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(async ([id, f]) => ({ id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) })),
     );
     for (const { id, shard, damage } of checked) {
       if (shard) index.addShard(id, shard);
@@ -196,21 +205,31 @@ export class FeatureStore {
       }
       return { damage: { key: npyKey, location: `${this.store.location}/${npyKey}`, reason, rows: shard.rows.length } };
     }
-    if (version && isStampable(Math.max(npy!.modifiedMs ?? 0, json.modifiedMs ?? 0), now)) this.stamps?.set(stampKey, version, JSON.stringify(shard));
+    if (version && isStampable(Math.max(npy!.modifiedMs ?? 0, json.modifiedMs ?? 0), now))
+      this.stamps?.set(stampKey, version, JSON.stringify(shard));
     return { shard };
   }
 
   private async checksumProblem(npyKey: string, expected: number): Promise<string | undefined> {
     const actual = crc32(await this.store.get(npyKey));
-    return actual === expected ? undefined : `its rows fail their checksum (CRC-32 ${hex(actual)}, ${hex(expected)} expected)`;
+    return actual === expected
+      ? undefined
+      : `its rows fail their checksum (CRC-32 ${hex(actual)}, ${hex(expected)} expected)`;
   }
 
   /**
    * Writes one immutable shard. Its id is the hash of its contents, so writing the same rows twice (a redelivered
    * message, a retried worker) produces the same key and changes nothing.
    */
-  async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects'], sources?: Array<string | null>): Promise<string> {
-    if (codes.length !== rows.length * ns.dim) throw new DataError(`shard has ${codes.length} values for ${rows.length} × ${ns.dim}`);
+  async writeShard(
+    ns: NamespaceInfo,
+    rows: string[],
+    codes: Float32Array,
+    rejects: ShardIndex['rejects'],
+    sources?: Array<string | null>,
+  ): Promise<string> {
+    if (codes.length !== rows.length * ns.dim)
+      throw new DataError(`shard has ${codes.length} values for ${rows.length} × ${ns.dim}`);
     const hash = createHash('sha256').update(ns.id).update(JSON.stringify(rows)).update(JSON.stringify(rejects));
     const recorded = sources?.some((s) => s !== null) ? { sources } : {};
     if (recorded.sources) hash.update(JSON.stringify(recorded.sources));
@@ -218,7 +237,16 @@ export class FeatureStore {
     const shardId = hash.digest('hex').slice(0, 20);
     if (!(await this.store.exists(this.shardKey(ns, shardId, 'json')))) {
       const npy = encodeNpy(codes, [rows.length, ns.dim]);
-      const index: ShardIndex = { version: FEATURE_FORMAT_VERSION, namespace: ns.id, dim: ns.dim, rows, rejects, bytes: npy.byteLength, crc32: crc32(npy), ...recorded };
+      const index: ShardIndex = {
+        version: FEATURE_FORMAT_VERSION,
+        namespace: ns.id,
+        dim: ns.dim,
+        rows,
+        rejects,
+        bytes: npy.byteLength,
+        crc32: crc32(npy),
+        ...recorded,
+      };
       await this.store.put(this.shardKey(ns, shardId, 'npy'), npy);
       await this.store.put(this.shardKey(ns, shardId, 'json'), JSON.stringify(index));
       await this.stampWritten(ns, shardId, index);
@@ -234,15 +262,21 @@ export class FeatureStore {
   private async stampWritten(ns: NamespaceInfo, shardId: string, index: ShardIndex): Promise<void> {
     if (!this.stamps || !this.store.info) return;
     const npyKey = this.shardKey(ns, shardId, 'npy');
-    const [npy, json] = await Promise.all([this.store.info(npyKey), this.store.info(this.shardKey(ns, shardId, 'json'))]);
-    if (npy?.version && json?.version) this.stamps.set(`${this.store.location}/${npyKey}`, `${npy.version}|${json.version}`, JSON.stringify(index));
+    const [npy, json] = await Promise.all([
+      this.store.info(npyKey),
+      this.store.info(this.shardKey(ns, shardId, 'json')),
+    ]);
+    if (npy?.version && json?.version)
+      this.stamps.set(`${this.store.location}/${npyKey}`, `${npy.version}|${json.version}`, JSON.stringify(index));
   }
 
   /** Gathers the codes at `locations` into one row-major [locations.length × dim] matrix. */
   async readCodes(ns: NamespaceInfo, locations: readonly CodeLocation[]): Promise<Float32Array> {
     const out = new Float32Array(locations.length * ns.dim);
     for await (const chunk of this.chunksInShardOrder(ns, locations)) {
-      chunk.positions.forEach((position, i) => out.set(chunk.codes.subarray(i * ns.dim, (i + 1) * ns.dim), position * ns.dim));
+      chunk.positions.forEach((position, i) =>
+        out.set(chunk.codes.subarray(i * ns.dim, (i + 1) * ns.dim), position * ns.dim),
+      );
     }
     return out;
   }
@@ -252,7 +286,11 @@ export class FeatureStore {
    * holds the shards being read (a few at a time), never the whole cache; `positions[i]` is chunk row i's index into
    * `locations`.
    */
-  async *chunksInShardOrder(ns: NamespaceInfo, locations: readonly CodeLocation[], readAhead = 4): AsyncGenerator<{ shard: string; positions: Int32Array; codes: Float32Array }> {
+  async *chunksInShardOrder(
+    ns: NamespaceInfo,
+    locations: readonly CodeLocation[],
+    readAhead = 4,
+  ): AsyncGenerator<{ shard: string; positions: Int32Array; codes: Float32Array }> {
     const byShard = new Map(positionsByShard(locations));
     const shards = [...byShard.keys()];
     const pending: Array<Promise<Float32Array>> = [];
@@ -266,7 +304,8 @@ export class FeatureStore {
       const positions = Int32Array.from(byShard.get(shards[i]!)!);
       // Every row of the shard in its own order (the usual case: a training split read whole) needs no gathering copy,
       // which halves the garbage a pass leaves for the collector.
-      const whole = positions.length * ns.dim === data.length && positions.every((position, r) => locations[position]!.row === r);
+      const whole =
+        positions.length * ns.dim === data.length && positions.every((position, r) => locations[position]!.row === r);
       const codes = whole ? data : new Float32Array(positions.length * ns.dim);
       if (!whole) {
         positions.forEach((position, r) => {
@@ -286,22 +325,32 @@ export class FeatureStore {
   /** Reads one shard and checks it against its .json: a damaged shard is named, never silently misread. */
   private async readShard(ns: NamespaceInfo, shardId: string): Promise<Float32Array> {
     const key = this.shardKey(ns, shardId, 'npy');
-    const missing = (err: unknown) => Promise.reject(new DamagedShardError(`${this.store.location}/${key}`, 'its .npy file is missing', { cause: err }));
+    const missing = (err: unknown) =>
+      Promise.reject(
+        new DamagedShardError(`${this.store.location}/${key}`, 'its .npy file is missing', { cause: err }),
+      );
     const getRange = this.store.getRange?.bind(this.store);
     let bytes: Uint8Array;
     let index: ShardIndex | undefined;
     if (getRange) {
       // The .json says how large the .npy is: a large one (a compacted group) is read as parallel ranged GETs.
       index = await this.shardIndex(ns, shardId);
-      bytes = await (index?.bytes !== undefined && index.bytes > RANGE_BYTES.value ? readInRanges(getRange, key, index.bytes) : this.store.get(key)).catch(missing);
+      bytes = await (
+        index?.bytes !== undefined && index.bytes > RANGE_BYTES.value
+          ? readInRanges(getRange, key, index.bytes)
+          : this.store.get(key)
+      ).catch(missing);
     } else {
       [bytes, index] = await Promise.all([this.store.get(key).catch(missing), this.shardIndex(ns, shardId)]);
     }
     const where = `${this.store.location}/${key}`;
-    if (index?.bytes !== undefined && bytes.byteLength !== index.bytes) throw new DamagedShardError(where, `its .npy file is ${bytes.byteLength} bytes, ${index.bytes} expected`);
-    if (index?.crc32 !== undefined && crc32(bytes) !== index.crc32) throw new DamagedShardError(where, 'its rows fail their checksum');
+    if (index?.bytes !== undefined && bytes.byteLength !== index.bytes)
+      throw new DamagedShardError(where, `its .npy file is ${bytes.byteLength} bytes, ${index.bytes} expected`);
+    if (index?.crc32 !== undefined && crc32(bytes) !== index.crc32)
+      throw new DamagedShardError(where, 'its rows fail their checksum');
     const { data, shape } = decodeNpy(bytes);
-    if (!(data instanceof Float32Array) || shape[1] !== ns.dim) throw new DataError(`shard ${key} is not float32 [rows, ${ns.dim}]`);
+    if (!(data instanceof Float32Array) || shape[1] !== ns.dim)
+      throw new DataError(`shard ${key} is not float32 [rows, ${ns.dim}]`);
     return data;
   }
 }
@@ -326,9 +375,15 @@ export function positionsByShard(locations: readonly CodeLocation[]): Array<[str
  */
 export const RANGE_BYTES = { value: 8 * 2 ** 20 };
 
-async function readInRanges(getRange: (key: string, start: number, end: number) => Promise<Uint8Array>, key: string, size: number): Promise<Uint8Array> {
+async function readInRanges(
+  getRange: (key: string, start: number, end: number) => Promise<Uint8Array>,
+  key: string,
+  size: number,
+): Promise<Uint8Array> {
   const step = RANGE_BYTES.value;
-  const parts = await Promise.all(Array.from({ length: Math.ceil(size / step) }, (_, i) => getRange(key, i * step, Math.min(size, (i + 1) * step))));
+  const parts = await Promise.all(
+    Array.from({ length: Math.ceil(size / step) }, (_, i) => getRange(key, i * step, Math.min(size, (i + 1) * step))),
+  );
   return Buffer.concat(parts);
 }
 

@@ -47,13 +47,20 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (/'fortran_order':\s*True/.test(header)) throw new DataError('.npy in Fortran order is not supported');
   if (shapeText === undefined) throw new DataError('.npy header has no shape');
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const width = descr === '<f8' || descr === '<i8' ? 8 : 4;
   if (descr !== '<f4' && descr !== '<i4' && width !== 8) throw new DataError(`.npy dtype ${descr} is not supported`);
   return { descr: descr!, shape, offset: start + headerLen, width };
 }
 
-export function decodeNpy(bytes: Uint8Array): { data: Float32Array | Int32Array | Float64Array | BigInt64Array; shape: number[] } {
+export function decodeNpy(bytes: Uint8Array): {
+  data: Float32Array | Int32Array | Float64Array | BigInt64Array;
+  shape: number[];
+} {
   const { descr, shape, offset, width } = parseNpyHeader(bytes);
   const count = shape.reduce((a, b) => a * b, 1);
   // Copy so the typed array is aligned whatever the source buffer's offset. Uint8Array.prototype.slice, because

@@ -10,17 +10,41 @@ export interface LabelledCodes {
 }
 
 /** One split's codes at one cut point as stored (float32, row-major [entries, dim]) and its entries. */
-export async function loadSplitCodes(features: FeatureStore, manifest: Manifest, cut: string, split: string): Promise<{ codes: Float32Array; dim: number; entries: ManifestEntry[] }> {
+export async function loadSplitCodes(
+  features: FeatureStore,
+  manifest: Manifest,
+  cut: string,
+  split: string,
+): Promise<{ codes: Float32Array; dim: number; entries: ManifestEntry[] }> {
   const ns = manifest.namespaces[cut];
-  if (!ns) throw new DataError(`no codes for cut point "${cut}" in this cache (has: ${Object.keys(manifest.namespaces).join(', ')}); run extract with --layer ${cut}`);
+  if (!ns)
+    throw new DataError(
+      `no codes for cut point "${cut}" in this cache (has: ${Object.keys(manifest.namespaces).join(', ')}); run extract with --layer ${cut}`,
+    );
   const entries = manifest.entries.filter((e) => e.split === split);
   if (entries.length === 0) throw new DataError(`split "${split}" has no usable images in ${manifest.dataset}`);
   const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };
-  return { codes: await features.readCodes(info, entries.map((e) => e.codes[cut]!)), dim: ns.dim, entries };
+  return {
+    codes: await features.readCodes(
+      info,
+      entries.map((e) => e.codes[cut]!),
+    ),
+    dim: ns.dim,
+    entries,
+  };
 }
 
 /** Reads one split's codes at one cut point from the cache, as the in-memory heads want them (float64, row-major). */
-export async function loadSplit(features: FeatureStore, manifest: Manifest, cut: string, split: string): Promise<LabelledCodes> {
+export async function loadSplit(
+  features: FeatureStore,
+  manifest: Manifest,
+  cut: string,
+  split: string,
+): Promise<LabelledCodes> {
   const { codes, dim, entries } = await loadSplitCodes(features, manifest, cut, split);
-  return { X: { rows: entries.length, cols: dim, data: Float64Array.from(codes) }, y: Int32Array.from(entries.map((e) => e.label)), entries };
+  return {
+    X: { rows: entries.length, cols: dim, data: Float64Array.from(codes) },
+    y: Int32Array.from(entries.map((e) => e.label)),
+    entries,
+  };
 }

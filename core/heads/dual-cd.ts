@@ -29,7 +29,9 @@ export interface DualResult {
 }
 
 export function dualCoordinateDescent(
-  problem: DualProblem, ops: DualOps, alpha: Float64Array,
+  problem: DualProblem,
+  ops: DualOps,
+  alpha: Float64Array,
   options: { tol: number; maxIter: number; random: () => number },
 ): DualResult {
   const { t, upper, diagShift, squaredNorms } = problem;

@@ -18,7 +18,9 @@ export function stratifiedKFold(y: Int32Array, k: number, seed: number): Split[]
   const byClass = indicesByClass(y);
   byClass.forEach((rows, c) => {
     if (rows.length < k) {
-      throw new ConfigError(`class ${c} has ${rows.length} samples, fewer than the ${k} folds asked for; use at most ${rows.length} folds`);
+      throw new ConfigError(
+        `class ${c} has ${rows.length} samples, fewer than the ${k} folds asked for; use at most ${rows.length} folds`,
+      );
     }
   });
   const random = mulberry32(seed);
@@ -49,7 +51,8 @@ export function stratifiedGroupKFold(y: Int32Array, groups: Int32Array, k: numbe
     if (list) list.push(i);
     else members.set(groups[i]!, [i]);
   }
-  if (members.size < k) throw new ConfigError(`${members.size} groups of images are fewer than the ${k} folds asked for`);
+  if (members.size < k)
+    throw new ConfigError(`${members.size} groups of images are fewer than the ${k} folds asked for`);
   const ids = Int32Array.from(members.keys());
   shuffleInPlace(ids, mulberry32(seed));
   // Largest groups first (stable after the shuffle), so the small ones fill the gaps they leave.
@@ -87,7 +90,8 @@ export function stratifiedGroupKFold(y: Int32Array, groups: Int32Array, k: numbe
  * count − 1 so both sides see every class that has at least 2 rows (a class with a single row stays in train).
  */
 export function stratifiedSplit(y: Int32Array, testFraction: number, seed: number): Split {
-  if (!(testFraction > 0 && testFraction < 1)) throw new ConfigError(`testFraction must be in (0, 1); got ${testFraction}`);
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new ConfigError(`testFraction must be in (0, 1); got ${testFraction}`);
   const random = mulberry32(seed);
   const inTest = new Int32Array(y.length);
   for (const rows of indicesByClass(y)) {

@@ -34,8 +34,22 @@ export function gramSimd(X: Matrix): Matrix | null {
     for (let l = 0; l <= i2; l += 3) {
       const l1 = Math.min(l + 1, n - 1);
       const l2 = Math.min(l + 2, n - 1);
-      kernel.tile(i * rowBytes, i1 * rowBytes, i2 * rowBytes, l * rowBytes, l1 * rowBytes, l2 * rowBytes, pairs, outAt * 8);
-      rows[0] = i; rows[1] = i1; rows[2] = i2; rows[3] = l; rows[4] = l1; rows[5] = l2;
+      kernel.tile(
+        i * rowBytes,
+        i1 * rowBytes,
+        i2 * rowBytes,
+        l * rowBytes,
+        l1 * rowBytes,
+        l2 * rowBytes,
+        pairs,
+        outAt * 8,
+      );
+      rows[0] = i;
+      rows[1] = i1;
+      rows[2] = i2;
+      rows[3] = l;
+      rows[4] = l1;
+      rows[5] = l2;
       for (let r = 0; r < 3; r++) {
         for (let c = 0; c < 3; c++) {
           // An odd last column is added here, in the scalar loop's order (after the other columns' sum).
@@ -90,7 +104,15 @@ function moduleBytes(): Uint8Array {
   for (let r = 0; r < 3; r++) body.push(...get(3 + r), ...get(9), 0x6a, SIMD, 0x00, 0x03, 0x00, ...set(19 + r));
   for (let r = 0; r < 3; r++) body.push(...get(r), ...get(9), 0x6a, SIMD, 0x00, 0x03, 0x00, ...set(22 + r));
   for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) body.push(...get(10 + 3 * r + c), ...get(22 + r), ...get(19 + c), ...f64x2Mul, ...f64x2Add, ...set(10 + 3 * r + c));
+    for (let c = 0; c < 3; c++)
+      body.push(
+        ...get(10 + 3 * r + c),
+        ...get(22 + r),
+        ...get(19 + c),
+        ...f64x2Mul,
+        ...f64x2Add,
+        ...set(10 + 3 * r + c),
+      );
   }
   body.push(...get(8), 0x41, 0x01, 0x6a, ...set(8), 0x0c, 0x00, 0x0b, 0x0b); // j++, continue; end loop, end block
   for (let s = 0; s < 9; s++) {
@@ -103,7 +125,14 @@ function moduleBytes(): Uint8Array {
   const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
   const name = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
   return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
     ...section(1, [0x01, 0x60, 0x08, ...new Array<number>(8).fill(0x7f), 0x00]),
     ...section(3, [0x01, 0x00]),
     ...section(5, [0x01, 0x00, 0x01]),

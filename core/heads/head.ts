@@ -72,7 +72,14 @@ export function resolveHeadOptions(options: HeadOptions): ResolvedHeadOptions {
 export function createEstimator(o: ResolvedHeadOptions): LogisticRegression | LinearSVC {
   return o.kind === 'logistic'
     ? new LogisticRegression({ C: o.C, classWeight: o.classWeight, tol: o.tol, maxIter: o.maxIter })
-    : new LinearSVC({ C: o.C, classWeight: o.classWeight, tol: o.tol, maxIter: o.maxIter, loss: o.svmLoss, seed: o.seed });
+    : new LinearSVC({
+        C: o.C,
+        classWeight: o.classWeight,
+        tol: o.tol,
+        maxIter: o.maxIter,
+        loss: o.svmLoss,
+        seed: o.seed,
+      });
 }
 
 /** Standardization (fitted on the training rows) followed by a linear estimator. */
@@ -147,7 +154,8 @@ export class StandardizedHead implements Classifier {
     const { mean, scale } = this.scaler.fitted();
     const { coef, intercept } = model;
     const weights: number[][] = [];
-    for (let c = 0; c < coef.rows; c++) weights.push(Array.from(coef.data.subarray(c * coef.cols, (c + 1) * coef.cols)));
+    for (let c = 0; c < coef.rows; c++)
+      weights.push(Array.from(coef.data.subarray(c * coef.cols, (c + 1) * coef.cols)));
     return {
       format: 'cnn-codes.head',
       version: 1,

@@ -65,7 +65,12 @@ export function* lbfgsSteps(x0: Float64Array, options: LbfgsOptions = {}): Lbfgs
   let evaluations = 1;
   let iterations = 0;
   const result = (reason: StopReason): LbfgsResult => ({
-    x, value, iterations, evaluations, reason, converged: reason === 'gradient' || reason === 'function',
+    x,
+    value,
+    iterations,
+    evaluations,
+    reason,
+    converged: reason === 'gradient' || reason === 'function',
   });
   if (maxAbs(g) <= gradTol) return result('gradient');
 
@@ -129,7 +134,12 @@ export function* lbfgsSteps(x0: Float64Array, options: LbfgsOptions = {}): Lbfgs
 
 /** p = −H·g with the usual L-BFGS two-loop recursion and H₀ = (sᵀy / yᵀy)·I. */
 function twoLoopDirection(
-  g: Float64Array, s: Float64Array[], y: Float64Array[], rho: number[], alphas: Float64Array, p: Float64Array,
+  g: Float64Array,
+  s: Float64Array[],
+  y: Float64Array[],
+  rho: number[],
+  alphas: Float64Array,
+  p: Float64Array,
 ): void {
   const n = g.length;
   for (let i = 0; i < n; i++) p[i] = -g[i]!;

@@ -55,14 +55,21 @@ export function* strongWolfeSteps(
   const alphaMax = options.alphaMax ?? 1e10;
   let evaluations = 0;
   let best = { alpha: 0, value: value0, slope: slope0 };
-  const evaluate = function* (alpha: number): Generator<number, { value: number; slope: number }, { value: number; slope: number }> {
+  const evaluate = function* (
+    alpha: number,
+  ): Generator<number, { value: number; slope: number }, { value: number; slope: number }> {
     evaluations++;
     const r = yield alpha;
     if (r.value < best.value) best = { alpha, value: r.value, slope: r.slope };
     return r;
   };
   const done = (alpha: number, value: number, slope: number): LineSearchResult => ({
-    alpha, value, slope, evaluations, ok: true, lastEvaluated: true,
+    alpha,
+    value,
+    slope,
+    evaluations,
+    ok: true,
+    lastEvaluated: true,
   });
 
   let prev = { alpha: 0, value: value0, slope: slope0 };

@@ -21,7 +21,11 @@ export interface Penalty {
  * column (triangular bases: about half the work).
  */
 export function linearObjective(
-  X: Matrix, nOutputs: number, rowLoss: RowLoss, penalty: Penalty, rowLengths?: Int32Array,
+  X: Matrix,
+  nOutputs: number,
+  rowLoss: RowLoss,
+  penalty: Penalty,
+  rowLengths?: Int32Array,
 ): Objective {
   const { rows: n, cols: d, data: x } = X;
   const m = nOutputs;
@@ -59,14 +63,25 @@ export function linearObjective(
 
 const BLOCK = 4;
 
-function scoresOfBlock(x: Float64Array, o0: number, d: number, len: number, theta: Float64Array, m: number, z: Float64Array): void {
+function scoresOfBlock(
+  x: Float64Array,
+  o0: number,
+  d: number,
+  len: number,
+  theta: Float64Array,
+  m: number,
+  z: Float64Array,
+): void {
   const o1 = o0 + d;
   const o2 = o1 + d;
   const o3 = o2 + d;
   for (let c = 0; c < m; c++) {
     const wo = c * d;
     const b = theta[m * d + c]!;
-    let s0 = b, s1 = b, s2 = b, s3 = b;
+    let s0 = b,
+      s1 = b,
+      s2 = b,
+      s3 = b;
     for (let j = 0; j < len; j++) {
       const w = theta[wo + j]!;
       s0 += w * x[o0 + j]!;
@@ -82,7 +97,14 @@ function scoresOfBlock(x: Float64Array, o0: number, d: number, len: number, thet
 }
 
 function scoresOfRow(
-  x: Float64Array, o: number, d: number, len: number, theta: Float64Array, m: number, z: Float64Array, zo: number,
+  x: Float64Array,
+  o: number,
+  d: number,
+  len: number,
+  theta: Float64Array,
+  m: number,
+  z: Float64Array,
+  zo: number,
 ): void {
   for (let c = 0; c < m; c++) {
     const wo = c * d;
@@ -92,7 +114,15 @@ function scoresOfRow(
   }
 }
 
-function accumulateBlock(x: Float64Array, o0: number, d: number, len: number, grad: Float64Array, m: number, z: Float64Array): void {
+function accumulateBlock(
+  x: Float64Array,
+  o0: number,
+  d: number,
+  len: number,
+  grad: Float64Array,
+  m: number,
+  z: Float64Array,
+): void {
   const o1 = o0 + d;
   const o2 = o1 + d;
   const o3 = o2 + d;
@@ -103,12 +133,20 @@ function accumulateBlock(x: Float64Array, o0: number, d: number, len: number, gr
     const g3 = z[3 * m + c]!;
     if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0) continue;
     const wo = c * d;
-    for (let j = 0; j < len; j++) grad[wo + j]! += g0 * x[o0 + j]! + g1 * x[o1 + j]! + g2 * x[o2 + j]! + g3 * x[o3 + j]!;
+    for (let j = 0; j < len; j++)
+      grad[wo + j]! += g0 * x[o0 + j]! + g1 * x[o1 + j]! + g2 * x[o2 + j]! + g3 * x[o3 + j]!;
   }
 }
 
 function accumulateRow(
-  x: Float64Array, o: number, len: number, grad: Float64Array, d: number, m: number, z: Float64Array, zo: number,
+  x: Float64Array,
+  o: number,
+  len: number,
+  grad: Float64Array,
+  d: number,
+  m: number,
+  z: Float64Array,
+  zo: number,
 ): void {
   for (let c = 0; c < m; c++) {
     const g = z[zo + c]!;

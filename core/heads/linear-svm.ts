@@ -69,7 +69,8 @@ export class LinearSVC extends LinearClassifier {
     const { loss, dual } = this.params;
     const useGram = opts.useGram ?? false;
     const solveDual = dual === 'auto' ? loss === 'hinge' || useGram || set.n < set.d : dual;
-    if (!solveDual && loss === 'hinge') throw new ConfigError("the hinge loss is only solved in the dual: use dual true or 'auto'");
+    if (!solveDual && loss === 'hinge')
+      throw new ConfigError("the hinge loss is only solved in the dual: use dual true or 'auto'");
     return solveDual ? this.fitDual(set, useGram, opts.warmStart) : this.fitPrimal(set, opts.warmStart);
   }
 
@@ -91,7 +92,11 @@ export class LinearSVC extends LinearClassifier {
     }
     const warm = warmStart?.primalState?.set === set ? warmStart.primalState.theta : new Float64Array(m * d + m);
     const result = minimizeLbfgs(squaredHingeObjective(X, targets, costs, m, C), warm, { gradTol: tol, maxIter });
-    this.state = { coef: { rows: m, cols: d, data: result.x.slice(0, m * d) }, intercept: result.x.slice(m * d), nClasses: k };
+    this.state = {
+      coef: { rows: m, cols: d, data: result.x.slice(0, m * d) },
+      intercept: result.x.slice(m * d),
+      nClasses: k,
+    };
     this.nIter = result.iterations;
     this.converged = result.converged;
     this.primalState = { set, theta: result.x };
@@ -148,7 +153,8 @@ export class LinearSVC extends LinearClassifier {
     const { C, tol, maxIter, loss, seed } = this.params;
     checkC(C);
     checkPositive(tol, 'tol');
-    if (!Number.isInteger(maxIter) || maxIter < 1) throw new ConfigError(`maxIter must be an integer ≥ 1; got ${maxIter}`);
+    if (!Number.isInteger(maxIter) || maxIter < 1)
+      throw new ConfigError(`maxIter must be an integer ≥ 1; got ${maxIter}`);
     if (loss !== 'squared-hinge' && loss !== 'hinge') {
       throw new ConfigError(`svm loss must be 'squared-hinge' or 'hinge'; got ${JSON.stringify(loss)}`);
     }
@@ -162,7 +168,12 @@ function positiveClasses(k: number): number[] {
 }
 
 function binarySubproblem(
-  y: Int32Array, positive: number, binary: boolean, weights: Float64Array, C: number, loss: SvmLoss,
+  y: Int32Array,
+  positive: number,
+  binary: boolean,
+  weights: Float64Array,
+  C: number,
+  loss: SvmLoss,
   squaredNorms: Float64Array,
 ): DualProblem {
   const n = y.length;

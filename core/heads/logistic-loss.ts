@@ -9,12 +9,18 @@ import type { Matrix } from './matrix.js';
  * problems; nOutputs = k is the multinomial (softmax) model. θ = [W row-major (nOutputs × d), b (nOutputs)].
  */
 export function logisticObjective(
-  X: Matrix, y: Int32Array, sampleWeights: Float64Array, nOutputs: number, C: number, rowLengths?: Int32Array,
+  X: Matrix,
+  y: Int32Array,
+  sampleWeights: Float64Array,
+  nOutputs: number,
+  C: number,
+  rowLengths?: Int32Array,
 ): Objective {
   let S = 0;
   for (let i = 0; i < y.length; i++) S += sampleWeights[i]!;
   const m = nOutputs;
-  const rowLoss = (z: Float64Array, zo: number, row: number) => lossAndResidual(z, zo, m, y[row]!, sampleWeights[row]! / S);
+  const rowLoss = (z: Float64Array, zo: number, row: number) =>
+    lossAndResidual(z, zo, m, y[row]!, sampleWeights[row]! / S);
   return linearObjective(X, m, rowLoss, { scale: 1 / (C * S), intercept: false }, rowLengths);
 }
 

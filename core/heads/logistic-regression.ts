@@ -58,10 +58,18 @@ export class LogisticRegression extends LinearClassifier {
     const p = features.cols;
     const weights = sampleWeights(y, classWeights(y, k, this.params.classWeight));
     const objective = basis
-      ? logisticObjective(features, takeLabels(y, basis.order), takeValues(weights, basis.order), m, C, basis.rowLengths)
+      ? logisticObjective(
+          features,
+          takeLabels(y, basis.order),
+          takeValues(weights, basis.order),
+          m,
+          C,
+          basis.rowLengths,
+        )
       : logisticObjective(features, y, weights, m, C);
     const warm = opts.warmStart?.solution;
-    const start = warm && warm.set === set && warm.inBasis === (basis !== null) ? warm.theta : new Float64Array(m * p + m);
+    const start =
+      warm && warm.set === set && warm.inBasis === (basis !== null) ? warm.theta : new Float64Array(m * p + m);
     const result = minimizeLbfgs(objective, start, { gradTol: tol, maxIter });
     const beta: Matrix = { rows: m, cols: p, data: result.x.slice(0, m * p) };
     const coef = basis ? weightsFromBasis(basis, X, beta) : beta;
@@ -76,7 +84,8 @@ export class LogisticRegression extends LinearClassifier {
     const { C, tol, maxIter } = this.params;
     checkC(C);
     checkPositive(tol, 'tol');
-    if (!Number.isInteger(maxIter) || maxIter < 1) throw new ConfigError(`maxIter must be an integer ≥ 1; got ${maxIter}`);
+    if (!Number.isInteger(maxIter) || maxIter < 1)
+      throw new ConfigError(`maxIter must be an integer ≥ 1; got ${maxIter}`);
   }
 }
 

@@ -117,7 +117,15 @@ export function gramScalar(X: Matrix): Matrix {
       const p0 = l * d;
       const p1 = l1 * d;
       const p2 = l2 * d;
-      let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, s20 = 0, s21 = 0, s22 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s20 = 0,
+        s21 = 0,
+        s22 = 0;
       for (let j = 0; j < d; j++) {
         const u0 = x[p0 + j]!;
         const u1 = x[p1 + j]!;
@@ -125,13 +133,25 @@ export function gramScalar(X: Matrix): Matrix {
         const v0 = x[a0 + j]!;
         const v1 = x[a1 + j]!;
         const v2 = x[a2 + j]!;
-        s00 += v0 * u0; s01 += v0 * u1; s02 += v0 * u2;
-        s10 += v1 * u0; s11 += v1 * u1; s12 += v1 * u2;
-        s20 += v2 * u0; s21 += v2 * u1; s22 += v2 * u2;
+        s00 += v0 * u0;
+        s01 += v0 * u1;
+        s02 += v0 * u2;
+        s10 += v1 * u0;
+        s11 += v1 * u1;
+        s12 += v1 * u2;
+        s20 += v2 * u0;
+        s21 += v2 * u1;
+        s22 += v2 * u2;
       }
-      put(i, l, s00); put(i, l1, s01); put(i, l2, s02);
-      put(i1, l, s10); put(i1, l1, s11); put(i1, l2, s12);
-      put(i2, l, s20); put(i2, l1, s21); put(i2, l2, s22);
+      put(i, l, s00);
+      put(i, l1, s01);
+      put(i, l2, s02);
+      put(i1, l, s10);
+      put(i1, l1, s11);
+      put(i1, l2, s12);
+      put(i2, l, s20);
+      put(i2, l1, s21);
+      put(i2, l2, s22);
     }
   }
   return K;

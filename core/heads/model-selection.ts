@@ -2,8 +2,13 @@ import { ConfigError } from '../errors.js';
 import { meanLogLoss } from '../metrics/classification.js';
 import { stratifiedGroupKFold, stratifiedKFold, type Split } from './folds.js';
 import {
-  createEstimator, resolveHeadOptions, StandardizedHead,
-  type Classifier, type HeadKind, type HeadOptions, type ResolvedHeadOptions,
+  createEstimator,
+  resolveHeadOptions,
+  StandardizedHead,
+  type Classifier,
+  type HeadKind,
+  type HeadOptions,
+  type ResolvedHeadOptions,
 } from './head.js';
 import { accuracy, argmaxScores, scoresToProbabilities } from './linear-model.js';
 import { LinearSVC } from './linear-svm.js';
@@ -102,15 +107,19 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
   const counts = classCounts(y);
   const nClasses = counts.length;
   const smallestClass = Math.min(...counts);
-  if (smallestClass < 2) throw new ConfigError(`cross-validation needs at least 2 samples per class; a class has ${smallestClass}`);
-  if (!Number.isInteger(opts.folds) || opts.folds < 2) throw new ConfigError(`folds must be an integer ≥ 2; got ${opts.folds}`);
+  if (smallestClass < 2)
+    throw new ConfigError(`cross-validation needs at least 2 samples per class; a class has ${smallestClass}`);
+  if (!Number.isInteger(opts.folds) || opts.folds < 2)
+    throw new ConfigError(`folds must be an integer ≥ 2; got ${opts.folds}`);
   // Without any group of two or more rows the plain stratified folds are used, so data without duplicates is
   // cross-validated exactly as before groups existed.
   const someGroup = opts.groups !== undefined && new Set(opts.groups).size < opts.groups.length;
   const groupsPerClass = someGroup ? countGroupsPerClass(y, opts.groups!, nClasses) : [];
   const grouped = someGroup && Math.min(...groupsPerClass) >= 2;
   const folds = Math.min(opts.folds, grouped ? Math.min(...groupsPerClass) : smallestClass);
-  const splits = grouped ? stratifiedGroupKFold(y, opts.groups!, folds, opts.seed) : stratifiedKFold(y, folds, opts.seed);
+  const splits = grouped
+    ? stratifiedGroupKFold(y, opts.groups!, folds, opts.seed)
+    : stratifiedKFold(y, folds, opts.seed);
   const heldOut = opts.outOfFold ? candidates.map(() => new Float32Array(y.length * nClasses)) : [];
 
   const accuracies = candidates.map(() => new Array<number>(folds).fill(0));
@@ -129,9 +138,10 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
     const paths = groupPaths(members, resolved);
     splits.forEach((split, f) => {
       const setupStart = performance.now();
-      const fold = scaling === 'once'
-        ? foldOfScaled(whole(X, members.length * folds), split)
-        : prepareFold(X, y, split, nClasses, members.length);
+      const fold =
+        scaling === 'once'
+          ? foldOfScaled(whole(X, members.length * folds), split)
+          : prepareFold(X, y, split, nClasses, members.length);
       const setupShare = (performance.now() - setupStart) / 1000 / members.length;
       for (const path of paths) {
         let previous: LogisticRegression | LinearSVC | undefined;
@@ -154,8 +164,13 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
     const mean = accs.reduce((s, a) => s + a, 0) / folds;
     const variance = accs.reduce((s, a) => s + (a - mean) ** 2, 0) / folds;
     const row: CvRow = {
-      id: c.id, kind: resolved[i]!.kind, C: resolved[i]!.C, meanAccuracy: mean, stdAccuracy: Math.sqrt(variance),
-      foldAccuracies: accs, fitSeconds: seconds[i]!,
+      id: c.id,
+      kind: resolved[i]!.kind,
+      C: resolved[i]!.C,
+      meanAccuracy: mean,
+      stdAccuracy: Math.sqrt(variance),
+      foldAccuracies: accs,
+      fitSeconds: seconds[i]!,
     };
     if (c.layer !== undefined) row.layer = c.layer;
     if (row.kind === 'logistic') row.meanLogLoss = logLosses[i]!.reduce((s, l) => s + l, 0) / folds;
@@ -163,7 +178,8 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
   });
   const best = rankCandidates(table)[0]!;
   const result: CvResult = { table, best, folds, grouped };
-  if (opts.outOfFold) result.outOfFold = { rows: y.length, cols: nClasses, data: Float64Array.from(heldOut[table.indexOf(best)]!) };
+  if (opts.outOfFold)
+    result.outOfFold = { rows: y.length, cols: nClasses, data: Float64Array.from(heldOut[table.indexOf(best)]!) };
   if (opts.refit) {
     const i = table.indexOf(best);
     const all = whole(candidates[i]!.X, 1);
@@ -201,7 +217,13 @@ function prepareWhole(X: Matrix, y: Int32Array, nClasses: number, fits: number):
   const train = new TrainingSet(scaler.transform(X), y, nClasses);
   const inSpan = train.prefersBasis(nClasses === 2 ? 1 : nClasses, PASSES_PER_FIT * fits);
   if (inSpan && fits > 1) train.gram();
-  return { scaler, train, testX: { rows: 0, cols: X.cols, data: new Float64Array(0) }, testY: new Int32Array(0), inSpan };
+  return {
+    scaler,
+    train,
+    testX: { rows: 0, cols: X.cols, data: new Float64Array(0) },
+    testY: new Int32Array(0),
+    inSpan,
+  };
 }
 
 /** A fold cut out of the already standardized whole set: rows and the Gram block are copied, nothing recomputed. */
@@ -210,7 +232,13 @@ function foldOfScaled(whole: Fold, split: Split): Fold {
   const gram = whole.inSpan ? takeBlock(whole.train.gram(), split.train) : undefined;
   const train = new TrainingSet(takeRows(X, split.train), takeLabels(y, split.train), nClasses, gram);
   if (whole.inSpan) train.basis();
-  return { scaler: whole.scaler, train, testX: takeRows(X, split.test), testY: takeLabels(y, split.test), inSpan: whole.inSpan };
+  return {
+    scaler: whole.scaler,
+    train,
+    testX: takeRows(X, split.test),
+    testY: takeLabels(y, split.test),
+    inSpan: whole.inSpan,
+  };
 }
 
 /**
@@ -218,7 +246,9 @@ function foldOfScaled(whole: Fold, split: Split): Fold {
  * `score` and `predictProba`, which would each compute the scores again.
  */
 function scoreOnFold(
-  model: LogisticRegression | LinearSVC, fold: Fold, keep?: { into: Float32Array; rows: Int32Array },
+  model: LogisticRegression | LinearSVC,
+  fold: Fold,
+  keep?: { into: Float32Array; rows: Int32Array },
 ): { accuracy: number; logLoss?: number } {
   const scores = model.decisionFunction(fold.testX);
   const heldOutAccuracy = accuracy(argmaxScores(scores), fold.testY);
@@ -229,7 +259,9 @@ function scoreOnFold(
     const k = probabilities.cols;
     keep.rows.forEach((row, r) => keep.into.set(probabilities.data.subarray(r * k, (r + 1) * k), row * k));
   }
-  return isLogistic ? { accuracy: heldOutAccuracy, logLoss: meanLogLoss(fold.testY, probabilities) } : { accuracy: heldOutAccuracy };
+  return isLogistic
+    ? { accuracy: heldOutAccuracy, logLoss: meanLogLoss(fold.testY, probabilities) }
+    : { accuracy: heldOutAccuracy };
 }
 
 function countGroupsPerClass(y: Int32Array, groups: Int32Array, nClasses: number): number[] {
@@ -240,7 +272,9 @@ function countGroupsPerClass(y: Int32Array, groups: Int32Array, nClasses: number
 }
 
 function fitOnFold(
-  options: ResolvedHeadOptions, fold: Fold, previous: LogisticRegression | LinearSVC | undefined,
+  options: ResolvedHeadOptions,
+  fold: Fold,
+  previous: LogisticRegression | LinearSVC | undefined,
 ): LogisticRegression | LinearSVC {
   const model = createEstimator(options);
   if (model instanceof LogisticRegression) {
@@ -268,16 +302,18 @@ const TIE = 1e-12;
 /** Candidates best first, by the rule `crossValidate` picks with (see its comment); reports list them in this order. */
 export function rankCandidates(table: readonly CvRow[]): CvRow[] {
   const kindRank = (k: HeadKind) => (k === 'logistic' ? 0 : 1);
-  const order = table.map((_, i) => i).sort((a, b) => {
-    const ra = table[a]!;
-    const rb = table[b]!;
-    if (Math.abs(ra.meanAccuracy - rb.meanAccuracy) > TIE) return rb.meanAccuracy - ra.meanAccuracy;
-    if (ra.kind !== rb.kind) return kindRank(ra.kind) - kindRank(rb.kind);
-    const la = ra.meanLogLoss ?? 0;
-    const lb = rb.meanLogLoss ?? 0;
-    if (Math.abs(la - lb) > TIE) return la - lb;
-    if (ra.C !== rb.C) return ra.C - rb.C;
-    return a - b;
-  });
+  const order = table
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const ra = table[a]!;
+      const rb = table[b]!;
+      if (Math.abs(ra.meanAccuracy - rb.meanAccuracy) > TIE) return rb.meanAccuracy - ra.meanAccuracy;
+      if (ra.kind !== rb.kind) return kindRank(ra.kind) - kindRank(rb.kind);
+      const la = ra.meanLogLoss ?? 0;
+      const lb = rb.meanLogLoss ?? 0;
+      if (Math.abs(la - lb) > TIE) return la - lb;
+      if (ra.C !== rb.C) return ra.C - rb.C;
+      return a - b;
+    });
   return order.map((i) => table[i]!);
 }

@@ -25,14 +25,24 @@ export class OnnxGemm {
   ) {}
 
   static async create(centerValues: ArrayLike<number>, threads?: number): Promise<OnnxGemm> {
-    const [{ openSession, Tensor }, { default: proto }] = await Promise.all([import('../backbone/onnx-runtime.js'), import('onnx-proto')]);
+    const [{ openSession, Tensor }, { default: proto }] = await Promise.all([
+      import('../backbone/onnx-runtime.js'),
+      import('onnx-proto'),
+    ]);
     const center = Float32Array.from(centerValues);
     const settings = { threads };
     const [scores, backprop] = await Promise.all([
       openSession(scoresGraph(proto.onnx), settings, 'heads: scores graph'),
       openSession(backpropGraph(proto.onnx), settings, 'heads: gradient graph'),
     ]);
-    return new OnnxGemm(scores, backprop, Tensor, new Tensor('float32', center, [center.length]), Float64Array.from(center), center.length);
+    return new OnnxGemm(
+      scores,
+      backprop,
+      Tensor,
+      new Tensor('float32', center, [center.length]),
+      Float64Array.from(center),
+      center.length,
+    );
   }
 
   /** (X − c)·Wᵀ for `rows` rows: X is rows × d, W is m × d (row-major), the result rows × m. */
@@ -61,21 +71,39 @@ export class OnnxGemm {
 }
 
 function scoresGraph(onnx: Onnx): Uint8Array {
-  return model(onnx, 'cnn_codes_head_scores', [input(onnx, 'x', ['N', 'D']), input(onnx, 'center', ['D']), input(onnx, 'w', ['M', 'D'])], [
-    node('Sub', ['x', 'center'], 'centred'),
-    node('Gemm', ['centred', 'w'], 'scores', [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]),
-  ], [input(onnx, 'scores', ['N', 'M'])]);
+  return model(
+    onnx,
+    'cnn_codes_head_scores',
+    [input(onnx, 'x', ['N', 'D']), input(onnx, 'center', ['D']), input(onnx, 'w', ['M', 'D'])],
+    [
+      node('Sub', ['x', 'center'], 'centred'),
+      node('Gemm', ['centred', 'w'], 'scores', [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]),
+    ],
+    [input(onnx, 'scores', ['N', 'M'])],
+  );
 }
 
 function backpropGraph(onnx: Onnx): Uint8Array {
-  return model(onnx, 'cnn_codes_head_gradient', [input(onnx, 'r', ['N', 'M']), input(onnx, 'x', ['N', 'D']), input(onnx, 'center', ['D'])], [
-    node('Sub', ['x', 'center'], 'centred'),
-    node('Gemm', ['r', 'centred'], 'gradient', [{ name: 'transA', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]),
-  ], [input(onnx, 'gradient', ['M', 'D'])]);
+  return model(
+    onnx,
+    'cnn_codes_head_gradient',
+    [input(onnx, 'r', ['N', 'M']), input(onnx, 'x', ['N', 'D']), input(onnx, 'center', ['D'])],
+    [
+      node('Sub', ['x', 'center'], 'centred'),
+      node('Gemm', ['r', 'centred'], 'gradient', [
+        { name: 'transA', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
+      ]),
+    ],
+    [input(onnx, 'gradient', ['M', 'D'])],
+  );
 }
 
 function model(
-  onnx: Onnx, name: string, inputs: onnxProto.onnx.IValueInfoProto[], nodes: onnxProto.onnx.INodeProto[], outputs: onnxProto.onnx.IValueInfoProto[],
+  onnx: Onnx,
+  name: string,
+  inputs: onnxProto.onnx.IValueInfoProto[],
+  nodes: onnxProto.onnx.INodeProto[],
+  outputs: onnxProto.onnx.IValueInfoProto[],
 ): Uint8Array {
   return onnx.ModelProto.encode({
     irVersion: 8,
@@ -86,9 +114,19 @@ function model(
 }
 
 function input(onnx: Onnx, name: string, dims: string[]): onnxProto.onnx.IValueInfoProto {
-  return { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } };
+  return {
+    name,
+    type: {
+      tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimParam: d })) } },
+    },
+  };
 }
 
-function node(opType: string, inputs: string[], output: string, attribute: onnxProto.onnx.IAttributeProto[] = []): onnxProto.onnx.INodeProto {
+function node(
+  opType: string,
+  inputs: string[],
+  output: string,
+  attribute: onnxProto.onnx.IAttributeProto[] = [],
+): onnxProto.onnx.INodeProto {
   return { opType, input: inputs, output: [output], name: output, attribute, domain: '' };
 }

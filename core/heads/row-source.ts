@@ -24,14 +24,22 @@ export interface RowChunk {
 /** Rows already in memory, handed out as views of at most `chunkRows` rows (no copies). */
 export function inMemoryRows(X: Float32Array, y: Int32Array, dim: number, chunkRows = 8192): RowSource {
   const n = y.length;
-  if (X.length !== n * dim) throw new ConfigError(`codes have ${X.length} values but ${n} labels × ${dim} dims = ${n * dim}`);
+  if (X.length !== n * dim)
+    throw new ConfigError(`codes have ${X.length} values but ${n} labels × ${dim} dims = ${n * dim}`);
   const classes = labelCount(y);
   return {
-    n, dim, classes,
+    n,
+    dim,
+    classes,
     async *chunks() {
       for (let offset = 0; offset < n; offset += chunkRows) {
         const rows = Math.min(chunkRows, n - offset);
-        yield { offset, rows, X: X.subarray(offset * dim, (offset + rows) * dim), y: y.subarray(offset, offset + rows) };
+        yield {
+          offset,
+          rows,
+          X: X.subarray(offset * dim, (offset + rows) * dim),
+          y: y.subarray(offset, offset + rows),
+        };
       }
     },
   };
@@ -62,13 +70,16 @@ export function streamedRows(shards: readonly RowShard[], y: Int32Array, dim: nu
     }
   }
   return {
-    n, dim, classes,
+    n,
+    dim,
+    classes,
     async *chunks() {
       let pending = pieces.length > 0 ? pieces[0]!.shard.read(pieces[0]!.start, pieces[0]!.count) : null;
       for (let p = 0; p < pieces.length; p++) {
         const piece = pieces[p]!;
         const X = await pending!;
-        if (X.length !== piece.count * dim) throw new ConfigError(`a shard read returned ${X.length} values for ${piece.count} rows × ${dim}`);
+        if (X.length !== piece.count * dim)
+          throw new ConfigError(`a shard read returned ${X.length} values for ${piece.count} rows × ${dim}`);
         const after = pieces[p + 1];
         pending = after ? after.shard.read(after.start, after.count) : null;
         yield { offset: piece.offset, rows: piece.count, X, y: y.subarray(piece.offset, piece.offset + piece.count) };
@@ -82,7 +93,8 @@ export function labelCount(y: Int32Array): number {
   let max = -1;
   for (let i = 0; i < y.length; i++) {
     const label = y[i]!;
-    if (!(label >= 0) || !Number.isInteger(label)) throw new ConfigError(`labels must be integers 0..k−1; found ${label} at row ${i}`);
+    if (!(label >= 0) || !Number.isInteger(label))
+      throw new ConfigError(`labels must be integers 0..k−1; found ${label} at row ${i}`);
     if (label > max) max = label;
   }
   return max + 1;

@@ -8,12 +8,16 @@ export const HEAD_VERSION = 1;
 export function loadHead(json: unknown): Classifier {
   const h = json as Partial<HeadJSON> | null;
   if (typeof h !== 'object' || h === null) throw new ConfigError('head JSON must be an object');
-  if (h.format !== HEAD_FORMAT) throw new ConfigError(`head JSON format must be '${HEAD_FORMAT}'; got ${JSON.stringify(h.format)}`);
+  if (h.format !== HEAD_FORMAT)
+    throw new ConfigError(`head JSON format must be '${HEAD_FORMAT}'; got ${JSON.stringify(h.format)}`);
   if (h.version !== HEAD_VERSION) {
-    throw new ConfigError(`head JSON version ${JSON.stringify(h.version)} is not supported (this build reads ${HEAD_VERSION})`);
+    throw new ConfigError(
+      `head JSON version ${JSON.stringify(h.version)} is not supported (this build reads ${HEAD_VERSION})`,
+    );
   }
   const options = resolveHeadOptions(h.options as HeadOptions);
-  if (!(typeof options.C === 'number' && options.C > 0)) throw new ConfigError(`head JSON options.C must be > 0; got ${options.C}`);
+  if (!(typeof options.C === 'number' && options.C > 0))
+    throw new ConfigError(`head JSON options.C must be > 0; got ${options.C}`);
   const k = positiveInteger(h.nClasses, 'nClasses');
   const d = positiveInteger(h.nFeatures, 'nFeatures');
   if (k < 2) throw new ConfigError(`head JSON nClasses must be ≥ 2; got ${k}`);
@@ -28,8 +32,15 @@ export function loadHead(json: unknown): Classifier {
   const intercepts = finiteArray(h.intercepts, outputs, 'intercepts');
   const fit = h.fit ?? { iterations: 0, converged: false };
   const checked: HeadJSON = {
-    format: HEAD_FORMAT, version: HEAD_VERSION, options, nClasses: k, nFeatures: d, standardizer: { mean, scale },
-    weights, intercepts, probability: options.kind === 'logistic' ? 'logistic-model' : 'softmax-of-decision',
+    format: HEAD_FORMAT,
+    version: HEAD_VERSION,
+    options,
+    nClasses: k,
+    nFeatures: d,
+    standardizer: { mean, scale },
+    weights,
+    intercepts,
+    probability: options.kind === 'logistic' ? 'logistic-model' : 'softmax-of-decision',
     fit: { iterations: Number(fit.iterations) || 0, converged: fit.converged === true },
   };
   return new StandardizedHead(options).restore(checked);
@@ -47,14 +58,19 @@ export function rawSpaceLinear(json: HeadJSON): { weights: number[][]; intercept
 }
 
 function positiveInteger(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`head JSON ${name} must be a positive integer; got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw new ConfigError(`head JSON ${name} must be a positive integer; got ${JSON.stringify(v)}`);
   return v;
 }
 
 function finiteArray(v: unknown, length: number, name: string): number[] {
   if (!Array.isArray(v) || v.length !== length) {
-    throw new ConfigError(`head JSON ${name} must be an array of ${length} numbers; got ${Array.isArray(v) ? v.length : typeof v}`);
+    throw new ConfigError(
+      `head JSON ${name} must be an array of ${length} numbers; got ${Array.isArray(v) ? v.length : typeof v}`,
+    );
   }
-  for (const x of v) if (typeof x !== 'number' || !Number.isFinite(x)) throw new ConfigError(`head JSON ${name} has a non-number or non-finite value`);
+  for (const x of v)
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw new ConfigError(`head JSON ${name} has a non-number or non-finite value`);
   return v as number[];
 }

@@ -11,7 +11,11 @@ import type { Matrix } from './matrix.js';
  * `targets[i·m + c]` is ±1 and `costs[i·m + c]` the per-sample cost relative to C (class weights).
  */
 export function squaredHingeObjective(
-  X: Matrix, targets: Float64Array, costs: Float64Array, nOutputs: number, C: number,
+  X: Matrix,
+  targets: Float64Array,
+  costs: Float64Array,
+  nOutputs: number,
+  C: number,
 ): Objective {
   const n = X.rows;
   const m = nOutputs;

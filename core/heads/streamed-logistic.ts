@@ -4,7 +4,15 @@ import type { HeadJSON, ResolvedHeadOptions } from './head.js';
 import { lbfgsSteps, type LbfgsResult } from './lbfgs.js';
 import { OnnxGemm } from './onnx-gemm.js';
 import type { RowSource } from './row-source.js';
-import { evaluatePass, groupStatistics, type FoldOf, type HeldOutScore, type Lane, type PassRequest, type PassResult } from './streamed-pass.js';
+import {
+  evaluatePass,
+  groupStatistics,
+  type FoldOf,
+  type HeldOutScore,
+  type Lane,
+  type PassRequest,
+  type PassResult,
+} from './streamed-pass.js';
 import { checkC } from './validate.js';
 
 /**
@@ -70,7 +78,11 @@ export async function fitStreamed(source: RowSource, C: number, options: Streame
  * to the lowest mean held-out log-loss, then the smaller C (crossValidate's rule for logistic heads).
  */
 export async function crossValidateStreamed(
-  source: RowSource, Cs: readonly number[], foldOf: Int32Array, folds: number, options: StreamedOptions = {},
+  source: RowSource,
+  Cs: readonly number[],
+  foldOf: Int32Array,
+  folds: number,
+  options: StreamedOptions = {},
 ): Promise<StreamedCv> {
   if (Cs.length === 0) throw new ConfigError('cross-validation needs at least one C');
   Cs.forEach(checkC);
@@ -88,7 +100,9 @@ export async function crossValidateStreamed(
       const foldAccuracies = scores.map((s) => s.hits / s.rows);
       const meanAccuracy = mean(foldAccuracies);
       return {
-        C, meanAccuracy, foldAccuracies,
+        C,
+        meanAccuracy,
+        foldAccuracies,
         stdAccuracy: Math.sqrt(mean(foldAccuracies.map((a) => (a - meanAccuracy) ** 2))),
         meanLogLoss: mean(scores.map((s) => s.logLossSum / s.rows)),
         iterations: paths.reduce((s, p) => s + p[i]!.iterations, 0),
@@ -114,22 +128,32 @@ function better(a: StreamedCvRow, b: StreamedCvRow): boolean {
 }
 
 function laneOf(
-  stats: { rows: number; mean: Float64Array; scale: Float64Array; classCounts: Float64Array }, heldOutFold: number,
-  classes: number, weighting: ClassWeight,
+  stats: { rows: number; mean: Float64Array; scale: Float64Array; classCounts: Float64Array },
+  heldOutFold: number,
+  classes: number,
+  weighting: ClassWeight,
 ): Lane {
   if (classes < 2) throw new ConfigError(`labels have only ${classes} class: need at least two to fit a classifier`);
   const missing = stats.classCounts.findIndex((c) => c === 0);
   if (missing >= 0) {
-    throw new ConfigError(heldOutFold < 0
-      ? `labels must be 0..${classes - 1} with every class present; class ${missing} has no rows`
-      : `fold ${heldOutFold} leaves class ${missing} without training rows; use fewer folds`);
+    throw new ConfigError(
+      heldOutFold < 0
+        ? `labels must be 0..${classes - 1} with every class present; class ${missing} has no rows`
+        : `fold ${heldOutFold} leaves class ${missing} without training rows; use fewer folds`,
+    );
   }
   // scikit-learn's 'balanced' = n / (k · count_c), over the rows this model trains on.
-  const perClass = Float64Array.from(stats.classCounts, (count) => (weighting === 'balanced' ? stats.rows / (classes * count) : 1));
+  const perClass = Float64Array.from(stats.classCounts, (count) =>
+    weighting === 'balanced' ? stats.rows / (classes * count) : 1,
+  );
   const weightSum = stats.classCounts.reduce((s, count, c) => s + count * perClass[c]!, 0);
   return {
-    heldOutFold, mean: stats.mean, scale: stats.scale, weightSum,
-    classWeight: perClass.map((w) => w / weightSum), outputs: classes === 2 ? 1 : classes,
+    heldOutFold,
+    mean: stats.mean,
+    scale: stats.scale,
+    weightSum,
+    classWeight: perClass.map((w) => w / weightSum),
+    outputs: classes === 2 ? 1 : classes,
   };
 }
 
@@ -184,7 +208,9 @@ class PassRunner {
   passes = 0;
 
   constructor(
-    private readonly source: RowSource, private readonly gemm: OnnxGemm, private readonly foldOf: FoldOf,
+    private readonly source: RowSource,
+    private readonly gemm: OnnxGemm,
+    private readonly foldOf: FoldOf,
     private readonly onPass?: (passes: number) => void,
   ) {}
 
@@ -199,7 +225,9 @@ class PassRunner {
       const results = await evaluatePass(this.source, this.gemm, this.foldOf, requests);
       this.passes++;
       this.onPass?.(this.passes);
-      pending.forEach((p, k) => { p.next = p.solver.next(results[k]!); });
+      pending.forEach((p, k) => {
+        p.next = p.solver.next(results[k]!);
+      });
     }
   }
 }
@@ -208,8 +236,13 @@ function headJson(lane: Lane, step: PathStep, C: number, source: RowSource, opti
   const d = source.dim;
   const m = lane.outputs;
   const resolved: ResolvedHeadOptions = {
-    kind: 'logistic', C, classWeight: options.classWeight ?? null, seed: 0, tol: options.tol ?? 1e-4,
-    maxIter: options.maxIter ?? 1000, svmLoss: 'squared-hinge',
+    kind: 'logistic',
+    C,
+    classWeight: options.classWeight ?? null,
+    seed: 0,
+    tol: options.tol ?? 1e-4,
+    maxIter: options.maxIter ?? 1000,
+    svmLoss: 'squared-hinge',
   };
   return {
     format: 'cnn-codes.head',

@@ -53,7 +53,12 @@ const EPS = Number.EPSILON;
  * Standardization is folded in rather than applied: with W′ = W/σ (per column) and b′ = b − W′·(μ − c), the scores of
  * standardized rows are (x − c)·W′ᵀ + b′, where c is the engine's fixed centre; the gradient maps back the same way.
  */
-export async function evaluatePass(source: RowSource, gemm: OnnxGemm, foldOf: FoldOf, requests: readonly PassRequest[]): Promise<PassResult[]> {
+export async function evaluatePass(
+  source: RowSource,
+  gemm: OnnxGemm,
+  foldOf: FoldOf,
+  requests: readonly PassRequest[],
+): Promise<PassResult[]> {
   const d = source.dim;
   const center = gemm.center;
   const widths = requests.map((r) => r.lane.outputs);
@@ -118,7 +123,8 @@ export async function evaluatePass(source: RowSource, gemm: OnnxGemm, foldOf: Fo
     for (let c = 0; c < m; c++) {
       const row = (starts[l]! + c) * d;
       const r = residualSum[starts[l]! + c]!;
-      for (let j = 0; j < d; j++) gradient[c * d + j] = (gradientSum[row + j]! - r * (lane.mean[j]! - center[j]!)) / lane.scale[j]!;
+      for (let j = 0; j < d; j++)
+        gradient[c * d + j] = (gradientSum[row + j]! - r * (lane.mean[j]! - center[j]!)) / lane.scale[j]!;
       gradient[m * d + c] = r;
     }
   });
@@ -136,7 +142,11 @@ function scoreRow(z: Float64Array, m: number, label: number, out: HeldOutScore):
   } else {
     let best = 0;
     let max = z[0]!;
-    for (let c = 1; c < m; c++) if (z[c]! > max) { max = z[c]!; best = c; }
+    for (let c = 1; c < m; c++)
+      if (z[c]! > max) {
+        max = z[c]!;
+        best = c;
+      }
     if (best === label) out.hits++;
     let sum = 0;
     for (let c = 0; c < m; c++) sum += Math.exp(z[c]! - max);
@@ -190,7 +200,8 @@ export async function groupStatistics(source: RowSource, foldOf: FoldOf, folds: 
   // Fold all sums into the last group so it holds every row; a fold's training rows are then all − fold.
   for (let f = 0; f < folds; f++) {
     counts[folds]! += counts[f]!;
-    for (let c = 0; c < source.classes; c++) classCounts[folds * source.classes + c]! += classCounts[f * source.classes + c]!;
+    for (let c = 0; c < source.classes; c++)
+      classCounts[folds * source.classes + c]! += classCounts[f * source.classes + c]!;
     for (let j = 0; j < d; j++) {
       s1[folds * d + j]! += s1[f * d + j]!;
       s2[folds * d + j]! += s2[f * d + j]!;

@@ -10,7 +10,12 @@ export class TrainingSet {
   private cachedBasis: LowRankBasis | null = null;
 
   /** `gram`, when the caller already has X·Xᵀ (e.g. a block of a larger Gram matrix), is used instead of computing it. */
-  constructor(readonly X: Matrix, readonly y: Int32Array, readonly nClasses: number, gram?: Matrix) {
+  constructor(
+    readonly X: Matrix,
+    readonly y: Int32Array,
+    readonly nClasses: number,
+    gram?: Matrix,
+  ) {
     this.cachedGram = gram ?? null;
   }
 

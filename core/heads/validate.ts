@@ -11,7 +11,9 @@ export function checkMatrix(X: Matrix, what = 'X'): void {
   for (let i = 0; i < X.data.length; i++) {
     // The values are data (CNN codes, usually), not settings: a NaN is a data problem, exit 3, not a bad flag.
     if (!Number.isFinite(X.data[i]!)) {
-      throw new DataError(`${what} has a non-finite value (${X.data[i]}) at row ${Math.floor(i / X.cols)}, column ${i % X.cols}`);
+      throw new DataError(
+        `${what} has a non-finite value (${X.data[i]}) at row ${Math.floor(i / X.cols)}, column ${i % X.cols}`,
+      );
     }
   }
 }
@@ -24,9 +26,13 @@ export function checkTrainingSet(X: Matrix, y: Int32Array): number {
   if (X.rows === 0 || X.cols === 0) throw new ConfigError(`X is empty (${X.rows} × ${X.cols})`);
   const counts = classCounts(y);
   const k = counts.length;
-  if (k < 2) throw new ConfigError(`y has only one class (${k === 1 ? 'label 0' : 'none'}): need at least two to fit a classifier`);
+  if (k < 2)
+    throw new ConfigError(
+      `y has only one class (${k === 1 ? 'label 0' : 'none'}): need at least two to fit a classifier`,
+    );
   const missing = counts.findIndex((c) => c === 0);
-  if (missing >= 0) throw new ConfigError(`labels must be 0..${k - 1} with every class present; class ${missing} has no samples`);
+  if (missing >= 0)
+    throw new ConfigError(`labels must be 0..${k - 1} with every class present; class ${missing} has no samples`);
   return k;
 }
 

@@ -40,6 +40,11 @@ export function decodeJpegFast(bytes: Uint8Array, spec: PreprocessSpec, limitInp
   }
   if (decoded.width !== header.width || decoded.height !== header.height) return undefined;
   const rgba = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length);
-  const crop = resizeAndCropRgb({ data: rgba, width: decoded.width, height: decoded.height, channels: 4 }, plan.resized, plan.crop, spec.kernel);
+  const crop = resizeAndCropRgb(
+    { data: rgba, width: decoded.width, height: decoded.height, channels: 4 },
+    plan.resized,
+    plan.crop,
+    spec.kernel,
+  );
   return Buffer.from(crop.buffer, crop.byteOffset, crop.length);
 }

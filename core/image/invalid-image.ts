@@ -63,7 +63,10 @@ export function truncatedWebpError(bytes: Uint8Array): InvalidImageError | undef
   if (sniffFormat(bytes) !== 'WebP') return undefined;
   const declared = riffSize(bytes) + 8;
   if (bytes.length >= declared) return undefined;
-  return new InvalidImageError('truncated', `truncated WebP: header declares ${declared} bytes, file has ${bytes.length}`);
+  return new InvalidImageError(
+    'truncated',
+    `truncated WebP: header declares ${declared} bytes, file has ${bytes.length}`,
+  );
 }
 
 /** Turns a sharp/libvips failure into a reject with a kind callers can count and a message people can act on. */
@@ -75,12 +78,17 @@ export function classifyDecodeFailure(err: unknown, bytes: Uint8Array): InvalidI
     return new InvalidImageError('too-large', `image is over the pixel limit (${detail})`, { cause: err });
   }
   // libjpeg's "premature end of data segment" is corruption inside a complete file, not truncation.
-  if (/premature end of (jpeg )?(image|file|input)|unexpected end|truncated/i.test(raw) || endMarkerMissing(format, bytes)) {
+  if (
+    /premature end of (jpeg )?(image|file|input)|unexpected end|truncated/i.test(raw) ||
+    endMarkerMissing(format, bytes)
+  ) {
     return new InvalidImageError('truncated', `truncated ${format ?? 'image'}: ${detail}`, { cause: err });
   }
   if (/unsupported image format/i.test(raw) && format === undefined) {
     const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    return new InvalidImageError('unsupported-format', `unsupported image format (first bytes: ${head})`, { cause: err });
+    return new InvalidImageError('unsupported-format', `unsupported image format (first bytes: ${head})`, {
+      cause: err,
+    });
   }
   return new InvalidImageError('decode-failed', `${format ?? 'image'} could not be decoded: ${detail}`, { cause: err });
 }

@@ -37,7 +37,12 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
     if (length < 2 || body + length - 2 > bytes.length) return undefined;
     if (isStartOfFrame(marker)) {
       if (length < 8) return undefined;
-      frame = { precision: bytes[body]!, height: view.getUint16(body + 1), width: view.getUint16(body + 3), components: bytes[body + 5]! };
+      frame = {
+        precision: bytes[body]!,
+        height: view.getUint16(body + 1),
+        width: view.getUint16(body + 3),
+        components: bytes[body + 5]!,
+      };
     } else if (marker === APP1) {
       orientation = exifOrientation(bytes, body, length - 2) ?? orientation;
     } else if (marker === SOS) {

@@ -64,7 +64,8 @@ function coefficients(inSize: number, outSize: number, from: number, count: numb
     }
     for (let x = 0; x < xmax; x++) {
       const w = sum !== 0 ? raw[x]! / sum : raw[x]!;
-      weights[i * ksize + x] = w < 0 ? Math.trunc(-0.5 + w * (1 << PRECISION_BITS)) : Math.trunc(0.5 + w * (1 << PRECISION_BITS));
+      weights[i * ksize + x] =
+        w < 0 ? Math.trunc(-0.5 + w * (1 << PRECISION_BITS)) : Math.trunc(0.5 + w * (1 << PRECISION_BITS));
     }
     first[i] = xmin;
     taps[i] = xmax;
@@ -84,7 +85,12 @@ export interface PixelBuffer {
  * `image` → the `crop` of its resize to `resized` ([height, width]), as interleaved RGB. A pass whose size does not
  * change is skipped, as Pillow skips it; a fourth channel is dropped on the way (Pillow stores RGB as RGBX too).
  */
-export function resizeAndCropRgb(image: PixelBuffer, resized: [number, number], crop: CropBox, kernel: PilKernel): Uint8Array {
+export function resizeAndCropRgb(
+  image: PixelBuffer,
+  resized: [number, number],
+  crop: CropBox,
+  kernel: PilKernel,
+): Uint8Array {
   const { width, height } = image;
   const filter = FILTERS[kernel];
   const needHorizontal = resized[1] !== width;
@@ -101,7 +107,13 @@ export function resizeAndCropRgb(image: PixelBuffer, resized: [number, number], 
   return vertical ? verticalPass(rows, crop.width, rowFrom, vertical) : rows.subarray(0, crop.width * crop.height * 3);
 }
 
-function copyColumns({ data, width, channels }: PixelBuffer, rowFrom: number, rowTo: number, left: number, count: number): Uint8Array {
+function copyColumns(
+  { data, width, channels }: PixelBuffer,
+  rowFrom: number,
+  rowTo: number,
+  left: number,
+  count: number,
+): Uint8Array {
   const out = new Uint8Array((rowTo - rowFrom) * count * 3);
   let o = 0;
   for (let y = rowFrom; y < rowTo; y++) {
@@ -114,7 +126,12 @@ function copyColumns({ data, width, channels }: PixelBuffer, rowFrom: number, ro
   return out;
 }
 
-function horizontalPass({ data: rgb, width, channels }: PixelBuffer, rowFrom: number, rowTo: number, c: Coefficients): Uint8Array {
+function horizontalPass(
+  { data: rgb, width, channels }: PixelBuffer,
+  rowFrom: number,
+  rowTo: number,
+  c: Coefficients,
+): Uint8Array {
   const outWidth = c.first.length;
   const out = new Uint8Array((rowTo - rowFrom) * outWidth * 3);
   let o = 0;

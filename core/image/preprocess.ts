@@ -49,7 +49,11 @@ export interface DecodeOptions {
  * they stored. White is what the image looks like on a page, is independent of hidden colour values, and lets the
  * resize work on 3 bands instead of 4.
  */
-export async function decodeToRgb(bytes: Uint8Array, spec: PreprocessSpec, options: DecodeOptions = {}): Promise<Buffer> {
+export async function decodeToRgb(
+  bytes: Uint8Array,
+  spec: PreprocessSpec,
+  options: DecodeOptions = {},
+): Promise<Buffer> {
   if (bytes.length === 0) throw emptyFileError();
   const truncatedWebp = truncatedWebpError(bytes);
   if (truncatedWebp) throw truncatedWebp;
@@ -71,7 +75,8 @@ export async function decodeToRgb(bytes: Uint8Array, spec: PreprocessSpec, optio
     });
     const { autoOrient } = await image.metadata();
     const plan = planResizeAndCrop(autoOrient.height, autoOrient.width, spec);
-    if (plan.resized[0] * plan.resized[1] > limitInputPixels) throw resizedTooLargeError(plan.resized, limitInputPixels);
+    if (plan.resized[0] * plan.resized[1] > limitInputPixels)
+      throw resizedTooLargeError(plan.resized, limitInputPixels);
     image
       .flatten({ background: '#ffffff' })
       // Greyscale, CMYK, 16-bit and palette inputs all end as 8-bit, 3-band sRGB.
@@ -144,7 +149,11 @@ const UPSCALE_INTERPOLATORS: Record<PreprocessSpec['kernel'], Interpolators[keyo
 };
 
 /** Re-reads only the header (no pixel limit, no decode) to say how large the image claims to be. */
-async function describeTooLarge(bytes: Uint8Array, limit: number, fallback: InvalidImageError): Promise<InvalidImageError> {
+async function describeTooLarge(
+  bytes: Uint8Array,
+  limit: number,
+  fallback: InvalidImageError,
+): Promise<InvalidImageError> {
   try {
     const sharp = await loadSharp();
     const { width, height } = await sharp(bytes, { limitInputPixels: false }).metadata();
@@ -163,7 +172,9 @@ export function toTensor(images: Buffer[], spec: PreprocessSpec, layout: 'NCHW' 
   const plane = height * width;
   const perImage = plane * 3;
   // A lookup per channel: 256 exact values instead of a multiply-subtract-divide per element.
-  const lut = [0, 1, 2].map((c) => Float32Array.from({ length: 256 }, (_, p) => (p * spec.scale - spec.mean[c]!) / spec.std[c]!));
+  const lut = [0, 1, 2].map((c) =>
+    Float32Array.from({ length: 256 }, (_, p) => (p * spec.scale - spec.mean[c]!) / spec.std[c]!),
+  );
   const [lutR, lutG, lutB] = lut as [Float32Array, Float32Array, Float32Array];
   const out = new Float32Array(images.length * perImage);
   images.forEach((rgb, n) => {
@@ -199,10 +210,10 @@ export function configureSharpForWorker(): void {
 }
 
 let oneThreadNoCache = false;
-let sharpModule: Promise<typeof import('sharp')['default']> | undefined;
+let sharpModule: Promise<(typeof import('sharp'))['default']> | undefined;
 
 /** sharp on first use: loading libvips costs ~0.1 s of start-up that the fast path does not need. */
-function loadSharp(): Promise<typeof import('sharp')['default']> {
+function loadSharp(): Promise<(typeof import('sharp'))['default']> {
   sharpModule ??= import('sharp').then(({ default: sharp }) => {
     if (oneThreadNoCache) {
       sharp.concurrency(1);

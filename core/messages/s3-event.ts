@@ -14,7 +14,10 @@ export interface S3ObjectRef {
 export function looksLikeS3Notification(body: unknown): boolean {
   if (typeof body !== 'object' || body === null) return false;
   const b = body as { Records?: unknown; Event?: unknown; Service?: unknown };
-  return (Array.isArray(b.Records) && b.Records.some((r) => (r as { eventSource?: unknown })?.eventSource === 'aws:s3')) || (b.Service === 'Amazon S3' && b.Event === 's3:TestEvent');
+  return (
+    (Array.isArray(b.Records) && b.Records.some((r) => (r as { eventSource?: unknown })?.eventSource === 'aws:s3')) ||
+    (b.Service === 'Amazon S3' && b.Event === 's3:TestEvent')
+  );
 }
 
 /**
@@ -27,8 +30,13 @@ export function parseS3Notification(body: unknown): S3Notice {
   const objects: S3ObjectRef[] = [];
   const problems: string[] = [];
   (b.Records ?? []).forEach((record, i) => {
-    const r = record as { eventSource?: unknown; eventName?: unknown; s3?: { bucket?: { name?: unknown }; object?: { key?: unknown; size?: unknown; eTag?: unknown } } };
-    if (r.eventSource !== 'aws:s3' || typeof r.eventName !== 'string' || !r.eventName.startsWith('ObjectCreated:')) return;
+    const r = record as {
+      eventSource?: unknown;
+      eventName?: unknown;
+      s3?: { bucket?: { name?: unknown }; object?: { key?: unknown; size?: unknown; eTag?: unknown } };
+    };
+    if (r.eventSource !== 'aws:s3' || typeof r.eventName !== 'string' || !r.eventName.startsWith('ObjectCreated:'))
+      return;
     const bucket = r.s3?.bucket?.name;
     const key = r.s3?.object?.key;
     if (typeof bucket !== 'string' || typeof key !== 'string') {
@@ -43,7 +51,12 @@ export function parseS3Notification(body: unknown): S3Notice {
       return;
     }
     const etag = r.s3?.object?.eTag;
-    objects.push({ bucket, key: decoded, size: typeof r.s3?.object?.size === 'number' ? r.s3.object.size : -1, ...(typeof etag === 'string' && etag ? { etag } : {}) });
+    objects.push({
+      bucket,
+      key: decoded,
+      size: typeof r.s3?.object?.size === 'number' ? r.s3.object.size : -1,
+      ...(typeof etag === 'string' && etag ? { etag } : {}),
+    });
   });
   if (problems.length > 0) throw new InvalidMessageError(problems);
   return { kind: 'objects', objects };

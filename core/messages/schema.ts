@@ -1,6 +1,17 @@
 import { errorMessage } from '../errors.js';
 import { parseStoreUri } from './store-uri.js';
-import { arrayOf, boolean, fraction, integer, InvalidMessageError, object, oneOf, positiveNumber, string, type Check } from './validate.js';
+import {
+  arrayOf,
+  boolean,
+  fraction,
+  integer,
+  InvalidMessageError,
+  object,
+  oneOf,
+  positiveNumber,
+  string,
+  type Check,
+} from './validate.js';
 
 /**
  * The work messages, version 1. Every message names its run and the stores it touches, so any worker can pick up any
@@ -92,7 +103,9 @@ const KEY = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[^\u0000-\u001f]{1,1024}$/;
 
 const storeUri: Check<string> = (value, path, problems) => {
   if (typeof value !== 'string' || value.length > 2048) {
-    problems.push(`${path}: expected a store URI (s3://bucket/prefix or an absolute folder), got ${JSON.stringify(value)}`);
+    problems.push(
+      `${path}: expected a store URI (s3://bucket/prefix or an absolute folder), got ${JSON.stringify(value)}`,
+    );
     return undefined;
   }
   try {
@@ -131,15 +144,23 @@ const shardItem = object(
     split: oneOf('train', 'val', 'test'),
     label: integer(0, 1_000_000),
   },
-  // An identity is printable: no control characters (the range is the point of the pattern).
-  // eslint-disable-next-line no-control-regex
-  { source: string(/^[^\u0000-\u001f]{1,200}$/, 'an object identity ("<etag>/<size>")'), hash: string(/^[0-9a-f]{64}$/, 'a sha256 content hash') },
+  {
+    // An identity is printable: no control characters (the range is the point of the pattern).
+    // eslint-disable-next-line no-control-regex
+    source: string(/^[^\u0000-\u001f]{1,200}$/, 'an object identity ("<etag>/<size>")'),
+    hash: string(/^[0-9a-f]{64}$/, 'a sha256 content hash'),
+  },
 );
 
 const schemas: Record<MessageType, Check<unknown>> = {
   run: object(
     { ...common, type: oneOf('run'), dataset: storeUri, model, cuts },
-    { shardSize: integer(1, 10_000), list: object({}, { valFraction: fraction(), seed: integer(0, 2 ** 31 - 1) }), train: trainOptions, split: evalSplit },
+    {
+      shardSize: integer(1, 10_000),
+      list: object({}, { valFraction: fraction(), seed: integer(0, 2 ** 31 - 1) }),
+      train: trainOptions,
+      split: evalSplit,
+    },
   ),
   extract: object({
     ...common,
@@ -147,28 +168,46 @@ const schemas: Record<MessageType, Check<unknown>> = {
     dataset: storeUri,
     model,
     cuts,
-    shard: object({ index: integer(0, 99_999), count: integer(1, 100_000), items: arrayOf(shardItem, { min: 1, max: 10_000 }) }),
+    shard: object({
+      index: integer(0, 99_999),
+      count: integer(1, 100_000),
+      items: arrayOf(shardItem, { min: 1, max: 10_000 }),
+    }),
   }),
   train: object({ ...common, type: oneOf('train'), train: trainOptions, split: evalSplit }),
-  evaluate: object({ ...common, type: oneOf('evaluate'), head: string(/^[0-9a-f]{24}$/, 'a head cacheKey (24 hex digits)'), split: evalSplit }),
+  evaluate: object({
+    ...common,
+    type: oneOf('evaluate'),
+    head: string(/^[0-9a-f]{24}$/, 'a head cacheKey (24 hex digits)'),
+    split: evalSplit,
+  }),
 };
 
 /** Validates a decoded message body; throws InvalidMessageError naming every bad field. */
 export function parseWorkMessage(body: unknown): WorkMessage {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidMessageError([`body: expected a JSON object, got ${typeof body === 'string' ? 'text that is not JSON' : JSON.stringify(body)}`]);
+    throw new InvalidMessageError([
+      `body: expected a JSON object, got ${typeof body === 'string' ? 'text that is not JSON' : JSON.stringify(body)}`,
+    ]);
   }
   const { type, v } = body as { type?: unknown; v?: unknown };
-  if (v !== MESSAGE_VERSION) throw new InvalidMessageError([`v: this worker speaks message version ${MESSAGE_VERSION}, got ${JSON.stringify(v)}`]);
+  if (v !== MESSAGE_VERSION)
+    throw new InvalidMessageError([
+      `v: this worker speaks message version ${MESSAGE_VERSION}, got ${JSON.stringify(v)}`,
+    ]);
   if (typeof type !== 'string' || !(type in schemas)) {
-    throw new InvalidMessageError([`type: expected one of ${Object.keys(schemas).join(', ')}, got ${JSON.stringify(type)}`]);
+    throw new InvalidMessageError([
+      `type: expected one of ${Object.keys(schemas).join(', ')}, got ${JSON.stringify(type)}`,
+    ]);
   }
   const problems: string[] = [];
   const parsed = schemas[type as MessageType](body, type, problems);
   if (problems.length > 0 || parsed === undefined) throw new InvalidMessageError(problems.slice(0, 12));
   const message = parsed as WorkMessage;
   if (message.type === 'extract' && message.shard.index >= message.shard.count) {
-    throw new InvalidMessageError([`extract.shard.index: ${message.shard.index} is not below shard.count ${message.shard.count}`]);
+    throw new InvalidMessageError([
+      `extract.shard.index: ${message.shard.index} is not below shard.count ${message.shard.count}`,
+    ]);
   }
   return message;
 }

@@ -17,9 +17,11 @@ export function parseStoreUri(uri: string): StoreUri {
     }
     return { scheme: 's3', bucket: s3[1]!, prefix };
   }
-  if (uri.startsWith('s3:')) throw new ConfigError(`store URI ${uri}: expected s3://bucket[/prefix] with a valid bucket name`);
+  if (uri.startsWith('s3:'))
+    throw new ConfigError(`store URI ${uri}: expected s3://bucket[/prefix] with a valid bucket name`);
   const path = uri.startsWith('file://') ? decodeURIComponent(uri.slice('file://'.length)) : uri;
-  if (!path.startsWith('/')) throw new ConfigError(`store URI ${uri}: expected s3://bucket/prefix or an absolute local path`);
+  if (!path.startsWith('/'))
+    throw new ConfigError(`store URI ${uri}: expected s3://bucket/prefix or an absolute local path`);
   if (path.split('/').includes('..')) throw new ConfigError(`store URI ${uri}: ".." path segments are not allowed`);
   return { scheme: 'file', path: path.replace(/(?<=.)\/+$/, '') };
 }

@@ -80,7 +80,8 @@ export function arrayOf<T>(item: Check<T>, limits: { min: number; max: number; u
     }
     const before = problems.length;
     const out = value.map((v, i) => item(v, `${path}[${i}]`, problems));
-    if (limits.unique && new Set(value.map((v) => JSON.stringify(v))).size !== value.length) problems.push(`${path}: items must be unique`);
+    if (limits.unique && new Set(value.map((v) => JSON.stringify(v))).size !== value.length)
+      problems.push(`${path}: items must be unique`);
     return problems.length === before ? (out as T[]) : undefined;
   };
 }
@@ -89,7 +90,10 @@ type Shape = Record<string, Check<unknown>>;
 type Parsed<S extends Shape> = { [K in keyof S]: S[K] extends Check<infer T> ? T : never };
 
 /** An object with exactly these fields: unknown fields are an error (a typo must not be silently ignored). */
-export function object<R extends Shape, O extends Shape = Record<never, never>>(required: R, optional?: O): Check<Parsed<R> & Partial<Parsed<O>>> {
+export function object<R extends Shape, O extends Shape = Record<never, never>>(
+  required: R,
+  optional?: O,
+): Check<Parsed<R> & Partial<Parsed<O>>> {
   return (value, path, problems) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       problems.push(`${path}: expected an object, got ${show(value)}`);

@@ -32,7 +32,10 @@ const EPS = Number.EPSILON;
  * denominator is 0, as scikit-learn's zero_division default (with a warning there, silently here).
  */
 export function classificationMetrics(
-  yTrue: Int32Array, proba: Matrix, classNames: string[], opts: { topK?: number[] } = {},
+  yTrue: Int32Array,
+  proba: Matrix,
+  classNames: string[],
+  opts: { topK?: number[] } = {},
 ): ClassificationMetrics {
   const k = classNames.length;
   const n = yTrue.length;

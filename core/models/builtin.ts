@@ -61,15 +61,28 @@ export const BUILTIN_MODELS: readonly ModelDescriptor[] = [
     targets: FLOAT16_ON_CUDA,
     cutPoints: {
       block5: { tensor: 'model_1/block_5_add/add_prequant', dim: 32, description: 'block 5: end of the 28×28 stage' },
-      block9: { tensor: 'model_1/block_9_add/add_prequant', dim: 64, description: 'block 9: end of the 64-channel stage' },
-      block12: { tensor: 'model_1/block_12_add/add_prequant', dim: 96, description: 'block 12: end of the 96-channel stage' },
+      block9: {
+        tensor: 'model_1/block_9_add/add_prequant',
+        dim: 64,
+        description: 'block 9: end of the 64-channel stage',
+      },
+      block12: {
+        tensor: 'model_1/block_12_add/add_prequant',
+        dim: 96,
+        description: 'block 12: end of the 96-channel stage',
+      },
       block15: { tensor: 'model_1/block_15_add/add_prequant', dim: 160, description: 'block 15: residual add' },
       block16: {
         tensor: 'model_1/block_16_project/BiasAdd;model_1/block_16_project/Conv2D;block_16_project/kernel_11_prequant',
         dim: 320,
         description: 'block 16: last bottleneck output',
       },
-      final: { tensor: 'model_1/global_average_pooling2d/Mean_dequant', dim: 1280, layout: 'NC', description: 'pooled code' },
+      final: {
+        tensor: 'model_1/global_average_pooling2d/Mean_dequant',
+        dim: 1280,
+        layout: 'NC',
+        description: 'pooled code',
+      },
     },
   },
   {

@@ -18,7 +18,10 @@ const OPERATORS = table.operators as unknown as Record<string, KernelRow[]>;
  * The CUDA kernel onnxruntime registers for an ai.onnx op at a model's opset, or undefined: the row whose opset range
  * holds the model's opset. Every type its constraints allow is returned as ONNX spells it ("tensor(float16)").
  */
-export function cudaKernel(op: string, opset: number): { since: number; until: number | null; types: Set<string> } | undefined {
+export function cudaKernel(
+  op: string,
+  opset: number,
+): { since: number; until: number | null; types: Set<string> } | undefined {
   const row = (OPERATORS[op] ?? []).find((r) => r.since <= opset && (r.until === null || opset <= r.until));
   return row ? { since: row.since, until: row.until, types: new Set(Object.values(row.types).flat()) } : undefined;
 }
@@ -69,9 +72,14 @@ export function cudaCoverage(modelBytes: Uint8Array): CudaCoverage {
     const dtype = onnxTypeName(inputTypes[0] ?? 0);
     const fail = (reason: string): void => void missing.push({ node: n.name ?? '', op, domain, dtype, reason });
     const kernel = domain === 'ai.onnx' ? cudaKernel(op, opset) : undefined;
-    if (!kernel) fail(domain === 'ai.onnx' ? `no CUDA kernel for ${op} at opset ${opset}` : `domain ${domain} is not in the list`);
-    else if (!kernel.types.has(dtype)) fail(`CUDA ${op} (opset ${kernel.since}${kernel.until === null ? '+' : `-${kernel.until}`}) has no ${dtype} kernel`);
-    else if (op === 'Cast' && !kernel.types.has(onnxTypeName(outType ?? 0))) fail(`CUDA Cast has no ${onnxTypeName(outType ?? 0)} output`);
+    if (!kernel)
+      fail(domain === 'ai.onnx' ? `no CUDA kernel for ${op} at opset ${opset}` : `domain ${domain} is not in the list`);
+    else if (!kernel.types.has(dtype))
+      fail(
+        `CUDA ${op} (opset ${kernel.since}${kernel.until === null ? '+' : `-${kernel.until}`}) has no ${dtype} kernel`,
+      );
+    else if (op === 'Cast' && !kernel.types.has(onnxTypeName(outType ?? 0)))
+      fail(`CUDA Cast has no ${onnxTypeName(outType ?? 0)} output`);
   }
   return { nodes: graph.node.length, missing };
 }

@@ -110,22 +110,26 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
   const crop = p.crop as [number, number];
   const size = inp.size as [number, number];
   if (crop[0] !== size[0] || crop[1] !== size[1]) fail('"preprocess.crop" must equal "input.size"');
-  if (typeof p.kernel !== 'string' || !KERNELS.has(p.kernel)) fail(`"preprocess.kernel" must be one of ${[...KERNELS].join(', ')}`);
+  if (typeof p.kernel !== 'string' || !KERNELS.has(p.kernel))
+    fail(`"preprocess.kernel" must be one of ${[...KERNELS].join(', ')}`);
   if (typeof p.scale !== 'number' || !(p.scale > 0)) fail('"preprocess.scale" must be a positive number');
   if (!isTriple(p.mean)) fail('"preprocess.mean" must be three numbers');
-  if (!isTriple(p.std) || (p.std as number[]).some((s) => !(s > 0))) fail('"preprocess.std" must be three positive numbers');
+  if (!isTriple(p.std) || (p.std as number[]).some((s) => !(s > 0)))
+    fail('"preprocess.std" must be three positive numbers');
   if (p.tta !== undefined && p.tta !== 'flip') fail('"preprocess.tta" must be "flip" when given');
 
   const cuts = d.cutPoints as Record<string, unknown> | undefined;
   if (!isObject(cuts)) fail('"cutPoints" must be an object');
   if (!('final' in (cuts as object))) fail('"cutPoints" must include "final"');
   for (const [cutName, cut] of Object.entries(cuts as Record<string, unknown>)) {
-    if (!/^[A-Za-z0-9_-]+$/.test(cutName)) fail(`cut point name "${cutName}" may use letters, digits, "_" and "-" only`);
+    if (!/^[A-Za-z0-9_-]+$/.test(cutName))
+      fail(`cut point name "${cutName}" may use letters, digits, "_" and "-" only`);
     if (!isObject(cut)) fail(`cut point "${cutName}" must be an object`);
     const c = cut as Record<string, unknown>;
     if (typeof c.tensor !== 'string') fail(`cut point "${cutName}": "tensor" must be a string`);
     if (!isPositiveInt(c.dim)) fail(`cut point "${cutName}": "dim" must be a positive integer`);
-    if (c.layout !== undefined && c.layout !== 'NCHW' && c.layout !== 'NC') fail(`cut point "${cutName}": "layout" must be "NCHW" or "NC"`);
+    if (c.layout !== undefined && c.layout !== 'NCHW' && c.layout !== 'NC')
+      fail(`cut point "${cutName}": "layout" must be "NCHW" or "NC"`);
     const dq = c.dequantize;
     if (dq !== undefined) {
       if (!isObject(dq) || typeof dq.scale !== 'string' || typeof dq.zeroPoint !== 'string') {
@@ -137,9 +141,18 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
   if (d.targets !== undefined) {
     const cuda = isObject(d.targets) ? d.targets.cuda : null;
     const activations = isObject(cuda) ? cuda.activations : undefined;
-    const validActivations = activations === undefined || activations === 'clamp' || activations === 'int8-rounding' || activations === 'int8-exact';
-    if (cuda !== undefined && !(isObject(cuda) && (cuda.precision === 'float16' || cuda.precision === 'float32') && validActivations)) {
-      fail('"targets" must be {"cuda": {"precision": "float16" | "float32", "activations"?: "clamp" | "int8-rounding" | "int8-exact"}}');
+    const validActivations =
+      activations === undefined ||
+      activations === 'clamp' ||
+      activations === 'int8-rounding' ||
+      activations === 'int8-exact';
+    if (
+      cuda !== undefined &&
+      !(isObject(cuda) && (cuda.precision === 'float16' || cuda.precision === 'float32') && validActivations)
+    ) {
+      fail(
+        '"targets" must be {"cuda": {"precision": "float16" | "float32", "activations"?: "clamp" | "int8-rounding" | "int8-exact"}}',
+      );
     }
   }
   return json as ModelDescriptor;

@@ -15,7 +15,13 @@ export type ClassifierInputKind = 'rgb' | 'float';
 /** What a caller needs to feed the classifier, read back from its metadata_props. */
 export interface ClassifierInfo {
   classes: string[];
-  input: { kind: ClassifierInputKind; name: string; layout: 'NHWC' | 'NCHW'; dtype: 'uint8' | 'float32'; size: [number, number] };
+  input: {
+    kind: ClassifierInputKind;
+    name: string;
+    layout: 'NHWC' | 'NCHW';
+    dtype: 'uint8' | 'float32';
+    size: [number, number];
+  };
   /** The resize and crop (and, for 'float', the normalization) that must happen before the model. */
   preprocess: PreprocessSpec;
   backbone: { name: string; sha256: string; layer: string };
@@ -26,24 +32,43 @@ export interface ClassifierInfo {
  * metadata_props as string pairs. `classes` is a JSON array under a plain key so any ONNX reader finds it;
  * `cnn_codes.info` holds everything else as one JSON document.
  */
-export function classifierMetadata(descriptor: ModelDescriptor, exported: ExportableHead, kind: ClassifierInputKind): Record<string, string> {
+export function classifierMetadata(
+  descriptor: ModelDescriptor,
+  exported: ExportableHead,
+  kind: ClassifierInputKind,
+): Record<string, string> {
   const info: ClassifierInfo = {
     classes: exported.classes,
     input:
       kind === 'rgb'
         ? { kind, name: CLASSIFIER_INPUT, layout: 'NHWC', dtype: 'uint8', size: descriptor.input.size }
-        : { kind, name: CLASSIFIER_INPUT, layout: descriptor.input.layout, dtype: 'float32', size: descriptor.input.size },
+        : {
+            kind,
+            name: CLASSIFIER_INPUT,
+            layout: descriptor.input.layout,
+            dtype: 'float32',
+            size: descriptor.input.size,
+          },
     preprocess: descriptor.preprocess,
     backbone: { name: descriptor.name, sha256: descriptor.sha256, layer: exported.layer },
     head: { kind: exported.head.options.kind, C: exported.head.options.C },
   };
-  return { format: CLASSIFIER_FORMAT, classes: JSON.stringify(exported.classes), 'cnn_codes.info': JSON.stringify(info) };
+  return {
+    format: CLASSIFIER_FORMAT,
+    classes: JSON.stringify(exported.classes),
+    'cnn_codes.info': JSON.stringify(info),
+  };
 }
 
-export function parseClassifierMetadata(props: ReadonlyArray<{ key?: string | null; value?: string | null }>, source: string): ClassifierInfo {
+export function parseClassifierMetadata(
+  props: ReadonlyArray<{ key?: string | null; value?: string | null }>,
+  source: string,
+): ClassifierInfo {
   const get = (key: string) => props.find((p) => p.key === key)?.value ?? undefined;
   if (get('format') !== CLASSIFIER_FORMAT) {
-    throw new ModelError(`${source} is not a cnn-codes classifier (metadata "format" is ${JSON.stringify(get('format') ?? null)}); export one with "cnn-codes export"`);
+    throw new ModelError(
+      `${source} is not a cnn-codes classifier (metadata "format" is ${JSON.stringify(get('format') ?? null)}); export one with "cnn-codes export"`,
+    );
   }
   try {
     return JSON.parse(get('cnn_codes.info') ?? '') as ClassifierInfo;

@@ -3,7 +3,13 @@ import { ConfigError, ModelError } from '../errors.js';
 import type { HeadJSON } from '../heads/head.js';
 import type { ModelDescriptor } from './descriptor.js';
 import { decodeModel, extendModel } from './onnx-graph.js';
-import { classifierMetadata, CLASSIFIER_INPUT, CLASSIFIER_OUTPUT, LABEL_OUTPUT, type ClassifierInputKind } from './onnx-export-metadata.js';
+import {
+  classifierMetadata,
+  CLASSIFIER_INPUT,
+  CLASSIFIER_OUTPUT,
+  LABEL_OUTPUT,
+  type ClassifierInputKind,
+} from './onnx-export-metadata.js';
 import { pruneDeadNodes, renameTensor } from './onnx-export-prune.js';
 
 const { onnx } = onnxProto;
@@ -23,15 +29,24 @@ export interface ExportableHead {
  * probabilities. The head's standardization stays two explicit nodes (Sub, Div) instead of being folded into the Gemm
  * weights: in float32 the fold (b − W·mean/scale) cancels large terms and costs digits the 1e-4 parity needs.
  */
-export function buildClassifier(modelBytes: Uint8Array, descriptor: ModelDescriptor, exported: ExportableHead, input: ClassifierInputKind = 'rgb'): Uint8Array {
+export function buildClassifier(
+  modelBytes: Uint8Array,
+  descriptor: ModelDescriptor,
+  exported: ExportableHead,
+  input: ClassifierInputKind = 'rgb',
+): Uint8Array {
   if (input === 'float' && descriptor.input.dtype !== 'float32') {
-    throw new ConfigError(`${descriptor.name} takes ${descriptor.input.dtype} input; a float-input classifier needs a float32 backbone`);
+    throw new ConfigError(
+      `${descriptor.name} takes ${descriptor.input.dtype} input; a float-input classifier needs a float32 backbone`,
+    );
   }
   const { head, classes, layer } = exported;
-  if (head.nClasses !== classes.length) throw new ConfigError(`head has ${head.nClasses} classes but ${classes.length} class names`);
+  if (head.nClasses !== classes.length)
+    throw new ConfigError(`head has ${head.nClasses} classes but ${classes.length} class names`);
   const cut = descriptor.cutPoints[layer];
   if (!cut) throw new ModelError(`${descriptor.name} has no cut point "${layer}"`);
-  if (cut.dim !== head.nFeatures) throw new ConfigError(`head expects ${head.nFeatures} features, cut point "${layer}" gives ${cut.dim}`);
+  if (cut.dim !== head.nFeatures)
+    throw new ConfigError(`head expects ${head.nFeatures} features, cut point "${layer}" gives ${cut.dim}`);
 
   const model = decodeModel(modelBytes, descriptor.name);
   const prepared = extendModel(model, descriptor, [layer], { rawRgbInput: input === 'rgb' });
@@ -40,14 +55,28 @@ export function buildClassifier(modelBytes: Uint8Array, descriptor: ModelDescrip
   renameTensor(graph, prepared.inputName, CLASSIFIER_INPUT);
   const batch = descriptor.input.batch === 'dynamic' ? { dimParam: 'N' } : { dimValue: descriptor.input.batch };
   graph.output = [
-    { name: CLASSIFIER_OUTPUT, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [batch, { dimValue: classes.length }] } } } },
-    { name: LABEL_OUTPUT, type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [batch] } } } },
+    {
+      name: CLASSIFIER_OUTPUT,
+      type: {
+        tensorType: {
+          elemType: onnx.TensorProto.DataType.FLOAT,
+          shape: { dim: [batch, { dimValue: classes.length }] },
+        },
+      },
+    },
+    {
+      name: LABEL_OUTPUT,
+      type: { tensorType: { elemType: onnx.TensorProto.DataType.INT64, shape: { dim: [batch] } } },
+    },
   ];
   pruneDeadNodes(graph);
   graph.name = `${descriptor.name}/${layer}/${head.options.kind}`;
   model.producerName = 'cnn-codes';
   model.docString = `${descriptor.name} cut at "${layer}", pooled, standardized, ${head.options.kind} head (C = ${head.options.C}), softmax over ${classes.join(', ')}`;
-  model.metadataProps = Object.entries(classifierMetadata(descriptor, exported, input)).map(([key, value]) => ({ key, value }));
+  model.metadataProps = Object.entries(classifierMetadata(descriptor, exported, input)).map(([key, value]) => ({
+    key,
+    value,
+  }));
   return onnx.ModelProto.encode(model).finish();
 }
 
@@ -65,10 +94,18 @@ function appendHead(graph: Graph, code: string, head: HeadJSON): void {
   graph.node.push(
     node('Sub', [code, 'cnn_codes/head/mean'], 'cnn_codes/head/centered'),
     node('Div', ['cnn_codes/head/centered', 'cnn_codes/head/scale'], 'cnn_codes/head/standardized'),
-    node('Gemm', ['cnn_codes/head/standardized', 'cnn_codes/head/weights', 'cnn_codes/head/intercepts'], 'cnn_codes/head/logits', [{ name: 'transB', type: INT, i: 1 }]),
+    node(
+      'Gemm',
+      ['cnn_codes/head/standardized', 'cnn_codes/head/weights', 'cnn_codes/head/intercepts'],
+      'cnn_codes/head/logits',
+      [{ name: 'transB', type: INT, i: 1 }],
+    ),
     // axis=1 on a 2-D tensor means the same before and after opset 13's Softmax change.
     node('Softmax', ['cnn_codes/head/logits'], CLASSIFIER_OUTPUT, [{ name: 'axis', type: INT, i: 1 }]),
-    node('ArgMax', [CLASSIFIER_OUTPUT], LABEL_OUTPUT, [{ name: 'axis', type: INT, i: 1 }, { name: 'keepdims', type: INT, i: 0 }]),
+    node('ArgMax', [CLASSIFIER_OUTPUT], LABEL_OUTPUT, [
+      { name: 'axis', type: INT, i: 1 },
+      { name: 'keepdims', type: INT, i: 0 },
+    ]),
   );
 }
 

@@ -42,7 +42,11 @@ export interface FloatConversion {
  * near-tie roundings, and an int8 MobileNetV2 amplifies any one-step change), and is kept to reproduce that table.
  * The exact alternative for QOperator graphs is `integerValuedModel`. A float graph passes through unchanged.
  */
-export function dequantizeModel(model: Model, modelName: string, activations: ActivationMode = 'clamp'): FloatConversion {
+export function dequantizeModel(
+  model: Model,
+  modelName: string,
+  activations: ActivationMode = 'clamp',
+): FloatConversion {
   const graph = model.graph as Graph;
   const opset = opsetOf(model);
   const initializers = new Map(graph.initializer.map((t) => [t.name ?? '', t]));
@@ -62,8 +66,16 @@ export function dequantizeModel(model: Model, modelName: string, activations: Ac
   /** The Clip a quantized activation implied; its output takes the quantized tensor's name. */
   const clampLike = (input: string, scale: string, zeroPoint: string | undefined, output: string): void => {
     if (activations === 'int8-rounding') {
-      nodes.push(floatNode('QuantizeLinear', zeroPoint ? [input, scale, zeroPoint] : [input, scale], `${output}/requantized`));
-      nodes.push(floatNode('DequantizeLinear', zeroPoint ? [`${output}/requantized`, scale, zeroPoint] : [`${output}/requantized`, scale], output));
+      nodes.push(
+        floatNode('QuantizeLinear', zeroPoint ? [input, scale, zeroPoint] : [input, scale], `${output}/requantized`),
+      );
+      nodes.push(
+        floatNode(
+          'DequantizeLinear',
+          zeroPoint ? [`${output}/requantized`, scale, zeroPoint] : [`${output}/requantized`, scale],
+          output,
+        ),
+      );
       return;
     }
     const s = scalar(scale);
@@ -79,7 +91,13 @@ export function dequantizeModel(model: Model, modelName: string, activations: Ac
     }
   };
   /** Offline (q − zp) · scale of a constant, per tensor or along `axis`; returns the float initializer's name. */
-  const dequantizeConstant = (q: string, scale: string, zeroPoint: string | undefined, axis: number | undefined, name: string): string => {
+  const dequantizeConstant = (
+    q: string,
+    scale: string,
+    zeroPoint: string | undefined,
+    axis: number | undefined,
+    name: string,
+  ): string => {
     const t = constant(q);
     const dims = dimsOf(t);
     const values = tensorValues(t);
@@ -89,7 +107,13 @@ export function dequantizeModel(model: Model, modelName: string, activations: Ac
     const inner = along === undefined ? 1 : dims.slice(along + 1).reduce((a, b) => a * b, 1);
     const channels = along === undefined ? 1 : (dims[along] ?? 1);
     const channel = (i: number): number => (scales.length === 1 ? 0 : Math.floor(i / inner) % channels);
-    added.push(floatTensor(name, dims, values.map((v, i) => (v - (zps[zps.length === 1 ? 0 : channel(i)] ?? 0)) * scales[channel(i)]!)));
+    added.push(
+      floatTensor(
+        name,
+        dims,
+        values.map((v, i) => (v - (zps[zps.length === 1 ? 0 : channel(i)] ?? 0)) * scales[channel(i)]!),
+      ),
+    );
     return name;
   };
 
@@ -101,23 +125,45 @@ export function dequantizeModel(model: Model, modelName: string, activations: Ac
       clampLike(inputs[0]!, inputs[1]!, inputs[2], out);
     } else if (op === 'DequantizeLinear') {
       const [q, scale, zp] = inputs as [string, string, string | undefined];
-      if (initializers.has(q)) dequantizeConstant(q, scale, zp || undefined, intAttr(n, 'axis') ?? (tensorValues(constant(scale)).length > 1 ? 1 : undefined), out);
+      if (initializers.has(q))
+        dequantizeConstant(
+          q,
+          scale,
+          zp || undefined,
+          intAttr(n, 'axis') ?? (tensorValues(constant(scale)).length > 1 ? 1 : undefined),
+          out,
+        );
       else if (graphInputs.has(q)) nodes.push({ ...n, input: inputs });
       else aliases.set(out, q);
     } else if (op === 'QLinearConcat') {
       // y_scale, y_zero_point, then (x, x_scale, x_zero_point) per input.
       const data = inputs.slice(2).filter((_, i) => i % 3 === 0);
-      nodes.push(floatNode('Concat', data, `${out}/float`, (n.attribute ?? []).filter((a) => a.name === 'axis')));
+      nodes.push(
+        floatNode(
+          'Concat',
+          data,
+          `${out}/float`,
+          (n.attribute ?? []).filter((a) => a.name === 'axis'),
+        ),
+      );
       clampLike(`${out}/float`, inputs[0]!, inputs[1], out);
     } else if (op === 'QLinearConv' || op === 'QLinearMatMul') {
       const [x, xScale, , w, wScale, wZero, yScale, yZero, bias] = inputs;
-      const weight = initializers.has(w!) ? dequantizeConstant(w!, wScale!, wZero, op === 'QLinearConv' ? 0 : -1, `${w}/float`) : w!;
+      const weight = initializers.has(w!)
+        ? dequantizeConstant(w!, wScale!, wZero, op === 'QLinearConv' ? 0 : -1, `${w}/float`)
+        : w!;
       const floatInputs = [x!, weight];
       if (bias) {
         const xs = scalar(xScale!);
         const ws = tensorValues(constant(wScale!));
         const b = tensorValues(constant(bias));
-        added.push(floatTensor(`${bias}/float`, [b.length], b.map((v, c) => v * xs * ws[ws.length === 1 ? 0 : c]!)));
+        added.push(
+          floatTensor(
+            `${bias}/float`,
+            [b.length],
+            b.map((v, c) => v * xs * ws[ws.length === 1 ? 0 : c]!),
+          ),
+        );
         floatInputs.push(`${bias}/float`);
       }
       nodes.push(floatNode(QOPERATORS[op]!.op, floatInputs, `${out}/float`, n.attribute ?? []));
@@ -126,13 +172,17 @@ export function dequantizeModel(model: Model, modelName: string, activations: Ac
       const spec = QOPERATORS[op];
       const data = spec.data.map((i) => {
         const name = inputs[i]!;
-        return initializers.has(name) ? dequantizeConstant(name, inputs[i + 1]!, inputs[i + 2], undefined, `${name}/float`) : name;
+        return initializers.has(name)
+          ? dequantizeConstant(name, inputs[i + 1]!, inputs[i + 2], undefined, `${name}/float`)
+          : name;
       });
       const attributes = (n.attribute ?? []).filter((a) => !(spec.drop ?? []).includes(a.name ?? ''));
       nodes.push(floatNode(spec.op, data, `${out}/float`, attributes));
       clampLike(`${out}/float`, inputs[spec.output[0]]!, inputs[spec.output[1]], out);
     } else if (op.startsWith('QLinear') || op.endsWith('Integer') || (n.domain ?? '') !== '') {
-      throw new ModelError(`${modelName}: cannot convert ${n.domain ? `${n.domain}.` : ''}${op} ("${n.name}") to a float graph`);
+      throw new ModelError(
+        `${modelName}: cannot convert ${n.domain ? `${n.domain}.` : ''}${op} ("${n.name}") to a float graph`,
+      );
     } else {
       nodes.push({ ...n, input: inputs });
       continue;
@@ -143,7 +193,13 @@ export function dequantizeModel(model: Model, modelName: string, activations: Ac
 }
 
 /** Puts a rewritten node list and its new constants in place; outputs follow their aliases. */
-export function installConversion(graph: Graph, nodes: Node[], added: Tensor[], aliases: Map<string, string>, converted: number): FloatConversion {
+export function installConversion(
+  graph: Graph,
+  nodes: Node[],
+  added: Tensor[],
+  aliases: Map<string, string>,
+  converted: number,
+): FloatConversion {
   graph.node = nodes;
   graph.initializer.push(...added);
   // Element types changed (uint8 → float): stale value infos would make the runtime refuse the graph.

@@ -29,7 +29,8 @@ export function convertToFloat16(graph: Graph, opset: number): Map<string, numbe
     const key = `${name}/${to === T.FLOAT16 ? 'fp16' : 'fp32'}`;
     if (casts.has(key)) return key;
     const constant = initializers.get(name);
-    if (constant && to === T.FLOAT16) graph.initializer.push(float16Tensor(key, dimsOf(constant), tensorValues(constant)));
+    if (constant && to === T.FLOAT16)
+      graph.initializer.push(float16Tensor(key, dimsOf(constant), tensorValues(constant)));
     else nodes.push(castNode(name, key, to));
     casts.set(key, key);
     types.set(key, to);
@@ -44,9 +45,13 @@ export function convertToFloat16(graph: Graph, opset: number): Map<string, numbe
     const half = (floatIn || castTo === T.FLOAT) && !KEEP_FLOAT32.has(op) && cudaSupportsFloat16(op, opset);
     const want = half ? T.FLOAT16 : T.FLOAT;
     const converted = inputs.map((i) => (i && isFloat(types.get(i)) && types.get(i) !== want ? as(i, want) : i));
-    if (half && castTo === T.FLOAT) n.attribute = (n.attribute ?? []).map((a) => (a.name === 'to' ? { ...a, i: T.FLOAT16 } : a));
+    if (half && castTo === T.FLOAT)
+      n.attribute = (n.attribute ?? []).map((a) => (a.name === 'to' ? { ...a, i: T.FLOAT16 } : a));
     nodes.push({ ...n, input: converted });
-    const outType = outputElementType(nodes[nodes.length - 1]!, converted.map((i) => types.get(i)));
+    const outType = outputElementType(
+      nodes[nodes.length - 1]!,
+      converted.map((i) => types.get(i)),
+    );
     for (const o of n.output ?? []) if (outType !== undefined) types.set(o, outType);
   }
   graph.node = nodes;
@@ -75,5 +80,12 @@ function isFloat(type: number | undefined): boolean {
 }
 
 function castNode(input: string, output: string, to: number): Node {
-  return { opType: 'Cast', input: [input], output: [output], name: `${output}/Cast`, domain: '', attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: to }] };
+  return {
+    opType: 'Cast',
+    input: [input],
+    output: [output],
+    name: `${output}/Cast`,
+    domain: '',
+    attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: to }],
+  };
 }

@@ -25,7 +25,11 @@ export interface PreparedGraph {
  * the input is the raw RGB crop: per-pixel work (cast, layout, normalization) and pooling run in the ONNX graph, not
  * in JavaScript loops. The original classifier outputs are dropped, so the runtime prunes what no code needs.
  */
-export function prepareGraph(modelBytes: Uint8Array, descriptor: ModelDescriptor, cuts: readonly string[]): PreparedGraph {
+export function prepareGraph(
+  modelBytes: Uint8Array,
+  descriptor: ModelDescriptor,
+  cuts: readonly string[],
+): PreparedGraph {
   const model = decodeModel(modelBytes, descriptor.name);
   const { inputName, outputs } = extendModel(model, descriptor, cuts);
   return { bytes: onnx.ModelProto.encode(model).finish(), inputName, outputs };
@@ -56,7 +60,10 @@ export function extendModel(
   const newOutputs: onnxProto.onnx.IValueInfoProto[] = [];
   for (const cut of cuts) {
     const spec = descriptor.cutPoints[cut];
-    if (!spec) throw new ModelError(`${descriptor.name} has no cut point "${cut}" (has: ${Object.keys(descriptor.cutPoints).join(', ')})`);
+    if (!spec)
+      throw new ModelError(
+        `${descriptor.name} has no cut point "${cut}" (has: ${Object.keys(descriptor.cutPoints).join(', ')})`,
+      );
     outputs[cut] = appendPooledCode(graph, cut, spec, descriptor.name);
     newOutputs.push(floatOutput(outputs[cut], spec.dim, descriptor.input.batch));
   }
@@ -71,7 +78,8 @@ export function extendModel(
 function appendPooledCode(graph: Graph, cut: string, spec: CutPoint, modelName: string): string {
   const producer = graph.node.find((n) => n.output?.includes(spec.tensor));
   const isInput = graph.input.some((i) => i.name === spec.tensor);
-  if (!producer && !isInput) throw new ModelError(`${modelName}: cut point "${cut}" names tensor "${spec.tensor}", which is not in the graph`);
+  if (!producer && !isInput)
+    throw new ModelError(`${modelName}: cut point "${cut}" names tensor "${spec.tensor}", which is not in the graph`);
 
   const prefix = `cnn_codes/${cut}`;
   let tensor = spec.tensor;
@@ -85,7 +93,9 @@ function appendPooledCode(graph: Graph, cut: string, spec: CutPoint, modelName: 
     tensor = `${prefix}/pooled`;
   }
   const out = codeOutputName(cut);
-  graph.node.push(node('Flatten', [tensor], out, [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]));
+  graph.node.push(
+    node('Flatten', [tensor], out, [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }]),
+  );
   return out;
 }
 
@@ -116,7 +126,10 @@ function quantParamsOf(graph: Graph, tensor: string, producer: Node): { scale: s
     if (!scale || !zeroPoint) throw new ModelError(`${op} producing "${tensor}" lacks output scale/zero point`);
     return { scale, zeroPoint };
   }
-  if (op.startsWith('QLinear')) throw new ModelError(`cannot dequantize "${tensor}": unsupported producer ${op}; give "dequantize" in the descriptor`);
+  if (op.startsWith('QLinear'))
+    throw new ModelError(
+      `cannot dequantize "${tensor}": unsupported producer ${op}; give "dequantize" in the descriptor`,
+    );
   return undefined;
 }
 
@@ -133,21 +146,40 @@ function withRawRgbInput(graph: Graph, descriptor: ModelDescriptor): void {
   const [h, w] = input.size;
   graph.input.unshift({
     name: RAW_INPUT,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.UINT8, shape: { dim: [batchDim(input.batch), { dimValue: h }, { dimValue: w }, { dimValue: 3 }] } } },
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.UINT8,
+        shape: { dim: [batchDim(input.batch), { dimValue: h }, { dimValue: w }, { dimValue: 3 }] },
+      },
+    },
   });
   const nchw = input.layout === 'NCHW';
   const channelShape = nchw ? [1, 3, 1, 1] : [1, 1, 1, 3];
   const offset = preprocess.mean.map((m) => m / preprocess.scale);
   const gain = preprocess.std.map((s) => preprocess.scale / s);
-  graph.initializer.push(floatTensor('cnn_codes/offset', channelShape, offset), floatTensor('cnn_codes/gain', channelShape, gain));
+  graph.initializer.push(
+    floatTensor('cnn_codes/offset', channelShape, offset),
+    floatTensor('cnn_codes/gain', channelShape, gain),
+  );
 
-  const nodes: Node[] = [node('Cast', [RAW_INPUT], 'cnn_codes/rgb_float', [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: onnx.TensorProto.DataType.FLOAT }])];
+  const nodes: Node[] = [
+    node('Cast', [RAW_INPUT], 'cnn_codes/rgb_float', [
+      { name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: onnx.TensorProto.DataType.FLOAT },
+    ]),
+  ];
   let current = 'cnn_codes/rgb_float';
   if (nchw) {
-    nodes.push(node('Transpose', [current], 'cnn_codes/rgb_nchw', [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 3, 1, 2] }]));
+    nodes.push(
+      node('Transpose', [current], 'cnn_codes/rgb_nchw', [
+        { name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 3, 1, 2] },
+      ]),
+    );
     current = 'cnn_codes/rgb_nchw';
   }
-  nodes.push(node('Sub', [current, 'cnn_codes/offset'], 'cnn_codes/centered'), node('Mul', ['cnn_codes/centered', 'cnn_codes/gain'], input.name));
+  nodes.push(
+    node('Sub', [current, 'cnn_codes/offset'], 'cnn_codes/centered'),
+    node('Mul', ['cnn_codes/centered', 'cnn_codes/gain'], input.name),
+  );
   graph.node.unshift(...nodes);
 }
 
@@ -160,7 +192,12 @@ function floatTensor(name: string, dims: number[], values: number[]): onnxProto.
 }
 
 function floatOutput(name: string, dim: number, batch: 'dynamic' | number): onnxProto.onnx.IValueInfoProto {
-  return { name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [batchDim(batch), { dimValue: dim }] } } } };
+  return {
+    name,
+    type: {
+      tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [batchDim(batch), { dimValue: dim }] } },
+    },
+  };
 }
 
 function batchDim(batch: 'dynamic' | number): onnxProto.onnx.TensorShapeProto.IDimension {

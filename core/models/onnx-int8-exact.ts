@@ -28,7 +28,8 @@ const MOVES_DATA = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqu
  */
 export function integerValuedModel(model: Model, modelName: string): FloatConversion {
   const graph = model.graph as Graph;
-  if (opsetOf(model) < 11) throw new ModelError(`${modelName}: exact int8 emulation needs opset ≥ 11 (Round, Clip with inputs)`);
+  if (opsetOf(model) < 11)
+    throw new ModelError(`${modelName}: exact int8 emulation needs opset ≥ 11 (Round, Clip with inputs)`);
   const initializers = new Map(graph.initializer.map((t) => [t.name ?? '', t]));
   const constant = (name: string): Tensor => {
     const t = initializers.get(name);
@@ -36,7 +37,8 @@ export function integerValuedModel(model: Model, modelName: string): FloatConver
     return t;
   };
   const values = (name: string | undefined): number[] => (name ? tensorValues(constant(name)) : [0]);
-  const signed = (zeroPoint: string | undefined): boolean => (zeroPoint ? constant(zeroPoint).dataType === T.INT8 : false);
+  const signed = (zeroPoint: string | undefined): boolean =>
+    zeroPoint ? constant(zeroPoint).dataType === T.INT8 : false;
   const added: Tensor[] = [];
   const nodes: onnxProto.onnx.INodeProto[] = [];
   const aliases = new Map<string, string>();
@@ -49,7 +51,14 @@ export function integerValuedModel(model: Model, modelName: string): FloatConver
     return name;
   };
   /** acc · scale → Round → Clip: the requantization of MLAS, into the integer tensor `${out}/int`; `out` dequantized. */
-  const requantize = (acc: string, scales: number[], out: string, yScale: string, yZero: string | undefined, rank: number): void => {
+  const requantize = (
+    acc: string,
+    scales: number[],
+    out: string,
+    yScale: string,
+    yZero: string | undefined,
+    rank: number,
+  ): void => {
     const zp = values(yZero)[0]!;
     const [qMin, qMax] = signed(yZero) ? [-128, 127] : [0, 255];
     const dims = scales.length === 1 ? [] : [scales.length, ...Array<number>(rank - 2).fill(1)];
@@ -57,7 +66,17 @@ export function integerValuedModel(model: Model, modelName: string): FloatConver
     // non-integers and moves the roundings; it does not match Mul(constant, x).
     nodes.push(node('Mul', [constantOf(`${out}/requant_scale`, dims, scales), acc], `${out}/scaled`));
     nodes.push(node('Round', [`${out}/scaled`], `${out}/rounded`));
-    nodes.push(node('Clip', [`${out}/rounded`, constantOf(`${out}/int_min`, [], [qMin - zp]), constantOf(`${out}/int_max`, [], [qMax - zp])], `${out}/int`));
+    nodes.push(
+      node(
+        'Clip',
+        [
+          `${out}/rounded`,
+          constantOf(`${out}/int_min`, [], [qMin - zp]),
+          constantOf(`${out}/int_max`, [], [qMax - zp]),
+        ],
+        `${out}/int`,
+      ),
+    );
     dequantized(out, values(yScale)[0]!, zp);
   };
   const dequantized = (out: string, scale: number, zeroPoint: number): void => {
@@ -65,7 +84,8 @@ export function integerValuedModel(model: Model, modelName: string): FloatConver
     nodes.push(node('Mul', [`${out}/int`, constantOf(`${out}/scale`, [], [scale])], out));
   };
   const intOf = (name: string): string => {
-    if (!integer.has(name)) throw new ModelError(`${modelName}: "${name}" is not a quantized activation this conversion made`);
+    if (!integer.has(name))
+      throw new ModelError(`${modelName}: "${name}" is not a quantized activation this conversion made`);
     return `${name}/int`;
   };
   /**
@@ -77,8 +97,13 @@ export function integerValuedModel(model: Model, modelName: string): FloatConver
     const dims = dimsOf(t);
     const zps = values(zeroPoint);
     const inner = dims.slice(1).reduce((a, b) => a * b, 1);
-    const channel = (i: number): number => (zps.length === 1 ? 0 : channelAxisFirst ? Math.floor(i / inner) : i % zps.length);
-    return constantOf(`${w}/int`, dims, tensorValues(t).map((v, i) => v - zps[channel(i)]!));
+    const channel = (i: number): number =>
+      zps.length === 1 ? 0 : channelAxisFirst ? Math.floor(i / inner) : i % zps.length;
+    return constantOf(
+      `${w}/int`,
+      dims,
+      tensorValues(t).map((v, i) => v - zps[channel(i)]!),
+    );
   };
 
   for (const n of graph.node) {
@@ -89,7 +114,15 @@ export function integerValuedModel(model: Model, modelName: string): FloatConver
       // The graph's one float → int8 step: onnxruntime's own QuantizeLinear, then the integer less its zero point.
       const [x, scale, zp] = inputs as [string, string, string | undefined];
       nodes.push(node('QuantizeLinear', zp ? [x, scale, zp] : [x, scale], `${out}/quantized`));
-      nodes.push(node('DequantizeLinear', zp ? [`${out}/quantized`, constantOf(`${out}/unit`, [], [1]), zp] : [`${out}/quantized`, constantOf(`${out}/unit`, [], [1])], `${out}/int`));
+      nodes.push(
+        node(
+          'DequantizeLinear',
+          zp
+            ? [`${out}/quantized`, constantOf(`${out}/unit`, [], [1]), zp]
+            : [`${out}/quantized`, constantOf(`${out}/unit`, [], [1])],
+          `${out}/int`,
+        ),
+      );
       dequantized(out, values(scale)[0]!, values(zp)[0]!);
     } else if (op === 'DequantizeLinear' && integer.has(inputs[0]!)) {
       aliases.set(out, inputs[0]!);
@@ -111,8 +144,20 @@ export function integerValuedModel(model: Model, modelName: string): FloatConver
       // MLAS: (A_scale / C_scale) · (A − A_zp) + (B_scale / C_scale) · (B − B_zp), rounded to even.
       const term = (x: string, scale: string, zeroPoint: string | undefined, suffix: string): string => {
         // A constant operand (a classifier's bias) is centered here once.
-        const operand = initializers.has(x) ? constantOf(`${x}/int`, dimsOf(constant(x)), values(x).map((v) => v - values(zeroPoint)[0]!)) : intOf(x);
-        nodes.push(node('Mul', [operand, constantOf(`${out}/${suffix}_ratio`, [], [f32(values(scale)[0]! / cs)])], `${out}/${suffix}`));
+        const operand = initializers.has(x)
+          ? constantOf(
+              `${x}/int`,
+              dimsOf(constant(x)),
+              values(x).map((v) => v - values(zeroPoint)[0]!),
+            )
+          : intOf(x);
+        nodes.push(
+          node(
+            'Mul',
+            [operand, constantOf(`${out}/${suffix}_ratio`, [], [f32(values(scale)[0]! / cs)])],
+            `${out}/${suffix}`,
+          ),
+        );
         return `${out}/${suffix}`;
       };
       nodes.push(node('Add', [term(a!, aScale!, aZero, 'a'), term(b!, bScale!, bZero, 'b')], `${out}/sum`));
@@ -121,8 +166,16 @@ export function integerValuedModel(model: Model, modelName: string): FloatConver
       const [x, xScale, , yScale, yZero] = inputs as string[];
       nodes.push(node('GlobalAveragePool', [intOf(x!)], `${out}/mean`));
       requantize(`${out}/mean`, [f32(values(xScale)[0]! / values(yScale)[0]!)], out, yScale!, yZero, 4);
-    } else if (op.startsWith('QLinear') || op.endsWith('Integer') || op === 'QuantizeLinear' || op === 'DequantizeLinear' || (n.domain ?? '') !== '') {
-      throw new ModelError(`${modelName}: exact int8 emulation covers QOperator graphs; cannot convert ${op} ("${n.name}")`);
+    } else if (
+      op.startsWith('QLinear') ||
+      op.endsWith('Integer') ||
+      op === 'QuantizeLinear' ||
+      op === 'DequantizeLinear' ||
+      (n.domain ?? '') !== ''
+    ) {
+      throw new ModelError(
+        `${modelName}: exact int8 emulation covers QOperator graphs; cannot convert ${op} ("${n.name}")`,
+      );
     } else if (MOVES_DATA.has(op) && integer.has(inputs[0]!)) {
       // Reshape, Transpose, …: they move the integers as they moved the bytes.
       const q = integer.get(inputs[0]!)!;

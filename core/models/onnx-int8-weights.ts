@@ -24,7 +24,8 @@ export function useExactInt8Kernels(graph: Graph): number {
       consumers.get(i)!.push(n);
     }
   }
-  const isType = (name: string | undefined, type: number) => name !== undefined && initializers.get(name)?.dataType === type;
+  const isType = (name: string | undefined, type: number) =>
+    name !== undefined && initializers.get(name)?.dataType === type;
   const copies = new Map<string, string>();
   const asUint8 = (name: string): string => {
     const existing = copies.get(name);
@@ -39,7 +40,12 @@ export function useExactInt8Kernels(graph: Graph): number {
   for (const n of graph.node) {
     const inputs = n.input ?? [];
     // QOperator format: x, x_scale, x_zp, w, w_scale, w_zp, …
-    if ((n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') && isType(inputs[2], UINT8) && isType(inputs[3], INT8) && isType(inputs[5], INT8)) {
+    if (
+      (n.opType === 'QLinearConv' || n.opType === 'QLinearMatMul') &&
+      isType(inputs[2], UINT8) &&
+      isType(inputs[3], INT8) &&
+      isType(inputs[5], INT8)
+    ) {
       inputs[3] = asUint8(inputs[3]!);
       inputs[5] = asUint8(inputs[5]!);
       rewritten += 1;
@@ -48,11 +54,13 @@ export function useExactInt8Kernels(graph: Graph): number {
     // is dequantized from uint8; onnxruntime fuses these into the same integer kernels.
     if (n.opType === 'DequantizeLinear' && isType(inputs[0], INT8) && isType(inputs[2], INT8)) {
       const users = consumers.get(n.output?.[0] ?? '') ?? [];
-      const feedsUint8Weights = users.length > 0 && users.every((u) => {
-        if (!['Conv', 'MatMul', 'Gemm'].includes(u.opType ?? '') || u.input?.[1] !== n.output?.[0]) return false;
-        const data = producers.get(u.input?.[0] ?? '');
-        return data?.opType === 'DequantizeLinear' && isType(data.input?.[2], UINT8);
-      });
+      const feedsUint8Weights =
+        users.length > 0 &&
+        users.every((u) => {
+          if (!['Conv', 'MatMul', 'Gemm'].includes(u.opType ?? '') || u.input?.[1] !== n.output?.[0]) return false;
+          const data = producers.get(u.input?.[0] ?? '');
+          return data?.opType === 'DequantizeLinear' && isType(data.input?.[2], UINT8);
+        });
       if (feedsUint8Weights) {
         inputs[0] = asUint8(inputs[0]!);
         inputs[2] = asUint8(inputs[2]!);
@@ -67,6 +75,9 @@ export function useExactInt8Kernels(graph: Graph): number {
 }
 
 function shiftedToUint8(t: Tensor, name: string): Tensor {
-  const values = t.rawData && t.rawData.length > 0 ? Array.from(new Int8Array(t.rawData.buffer, t.rawData.byteOffset, t.rawData.length)) : Array.from(t.int32Data ?? []);
+  const values =
+    t.rawData && t.rawData.length > 0
+      ? Array.from(new Int8Array(t.rawData.buffer, t.rawData.byteOffset, t.rawData.length))
+      : Array.from(t.int32Data ?? []);
   return { name, dims: t.dims ?? [], dataType: UINT8, rawData: Uint8Array.from(values, (v) => v + 128) };
 }

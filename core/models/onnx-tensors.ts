@@ -28,7 +28,9 @@ export function tensorValues(t: Tensor): number[] {
     case T.INT32:
       return view ? fromRaw(4, (o) => view.getInt32(o, true)) : Array.from(t.int32Data ?? []);
     case T.INT64:
-      return view ? fromRaw(8, (o) => Number(view.getBigInt64(o, true))) : Array.from(t.int64Data ?? [], (v) => Number(v));
+      return view
+        ? fromRaw(8, (o) => Number(view.getBigInt64(o, true)))
+        : Array.from(t.int64Data ?? [], (v) => Number(v));
     default:
       throw new ModelError(`tensor "${t.name}": cannot read element type ${t.dataType}`);
   }
@@ -44,7 +46,12 @@ export function float16Tensor(name: string, dims: readonly number[], values: Arr
 }
 
 export function int64Tensor(name: string, dims: readonly number[], values: readonly number[]): Tensor {
-  return { name, dims: [...dims], dataType: T.INT64, rawData: new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer) };
+  return {
+    name,
+    dims: [...dims],
+    dataType: T.INT64,
+    rawData: new Uint8Array(BigInt64Array.from(values, (v) => BigInt(v)).buffer),
+  };
 }
 
 const INT64_OUTPUT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero']);
@@ -54,7 +61,10 @@ const INT64_OUTPUT = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'NonZero']);
  * (Cast says it, QuantizeLinear yields its zero point's type (uint8 without one), DequantizeLinear its scale's,
  * shape-like ops int64, everything else follows its first float input).
  */
-export function outputElementType(n: onnxProto.onnx.INodeProto, inputTypes: ReadonlyArray<number | undefined>): number | undefined {
+export function outputElementType(
+  n: onnxProto.onnx.INodeProto,
+  inputTypes: ReadonlyArray<number | undefined>,
+): number | undefined {
   const op = n.opType ?? '';
   if (op === 'Cast') return Number((n.attribute ?? []).find((a) => a.name === 'to')?.i ?? 0);
   if (op === 'QuantizeLinear') return inputTypes[2] ?? T.UINT8;

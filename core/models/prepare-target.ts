@@ -37,12 +37,17 @@ export function prepareForTarget(
   target: Target,
   override: Partial<CudaVariant> = {},
 ): TargetGraph {
-  if (target === 'cpu') return { ...prepareGraph(modelBytes, descriptor, cuts), target, precision: 'as-shipped', descriptor };
+  if (target === 'cpu')
+    return { ...prepareGraph(modelBytes, descriptor, cuts), target, precision: 'as-shipped', descriptor };
   const { precision, activations } = { ...cudaVariant(descriptor), ...override };
   // Sums of 8-bit products leave float16's 11-bit integers after a few terms: the exact graph is float32 or nothing.
-  if (activations === 'int8-exact' && precision !== 'float32') throw new ModelError(`${descriptor.name}: activations int8-exact run in float32 only (asked: ${precision})`);
+  if (activations === 'int8-exact' && precision !== 'float32')
+    throw new ModelError(`${descriptor.name}: activations int8-exact run in float32 only (asked: ${precision})`);
   const model = decodeModel(modelBytes, descriptor.name);
-  const { aliases } = activations === 'int8-exact' ? integerValuedModel(model, descriptor.name) : dequantizeModel(model, descriptor.name, activations);
+  const { aliases } =
+    activations === 'int8-exact'
+      ? integerValuedModel(model, descriptor.name)
+      : dequantizeModel(model, descriptor.name, activations);
   const graph = model.graph as onnxProto.onnx.GraphProto;
   if (descriptor.input.batch !== 'dynamic') makeBatchDynamic(graph, descriptor.input.name, descriptor.input.batch);
   const floatDescriptor = floatVariant(descriptor, aliases);
@@ -51,7 +56,14 @@ export function prepareForTarget(
   if (precision === 'float16') convertToFloat16(graph, opsetOf(model));
   model.producerName = 'cnn-codes';
   model.docString = `${descriptor.name} (sha256 ${descriptor.sha256}) prepared for ${target} in ${precision}, activations ${activations}: cut points ${cuts.join(', ')}`;
-  return { bytes: onnx.ModelProto.encode(model).finish(), ...prepared, target, precision, activations, descriptor: floatDescriptor };
+  return {
+    bytes: onnx.ModelProto.encode(model).finish(),
+    ...prepared,
+    target,
+    precision,
+    activations,
+    descriptor: floatDescriptor,
+  };
 }
 
 /** The descriptor of the float graph: dynamic batch, cut tensors renamed where a DequantizeLinear was folded away. */

@@ -82,7 +82,13 @@ export async function loadPreparedGraph(
   }
   // The surgery (and protobufjs behind it) is loaded only on a cache miss.
   const prepared = (await import('./prepare-target.js')).prepareForTarget(modelBytes, descriptor, cuts, target);
-  const meta: CacheEntryMeta = { key, inputName: prepared.inputName, outputs: prepared.outputs, precision: prepared.precision, descriptor: prepared.descriptor };
+  const meta: CacheEntryMeta = {
+    key,
+    inputName: prepared.inputName,
+    outputs: prepared.outputs,
+    precision: prepared.precision,
+    descriptor: prepared.descriptor,
+  };
   const source: PreparedGraphSource = { ...meta, bytes: prepared.bytes, cached: false };
   if (!files) return source;
   try {
@@ -102,10 +108,23 @@ function entryFiles(cacheDir: string, key: string): { graph: string; meta: strin
 async function readEntry(files: { graph: string; meta: string }, key: string): Promise<CacheEntryMeta | undefined> {
   try {
     const meta = JSON.parse(await fs.readFile(files.meta, 'utf8')) as Partial<CacheEntryMeta>;
-    if (meta.key !== key || typeof meta.inputName !== 'string' || typeof meta.outputs !== 'object' || meta.outputs === null) return undefined;
-    if (typeof meta.descriptor !== 'object' || meta.descriptor === null || typeof meta.precision !== 'string') return undefined;
+    if (
+      meta.key !== key ||
+      typeof meta.inputName !== 'string' ||
+      typeof meta.outputs !== 'object' ||
+      meta.outputs === null
+    )
+      return undefined;
+    if (typeof meta.descriptor !== 'object' || meta.descriptor === null || typeof meta.precision !== 'string')
+      return undefined;
     if (!(await fs.stat(files.graph)).isFile()) return undefined;
-    return { key, inputName: meta.inputName, outputs: meta.outputs, precision: meta.precision, descriptor: meta.descriptor };
+    return {
+      key,
+      inputName: meta.inputName,
+      outputs: meta.outputs,
+      precision: meta.precision,
+      descriptor: meta.descriptor,
+    };
   } catch {
     return undefined;
   }

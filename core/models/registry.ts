@@ -78,10 +78,15 @@ export class ModelRegistry {
     const known = this.models.get(nameOrPath);
     if (known) return known;
     for (const dir of modelsDirs) {
-      for (const candidate of [path.join(dir, nameOrPath, `${nameOrPath}.json`), path.join(dir, `${nameOrPath}.json`)]) {
+      for (const candidate of [
+        path.join(dir, nameOrPath, `${nameOrPath}.json`),
+        path.join(dir, `${nameOrPath}.json`),
+      ]) {
         if (await isFile(candidate)) {
           await this.registerFile(candidate);
-          return this.models.get(nameOrPath) ?? failUnknown(nameOrPath, this.names(), `${candidate} names another model`);
+          return (
+            this.models.get(nameOrPath) ?? failUnknown(nameOrPath, this.names(), `${candidate} names another model`)
+          );
         }
       }
     }
@@ -105,7 +110,10 @@ export async function resolveModelFile(model: RegisteredModel, sources: ModelSou
   const local: Array<[string, ResolvedModel['source']]> = [];
   if (model.home) local.push([path.join(model.home, descriptor.file), 'path']);
   for (const dir of sources.modelsDirs) {
-    local.push([path.join(dir, descriptor.name, descriptor.file), 'models-dir'], [path.join(dir, descriptor.file), 'models-dir']);
+    local.push(
+      [path.join(dir, descriptor.name, descriptor.file), 'models-dir'],
+      [path.join(dir, descriptor.file), 'models-dir'],
+    );
   }
   const cached = sources.cacheDir ? path.join(sources.cacheDir, descriptor.sha256, descriptor.file) : undefined;
   if (cached) local.push([cached, 'cache']);
@@ -119,7 +127,9 @@ export async function resolveModelFile(model: RegisteredModel, sources: ModelSou
 
   const searched = local.map(([p]) => p).join(', ') || '(no folders configured)';
   if (!descriptor.url) {
-    throw new ModelError(`model file ${descriptor.file} for "${descriptor.name}" not found (searched ${searched}) and it has no download URL`);
+    throw new ModelError(
+      `model file ${descriptor.file} for "${descriptor.name}" not found (searched ${searched}) and it has no download URL`,
+    );
   }
   if (!sources.allowDownload || !cached) {
     throw new ModelError(

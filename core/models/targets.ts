@@ -26,4 +26,3 @@ export function cudaVariant(descriptor: ModelDescriptor): CudaVariant {
   const cuda = descriptor.targets?.cuda;
   return { precision: cuda?.precision ?? 'float32', activations: cuda?.activations ?? 'clamp' };
 }
-

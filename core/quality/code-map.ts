@@ -13,10 +13,18 @@ export interface CodeMap {
  * covariance, XᵀX·V computed as Xᵀ(X·V) so the d×d matrix is never formed; every row is then projected.
  * Cost: iterations × 4·s·d multiply-adds for the fit (s = sample), 2·n·d for the projection.
  */
-export function principalMap(data: ArrayLike<number>, rows: number, dim: number, options: { sampleSize?: number; seed?: number } = {}): CodeMap {
+export function principalMap(
+  data: ArrayLike<number>,
+  rows: number,
+  dim: number,
+  options: { sampleSize?: number; seed?: number } = {},
+): CodeMap {
   const sampleSize = Math.min(rows, options.sampleSize ?? 2000);
   const random = mulberry32(options.seed ?? 0);
-  const order = shuffleInPlace(Int32Array.from({ length: rows }, (_, i) => i), random);
+  const order = shuffleInPlace(
+    Int32Array.from({ length: rows }, (_, i) => i),
+    random,
+  );
   const sample = order.subarray(0, sampleSize);
   const mean = new Float64Array(dim);
   for (const r of sample) for (let t = 0; t < dim; t++) mean[t]! += data[r * dim + t]! / sampleSize;

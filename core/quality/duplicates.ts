@@ -29,12 +29,22 @@ export const OUTLIER_NEIGHBOURS = 10;
  * Exact duplicates (same content hash) and near duplicates (codes' cosine ≥ threshold) among n images, joined into
  * groups by union-find, so copies of copies land together. `codes` are normalized rows (see normalizedRows).
  */
-export function findDuplicates(contentHashes: readonly string[], codes: Float32Array, dim: number, threshold = NEAR_DUPLICATE_COSINE): DuplicateSearch {
+export function findDuplicates(
+  contentHashes: readonly string[],
+  codes: Float32Array,
+  dim: number,
+  threshold = NEAR_DUPLICATE_COSINE,
+): DuplicateSearch {
   const sets = new UnionFind(contentHashes.length);
   joinSameContent(sets, contentHashes);
   const { pairs, neighbourSimilarity } = searchSimilar(codes, dim, { threshold, neighbours: OUTLIER_NEIGHBOURS });
   for (const p of pairs) sets.union(p.i, p.j);
-  return { groupIds: sets.groupIds(), groups: sets.groups(), pairs, neighbourSimilarity: neighbourSimilarity ?? new Float32Array(contentHashes.length) };
+  return {
+    groupIds: sets.groupIds(),
+    groups: sets.groups(),
+    pairs,
+    neighbourSimilarity: neighbourSimilarity ?? new Float32Array(contentHashes.length),
+  };
 }
 
 export function joinSameContent(sets: UnionFind, contentHashes: readonly string[], offset = 0): void {

@@ -58,11 +58,21 @@ const BLOCK = 48;
  * Pairs at or above `threshold` cosine, among the rows of `a` (when `b` is absent) or between `a` and `b`. Both are
  * normalized rows (see `normalizedRows`) of width `dim`.
  */
-export function similarPairs(a: Float32Array, dim: number, options: NearDuplicateOptions, b?: Float32Array): SimilarPair[] {
+export function similarPairs(
+  a: Float32Array,
+  dim: number,
+  options: NearDuplicateOptions,
+  b?: Float32Array,
+): SimilarPair[] {
   return searchSimilar(a, dim, options, b).pairs;
 }
 
-export function searchSimilar(a: Float32Array, dim: number, options: NearDuplicateOptions, b?: Float32Array): SimilaritySearch {
+export function searchSimilar(
+  a: Float32Array,
+  dim: number,
+  options: NearDuplicateOptions,
+  b?: Float32Array,
+): SimilaritySearch {
   const within = b === undefined;
   const other = b ?? a;
   const n = a.length / dim;
@@ -149,7 +159,11 @@ export class TopPairs {
   private readonly threshold: number;
   private readonly topK: number;
 
-  constructor(rows: number, private readonly within: boolean, options: NearDuplicateOptions) {
+  constructor(
+    rows: number,
+    private readonly within: boolean,
+    options: NearDuplicateOptions,
+  ) {
     this.kept = Array.from({ length: rows }, () => []);
     this.floor = new Float64Array(rows).fill(-Infinity);
     this.threshold = options.threshold;

@@ -11,8 +11,17 @@ export interface ReliabilityBin {
  * Top-label reliability: predictions binned by their confidence (highest probability), each bin's accuracy against its
  * mean confidence. A calibrated model lies on the diagonal. ECE weights each bin's gap by its share of the images.
  */
-export function reliability(predictions: ReadonlyArray<{ label: number; predicted: number; confidence: number }>, bins = 10): { bins: ReliabilityBin[]; ece: number } {
-  const out: ReliabilityBin[] = Array.from({ length: bins }, (_, i) => ({ from: i / bins, to: (i + 1) / bins, count: 0, meanConfidence: 0, accuracy: 0 }));
+export function reliability(
+  predictions: ReadonlyArray<{ label: number; predicted: number; confidence: number }>,
+  bins = 10,
+): { bins: ReliabilityBin[]; ece: number } {
+  const out: ReliabilityBin[] = Array.from({ length: bins }, (_, i) => ({
+    from: i / bins,
+    to: (i + 1) / bins,
+    count: 0,
+    meanConfidence: 0,
+    accuracy: 0,
+  }));
   for (const p of predictions) {
     const bin = out[Math.min(bins - 1, Math.floor(p.confidence * bins))]!;
     bin.count += 1;

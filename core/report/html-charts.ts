@@ -36,7 +36,9 @@ export function confusionHeatmap(classes: readonly string[], confusion: readonly
   confusion.forEach((row, i) => {
     const y = top + cell * i;
     const total = row.reduce((s, v) => s + v, 0);
-    parts.push(`<text x="${left - 6}" y="${fmt(y + cell / 2 + 4)}" text-anchor="end" font-size="13">${esc(label(classes[i]!))}<title>${esc(classes[i]!)}</title></text>`);
+    parts.push(
+      `<text x="${left - 6}" y="${fmt(y + cell / 2 + 4)}" text-anchor="end" font-size="13">${esc(label(classes[i]!))}<title>${esc(classes[i]!)}</title></text>`,
+    );
     row.forEach((count, j) => {
       const share = total > 0 ? count / total : 0;
       const x = left + cell * j;
@@ -45,7 +47,9 @@ export function confusionHeatmap(classes: readonly string[], confusion: readonly
           `<title>true ${esc(classes[i]!)}, predicted ${esc(classes[j]!)}: ${count} (${pct(share)} of the row)</title></rect>`,
       );
       if (cell >= 20) {
-        parts.push(`<text x="${fmt(x + cell / 2)}" y="${fmt(y + cell / 2 + 5)}" text-anchor="middle" font-size="${cell >= 40 ? 15 : 10}" fill="${share > 0.55 ? '#fff' : '#1b2430'}" pointer-events="none">${count}</text>`);
+        parts.push(
+          `<text x="${fmt(x + cell / 2)}" y="${fmt(y + cell / 2 + 5)}" text-anchor="middle" font-size="${cell >= 40 ? 15 : 10}" fill="${share > 0.55 ? '#fff' : '#1b2430'}" pointer-events="none">${count}</text>`,
+        );
       }
     });
   });
@@ -92,24 +96,37 @@ export function reliabilityDiagram(bins: readonly ReliabilityBin[], ece: number)
 const SERIES_COLOURS = ['#2563a8', '#c2410c', '#15803d', '#7c3aed'];
 
 /** CV accuracy per layer (shallow → deep), one line per head kind, ±1 std over folds; the chosen layer is marked. */
-export function layerChart(layers: readonly string[], scores: readonly LayerScore[], chosen: { layer: string; kind: string }): string {
+export function layerChart(
+  layers: readonly string[],
+  scores: readonly LayerScore[],
+  chosen: { layer: string; kind: string },
+): string {
   const kinds = [...new Set(scores.map((s) => s.kind))];
   const [ox, oy, w, h] = [48, 26, Math.max(300, 70 * layers.length), 200];
-  const low = Math.max(0, Math.floor((Math.min(...scores.map((s) => s.meanAccuracy - s.stdAccuracy)) - 0.02) * 20) / 20);
+  const low = Math.max(
+    0,
+    Math.floor((Math.min(...scores.map((s) => s.meanAccuracy - s.stdAccuracy)) - 0.02) * 20) / 20,
+  );
   const x = (i: number) => fmt(ox + (layers.length === 1 ? w / 2 : (i * w) / (layers.length - 1)));
   const y = (v: number) => fmt(oy + ((1 - Math.min(1, v)) / (1 - low)) * h);
   const parts: string[] = [`<rect x="${ox}" y="${oy}" width="${w}" height="${h}" fill="#fafbfd" stroke="#c9d1dc"/>`];
   for (let t = low; t <= 1.0001; t += 0.05) {
-    parts.push(`<line x1="${ox}" x2="${ox + w}" y1="${y(t)}" y2="${y(t)}" stroke="#e3e8ef"/><text x="${ox - 6}" y="${fmt(Number(y(t)) + 4)}" text-anchor="end" font-size="11">${Math.round(t * 100)}%</text>`);
+    parts.push(
+      `<line x1="${ox}" x2="${ox + w}" y1="${y(t)}" y2="${y(t)}" stroke="#e3e8ef"/><text x="${ox - 6}" y="${fmt(Number(y(t)) + 4)}" text-anchor="end" font-size="11">${Math.round(t * 100)}%</text>`,
+    );
   }
-  layers.forEach((layer, i) => parts.push(`<text x="${x(i)}" y="${oy + h + 18}" text-anchor="middle" font-size="12">${esc(layer)}</text>`));
+  layers.forEach((layer, i) =>
+    parts.push(`<text x="${x(i)}" y="${oy + h + 18}" text-anchor="middle" font-size="12">${esc(layer)}</text>`),
+  );
   kinds.forEach((kind, k) => {
     const colour = SERIES_COLOURS[k % SERIES_COLOURS.length]!;
     const points = layers.flatMap((layer, i) => {
       const s = scores.find((r) => r.layer === layer && r.kind === kind);
       return s ? [{ i, s }] : [];
     });
-    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points.map((p) => `${x(p.i)},${y(p.s.meanAccuracy)}`).join(' ')}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${points.map((p) => `${x(p.i)},${y(p.s.meanAccuracy)}`).join(' ')}"/>`,
+    );
     for (const { i, s } of points) {
       const isChosen = s.layer === chosen.layer && s.kind === chosen.kind;
       parts.push(
@@ -118,8 +135,12 @@ export function layerChart(layers: readonly string[], scores: readonly LayerScor
           `<title>${esc(s.layer)} / ${esc(kind)}: ${pct(s.meanAccuracy)} ± ${pct(s.stdAccuracy)} (best C)</title></circle>`,
       );
     }
-    parts.push(`<rect x="${ox + 10 + k * 110}" y="6" width="12" height="12" fill="${colour}"/><text x="${ox + 27 + k * 110}" y="16" font-size="12">${esc(kind)}</text>`);
+    parts.push(
+      `<rect x="${ox + 10 + k * 110}" y="6" width="12" height="12" fill="${colour}"/><text x="${ox + 27 + k * 110}" y="16" font-size="12">${esc(kind)}</text>`,
+    );
   });
-  parts.push(`<text x="${ox + w - 4}" y="16" text-anchor="end" font-size="12" fill="#555">○ chosen · bars ±1 std over folds</text>`);
+  parts.push(
+    `<text x="${ox + w - 4}" y="16" text-anchor="end" font-size="12" fill="#555">○ chosen · bars ±1 std over folds</text>`,
+  );
   return `<svg class="chart" id="layer-chart" role="img" aria-label="cross-validated accuracy per layer" viewBox="0 0 ${ox + w + 12} ${oy + h + 28}" width="${ox + w + 12}" ${FONT}>${parts.join('')}</svg>`;
 }

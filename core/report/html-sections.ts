@@ -27,7 +27,8 @@ export function headline(r: HtmlReportInput): string {
   const wrong = r.evaluation.predictions.filter((p) => p.predicted !== p.label).length;
   const { ece } = reliability(r.evaluation.predictions);
   const cpu = r.costs?.rows[0];
-  const card = (value: string, label: string) => `<div class="card"><div class="value">${value}</div><div class="label">${label}</div></div>`;
+  const card = (value: string, label: string) =>
+    `<div class="card"><div class="value">${value}</div><div class="label">${label}</div></div>`;
   return `<header>
 <h1>cnn-codes report</h1>
 <div class="muted small">${esc(r.manifest.dataset)} · generated ${esc(r.generatedAt.toISOString().replace('T', ' ').slice(0, 16))} UTC</div>
@@ -48,7 +49,9 @@ ${r.quality && r.quality.leakage.length > 0 ? `<p class="scenario" id="leakage-w
 }
 
 function setupLine(head: HeadArtefact): string {
-  const cv = head.cv ? `, chosen by ${head.cv.folds}-fold cross-validation on train (${pct(head.cv.best.meanAccuracy)} ± ${pct(head.cv.best.stdAccuracy)})` : ', fixed by the user (no cross-validation)';
+  const cv = head.cv
+    ? `, chosen by ${head.cv.folds}-fold cross-validation on train (${pct(head.cv.best.meanAccuracy)} ± ${pct(head.cv.best.stdAccuracy)})`
+    : ', fixed by the user (no cross-validation)';
   const convergence = esc(describeConvergence(head.head.fit));
   return (
     `Frozen <b>${esc(head.model.name)}</b> backbone, codes from cut point <b>${esc(head.layer)}</b>, ` +
@@ -60,7 +63,10 @@ export function results(r: HtmlReportInput): string {
   const { metrics: m, split, classes } = r.evaluation;
   const { bins, ece } = reliability(r.evaluation.predictions);
   const rows = m.perClass
-    .map((c) => `<tr><td>${esc(c.label)}</td><td>${pct(c.precision)}</td><td>${pct(c.recall)}</td><td>${pct(c.f1)}</td><td>${c.support}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr><td>${esc(c.label)}</td><td>${pct(c.precision)}</td><td>${pct(c.recall)}</td><td>${pct(c.f1)}</td><td>${c.support}</td></tr>`,
+    )
     .join('');
   const topK = m.topK.map((t) => ` Top-${t.k} accuracy ${pct(t.accuracy)}.`).join('');
   return `<section id="results">
@@ -79,19 +85,27 @@ function calibrationVerdict(r: HtmlReportInput): string {
   const { predictions, metrics } = r.evaluation;
   const meanConfidence = predictions.reduce((s, p) => s + p.confidence, 0) / Math.max(1, predictions.length);
   const gap = metrics.accuracy - meanConfidence;
-  const svm = r.head.options.kind === 'svm' ? ' An SVM head has no probability model: these are softmax-scaled scores.' : '';
+  const svm =
+    r.head.options.kind === 'svm' ? ' An SVM head has no probability model: these are softmax-scaled scores.' : '';
   if (gap > 0.05) {
-    const cause = r.head.options.kind === 'logistic' && r.head.options.C <= 0.01 ? ` C = ${formatC(r.head.options.C)} regularizes strongly, which squeezes probabilities towards 1/${r.evaluation.classes.length}.` : '';
+    const cause =
+      r.head.options.kind === 'logistic' && r.head.options.C <= 0.01
+        ? ` C = ${formatC(r.head.options.C)} regularizes strongly, which squeezes probabilities towards 1/${r.evaluation.classes.length}.`
+        : '';
     return `<b>Underconfident</b>: right ${pct(metrics.accuracy)} of the time while ${pct(meanConfidence)} sure on average.${cause} Accuracy is unaffected, but the probabilities understate the head's reliability.${svm}`;
   }
-  if (gap < -0.05) return `<b>Overconfident</b>: ${pct(meanConfidence)} sure on average but right only ${pct(metrics.accuracy)} of the time.${svm}`;
+  if (gap < -0.05)
+    return `<b>Overconfident</b>: ${pct(meanConfidence)} sure on average but right only ${pct(metrics.accuracy)} of the time.${svm}`;
   return `Confidence matches accuracy within 5 points on average (${pct(meanConfidence)} vs ${pct(metrics.accuracy)}).${svm}`;
 }
 
 export function misclassified(r: HtmlReportInput, limit = 60): string {
   const { classes } = r.evaluation;
-  const wrong = r.evaluation.predictions.filter((p) => p.predicted !== p.label).sort((a, b) => b.confidence - a.confidence);
-  if (wrong.length === 0) return `<section id="misclassified"><h2>Misclassified images</h2><p>None: every ${esc(r.evaluation.split)} image was classified correctly.</p></section>`;
+  const wrong = r.evaluation.predictions
+    .filter((p) => p.predicted !== p.label)
+    .sort((a, b) => b.confidence - a.confidence);
+  if (wrong.length === 0)
+    return `<section id="misclassified"><h2>Misclassified images</h2><p>None: every ${esc(r.evaluation.split)} image was classified correctly.</p></section>`;
   const shown = wrong.slice(0, limit);
   const tiles = shown
     .map((p) => {
@@ -100,7 +114,10 @@ export function misclassified(r: HtmlReportInput, limit = 60): string {
       return `<div class="thumb" data-key="${esc(p.key)}">${img}<div class="verdict">${esc(classes[p.label])} → <b>${esc(classes[p.predicted])}</b> ${pct(p.confidence, 0)}</div><div class="file">${esc(shortKey(p.key))}</div></div>`;
     })
     .join('');
-  const more = wrong.length > shown.length ? ` Showing the ${shown.length} most confident of ${wrong.length}; metrics.json lists all.` : '';
+  const more =
+    wrong.length > shown.length
+      ? ` Showing the ${shown.length} most confident of ${wrong.length}; metrics.json lists all.`
+      : '';
   const note = r.thumbnailsNote ? `<p class="muted small">${esc(r.thumbnailsNote)}</p>` : '';
   return `<section id="misclassified">
 <h2>Misclassified images (${wrong.length})</h2>
@@ -119,7 +136,14 @@ export function selection(r: HtmlReportInput): string {
   const perLayerKind = bestPerLayer(head.cv.table, head.layer, true);
   const layers = order.filter((l) => perLayerKind.some((s) => s.layer === l));
   const trainImages = manifest.entries.filter((e) => e.split === 'train').length;
-  const scenario = layers.length > 1 ? describeScenario({ trainImages, classes: manifest.classes.length, layers: bestPerLayer(head.cv.table, head.layer) }) : undefined;
+  const scenario =
+    layers.length > 1
+      ? describeScenario({
+          trainImages,
+          classes: manifest.classes.length,
+          layers: bestPerLayer(head.cv.table, head.layer),
+        })
+      : undefined;
   const chart =
     layers.length > 1
       ? `<figure>${layerChart(layers, perLayerKind, { layer: best.layer ?? head.layer, kind: best.kind })}<figcaption>Cross-validated accuracy of the best C for each layer and head, shallow to deep.</figcaption></figure>
@@ -128,7 +152,8 @@ export function selection(r: HtmlReportInput): string {
   const sorted = rankCandidates(head.cv.table);
   const row = (c: (typeof sorted)[number]) =>
     `<tr${c === best || c.id === best.id ? ' class="chosen"' : ''}><td>${esc(c.layer ?? head.layer)}</td><td>${esc(c.kind)}</td><td>${formatC(c.C)}</td><td>${pct(c.meanAccuracy)}</td><td>${pct(c.stdAccuracy)}</td><td>${c.meanLogLoss === undefined ? '–' : c.meanLogLoss.toFixed(3)}</td><td>${formatSeconds(c.fitSeconds)}</td></tr>`;
-  const header = '<thead><tr><th>layer</th><th>head</th><th>C</th><th>CV accuracy</th><th>± std</th><th>CV log-loss</th><th>fit time</th></tr></thead>';
+  const header =
+    '<thead><tr><th>layer</th><th>head</th><th>C</th><th>CV accuracy</th><th>± std</th><th>CV log-loss</th><th>fit time</th></tr></thead>';
   return `<section id="selection">
 <h2>How the model was chosen</h2>
 <p>${head.cv.table.length} candidates (layer × head × C), each scored by ${head.cv.folds}-fold stratified cross-validation on the train split only (seed ${head.cv.seed}); the best mean accuracy won (ties: logistic over SVM, then the lowest CV log-loss, i.e. the better-calibrated probabilities, then the smaller C). Chosen: <b>${esc(best.layer ?? head.layer)} / ${esc(best.kind)} / C = ${formatC(best.C)}</b>.</p>
@@ -140,8 +165,11 @@ ${sorted.length > 10 ? `<details><summary>All ${sorted.length} candidates</summa
 
 export function dataset(r: HtmlReportInput): string {
   const { manifest } = r;
-  const splits = [...new Set([...manifest.entries.map((e) => e.split), ...manifest.rejects.map((x) => x.split)])].sort((a, b) => splitRank(a) - splitRank(b));
-  const count = (split: string, label: number) => manifest.entries.filter((e) => e.split === split && e.label === label).length;
+  const splits = [...new Set([...manifest.entries.map((e) => e.split), ...manifest.rejects.map((x) => x.split)])].sort(
+    (a, b) => splitRank(a) - splitRank(b),
+  );
+  const count = (split: string, label: number) =>
+    manifest.entries.filter((e) => e.split === split && e.label === label).length;
   const rows = splits
     .map((s) => {
       const used = manifest.entries.filter((e) => e.split === s).length;
@@ -151,10 +179,15 @@ export function dataset(r: HtmlReportInput): string {
     .join('');
   const rejects = manifest.rejects.length
     ? `<h3>Rejected files (${manifest.rejects.length})</h3><table id="rejects"><thead><tr><th>file</th><th>split</th><th>reason</th></tr></thead><tbody>${manifest.rejects
-        .map((x) => `<tr><td><code>${esc(x.key)}</code></td><td>${esc(x.split)}</td><td>${esc(x.kind)}: ${esc(x.message)}</td></tr>`)
+        .map(
+          (x) =>
+            `<tr><td><code>${esc(x.key)}</code></td><td>${esc(x.split)}</td><td>${esc(x.kind)}: ${esc(x.message)}</td></tr>`,
+        )
         .join('')}</tbody></table>`
     : '<p>No file was rejected: every image decoded.</p>';
-  const ignored = manifest.ignored.length ? `<p class="muted small">${manifest.ignored.length} other files were skipped (not images, or outside the folder layout).</p>` : '';
+  const ignored = manifest.ignored.length
+    ? `<p class="muted small">${manifest.ignored.length} other files were skipped (not images, or outside the folder layout).</p>`
+    : '';
   return `<section id="dataset">
 <h2>Data</h2>
 <p>${manifest.classes.length} classes${manifest.splitSynthesized ? '; no val folder, so val was carved out of the images with a seeded stratified split' : ''}.</p>
@@ -172,20 +205,35 @@ export function timingsAndCost(r: HtmlReportInput): string {
   const t = r.evaluation.timings;
   const items: string[] = [];
   if (t.imagesPerSecond && t.imagesPerSecond > 0) {
-    items.push(`Extraction: ${t.imagesEmbedded ?? '?'} images in ${formatSeconds(t.extractSeconds ?? 0)}, <b>${t.imagesPerSecond.toFixed(1)} images/s</b> (decode, resize, backbone; model load included).`);
+    items.push(
+      `Extraction: ${t.imagesEmbedded ?? '?'} images in ${formatSeconds(t.extractSeconds ?? 0)}, <b>${t.imagesPerSecond.toFixed(1)} images/s</b> (decode, resize, backbone; model load included).`,
+    );
   } else {
-    items.push('Extraction throughput was not measured in this run (evaluate alone, or every code came from the cache), so there is no cost estimate; a run that embeds images measures it.');
+    items.push(
+      'Extraction throughput was not measured in this run (evaluate alone, or every code came from the cache), so there is no cost estimate; a run that embeds images measures it.',
+    );
   }
   const cv = r.head.cv;
   if (cv) {
-    const clock = cv.wallSeconds === undefined ? '' : ` (${formatSeconds(cv.wallSeconds)} wall, ${formatSeconds(cv.cpuSeconds ?? 0)} CPU on all threads${cv.engine ? `; ${esc(cv.engine)}` : ''})`;
-    items.push(`Model selection: ${formatSeconds(cv.table.reduce((s, c) => s + c.fitSeconds, 0))} of fitting for ${cv.table.length} candidates × ${cv.folds} folds${clock}.`);
+    const clock =
+      cv.wallSeconds === undefined
+        ? ''
+        : ` (${formatSeconds(cv.wallSeconds)} wall, ${formatSeconds(cv.cpuSeconds ?? 0)} CPU on all threads${cv.engine ? `; ${esc(cv.engine)}` : ''})`;
+    items.push(
+      `Model selection: ${formatSeconds(cv.table.reduce((s, c) => s + c.fitSeconds, 0))} of fitting for ${cv.table.length} candidates × ${cv.folds} folds${clock}.`,
+    );
   }
   items.push(`Final head fit: <b>${formatSeconds(r.head.fitSeconds)}</b> on ${r.head.trainedOn} images.`);
-  if (r.head.compute) items.push(`Fitted on ${r.head.compute.where === 'batch' ? 'the Batch CPU job' : 'the train-head Lambda'}: ${esc(r.head.compute.why)}.`);
+  if (r.head.compute)
+    items.push(
+      `Fitted on ${r.head.compute.where === 'batch' ? 'the Batch CPU job' : 'the train-head Lambda'}: ${esc(r.head.compute.why)}.`,
+    );
   const costs = r.costs
     ? `<table id="cost-table"><thead><tr><th>compute</th><th>images/s (est.)</th><th>USD per 1 000 images</th></tr></thead><tbody>${r.costs.rows
-        .map((c) => `<tr><td>${esc(c.name)}${c.note ? `<div class="muted small">${esc(c.note)}</div>` : ''}</td><td>${c.imagesPerSecond.toFixed(1)}</td><td>${formatUsd(c.usdPer1000)}</td></tr>`)
+        .map(
+          (c) =>
+            `<tr><td>${esc(c.name)}${c.note ? `<div class="muted small">${esc(c.note)}</div>` : ''}</td><td>${c.imagesPerSecond.toFixed(1)}</td><td>${formatUsd(c.usdPer1000)}</td></tr>`,
+        )
         .join('')}</tbody></table><p class="muted small" id="cost-assumption">${esc(r.costs.assumption)}</p>`
     : '';
   return `<section id="timings">

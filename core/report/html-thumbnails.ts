@@ -18,7 +18,12 @@ export async function makeThumbnails(data: BlobStore, keys: readonly string[], s
       try {
         // The formats the pipeline decodes itself (BMP, Netpbm, TGA, ICO) get their thumbnail the same way.
         const { input, options } = sharpInput(await data.get(key), LIMIT_INPUT_PIXELS);
-        const jpeg = await sharp(input, { ...options, limitInputPixels: LIMIT_INPUT_PIXELS, autoOrient: true, pages: 1 })
+        const jpeg = await sharp(input, {
+          ...options,
+          limitInputPixels: LIMIT_INPUT_PIXELS,
+          autoOrient: true,
+          pages: 1,
+        })
           .resize(size, size, { fit: 'inside', withoutEnlargement: true })
           .flatten({ background: '#ffffff' })
           .toColourspace('srgb')

@@ -1,6 +1,15 @@
 import { page } from './html-layout.js';
 import { codeMap, dataQuality } from './html-quality.js';
-import { dataset, footer, headline, misclassified, results, selection, timingsAndCost, type HtmlReportInput } from './html-sections.js';
+import {
+  dataset,
+  footer,
+  headline,
+  misclassified,
+  results,
+  selection,
+  timingsAndCost,
+  type HtmlReportInput,
+} from './html-sections.js';
 
 export type { HtmlReportInput } from './html-sections.js';
 
@@ -9,6 +18,19 @@ export type { HtmlReportInput } from './html-sections.js';
  * model, what data, what it costs.
  */
 export function renderHtmlReport(input: HtmlReportInput): string {
-  const body = [headline(input), results(input), misclassified(input), dataQuality(input), codeMap(input), selection(input), dataset(input), timingsAndCost(input), footer(input)].join('\n');
-  return page(`cnn-codes report: ${(input.evaluation.metrics.accuracy * 100).toFixed(1)} % on ${input.evaluation.split}`, body);
+  const body = [
+    headline(input),
+    results(input),
+    misclassified(input),
+    dataQuality(input),
+    codeMap(input),
+    selection(input),
+    dataset(input),
+    timingsAndCost(input),
+    footer(input),
+  ].join('\n');
+  return page(
+    `cnn-codes report: ${(input.evaluation.metrics.accuracy * 100).toFixed(1)} % on ${input.evaluation.split}`,
+    body,
+  );
 }

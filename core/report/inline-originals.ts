@@ -46,9 +46,15 @@ export async function inlineOriginals(
       continue;
     }
     const format = BROWSER_FORMATS.find((f) => f.matches(bytes));
-    if (!format) failed.push({ key, reason: 'not a JPEG, PNG, GIF or WebP file, and no image library here to convert it' });
-    else if (bytes.length > limits.perImage) failed.push({ key, reason: `${kB(bytes.length)} is too large to inline without an image library (limit ${kB(limits.perImage)})` });
-    else if (spent + bytes.length > limits.total) failed.push({ key, reason: `the report's image budget (${kB(limits.total)}) is spent` });
+    if (!format)
+      failed.push({ key, reason: 'not a JPEG, PNG, GIF or WebP file, and no image library here to convert it' });
+    else if (bytes.length > limits.perImage)
+      failed.push({
+        key,
+        reason: `${kB(bytes.length)} is too large to inline without an image library (limit ${kB(limits.perImage)})`,
+      });
+    else if (spent + bytes.length > limits.total)
+      failed.push({ key, reason: `the report's image budget (${kB(limits.total)}) is spent` });
     else {
       spent += bytes.length;
       thumbnails.set(key, `data:${format.mime};base64,${Buffer.from(bytes).toString('base64')}`);

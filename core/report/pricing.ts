@@ -26,7 +26,12 @@ export const PRICE_TABLE: PriceTable = {
   source: 'https://aws.amazon.com/ec2/pricing/on-demand/, https://aws.amazon.com/lambda/pricing/',
   options: [
     { name: 'c7i.large (CPU, on-demand)', vcpus: 2, usdPerHour: 0.08925 },
-    { name: 'g5.xlarge (A10G GPU, on-demand)', vcpus: 4, usdPerHour: 1.006, note: 'GPU not credited: decoding on 4 vCPUs bounds it' },
+    {
+      name: 'g5.xlarge (A10G GPU, on-demand)',
+      vcpus: 4,
+      usdPerHour: 1.006,
+      note: 'GPU not credited: decoding on 4 vCPUs bounds it',
+    },
     { name: 'g5.xlarge (spot, typical)', vcpus: 4, usdPerHour: 0.45, note: 'spot price varies by hour and zone' },
     {
       name: 'Lambda x86, 2 048 MB',
@@ -54,14 +59,19 @@ export interface CostEstimates {
  * Scales the throughput measured on this host to each option by vCPU count. Extraction of small int8 backbones is
  * bound by JPEG decoding, which scales with cores, so the estimate is linear in vCPUs and ignores any GPU.
  */
-export function estimateCosts(measuredImagesPerSecond: number, hostCpus: number, table: PriceTable = PRICE_TABLE): CostEstimates | undefined {
+export function estimateCosts(
+  measuredImagesPerSecond: number,
+  hostCpus: number,
+  table: PriceTable = PRICE_TABLE,
+): CostEstimates | undefined {
   if (!(measuredImagesPerSecond > 0) || !(hostCpus > 0)) return undefined;
   const perVcpu = measuredImagesPerSecond / hostCpus;
   const rows = table.options.map((option): CostEstimate => {
     const imagesPerSecond = perVcpu * option.vcpus;
     const seconds = 1000 / imagesPerSecond;
     const usdPer1000 = option.lambda
-      ? seconds * option.lambda.memoryGb * option.lambda.usdPerGbSecond + (1000 / option.lambda.imagesPerRequest) * (option.lambda.usdPerMillionRequests / 1e6)
+      ? seconds * option.lambda.memoryGb * option.lambda.usdPerGbSecond +
+        (1000 / option.lambda.imagesPerRequest) * (option.lambda.usdPerMillionRequests / 1e6)
       : (seconds / 3600) * (option.usdPerHour ?? 0);
     return { name: option.name, imagesPerSecond, usdPer1000, ...(option.note ? { note: option.note } : {}) };
   });

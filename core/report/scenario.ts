@@ -43,7 +43,12 @@ export interface Scenario {
  * similarity to ImageNet from the layers: when an earlier layer's codes beat the final layer's by more than the final
  * layer's fold-to-fold spread, the top layer is too ImageNet-specific for this data. Needs at least two layers.
  */
-export function describeScenario(input: { trainImages: number; classes: number; layers: readonly LayerScore[]; finalLayer?: string }): Scenario | undefined {
+export function describeScenario(input: {
+  trainImages: number;
+  classes: number;
+  layers: readonly LayerScore[];
+  finalLayer?: string;
+}): Scenario | undefined {
   const finalName = input.finalLayer ?? 'final';
   const final = input.layers.find((l) => l.layer === finalName);
   const earlier = input.layers.filter((l) => l.layer !== finalName);
@@ -64,5 +69,10 @@ export function describeScenario(input: { trainImages: number; classes: number; 
     3: 'a linear classifier on codes from an earlier layer is the recommended approach (--layer auto chooses it)',
     4: 'fine-tuning the whole network, or training from scratch, is likely to pay off; this head is the baseline',
   }[number];
-  return { number, small, similar, sentence: `${size}, and ${layers}: CS231n's scenario ${number} (${small ? 'small' : 'large'} and ${similar ? 'similar' : 'different'}), where ${advice}.` };
+  return {
+    number,
+    small,
+    similar,
+    sentence: `${size}, and ${layers}: CS231n's scenario ${number} (${small ? 'small' : 'large'} and ${similar ? 'similar' : 'different'}), where ${advice}.`,
+  };
 }

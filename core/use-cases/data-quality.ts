@@ -3,7 +3,14 @@ import type { Manifest, ManifestEntry } from '../features/manifest.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { principalMap } from '../quality/code-map.js';
 import { codeMapFile, dataQualityFile } from '../workspace/data-quality-artefact.js';
-import { CODE_MAP_KEY, DATA_QUALITY_KEY, qualityLayer, type CodeMapFile, type DataQuality, type LeakageRecord } from '../quality/data-quality.js';
+import {
+  CODE_MAP_KEY,
+  DATA_QUALITY_KEY,
+  qualityLayer,
+  type CodeMapFile,
+  type DataQuality,
+  type LeakageRecord,
+} from '../quality/data-quality.js';
 import { joinSameContent, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
 import { similarPairsByGemm } from '../quality/gemm-similarity.js';
 import { normalizeRows } from '../quality/near-duplicates.js';
@@ -21,18 +28,27 @@ export interface DataQualityResult {
  * step's likely label errors, and a 2-D map of the codes. Writes data-quality.json and code-map.json.
  * Only the pairs the train step did not already compare are searched: held-out × held-out and held-out × train.
  */
-export async function analyzeDataQuality(deps: { workspace: BlobStore; features: FeatureStore }, manifest: Manifest, artefact: HeadArtefact): Promise<DataQualityResult> {
+export async function analyzeDataQuality(
+  deps: { workspace: BlobStore; features: FeatureStore },
+  manifest: Manifest,
+  artefact: HeadArtefact,
+): Promise<DataQualityResult> {
   const trained = artefact.quality;
   const layer = trained?.layer ?? qualityLayer(manifest.namespaces, artefact.layer);
   const threshold = trained?.threshold ?? NEAR_DUPLICATE_COSINE;
-  const splits = [...new Set(manifest.entries.map((e) => e.split))].sort((a, b) => (a === 'train' ? -1 : b === 'train' ? 1 : a.localeCompare(b)));
+  const splits = [...new Set(manifest.entries.map((e) => e.split))].sort((a, b) =>
+    a === 'train' ? -1 : b === 'train' ? 1 : a.localeCompare(b),
+  );
   const ns = manifest.namespaces[layer]!;
   const dim = ns.dim;
   const entries: ManifestEntry[] = splits.flatMap((split) => manifest.entries.filter((e) => e.split === split));
   // One Float32 [n, d] read straight from the shards and normalized in place: at 100 k × 1 280 that is 512 MB, the
   // analysis's whole footprint (no float64 copy per split, no second normalized copy).
   const info = { id: ns.id, dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: layer };
-  const codes = await deps.features.readCodes(info, entries.map((e) => e.codes[layer]!));
+  const codes = await deps.features.readCodes(
+    info,
+    entries.map((e) => e.codes[layer]!),
+  );
   normalizeRows(codes, entries.length, dim, codes);
   const nTrain = entries.filter((e) => e.split === 'train').length;
   const train = codes.subarray(0, nTrain * dim);
@@ -44,7 +60,10 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
     const rows = group.map((k) => rowOf.get(k)).filter((r): r is number => r !== undefined);
     for (const r of rows.slice(1)) sets.union(rows[0]!, r);
   }
-  joinSameContent(sets, entries.map((e) => e.contentHash));
+  joinSameContent(
+    sets,
+    entries.map((e) => e.contentHash),
+  );
   // Leakage is what a held-out image directly duplicates in train: its own near-duplicate partners (the search keeps
   // the most similar few) and train images with the same bytes. Not the whole group it falls in: when the data is
   // uniform enough for groups to span most of it, listing every train member per held-out image is quadratic
@@ -53,7 +72,8 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
   const addPartner = (row: number, trainRow: number, cosine: number) => {
     const mine = partners.get(row) ?? new Map<number, number>();
     partners.set(row, mine);
-    if (mine.size < LEAKAGE_PARTNERS || mine.has(trainRow)) mine.set(trainRow, Math.max(cosine, mine.get(trainRow) ?? -1));
+    if (mine.size < LEAKAGE_PARTNERS || mine.has(trainRow))
+      mine.set(trainRow, Math.max(cosine, mine.get(trainRow) ?? -1));
   };
   const trainRowsByContent = new Map<string, number[]>();
   for (let r = 0; r < nTrain; r++) {
@@ -62,7 +82,8 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
     if (same.length < LEAKAGE_PARTNERS) same.push(r);
   }
   // Same bytes first: they are the surest partners and must not be crowded out by near-duplicates.
-  for (let r = nTrain; r < entries.length; r++) for (const t of trainRowsByContent.get(entries[r]!.contentHash) ?? []) addPartner(r, t, 1);
+  for (let r = nTrain; r < entries.length; r++)
+    for (const t of trainRowsByContent.get(entries[r]!.contentHash) ?? []) addPartner(r, t, 1);
   if (heldOut.length > 0) {
     for (const p of await similarPairsByGemm(heldOut, dim, { threshold })) sets.union(nTrain + p.i, nTrain + p.j);
     if (nTrain > 0) {
@@ -75,7 +96,12 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
   const groups = sets.groups();
   const leakage: LeakageRecord[] = [...partners].map(([r, train]) => {
     const ranked = [...train].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-    return { key: entries[r]!.key, split: entries[r]!.split, trainKeys: ranked.map(([t]) => entries[t]!.key), cosine: ranked[0]![1] };
+    return {
+      key: entries[r]!.key,
+      split: entries[r]!.split,
+      trainKeys: ranked.map(([t]) => entries[t]!.key),
+      cosine: ranked[0]![1],
+    };
   });
   leakage.sort((a, b) => b.cosine - a.cosine || a.key.localeCompare(b.key));
 
@@ -88,7 +114,13 @@ export async function analyzeDataQuality(deps: { workspace: BlobStore; features:
   const map: CodeMapFile = {
     layer,
     explained: projected.explained,
-    points: entries.map((e, i) => ({ key: e.key, split: e.split, label: e.label, x: round(projected.points[2 * i]!), y: round(projected.points[2 * i + 1]!) })),
+    points: entries.map((e, i) => ({
+      key: e.key,
+      split: e.split,
+      label: e.label,
+      x: round(projected.points[2 * i]!),
+      y: round(projected.points[2 * i + 1]!),
+    })),
   };
   await deps.workspace.put(CODE_MAP_KEY, codeMapFile(map));
   await deps.workspace.put(DATA_QUALITY_KEY, dataQualityFile(quality));

@@ -42,7 +42,9 @@ const REPORTS_REVISION = 2;
  * the split, and every entry and reject of that split. Equal digests mean equal metrics.
  */
 export function evaluationInputs(manifest: Manifest, artefact: HeadArtefact, split: string): string {
-  const hash = createHash('sha256').update(JSON.stringify([REPORTS_REVISION, artefact.cacheKey, artefact.namespace, split, manifest.classes]));
+  const hash = createHash('sha256').update(
+    JSON.stringify([REPORTS_REVISION, artefact.cacheKey, artefact.namespace, split, manifest.classes]),
+  );
   for (const e of manifest.entries) if (e.split === split) hash.update(`\n${e.key}\0${e.label}\0${e.contentHash}`);
   for (const r of manifest.rejects) if (r.split === split) hash.update(`\nreject\0${r.key}\0${r.kind}`);
   return hash.digest('hex').slice(0, 32);
@@ -52,26 +54,40 @@ export function evaluationInputs(manifest: Manifest, artefact: HeadArtefact, spl
  * The evaluation already in the workspace, when it was computed from exactly the current inputs and its reports are
  * there too: a re-run on unchanged data keeps it (and the throughput its first run measured) instead of redoing it.
  */
-export async function storedEvaluation(deps: Pick<EvaluateDeps, 'workspace' | 'manifestIndex'>, split = 'val'): Promise<Evaluation | undefined> {
+export async function storedEvaluation(
+  deps: Pick<EvaluateDeps, 'workspace' | 'manifestIndex'>,
+  split = 'val',
+): Promise<Evaluation | undefined> {
   const [manifest, artefact, stored] = await Promise.all([
     readManifest(deps.workspace, deps.manifestIndex).catch(() => undefined),
     // A file this build cannot read (another version, damaged) is simply not a stored evaluation: it is redone.
     readHeadArtefact(deps.workspace).catch(() => undefined),
     readEvaluation(deps.workspace).catch(() => undefined),
   ]);
-  if (!manifest || !artefact || stored?.inputs === undefined || stored.inputs !== evaluationInputs(manifest, artefact, split)) return undefined;
-  const reports = await Promise.all([REPORT_KEY, HTML_REPORT_KEY, DATA_QUALITY_KEY, CODE_MAP_KEY].map((key) => deps.workspace.exists(key)));
+  if (
+    !manifest ||
+    !artefact ||
+    stored?.inputs === undefined ||
+    stored.inputs !== evaluationInputs(manifest, artefact, split)
+  )
+    return undefined;
+  const reports = await Promise.all(
+    [REPORT_KEY, HTML_REPORT_KEY, DATA_QUALITY_KEY, CODE_MAP_KEY].map((key) => deps.workspace.exists(key)),
+  );
   return reports.every(Boolean) ? stored : undefined;
 }
 
 /** Scores the fitted head on a held-out split (val by default) that neither training nor CV ever saw. */
 export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}): Promise<Evaluation> {
   const split = request.split ?? 'val';
-  if (split === 'train') throw new DataError('refusing to report accuracy on the split the head was trained on; use --split val or test');
+  if (split === 'train')
+    throw new DataError('refusing to report accuracy on the split the head was trained on; use --split val or test');
   const manifest = await readManifest(deps.workspace, deps.manifestIndex);
   const artefact = await requireHeadArtefact(deps.workspace);
   if (artefact.namespace !== manifest.namespaces[artefact.layer]?.id) {
-    throw new DataError('the head was trained on codes from another model or cut point than this cache holds; retrain it');
+    throw new DataError(
+      'the head was trained on codes from another model or cut point than this cache holds; retrain it',
+    );
   }
   const { metrics, predictions } = await scoreSplit(deps.features, manifest, artefact, split);
   const evaluation: Evaluation = {

@@ -18,7 +18,15 @@ export interface ExportRequest {
 
 export interface ExportedClassifier {
   bytes: Uint8Array;
-  summary: { model: string; layer: string; head: string; C: number; classes: string[]; input: ClassifierInputKind; bytes: number };
+  summary: {
+    model: string;
+    layer: string;
+    head: string;
+    C: number;
+    classes: string[];
+    input: ClassifierInputKind;
+    bytes: number;
+  };
 }
 
 /** A trained head + its backbone → one ONNX file that maps an image crop to class probabilities. */
@@ -28,9 +36,22 @@ export async function exportClassifier(deps: ExportDeps, request: ExportRequest)
     throw new ConfigError(`head was trained on ${head.model.name} codes, not ${model.descriptor.name}`);
   }
   const input = request.input ?? 'rgb';
-  const bytes = buildClassifier(await deps.readModel(model), model.descriptor, { layer: head.layer, classes: head.classes, head: head.head }, input);
+  const bytes = buildClassifier(
+    await deps.readModel(model),
+    model.descriptor,
+    { layer: head.layer, classes: head.classes, head: head.head },
+    input,
+  );
   return {
     bytes,
-    summary: { model: model.descriptor.name, layer: head.layer, head: head.options.kind, C: head.options.C, classes: head.classes, input, bytes: bytes.length },
+    summary: {
+      model: model.descriptor.name,
+      layer: head.layer,
+      head: head.options.kind,
+      C: head.options.C,
+      classes: head.classes,
+      input,
+      bytes: bytes.length,
+    },
   };
 }

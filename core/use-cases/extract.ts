@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { listImageFolder, type DatasetItem, type ListOptions } from '../dataset/image-folder.js';
 import { ConfigError, InterruptedError } from '../errors.js';
-import { namespaceOf, type CodeIndex, type FeatureStore, type NamespaceInfo, type ShardDamage, type ShardIndex } from '../features/feature-store.js';
+import {
+  namespaceOf,
+  type CodeIndex,
+  type FeatureStore,
+  type NamespaceInfo,
+  type ShardDamage,
+  type ShardIndex,
+} from '../features/feature-store.js';
 import { REJECTS_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
 import type { Target } from '../models/targets.js';
 import type { RegisteredModel } from '../models/registry.js';
@@ -92,7 +99,8 @@ export function resolveCuts(model: RegisteredModel, requested: string[] | undefi
   const available = Object.keys(model.descriptor.cutPoints);
   const cuts = !requested || requested.length === 0 ? ['final'] : requested.includes('all') ? available : requested;
   for (const cut of cuts) {
-    if (!available.includes(cut)) throw new ConfigError(`model ${model.descriptor.name} has no cut point "${cut}" (has: ${available.join(', ')})`);
+    if (!available.includes(cut))
+      throw new ConfigError(`model ${model.descriptor.name} has no cut point "${cut}" (has: ${available.join(', ')})`);
   }
   return [...new Set(cuts)];
 }
@@ -112,15 +120,22 @@ export async function extractItems(
   const repaired: ShardDamage[] = [];
   const onDamaged = (damage: ShardDamage): void => {
     repaired.push(damage);
-    deps.onWarning?.(`damaged shard ${damage.location}: ${damage.reason}; removed, its ${damage.rows} rows are extracted again`);
+    deps.onWarning?.(
+      `damaged shard ${damage.location}: ${damage.reason}; removed, its ${damage.rows} rows are extracted again`,
+    );
   };
-  const indexes = await Promise.all(namespaces.map((ns) => deps.features.loadIndex(ns, { verify: options.verify === true, onDamaged })));
+  const indexes = await Promise.all(
+    namespaces.map((ns) => deps.features.loadIndex(ns, { verify: options.verify === true, onDamaged })),
+  );
   const run = new ExtractionRun(deps, cuts, namespaces, indexes, options, items.length, options.knownHashes);
   await forEachConcurrent(items, options.readConcurrency ?? 8, (item) => run.admit(item));
   await run.finish();
   if (options.signal?.aborted) {
     const saved = run.cached + run.embedded;
-    throw new InterruptedError(String(options.signal.reason ?? 'abort'), `interrupted: ${saved} of ${items.length} images have their codes saved (${run.embedded} embedded in this run); run the same command again to resume from there`);
+    throw new InterruptedError(
+      String(options.signal.reason ?? 'abort'),
+      `interrupted: ${saved} of ${items.length} images have their codes saved (${run.embedded} embedded in this run); run the same command again to resume from there`,
+    );
   }
   const { entries, rejects } = locateCodes(items, cuts, indexes, run.hashes);
   return {
@@ -135,7 +150,10 @@ export async function extractItems(
 }
 
 /** A whole ImageFolder dataset → cached codes plus the manifest and rejects list in the workspace. */
-export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): Promise<{ manifest: Manifest; summary: ExtractSummary }> {
+export async function extract(
+  deps: ExtractDeps,
+  request: ExtractRequest = {},
+): Promise<{ manifest: Manifest; summary: ExtractSummary }> {
   const started = performance.now();
   const cuts = resolveCuts(deps.model, request.cuts);
   const dataset = await listImageFolder(deps.data, deps.dataPrefix ?? '', request.list);
@@ -160,7 +178,13 @@ export async function extract(deps: ExtractDeps, request: ExtractRequest = {}): 
   await writeManifest(deps.workspace, manifest, deps.manifestIndex);
   const rejectsJson = JSON.stringify(manifest.rejects, null, 2);
   // Unchanged on a re-run: not rewritten, so an unchanged workspace is not touched at all.
-  if ((await deps.workspace.get(REJECTS_KEY).then((b) => Buffer.from(b).toString('utf8')).catch(() => undefined)) !== rejectsJson) await deps.workspace.put(REJECTS_KEY, rejectsJson);
+  if (
+    (await deps.workspace
+      .get(REJECTS_KEY)
+      .then((b) => Buffer.from(b).toString('utf8'))
+      .catch(() => undefined)) !== rejectsJson
+  )
+    await deps.workspace.put(REJECTS_KEY, rejectsJson);
   const seconds = (performance.now() - started) / 1000;
   return {
     manifest,
@@ -205,7 +229,17 @@ class ExtractionRun {
     private readonly knownHashes?: ReadonlyMap<string, string>,
   ) {
     const shardRows = options.shardRows ?? 1024;
-    this.buffers = namespaces.map((ns, i) => new ShardBuffer(deps.features, ns, indexes[i]!, options.commitEachBatch ? 1 : shardRows, shardRows, this.sources));
+    this.buffers = namespaces.map(
+      (ns, i) =>
+        new ShardBuffer(
+          deps.features,
+          ns,
+          indexes[i]!,
+          options.commitEachBatch ? 1 : shardRows,
+          shardRows,
+          this.sources,
+        ),
+    );
   }
 
   async admit(item: DatasetItem): Promise<void> {
@@ -225,7 +259,8 @@ class ExtractionRun {
     const hash = createHash('sha256').update(bytes).digest('hex');
     this.hashes.set(item.key, hash);
     if (item.source && this.options.confirmSource?.(item.source, bytes)) this.sources.set(hash, item.source);
-    if (item.version && stamped !== hash) this.learnt.push({ key: stampKey, version: item.version, modifiedMs: item.modifiedMs, hash });
+    if (item.version && stamped !== hash)
+      this.learnt.push({ key: stampKey, version: item.version, modifiedMs: item.modifiedMs, hash });
     if (this.isKnown(hash)) {
       this.cached += 1;
       this.tick(1);
@@ -343,7 +378,14 @@ class ShardBuffer {
       const rejects = this.rejects.splice(0);
       const sources = this.sources.size > 0 ? rows.map((hash) => this.sources.get(hash) ?? null) : undefined;
       const shardId = await this.features.writeShard(this.ns, rows, codes, rejects, sources);
-      this.index.addShard(shardId, { version: 1, namespace: this.ns.id, dim: this.ns.dim, rows, rejects, ...(sources ? { sources } : {}) });
+      this.index.addShard(shardId, {
+        version: 1,
+        namespace: this.ns.id,
+        dim: this.ns.dim,
+        rows,
+        rejects,
+        ...(sources ? { sources } : {}),
+      });
     }
   }
 }
@@ -376,7 +418,11 @@ function locateCodes(
 }
 
 /** Runs `fn` over `items` with at most `limit` calls pending. */
-export async function forEachConcurrent<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachConcurrent<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await fn(items[next++]!);

@@ -39,10 +39,20 @@ export async function predict(deps: PredictDeps, images: ImageInput[], topK = 1)
     (await embedder.embedBatch(items)).map((r) => {
       if ('error' in r) return r;
       const code = r.codes[deps.head.layer]!;
-      return { id: r.id, probabilities: Array.from(head.predictProba({ rows: 1, cols: code.length, data: Float64Array.from(code) }).data) };
+      return {
+        id: r.id,
+        probabilities: Array.from(
+          head.predictProba({ rows: 1, cols: code.length, data: Float64Array.from(code) }).data,
+        ),
+      };
     });
   try {
-    return await predictInBatches({ classes: deps.head.classes, batchSize: embedder.batchSize, classify }, images, topK, deps.onProgress);
+    return await predictInBatches(
+      { classes: deps.head.classes, batchSize: embedder.batchSize, classify },
+      images,
+      topK,
+      deps.onProgress,
+    );
   } finally {
     await embedder.close();
   }
@@ -71,7 +81,9 @@ async function predictInBatches(
   const results: PredictResult[] = [];
   for (let start = 0; start < images.length; start += classifier.batchSize) {
     const slice = images.slice(start, start + classifier.batchSize);
-    const items: EmbedItem[] = await Promise.all(slice.map(async (img, i) => ({ id: String(start + i), bytes: await img.read() })));
+    const items: EmbedItem[] = await Promise.all(
+      slice.map(async (img, i) => ({ id: String(start + i), bytes: await img.read() })),
+    );
     const classified = await classifier.classify(items);
     for (const r of classified.sort((a, b) => Number(a.id) - Number(b.id))) {
       const key = images[Number(r.id)]!.key;
@@ -85,7 +97,12 @@ async function predictInBatches(
         .slice(0, Math.max(1, topK));
       results.push({ key, top, probabilities: r.probabilities });
     }
-    onProgress?.({ phase: 'evaluate', done: Math.min(start + slice.length, images.length), total: images.length, message: 'predict' });
+    onProgress?.({
+      phase: 'evaluate',
+      done: Math.min(start + slice.length, images.length),
+      total: images.length,
+      message: 'predict',
+    });
   }
   return results;
 }

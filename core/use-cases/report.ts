@@ -27,14 +27,25 @@ const MAX_QUALITY_THUMBNAILS = 30;
 const MAX_LEAKAGE_EXAMPLES = 12;
 
 /** The report inputs stored in a workspace (manifest, head, metrics), each read through its checked reader. */
-export async function readReportInputs(workspace: BlobStore, manifestIndex?: ManifestEntryIndex): Promise<ReportInputs> {
-  const [manifest, head, evaluation] = await Promise.all([readManifest(workspace, manifestIndex), requireHeadArtefact(workspace), requireEvaluation(workspace)]);
+export async function readReportInputs(
+  workspace: BlobStore,
+  manifestIndex?: ManifestEntryIndex,
+): Promise<ReportInputs> {
+  const [manifest, head, evaluation] = await Promise.all([
+    readManifest(workspace, manifestIndex),
+    requireHeadArtefact(workspace),
+    requireEvaluation(workspace),
+  ]);
   return { manifest, head, evaluation };
 }
 
 /** manifest, head and evaluation → report.html beside report.md. Pass them when they are at hand (evaluate does). */
-export async function writeHtmlReport(deps: ReportDeps, given?: ReportInputs): Promise<{ key: string; bytes: number; thumbnails: number }> {
-  const { manifest, head, evaluation, ...analysed } = given ?? (await readReportInputs(deps.workspace, deps.manifestIndex));
+export async function writeHtmlReport(
+  deps: ReportDeps,
+  given?: ReportInputs,
+): Promise<{ key: string; bytes: number; thumbnails: number }> {
+  const { manifest, head, evaluation, ...analysed } =
+    given ?? (await readReportInputs(deps.workspace, deps.manifestIndex));
   const quality = analysed.quality ?? (await readDataQuality(deps.workspace));
   const codeMap = analysed.codeMap ?? (await readCodeMap(deps.workspace));
   const wrong = evaluation.predictions
@@ -53,7 +64,11 @@ export async function writeHtmlReport(deps: ReportDeps, given?: ReportInputs): P
     : made && made.failed.length > 0
       ? `${made.failed.length} image(s) could not be made into thumbnails (first: ${made.failed[0]!.key}: ${made.failed[0]!.reason}).`
       : undefined;
-  const costs = estimateCosts(evaluation.timings.imagesPerSecond ?? 0, deps.hostCpus ?? availableParallelism(), deps.prices ?? PRICE_TABLE);
+  const costs = estimateCosts(
+    evaluation.timings.imagesPerSecond ?? 0,
+    deps.hostCpus ?? availableParallelism(),
+    deps.prices ?? PRICE_TABLE,
+  );
   const html = renderHtmlReport({
     manifest,
     head,

@@ -15,7 +15,10 @@ export interface RunResult {
 }
 
 /** The whole job on one dataset: extract (incremental), train with selection on train, evaluate on val. */
-export async function run(deps: ExtractDeps, request: { extract?: ExtractRequest; train?: TrainRequest; split?: string } = {}): Promise<RunResult> {
+export async function run(
+  deps: ExtractDeps,
+  request: { extract?: ExtractRequest; train?: TrainRequest; split?: string } = {},
+): Promise<RunResult> {
   const started = performance.now();
   const layer = request.train?.layer;
   const cuts = request.extract?.cuts ?? (layer === 'auto' ? ['all'] : [layer ?? 'final']);
@@ -23,14 +26,16 @@ export async function run(deps: ExtractDeps, request: { extract?: ExtractRequest
   const trained = await trainHead(deps, request.train);
   const unchanged = extracted.summary.embedded === 0 && trained.reused;
   const stored = unchanged ? await storedEvaluation(deps, request.split) : undefined;
-  const evaluation = stored ?? await evaluate(deps, {
-    ...(request.split ? { split: request.split } : {}),
-    timings: {
-      extractSeconds: extracted.summary.seconds,
-      imagesEmbedded: extracted.summary.embedded,
-      imagesPerSecond: extracted.summary.embedded > 0 ? extracted.summary.imagesPerSecond : 0,
-    },
-  });
+  const evaluation =
+    stored ??
+    (await evaluate(deps, {
+      ...(request.split ? { split: request.split } : {}),
+      timings: {
+        extractSeconds: extracted.summary.seconds,
+        imagesEmbedded: extracted.summary.embedded,
+        imagesPerSecond: extracted.summary.embedded > 0 ? extracted.summary.imagesPerSecond : 0,
+      },
+    }));
   return {
     extract: extracted.summary,
     head: trained.artefact,

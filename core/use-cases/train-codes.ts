@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import type { Manifest } from '../features/manifest.js';
 import { stratifiedKFold } from '../heads/folds.js';
-import { createHead, crossValidate, defaultCGrid, loadHead, type HeadKind, type HeadOptions, type Matrix } from '../heads/index.js';
+import {
+  createHead,
+  crossValidate,
+  defaultCGrid,
+  loadHead,
+  type HeadKind,
+  type HeadOptions,
+  type Matrix,
+} from '../heads/index.js';
 import type { RowSource } from '../heads/row-source.js';
 import { crossValidateStreamed, fitStreamed } from '../heads/streamed-logistic.js';
 import { classificationMetrics } from '../metrics/classification.js';
@@ -60,12 +68,16 @@ export const STREAMED_MIN_VALUES = 2_000_000;
  * train, C grid, tie rules), the same head.json, and, with val codes, the same metrics.json and reports.
  */
 export async function trainOnCodes(
-  deps: { workspace: BlobStore; onProgress?: ProgressSink }, input: CodesTrainInput, request: CodesTrainRequest = {},
+  deps: { workspace: BlobStore; onProgress?: ProgressSink },
+  input: CodesTrainInput,
+  request: CodesTrainRequest = {},
 ): Promise<CodesTrainResult> {
   const { train, val } = input;
   const { n, dim, classes: k } = train.rows;
-  if (val && val.rows.dim !== dim) throw new ConfigError(`val codes have ${val.rows.dim} dims but train codes have ${dim}`);
-  if (val && val.rows.classes > k) throw new ConfigError(`val labels go up to ${val.rows.classes - 1} but train labels only to ${k - 1}`);
+  if (val && val.rows.dim !== dim)
+    throw new ConfigError(`val codes have ${val.rows.dim} dims but train codes have ${dim}`);
+  if (val && val.rows.classes > k)
+    throw new ConfigError(`val labels go up to ${val.rows.classes - 1} but train labels only to ${k - 1}`);
   const folds = request.folds ?? 5;
   const seed = request.seed ?? 0;
   const classWeight = request.classWeight ?? null;
@@ -73,10 +85,13 @@ export async function trainOnCodes(
   const grid = request.C !== undefined ? [request.C] : defaultCGrid();
   const streamed = n * dim > STREAMED_MIN_VALUES;
   if (streamed && kinds.includes('svm')) {
-    throw new ConfigError(`${n} × ${dim} codes are fitted streamed, which supports the logistic head only; drop --head ${request.head}`);
+    throw new ConfigError(
+      `${n} × ${dim} codes are fitted streamed, which supports the logistic head only; drop --head ${request.head}`,
+    );
   }
   const classes = Array.from({ length: k }, (_, c) => String(c));
-  const progress = (done: number, total: number, message: string) => deps.onProgress?.({ phase: 'train', done, total, message });
+  const progress = (done: number, total: number, message: string) =>
+    deps.onProgress?.({ phase: 'train', done, total, message });
   const clock = startClock();
 
   let cv: HeadArtefact['cv'] = null;
@@ -84,7 +99,11 @@ export async function trainOnCodes(
   let chosen: HeadOptions = { kind: kinds[0]!, C: grid[0]!, classWeight, seed };
   let fitSeconds: number;
   if (streamed) {
-    const options = { classWeight, ...(request.threads ? { threads: request.threads } : {}), onPass: (p: number) => progress(p, p, 'passes over the codes') };
+    const options = {
+      classWeight,
+      ...(request.threads ? { threads: request.threads } : {}),
+      onPass: (p: number) => progress(p, p, 'passes over the codes'),
+    };
     if (grid.length > 1) {
       const foldOf = foldsOf(train.labels, folds, seed);
       const result = await crossValidateStreamed(train.rows, grid, foldOf, folds, options);
@@ -102,9 +121,22 @@ export async function trainOnCodes(
   } else {
     const X = await materialize(train.rows);
     if (kinds.length * grid.length > 1) {
-      const candidates = kinds.flatMap((kind) => grid.map((C) => ({ id: `codes/${kind}/C=${C}`, X, options: { kind, C, classWeight, seed } })));
-      const result = crossValidate(candidates, train.labels, { folds, seed, onProgress: (done, total) => progress(done, total, 'cross-validation') });
-      cv = { folds: result.folds, seed, table: result.table, best: result.best, ...clock(), engine: 'in memory, float64' };
+      const candidates = kinds.flatMap((kind) =>
+        grid.map((C) => ({ id: `codes/${kind}/C=${C}`, X, options: { kind, C, classWeight, seed } })),
+      );
+      const result = crossValidate(candidates, train.labels, {
+        folds,
+        seed,
+        onProgress: (done, total) => progress(done, total, 'cross-validation'),
+      });
+      cv = {
+        folds: result.folds,
+        seed,
+        table: result.table,
+        best: result.best,
+        ...clock(),
+        engine: 'in memory, float64',
+      };
       chosen = { ...chosen, kind: result.best.kind, C: result.best.C };
     }
     const started = performance.now();
@@ -112,7 +144,10 @@ export async function trainOnCodes(
     fitSeconds = (performance.now() - started) / 1000;
   }
 
-  const cacheKey = createHash('sha256').update(JSON.stringify([input.fingerprint, chosen, folds, seed, grid])).digest('hex').slice(0, 24);
+  const cacheKey = createHash('sha256')
+    .update(JSON.stringify([input.fingerprint, chosen, folds, seed, grid]))
+    .digest('hex')
+    .slice(0, 24);
   const artefact: HeadArtefact = {
     version: 1,
     model: { name: train.name, sha256: input.fingerprint },
@@ -131,7 +166,17 @@ export async function trainOnCodes(
   const evaluation = await evaluateCodes(artefact, val, classes);
   const manifest = reportManifest(input, classes);
   await deps.workspace.put(REPORT_KEY, renderMarkdownReport({ manifest, head: artefact, evaluation }));
-  await deps.workspace.put(HTML_REPORT_KEY, renderHtmlReport({ manifest, head: artefact, evaluation, thumbnails: new Map(), thumbnailsNote: 'No thumbnails: these codes did not come from images.', generatedAt: new Date() }));
+  await deps.workspace.put(
+    HTML_REPORT_KEY,
+    renderHtmlReport({
+      manifest,
+      head: artefact,
+      evaluation,
+      thumbnails: new Map(),
+      thumbnailsNote: 'No thumbnails: these codes did not come from images.',
+      generatedAt: new Date(),
+    }),
+  );
   await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
   return { artefact, evaluation };
 }
@@ -139,13 +184,18 @@ export async function trainOnCodes(
 /** The fold of every row from the shared stratified k-fold (folds.ts), as the streamed CV takes it. */
 function foldsOf(labels: Int32Array, folds: number, seed: number): Int32Array {
   const foldOf = new Int32Array(labels.length);
-  stratifiedKFold(labels, folds, seed).forEach((split, f) => split.test.forEach((i) => { foldOf[i] = f; }));
+  stratifiedKFold(labels, folds, seed).forEach((split, f) =>
+    split.test.forEach((i) => {
+      foldOf[i] = f;
+    }),
+  );
   return foldOf;
 }
 
 async function materialize(rows: RowSource): Promise<Matrix> {
   const data = new Float64Array(rows.n * rows.dim);
-  for await (const chunk of rows.chunks()) data.set(chunk.X.subarray(0, chunk.rows * rows.dim), chunk.offset * rows.dim);
+  for await (const chunk of rows.chunks())
+    data.set(chunk.X.subarray(0, chunk.rows * rows.dim), chunk.offset * rows.dim);
   return { rows: rows.n, cols: rows.dim, data };
 }
 
@@ -154,7 +204,11 @@ async function evaluateCodes(artefact: HeadArtefact, val: LabelledRows, classes:
   const k = classes.length;
   const proba = new Float64Array(val.rows.n * k);
   for await (const chunk of val.rows.chunks()) {
-    const X = { rows: chunk.rows, cols: val.rows.dim, data: Float64Array.from(chunk.X.subarray(0, chunk.rows * val.rows.dim)) };
+    const X = {
+      rows: chunk.rows,
+      cols: val.rows.dim,
+      data: Float64Array.from(chunk.X.subarray(0, chunk.rows * val.rows.dim)),
+    };
     proba.set(head.predictProba(X).data, chunk.offset * k);
   }
   const probabilities: Matrix = { rows: val.rows.n, cols: k, data: proba };
@@ -175,7 +229,9 @@ async function evaluateCodes(artefact: HeadArtefact, val: LabelledRows, classes:
     rejected: 0,
     timings: {
       headFitSeconds: artefact.fitSeconds,
-      ...(artefact.cv?.wallSeconds !== undefined ? { cvWallSeconds: artefact.cv.wallSeconds, cvCpuSeconds: artefact.cv.cpuSeconds ?? 0 } : {}),
+      ...(artefact.cv?.wallSeconds !== undefined
+        ? { cvWallSeconds: artefact.cv.wallSeconds, cvCpuSeconds: artefact.cv.cpuSeconds ?? 0 }
+        : {}),
     },
   };
 }
@@ -183,7 +239,13 @@ async function evaluateCodes(artefact: HeadArtefact, val: LabelledRows, classes:
 /** The reports describe a dataset by its manifest; codes without images get one that lists rows instead. */
 function reportManifest(input: CodesTrainInput, classes: string[]): Manifest {
   const entries = (split: string, rows: LabelledRows | undefined) =>
-    Array.from(rows?.labels ?? [], (label, i) => ({ key: `${rows!.name}#${i}`, split, label, contentHash: '', codes: {} }));
+    Array.from(rows?.labels ?? [], (label, i) => ({
+      key: `${rows!.name}#${i}`,
+      split,
+      label,
+      contentHash: '',
+      codes: {},
+    }));
   return {
     version: 1,
     dataset: input.train.name,

@@ -46,12 +46,21 @@ const QUALITY_REVISION = 1;
 export { readManifest } from '../workspace/manifest-store.js';
 
 /** Cached codes (train split only) → a fitted head, with C, layer and head type chosen by CV on train. */
-export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Promise<{ artefact: HeadArtefact; reused: boolean }> {
+export async function trainHead(
+  deps: TrainDeps,
+  request: TrainRequest = {},
+): Promise<{ artefact: HeadArtefact; reused: boolean }> {
   const manifest = await readManifest(deps.workspace, deps.manifestIndex);
   const folds = request.folds ?? 5;
   const seed = request.seed ?? 0;
-  const layers = request.layer === undefined || request.layer === 'auto' ? (request.layer === 'auto' ? Object.keys(manifest.namespaces) : ['final']) : [request.layer];
-  const kinds: HeadKind[] = request.head === undefined ? ['logistic'] : request.head === 'auto' ? ['logistic', 'svm'] : [request.head];
+  const layers =
+    request.layer === undefined || request.layer === 'auto'
+      ? request.layer === 'auto'
+        ? Object.keys(manifest.namespaces)
+        : ['final']
+      : [request.layer];
+  const kinds: HeadKind[] =
+    request.head === undefined ? ['logistic'] : request.head === 'auto' ? ['logistic', 'svm'] : [request.head];
   if (request.C !== undefined && !(request.C > 0)) throw new ConfigError(`C must be positive, got ${request.C}`);
 
   const cacheKey = headCacheKey(manifest, layers, kinds, request, folds, seed);
@@ -65,8 +74,11 @@ export async function trainHead(deps: TrainDeps, request: TrainRequest = {}): Pr
   const classWeight = request.classWeight ?? null;
   const trainEntries = manifest.entries.filter((e) => e.split === 'train');
   const only = manifest.namespaces[layers[0]!];
-  const streamed = layers.length === 1 && kinds.every((k) => k === 'logistic') && only !== undefined
-    && trainEntries.length * only.dim > (deps.streamedMinValues ?? STREAMED_MIN_VALUES);
+  const streamed =
+    layers.length === 1 &&
+    kinds.every((k) => k === 'logistic') &&
+    only !== undefined &&
+    trainEntries.length * only.dim > (deps.streamedMinValues ?? STREAMED_MIN_VALUES);
   const fitted = streamed
     ? await fitStreamedFromCache(deps, manifest, layers[0]!, trainEntries, { grid, folds, seed, classWeight })
     : await fitInMemory(deps, manifest, layers, kinds, request, { grid, folds, seed, classWeight });
@@ -112,7 +124,14 @@ interface Selection {
  * Every candidate layer's train codes in memory (float64: n · d · 8 bytes per layer, plus a standardized copy per
  * fold), near duplicates by cosine, C/layer/head by CV with out-of-fold probabilities for the label-issue search.
  */
-async function fitInMemory(deps: TrainDeps, manifest: Manifest, layers: string[], kinds: HeadKind[], request: TrainRequest, selection: Selection): Promise<Fitted> {
+async function fitInMemory(
+  deps: TrainDeps,
+  manifest: Manifest,
+  layers: string[],
+  kinds: HeadKind[],
+  request: TrainRequest,
+  selection: Selection,
+): Promise<Fitted> {
   const { grid, folds, seed, classWeight } = selection;
   const data = new Map<string, LabelledCodes>();
   for (const layer of layers) data.set(layer, await loadSplit(deps.features, manifest, layer, 'train'));
@@ -121,26 +140,49 @@ async function fitInMemory(deps: TrainDeps, manifest: Manifest, layers: string[]
   // Copies of one image in different folds would let CV score memory: find them first, then keep each group in one fold.
   const qLayer = qualityLayer(manifest.namespaces, layers[0]!);
   const qCodes = data.get(qLayer) ?? (await loadSplit(deps.features, manifest, qLayer, 'train'));
-  const duplicates = findDuplicates(entries.map((e) => e.contentHash), normalizedRows(qCodes.X.data, qCodes.X.rows, qCodes.X.cols), qCodes.X.cols);
+  const duplicates = findDuplicates(
+    entries.map((e) => e.contentHash),
+    normalizedRows(qCodes.X.data, qCodes.X.rows, qCodes.X.cols),
+    qCodes.X.cols,
+  );
 
   let cv: HeadArtefact['cv'] = null;
   // With one candidate there is nothing to choose, but its out-of-fold probabilities still find label errors.
   const candidates = layers.flatMap((layer) =>
-    kinds.flatMap((kind) => grid.map((C) => ({ id: `${layer}/${kind}/C=${C}`, layer, X: data.get(layer)!.X, options: { kind, C, classWeight, seed } }))),
+    kinds.flatMap((kind) =>
+      grid.map((C) => ({
+        id: `${layer}/${kind}/C=${C}`,
+        layer,
+        X: data.get(layer)!.X,
+        options: { kind, C, classWeight, seed },
+      })),
+    ),
   );
   // A fixed C on a class of one image fits without CV, as it always did; it just gets no label-error search.
   const canValidate = candidates.length > 1 || Math.min(...classCounts(y)) >= 2;
   const clock = startClock();
-  const result = !canValidate ? undefined : crossValidate(candidates, y, {
-    folds,
-    seed,
-    groups: duplicates.groupIds,
-    outOfFold: true,
-    onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
-  });
+  const result = !canValidate
+    ? undefined
+    : crossValidate(candidates, y, {
+        folds,
+        seed,
+        groups: duplicates.groupIds,
+        outOfFold: true,
+        onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
+      });
   // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
-  if (result && candidates.length > 1) cv = { folds: result.folds, seed, table: result.table, best: result.best, ...clock(), engine: 'in memory, float64' };
-  const chosen = result ? { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C } : { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
+  if (result && candidates.length > 1)
+    cv = {
+      folds: result.folds,
+      seed,
+      table: result.table,
+      best: result.best,
+      ...clock(),
+      engine: 'in memory, float64',
+    };
+  const chosen = result
+    ? { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C }
+    : { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
   const labelIssues = rankLabelIssues({
     outOfFold: result?.outOfFold,
     y,
@@ -171,12 +213,19 @@ async function fitInMemory(deps: TrainDeps, manifest: Manifest, layers: string[]
  * One layer, logistic heads, more codes than the in-memory path should hold: streamed from the cache's shards (see
  * trainStreamed). Duplicates are the byte-identical ones; no near-duplicate or label-issue search at this size.
  */
-async function fitStreamedFromCache(deps: TrainDeps, manifest: Manifest, layer: string, entries: ManifestEntry[], selection: Selection): Promise<Fitted> {
+async function fitStreamedFromCache(
+  deps: TrainDeps,
+  manifest: Manifest,
+  layer: string,
+  entries: ManifestEntry[],
+  selection: Selection,
+): Promise<Fitted> {
   const ns = manifest.namespaces[layer]!;
   const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: layer };
   const fit = await trainStreamed(deps.features, info, entries, {
     ...selection,
-    onPass: (passes) => deps.onProgress?.({ phase: 'train', done: passes, total: passes, message: 'passes over the codes' }),
+    onPass: (passes) =>
+      deps.onProgress?.({ phase: 'train', done: passes, total: passes, message: 'passes over the codes' }),
   });
   const quality: TrainQuality = {
     layer,
@@ -186,17 +235,47 @@ async function fitStreamedFromCache(deps: TrainDeps, manifest: Manifest, layer: 
     labelIssues: [],
     excluded: [],
   };
-  return { cv: fit.cv, chosen: { layer, kind: 'logistic', C: fit.C }, head: fit.head, trainedOn: entries.length, fitSeconds: fit.fitSeconds, quality };
+  return {
+    cv: fit.cv,
+    chosen: { layer, kind: 'logistic', C: fit.C },
+    head: fit.head,
+    trainedOn: entries.length,
+    fitSeconds: fit.fitSeconds,
+    quality,
+  };
 }
-function headCacheKey(manifest: Manifest, layers: string[], kinds: HeadKind[], request: TrainRequest, folds: number, seed: number): string {
+function headCacheKey(
+  manifest: Manifest,
+  layers: string[],
+  kinds: HeadKind[],
+  request: TrainRequest,
+  folds: number,
+  seed: number,
+): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ v: 1, quality: [QUALITY_REVISION, NEAR_DUPLICATE_COSINE, request.excludeSuspects === true], layers: layers.map((l) => manifest.namespaces[l]?.id ?? l), kinds, C: request.C ?? null, classWeight: request.classWeight ?? null, folds, seed, classes: manifest.classes }));
+  hash.update(
+    JSON.stringify({
+      v: 1,
+      quality: [QUALITY_REVISION, NEAR_DUPLICATE_COSINE, request.excludeSuspects === true],
+      layers: layers.map((l) => manifest.namespaces[l]?.id ?? l),
+      kinds,
+      C: request.C ?? null,
+      classWeight: request.classWeight ?? null,
+      folds,
+      seed,
+      classes: manifest.classes,
+    }),
+  );
   for (const e of manifest.entries) if (e.split === 'train') hash.update(`${e.contentHash}:${e.label}\n`);
   return hash.digest('hex').slice(0, 24);
 }
 
 /** The suspects' keys, leaving at least two images in every class (a head cannot be fitted on a class it never sees). */
-function excludable(issues: ReadonlyArray<{ key: string }>, entries: ReadonlyArray<{ key: string }>, y: Int32Array): Set<string> {
+function excludable(
+  issues: ReadonlyArray<{ key: string }>,
+  entries: ReadonlyArray<{ key: string }>,
+  y: Int32Array,
+): Set<string> {
   const left = classCounts(y);
   const rowOf = new Map(entries.map((e, i) => [e.key, i]));
   const out = new Set<string>();

@@ -17,7 +17,10 @@ export interface VerifyReport {
  * Reads every shard the workspace's manifest relies on and checks it against its checksum, trusting no stamp. With
  * `remove`, damaged shards are deleted so that the next extract re-embeds exactly their rows.
  */
-export async function verifyWorkspace(deps: { workspace: BlobStore; features: FeatureStore; manifestIndex?: ManifestEntryIndex }, options: { remove: boolean }): Promise<VerifyReport> {
+export async function verifyWorkspace(
+  deps: { workspace: BlobStore; features: FeatureStore; manifestIndex?: ManifestEntryIndex },
+  options: { remove: boolean },
+): Promise<VerifyReport> {
   const manifest = await readManifest(deps.workspace, deps.manifestIndex);
   const report: VerifyReport = { shards: 0, withoutChecksum: 0, damaged: [], missingRows: 0, clean: true };
   for (const [cut, ns] of Object.entries(manifest.namespaces)) {

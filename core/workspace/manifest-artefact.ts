@@ -1,4 +1,4 @@
-import { MANIFEST_KEY, type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
+import { type Manifest, type ManifestEntry, type RejectRecord } from '../features/manifest.js';
 import { boolean, integer, oneOf } from '../messages/validate.js';
 import { InvalidArtefactError } from './artefact-error.js';
 import { anyString, fields, list, mapOf, parseArtefact } from './check.js';
@@ -56,7 +56,8 @@ const checkSummary = fields<ManifestSummary>({
 export function parseManifestDocument(raw: unknown, location: string, key: string): Manifest | ManifestSummary {
   const version = (raw as { version?: unknown } | null)?.version;
   if (version === MANIFEST_VERSION) return parseArtefact(raw, location, key, MANIFEST_VERSION, checkManifest);
-  if (version === MANIFEST_SUMMARY_VERSION) return parseArtefact(raw, location, key, MANIFEST_SUMMARY_VERSION, checkSummary);
+  if (version === MANIFEST_SUMMARY_VERSION)
+    return parseArtefact(raw, location, key, MANIFEST_SUMMARY_VERSION, checkSummary);
   throw new InvalidArtefactError(location, key, [
     `format ${JSON.stringify(version)}: this cnn-codes reads formats ${MANIFEST_VERSION} and ${MANIFEST_SUMMARY_VERSION}; use the version that wrote it, or extract into a new --out`,
   ]);

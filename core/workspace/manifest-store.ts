@@ -124,7 +124,8 @@ function summaryOf(manifest: Manifest, digest: string): ManifestSummary {
  */
 export async function readManifest(workspace: BlobStore, index?: ManifestEntryIndex): Promise<Manifest> {
   const raw = await workspace.getJson<unknown>(MANIFEST_KEY);
-  if (raw === undefined) throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
+  if (raw === undefined)
+    throw new DataError(`no ${MANIFEST_KEY} in ${workspace.location}: run "cnn-codes extract" first`);
   const stored = parseManifestDocument(raw, workspace.location, MANIFEST_KEY);
   if (stored.version === 1) {
     if (index) await writeManifest(workspace, stored, index);

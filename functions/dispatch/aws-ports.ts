@@ -8,7 +8,9 @@ const UNFINISHED: readonly JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'S
 export function awsDispatchPorts(sqs = new SQSClient({}), batch = new BatchClient({})): DispatchPorts {
   return {
     async backlog(queueUrl) {
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+      );
       return Number(Attributes?.ApproximateNumberOfMessages ?? 0);
     },
 
@@ -17,7 +19,9 @@ export function awsDispatchPorts(sqs = new SQSClient({}), batch = new BatchClien
       for (const jobStatus of UNFINISHED) {
         let nextToken: string | undefined;
         do {
-          const page = await batch.send(new ListJobsCommand({ jobQueue, jobStatus, ...(nextToken ? { nextToken } : {}) }));
+          const page = await batch.send(
+            new ListJobsCommand({ jobQueue, jobStatus, ...(nextToken ? { nextToken } : {}) }),
+          );
           for (const job of page.jobSummaryList ?? []) {
             // An array parent stands for all its children; they finish together once the queue is drained.
             if (job.jobName === jobName) workers += job.arrayProperties?.size ?? 1;

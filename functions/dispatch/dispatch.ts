@@ -42,7 +42,9 @@ export interface PoolDispatch {
 /** Tops up each pool's workers to its backlog. Pools are independent: one failing does not stop the others. */
 export async function dispatchWorkers(pools: readonly WorkerPool[], ports: DispatchPorts): Promise<PoolDispatch[]> {
   const settled = await Promise.allSettled(pools.map((pool) => dispatchPool(pool, ports)));
-  const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [{ pool: pools[i]!.name, reason: s.reason as unknown }] : []));
+  const failures = settled.flatMap((s, i) =>
+    s.status === 'rejected' ? [{ pool: pools[i]!.name, reason: s.reason as unknown }] : [],
+  );
   if (failures.length > 0) {
     throw new AggregateError(
       failures.map((f) => f.reason),
@@ -56,7 +58,12 @@ async function dispatchPool(pool: WorkerPool, ports: DispatchPorts): Promise<Poo
   const backlog = await ports.backlog(pool.queueUrl);
   if (backlog === 0) return { pool: pool.name, backlog, active: 0, added: 0 };
   const active = await ports.activeWorkers(pool.jobQueue, pool.jobName);
-  const added = workersToAdd({ backlog, active, messagesPerWorker: pool.messagesPerWorker, maxWorkers: pool.maxWorkers });
+  const added = workersToAdd({
+    backlog,
+    active,
+    messagesPerWorker: pool.messagesPerWorker,
+    maxWorkers: pool.maxWorkers,
+  });
   if (added === 0) return { pool: pool.name, backlog, active, added };
   const arraySize = arraySizeFor(added);
   const jobId = await ports.submit({
@@ -75,7 +82,8 @@ export function parsePools(json: string | undefined): WorkerPool[] {
   if (!Array.isArray(raw)) throw new Error(`${DISPATCH_POOLS_ENV}: expected a JSON array`);
   return raw.map((entry: Record<string, unknown>, i) => {
     const field = <T>(key: keyof WorkerPool, ok: (v: unknown) => boolean): T => {
-      if (!ok(entry?.[key])) throw new Error(`${DISPATCH_POOLS_ENV}[${i}].${key}: invalid ${JSON.stringify(entry?.[key])}`);
+      if (!ok(entry?.[key]))
+        throw new Error(`${DISPATCH_POOLS_ENV}[${i}].${key}: invalid ${JSON.stringify(entry?.[key])}`);
       return entry[key] as T;
     };
     const text = (v: unknown) => typeof v === 'string' && v.length > 0;

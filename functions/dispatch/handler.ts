@@ -1,5 +1,12 @@
 import { awsDispatchPorts } from './aws-ports.js';
-import { DISPATCH_POOLS_ENV, dispatchWorkers, parsePools, type DispatchPorts, type PoolDispatch, type WorkerPool } from './dispatch.js';
+import {
+  DISPATCH_POOLS_ENV,
+  dispatchWorkers,
+  parsePools,
+  type DispatchPorts,
+  type PoolDispatch,
+  type WorkerPool,
+} from './dispatch.js';
 
 let wiring: { pools: WorkerPool[]; ports: DispatchPorts } | undefined;
 

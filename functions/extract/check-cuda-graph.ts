@@ -14,8 +14,12 @@ const started = performance.now();
 const prepared = prepareForTarget(await readFile(file), descriptor, Object.keys(descriptor.cutPoints), 'cuda');
 const coverage = cudaCoverage(prepared.bytes);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-process.stdout.write(`${name}: cuda graph in ${prepared.precision}, activations ${prepared.activations}, ${coverage.nodes} nodes, prepared in ${seconds} s\n`);
+process.stdout.write(
+  `${name}: cuda graph in ${prepared.precision}, activations ${prepared.activations}, ${coverage.nodes} nodes, prepared in ${seconds} s\n`,
+);
 if (coverage.missing.length > 0) {
-  process.stderr.write(`nodes without a CUDA kernel:\n${coverage.missing.map((m) => `  ${m.domain}:${m.op} ${m.dtype} (${m.reason})`).join('\n')}\n`);
+  process.stderr.write(
+    `nodes without a CUDA kernel:\n${coverage.missing.map((m) => `  ${m.domain}:${m.op} ${m.dtype} (${m.reason})`).join('\n')}\n`,
+  );
   process.exit(1);
 }

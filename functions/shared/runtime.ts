@@ -40,19 +40,43 @@ export interface RuntimeOptions {
 export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptions): Runtime {
   const s3 = new S3Client(s3ClientConfig(settings.aws));
   const sqs = new SQSClient(sqsClientConfig(settings.aws));
-  const stores = new StoreResolver(s3, { buckets: new Set([settings.bucket]), allowLocal: settings.allowLocalStores }, options.s3Options);
+  const stores = new StoreResolver(
+    s3,
+    { buckets: new Set([settings.bucket]), allowLocal: settings.allowLocalStores },
+    options.s3Options,
+  );
   const queues: Runtime['queues'] = {};
-  for (const [stage, url] of Object.entries(settings.queueUrls) as Array<[Stage, string]>) queues[stage] = new SqsQueue(sqs, url);
+  for (const [stage, url] of Object.entries(settings.queueUrls) as Array<[Stage, string]>)
+    queues[stage] = new SqsQueue(sqs, url);
   const registry = new ModelRegistry();
-  const backbone = options.withBackbone ? new SharedBackbone({ modelsDirs: settings.modelsDirs, executionProvider: settings.executionProvider, ...(settings.threads ? { threads: settings.threads } : {}), ...(options.preparedGraphCacheDir ? { preparedGraphCacheDir: options.preparedGraphCacheDir } : {}) }) : undefined;
+  const backbone = options.withBackbone
+    ? new SharedBackbone({
+        modelsDirs: settings.modelsDirs,
+        executionProvider: settings.executionProvider,
+        ...(settings.threads ? { threads: settings.threads } : {}),
+        ...(options.preparedGraphCacheDir ? { preparedGraphCacheDir: options.preparedGraphCacheDir } : {}),
+      })
+    : undefined;
   const bucketUri = `s3://${settings.bucket}`;
   const deps: DistributedDeps = {
     openStore: stores.open,
     openFeatures: stores.features,
     lookupModel: (name) => registry.lookup(name, settings.modelsDirs),
     ...(backbone ? { openEmbedder: backbone.open, extractTarget: settings.executionProvider } : {}),
-    queues: { ...(queues.extract ? { extract: queues.extract } : {}), ...(queues.train ? { train: queues.train } : {}), ...(queues.evaluate ? { evaluate: queues.evaluate } : {}) },
-    ...(backbone ? { ingest: { cache: childUri(bucketUri, bucketKey(BUCKET_PREFIX.cache)), model: settings.model, cuts: settings.cuts } } : {}),
+    queues: {
+      ...(queues.extract ? { extract: queues.extract } : {}),
+      ...(queues.train ? { train: queues.train } : {}),
+      ...(queues.evaluate ? { evaluate: queues.evaluate } : {}),
+    },
+    ...(backbone
+      ? {
+          ingest: {
+            cache: childUri(bucketUri, bucketKey(BUCKET_PREFIX.cache)),
+            model: settings.model,
+            cuts: settings.cuts,
+          },
+        }
+      : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(settings.shardSize ? { defaultShardSize: settings.shardSize } : {}),
     ...(settings.extractCompute ? { extractCompute: settings.extractCompute } : {}),

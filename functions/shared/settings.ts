@@ -56,18 +56,25 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
   const bucket = env[ENV.bucket];
   if (!bucket) throw new Error(`${ENV.bucket} is not set: the bucket that holds datasets/, cache/ and runs/`);
   const provider = env[ENV.executionProvider] ?? 'cpu';
-  if (provider !== 'cpu' && provider !== 'cuda') throw new Error(`${ENV.executionProvider} must be cpu or cuda, got "${provider}"`);
+  if (provider !== 'cpu' && provider !== 'cuda')
+    throw new Error(`${ENV.executionProvider} must be cpu or cuda, got "${provider}"`);
   const threads = positiveInt(env, ENV.threads);
   const idle = env[ENV.idleExit];
   return {
     bucket,
     queueUrls: queueUrlsFromEnv(env),
     model: env[ENV.model] || DEFAULT_MODEL,
-    cuts: (env[ENV.cuts] || 'final').split(',').map((c) => c.trim()).filter(Boolean),
+    cuts: (env[ENV.cuts] || 'final')
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean),
     ...optional('shardSize', positiveInt(env, ENV.shardSize)),
     extractCompute: extractComputeFromEnv(env, provider),
     executionProvider: provider,
-    modelsDirs: (env[ENV.modelsDir] ?? '').split(path.delimiter).filter(Boolean).map((d) => path.resolve(d)),
+    modelsDirs: (env[ENV.modelsDir] ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((d) => path.resolve(d)),
     ...(threads ? { threads } : {}),
     pollSeconds: Math.min(20, positiveInt(env, ENV.pollSeconds) ?? 20),
     idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
@@ -80,20 +87,28 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
 /** What runs extract messages: named by the deployment, else a GPU worker when it uses CUDA, else a CPU worker. */
 function extractComputeFromEnv(env: NodeJS.ProcessEnv, provider: 'cpu' | 'cuda'): ExtractCompute {
   const kind = env[ENV.extractCompute] || (provider === 'cuda' ? 'gpu' : 'cpu');
-  if (kind !== 'cpu' && kind !== 'gpu' && kind !== 'lambda') throw new Error(`${ENV.extractCompute} must be cpu, gpu or lambda, got "${kind}"`);
+  if (kind !== 'cpu' && kind !== 'gpu' && kind !== 'lambda')
+    throw new Error(`${ENV.extractCompute} must be cpu, gpu or lambda, got "${kind}"`);
   return { kind, ...optional('timeLimitSeconds', positiveInt(env, ENV.extractTimeLimit)) };
 }
 
-function trainComputeFromEnv(env: NodeJS.ProcessEnv): Pick<ServerlessSettings, 'trainCompute' | 'trainBatchQueueUrl' | 'lambdaEnvelope'> {
+function trainComputeFromEnv(
+  env: NodeJS.ProcessEnv,
+): Pick<ServerlessSettings, 'trainCompute' | 'trainBatchQueueUrl' | 'lambdaEnvelope'> {
   const compute = env[ENV.trainCompute];
   if (compute === undefined || compute === '') return {};
   if (compute === 'batch') return { trainCompute: 'batch' };
   if (compute !== 'lambda') throw new Error(`${ENV.trainCompute} must be lambda or batch, got "${compute}"`);
   const memoryMb = positiveInt(env, LAMBDA_MEMORY_ENV);
   const timeoutSeconds = positiveInt(env, ENV.trainTimeoutSeconds);
-  if (!memoryMb || !timeoutSeconds) throw new Error(`${ENV.trainCompute}=lambda needs ${LAMBDA_MEMORY_ENV} and ${ENV.trainTimeoutSeconds}`);
+  if (!memoryMb || !timeoutSeconds)
+    throw new Error(`${ENV.trainCompute}=lambda needs ${LAMBDA_MEMORY_ENV} and ${ENV.trainTimeoutSeconds}`);
   const queue = env[ENV.trainBatchQueueUrl];
-  return { trainCompute: 'lambda', lambdaEnvelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds }, ...(queue ? { trainBatchQueueUrl: queue } : {}) };
+  return {
+    trainCompute: 'lambda',
+    lambdaEnvelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds },
+    ...(queue ? { trainBatchQueueUrl: queue } : {}),
+  };
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {

@@ -19,7 +19,12 @@ export async function handleSqsEvent(runtime: Runtime, event: SQSEvent, accepts:
     try {
       const queue = runtime.queueForArn(record.eventSourceARN);
       const moved = (await queue?.forwardToDeadLetter(messages[i]!, outcome.reason)) ?? false;
-      runtime.deps.log?.({ event: 'message:dead-lettered', messageId: record.messageId, reason: outcome.reason, moved });
+      runtime.deps.log?.({
+        event: 'message:dead-lettered',
+        messageId: record.messageId,
+        reason: outcome.reason,
+        moved,
+      });
     } catch (err) {
       // Could not park it: let the queue's own redrive take it after maxReceiveCount.
       runtime.deps.log?.({ event: 'queue:dead-letter-failed', messageId: record.messageId, error: errorMessage(err) });
@@ -36,7 +41,13 @@ function toReceived(record: SQSRecord): ReceivedMessage<unknown> {
   } catch {
     body = record.body;
   }
-  return { id: record.messageId, body, raw: record.body, receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1), handle: record.receiptHandle };
+  return {
+    id: record.messageId,
+    body,
+    raw: record.body,
+    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
+    handle: record.receiptHandle,
+  };
 }
 
 /**

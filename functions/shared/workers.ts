@@ -47,7 +47,9 @@ export async function runWorkers(runtime: Runtime, options: WorkerOptions): Prom
 
 async function visibilityTimeout(runtime: Runtime, url: string): Promise<number> {
   try {
-    const found = await runtime.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['VisibilityTimeout'] }));
+    const found = await runtime.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['VisibilityTimeout'] }),
+    );
     return Number(found.Attributes?.VisibilityTimeout ?? 30);
   } catch (err) {
     runtime.deps.log?.({ event: 'queue:attributes-failed', url, error: errorMessage(err) });

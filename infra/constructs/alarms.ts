@@ -28,7 +28,10 @@ export class DeadLetterAlarms extends Construct {
     for (const [stage, workQueue] of Object.entries(props.queues)) {
       const alarm = new cloudwatch.Alarm(this, `${stage}DeadLetters`, {
         alarmDescription: `cnn-codes ${stage}: messages in the dead-letter queue (inspect, fix, then redrive)`,
-        metric: workQueue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        metric: workQueue.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,

@@ -46,7 +46,11 @@ export class CpuTrainJob extends Construct {
       assignPublicIp: true,
     });
     // A failed fit leaves its message on the queue (and, after too many tries, in its DLQ): no Batch retries.
-    this.jobDefinition = new batch.EcsJobDefinition(this, 'JobDefinition', { container, timeout: props.timeout, propagateTags: true });
+    this.jobDefinition = new batch.EcsJobDefinition(this, 'JobDefinition', {
+      container,
+      timeout: props.timeout,
+      propagateTags: true,
+    });
     Validations.of(container).acknowledge(
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy]',
@@ -56,7 +60,11 @@ export class CpuTrainJob extends Construct {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/batch/job:*]',
         reason: 'Batch writes every job to the /aws/batch/job log group, one stream per job created at run time.',
       },
-      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken has no resource-level permissions; image pulls are limited to the asset repository.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'ecr:GetAuthorizationToken has no resource-level permissions; image pulls are limited to the asset repository.',
+      },
     );
   }
 }

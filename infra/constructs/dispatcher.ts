@@ -65,13 +65,18 @@ export class Dispatcher extends Construct {
     });
 
     for (const pool of props.pools) {
-      this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [pool.workQueue.queue.queueArn] }));
+      this.fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [pool.workQueue.queue.queueArn] }),
+      );
     }
     const jobQueues = [...new Set([props.jobQueue, ...props.pools.map((p) => p.jobQueue ?? props.jobQueue)])];
     this.fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['batch:SubmitJob'],
-        resources: [...jobQueues.map((q) => q.jobQueueArn), ...props.pools.map((p) => p.jobDefinition.jobDefinitionArn)],
+        resources: [
+          ...jobQueues.map((q) => q.jobQueueArn),
+          ...props.pools.map((p) => p.jobDefinition.jobDefinitionArn),
+        ],
       }),
     );
     this.fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['batch:ListJobs'], resources: ['*'] }));

@@ -36,7 +36,12 @@ export class GpuBatch extends Construct {
     const launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       requireImdsv2: true,
       // CUDA images are large; the AMI's default root volume fills up after a couple of image versions.
-      blockDevices: [{ deviceName: '/dev/xvda', volume: ec2.BlockDeviceVolume.ebs(100, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }) }],
+      blockDevices: [
+        {
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(100, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+        },
+      ],
     });
 
     const computeEnvironment = new batch.ManagedEc2EcsComputeEnvironment(this, 'Compute', {
@@ -48,7 +53,9 @@ export class GpuBatch extends Construct {
       minvCpus: 0,
       maxvCpus: props.maxvCpus,
       spot: props.spot,
-      allocationStrategy: props.spot ? batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED : batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
+      allocationStrategy: props.spot
+        ? batch.AllocationStrategy.SPOT_PRICE_CAPACITY_OPTIMIZED
+        : batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
       launchTemplate,
     });
 
@@ -56,7 +63,8 @@ export class GpuBatch extends Construct {
 
     Validations.of(computeEnvironment).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role]',
-      reason: 'The ECS instance role needs this policy to register with ECS; the jobs themselves run under their own roles.',
+      reason:
+        'The ECS instance role needs this policy to register with ECS; the jobs themselves run under their own roles.',
     });
   }
 }

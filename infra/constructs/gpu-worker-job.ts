@@ -57,7 +57,11 @@ export class GpuWorkerJob extends Construct {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/batch/job:*]',
         reason: 'Batch writes every job to the /aws/batch/job log group, one stream per job created at run time.',
       },
-      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ecr:GetAuthorizationToken has no resource-level permissions; image pulls are limited to the asset repository.' },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'ecr:GetAuthorizationToken has no resource-level permissions; image pulls are limited to the asset repository.',
+      },
     );
   }
 }

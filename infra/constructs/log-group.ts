@@ -4,5 +4,8 @@ import type { Construct } from 'constructs';
 
 /** Every log group the stack owns: kept a month, deleted with the stack (logs are for debugging runs, not records). */
 export function monthLogGroup(scope: Construct, id: string): logs.LogGroup {
-  return new logs.LogGroup(scope, id, { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+  return new logs.LogGroup(scope, id, {
+    retention: logs.RetentionDays.ONE_MONTH,
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
 }

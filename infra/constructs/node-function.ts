@@ -38,7 +38,9 @@ export class NodeFunction extends Construct {
       timeout: props.timeout,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       logGroup,
-      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       bundling: {
@@ -47,7 +49,8 @@ export class NodeFunction extends Construct {
         target: 'node24',
         mainFields: ['module', 'main'],
         // CommonJS dependencies inside an ES module bundle still call require().
-        banner: "import { createRequire as __cnnCodesCreateRequire } from 'node:module'; const require = __cnnCodesCreateRequire(import.meta.url);",
+        banner:
+          "import { createRequire as __cnnCodesCreateRequire } from 'node:module'; const require = __cnnCodesCreateRequire(import.meta.url);",
         minify: true,
         sourceMap: true,
         bundleAwsSDK: true,

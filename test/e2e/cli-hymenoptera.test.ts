@@ -10,7 +10,10 @@ const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 function cli(args: string[], env: Record<string, string> = {}) {
   const started = performance.now();
   const shared = path.dirname(path.dirname(HYMENOPTERA));
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CNN_CODES_SHARED: shared, ...env } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CNN_CODES_SHARED: shared, ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -31,7 +34,10 @@ test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a 
     // a deterministic stand-in for "does no inference", where a wall-clock ratio would depend on the machine.
     const noModels = path.join(out, 'no-models');
     await mkdir(noModels);
-    const second = cli(['run', '--data', HYMENOPTERA, '--out', out, '--json'], { CNN_CODES_SHARED: noModels, CNN_CODES_MODEL_CACHE: noModels });
+    const second = cli(['run', '--data', HYMENOPTERA, '--out', out, '--json'], {
+      CNN_CODES_SHARED: noModels,
+      CNN_CODES_MODEL_CACHE: noModels,
+    });
     assert.equal(second.status, 0, second.stderr);
     const b = JSON.parse(second.stdout);
     assert.equal(b.extract.embedded, 0);
@@ -39,9 +45,15 @@ test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a 
     assert.equal(b.head.reused, true);
     assert.equal(a.evaluation.reused, false);
     assert.equal(b.evaluation.reused, true, 'nothing changed: the stored evaluation and reports stand');
-    assert.equal(b.evaluation.timings.imagesPerSecond, a.evaluation.timings.imagesPerSecond, 'the report keeps the measured throughput');
+    assert.equal(
+      b.evaluation.timings.imagesPerSecond,
+      a.evaluation.timings.imagesPerSecond,
+      'the report keeps the measured throughput',
+    );
     assert.equal(b.evaluation.metrics.accuracy, a.evaluation.metrics.accuracy);
-    t.diagnostic(`second run ${second.seconds.toFixed(2)} s vs first ${first.seconds.toFixed(2)} s (not asserted: timing is bench/'s job)`);
+    t.diagnostic(
+      `second run ${second.seconds.toFixed(2)} s vs first ${first.seconds.toFixed(2)} s (not asserted: timing is bench/'s job)`,
+    );
 
     const report = await readFile(path.join(out, 'report.md'), 'utf8');
     assert.match(report, /accuracy\*\* on val \(153 images/);
@@ -52,7 +64,8 @@ test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a 
     const healed = cli(['run', '--data', HYMENOPTERA, '--out', out, '--json']);
     assert.equal(healed.status, 0, healed.stderr);
     const h = JSON.parse(healed.stdout);
-    for (const shard of damaged.names) assert.ok(healed.stderr.includes(shard), `the warning names ${shard}: ${healed.stderr}`);
+    for (const shard of damaged.names)
+      assert.ok(healed.stderr.includes(shard), `the warning names ${shard}: ${healed.stderr}`);
     assert.equal(h.extract.embedded, damaged.rows, 'exactly the damaged shards’ rows are re-extracted');
     assert.equal(h.extract.repaired.length, 3);
     assert.equal(h.evaluation.metrics.accuracy, a.evaluation.metrics.accuracy);
@@ -67,9 +80,14 @@ test('the README demo through the real binary: ≥ 95.4 % on hymenoptera val; a 
 async function damageThreeShards(out: string): Promise<{ names: string[]; rows: number }> {
   const [ns] = await readdir(path.join(out, 'codes', 'mobilenetv2-12-int8'));
   const dir = path.join(out, 'codes', 'mobilenetv2-12-int8', ns!, 'shards');
-  const names = (await readdir(dir)).filter((f) => f.endsWith('.npy')).sort().slice(0, 3);
+  const names = (await readdir(dir))
+    .filter((f) => f.endsWith('.npy'))
+    .sort()
+    .slice(0, 3);
   let rows = 0;
-  for (const name of names) rows += (JSON.parse(await readFile(path.join(dir, name.replace('.npy', '.json')), 'utf8')) as { rows: string[] }).rows.length;
+  for (const name of names)
+    rows += (JSON.parse(await readFile(path.join(dir, name.replace('.npy', '.json')), 'utf8')) as { rows: string[] })
+      .rows.length;
   await truncate(path.join(dir, names[0]!), 200);
   await rm(path.join(dir, names[1]!));
   const bytes = await readFile(path.join(dir, names[2]!));

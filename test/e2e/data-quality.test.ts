@@ -18,13 +18,17 @@ test('planted re-encoded duplicates: groups found, kept in one CV fold (CV withi
     assert.equal(run.status, 0, run.stderr);
     const cvAccuracy: number = run.json.head.cv.meanAccuracy;
     const valAccuracy: number = run.json.evaluation.metrics.accuracy;
-    t.diagnostic(`${copies.size} planted copies: CV ${(cvAccuracy * 100).toFixed(1)} %, val ${(valAccuracy * 100).toFixed(1)} %`);
+    t.diagnostic(
+      `${copies.size} planted copies: CV ${(cvAccuracy * 100).toFixed(1)} %, val ${(valAccuracy * 100).toFixed(1)} %`,
+    );
     assert.ok(Math.abs(cvAccuracy - valAccuracy) <= 0.02, `CV ${cvAccuracy} within 2 points of val ${valAccuracy}`);
 
     const quality = JSON.parse(await readFile(path.join(out, 'data-quality.json'), 'utf8')) as DataQuality;
     assert.deepEqual(Object.keys(quality), ['version', 'duplicates', 'leakage', 'labelIssues']);
     const groupOf = new Map(quality.duplicates.flatMap((g, i) => g.map((k) => [k, i] as const)));
-    const together = [...copies].filter(([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original)).length;
+    const together = [...copies].filter(
+      ([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original),
+    ).length;
     t.diagnostic(`${together} of ${copies.size} copies grouped with their original`);
     assert.ok(together / copies.size >= 0.95, `${together} of ${copies.size} copies grouped with their original`);
 
@@ -56,11 +60,28 @@ test('10 % of train labels flipped (seeded): at least 70 % of the flips among th
     const quality = JSON.parse(await readFile(path.join(dir, 'plain', 'data-quality.json'), 'utf8')) as DataQuality;
     const topK = new Set(quality.labelIssues.slice(0, flips.size).map((l) => l.key));
     const caught = [...flips.keys()].filter((k) => topK.has(k));
-    for (const key of caught) assert.equal(quality.labelIssues.find((l) => l.key === key)!.suggested, flips.get(key), `${key}: suggested its true class`);
-    const excluded = cli(['run', '--data', data, '--out', path.join(dir, 'excluded'), '--cache', cache, '--exclude-suspects', '--json']);
+    for (const key of caught)
+      assert.equal(
+        quality.labelIssues.find((l) => l.key === key)!.suggested,
+        flips.get(key),
+        `${key}: suggested its true class`,
+      );
+    const excluded = cli([
+      'run',
+      '--data',
+      data,
+      '--out',
+      path.join(dir, 'excluded'),
+      '--cache',
+      cache,
+      '--exclude-suspects',
+      '--json',
+    ]);
     assert.equal(excluded.status, 0, excluded.stderr);
     const accuracy = (r: typeof plain) => (r.json.evaluation.metrics.accuracy * 100).toFixed(1);
-    t.diagnostic(`${flips.size} flips, ${caught.length} among the top ${flips.size} suspects (${quality.labelIssues.length} flagged); val accuracy ${accuracy(plain)} % plain, ${accuracy(excluded)} % with --exclude-suspects`);
+    t.diagnostic(
+      `${flips.size} flips, ${caught.length} among the top ${flips.size} suspects (${quality.labelIssues.length} flagged); val accuracy ${accuracy(plain)} % plain, ${accuracy(excluded)} % with --exclude-suspects`,
+    );
     assert.ok(caught.length >= 0.7 * flips.size, `${caught.length} of ${flips.size} flips among the top ${flips.size}`);
     const head = JSON.parse(await readFile(path.join(dir, 'excluded', 'head.json'), 'utf8'));
     assert.equal(head.trainedOn, 245 - head.quality.excluded.length);
@@ -69,9 +90,18 @@ test('10 % of train labels flipped (seeded): at least 70 % of the flips among th
 });
 
 /** A copy of an ImageFolder dataset where a seeded `fraction` of train images sit in the other class's folder. */
-async function copyWithFlippedLabels(source: string, target: string, fraction: number, seed: number): Promise<Map<string, string>> {
+async function copyWithFlippedLabels(
+  source: string,
+  target: string,
+  fraction: number,
+  seed: number,
+): Promise<Map<string, string>> {
   const classes = (await readdir(path.join(source, 'train'))).sort();
-  const train = (await Promise.all(classes.map(async (c) => (await readdir(path.join(source, 'train', c))).sort().map((f) => ({ c, f }))))).flat();
+  const train = (
+    await Promise.all(
+      classes.map(async (c) => (await readdir(path.join(source, 'train', c))).sort().map((f) => ({ c, f }))),
+    )
+  ).flat();
   const order = shuffleInPlace(Int32Array.from(train.keys()), mulberry32(seed));
   const flipped = new Set(Array.from(order.subarray(0, Math.round(fraction * train.length))));
   const flips = new Map<string, string>();

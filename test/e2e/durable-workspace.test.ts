@@ -19,7 +19,9 @@ interface Exit {
 
 /** The real binary, asynchronously (two at once, or a signal once it has made progress). */
 function cli(args: string[], interruptWhen?: { signal: NodeJS.Signals; stderrMatches: RegExp }): Promise<Exit> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CNN_CODES_SHARED: path.dirname(path.dirname(HYMENOPTERA)) } });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, CNN_CODES_SHARED: path.dirname(path.dirname(HYMENOPTERA)) },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -38,7 +40,10 @@ async function codesOf(out: string): Promise<Buffer> {
   const manifest = await readLocalManifest(out);
   const ns = manifest.namespaces.final!;
   const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: 'final' };
-  const codes = await new FeatureStore(new FsBlobStore(out)).readCodes(info, manifest.entries.map((e) => e.codes.final!));
+  const codes = await new FeatureStore(new FsBlobStore(out)).readCodes(
+    info,
+    manifest.entries.map((e) => e.codes.final!),
+  );
   return Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength);
 }
 
@@ -54,9 +59,15 @@ test('SIGINT/SIGTERM save the batches in flight and exit 130/143; the re-run res
     const accuracy = JSON.parse(reference.stdout).evaluation.metrics.accuracy as number;
     const referenceCodes = await codesOf(path.join(root, 'ref'));
 
-    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
       const out = path.join(root, signal);
-      const stopped = await cli(['extract', '--data', data, '--out', out, ...small], { signal, stderrMatches: /extract [1-9]\d*\/160/ });
+      const stopped = await cli(['extract', '--data', data, '--out', out, ...small], {
+        signal,
+        stderrMatches: /extract [1-9]\d*\/160/,
+      });
       assert.equal(stopped.status, code, stopped.stderr);
       const saved = Number(/interrupted: (\d+) of 160 images have their codes saved/.exec(stopped.stderr)?.[1]);
       assert.match(stopped.stderr, /run the same command again to resume/);
@@ -64,23 +75,39 @@ test('SIGINT/SIGTERM save the batches in flight and exit 130/143; the re-run res
       const resumed = await cli(['run', '--data', data, '--out', out, '--json', ...small]);
       assert.equal(resumed.status, 0, resumed.stderr);
       const r = JSON.parse(resumed.stdout);
-      assert.deepEqual([r.extract.embedded, r.extract.cached], [160 - saved, saved], 'what was saved is not embedded again');
+      assert.deepEqual(
+        [r.extract.embedded, r.extract.cached],
+        [160 - saved, saved],
+        'what was saved is not embedded again',
+      );
       assert.equal(r.evaluation.metrics.accuracy, accuracy);
       assert.ok((await codesOf(out)).equals(referenceCodes), 'codes byte-identical to an uninterrupted run');
     }
 
     const shared = path.join(root, 'concurrent');
-    const [one, two] = await Promise.all([cli(['run', '--data', data, '--out', shared, '--json']), cli(['run', '--data', data, '--out', shared, '--json'])]);
+    const [one, two] = await Promise.all([
+      cli(['run', '--data', data, '--out', shared, '--json']),
+      cli(['run', '--data', data, '--out', shared, '--json']),
+    ]);
     assert.equal(one.status, 0, one.stderr);
     assert.equal(two.status, 0, two.stderr);
-    assert.deepEqual([JSON.parse(one.stdout).evaluation.metrics.accuracy, JSON.parse(two.stdout).evaluation.metrics.accuracy], [accuracy, accuracy]);
+    assert.deepEqual(
+      [JSON.parse(one.stdout).evaluation.metrics.accuracy, JSON.parse(two.stdout).evaluation.metrics.accuracy],
+      [accuracy, accuracy],
+    );
     assert.ok((await codesOf(shared)).equals(referenceCodes));
 
     const clean = await cli(['verify', '--out', shared]);
     assert.equal(clean.status, 0, clean.stderr);
     assert.match(clean.stdout, /verify: clean/);
     const manifest = await readLocalManifest(shared);
-    const victim = path.join(shared, 'codes', manifest.namespaces.final!.id, 'shards', `${manifest.entries[0]!.codes.final!.shard}.npy`);
+    const victim = path.join(
+      shared,
+      'codes',
+      manifest.namespaces.final!.id,
+      'shards',
+      `${manifest.entries[0]!.codes.final!.shard}.npy`,
+    );
     const bytes = await readFile(victim);
     bytes[bytes.length - 1]! ^= 0x04;
     await writeFile(victim, bytes);

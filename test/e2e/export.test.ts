@@ -16,14 +16,21 @@ const TOLERANCE = 1e-4;
 /** The binary without blocking this process: WASM inference runs on this thread meanwhile. */
 function spawnJson(command: string, args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, CNN_CODES_SHARED: path.dirname(path.dirname(HYMENOPTERA)) } });
+    const child = spawn(command, args, {
+      env: { ...process.env, CNN_CODES_SHARED: path.dirname(path.dirname(HYMENOPTERA)) },
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${path.basename(command)} ${args.slice(0, 2).join(' ')} exited ${code}: ${Buffer.concat(err).toString()}`));
+      if (code !== 0)
+        return reject(
+          new Error(
+            `${path.basename(command)} ${args.slice(0, 2).join(' ')} exited ${code}: ${Buffer.concat(err).toString()}`,
+          ),
+        );
       resolve(JSON.parse(Buffer.concat(out).toString()));
     });
   });
@@ -46,7 +53,10 @@ function maxAbsDiff(reference: Probabilities, other: Probabilities): number {
 async function valImages(): Promise<string[]> {
   const dir = path.join(HYMENOPTERA, 'val');
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && !e.name.startsWith('.')).map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).sort();
+  return entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.'))
+    .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))
+    .sort();
 }
 
 async function runWeb(modelBytes: Uint8Array, crops: Buffer[], [h, w]: [number, number]): Promise<Float32Array[]> {
@@ -72,7 +82,10 @@ test('export: one ONNX file whose probabilities match predict --head on every va
     const exported = cli(['export', '--out', workspace, '--output', classifier, '--json']);
     assert.equal(exported.status, 0, exported.stderr);
     const floatClassifier = path.join(tmp, 'classifier-float.onnx');
-    assert.equal(cli(['export', '--out', workspace, '--output', floatClassifier, '--input', 'float', '--json']).status, 0);
+    assert.equal(
+      cli(['export', '--out', workspace, '--output', floatClassifier, '--input', 'float', '--json']).status,
+      0,
+    );
     const bytes = await readFile(classifier);
     const info = readClassifierInfo(bytes, classifier);
     assert.deepEqual(info.classes, ['ants', 'bees']);
@@ -88,18 +101,48 @@ test('export: one ONNX file whose probabilities match predict --head on every va
 
     // Act: the reference and the other runtimes in child processes, WASM here meanwhile.
     const valDir = path.join(HYMENOPTERA, 'val');
-    const reference = spawnJson(process.execPath, [BIN, 'predict', valDir, '--out', workspace, '--head', path.join(workspace, 'head.json'), '--json']);
-    const productPath = spawnJson(process.execPath, [BIN, 'predict', valDir, '--model', classifier, '--json', '--top', '2']);
-    const python = spawnJson(PYTHON, [path.join(REPO_ROOT, 'test', 'helpers', 'classifier_probabilities.py'), classifier, cropsFile, String(crops.length), ...info.input.size.map(String)]);
+    const reference = spawnJson(process.execPath, [
+      BIN,
+      'predict',
+      valDir,
+      '--out',
+      workspace,
+      '--head',
+      path.join(workspace, 'head.json'),
+      '--json',
+    ]);
+    const productPath = spawnJson(process.execPath, [
+      BIN,
+      'predict',
+      valDir,
+      '--model',
+      classifier,
+      '--json',
+      '--top',
+      '2',
+    ]);
+    const python = spawnJson(PYTHON, [
+      path.join(REPO_ROOT, 'test', 'helpers', 'classifier_probabilities.py'),
+      classifier,
+      cropsFile,
+      String(crops.length),
+      ...info.input.size.map(String),
+    ]);
     const webStarted = performance.now();
     const web = await runWeb(bytes, crops, info.input.size);
-    t.diagnostic(`shared run ${runSeconds.toFixed(1)} s (0 when another test made it), WASM ${((performance.now() - webStarted) / 1000).toFixed(1)} s for 153 images`);
-    const floatSession = await ortNode.InferenceSession.create(await readFile(floatClassifier), { intraOpNumThreads: 1 });
+    t.diagnostic(
+      `shared run ${runSeconds.toFixed(1)} s (0 when another test made it), WASM ${((performance.now() - webStarted) / 1000).toFixed(1)} s for 153 images`,
+    );
+    const floatSession = await ortNode.InferenceSession.create(await readFile(floatClassifier), {
+      intraOpNumThreads: 1,
+    });
     const [h, w] = info.input.size;
     const floatRows: Float32Array[] = [];
     for (let i = 0; i < crops.length; i += 16) {
       const batch = crops.slice(i, i + 16);
-      const out = await floatSession.run({ image: new ortNode.Tensor('float32', toTensor(batch, info.preprocess, 'NCHW'), [batch.length, 3, h, w]) });
+      const out = await floatSession.run({
+        image: new ortNode.Tensor('float32', toTensor(batch, info.preprocess, 'NCHW'), [batch.length, 3, h, w]),
+      });
       const p = out.probabilities!.data as Float32Array;
       batch.forEach((_, j) => floatRows.push(p.slice(j * 2, (j + 1) * 2)));
     }
@@ -108,7 +151,8 @@ test('export: one ONNX file whose probabilities match predict --head on every va
     // Assess.
     const expected = fromPredictions(await reference);
     assert.equal(expected.size, 153);
-    const byImage = (rows: ArrayLike<number>[]): Probabilities => new Map(images.map((file, i) => [file, Array.from(rows[i]!)]));
+    const byImage = (rows: ArrayLike<number>[]): Probabilities =>
+      new Map(images.map((file, i) => [file, Array.from(rows[i]!)]));
     const py = await python;
     assert.deepEqual(py.classes, ['ants', 'bees'], 'class names in metadata_props, as Python reads them');
     const deltas = {
@@ -122,7 +166,10 @@ test('export: one ONNX file whose probabilities match predict --head on every va
       assert.ok(delta <= TOLERANCE, `${runtime}: max |Δp| ${delta} > ${TOLERANCE}`);
     }
     await mkdir(path.join(REPO_ROOT, 'test-artifacts'), { recursive: true });
-    await writeFile(path.join(REPO_ROOT, 'test-artifacts', 'export-parity.json'), JSON.stringify({ images: 153, tolerance: TOLERANCE, maxAbsDiff: deltas }, null, 2));
+    await writeFile(
+      path.join(REPO_ROOT, 'test-artifacts', 'export-parity.json'),
+      JSON.stringify({ images: 153, tolerance: TOLERANCE, maxAbsDiff: deltas }, null, 2),
+    );
   });
 });
 

@@ -13,10 +13,14 @@ import { PYTHON, REPO_ROOT, withTempDir } from '../helpers/paths.js';
 test('a backbone exported by the fine-tune job is found by name in a models folder and extracts codes', () =>
   withTempDir(async (root) => {
     const models = path.join(root, 'models');
-    const exported = spawnSync(PYTHON, ['-m', 'cnn_codes_finetune.export_for_test', '--out', models, '--name', 'mobilenetv2-ft-test'], {
-      cwd: path.join(REPO_ROOT, 'jobs', 'fine-tune'),
-      encoding: 'utf8',
-    });
+    const exported = spawnSync(
+      PYTHON,
+      ['-m', 'cnn_codes_finetune.export_for_test', '--out', models, '--name', 'mobilenetv2-ft-test'],
+      {
+        cwd: path.join(REPO_ROOT, 'jobs', 'fine-tune'),
+        encoding: 'utf8',
+      },
+    );
     assert.equal(exported.status, 0, exported.stderr);
     const info = JSON.parse(exported.stdout.trim().split('\n').pop()!) as { model: string; folder: string };
     assert.equal(info.model, 'mobilenetv2-ft-test');
@@ -50,5 +54,8 @@ test('a backbone exported by the fine-tune job is found by name in a models fold
       manifest.entries.map((e) => e.codes.final!),
     );
     assert.ok(codes.every(Number.isFinite));
-    assert.ok(codes.some((v) => v !== 0), 'codes carry signal');
+    assert.ok(
+      codes.some((v) => v !== 0),
+      'codes carry signal',
+    );
   }));

@@ -32,11 +32,17 @@ test(`${DEFAULT_MODEL}: its GPU variant reproduces the int8 codes on val, and th
   assert.equal(int8Correct, 146, 'the README figure: 95.4 % of 153');
 
   const variant = cudaVariant(d);
-  assert.equal(variant.activations, 'int8-exact', 'the descriptor picks the exact integer graph (the clamp measured 0.985)');
+  assert.equal(
+    variant.activations,
+    'int8-exact',
+    'the descriptor picks the exact integer graph (the clamp measured 0.985)',
+  );
   const gpuVal = await codesOf(d, variant, val);
   const f = fidelity(int8Val, gpuVal);
   const gpuCorrect = correct(gpuVal);
-  process.stdout.write(`# ${d.name} ${label(variant)}: cosine to int8 median ${f.median.toFixed(6)} min ${f.min.toFixed(6)}; val ${gpuCorrect}/153 (int8 ${int8Correct}/153)\n`);
+  process.stdout.write(
+    `# ${d.name} ${label(variant)}: cosine to int8 median ${f.median.toFixed(6)} min ${f.min.toFixed(6)}; val ${gpuCorrect}/153 (int8 ${int8Correct}/153)\n`,
+  );
   assert.ok(Math.abs(gpuCorrect - int8Correct) <= 1, `${gpuCorrect} vs ${int8Correct} correct`);
   assert.ok(f.median >= MEDIAN_BOUND, `median cosine ${f.median}`);
   // What "exact" claims: every rounding as the int8 kernels', so every image's codes, not just the median.
@@ -46,13 +52,18 @@ test(`${DEFAULT_MODEL}: its GPU variant reproduces the int8 codes on val, and th
 for (const name of ['st-mobilenetv2-1.0-224-int8-qdq', 'shufflenet-v2-12-qdq']) {
   test(`${name}: GPU codes against int8 codes on 48 val images (median cosine ≥ ${MEDIAN_BOUND}), float16 as the descriptor picks and float32`, async () => {
     const d = byName(name);
-    const val = images.filter((i) => i.split === 'val').filter((_, k) => k % 3 === 0).slice(0, 48);
+    const val = images
+      .filter((i) => i.split === 'val')
+      .filter((_, k) => k % 3 === 0)
+      .slice(0, 48);
     const int8 = await codesOf(d, 'int8', val);
     const chosen = cudaVariant(d);
     assert.equal(chosen.precision, 'float16');
     for (const variant of [chosen, { ...chosen, precision: 'float32' as const }]) {
       const f = fidelity(int8, await codesOf(d, variant, val));
-      process.stdout.write(`# ${name} ${label(variant)}: cosine to int8 median ${f.median.toFixed(4)} min ${f.min.toFixed(4)} (${val.length} val images)\n`);
+      process.stdout.write(
+        `# ${name} ${label(variant)}: cosine to int8 median ${f.median.toFixed(4)} min ${f.min.toFixed(4)} (${val.length} val images)\n`,
+      );
       assert.ok(f.median >= MEDIAN_BOUND, `${label(variant)}: median cosine ${f.median}`);
     }
   });

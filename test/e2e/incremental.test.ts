@@ -37,7 +37,13 @@ test('extraction is incremental: unchanged → 0 inferences, +10 images → 10, 
 
     // Change one image's content (flip it): exactly that one is re-embedded.
     const victim = path.join(data, 'val', 'bees', (await readdir(path.join(data, 'val', 'bees'))).sort()[0]!);
-    await writeFile(victim, await sharp(await readFile(victim)).flop().jpeg().toBuffer());
+    await writeFile(
+      victim,
+      await sharp(await readFile(victim))
+        .flop()
+        .jpeg()
+        .toBuffer(),
+    );
     counter.embedded = 0;
     const fourth = await extract(deps, { cuts: ['block17', 'final'], ...shardRows });
     assert.equal(fourth.summary.embedded, 1);
@@ -52,7 +58,10 @@ test('extraction is incremental: unchanged → 0 inferences, +10 images → 10, 
     assert.equal(fifth.manifest.entries.length, 24);
     const reasons = Object.fromEntries(fifth.manifest.rejects.map((r) => [path.basename(r.key), r.kind]));
     assert.deepEqual(reasons, { 'truncated.jpg': 'truncated', 'garbage.jpg': 'unsupported-format' });
-    const rejectsFile = JSON.parse(await readFile(path.join(work, 'rejects.json'), 'utf8')) as Array<{ key: string; message: string }>;
+    const rejectsFile = JSON.parse(await readFile(path.join(work, 'rejects.json'), 'utf8')) as Array<{
+      key: string;
+      message: string;
+    }>;
     assert.equal(rejectsFile.length, 2);
     assert.ok(rejectsFile.every((r) => r.message.length > 10));
 

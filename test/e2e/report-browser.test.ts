@@ -29,11 +29,19 @@ test('report.html from a hymenoptera run, opened in headless Chromium: heatmap c
     const problems: string[] = [];
     page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
     page.on('pageerror', (e) => problems.push(String(e)));
-    page.on('request', (r) => !r.url().startsWith('file:') && !r.url().startsWith('data:') && problems.push(`network request: ${r.url()}`));
+    page.on(
+      'request',
+      (r) =>
+        !r.url().startsWith('file:') && !r.url().startsWith('data:') && problems.push(`network request: ${r.url()}`),
+    );
     await page.goto(pathToFileURL(path.join(workspace, 'report.html')).href, { waitUntil: 'load' });
 
     const cells = await page.$$eval('#confusion-matrix rect.cm-cell', (rects) =>
-      rects.map((r) => ({ trueClass: r.getAttribute('data-true'), predicted: r.getAttribute('data-predicted'), count: Number(r.getAttribute('data-count')) })),
+      rects.map((r) => ({
+        trueClass: r.getAttribute('data-true'),
+        predicted: r.getAttribute('data-predicted'),
+        count: Number(r.getAttribute('data-count')),
+      })),
     );
     assert.equal(cells.length, classes.length ** 2, 'classes² heatmap cells');
     classes.forEach((trueClass, i) =>
@@ -45,11 +53,16 @@ test('report.html from a hymenoptera run, opened in headless Chromium: heatmap c
 
     const thumbnails = await thumbnailsIn(page);
     assert.equal(thumbnails.length, wrong, 'one thumbnail per misclassified val image');
-    for (const thumb of thumbnails) assert.ok(thumb.complete && thumb.width > 0 && thumb.width <= 160, `${thumb.key}: a decoded thumbnail`);
+    for (const thumb of thumbnails)
+      assert.ok(thumb.complete && thumb.width > 0 && thumb.width <= 160, `${thumb.key}: a decoded thumbnail`);
 
-    assert.match(await page.textContent('#headline-accuracy') ?? '', /^\d+\.\d\s%$/);
+    assert.match((await page.textContent('#headline-accuracy')) ?? '', /^\d+\.\d\s%$/);
     assert.ok(await page.$('#reliability-diagram'), 'reliability diagram');
-    assert.equal(await page.$$eval('#layer-chart circle.layer-point', (c) => c.length), 6, 'one point per mobilenetv2 cut point');
+    assert.equal(
+      await page.$$eval('#layer-chart circle.layer-point', (c) => c.length),
+      6,
+      'one point per mobilenetv2 cut point',
+    );
     assert.match((await page.textContent('#scenario')) ?? '', /CS231n's scenario [1-4]/);
     assert.match((await page.textContent('#cost-assumption')) ?? '', /estimate/);
     await checkDataQualitySections(page, workspace, metrics.predictions.length, wrong);
@@ -61,7 +74,11 @@ test('report.html from a hymenoptera run, opened in headless Chromium: heatmap c
     const box = (await page.evaluate(
       `({ top: document.querySelector('#data-quality').getBoundingClientRect().top + scrollY, bottom: document.querySelector('#code-map').getBoundingClientRect().bottom + scrollY })`,
     )) as { top: number; bottom: number };
-    await page.screenshot({ path: sections, fullPage: true, clip: { x: 0, y: box.top - 8, width: 1280, height: box.bottom - box.top + 16 } });
+    await page.screenshot({
+      path: sections,
+      fullPage: true,
+      clip: { x: 0, y: box.top - 8, width: 1280, height: box.bottom - box.top + 16 },
+    });
     t.diagnostic(`data-quality sections: ${sections}`);
     const screenshot = path.join(ARTIFACTS, 'report-screenshot.png');
     await page.screenshot({ path: screenshot, fullPage: true });
@@ -83,13 +100,31 @@ test('without an image library (the evaluate Lambda), report.html inlines the or
       `const written = await writeHtmlReport({ workspace: new FsBlobStore(process.argv[1]), data: new FsBlobStore(process.argv[2]) });`,
       'console.log(JSON.stringify(written));',
     ].join('\n');
-    const made = spawnSync(process.execPath, ['--import', path.join(DIST, 'test/helpers/without-sharp.js'), '--input-type=module', '-e', script, workspace, HYMENOPTERA], { encoding: 'utf8' });
+    const made = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        path.join(DIST, 'test/helpers/without-sharp.js'),
+        '--input-type=module',
+        '-e',
+        script,
+        workspace,
+        HYMENOPTERA,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(made.status, 0, made.stderr);
     const metrics = JSON.parse(await readFile(path.join(workspace, 'metrics.json'), 'utf8'));
-    const wrong: string[] = metrics.predictions.filter((p: { label: number; predicted: number }) => p.label !== p.predicted).map((p: { key: string }) => p.key);
+    const wrong: string[] = metrics.predictions
+      .filter((p: { label: number; predicted: number }) => p.label !== p.predicted)
+      .map((p: { key: string }) => p.key);
     const quality = JSON.parse(await readFile(path.join(workspace, 'data-quality.json'), 'utf8'));
     const suspects: string[] = quality.labelIssues.map((l: { key: string }) => l.key);
-    assert.equal(JSON.parse(made.stdout).thumbnails, new Set([...wrong, ...suspects]).size, 'the misclassified images and the suspects');
+    assert.equal(
+      JSON.parse(made.stdout).thumbnails,
+      new Set([...wrong, ...suspects]).size,
+      'the misclassified images and the suspects',
+    );
 
     const browser = await launchChromium();
     try {
@@ -100,7 +135,11 @@ test('without an image library (the evaluate Lambda), report.html inlines the or
       for (const thumb of thumbnails) {
         assert.ok(thumb.complete && thumb.width > 0, `${thumb.key} decoded`);
         const original = await readFile(path.join(HYMENOPTERA, thumb.key));
-        assert.equal(thumb.src, `data:image/jpeg;base64,${original.toString('base64')}`, `${thumb.key} is the original file`);
+        assert.equal(
+          thumb.src,
+          `data:image/jpeg;base64,${original.toString('base64')}`,
+          `${thumb.key} is the original file`,
+        );
       }
     } finally {
       await browser.close();
@@ -111,29 +150,58 @@ test('without an image library (the evaluate Lambda), report.html inlines the or
 });
 
 /** The data-quality section and the code map show what data-quality.json and code-map.json say. */
-async function checkDataQualitySections(page: Page, workspace: string, valImages: number, wrong: number): Promise<void> {
+async function checkDataQualitySections(
+  page: Page,
+  workspace: string,
+  valImages: number,
+  wrong: number,
+): Promise<void> {
   const quality = JSON.parse(await readFile(path.join(workspace, 'data-quality.json'), 'utf8'));
   assert.equal(await page.textContent('#label-issue-count .value'), String(quality.labelIssues.length));
   assert.equal(await page.textContent('#duplicate-count .value'), String(quality.duplicates.length));
   assert.equal(await page.textContent('#leakage-count .value'), String(quality.leakage.length));
   const placeholder = await page.$eval('#label-issues .thumb[data-key="train/ants/imageNotFound.gif"]', (tile) => {
     const image = tile.querySelector('img') as unknown as { complete: boolean; naturalWidth: number } | null;
-    return { decoded: (image?.complete ?? false) && (image?.naturalWidth ?? 0) > 0, verdict: tile.querySelector('.verdict')?.textContent ?? '' };
+    return {
+      decoded: (image?.complete ?? false) && (image?.naturalWidth ?? 0) > 0,
+      verdict: tile.querySelector('.verdict')?.textContent ?? '',
+    };
   });
   assert.ok(placeholder.decoded, 'the placeholder GIF is shown as a thumbnail');
   assert.match(placeholder.verdict, /ants → none \(outlier\)/);
-  const points = await page.$$eval('#code-map-svg .map-point', (nodes) => nodes.map((n) => ({ split: n.getAttribute('data-split'), cls: n.getAttribute('data-class'), kind: n.getAttribute('class') })));
+  const points = await page.$$eval('#code-map-svg .map-point', (nodes) =>
+    nodes.map((n) => ({
+      split: n.getAttribute('data-split'),
+      cls: n.getAttribute('data-class'),
+      kind: n.getAttribute('class'),
+    })),
+  );
   assert.equal(points.length, 245 + valImages, 'one point per image, train and val');
   assert.equal(points.filter((p) => p.kind?.includes('map-mistake')).length, wrong, 'every val mistake marked');
-  assert.equal(points.filter((p) => p.kind?.includes('map-suspect')).length, quality.labelIssues.length, 'every suspect marked');
+  assert.equal(
+    points.filter((p) => p.kind?.includes('map-suspect')).length,
+    quality.labelIssues.length,
+    'every suspect marked',
+  );
   assert.deepEqual([...new Set(points.map((p) => p.cls))].sort(), ['ants', 'bees']);
 }
 
-async function thumbnailsIn(page: Page): Promise<Array<{ key: string; src: string; complete: boolean; width: number }>> {
+async function thumbnailsIn(
+  page: Page,
+): Promise<Array<{ key: string; src: string; complete: boolean; width: number }>> {
   return page.$$eval('#misclassified .thumb', (tiles) =>
     tiles.map((tile) => {
-      const image = tile.querySelector('img') as unknown as { complete: boolean; naturalWidth: number; src: string } | null;
-      return { key: tile.getAttribute('data-key') ?? '', src: image?.src ?? '', complete: image?.complete ?? false, width: image?.naturalWidth ?? 0 };
+      const image = tile.querySelector('img') as unknown as {
+        complete: boolean;
+        naturalWidth: number;
+        src: string;
+      } | null;
+      return {
+        key: tile.getAttribute('data-key') ?? '',
+        src: image?.src ?? '',
+        complete: image?.complete ?? false,
+        width: image?.naturalWidth ?? 0,
+      };
     }),
   );
 }

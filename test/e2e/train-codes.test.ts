@@ -14,7 +14,7 @@ const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { en
 function writeCodes(dir: string, name: string, n: number, seed: number): { codes: string; labels: string } {
   const random = mulberry32(seed);
   const y = Int32Array.from({ length: n }, (_, i) => i % 3);
-  const X = Float32Array.from({ length: n * 8 }, (_, p) => random() + ((p % 8) === y[Math.floor(p / 8)]! ? 3 : 0));
+  const X = Float32Array.from({ length: n * 8 }, (_, p) => random() + (p % 8 === y[Math.floor(p / 8)]! ? 3 : 0));
   const codes = path.join(dir, `${name}_X.npy`);
   const labels = path.join(dir, `${name}_y.npy`);
   writeFileSync(codes, encodeNpy(X, [n, 8]));
@@ -27,18 +27,41 @@ test('train --codes/--labels: CV on the codes, head.json, and with val codes met
     const train = writeCodes(dir, 'train', 150, 1);
     const val = writeCodes(dir, 'val', 60, 2);
     const out = path.join(dir, 'out');
-    const r = cli(['train', '--codes', train.codes, '--labels', train.labels, '--val-codes', val.codes, '--val-labels', val.labels, '--out', out, '--json']);
+    const r = cli([
+      'train',
+      '--codes',
+      train.codes,
+      '--labels',
+      train.labels,
+      '--val-codes',
+      val.codes,
+      '--val-labels',
+      val.labels,
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(r.status, 0, r.stderr);
-    const printed = JSON.parse(r.stdout) as { head: { kind: string; cv: { meanAccuracy: number } }; evaluation: { metrics: { accuracy: number } } };
+    const printed = JSON.parse(r.stdout) as {
+      head: { kind: string; cv: { meanAccuracy: number } };
+      evaluation: { metrics: { accuracy: number } };
+    };
     assert.equal(printed.head.kind, 'logistic');
     assert.equal(printed.evaluation.metrics.accuracy, 1);
-    const head = JSON.parse(readFileSync(path.join(out, 'head.json'), 'utf8')) as { cv: { folds: number; table: unknown[]; wallSeconds: number; cpuSeconds: number }; trainedOn: number; classes: string[] };
+    const head = JSON.parse(readFileSync(path.join(out, 'head.json'), 'utf8')) as {
+      cv: { folds: number; table: unknown[]; wallSeconds: number; cpuSeconds: number };
+      trainedOn: number;
+      classes: string[];
+    };
     assert.equal(head.trainedOn, 150);
     assert.deepEqual(head.classes, ['0', '1', '2']);
     assert.equal(head.cv.folds, 5);
     assert.equal(head.cv.table.length, 8);
     assert.ok(head.cv.wallSeconds > 0 && head.cv.cpuSeconds > 0, 'the CV table carries wall and CPU time');
-    assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /100\.0\s% accuracy\*\* on val \(60 images[\s\S]*Model selection took [\d.]+ s wall, [\d.]+ s CPU/);
+    assert.match(
+      readFileSync(path.join(out, 'report.md'), 'utf8'),
+      /100\.0\s% accuracy\*\* on val \(60 images[\s\S]*Model selection took [\d.]+ s wall, [\d.]+ s CPU/,
+    );
     assert.match(readFileSync(path.join(out, 'report.html'), 'utf8'), /<html/);
   }));
 
@@ -53,7 +76,15 @@ test('train --codes refuses bad input with a specific message and exit code', ()
     assert.equal(mismatch.status, 3);
     assert.match(mismatch.stderr, /holds 30 rows but the labels have 20/);
     mkdirSync(path.join(dir, 'empty'));
-    const empty = cli(['train', '--codes', path.join(dir, 'empty'), '--labels', train.labels, '--out', path.join(dir, 'o')]);
+    const empty = cli([
+      'train',
+      '--codes',
+      path.join(dir, 'empty'),
+      '--labels',
+      train.labels,
+      '--out',
+      path.join(dir, 'o'),
+    ]);
     assert.equal(empty.status, 3);
     assert.match(empty.stderr, /no \.npy shards/);
   }));

@@ -66,7 +66,10 @@ export interface InProcessSetup {
 }
 
 /** Folders for stores, in-process queues with DLQs: the whole distributed pipeline with no network. */
-export function inProcessSetup(root: string, options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {}): InProcessSetup {
+export function inProcessSetup(
+  root: string,
+  options: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number } = {},
+): InProcessSetup {
   const stores = new Map<string, BlobStore>();
   const openStore = (uri: string): BlobStore => {
     const parsed = parseStoreUri(uri);

@@ -17,10 +17,15 @@ export function emulateFloat16(bytes: Uint8Array): Uint8Array {
   const types = new Map<string, number>();
   for (const i of graph.input) types.set(i.name ?? '', i.type?.tensorType?.elemType ?? 0);
   for (const t of graph.initializer) types.set(t.name ?? '', t.dataType ?? 0);
-  graph.initializer = graph.initializer.map((t) => (t.dataType === T.FLOAT16 ? floatTensor(t.name ?? '', dimsOf(t), tensorValues(t)) : t));
+  graph.initializer = graph.initializer.map((t) =>
+    t.dataType === T.FLOAT16 ? floatTensor(t.name ?? '', dimsOf(t), tensorValues(t)) : t,
+  );
   const nodes: onnxProto.onnx.INodeProto[] = [];
   for (const n of graph.node) {
-    const outType = outputElementType(n, (n.input ?? []).map((i) => types.get(i)));
+    const outType = outputElementType(
+      n,
+      (n.input ?? []).map((i) => types.get(i)),
+    );
     for (const o of n.output ?? []) if (outType !== undefined) types.set(o, outType);
     if (outType !== T.FLOAT16) {
       nodes.push(n);
@@ -35,15 +40,28 @@ export function emulateFloat16(bytes: Uint8Array): Uint8Array {
 }
 
 /** Codes of one output, batch by batch. The optimizer is off by default: it must not fold emulating casts away. */
-export async function runCodes(bytes: Uint8Array, inputName: string, output: string, crops: readonly Uint8Array[], size: [number, number], optimize = false, batch = 16): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: optimize ? 'all' : 'disabled', intraOpNumThreads: 2 });
+export async function runCodes(
+  bytes: Uint8Array,
+  inputName: string,
+  output: string,
+  crops: readonly Uint8Array[],
+  size: [number, number],
+  optimize = false,
+  batch = 16,
+): Promise<Float32Array[]> {
+  const session = await ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: optimize ? 'all' : 'disabled',
+    intraOpNumThreads: 2,
+  });
   const rows: Float32Array[] = [];
   try {
     for (let start = 0; start < crops.length; start += batch) {
       const chunk = crops.slice(start, start + batch);
       const data = new Uint8Array(chunk.reduce((s, c) => s + c.byteLength, 0));
       chunk.forEach((c, i) => data.set(c, i * c.byteLength));
-      const result = (await session.run({ [inputName]: new ort.Tensor('uint8', data, [chunk.length, size[0], size[1], 3]) }, [output]))[output]!;
+      const result = (
+        await session.run({ [inputName]: new ort.Tensor('uint8', data, [chunk.length, size[0], size[1], 3]) }, [output])
+      )[output]!;
       const codes = result.data as Float32Array;
       const dim = codes.length / chunk.length;
       for (let i = 0; i < chunk.length; i++) rows.push(codes.slice(i * dim, (i + 1) * dim));
@@ -77,5 +95,12 @@ function castTo(to: number): onnxProto.onnx.IAttributeProto {
 }
 
 function cast(input: string, output: string, to: number): onnxProto.onnx.INodeProto {
-  return { opType: 'Cast', input: [input], output: [output], name: `${input}/emulated-cast-${to}`, domain: '', attribute: [castTo(to)] };
+  return {
+    opType: 'Cast',
+    input: [input],
+    output: [output],
+    name: `${input}/emulated-cast-${to}`,
+    domain: '',
+    attribute: [castTo(to)],
+  };
 }

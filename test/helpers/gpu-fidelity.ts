@@ -33,20 +33,47 @@ export async function loadHymenoptera(preprocess: ModelDescriptor['preprocess'])
 }
 
 /** The int8 graph the CPU path runs ('int8'), or the GPU graph of one CUDA variant. */
-export async function codesOf(d: ModelDescriptor, variant: 'int8' | CudaVariant, subset: readonly Image[]): Promise<Float32Array[]> {
+export async function codesOf(
+  d: ModelDescriptor,
+  variant: 'int8' | CudaVariant,
+  subset: readonly Image[],
+): Promise<Float32Array[]> {
   const bytes = await readFile(path.join(MODELS_DIR, d.name, d.file));
-  const prepared = variant === 'int8' ? prepareForTarget(bytes, d, ['final'], 'cpu') : prepareForTarget(bytes, d, ['final'], 'cuda', variant);
+  const prepared =
+    variant === 'int8'
+      ? prepareForTarget(bytes, d, ['final'], 'cpu')
+      : prepareForTarget(bytes, d, ['final'], 'cuda', variant);
   const half = variant !== 'int8' && variant.precision === 'float16';
   const graph = half ? emulateFloat16(prepared.bytes) : prepared.bytes;
   const batch = prepared.descriptor.input.batch === 'dynamic' ? 16 : 1;
-  return runCodes(graph, prepared.inputName, prepared.outputs.final!, subset.map((i) => i.crop), d.input.size, !half, batch);
+  return runCodes(
+    graph,
+    prepared.inputName,
+    prepared.outputs.final!,
+    subset.map((i) => i.crop),
+    d.input.size,
+    !half,
+    batch,
+  );
 }
 
 /** What `cnn-codes run` does by default: logistic head, C by stratified 5-fold CV on train (seed 0); → val correct. */
-export function defaultHeadScorer(trainCodes: Float32Array[], train: readonly Image[], val: readonly Image[]): (rows: Float32Array[]) => number {
+export function defaultHeadScorer(
+  trainCodes: Float32Array[],
+  train: readonly Image[],
+  val: readonly Image[],
+): (rows: Float32Array[]) => number {
   const y = Int32Array.from(train, (i) => i.label);
   const X = matrixFromRows(trainCodes);
-  const cv = crossValidate(defaultCGrid().map((C) => ({ id: `C=${C}`, X, options: { kind: 'logistic' as const, C, classWeight: null, seed: 0 } })), y, { folds: 5, seed: 0 });
+  const cv = crossValidate(
+    defaultCGrid().map((C) => ({
+      id: `C=${C}`,
+      X,
+      options: { kind: 'logistic' as const, C, classWeight: null, seed: 0 },
+    })),
+    y,
+    { folds: 5, seed: 0 },
+  );
   const head = createHead({ kind: 'logistic', C: cv.best.C, classWeight: null, seed: 0 }).fit(X, y);
   const yVal = Int32Array.from(val, (i) => i.label);
   return (rows) => Math.round(head.score(matrixFromRows(rows), yVal) * yVal.length);

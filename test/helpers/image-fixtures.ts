@@ -89,14 +89,20 @@ export async function halfTransparentPng(width = 320, height = 240): Promise<Buf
     rgba[p * 4 + 2] = opaque ? rgb[p * 3 + 2]! : 0;
     rgba[p * 4 + 3] = opaque ? 255 : 0;
   }
-  return sharp(rgba, { raw: { width, height, channels: 4 } }).png().toBuffer();
+  return sharp(rgba, { raw: { width, height, channels: 4 } })
+    .png()
+    .toBuffer();
 }
 
 /** Two frames: the pattern, then solid blue. Only the first may be used. */
 export async function animatedGif(): Promise<Buffer> {
   const first = await pattern().png().toBuffer();
-  const second = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#0000ff' } }).png().toBuffer();
-  return sharp([first, second], { join: { animated: true } }).gif().toBuffer();
+  const second = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#0000ff' } })
+    .png()
+    .toBuffer();
+  return sharp([first, second], { join: { animated: true } })
+    .gif()
+    .toBuffer();
 }
 
 /**

@@ -42,14 +42,20 @@ export class InProcessQueue<T = unknown> implements WorkQueue<T> {
 
   /** What the queue holds, in order, with dead-letter reasons: for tests and status. */
   peek(): Array<{ body: T; receiveCount: number; reason?: string }> {
-    return this.entries.map((e) => ({ body: e.body, receiveCount: e.receiveCount, ...(e.reason ? { reason: e.reason } : {}) }));
+    return this.entries.map((e) => ({
+      body: e.body,
+      receiveCount: e.receiveCount,
+      ...(e.reason ? { reason: e.reason } : {}),
+    }));
   }
 
   async send(body: T, options: { delaySeconds?: number } = {}): Promise<void> {
     this.push(body, options.delaySeconds ?? 0);
   }
 
-  async receive(options: { max?: number; waitSeconds?: number; signal?: AbortSignal } = {}): Promise<Array<ReceivedMessage<T>>> {
+  async receive(
+    options: { max?: number; waitSeconds?: number; signal?: AbortSignal } = {},
+  ): Promise<Array<ReceivedMessage<T>>> {
     const max = options.max ?? 1;
     const deadline = Date.now() + (options.waitSeconds ?? 0) * 1000;
     for (;;) {
@@ -61,7 +67,12 @@ export class InProcessQueue<T = unknown> implements WorkQueue<T> {
           e.receiveCount += 1;
           e.visibleAt = now + this.visibilityMs;
           e.handle = randomUUID();
-          return { id: e.id, body: JSON.parse(JSON.stringify(e.body)) as T, receiveCount: e.receiveCount, handle: e.handle };
+          return {
+            id: e.id,
+            body: JSON.parse(JSON.stringify(e.body)) as T,
+            receiveCount: e.receiveCount,
+            handle: e.handle,
+          };
         });
       }
       await this.waitForWork(Math.min(deadline - now, this.nextVisibleIn(now)), options.signal);
@@ -96,7 +107,13 @@ export class InProcessQueue<T = unknown> implements WorkQueue<T> {
   private push(body: unknown, delaySeconds: number, reason?: string): void {
     // Round-trip through JSON so that a handler can never mutate what another delivery will see, as with SQS.
     const copy = JSON.parse(JSON.stringify(body)) as T;
-    this.entries.push({ id: randomUUID(), body: copy, receiveCount: 0, visibleAt: Date.now() + delaySeconds * 1000, ...(reason ? { reason } : {}) });
+    this.entries.push({
+      id: randomUUID(),
+      body: copy,
+      receiveCount: 0,
+      visibleAt: Date.now() + delaySeconds * 1000,
+      ...(reason ? { reason } : {}),
+    });
     for (const wake of this.waiters) wake();
   }
 

@@ -27,7 +27,13 @@ export async function localPipeline(dataDir: string, workDir: string, modelName 
       close: () => pool.close(),
     };
   };
-  const deps: ExtractDeps = { data: new FsBlobStore(dataDir), workspace, features: new FeatureStore(workspace), model, openEmbedder };
+  const deps: ExtractDeps = {
+    data: new FsBlobStore(dataDir),
+    workspace,
+    features: new FeatureStore(workspace),
+    model,
+    openEmbedder,
+  };
   return { deps, counter, workspace };
 }
 

@@ -12,7 +12,9 @@ export interface MotoServer {
 export function requireMotoServer(): void {
   const probe = spawnSync('moto_server', ['--help'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('moto_server is not on PATH: install moto with its server extras (pip install "moto[server]"), see docs/serverless.md');
+    throw new Error(
+      'moto_server is not on PATH: install moto with its server extras (pip install "moto[server]"), see docs/serverless.md',
+    );
   }
 }
 
@@ -82,7 +84,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

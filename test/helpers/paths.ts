@@ -28,4 +28,6 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>, prefix = '
 }
 
 /** The project's Python (scripts/setup-python.sh makes it): numpy, torch, torchvision, onnxruntime. */
-export const PYTHON = existsSync(path.join(REPO_ROOT, '.venv', 'bin', 'python')) ? path.join(REPO_ROOT, '.venv', 'bin', 'python') : 'python3';
+export const PYTHON = existsSync(path.join(REPO_ROOT, '.venv', 'bin', 'python'))
+  ? path.join(REPO_ROOT, '.venv', 'bin', 'python')
+  : 'python3';

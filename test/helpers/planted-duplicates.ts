@@ -18,7 +18,9 @@ export const REENCODINGS: Array<{ name: string; apply: (image: Sharp, width: num
  * Returns each planted copy's key with its original's.
  */
 export async function plantDuplicates(
-  source: string, target: string, options: { split?: string; leakToVal?: number } = {},
+  source: string,
+  target: string,
+  options: { split?: string; leakToVal?: number } = {},
 ): Promise<{ copies: Map<string, string>; leaked: Map<string, string> }> {
   const split = options.split ?? 'train';
   const copies = new Map<string, string>();
@@ -34,10 +36,16 @@ export async function plantDuplicates(
         await copyFile(path.join(from, file), path.join(to, file));
         if (splitName !== split) continue;
         const original = path.join(from, file);
-        const width = (await sharp(original, { pages: 1 }).metadata().catch(() => undefined))?.width;
+        const width = (
+          await sharp(original, { pages: 1 })
+            .metadata()
+            .catch(() => undefined)
+        )?.width;
         if (!width) continue;
         const encode = (encoding: (typeof REENCODINGS)[number], dir: string, name: string) =>
-          encoding.apply(sharp(original, { pages: 1 }).rotate().flatten({ background: '#ffffff' }), width).toFile(path.join(dir, name));
+          encoding
+            .apply(sharp(original, { pages: 1 }).rotate().flatten({ background: '#ffffff' }), width)
+            .toFile(path.join(dir, name));
         for (const encoding of REENCODINGS) {
           const copy = `${file}.dup-${encoding.name}.${extensionOf(encoding.name)}`;
           await encode(encoding, to, copy);

@@ -27,7 +27,10 @@ export function clients(endpoint: string) {
  */
 export async function cli(endpoint: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(process.execPath, [BIN, ...args, '--endpoint', endpoint], { env: { ...process.env, ...motoEnv(endpoint), CNN_CODES_SHARED: SHARED, ...env }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await execFileAsync(process.execPath, [BIN, ...args, '--endpoint', endpoint], {
+      env: { ...process.env, ...motoEnv(endpoint), CNN_CODES_SHARED: SHARED, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return stdout;
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
@@ -45,7 +48,10 @@ export interface WorkerProcess {
 }
 
 export function spawnWorker(args: string[], env: NodeJS.ProcessEnv): WorkerProcess {
-  const child = spawn(process.execPath, args, { env: { ...process.env, CNN_CODES_SHARED: SHARED, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, CNN_CODES_SHARED: SHARED, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const events: Array<Record<string, unknown>> = [];
   const waiters = new Set<() => void>();
   let buffer = '';
@@ -75,7 +81,11 @@ export function spawnWorker(args: string[], env: NodeJS.ProcessEnv): WorkerProce
             resolve(found);
           } else if (child.exitCode !== null) {
             cleanup();
-            reject(new Error(`worker exited (${child.exitCode}) before the awaited event; log: ${JSON.stringify(events.slice(-5))}`));
+            reject(
+              new Error(
+                `worker exited (${child.exitCode}) before the awaited event; log: ${JSON.stringify(events.slice(-5))}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
@@ -100,7 +110,12 @@ export function spawnWorker(args: string[], env: NodeJS.ProcessEnv): WorkerProce
  * What Lambda's SQS event source mapping does, over real HTTP: receive, invoke the handler with an SQSEvent, delete
  * what it did not report as failed. Failed records reappear after their visibility timeout.
  */
-export function pollIntoLambda(sqs: SQSClient, queueUrl: string, handler: (event: SQSEvent) => Promise<SQSBatchResponse>, signal: AbortSignal): Promise<number> {
+export function pollIntoLambda(
+  sqs: SQSClient,
+  queueUrl: string,
+  handler: (event: SQSEvent) => Promise<SQSBatchResponse>,
+  signal: AbortSignal,
+): Promise<number> {
   const name = queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
   const arn = `arn:aws:sqs:us-east-1:123456789012:${name}`;
   return (async () => {
@@ -108,7 +123,15 @@ export function pollIntoLambda(sqs: SQSClient, queueUrl: string, handler: (event
     while (!signal.aborted) {
       let messages: Message[];
       try {
-        const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }), { abortSignal: signal });
+        const received = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+          }),
+          { abortSignal: signal },
+        );
         messages = received.Messages ?? [];
       } catch (err) {
         if (signal.aborted) break;
@@ -121,7 +144,12 @@ export function pollIntoLambda(sqs: SQSClient, queueUrl: string, handler: (event
       const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
       const done = messages.filter((m) => !failed.has(m.MessageId!));
       if (done.length > 0) {
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
       }
     }
     return invocations;
@@ -135,7 +163,12 @@ export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
       messageId: m.MessageId!,
       receiptHandle: m.ReceiptHandle!,
       body: m.Body ?? '',
-      attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1', SentTimestamp: m.Attributes?.SentTimestamp ?? '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
+      attributes: {
+        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: m.Attributes?.SentTimestamp ?? '0',
+        SenderId: 'test',
+        ApproximateFirstReceiveTimestamp: '0',
+      },
       messageAttributes: {},
       md5OfBody: m.MD5OfBody ?? '',
       eventSource: 'aws:sqs',
@@ -149,7 +182,14 @@ export function toSqsEvent(messages: Message[], queueArn: string): SQSEvent {
 export async function receiveN(sqs: SQSClient, queueUrl: string, n: number): Promise<Message[]> {
   const out: Message[] = [];
   for (let tries = 0; out.length < n && tries < 20; tries++) {
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, n - out.length), WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'] }));
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(10, n - out.length),
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
     out.push(...(received.Messages ?? []));
   }
   if (out.length < n) throw new Error(`only ${out.length} of ${n} messages arrived on ${queueUrl}`);
@@ -159,26 +199,51 @@ export async function receiveN(sqs: SQSClient, queueUrl: string, n: number): Pro
 /** Everything a queue holds (bodies as sent, with the dead-letter reason attribute), consumed. */
 export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<Array<{ body: string; reason?: string }>> {
   const out: Array<{ body: string; reason?: string }> = [];
-  for (let empty = 0; empty < 2; ) {
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+  for (let empty = 0; empty < 2;) {
+    const received = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+      }),
+    );
     const messages = received.Messages ?? [];
     if (messages.length === 0) {
       empty += 1;
       continue;
     }
-    for (const m of messages) out.push({ body: m.Body ?? '', ...(m.MessageAttributes?.['cnn-codes-error']?.StringValue ? { reason: m.MessageAttributes['cnn-codes-error'].StringValue } : {}) });
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    for (const m of messages)
+      out.push({
+        body: m.Body ?? '',
+        ...(m.MessageAttributes?.['cnn-codes-error']?.StringValue
+          ? { reason: m.MessageAttributes['cnn-codes-error'].StringValue }
+          : {}),
+      });
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
   }
   return out;
 }
 
 /** Every cached code of a manifest's images at one cut point, by content hash: what "bit for bit" compares. */
-export async function codesByHash(features: FeatureStore, manifest: Manifest, cut = 'final'): Promise<Map<string, Buffer>> {
+export async function codesByHash(
+  features: FeatureStore,
+  manifest: Manifest,
+  cut = 'final',
+): Promise<Map<string, Buffer>> {
   const ns = manifest.namespaces[cut]!;
   const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };
   const index = await features.loadIndex(info);
   const hashes = [...new Set(manifest.entries.map((e) => e.contentHash))];
-  const codes = await features.readCodes(info, hashes.map((h) => index.codes.get(h)!));
+  const codes = await features.readCodes(
+    info,
+    hashes.map((h) => index.codes.get(h)!),
+  );
   return new Map(hashes.map((h, i) => [h, Buffer.from(codes.buffer, i * ns.dim * 4, ns.dim * 4)]));
 }
 
@@ -204,5 +269,11 @@ export async function waitForEvaluated<T>(workspace: S3BlobStore, timeoutMs: num
 
 /** The manifest without code locations (which name whichever cache shard held a code first) or the dataset URI. */
 export function comparableManifest(m: Manifest) {
-  return { classes: m.classes, model: m.model, namespaces: m.namespaces, rejects: m.rejects, entries: m.entries.map(({ codes: _codes, ...rest }) => rest) };
+  return {
+    classes: m.classes,
+    model: m.model,
+    namespaces: m.namespaces,
+    rejects: m.rejects,
+    entries: m.entries.map(({ codes: _codes, ...rest }) => rest),
+  };
 }

@@ -9,9 +9,17 @@ import { synthPipeline } from './pipeline-fixture.js';
 // cdk-nag 3 is a validation plugin: it reports to `cdk synth` (which fails on any finding) instead of adding
 // annotations, so the tests call the same check directly and read its report.
 const findings = (stack: Stack) =>
-  new AwsSolutionsChecks().validateScope(stack).violations.map((v) => `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+  new AwsSolutionsChecks()
+    .validateScope(stack)
+    .violations.map(
+      (v) => `${v.ruleName} (${v.severity}) at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
 
-const variants: Record<string, Record<string, unknown>> = { gpu: {}, cpu: { extractCompute: 'cpu' }, storageOnly: { storageOnly: true } };
+const variants: Record<string, Record<string, unknown>> = {
+  gpu: {},
+  cpu: { extractCompute: 'cpu' },
+  storageOnly: { storageOnly: true },
+};
 
 for (const [variant, context] of Object.entries(variants)) {
   test(`${variant}: AwsSolutionsChecks leaves no error or warning unacknowledged`, () => {
@@ -33,19 +41,28 @@ test('every acknowledged finding is an IAM managed-policy, IAM wildcard-resource
     for (const entry of construct.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
       for (const [rule, reason] of Object.entries(entry.data as Record<string, string>)) {
-        if (rule.startsWith('Annotation::AwsSolutions-')) acknowledged.push([rule.slice('Annotation::'.length), reason]);
+        if (rule.startsWith('Annotation::AwsSolutions-'))
+          acknowledged.push([rule.slice('Annotation::'.length), reason]);
       }
     }
   }
   assert.ok(acknowledged.length > 0);
   for (const [rule, reason] of acknowledged) {
-    assert.match(rule, /^AwsSolutions-(S1|IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/[A-Za-z0-9]+\]|IAM5\[Resource::.+\])$/);
+    assert.match(
+      rule,
+      /^AwsSolutions-(S1|IAM4\[Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/[A-Za-z0-9]+\]|IAM5\[Resource::.+\])$/,
+    );
     assert.ok(reason.length >= 40, `${rule}: "${reason}" is not a reason`);
   }
   // Wildcard resources are acknowledged only for object prefixes, Batch's log group and the two APIs without ARNs.
-  const wildcards = new Set(acknowledged.filter(([rule]) => rule.startsWith('AwsSolutions-IAM5')).map(([rule]) => rule));
+  const wildcards = new Set(
+    acknowledged.filter(([rule]) => rule.startsWith('AwsSolutions-IAM5')).map(([rule]) => rule),
+  );
   for (const rule of wildcards) {
-    assert.match(rule, /\[Resource::(<StorageData[0-9A-F]+\.Arn>\/(datasets|cache|cache\/sources|runs|models)\/\*|arn:<AWS::Partition>:logs:.*:log-group:\/aws\/batch\/job:\*|\*)\]$/);
+    assert.match(
+      rule,
+      /\[Resource::(<StorageData[0-9A-F]+\.Arn>\/(datasets|cache|cache\/sources|runs|models)\/\*|arn:<AWS::Partition>:logs:.*:log-group:\/aws\/batch\/job:\*|\*)\]$/,
+    );
   }
 });
 

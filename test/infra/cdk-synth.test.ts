@@ -42,27 +42,57 @@ before(() => {
   });
   result = spawnSync(
     path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk'),
-    ['synth', '--build', 'true', '--output', out, '--no-notices', '--no-version-reporting', '--lookups', 'false', '--ci', '--quiet'],
+    [
+      'synth',
+      '--build',
+      'true',
+      '--output',
+      out,
+      '--no-notices',
+      '--no-version-reporting',
+      '--lookups',
+      'false',
+      '--ci',
+      '--quiet',
+    ],
     { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 240_000 },
   );
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));
 
-const stackTemplate = () => JSON.parse(readFileSync(path.join(out, 'CnnCodes.template.json'), 'utf8')) as { Resources: Record<string, TemplateResource> };
+const stackTemplate = () =>
+  JSON.parse(readFileSync(path.join(out, 'CnnCodes.template.json'), 'utf8')) as {
+    Resources: Record<string, TemplateResource>;
+  };
 const assetPathOf = (logicalIdPrefix: string) => {
-  const [, fn] = Object.entries(stackTemplate().Resources).find(([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith(logicalIdPrefix))!;
+  const [, fn] = Object.entries(stackTemplate().Resources).find(
+    ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith(logicalIdPrefix),
+  )!;
   return path.join(out, fn.Metadata!['aws:asset:path'] as string);
 };
 
 test('cdk synth succeeds offline, with cdk-nag passing, without running Docker', () => {
   assert.equal(result.error, undefined, String(result.error));
   assert.equal(result.status, 0, `cdk synth failed:\n${String(result.stderr).slice(-4000)}`);
-  assert.equal(existsSync(dockerCalls), false, `docker was called: ${existsSync(dockerCalls) ? readFileSync(dockerCalls, 'utf8') : ''}`);
-  const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { type: string }> };
+  assert.equal(
+    existsSync(dockerCalls),
+    false,
+    `docker was called: ${existsSync(dockerCalls) ? readFileSync(dockerCalls, 'utf8') : ''}`,
+  );
+  const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string }>;
+  };
   assert.equal(manifest.artifacts.CnnCodes?.type, 'aws:cloudformation:stack');
-  const acknowledged = Object.values(stackTemplate().Resources).flatMap((r) => (r.Metadata as { cdk_nag?: { rules_to_suppress: Array<{ id: string; reason: string }> } } | undefined)?.cdk_nag?.rules_to_suppress ?? []);
-  assert.ok(acknowledged.length > 0 && acknowledged.every((rule) => rule.reason.length > 0), 'the app registers cdk-nag and its acknowledgements reach the template');
+  const acknowledged = Object.values(stackTemplate().Resources).flatMap(
+    (r) =>
+      (r.Metadata as { cdk_nag?: { rules_to_suppress: Array<{ id: string; reason: string }> } } | undefined)?.cdk_nag
+        ?.rules_to_suppress ?? [],
+  );
+  assert.ok(
+    acknowledged.length > 0 && acknowledged.every((rule) => rule.reason.length > 0),
+    'the app registers cdk-nag and its acknowledgements reach the template',
+  );
 });
 
 test('the two container images are staged for a deploy-time build, with their Dockerfiles', () => {
@@ -71,8 +101,12 @@ test('the two container images are staged for a deploy-time build, with their Do
   assert.equal(images.length, 2);
   for (const image of images) {
     const context = path.join(out, image.source.directory);
-    assert.ok(existsSync(path.join(context, image.source.dockerFile ?? 'Dockerfile')), `${image.source.directory} lacks its Dockerfile`);
-    for (const heavy of ['node_modules', '.git', 'dist', 'cdk.out', '.venv']) assert.equal(existsSync(path.join(context, heavy)), false, `${heavy} in ${context}`);
+    assert.ok(
+      existsSync(path.join(context, image.source.dockerFile ?? 'Dockerfile')),
+      `${image.source.directory} lacks its Dockerfile`,
+    );
+    for (const heavy of ['node_modules', '.git', 'dist', 'cdk.out', '.venv'])
+      assert.equal(existsSync(path.join(context, heavy)), false, `${heavy} in ${context}`);
   }
 });
 
@@ -82,13 +116,23 @@ test('the bundled heads load in a folder with no node_modules, as in Lambda', ()
     const isolated = mkdtempSync(path.join(tmpdir(), `cnn-codes-${fn}-`));
     try {
       copyFileSync(bundle, path.join(isolated, 'index.mjs'));
-      const loaded = spawnSync(process.execPath, ['--input-type=module', '-e', "const m = await import('./index.mjs'); if (typeof m.handler !== 'function') process.exit(3);"], {
-        cwd: isolated,
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
+      const loaded = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          "const m = await import('./index.mjs'); if (typeof m.handler !== 'function') process.exit(3);",
+        ],
+        {
+          cwd: isolated,
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
       // The first line naming an Error, not the minified source line Node prints above it.
-      const reason = loaded.stderr.split('\n').find((line) => /Error|Cannot|Could not/.test(line) && line.length < 500) ?? loaded.stderr.slice(-800);
+      const reason =
+        loaded.stderr.split('\n').find((line) => /Error|Cannot|Could not/.test(line) && line.length < 500) ??
+        loaded.stderr.slice(-800);
       assert.equal(loaded.status, 0, `${fn} bundle does not load: ${reason}`);
     } finally {
       rmSync(isolated, { recursive: true, force: true });

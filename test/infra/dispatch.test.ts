@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { dispatchWorkers, parsePools, type DispatchPorts, type JobSubmission, type WorkerPool } from '../../functions/dispatch/dispatch.js';
+import {
+  dispatchWorkers,
+  parsePools,
+  type DispatchPorts,
+  type JobSubmission,
+  type WorkerPool,
+} from '../../functions/dispatch/dispatch.js';
 import { arraySizeFor, MAX_ARRAY_SIZE, workersToAdd } from '../../functions/dispatch/sizing.js';
 
 describe('sizing', () => {
@@ -55,13 +61,25 @@ describe('dispatchWorkers', () => {
   }
 
   test('tops each pool up to its backlog with one submission', async () => {
-    const { ports, submitted } = fakePorts({ 'https://sqs/extract': 35, 'https://sqs/fine-tune': 1 }, { 'job-extract': 1 });
-    const result = await dispatchWorkers([pool('extract'), pool('fine-tune', { messagesPerWorker: 1, maxWorkers: 1 })], ports);
+    const { ports, submitted } = fakePorts(
+      { 'https://sqs/extract': 35, 'https://sqs/fine-tune': 1 },
+      { 'job-extract': 1 },
+    );
+    const result = await dispatchWorkers(
+      [pool('extract'), pool('fine-tune', { messagesPerWorker: 1, maxWorkers: 1 })],
+      ports,
+    );
     assert.deepEqual(submitted, [
       { jobName: 'job-extract', jobQueue: 'arn:jq', jobDefinition: 'arn:jd/extract', arraySize: 3 },
       { jobName: 'job-fine-tune', jobQueue: 'arn:jq', jobDefinition: 'arn:jd/fine-tune' },
     ]);
-    assert.deepEqual(result.map((r) => [r.pool, r.backlog, r.active, r.added]), [['extract', 35, 1, 3], ['fine-tune', 1, 0, 1]]);
+    assert.deepEqual(
+      result.map((r) => [r.pool, r.backlog, r.active, r.added]),
+      [
+        ['extract', 35, 1, 3],
+        ['fine-tune', 1, 0, 1],
+      ],
+    );
   });
 
   test('an empty queue costs no Batch call; a full pool submits nothing', async () => {
@@ -69,7 +87,10 @@ describe('dispatchWorkers', () => {
     const result = await dispatchWorkers([pool('idle'), pool('busy')], ports);
     assert.deepEqual(listed, ['job-busy']);
     assert.deepEqual(submitted, []);
-    assert.deepEqual(result.map((r) => r.added), [0, 0]);
+    assert.deepEqual(
+      result.map((r) => r.added),
+      [0, 0],
+    );
   });
 
   test('one pool failing does not stop the other, and the error names it', async () => {
@@ -79,12 +100,23 @@ describe('dispatchWorkers', () => {
       assert.match(String(err.errors[0]), /Batch said no/);
       return true;
     });
-    assert.deepEqual(submitted.map((s) => s.jobName), ['job-b']);
+    assert.deepEqual(
+      submitted.map((s) => s.jobName),
+      ['job-b'],
+    );
   });
 });
 
 describe('parsePools', () => {
-  const valid = { name: 'extract', queueUrl: 'u', jobQueue: 'q', jobDefinition: 'd', jobName: 'n', messagesPerWorker: 500, maxWorkers: 4 };
+  const valid = {
+    name: 'extract',
+    queueUrl: 'u',
+    jobQueue: 'q',
+    jobDefinition: 'd',
+    jobName: 'n',
+    messagesPerWorker: 500,
+    maxWorkers: 4,
+  };
 
   test('reads what the stack writes', () => {
     assert.deepEqual(parsePools(JSON.stringify([valid])), [valid]);

@@ -8,7 +8,9 @@ import { PipelineStack } from '../../infra/pipeline-stack.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 /** cdk.json's context (defaults and feature flags), so tests build what `cdk synth` builds. */
-export const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+export const CDK_JSON_CONTEXT = (
+  JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+).context;
 
 export interface SynthesizedPipeline {
   app: App;
@@ -33,7 +35,10 @@ export function synthPipeline(context: Record<string, unknown> = {}): Synthesize
   const key = JSON.stringify(context);
   const cached = cache.get(key);
   if (cached) return cached;
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context }, outdir: mkdtempSync(path.join(tmpdir(), 'cnn-codes-cdk-')) });
+  const app = new App({
+    context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context },
+    outdir: mkdtempSync(path.join(tmpdir(), 'cnn-codes-cdk-')),
+  });
   const config = readConfig(app.node);
   const stack = new PipelineStack(app, config.stackName, { config });
   const template = Template.fromStack(stack);

@@ -32,14 +32,20 @@ test('S3 store: round trip, missing keys, paginated listing under its prefix, de
   await new S3BlobStore(c.s3, 'adapters', 'runs/r10').put('parts/x.json', 'other run'); // a sibling prefix
   const keys: string[] = [];
   for await (const b of store.list('parts/')) keys.push(b.key);
-  assert.deepEqual(keys, Array.from({ length: 8 }, (_, i) => `parts/${i}.json`), 'three pages, prefix stripped, sibling run excluded');
+  assert.deepEqual(
+    keys,
+    Array.from({ length: 8 }, (_, i) => `parts/${i}.json`),
+    'three pages, prefix stripped, sibling run excluded',
+  );
   await store.delete('a.json');
   assert.equal(await store.exists('a.json'), false);
 });
 
 test('S3 putIfAbsent: of 12 concurrent writers exactly one wins, and its body stays', async () => {
   const store = new S3BlobStore(c.s3, 'adapters', 'claims');
-  const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.putIfAbsent('train.json', `writer ${i}`)));
+  const results = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => store.putIfAbsent('train.json', `writer ${i}`)),
+  );
   assert.equal(results.filter(Boolean).length, 1);
   const winner = results.indexOf(true);
   assert.equal(new TextDecoder().decode(await store.get('train.json')), `writer ${winner}`);
@@ -47,7 +53,10 @@ test('S3 putIfAbsent: of 12 concurrent writers exactly one wins, and its body st
 });
 
 test('S3 large bodies go up as multipart uploads and come back byte for byte', async () => {
-  const store = new S3BlobStore(c.s3, 'adapters', 'big', { multipartThreshold: 6 * 1024 * 1024, partSize: 5 * 1024 * 1024 });
+  const store = new S3BlobStore(c.s3, 'adapters', 'big', {
+    multipartThreshold: 6 * 1024 * 1024,
+    partSize: 5 * 1024 * 1024,
+  });
   const body = new Uint8Array(13 * 1024 * 1024);
   for (let i = 0; i < body.length; i += 4096) body[i] = (i / 4096) % 251;
   const before = moto.requests().length;
@@ -57,15 +66,29 @@ test('S3 large bodies go up as multipart uploads and come back byte for byte', a
   assert.equal((requests.match(/PUT \/adapters\/big\/shard\.npy\?[^ ]*partNumber=/g) ?? []).length, 3, 'three parts');
   assert.deepEqual(Buffer.from(await store.get('shard.npy')).equals(Buffer.from(body)), true);
   // Ranged reads (train reads large compacted shards this way, in parallel) give exactly the bytes asked for.
-  const [head, middle, tail] = await Promise.all([store.getRange('shard.npy', 0, 4097), store.getRange('shard.npy', 5 << 20, (5 << 20) + 8192), store.getRange('shard.npy', body.length - 10, body.length)]);
-  assert.deepEqual([head, middle, tail].map((b) => b.byteLength), [4097, 8192, 10]);
+  const [head, middle, tail] = await Promise.all([
+    store.getRange('shard.npy', 0, 4097),
+    store.getRange('shard.npy', 5 << 20, (5 << 20) + 8192),
+    store.getRange('shard.npy', body.length - 10, body.length),
+  ]);
+  assert.deepEqual(
+    [head, middle, tail].map((b) => b.byteLength),
+    [4097, 8192, 10],
+  );
   assert.equal(Buffer.from(middle).equals(Buffer.from(body.subarray(5 << 20, (5 << 20) + 8192))), true);
   assert.equal(Buffer.from(head).equals(Buffer.from(body.subarray(0, 4097))), true);
   assert.equal(Buffer.from(tail).equals(Buffer.from(body.subarray(body.length - 10))), true);
 });
 
 test('SQS queue: long poll, heartbeat, release, batch ack, dead-letter with reason, redrive after maxReceiveCount', async () => {
-  const made = await provision(c.s3, c.sqs, { bucket: 'adapters', queuePrefix: 'adapt', region: 'us-east-1', visibilityTimeoutSeconds: 2, maxReceiveCount: 2, notifyPrefix: null });
+  const made = await provision(c.s3, c.sqs, {
+    bucket: 'adapters',
+    queuePrefix: 'adapt',
+    region: 'us-east-1',
+    visibilityTimeoutSeconds: 2,
+    maxReceiveCount: 2,
+    notifyPrefix: null,
+  });
   const queue = new SqsQueue(c.sqs, made.queues.extract.url);
   setTimeout(() => void queue.send({ n: 1 }), 300);
   const started = Date.now();
@@ -88,7 +111,9 @@ test('SQS queue: long poll, heartbeat, release, batch ack, dead-letter with reas
   await queue.deadLetter(poison, 'CONFIG: invalid message: body is not JSON');
   await queue.ackAll([again!, ...batch.filter((m) => m !== poison)]);
   assert.deepEqual(await queue.counts(), { visible: 0, inFlight: 0, delayed: 0 });
-  assert.deepEqual(await drainQueue(c.sqs, made.queues.extract.deadLetterUrl), [{ body: '{"v":1,"type":"extract","oops":', reason: 'CONFIG: invalid message: body is not JSON' }]);
+  assert.deepEqual(await drainQueue(c.sqs, made.queues.extract.deadLetterUrl), [
+    { body: '{"v":1,"type":"extract","oops":', reason: 'CONFIG: invalid message: body is not JSON' },
+  ]);
 
   // Never settled: after maxReceiveCount (2) receives SQS itself moves it to the DLQ.
   await queue.send({ n: 4 });
@@ -97,11 +122,21 @@ test('SQS queue: long poll, heartbeat, release, batch ack, dead-letter with reas
     await queue.release(m!, 0);
   }
   assert.deepEqual(await queue.receive({ waitSeconds: 1 }), []);
-  assert.deepEqual((await drainQueue(c.sqs, made.queues.extract.deadLetterUrl)).map((m) => m.body), ['{"n":4}']);
+  assert.deepEqual(
+    (await drainQueue(c.sqs, made.queues.extract.deadLetterUrl)).map((m) => m.body),
+    ['{"n":4}'],
+  );
 });
 
 test('up is idempotent and wires ObjectCreated under the prefix to the extract queue', async () => {
-  const options = { bucket: 'adapters', queuePrefix: 'again', region: 'us-east-1', visibilityTimeoutSeconds: 30, maxReceiveCount: 3, notifyPrefix: 'datasets/' };
+  const options = {
+    bucket: 'adapters',
+    queuePrefix: 'again',
+    region: 'us-east-1',
+    visibilityTimeoutSeconds: 30,
+    maxReceiveCount: 3,
+    notifyPrefix: 'datasets/',
+  };
   const first = await provision(c.s3, c.sqs, options);
   const second = await provision(c.s3, c.sqs, { ...options, visibilityTimeoutSeconds: 45 });
   assert.deepEqual(second.queues, first.queues);
@@ -110,13 +145,22 @@ test('up is idempotent and wires ObjectCreated under the prefix to the extract q
 });
 
 test('endpoint settings follow the SDK conventions; an emulator without credentials gets dummy keys', () => {
-  assert.deepEqual(awsSettings({}, { AWS_ENDPOINT_URL: 'http://h:1', AWS_ENDPOINT_URL_SQS: 'http://q:2', AWS_DEFAULT_REGION: 'eu-west-1' }), {
-    region: 'eu-west-1',
-    s3Endpoint: 'http://h:1',
-    sqsEndpoint: 'http://q:2',
-    emulatorCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  assert.deepEqual(awsSettings({ endpoint: 'http://x:3' }, { AWS_ENDPOINT_URL_S3: 'http://s:4', AWS_ACCESS_KEY_ID: 'k' }), { region: 'us-east-1', s3Endpoint: 'http://x:3', sqsEndpoint: 'http://x:3' });
+  assert.deepEqual(
+    awsSettings(
+      {},
+      { AWS_ENDPOINT_URL: 'http://h:1', AWS_ENDPOINT_URL_SQS: 'http://q:2', AWS_DEFAULT_REGION: 'eu-west-1' },
+    ),
+    {
+      region: 'eu-west-1',
+      s3Endpoint: 'http://h:1',
+      sqsEndpoint: 'http://q:2',
+      emulatorCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    },
+  );
+  assert.deepEqual(
+    awsSettings({ endpoint: 'http://x:3' }, { AWS_ENDPOINT_URL_S3: 'http://s:4', AWS_ACCESS_KEY_ID: 'k' }),
+    { region: 'us-east-1', s3Endpoint: 'http://x:3', sqsEndpoint: 'http://x:3' },
+  );
   assert.deepEqual(awsSettings({}, { AWS_REGION: 'ap-south-1' }), { region: 'ap-south-1' });
   assert.throws(() => awsSettings({ endpoint: 'localhost:4566' }, {}), /http\(s\) URL/);
 });

@@ -32,7 +32,9 @@ test('S3 putIfVersion: a stale or missing version loses, the current one wins, a
 test('40 shards mark themselves concurrently, twice each: the count is exact and exactly one marking completes it', async () => {
   const store = new S3BlobStore(c.s3, 'join', 'runs/r');
   const total = 40;
-  const marks = [...Array.from({ length: total }, (_, i) => i), ...Array.from({ length: total }, (_, i) => i)].sort(() => Math.random() - 0.5);
+  const marks = [...Array.from({ length: total }, (_, i) => i), ...Array.from({ length: total }, (_, i) => i)].sort(
+    () => Math.random() - 0.5,
+  );
   const before = moto.requests().length;
   const readings = await Promise.all(marks.map((m) => markDone(store, 'join/groups.json', m, total)));
   const requests = moto.requests().slice(before);
@@ -42,5 +44,8 @@ test('40 shards mark themselves concurrently, twice each: the count is exact and
   assert.equal(requests.filter((l) => l.includes('list-type')).length, 0, 'no listing');
   const conflicts = readings.reduce((n, r) => n + r.conflicts, 0);
   // Each marking costs one GET and at most one PUT per attempt: O(1) per shard plus the contention it met.
-  assert.ok(requests.length <= 2 * (marks.length + conflicts), `${requests.length} requests for ${marks.length} markings and ${conflicts} conflicts`);
+  assert.ok(
+    requests.length <= 2 * (marks.length + conflicts),
+    `${requests.length} requests for ${marks.length} markings and ${conflicts} conflicts`,
+  );
 });

@@ -23,7 +23,14 @@ before(async () => {
   requireShared();
   moto = await startMoto();
   c = clients(moto.endpoint);
-  made = await provision(c.s3, c.sqs, { bucket: BUCKET, queuePrefix: 'lam', region: 'us-east-1', visibilityTimeoutSeconds: 30, maxReceiveCount: 3, notifyPrefix: null });
+  made = await provision(c.s3, c.sqs, {
+    bucket: BUCKET,
+    queuePrefix: 'lam',
+    region: 'us-east-1',
+    visibilityTimeoutSeconds: 30,
+    maxReceiveCount: 3,
+    notifyPrefix: null,
+  });
   Object.assign(process.env, motoEnv(moto.endpoint), {
     CNN_CODES_BUCKET: BUCKET,
     CNN_CODES_RUN_QUEUE_URL: made.queues.run.url,
@@ -39,25 +46,57 @@ before(async () => {
   for (const rel of files) await dataset.put(rel, await readFile(path.join(root, rel)));
 });
 after(async () => {
-  await Promise.all([import('../../functions/train-head/handler.js'), import('../../functions/extract/lambda.js')].map(async (m) => (await m).dispose()));
+  await Promise.all(
+    [import('../../functions/train-head/handler.js'), import('../../functions/extract/lambda.js')].map(async (m) =>
+      (await m).dispose(),
+    ),
+  );
   await moto?.stop();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
 test('train-head handler: plans a run, reports the retryable failure only, moves the poison message to its DLQ', async () => {
   const { handler } = await import('../../functions/train-head/handler.js');
-  await new S3BlobStore(c.s3, BUCKET, 'runs/orphan').put('plan.json', JSON.stringify({ runId: 'orphan', shards: [[{ key: 'train/ants/x.jpg', split: 'train', label: 0 }]] }));
+  await new S3BlobStore(c.s3, BUCKET, 'runs/orphan').put(
+    'plan.json',
+    JSON.stringify({ runId: 'orphan', shards: [[{ key: 'train/ants/x.jpg', split: 'train', label: 0 }]] }),
+  );
   const trainQueue = new SqsQueue(c.sqs, made.queues.train.url);
-  const orphan = { v: 1, type: 'train', runId: 'orphan', workspace: `s3://${BUCKET}/runs/orphan`, cache: `s3://${BUCKET}/cache`, train: {}, split: 'val' };
-  const plan = { v: 1, type: 'run', runId: 'mini', dataset: `s3://${BUCKET}/datasets/mini`, workspace: `s3://${BUCKET}/runs/mini`, cache: `s3://${BUCKET}/cache`, model: 'mobilenetv2-12-int8', cuts: ['final'], shardSize: 3 };
+  const orphan = {
+    v: 1,
+    type: 'train',
+    runId: 'orphan',
+    workspace: `s3://${BUCKET}/runs/orphan`,
+    cache: `s3://${BUCKET}/cache`,
+    train: {},
+    split: 'val',
+  };
+  const plan = {
+    v: 1,
+    type: 'run',
+    runId: 'mini',
+    dataset: `s3://${BUCKET}/datasets/mini`,
+    workspace: `s3://${BUCKET}/runs/mini`,
+    cache: `s3://${BUCKET}/cache`,
+    model: 'mobilenetv2-12-int8',
+    cuts: ['final'],
+    shardSize: 3,
+  };
   await trainQueue.send(orphan);
   await trainQueue.sendRaw('{"v":1,"type":"train"}');
   await trainQueue.send(plan);
   const messages = await receiveN(c.sqs, made.queues.train.url, 3);
   const response = await handler(toSqsEvent(messages, arn('train')));
   const byBody = (needle: string) => messages.find((m) => m.Body!.includes(needle))!.MessageId!;
-  assert.deepEqual(response.batchItemFailures, [{ itemIdentifier: byBody('orphan') }], 'shard parts missing: retry that one only');
-  assert.deepEqual((await drainQueue(c.sqs, made.queues.train.deadLetterUrl)).map((m) => m.body), ['{"v":1,"type":"train"}']);
+  assert.deepEqual(
+    response.batchItemFailures,
+    [{ itemIdentifier: byBody('orphan') }],
+    'shard parts missing: retry that one only',
+  );
+  assert.deepEqual(
+    (await drainQueue(c.sqs, made.queues.train.deadLetterUrl)).map((m) => m.body),
+    ['{"v":1,"type":"train"}'],
+  );
   const extracts = await drainQueue(c.sqs, made.queues.extract.url);
   assert.equal(extracts.length, 3, '8 images in shards of 3');
 });
@@ -65,24 +104,56 @@ test('train-head handler: plans a run, reports the retryable failure only, moves
 test('extract handler: a shard and an S3 test event in one batch; a misrouted message is dead-lettered', async () => {
   const { handler } = await import('../../functions/extract/lambda.js');
   const extractQueue = new SqsQueue(c.sqs, made.queues.extract.url);
-  const shard = { v: 1, type: 'extract', runId: 'solo', dataset: `s3://${BUCKET}/datasets/mini`, workspace: `s3://${BUCKET}/runs/solo`, cache: `s3://${BUCKET}/cache`, model: 'mobilenetv2-12-int8', cuts: ['final'], shard: { index: 0, count: 1, items: [{ key: 'train/ants/missing.jpg', split: 'train', label: 0 }, { key: 'val/bees/' + (await firstKey('val/bees/')), split: 'val', label: 1 }] } };
-  await new S3BlobStore(c.s3, BUCKET, 'runs/solo').put('plan.json', JSON.stringify({ runId: 'solo', shards: [shard.shard.items], train: {}, split: 'val' }));
+  const shard = {
+    v: 1,
+    type: 'extract',
+    runId: 'solo',
+    dataset: `s3://${BUCKET}/datasets/mini`,
+    workspace: `s3://${BUCKET}/runs/solo`,
+    cache: `s3://${BUCKET}/cache`,
+    model: 'mobilenetv2-12-int8',
+    cuts: ['final'],
+    shard: {
+      index: 0,
+      count: 1,
+      items: [
+        { key: 'train/ants/missing.jpg', split: 'train', label: 0 },
+        { key: 'val/bees/' + (await firstKey('val/bees/')), split: 'val', label: 1 },
+      ],
+    },
+  };
+  await new S3BlobStore(c.s3, BUCKET, 'runs/solo').put(
+    'plan.json',
+    JSON.stringify({ runId: 'solo', shards: [shard.shard.items], train: {}, split: 'val' }),
+  );
   await extractQueue.send(shard);
   await extractQueue.sendRaw(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: BUCKET }));
   await extractQueue.send({ v: 1, type: 'evaluate', runId: 'x' });
   const messages = await receiveN(c.sqs, made.queues.extract.url, 3);
   const response = await handler(toSqsEvent(messages, arn('extract')));
   assert.deepEqual(response.batchItemFailures, []);
-  const part = await new S3BlobStore(c.s3, BUCKET, 'runs/solo').getJson<{ entries: unknown[]; rejects: Array<{ kind: string }> }>('parts/000000.json');
+  const part = await new S3BlobStore(c.s3, BUCKET, 'runs/solo').getJson<{
+    entries: unknown[];
+    rejects: Array<{ kind: string }>;
+  }>('parts/000000.json');
   assert.equal(part?.entries.length, 1);
-  assert.deepEqual(part?.rejects.map((r) => r.kind), ['missing'], 'a bad or missing image never fails its shard');
-  assert.deepEqual((await drainQueue(c.sqs, made.queues.train.url)).map((m) => JSON.parse(m.body).runId), ['solo'], 'a one-shard run joins at once');
+  assert.deepEqual(
+    part?.rejects.map((r) => r.kind),
+    ['missing'],
+    'a bad or missing image never fails its shard',
+  );
+  assert.deepEqual(
+    (await drainQueue(c.sqs, made.queues.train.url)).map((m) => JSON.parse(m.body).runId),
+    ['solo'],
+    'a one-shard run joins at once',
+  );
   const dead = await drainQueue(c.sqs, made.queues.extract.deadLetterUrl);
   assert.equal(dead.length, 1);
   assert.match(dead[0]!.reason!, /"evaluate" is not served here/);
 });
 
 async function firstKey(prefix: string): Promise<string> {
-  for await (const blob of new S3BlobStore(c.s3, BUCKET, 'datasets/mini').list(prefix)) return blob.key.slice(prefix.length);
+  for await (const blob of new S3BlobStore(c.s3, BUCKET, 'datasets/mini').list(prefix))
+    return blob.key.slice(prefix.length);
   throw new Error(`nothing under ${prefix}`);
 }

@@ -26,13 +26,29 @@ before(async () => {
   requireShared();
   moto = await startMoto();
   const c = clients(moto.endpoint);
-  made = await provision(c.s3, c.sqs, { bucket: BUCKET, queuePrefix: 'lat', region: 'us-east-1', visibilityTimeoutSeconds: 30, maxReceiveCount: 3, notifyPrefix: null });
-  const env = { AWS_ENDPOINT_URL: moto.endpoint, CNN_CODES_BUCKET: BUCKET, CNN_CODES_MODELS_DIR: MODELS_DIR, CNN_CODES_THREADS: '1' };
-  runtime = buildRuntime({ ...settingsFromEnv(env), queueUrls: { extract: made.queues.extract.url, train: made.queues.train.url } }, { withBackbone: true });
+  made = await provision(c.s3, c.sqs, {
+    bucket: BUCKET,
+    queuePrefix: 'lat',
+    region: 'us-east-1',
+    visibilityTimeoutSeconds: 30,
+    maxReceiveCount: 3,
+    notifyPrefix: null,
+  });
+  const env = {
+    AWS_ENDPOINT_URL: moto.endpoint,
+    CNN_CODES_BUCKET: BUCKET,
+    CNN_CODES_MODELS_DIR: MODELS_DIR,
+    CNN_CODES_THREADS: '1',
+  };
+  runtime = buildRuntime(
+    { ...settingsFromEnv(env), queueUrls: { extract: made.queues.extract.url, train: made.queues.train.url } },
+    { withBackbone: true },
+  );
   const dataset = new S3BlobStore(c.s3, BUCKET, 'datasets/lat');
   for (const cls of ['ants', 'bees']) {
     const dir = path.join(HYMENOPTERA, 'train', cls);
-    for (const name of (await readdir(dir)).sort().slice(0, 12)) await dataset.put(`train/${cls}/${name}`, await readFile(path.join(dir, name)));
+    for (const name of (await readdir(dir)).sort().slice(0, 12))
+      await dataset.put(`train/${cls}/${name}`, await readFile(path.join(dir, name)));
   }
 });
 after(async () => {
@@ -48,7 +64,11 @@ interface Marks {
 }
 
 /** Sends one body at a time to a warm, long-polling worker loop and times each message's life. */
-async function measure(queue: SqsQueue, bodies: unknown[], handle: (m: ReadonlyArray<ReceivedMessage<unknown>>) => Promise<Outcome[]>): Promise<Marks[]> {
+async function measure(
+  queue: SqsQueue,
+  bodies: unknown[],
+  handle: (m: ReadonlyArray<ReceivedMessage<unknown>>) => Promise<Outcome[]>,
+): Promise<Marks[]> {
   const controller = new AbortController();
   let marks: Marks = { sent: 0 };
   let settled: (failure?: Error) => void = () => {};
@@ -89,7 +109,9 @@ async function measure(queue: SqsQueue, bodies: unknown[], handle: (m: ReadonlyA
   try {
     for (const body of bodies) {
       marks = { sent: performance.now() };
-      const done = new Promise<void>((resolve, reject) => (settled = (failure) => (failure ? reject(failure) : resolve())));
+      const done = new Promise<void>(
+        (resolve, reject) => (settled = (failure) => (failure ? reject(failure) : resolve())),
+      );
       await queue.send(body);
       await done;
       out.push(marks);
@@ -111,7 +133,11 @@ function describe(label: string, marks: Marks[]): string {
 
 test('one message end to end through the emulator: transport, an idempotent redelivery, and a warm shard of 4 images', async (t) => {
   const queue = runtime.queues.extract!;
-  const noop = await measure(queue, Array.from({ length: 15 }, (_, i) => ({ ping: i })), async (ms) => ms.map(() => ({ kind: 'done' })));
+  const noop = await measure(
+    queue,
+    Array.from({ length: 15 }, (_, i) => ({ ping: i })),
+    async (ms) => ms.map(() => ({ kind: 'done' })),
+  );
 
   const shard = (index: number, items: ExtractMessage['shard']['items'], runId: string): ExtractMessage => ({
     v: 1,
@@ -124,20 +150,37 @@ test('one message end to end through the emulator: transport, an idempotent rede
     cuts: ['final'],
     shard: { index, count: 6, items },
   });
-  await new S3BlobStore(runtime.s3, BUCKET, 'runs/latency').put('plan.json', JSON.stringify({ runId: 'latency', train: {}, split: 'val' }));
+  await new S3BlobStore(runtime.s3, BUCKET, 'runs/latency').put(
+    'plan.json',
+    JSON.stringify({ runId: 'latency', train: {}, split: 'val' }),
+  );
   const keys: ExtractMessage['shard']['items'] = [];
-  for await (const blob of new S3BlobStore(runtime.s3, BUCKET, 'datasets/lat').list('')) keys.push({ key: blob.key, split: 'train', label: blob.key.includes('bees') ? 1 : 0 });
+  for await (const blob of new S3BlobStore(runtime.s3, BUCKET, 'datasets/lat').list(''))
+    keys.push({ key: blob.key, split: 'train', label: blob.key.includes('bees') ? 1 : 0 });
   const handle = (ms: ReadonlyArray<ReceivedMessage<unknown>>) => handleBatch(runtime.deps, ms, new Set(['extract']));
   // The first shard loads the backbone; the five after it are the steady state of a warm worker.
-  const warm = await measure(queue, [0, 1, 2, 3, 4, 5].map((i) => shard(i, keys.slice(i * 4, i * 4 + 4), 'latency')), handle);
-  const redelivered = await measure(queue, Array.from({ length: 10 }, () => shard(0, keys.slice(0, 4), 'latency')), handle);
+  const warm = await measure(
+    queue,
+    [0, 1, 2, 3, 4, 5].map((i) => shard(i, keys.slice(i * 4, i * 4 + 4), 'latency')),
+    handle,
+  );
+  const redelivered = await measure(
+    queue,
+    Array.from({ length: 10 }, () => shard(0, keys.slice(0, 4), 'latency')),
+    handle,
+  );
 
-  t.diagnostic(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  t.diagnostic(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   t.diagnostic(describe('transport only (no-op handler)', noop));
   t.diagnostic(describe('first shard, backbone load included', warm.slice(0, 1)));
   t.diagnostic(describe('warm shard of 4 new images (extract + part + join)', warm.slice(1)));
   t.diagnostic(describe('redelivered finished shard (idempotent path)', redelivered));
-  const median = (marks: Marks[]) => marks.map((m) => m.acked! - m.sent).sort((a, b) => a - b)[Math.floor(marks.length / 2)]!;
+  const median = (marks: Marks[]) =>
+    marks.map((m) => m.acked! - m.sent).sort((a, b) => a - b)[Math.floor(marks.length / 2)]!;
   assert.ok(median(noop) < 2000, 'a long-polling worker picks a message up well within a second or two');
   assert.ok(median(redelivered) < median(warm.slice(1)), 'a finished shard costs less than extracting it');
 });

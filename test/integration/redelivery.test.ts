@@ -19,7 +19,15 @@ import { ACCEPTS } from '../../functions/shared/workers.js';
 import { copyHymenopteraSubset, localPipeline } from '../helpers/local-pipeline.js';
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { MODELS_DIR, requireShared } from '../helpers/paths.js';
-import { BIN, cli, clients, codesByHash, comparableManifest, spawnWorker, waitForEvaluated } from '../helpers/serverless.js';
+import {
+  BIN,
+  cli,
+  clients,
+  codesByHash,
+  comparableManifest,
+  spawnWorker,
+  waitForEvaluated,
+} from '../helpers/serverless.js';
 
 /**
  * Idempotence over real SQS: every message delivered three times (and every shard sent twice), and a worker killed
@@ -53,25 +61,67 @@ async function assertSameAsLocal(bucket: string, runId: string): Promise<void> {
   const manifest = (await workspace.getJson<Manifest>('manifest.json'))!;
   assert.deepEqual(comparableManifest(manifest), comparableManifest(localManifest));
   const remote = await codesByHash(new FeatureStore(new S3BlobStore(c.s3, bucket), 'cache'), manifest);
-  const reference = await codesByHash(new FeatureStore(new FsBlobStore(path.join(root, 'local')), 'codes'), localManifest);
+  const reference = await codesByHash(
+    new FeatureStore(new FsBlobStore(path.join(root, 'local')), 'codes'),
+    localManifest,
+  );
   for (const [hash, code] of reference) assert.ok(remote.get(hash)?.equals(code), `code of ${hash} differs`);
   assert.deepEqual((await workspace.getJson<HeadArtefact>('head.json'))!.head, local.head.head);
-  assert.equal((await workspace.getJson<Evaluation>('metrics.json'))!.metrics.accuracy, local.evaluation.metrics.accuracy);
+  assert.equal(
+    (await workspace.getJson<Evaluation>('metrics.json'))!.metrics.accuracy,
+    local.evaluation.metrics.accuracy,
+  );
   const events: Record<string, Array<{ outcome?: string; receiveCount: number; shard?: number }>> = {};
-  for await (const blob of workspace.list('events/')) (events[blob.key.split('/')[1]!] ??= []).push((await workspace.getJson(blob.key))!);
+  for await (const blob of workspace.list('events/'))
+    (events[blob.key.split('/')[1]!] ??= []).push((await workspace.getJson(blob.key))!);
   assert.equal(events.train?.length, 1, 'one train message');
   assert.equal(events.train![0]!.outcome, 'trained');
   assert.equal(events.evaluate?.length, 1, 'one evaluate message');
 }
 
-async function upAndSubmit(bucket: string, prefix: string, runId: string, visibility: number): Promise<Record<string, string>> {
-  const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', bucket, '--queue-prefix', prefix, '--no-notify', '--visibility-timeout', String(visibility), '--json'])) as { queues: Record<string, { url: string }> };
-  await cli(moto.endpoint, ['submit', '--bucket', bucket, '--queue-prefix', prefix, '--data', data, '--run-id', runId, '--shard-size', '5', '--json']);
+async function upAndSubmit(
+  bucket: string,
+  prefix: string,
+  runId: string,
+  visibility: number,
+): Promise<Record<string, string>> {
+  const up = JSON.parse(
+    await cli(moto.endpoint, [
+      'up',
+      '--bucket',
+      bucket,
+      '--queue-prefix',
+      prefix,
+      '--no-notify',
+      '--visibility-timeout',
+      String(visibility),
+      '--json',
+    ]),
+  ) as { queues: Record<string, { url: string }> };
+  await cli(moto.endpoint, [
+    'submit',
+    '--bucket',
+    bucket,
+    '--queue-prefix',
+    prefix,
+    '--data',
+    data,
+    '--run-id',
+    runId,
+    '--shard-size',
+    '5',
+    '--json',
+  ]);
   return Object.fromEntries(Object.entries(up.queues).map(([stage, q]) => [stage, q.url]));
 }
 
 /** A consumer that handles each message, then gives it back until its third delivery, and sends every shard twice. */
-async function stutter(runtime: Runtime, stage: (typeof STAGES)[number], copied: Set<number>, signal: AbortSignal): Promise<void> {
+async function stutter(
+  runtime: Runtime,
+  stage: (typeof STAGES)[number],
+  copied: Set<number>,
+  signal: AbortSignal,
+): Promise<void> {
   const queue = runtime.queues[stage]!;
   while (!signal.aborted) {
     const messages = await queue.receive({ max: 1, waitSeconds: 1, signal });
@@ -92,12 +142,23 @@ async function stutter(runtime: Runtime, stage: (typeof STAGES)[number], copied:
 test('every message delivered three times and every shard sent twice: the local run’s results, one train, one evaluate', async () => {
   const urls = await upAndSubmit('dup-bucket', 'dup', 'dup', 30);
   const runtime = buildRuntime(
-    { ...settingsFromEnv({ AWS_ENDPOINT_URL: moto.endpoint, CNN_CODES_BUCKET: 'dup-bucket', CNN_CODES_MODELS_DIR: MODELS_DIR, CNN_CODES_THREADS: '1' }), queueUrls: urls },
+    {
+      ...settingsFromEnv({
+        AWS_ENDPOINT_URL: moto.endpoint,
+        CNN_CODES_BUCKET: 'dup-bucket',
+        CNN_CODES_MODELS_DIR: MODELS_DIR,
+        CNN_CODES_THREADS: '1',
+      }),
+      queueUrls: urls,
+    },
     { withBackbone: true },
   );
   const controller = new AbortController();
   const copied = new Set<number>();
-  const consumers = STAGES.flatMap((stage) => [stutter(runtime, stage, copied, controller.signal), stutter(runtime, stage, copied, controller.signal)]);
+  const consumers = STAGES.flatMap((stage) => [
+    stutter(runtime, stage, copied, controller.signal),
+    stutter(runtime, stage, copied, controller.signal),
+  ]);
   try {
     await waitForEvaluated(new S3BlobStore(c.s3, 'dup-bucket', 'runs/dup'), 180_000);
     // Let the remaining redeliveries (of evaluate, of late shard copies) play out before judging.
@@ -109,14 +170,28 @@ test('every message delivered three times and every shard sent twice: the local 
   }
   await assertSameAsLocal('dup-bucket', 'dup');
   const parts: string[] = [];
-  for await (const blob of new S3BlobStore(c.s3, 'dup-bucket', 'runs/dup').list('events/extract/')) parts.push(blob.key);
+  for await (const blob of new S3BlobStore(c.s3, 'dup-bucket', 'runs/dup').list('events/extract/'))
+    parts.push(blob.key);
   assert.equal(parts.length, 8, 'four shards, each sent twice: eight messages');
 });
 
 test('a worker killed mid-shard: its message comes back after the visibility timeout and the run ends as the local one', async () => {
   const urls = await upAndSubmit('kill-bucket', 'kill', 'kill', 4);
   const env = { ...motoEnv(moto.endpoint), CNN_CODES_SHARED: path.dirname(MODELS_DIR) };
-  const args = ['--endpoint', moto.endpoint, '--bucket', 'kill-bucket', '--queue-prefix', 'kill', '--threads', '1', '--idle-exit', '60', '--poll', '2'];
+  const args = [
+    '--endpoint',
+    moto.endpoint,
+    '--bucket',
+    'kill-bucket',
+    '--queue-prefix',
+    'kill',
+    '--threads',
+    '1',
+    '--idle-exit',
+    '60',
+    '--poll',
+    '2',
+  ];
   const victim = spawnWorker([BIN, 'worker', '--queues', 'run,extract', ...args], env);
   const started = await victim.waitFor((e) => e.event === 'extract:start');
   victim.child.kill('SIGKILL');

@@ -28,29 +28,73 @@ before(async () => {
 after(() => moto?.stop());
 
 test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset GET the second time', async () => {
-  const up = await provision(c.s3, c.sqs, { bucket: 'scale-it', queuePrefix: 'scale', region: 'us-east-1', visibilityTimeoutSeconds: 30, maxReceiveCount: 3, notifyPrefix: null });
+  const up = await provision(c.s3, c.sqs, {
+    bucket: 'scale-it',
+    queuePrefix: 'scale',
+    region: 'us-east-1',
+    visibilityTimeoutSeconds: 30,
+    maxReceiveCount: 3,
+    notifyPrefix: null,
+  });
   const dataset = new S3BlobStore(c.s3, 'scale-it', 'datasets/d');
-  const keys = Array.from({ length: 160 }, (_, i) => `${i % 4 === 0 ? 'val' : 'train'}/${i % 2 ? 'ants' : 'bees'}/${i}.jpg`);
+  const keys = Array.from(
+    { length: 160 },
+    (_, i) => `${i % 4 === 0 ? 'val' : 'train'}/${i % 2 ? 'ants' : 'bees'}/${i}.jpg`,
+  );
   await Promise.all(keys.map((key) => dataset.put(key, `image ${key}`)));
   const queueUrls = Object.fromEntries(Object.entries(up.queues).map(([stage, q]) => [stage, q.url]));
-  const runtime = buildRuntime({ ...settingsFromEnv({ AWS_ENDPOINT_URL: moto.endpoint, CNN_CODES_BUCKET: 'scale-it', CNN_CODES_MODELS_DIR: MODELS_DIR }), queueUrls }, { withBackbone: false });
+  const runtime = buildRuntime(
+    {
+      ...settingsFromEnv({
+        AWS_ENDPOINT_URL: moto.endpoint,
+        CNN_CODES_BUCKET: 'scale-it',
+        CNN_CODES_MODELS_DIR: MODELS_DIR,
+      }),
+      queueUrls,
+    },
+    { withBackbone: false },
+  );
   const counter = { embedded: 0 };
   runtime.deps.openEmbedder = async (model, cuts) => fakeEmbedder(model, cuts, counter);
   const stop = new AbortController();
-  const workers = runWorkers(runtime, { stages: ['run', 'extract', 'train', 'evaluate'], pollSeconds: 1, signal: stop.signal });
+  const workers = runWorkers(runtime, {
+    stages: ['run', 'extract', 'train', 'evaluate'],
+    pollSeconds: 1,
+    signal: stop.signal,
+  });
   const runOnce = async (runId: string) => {
     const before = moto.requests().length;
     await new SqsQueue(c.sqs, up.queues.run.url).send({
-      v: MESSAGE_VERSION, type: 'run', runId, dataset: 's3://scale-it/datasets/d', workspace: `s3://scale-it/runs/${runId}`, cache: 's3://scale-it/cache',
-      model: 'mobilenetv2-12-int8', cuts: ['final'], shardSize: 8, train: { C: 1 },
+      v: MESSAGE_VERSION,
+      type: 'run',
+      runId,
+      dataset: 's3://scale-it/datasets/d',
+      workspace: `s3://scale-it/runs/${runId}`,
+      cache: 's3://scale-it/cache',
+      model: 'mobilenetv2-12-int8',
+      cuts: ['final'],
+      shardSize: 8,
+      train: { C: 1 },
     });
     const workspace = new S3BlobStore(c.s3, 'scale-it', `runs/${runId}`);
     const metrics = await waitForEvaluated<Evaluation>(workspace, 120_000);
-    const all = moto.requests().slice(before).filter((l) => l.includes(' /scale-it/') || l.includes(' /scale-it?'));
+    const all = moto
+      .requests()
+      .slice(before)
+      .filter((l) => l.includes(' /scale-it/') || l.includes(' /scale-it?'));
     // Up to the join's send: evaluate reads the misclassified images again for report.html, which is not extraction.
-    const s3 = all.slice(0, all.findIndex((l) => l.includes(`/runs/${runId}/claims/train.sent`)));
+    const s3 = all.slice(
+      0,
+      all.findIndex((l) => l.includes(`/runs/${runId}/claims/train.sent`)),
+    );
     const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
-    return { metrics, plan, lists: s3.filter((l) => l.includes('list-type')).length, datasetGets: s3.filter((l) => l.includes('"GET /scale-it/datasets/')).length, s3 };
+    return {
+      metrics,
+      plan,
+      lists: s3.filter((l) => l.includes('list-type')).length,
+      datasetGets: s3.filter((l) => l.includes('"GET /scale-it/datasets/')).length,
+      s3,
+    };
   };
   try {
     const first = await runOnce('first');
@@ -64,10 +108,16 @@ test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset 
     assert.equal(second.metrics.metrics.accuracy, first.metrics.metrics.accuracy);
     for (const [i, run] of [first, second].entries()) {
       // The only listings: the dataset (one page) and waitForEvaluated's polling of events/evaluate/ (this test's).
-      const pipelineLists = run.s3.filter((l) => l.includes('list-type') && !l.includes('events%2Fevaluate') && !l.includes('events/evaluate'));
+      const pipelineLists = run.s3.filter(
+        (l) => l.includes('list-type') && !l.includes('events%2Fevaluate') && !l.includes('events/evaluate'),
+      );
       assert.ok(pipelineLists.length <= 2 * run.plan.shards.length + 10, `${pipelineLists.length} LISTs`);
       // A cache without its shard list (here: a new one) is listed once, to create the list; never again.
-      assert.equal(pipelineLists.filter((l) => !l.includes('datasets')).length, i === 0 ? 1 : 0, `no LIST of parts, claims or the cache: ${pipelineLists.join('\n')}`);
+      assert.equal(
+        pipelineLists.filter((l) => !l.includes('datasets')).length,
+        i === 0 ? 1 : 0,
+        `no LIST of parts, claims or the cache: ${pipelineLists.join('\n')}`,
+      );
     }
   } finally {
     stop.abort();

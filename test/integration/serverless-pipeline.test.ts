@@ -15,7 +15,18 @@ import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { localPipeline } from '../helpers/local-pipeline.js';
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { HYMENOPTERA, MODELS_DIR, requireShared } from '../helpers/paths.js';
-import { EXTRACT_WORKER, cli, clients, codesByHash, comparableManifest, drainQueue, pollIntoLambda, spawnWorker, waitForEvaluated, type WorkerProcess } from '../helpers/serverless.js';
+import {
+  EXTRACT_WORKER,
+  cli,
+  clients,
+  codesByHash,
+  comparableManifest,
+  drainQueue,
+  pollIntoLambda,
+  spawnWorker,
+  waitForEvaluated,
+  type WorkerProcess,
+} from '../helpers/serverless.js';
 
 /**
  * The whole job through an S3/SQS emulator over HTTP, as deployed: `up` and `submit` from the real CLI, two extract
@@ -59,7 +70,9 @@ function stackEnv(queues: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 test('hymenoptera with two extract workers: codes bit for bit, accuracy, one train, one evaluate, poison in the DLQs', async (t) => {
-  const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', BUCKET, '--no-notify', '--visibility-timeout', '30', '--json'])) as { queues: Record<string, { url: string; deadLetterUrl: string }> };
+  const up = JSON.parse(
+    await cli(moto.endpoint, ['up', '--bucket', BUCKET, '--no-notify', '--visibility-timeout', '30', '--json']),
+  ) as { queues: Record<string, { url: string; deadLetterUrl: string }> };
   const urls = Object.fromEntries(Object.entries(up.queues).map(([stage, q]) => [stage, q.url]));
   const env = stackEnv(urls);
   Object.assign(process.env, env); // the Lambda handlers below read their configuration from the environment
@@ -67,20 +80,53 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
   const lambdas = new AbortController();
   const { handler: trainHandler } = await import('../../functions/train-head/handler.js');
   const { handler: evaluateHandler } = await import('../../functions/evaluate/handler.js');
-  const pollers = [pollIntoLambda(c.sqs, urls.train!, trainHandler, lambdas.signal), pollIntoLambda(c.sqs, urls.evaluate!, evaluateHandler, lambdas.signal)];
+  const pollers = [
+    pollIntoLambda(c.sqs, urls.train!, trainHandler, lambdas.signal),
+    pollIntoLambda(c.sqs, urls.evaluate!, evaluateHandler, lambdas.signal),
+  ];
   try {
     const poison: Record<string, string> = {
       run: 'run everything please',
-      extract: JSON.stringify({ v: 1, type: 'extract', runId: 'p', workspace: 's3://elsewhere/x', cache: 's3://elsewhere/c', dataset: '/etc', model: 'm', cuts: ['final'], shard: { index: 0, count: 1, items: [] } }),
+      extract: JSON.stringify({
+        v: 1,
+        type: 'extract',
+        runId: 'p',
+        workspace: 's3://elsewhere/x',
+        cache: 's3://elsewhere/c',
+        dataset: '/etc',
+        model: 'm',
+        cuts: ['final'],
+        shard: { index: 0, count: 1, items: [] },
+      }),
       train: JSON.stringify({ v: 2, type: 'train' }),
-      evaluate: JSON.stringify({ v: 1, type: 'evaluate', runId: 'p', workspace: 's3://cnn-codes-it/runs/p', cache: 's3://cnn-codes-it/cache', head: 'f'.repeat(24), split: 'val', colour: 'red' }),
+      evaluate: JSON.stringify({
+        v: 1,
+        type: 'evaluate',
+        runId: 'p',
+        workspace: 's3://cnn-codes-it/runs/p',
+        cache: 's3://cnn-codes-it/cache',
+        head: 'f'.repeat(24),
+        split: 'val',
+        colour: 'red',
+      }),
     };
     for (const [stage, body] of Object.entries(poison)) await new SqsQueue(c.sqs, urls[stage]!).sendRaw(body);
 
     await Promise.all(workers.map((w) => w.waitFor((e) => e.event === 'worker:started')));
     const requestsBefore = moto.requests().length;
     const started = performance.now();
-    await cli(moto.endpoint, ['submit', '--bucket', BUCKET, '--data', HYMENOPTERA, '--run-id', 'hym', '--shard-size', '32', '--json']);
+    await cli(moto.endpoint, [
+      'submit',
+      '--bucket',
+      BUCKET,
+      '--data',
+      HYMENOPTERA,
+      '--run-id',
+      'hym',
+      '--shard-size',
+      '32',
+      '--json',
+    ]);
     const submitted = performance.now();
     const workspace = new S3BlobStore(c.s3, BUCKET, 'runs/hym');
     const metrics = await waitForEvaluated<Evaluation>(workspace, 240_000).catch((err: Error) => {
@@ -102,38 +148,76 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
     assert.equal(metrics.metrics.n, 153);
     const wrong = metrics.predictions.filter((p) => p.predicted !== p.label).length;
     const html = Buffer.from(await workspace.get('report.html')).toString('utf8');
-    const misclassified = html.slice(html.indexOf('<section id="misclassified">'), html.indexOf('</section>', html.indexOf('<section id="misclassified">')));
-    assert.equal(misclassified.match(/<div class="thumb"[^>]*><img src="data:image\/jpeg;base64,/g)?.length, wrong, 'report.html shows every misclassified image, read from the bucket');
+    const misclassified = html.slice(
+      html.indexOf('<section id="misclassified">'),
+      html.indexOf('</section>', html.indexOf('<section id="misclassified">')),
+    );
+    assert.equal(
+      misclassified.match(/<div class="thumb"[^>]*><img src="data:image\/jpeg;base64,/g)?.length,
+      wrong,
+      'report.html shows every misclassified image, read from the bucket',
+    );
     // The evaluate step's data-quality analysis, in the run's output: the placeholder GIF flagged, with its thumbnail.
     const quality = (await workspace.getJson<DataQuality>('data-quality.json'))!;
-    assert.deepEqual(quality.labelIssues.map((l) => l.key).slice(0, 5).includes('train/ants/imageNotFound.gif'), true);
-    assert.match(html, /<div class="thumb" data-key="train\/ants\/imageNotFound.gif"><img src="data:image\/jpeg;base64,/);
+    assert.deepEqual(
+      quality.labelIssues
+        .map((l) => l.key)
+        .slice(0, 5)
+        .includes('train/ants/imageNotFound.gif'),
+      true,
+    );
+    assert.match(
+      html,
+      /<div class="thumb" data-key="train\/ants\/imageNotFound.gif"><img src="data:image\/jpeg;base64,/,
+    );
     assert.match(html, /<svg class="chart" id="code-map-svg"/);
     const head = (await workspace.getJson<HeadArtefact>('head.json'))!;
     assert.equal(head.cacheKey, local.head.cacheKey, 'same manifest, same options: the same head');
     assert.deepEqual(head.head, local.head.head);
 
     const events = await eventsByStage(workspace);
-    assert.deepEqual(Object.fromEntries(Object.entries(events).map(([k, v]) => [k, v.length])), { run: 1, extract: 13, train: 1, evaluate: 1 });
+    assert.deepEqual(Object.fromEntries(Object.entries(events).map(([k, v]) => [k, v.length])), {
+      run: 1,
+      extract: 13,
+      train: 1,
+      evaluate: 1,
+    });
     assert.equal(events.train![0]!.outcome, 'trained');
     const workersUsed = new Set(events.extract!.map((e) => e.worker));
     assert.equal(workersUsed.size, 2, 'both workers took shards');
 
     for (const [stage, q] of Object.entries(up.queues)) {
       const dead = await drainQueue(c.sqs, q.deadLetterUrl);
-      assert.deepEqual(dead.map((m) => m.body), [poison[stage]], `${stage} DLQ holds exactly the poison message`);
+      assert.deepEqual(
+        dead.map((m) => m.body),
+        [poison[stage]],
+        `${stage} DLQ holds exactly the poison message`,
+      );
       assert.match(dead[0]!.reason ?? '', /^CONFIG: /);
     }
 
     // The test's own polling for the evaluate event is not the pipeline's.
-    const s3Requests = requests.filter((line) => (line.includes(` /${BUCKET}/`) || line.includes(` /${BUCKET}?`)) && !line.includes('/events/evaluate/'));
+    const s3Requests = requests.filter(
+      (line) => (line.includes(` /${BUCKET}/`) || line.includes(` /${BUCKET}?`)) && !line.includes('/events/evaluate/'),
+    );
     const uploads = s3Requests.filter((line) => line.includes(`"PUT /${BUCKET}/datasets/`)).length;
     const seconds = (finished - submitted) / 1000;
     t.diagnostic(`stages (from event times): ${await stageTimes(workspace)}`);
-    t.diagnostic(`uptime: ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    t.diagnostic(`local run: extract ${local.extract.seconds.toFixed(1)} s = ${local.extract.imagesPerSecond.toFixed(1)} img/s (2 threads), whole run ${local.seconds.toFixed(1)} s`);
-    t.diagnostic(`emulator, 2 workers × 1 thread: submit (upload) ${((submitted - started) / 1000).toFixed(1)} s, submitted → metrics.json ${seconds.toFixed(1)} s = ${(398 / seconds).toFixed(1)} img/s end to end`);
-    t.diagnostic(`S3 requests: ${s3Requests.length} total, ${uploads} dataset uploads, ${((s3Requests.length - uploads) / 398).toFixed(2)} per image for the pipeline (${summarize(s3Requests)})`);
+    t.diagnostic(
+      `uptime: ${(await import('node:os'))
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    t.diagnostic(
+      `local run: extract ${local.extract.seconds.toFixed(1)} s = ${local.extract.imagesPerSecond.toFixed(1)} img/s (2 threads), whole run ${local.seconds.toFixed(1)} s`,
+    );
+    t.diagnostic(
+      `emulator, 2 workers × 1 thread: submit (upload) ${((submitted - started) / 1000).toFixed(1)} s, submitted → metrics.json ${seconds.toFixed(1)} s = ${(398 / seconds).toFixed(1)} img/s end to end`,
+    );
+    t.diagnostic(
+      `S3 requests: ${s3Requests.length} total, ${uploads} dataset uploads, ${((s3Requests.length - uploads) / 398).toFixed(2)} per image for the pipeline (${summarize(s3Requests)})`,
+    );
 
     if (process.env.CNN_CODES_SERVERLESS_BENCH === '1') {
       // Opt-in figure for the closing note: the same data through one fresh worker into a fresh cache.
@@ -142,16 +226,32 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
       await workers[0]!.waitFor((e) => e.event === 'worker:started');
       const one = new S3BlobStore(c.s3, BUCKET, 'runs/hym-one');
       const oneStarted = performance.now();
-      await new SqsQueue(c.sqs, urls.run!).send({ v: 1, type: 'run', runId: 'hym-one', dataset: `s3://${BUCKET}/datasets/hymenoptera_data`, workspace: `s3://${BUCKET}/runs/hym-one`, cache: `s3://${BUCKET}/cache-one`, model: 'mobilenetv2-12-int8', cuts: ['final'], shardSize: 32 });
+      await new SqsQueue(c.sqs, urls.run!).send({
+        v: 1,
+        type: 'run',
+        runId: 'hym-one',
+        dataset: `s3://${BUCKET}/datasets/hymenoptera_data`,
+        workspace: `s3://${BUCKET}/runs/hym-one`,
+        cache: `s3://${BUCKET}/cache-one`,
+        model: 'mobilenetv2-12-int8',
+        cuts: ['final'],
+        shardSize: 32,
+      });
       const oneMetrics = await waitForEvaluated<Evaluation>(one, 300_000);
       const oneSeconds = (performance.now() - oneStarted) / 1000;
       assert.equal(oneMetrics.metrics.accuracy, metrics.metrics.accuracy);
-      t.diagnostic(`emulator, 1 worker × 1 thread: run sent → metrics.json ${oneSeconds.toFixed(1)} s = ${(398 / oneSeconds).toFixed(1)} img/s end to end; stages: ${await stageTimes(one)}`);
+      t.diagnostic(
+        `emulator, 1 worker × 1 thread: run sent → metrics.json ${oneSeconds.toFixed(1)} s = ${(398 / oneSeconds).toFixed(1)} img/s end to end; stages: ${await stageTimes(one)}`,
+      );
     }
   } finally {
     lambdas.abort();
     await Promise.allSettled(pollers);
-    await Promise.all([import('../../functions/train-head/handler.js'), import('../../functions/evaluate/handler.js')].map(async (m) => (await m).dispose()));
+    await Promise.all(
+      [import('../../functions/train-head/handler.js'), import('../../functions/evaluate/handler.js')].map(async (m) =>
+        (await m).dispose(),
+      ),
+    );
     await Promise.all(workers.map((w) => w.stop()));
   }
 });
@@ -168,7 +268,8 @@ async function eventsByStage(workspace: S3BlobStore): Promise<Record<string, Arr
 /** Fan-out → last shard (extraction), → trained, → evaluated, from the events' timestamps. */
 async function stageTimes(workspace: S3BlobStore): Promise<string> {
   const events = await eventsByStage(workspace);
-  const at = (stage: string, pick: (times: number[]) => number) => pick(events[stage]!.map((e) => Date.parse(String(e.at))));
+  const at = (stage: string, pick: (times: number[]) => number) =>
+    pick(events[stage]!.map((e) => Date.parse(String(e.at))));
   const planned = at('run', (x) => Math.min(...x));
   const joined = at('extract', (x) => Math.max(...x));
   const trained = at('train', (x) => Math.max(...x));
@@ -184,5 +285,7 @@ function summarize(lines: string[]): string {
     const kind = m ? `${m[1]}${m[2]?.includes('list-type') ? ' (list)' : ''}` : 'other';
     counts[kind] = (counts[kind] ?? 0) + 1;
   }
-  return Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ');
+  return Object.entries(counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }

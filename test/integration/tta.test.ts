@@ -8,7 +8,7 @@ import { parseDescriptor } from '../../core/models/descriptor.js';
 import { pattern } from '../helpers/image-fixtures.js';
 import { MODELS_DIR, requireShared } from '../helpers/paths.js';
 
-test('mirrorRgb reverses each row of pixels and keeps each pixel\'s channels in order', () => {
+test("mirrorRgb reverses each row of pixels and keeps each pixel's channels in order", () => {
   const crop = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]); // 2 rows × 2 pixels
   assert.deepEqual([...mirrorRgb(crop, 2)], [4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
 });
@@ -32,21 +32,34 @@ test('tta "flip": the stored code is the mean of the codes of the image and of i
   };
   const flipped = { ...model.descriptor, preprocess: { ...model.descriptor.preprocess, tta: 'flip' as const } };
   assert.doesNotThrow(() => parseDescriptor(flipped));
-  const plain = await embed(model.descriptor, [{ id: 'image', bytes: image }, { id: 'mirror', bytes: mirror }]);
-  const averaged = await embed(flipped, [{ id: 'image', bytes: image }, { id: 'mirror', bytes: mirror }]);
+  const plain = await embed(model.descriptor, [
+    { id: 'image', bytes: image },
+    { id: 'mirror', bytes: mirror },
+  ]);
+  const averaged = await embed(flipped, [
+    { id: 'image', bytes: image },
+    { id: 'mirror', bytes: mirror },
+  ]);
   const a = plain.get('image')!;
   const b = plain.get('mirror')!;
   const t = averaged.get('image')!;
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(t[i]! - (a[i]! + b[i]!) / 2));
   assert.ok(worst < 1e-4, `largest difference ${worst}`);
-  assert.ok(a.some((v, i) => Math.abs(v - b[i]!) > 1e-3), 'the mirror really gives another code');
+  assert.ok(
+    a.some((v, i) => Math.abs(v - b[i]!) > 1e-3),
+    'the mirror really gives another code',
+  );
   const symmetric = averaged.get('mirror')!;
-  for (let i = 0; i < t.length; i++) assert.ok(Math.abs(symmetric[i]! - t[i]!) < 1e-4, 'an image and its mirror share one TTA code');
+  for (let i = 0; i < t.length; i++)
+    assert.ok(Math.abs(symmetric[i]! - t[i]!) < 1e-4, 'an image and its mirror share one TTA code');
 });
 
 test('a descriptor with an unknown tta is refused', () => {
   return new ModelRegistry().lookup('mobilenetv2-12-int8', [MODELS_DIR]).then((model) => {
-    assert.throws(() => parseDescriptor({ ...model.descriptor, preprocess: { ...model.descriptor.preprocess, tta: 'rotate' } }), /preprocess\.tta/);
+    assert.throws(
+      () => parseDescriptor({ ...model.descriptor, preprocess: { ...model.descriptor.preprocess, tta: 'rotate' } }),
+      /preprocess\.tta/,
+    );
   });
 });

@@ -11,7 +11,9 @@ interface Claim {
 export class ClaimBusyError extends Error {
   readonly retryAfterSeconds: number;
   constructor(name: string, retryAfterSeconds: number) {
-    super(`the ${name} claim is held by another delivery of this message; its lease ends in ${retryAfterSeconds.toFixed(1)} s`);
+    super(
+      `the ${name} claim is held by another delivery of this message; its lease ends in ${retryAfterSeconds.toFixed(1)} s`,
+    );
     this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
@@ -28,7 +30,13 @@ export type SendOnceResult = 'sent' | 'already-sent' | 'claimed-by-another';
  * until the claim's lease has passed; by then a live twin has written `.sent`. The only double send left is a crash
  * after the send and before the marker, or a send stalled past the lease; the next stage is idempotent for that.
  */
-export async function sendOnce(workspace: BlobStore, name: string, owner: string, send: () => Promise<void>, leaseSeconds = 30): Promise<SendOnceResult> {
+export async function sendOnce(
+  workspace: BlobStore,
+  name: string,
+  owner: string,
+  send: () => Promise<void>,
+  leaseSeconds = 30,
+): Promise<SendOnceResult> {
   const mine: Claim = { owner, at: new Date().toISOString() };
   if (!(await workspace.putIfAbsent(RUN_KEYS.claim(name), JSON.stringify(mine)))) {
     const claim = await workspace.getJson<Claim>(RUN_KEYS.claim(name));
@@ -46,7 +54,20 @@ export async function sendOnce(workspace: BlobStore, name: string, owner: string
  * One audit object per handled message: what its first completed delivery did. Later deliveries of the same message
  * leave it alone, so the events count messages (not attempts) and keep the original outcome.
  */
-export async function recordEvent(workspace: BlobStore, stage: string, delivery: Delivery, fields: Record<string, unknown>, workerId?: string): Promise<void> {
-  const body = { stage, messageId: delivery.id, receiveCount: delivery.receiveCount, worker: workerId ?? null, at: new Date().toISOString(), ...fields };
+export async function recordEvent(
+  workspace: BlobStore,
+  stage: string,
+  delivery: Delivery,
+  fields: Record<string, unknown>,
+  workerId?: string,
+): Promise<void> {
+  const body = {
+    stage,
+    messageId: delivery.id,
+    receiveCount: delivery.receiveCount,
+    worker: workerId ?? null,
+    at: new Date().toISOString(),
+    ...fields,
+  };
   await workspace.putIfAbsent(RUN_KEYS.event(stage, delivery.id), JSON.stringify(body));
 }

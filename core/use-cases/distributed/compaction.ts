@@ -82,12 +82,21 @@ export function readGroupSummary(workspace: BlobStore, group: number): Promise<G
  * Reads the group's parts and their codes, writes the codes again as one content-addressed cache shard per cut (a
  * rewrite by a redelivery is a no-op), then the summary. Deterministic: any worker may do it, any number of times.
  */
-export async function compactGroup(deps: DistributedDeps, workspace: BlobStore, message: ExtractMessage, group: number, range: { first: number; end: number }): Promise<GroupSummary> {
+export async function compactGroup(
+  deps: DistributedDeps,
+  workspace: BlobStore,
+  message: ExtractMessage,
+  group: number,
+  range: { first: number; end: number },
+): Promise<GroupSummary> {
   const indices = Array.from({ length: range.end - range.first }, (_, i) => range.first + i);
   const parts = await Promise.all(indices.map((i) => readShardPart(workspace, i)));
   const missing = indices.filter((_, i) => !parts[i]);
   // Not permanent: the group counter only completes once every part exists, so this is a store hiccup; retry.
-  if (missing.length > 0) throw new Error(`parts of shards ${missing.join(', ')} missing while compacting group ${group} of run ${message.runId}`);
+  if (missing.length > 0)
+    throw new Error(
+      `parts of shards ${missing.join(', ')} missing while compacting group ${group} of run ${message.runId}`,
+    );
   const present = parts as ShardPart[];
   const entries = present.flatMap((p) => p.entries);
   const namespaces = present[0]!.namespaces;
@@ -99,10 +108,21 @@ export async function compactGroup(deps: DistributedDeps, workspace: BlobStore, 
   const compacted = entries.map((e) => ({ ...e, codes: { ...e.codes } }));
   for (const cut of Object.keys(namespaces)) {
     const ns = namespaceOf(model.descriptor, cut);
-    if (ns.id !== namespaces[cut]!.id) throw new DataError(`part namespace ${namespaces[cut]!.id} is not ${ns.id}: the model changed under run ${message.runId}`);
+    if (ns.id !== namespaces[cut]!.id)
+      throw new DataError(
+        `part namespace ${namespaces[cut]!.id} is not ${ns.id}: the model changed under run ${message.runId}`,
+      );
     if (entries.length === 0) continue;
-    const codes = await source.readCodes(ns, entries.map((e) => e.codes[cut]!));
-    const shard = await features.writeShard(ns, entries.map((e) => e.contentHash), codes, []);
+    const codes = await source.readCodes(
+      ns,
+      entries.map((e) => e.codes[cut]!),
+    );
+    const shard = await features.writeShard(
+      ns,
+      entries.map((e) => e.contentHash),
+      codes,
+      [],
+    );
     compacted.forEach((e, row) => (e.codes[cut] = { shard, row }));
   }
   const summary: GroupSummary = {

@@ -17,7 +17,11 @@ export interface EvaluateOutcome {
  * workspace.
  * Deterministic for a given head, so a repeated evaluate message rewrites the same files.
  */
-export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessage, delivery: Delivery): Promise<EvaluateOutcome> {
+export async function evaluateRun(
+  deps: DistributedDeps,
+  message: EvaluateMessage,
+  delivery: Delivery,
+): Promise<EvaluateOutcome> {
   const workspace = deps.openStore(message.workspace);
   const named = cachedHeadKey(message.head);
   const artefact = await readHeadArtefact(workspace, named);
@@ -28,9 +32,18 @@ export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessag
   // The plan names the dataset, so report.html can show the misclassified images (incremental runs have no plan).
   const plan = await readRunPlan(workspace);
   const data = plan ? { data: deps.openStore(plan.dataset) } : {};
-  const evaluation = await evaluate({ workspace, features: deps.openFeatures(message.cache, 'read'), ...data }, { split: message.split });
+  const evaluation = await evaluate(
+    { workspace, features: deps.openFeatures(message.cache, 'read'), ...data },
+    { split: message.split },
+  );
   const { accuracy, balancedAccuracy, n } = evaluation.metrics;
-  await recordEvent(workspace, 'evaluate', delivery, { outcome: 'evaluated', split: message.split, accuracy, balancedAccuracy, n }, deps.workerId);
+  await recordEvent(
+    workspace,
+    'evaluate',
+    delivery,
+    { outcome: 'evaluated', split: message.split, accuracy, balancedAccuracy, n },
+    deps.workerId,
+  );
   deps.log?.({ event: 'evaluate:done', runId: message.runId, split: message.split, accuracy, n });
   return { evaluation };
 }

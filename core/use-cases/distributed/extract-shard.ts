@@ -44,7 +44,11 @@ export interface ShardOutcome {
  * worker that sees the run's counter complete tries the train claim (putIfAbsent), which exactly one wins. Marks are
  * idempotent bits, so a redelivery at any point re-asserts what is done and carries on from there.
  */
-export async function extractShard(deps: DistributedDeps, message: ExtractMessage, delivery: Delivery): Promise<ShardOutcome> {
+export async function extractShard(
+  deps: DistributedDeps,
+  message: ExtractMessage,
+  delivery: Delivery,
+): Promise<ShardOutcome> {
   const workspace = deps.openStore(message.workspace);
   const partKey = RUN_KEYS.part(message.shard.index);
   let extracted = false;
@@ -52,34 +56,78 @@ export async function extractShard(deps: DistributedDeps, message: ExtractMessag
     const part = await computePart(deps, message);
     // A concurrent twin of this message may have written an equivalent part first; either one is correct.
     extracted = await workspace.putIfAbsent(partKey, JSON.stringify(part));
-    deps.log?.({ event: 'extract:part', runId: message.runId, shard: message.shard.index, embedded: part.embedded, cached: part.cached });
+    deps.log?.({
+      event: 'extract:part',
+      runId: message.runId,
+      shard: message.shard.index,
+      embedded: part.embedded,
+      cached: part.cached,
+    });
   }
   const { done, complete } = await joinShard(deps, workspace, message);
   let train: ShardOutcome['train'] = 'waiting';
   if (complete) {
-    train = await sendOnce(workspace, ONCE.train, `shard:${message.shard.index}`, async () => {
-      const trainQueue = deps.queues.train;
-      if (!trainQueue) throw new ConfigError('this worker has no train queue to trigger');
-      await trainQueue.send(await trainMessage(workspace, message));
-    }, deps.sendLeaseSeconds);
+    train = await sendOnce(
+      workspace,
+      ONCE.train,
+      `shard:${message.shard.index}`,
+      async () => {
+        const trainQueue = deps.queues.train;
+        if (!trainQueue) throw new ConfigError('this worker has no train queue to trigger');
+        await trainQueue.send(await trainMessage(workspace, message));
+      },
+      deps.sendLeaseSeconds,
+    );
   }
-  await recordEvent(workspace, 'extract', delivery, { shard: message.shard.index, extracted, done, count: message.shard.count, train }, deps.workerId);
-  deps.log?.({ event: 'extract:done', runId: message.runId, shard: message.shard.index, extracted, done, count: message.shard.count, train });
+  await recordEvent(
+    workspace,
+    'extract',
+    delivery,
+    { shard: message.shard.index, extracted, done, count: message.shard.count, train },
+    deps.workerId,
+  );
+  deps.log?.({
+    event: 'extract:done',
+    runId: message.runId,
+    shard: message.shard.index,
+    extracted,
+    done,
+    count: message.shard.count,
+    train,
+  });
   return { extracted, done, count: message.shard.count, train };
 }
 
 async function computePart(deps: DistributedDeps, message: ExtractMessage): Promise<ShardPart> {
-  if (!deps.openEmbedder) throw new ConfigError('this worker has no backbone; extract messages belong on the extract queue');
+  if (!deps.openEmbedder)
+    throw new ConfigError('this worker has no backbone; extract messages belong on the extract queue');
   const model = await deps.lookupModel(message.model);
   const cuts = resolveCuts(model, message.cuts);
   const { data, missing } = tolerateMissing(deps.openStore(message.dataset));
-  deps.log?.({ event: 'extract:start', runId: message.runId, shard: message.shard.index, images: message.shard.items.length });
+  deps.log?.({
+    event: 'extract:start',
+    runId: message.runId,
+    shard: message.shard.index,
+    images: message.shard.items.length,
+  });
   // Images still being embedded by ingest on upload are waited for, then found in the cache: never embedded twice.
   const unknown = new Set(message.shard.items.flatMap((item) => (item.source && !item.hash ? [item.source] : [])));
   const waited = await awaitInFlight(deps.openStore(message.cache), unknown);
-  if (waited > 0) deps.log?.({ event: 'extract:waited-for-ingest', runId: message.runId, shard: message.shard.index, batches: waited });
+  if (waited > 0)
+    deps.log?.({
+      event: 'extract:waited-for-ingest',
+      runId: message.runId,
+      shard: message.shard.index,
+      batches: waited,
+    });
   const result = await extractItems(
-    { data, features: deps.openFeatures(message.cache, 'write'), model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) },
+    {
+      data,
+      features: deps.openFeatures(message.cache, 'write'),
+      model,
+      openEmbedder: deps.openEmbedder,
+      ...optional('target', deps.extractTarget),
+    },
     message.shard.items as DatasetItem[],
     cuts,
     {
@@ -94,7 +142,9 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     count: message.shard.count,
     namespaces: result.namespaces,
     entries: result.entries,
-    rejects: result.rejects.map((r) => (missing.has(r.key) ? { ...r, kind: 'missing', message: 'the object was deleted after the run was planned' } : r)),
+    rejects: result.rejects.map((r) =>
+      missing.has(r.key) ? { ...r, kind: 'missing', message: 'the object was deleted after the run was planned' } : r,
+    ),
     embedded: result.embedded,
     cached: result.cached,
     seconds: result.seconds,
@@ -103,7 +153,11 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
 }
 
 /** Marks this shard done; returns how many shards are known done (exact once the run is complete). */
-async function joinShard(deps: DistributedDeps, workspace: BlobStore, message: ExtractMessage): Promise<{ done: number; complete: boolean }> {
+async function joinShard(
+  deps: DistributedDeps,
+  workspace: BlobStore,
+  message: ExtractMessage,
+): Promise<{ done: number; complete: boolean }> {
   const store = requireConditionalWrites(workspace);
   const { index, count } = message.shard;
   const layout = groupLayout(count, message.cuts.length);
@@ -119,5 +173,13 @@ async function joinShard(deps: DistributedDeps, workspace: BlobStore, message: E
 async function trainMessage(workspace: BlobStore, message: ExtractMessage): Promise<TrainMessage> {
   const plan = await readRunPlan(workspace);
   if (!plan) throw new NotFoundError(`${workspace.location}/${RUN_KEYS.plan}`);
-  return { v: MESSAGE_VERSION, type: 'train', runId: message.runId, workspace: message.workspace, cache: message.cache, train: plan.train, split: plan.split };
+  return {
+    v: MESSAGE_VERSION,
+    type: 'train',
+    runId: message.runId,
+    workspace: message.workspace,
+    cache: message.cache,
+    train: plan.train,
+    split: plan.split,
+  };
 }

@@ -21,7 +21,9 @@ const LEASE_SECONDS = 60;
 const POLL_MS = 500;
 
 function live(registry: InFlightRegistry | undefined, now: number): InFlightRegistry['batches'] {
-  return Object.fromEntries(Object.entries(registry?.batches ?? {}).filter(([, b]) => Date.parse(b.at) + b.leaseSeconds * 1000 > now));
+  return Object.fromEntries(
+    Object.entries(registry?.batches ?? {}).filter(([, b]) => Date.parse(b.at) + b.leaseSeconds * 1000 > now),
+  );
 }
 
 /** Announces a batch; the returned function withdraws the announcement (call it once the codes are registered). */
@@ -29,7 +31,10 @@ export async function announceInFlight(cache: BlobStore, sources: readonly strin
   if (sources.length === 0 || !hasConditionalWrites(cache)) return async () => {};
   const id = randomUUID();
   const batch = { at: new Date().toISOString(), leaseSeconds: LEASE_SECONDS, sources: [...sources] };
-  await updateJson<InFlightRegistry>(cache, KEY, (registry) => ({ v: 1, batches: { ...live(registry, Date.now()), [id]: batch } }));
+  await updateJson<InFlightRegistry>(cache, KEY, (registry) => ({
+    v: 1,
+    batches: { ...live(registry, Date.now()), [id]: batch },
+  }));
   return async () => {
     // A failed withdrawal only makes shards wait for the lease to end: never fatal.
     await updateJson<InFlightRegistry>(cache, KEY, (registry) => {
@@ -44,7 +49,9 @@ export async function announceInFlight(cache: BlobStore, sources: readonly strin
 export async function awaitInFlight(cache: BlobStore, sources: ReadonlySet<string>): Promise<number> {
   if (sources.size === 0) return 0;
   const overlapping = (registry: InFlightRegistry | undefined) =>
-    Object.entries(live(registry, Date.now())).filter(([, b]) => b.sources.some((s) => sources.has(s))).map(([id]) => id);
+    Object.entries(live(registry, Date.now()))
+      .filter(([, b]) => b.sources.some((s) => sources.has(s)))
+      .map(([id]) => id);
   const first = overlapping(await cache.getJson<InFlightRegistry>(KEY));
   let waiting = first;
   while (waiting.length > 0) {

@@ -51,7 +51,13 @@ export class IndexCachingFeatureStore extends FeatureStore {
     return index;
   }
 
-  override async writeShard(ns: NamespaceInfo, rows: string[], codes: Float32Array, rejects: ShardIndex['rejects'], sources?: Array<string | null>): Promise<string> {
+  override async writeShard(
+    ns: NamespaceInfo,
+    rows: string[],
+    codes: Float32Array,
+    rejects: ShardIndex['rejects'],
+    sources?: Array<string | null>,
+  ): Promise<string> {
     const id = await super.writeShard(ns, rows, codes, rejects, sources);
     await this.register(ns, id);
     this.known.get(ns.id)?.seen.add(id);
@@ -91,7 +97,8 @@ export class IndexCachingFeatureStore extends FeatureStore {
   private async listShards(ns: NamespaceInfo): Promise<string[]> {
     const dir = this.shardKey(ns, '', 'json').slice(0, -'.json'.length);
     const ids: string[] = [];
-    for await (const blob of this.blobs.list(dir)) if (blob.key.endsWith('.json')) ids.push(blob.key.slice(dir.length, -'.json'.length));
+    for await (const blob of this.blobs.list(dir))
+      if (blob.key.endsWith('.json')) ids.push(blob.key.slice(dir.length, -'.json'.length));
     return ids;
   }
 }

@@ -26,8 +26,10 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
   const images = objects.filter((o) => !NOT_IMAGES.test(o.key) && o.size !== 0);
   const skipped = objects.length - images.length;
   if (images.length === 0) return { images: 0, embedded: 0, cached: 0, rejected: 0, skipped };
-  if (!deps.ingest) throw new ConfigError('incremental mode is not configured on this worker (no cache/model for S3 notifications)');
-  if (!deps.openEmbedder) throw new ConfigError('this worker has no backbone; S3 notifications belong on the extract queue');
+  if (!deps.ingest)
+    throw new ConfigError('incremental mode is not configured on this worker (no cache/model for S3 notifications)');
+  if (!deps.openEmbedder)
+    throw new ConfigError('this worker has no backbone; S3 notifications belong on the extract queue');
   const model = await deps.lookupModel(deps.ingest.model);
   const cuts = resolveCuts(model, deps.ingest.cuts);
   const features = deps.openFeatures(deps.ingest.cache, 'write');
@@ -38,10 +40,23 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
     // The notice's identity (ETag/size) goes with the item: confirmed against the bytes read, it is recorded beside
     // the codes, so a run over the same objects finds them by its listing without reading them again.
     const byKey = new Map(refs.map((r) => [r.key, r]));
-    const items: DatasetItem[] = [...byKey.values()].map((r) => ({ key: r.key, split: 'train', label: 0, ...optional('source', identityOf(r)) }));
+    const items: DatasetItem[] = [...byKey.values()].map((r) => ({
+      key: r.key,
+      split: 'train',
+      label: 0,
+      ...optional('source', identityOf(r)),
+    }));
     const data = tolerateMissing(deps.openStore(`s3://${bucket}`)).data;
-    const withdraw = await announceInFlight(deps.openStore(deps.ingest.cache), items.flatMap((i) => (i.source ? [i.source] : [])));
-    const result = await extractItems({ data, features, model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) }, items, cuts, { confirmSource: bytesMatchSource }).finally(withdraw);
+    const withdraw = await announceInFlight(
+      deps.openStore(deps.ingest.cache),
+      items.flatMap((i) => (i.source ? [i.source] : [])),
+    );
+    const result = await extractItems(
+      { data, features, model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) },
+      items,
+      cuts,
+      { confirmSource: bytesMatchSource },
+    ).finally(withdraw);
     total.embedded += result.embedded;
     total.cached += result.cached;
     total.rejected += result.rejects.length;

@@ -6,7 +6,8 @@ import { hasConditionalWrites, type VersionedBlobStore } from '../../ports/condi
 const MAX_ATTEMPTS = 64;
 
 export function requireConditionalWrites(store: BlobStore): VersionedBlobStore {
-  if (!hasConditionalWrites(store)) throw new ConfigError(`${store.location} offers no conditional writes, which the join needs`);
+  if (!hasConditionalWrites(store))
+    throw new ConfigError(`${store.location} offers no conditional writes, which the join needs`);
   return store;
 }
 
@@ -15,13 +16,18 @@ export function requireConditionalWrites(store: BlobStore): VersionedBlobStore {
  * yet) and returns the next one, or `undefined` to leave it as it is. Returns what was last read or written, and how
  * many writes lost to another writer on the way.
  */
-export async function updateJson<T>(store: VersionedBlobStore, key: string, change: (current: T | undefined) => T | undefined): Promise<{ value: T | undefined; conflicts: number }> {
+export async function updateJson<T>(
+  store: VersionedBlobStore,
+  key: string,
+  change: (current: T | undefined) => T | undefined,
+): Promise<{ value: T | undefined; conflicts: number }> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const current = await store.getVersioned(key);
     const value = current ? (JSON.parse(Buffer.from(current.body).toString('utf8')) as T) : undefined;
     const next = change(value);
     if (next === undefined) return { value, conflicts: attempt };
-    if (await store.putIfVersion(key, JSON.stringify(next), current?.version)) return { value: next, conflicts: attempt };
+    if (await store.putIfVersion(key, JSON.stringify(next), current?.version))
+      return { value: next, conflicts: attempt };
     // Lost the race: back off a little (with jitter, so the losers do not collide again) and read the new state.
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 5))));
   }
@@ -51,14 +57,21 @@ export interface CounterReading {
   conflicts: number;
 }
 
-export async function markDone(store: VersionedBlobStore, key: string, member: number, total: number): Promise<CounterReading> {
-  if (!Number.isInteger(member) || member < 0 || member >= total) throw new RangeError(`member ${member} is outside 0..${total - 1}`);
+export async function markDone(
+  store: VersionedBlobStore,
+  key: string,
+  member: number,
+  total: number,
+): Promise<CounterReading> {
+  if (!Number.isInteger(member) || member < 0 || member >= total)
+    throw new RangeError(`member ${member} is outside 0..${total - 1}`);
   let marked = false;
   const { value, conflicts } = await updateJson<CounterState>(store, key, (current) => {
     const state = current ?? { v: 1, total, done: 0, bits: Buffer.alloc(Math.ceil(total / 8)).toString('base64') };
-    if (state.total !== total) throw new ConfigError(`${key} counts ${state.total} members, this message says ${total}`);
+    if (state.total !== total)
+      throw new ConfigError(`${key} counts ${state.total} members, this message says ${total}`);
     const bits = Buffer.from(state.bits, 'base64');
-    const mask = 1 << member % 8;
+    const mask = 1 << (member % 8);
     marked = (bits[member >> 3]! & mask) === 0;
     if (!marked) return undefined;
     bits[member >> 3] = bits[member >> 3]! | mask;

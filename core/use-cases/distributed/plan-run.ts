@@ -4,7 +4,13 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import { anyObject, anyString, fields, list, readArtefact } from '../../workspace/check.js';
 import { ConfigError, DataError } from '../../errors.js';
 import type { Manifest, RejectRecord } from '../../features/manifest.js';
-import { MESSAGE_VERSION, type ExtractMessage, type RunMessage, type ShardItem, type TrainOptions } from '../../messages/schema.js';
+import {
+  MESSAGE_VERSION,
+  type ExtractMessage,
+  type RunMessage,
+  type ShardItem,
+  type TrainOptions,
+} from '../../messages/schema.js';
 import { forEachConcurrent, resolveCuts } from '../extract.js';
 import { recordEvent, sendOnce } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
@@ -60,7 +66,17 @@ const checkRunPlan = fields<RunPlan>(
     split: oneOf('val', 'test'),
     plannedAt: anyString,
   },
-  { unreadable: list(fields({ key: anyString, split: anyString, label: integer(0, Number.MAX_SAFE_INTEGER), kind: anyString, message: anyString })) },
+  {
+    unreadable: list(
+      fields({
+        key: anyString,
+        split: anyString,
+        label: integer(0, Number.MAX_SAFE_INTEGER),
+        kind: anyString,
+        message: anyString,
+      }),
+    ),
+  },
 );
 
 /**
@@ -93,20 +109,40 @@ export async function planRun(deps: DistributedDeps, message: RunMessage, delive
     plan = (await workspace.putIfAbsent(RUN_KEYS.plan, JSON.stringify(fresh))) ? fresh : await readRunPlan(workspace);
   }
   if (!plan || plan.dataset !== message.dataset || plan.model.name !== message.model) {
-    throw new DataError(`run id ${message.runId} is already planned for ${plan?.dataset} with ${plan?.model.name}; use a new run id`);
+    throw new DataError(
+      `run id ${message.runId} is already planned for ${plan?.dataset} with ${plan?.model.name}; use a new run id`,
+    );
   }
   const frozen = plan;
-  const fanOut = await sendOnce(workspace, ONCE.fanOut, `run:${message.runId}`, () =>
-    forEachConcurrent(
-      frozen.shards.map((items, index) => index),
-      8,
-      (index) => extractQueue.send(extractMessage(message, frozen, index)),
-    ),
+  const fanOut = await sendOnce(
+    workspace,
+    ONCE.fanOut,
+    `run:${message.runId}`,
+    () =>
+      forEachConcurrent(
+        frozen.shards.map((items, index) => index),
+        8,
+        (index) => extractQueue.send(extractMessage(message, frozen, index)),
+      ),
     deps.sendLeaseSeconds,
   );
   const images = frozen.shards.reduce((n, s) => n + s.length, 0);
-  await recordEvent(workspace, 'run', delivery, { outcome: fanOut, shards: frozen.shards.length, images }, deps.workerId);
-  deps.log?.({ event: 'run:planned', runId: message.runId, shards: frozen.shards.length, images, fanOut, shardSize: frozen.shardSize, sizing: frozen.sizing?.reason });
+  await recordEvent(
+    workspace,
+    'run',
+    delivery,
+    { outcome: fanOut, shards: frozen.shards.length, images },
+    deps.workerId,
+  );
+  deps.log?.({
+    event: 'run:planned',
+    runId: message.runId,
+    shards: frozen.shards.length,
+    images,
+    fanOut,
+    shardSize: frozen.shardSize,
+    sizing: frozen.sizing?.reason,
+  });
   return { shards: frozen.shards.length, images, fanOut, replanned };
 }
 
@@ -122,7 +158,12 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     listed,
   );
   const itemBytes = items.reduce((n, item) => n + JSON.stringify(item).length + 1, 0);
-  const sizing = sizeShards(items.length, itemBytes, deps.extractCompute ?? { kind: 'cpu' }, message.shardSize ?? deps.defaultShardSize);
+  const sizing = sizeShards(
+    items.length,
+    itemBytes,
+    deps.extractCompute ?? { kind: 'cpu' },
+    message.shardSize ?? deps.defaultShardSize,
+  );
   const shardSize = sizing.shardSize;
   const shards: ShardItem[][] = [];
   for (let i = 0; i < items.length; i += shardSize) shards.push(items.slice(i, i + shardSize));
@@ -137,7 +178,13 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     classes: dataset.classes,
     splitSynthesized: dataset.splitSynthesized,
     ignored: dataset.ignored,
-    unreadable: dataset.unreadable.map(({ key, split, label, kind, message }) => ({ key, split, label, kind, message })),
+    unreadable: dataset.unreadable.map(({ key, split, label, kind, message }) => ({
+      key,
+      split,
+      label,
+      kind,
+      message,
+    })),
     shardSize,
     sizing,
     knownContent: known,

@@ -15,7 +15,10 @@ import { trainRun } from './train-run.js';
  * What to do with a message after handling it. `poison` goes to the dead-letter queue at once (it can never
  * succeed); `retry` comes back after a backoff and, after the queue's maxReceiveCount, is redriven to the DLQ.
  */
-export type Outcome = { kind: 'done'; result?: unknown } | { kind: 'poison'; reason: string } | { kind: 'retry'; reason: string; delaySeconds: number };
+export type Outcome =
+  | { kind: 'done'; result?: unknown }
+  | { kind: 'poison'; reason: string }
+  | { kind: 'retry'; reason: string; delaySeconds: number };
 
 /** Message kinds one consumer serves: work types, plus 's3' for S3 event notifications (incremental mode). */
 export type Accepts = ReadonlySet<MessageType | 's3'>;
@@ -24,8 +27,10 @@ export type Accepts = ReadonlySet<MessageType | 's3'>;
 const PERMANENT = new Set(['CONFIG', 'DATA', 'NOT_FOUND']);
 
 export function classifyFailure(err: unknown, receiveCount: number): Outcome {
-  if (err instanceof CnnCodesError && PERMANENT.has(err.code)) return { kind: 'poison', reason: `${err.code}: ${errorMessage(err)}` };
-  if (err instanceof ClaimBusyError) return { kind: 'retry', reason: errorMessage(err), delaySeconds: err.retryAfterSeconds };
+  if (err instanceof CnnCodesError && PERMANENT.has(err.code))
+    return { kind: 'poison', reason: `${err.code}: ${errorMessage(err)}` };
+  if (err instanceof ClaimBusyError)
+    return { kind: 'retry', reason: errorMessage(err), delaySeconds: err.retryAfterSeconds };
   return { kind: 'retry', reason: errorMessage(err), delaySeconds: Math.min(300, 2 ** Math.min(receiveCount, 8)) };
 }
 
@@ -33,14 +38,19 @@ type Parsed = { kind: 'work'; message: WorkMessage } | { kind: 's3'; objects: S3
 
 function parseDelivery(body: unknown, accepts: Accepts): Parsed {
   if (looksLikeS3Notification(body)) {
-    if (!accepts.has('s3')) throw new InvalidMessageError(['an S3 event notification reached a queue that does not serve incremental extraction']);
+    if (!accepts.has('s3'))
+      throw new InvalidMessageError([
+        'an S3 event notification reached a queue that does not serve incremental extraction',
+      ]);
     const notice = parseS3Notification(body);
     return { kind: 's3', objects: notice.kind === 'objects' ? notice.objects : [] };
   }
   // Misrouting is named before field errors: it is the more useful thing to know about such a message.
   const type = (body as { type?: unknown } | null)?.type;
   if (typeof type === 'string' && MESSAGE_TYPES.includes(type as MessageType) && !accepts.has(type as MessageType)) {
-    throw new InvalidMessageError([`type: "${type}" is not served here (this consumer takes ${[...accepts].join(', ')}); send it to the ${type} queue`]);
+    throw new InvalidMessageError([
+      `type: "${type}" is not served here (this consumer takes ${[...accepts].join(', ')}); send it to the ${type} queue`,
+    ]);
   }
   return { kind: 'work', message: parseWorkMessage(body) };
 }
@@ -63,7 +73,11 @@ export function handleWork(deps: DistributedDeps, message: WorkMessage, delivery
  * outcome, so one bad message cannot take its batch (or its worker) down. S3 notices in a batch are extracted
  * together, as one batch of images through the backbone.
  */
-export async function handleBatch(deps: DistributedDeps, messages: ReadonlyArray<ReceivedMessage<unknown>>, accepts: Accepts): Promise<Outcome[]> {
+export async function handleBatch(
+  deps: DistributedDeps,
+  messages: ReadonlyArray<ReceivedMessage<unknown>>,
+  accepts: Accepts,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(messages.length);
   const notices: number[] = [];
   const objects: S3ObjectRef[] = [];
@@ -98,7 +112,10 @@ export async function handleBatch(deps: DistributedDeps, messages: ReadonlyArray
   }
   for (const { i, message } of work) {
     try {
-      outcomes[i] = { kind: 'done', result: await handleWork(deps, message, { id: messages[i]!.id, receiveCount: messages[i]!.receiveCount }) };
+      outcomes[i] = {
+        kind: 'done',
+        result: await handleWork(deps, message, { id: messages[i]!.id, receiveCount: messages[i]!.receiveCount }),
+      };
     } catch (err) {
       fail(i, err);
     }

@@ -31,9 +31,21 @@ export async function runStatus(workspace: BlobStore, runId: string): Promise<Ru
     eventCounts(workspace),
     workspace.exists(METRICS_KEY),
   ]);
-  const sent = Object.fromEntries(await Promise.all(Object.values(ONCE).map(async (name) => [name, await workspace.exists(RUN_KEYS.sent(name))] as const)));
+  const sent = Object.fromEntries(
+    await Promise.all(
+      Object.values(ONCE).map(async (name) => [name, await workspace.exists(RUN_KEYS.sent(name))] as const),
+    ),
+  );
   const metrics = evaluated ? await readEvaluation(workspace) : undefined;
-  const state: RunStatus['state'] = metrics ? 'done' : !plan ? 'planning' : partsDone < total ? 'extracting' : sent[ONCE.evaluate] ? 'evaluating' : 'training';
+  const state: RunStatus['state'] = metrics
+    ? 'done'
+    : !plan
+      ? 'planning'
+      : partsDone < total
+        ? 'extracting'
+        : sent[ONCE.evaluate]
+          ? 'evaluating'
+          : 'training';
   return {
     runId,
     state,
@@ -48,7 +60,9 @@ export async function runStatus(workspace: BlobStore, runId: string): Promise<Ru
 async function shardsDone(workspace: BlobStore, shards: number, cuts: number): Promise<number> {
   const layout = groupLayout(shards, cuts);
   if ((await readCounter(workspace, RUN_KEYS.runCounter)) === layout.groups) return shards;
-  const groups = await Promise.all(Array.from({ length: layout.groups }, (_, g) => readCounter(workspace, RUN_KEYS.groupCounter(g))));
+  const groups = await Promise.all(
+    Array.from({ length: layout.groups }, (_, g) => readCounter(workspace, RUN_KEYS.groupCounter(g))),
+  );
   return groups.reduce((n, done) => n + done, 0);
 }
 

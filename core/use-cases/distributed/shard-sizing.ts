@@ -39,10 +39,24 @@ const MIN_SHARDS = 16;
 const ITEM_BYTES_BUDGET = 200_000;
 const MAX_ITEMS = 10_000;
 
-export function sizeShards(images: number, itemBytes: number, compute: ExtractCompute, requested?: number): ShardSizing {
-  const messageCap = Math.max(1, Math.min(MAX_ITEMS, Math.floor(ITEM_BYTES_BUDGET / Math.max(1, itemBytes / Math.max(1, images)))));
+export function sizeShards(
+  images: number,
+  itemBytes: number,
+  compute: ExtractCompute,
+  requested?: number,
+): ShardSizing {
+  const messageCap = Math.max(
+    1,
+    Math.min(MAX_ITEMS, Math.floor(ITEM_BYTES_BUDGET / Math.max(1, itemBytes / Math.max(1, images)))),
+  );
   const shardsOf = (size: number) => Math.max(1, Math.ceil(images / size));
-  if (requested !== undefined) return { compute: compute.kind, shardSize: requested, shards: shardsOf(requested), reason: 'requested by the run (shardSize) or the deployment (CNN_CODES_SHARD_SIZE)' };
+  if (requested !== undefined)
+    return {
+      compute: compute.kind,
+      shardSize: requested,
+      shards: shardsOf(requested),
+      reason: 'requested by the run (shardSize) or the deployment (CNN_CODES_SHARD_SIZE)',
+    };
   const perImage = compute.secondsPerImage ?? SECONDS_PER_IMAGE[compute.kind];
   let wanted: number;
   let why: string;
@@ -50,7 +64,8 @@ export function sizeShards(images: number, itemBytes: number, compute: ExtractCo
     wanted = GPU_SHARD;
     why = `a GPU task takes ${GPU_SHARD} images per message (≈ ${Math.round(GPU_SHARD * perImage)} s at ${perImage * 1000} ms/image)`;
   } else {
-    const limit = compute.kind === 'lambda' ? LAMBDA_BUDGET * Math.min(900, compute.timeLimitSeconds ?? 900) : CPU_SHARD_SECONDS;
+    const limit =
+      compute.kind === 'lambda' ? LAMBDA_BUDGET * Math.min(900, compute.timeLimitSeconds ?? 900) : CPU_SHARD_SECONDS;
     const byTime = Math.max(1, Math.floor(limit / perImage));
     const spread = Math.max(MIN_SHARD, Math.ceil(images / MIN_SHARDS));
     wanted = Math.min(byTime, spread);
@@ -58,9 +73,11 @@ export function sizeShards(images: number, itemBytes: number, compute: ExtractCo
       compute.kind === 'lambda'
         ? `Lambda: ${Math.round(limit)} s (half its ${Math.min(900, compute.timeLimitSeconds ?? 900)} s timeout) at ${perImage * 1000} ms/image allows ${byTime}`
         : `CPU worker: ${CPU_SHARD_SECONDS} s of work at ${perImage * 1000} ms/image is ${byTime}`;
-    if (wanted < byTime) why += `; ${wanted} spreads ${images} images over ≥ ${Math.min(MIN_SHARDS, shardsOf(wanted))} shards (at least ${MIN_SHARD} per shard)`;
+    if (wanted < byTime)
+      why += `; ${wanted} spreads ${images} images over ≥ ${Math.min(MIN_SHARDS, shardsOf(wanted))} shards (at least ${MIN_SHARD} per shard)`;
   }
   const shardSize = Math.max(1, Math.min(wanted, messageCap, Math.max(1, images)));
-  if (shardSize < wanted && shardSize === messageCap) why += `; capped at ${messageCap} so the message fits SQS's 256 KiB`;
+  if (shardSize < wanted && shardSize === messageCap)
+    why += `; capped at ${messageCap} so the message fits SQS's 256 KiB`;
   return { compute: compute.kind, shardSize, shards: shardsOf(shardSize), reason: why };
 }

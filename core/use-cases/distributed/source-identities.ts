@@ -59,7 +59,12 @@ export function recordListing(store: BlobStore): { store: BlobStore; listed: Map
 }
 
 /** Items with their identity, and their content hash where the cache saw the same identity before. */
-export async function withKnownContent(cache: BlobStore, dataset: string, items: ShardItem[], listed: ReadonlyMap<string, BlobInfo>): Promise<{ items: ShardItem[]; known: number }> {
+export async function withKnownContent(
+  cache: BlobStore,
+  dataset: string,
+  items: ShardItem[],
+  listed: ReadonlyMap<string, BlobInfo>,
+): Promise<{ items: ShardItem[]; known: number }> {
   const previous = (await cache.getJson<DatasetSources>(sourcesKey(dataset)))?.entries ?? {};
   let known = 0;
   const out = items.map((item): ShardItem => {
@@ -75,7 +80,12 @@ export async function withKnownContent(cache: BlobStore, dataset: string, items:
 }
 
 /** After a run: what it read, merged into what the cache knew of this dataset. */
-export async function rememberSources(cache: BlobStore, dataset: string, items: readonly ShardItem[], manifest: Manifest): Promise<void> {
+export async function rememberSources(
+  cache: BlobStore,
+  dataset: string,
+  items: readonly ShardItem[],
+  manifest: Manifest,
+): Promise<void> {
   const hashes = new Map<string, string>();
   for (const e of manifest.entries) hashes.set(e.key, e.contentHash);
   for (const r of manifest.rejects) if (r.kind !== 'missing' && r.contentHash) hashes.set(r.key, r.contentHash);
@@ -87,5 +97,6 @@ export async function rememberSources(cache: BlobStore, dataset: string, items: 
     entries[item.key] = [item.source, hash];
     changed = true;
   }
-  if (changed) await cache.put(sourcesKey(dataset), JSON.stringify({ v: 1, dataset, entries } satisfies DatasetSources));
+  if (changed)
+    await cache.put(sourcesKey(dataset), JSON.stringify({ v: 1, dataset, entries } satisfies DatasetSources));
 }

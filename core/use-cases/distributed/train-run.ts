@@ -22,7 +22,11 @@ export interface TrainOutcome {
 }
 
 /** train → manifest from the parts → the core trainHead → `evaluate`, once. */
-export async function trainRun(deps: DistributedDeps, message: TrainMessage, delivery: Delivery): Promise<TrainOutcome> {
+export async function trainRun(
+  deps: DistributedDeps,
+  message: TrainMessage,
+  delivery: Delivery,
+): Promise<TrainOutcome> {
   const workspace = deps.openStore(message.workspace);
   const { manifest, plan } = await assembleManifestAndPlan(workspace);
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
@@ -31,31 +35,76 @@ export async function trainRun(deps: DistributedDeps, message: TrainMessage, del
   const compute = whereToTrain(deps, manifest, message);
   if (compute.where === 'batch' && deps.trainCompute?.runsOn === 'lambda' && deps.trainCompute.batchQueue) {
     const batchQueue = deps.trainCompute.batchQueue;
-    const send = await sendOnce(workspace, ONCE.trainBatch, `train:${message.runId}`, () => batchQueue.send(message), deps.sendLeaseSeconds);
-    await recordEvent(workspace, 'train', delivery, { outcome: 'forwarded-to-batch', why: compute.why, send }, deps.workerId);
+    const send = await sendOnce(
+      workspace,
+      ONCE.trainBatch,
+      `train:${message.runId}`,
+      () => batchQueue.send(message),
+      deps.sendLeaseSeconds,
+    );
+    await recordEvent(
+      workspace,
+      'train',
+      delivery,
+      { outcome: 'forwarded-to-batch', why: compute.why, send },
+      deps.workerId,
+    );
     deps.log?.({ event: 'train:forwarded', runId: message.runId, why: compute.why });
     return { reused: false, cacheKey: '', forwarded: { why: compute.why, send } };
   }
   const features = deps.openFeatures(message.cache, 'read');
   const { artefact, reused } = await trainHead({ workspace, features, compute }, message.train);
   // A repeated train message (the one double-send window upstream) finds the head cached and sends nothing new.
-  const evaluate = await sendOnce(workspace, ONCE.evaluate, `train:${message.runId}`, async () => {
-    if (!deps.queues.evaluate) throw new ConfigError('this worker has no evaluate queue to trigger');
-    await deps.queues.evaluate.send({ v: MESSAGE_VERSION, type: 'evaluate', runId: message.runId, workspace: message.workspace, cache: message.cache, head: artefact.cacheKey, split: message.split });
-  }, deps.sendLeaseSeconds);
+  const evaluate = await sendOnce(
+    workspace,
+    ONCE.evaluate,
+    `train:${message.runId}`,
+    async () => {
+      if (!deps.queues.evaluate) throw new ConfigError('this worker has no evaluate queue to trigger');
+      await deps.queues.evaluate.send({
+        v: MESSAGE_VERSION,
+        type: 'evaluate',
+        runId: message.runId,
+        workspace: message.workspace,
+        cache: message.cache,
+        head: artefact.cacheKey,
+        split: message.split,
+      });
+    },
+    deps.sendLeaseSeconds,
+  );
   const summary = { reused, evaluate, cacheKey: artefact.cacheKey };
-  await recordEvent(workspace, 'train', delivery, { outcome: reused ? 'reused' : 'trained', ...summary, layer: artefact.layer, C: artefact.options.C, cv: artefact.cv?.best ?? null }, deps.workerId);
+  await recordEvent(
+    workspace,
+    'train',
+    delivery,
+    {
+      outcome: reused ? 'reused' : 'trained',
+      ...summary,
+      layer: artefact.layer,
+      C: artefact.options.C,
+      cv: artefact.cv?.best ?? null,
+    },
+    deps.workerId,
+  );
   deps.log?.({ event: 'train:done', runId: message.runId, ...summary });
   return summary;
 }
 
 /** Which compute this message's head is fitted on, and why: recorded in head.json and shown in the report. */
-function whereToTrain(deps: DistributedDeps, manifest: Manifest, message: TrainMessage): { where: TrainCompute; why: string } {
+function whereToTrain(
+  deps: DistributedDeps,
+  manifest: Manifest,
+  message: TrainMessage,
+): { where: TrainCompute; why: string } {
   const here = deps.trainCompute;
-  if (!here) return { where: 'lambda', why: 'no Batch CPU job configured: every head is fitted where the message arrives' };
-  if (here.runsOn === 'batch') return { where: 'batch', why: 'forwarded by the train-head Lambda: too large for its envelope' };
+  if (!here)
+    return { where: 'lambda', why: 'no Batch CPU job configured: every head is fitted where the message arrives' };
+  if (here.runsOn === 'batch')
+    return { where: 'batch', why: 'forwarded by the train-head Lambda: too large for its envelope' };
   const choice = chooseTrainCompute(trainSize(manifest, message.train), here.envelope);
-  if (choice.where === 'batch' && !here.batchQueue) return { where: 'lambda', why: `${choice.why}, but no Batch CPU job is configured` };
+  if (choice.where === 'batch' && !here.batchQueue)
+    return { where: 'lambda', why: `${choice.why}, but no Batch CPU job is configured` };
   return { where: choice.where, why: choice.why };
 }
 
@@ -75,7 +124,8 @@ async function assembleManifestAndPlan(workspace: BlobStore): Promise<{ manifest
   const summaries = await Promise.all(Array.from({ length: groups }, (_, g) => readGroupSummary(workspace, g)));
   const missing = summaries.flatMap((p, i) => (p ? [] : [i]));
   // Not a permanent error: train is only triggered once every group is compacted, so this is a store hiccup; retry.
-  if (missing.length > 0) throw new Error(`compacted groups ${missing.slice(0, 10).join(', ')} missing in run ${plan.runId}`);
+  if (missing.length > 0)
+    throw new Error(`compacted groups ${missing.slice(0, 10).join(', ')} missing in run ${plan.runId}`);
   const present = summaries as GroupSummary[];
   const manifest: Manifest = {
     version: 1,

@@ -54,7 +54,9 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
       continue;
     }
     stats.received += messages.length;
-    const outcomes = await withHeartbeat(queue, messages, options.visibilityTimeoutSeconds, log, () => options.handle(messages));
+    const outcomes = await withHeartbeat(queue, messages, options.visibilityTimeoutSeconds, log, () =>
+      options.handle(messages),
+    );
     await settle(queue, messages, outcomes, stats, log);
     idleSince = Date.now();
   }
@@ -62,13 +64,26 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
   return stats;
 }
 
-async function withHeartbeat<R>(queue: WorkQueue<unknown>, messages: ReadonlyArray<ReceivedMessage<unknown>>, visibility: number, log: WorkerLoopOptions['log'], work: () => Promise<R>): Promise<R> {
+async function withHeartbeat<R>(
+  queue: WorkQueue<unknown>,
+  messages: ReadonlyArray<ReceivedMessage<unknown>>,
+  visibility: number,
+  log: WorkerLoopOptions['log'],
+  work: () => Promise<R>,
+): Promise<R> {
   // Beat three times per timeout: one lost or slow call still leaves the message invisible.
-  const timer = setInterval(() => {
-    for (const m of messages) {
-      queue.extendVisibility(m, visibility).catch((err: unknown) => log?.({ event: 'queue:heartbeat-failed', queue: queue.name, messageId: m.id, error: errorMessage(err) }));
-    }
-  }, Math.max(100, (visibility * 1000) / 3));
+  const timer = setInterval(
+    () => {
+      for (const m of messages) {
+        queue
+          .extendVisibility(m, visibility)
+          .catch((err: unknown) =>
+            log?.({ event: 'queue:heartbeat-failed', queue: queue.name, messageId: m.id, error: errorMessage(err) }),
+          );
+      }
+    },
+    Math.max(100, (visibility * 1000) / 3),
+  );
   try {
     return await work();
   } finally {
@@ -76,7 +91,13 @@ async function withHeartbeat<R>(queue: WorkQueue<unknown>, messages: ReadonlyArr
   }
 }
 
-async function settle(queue: WorkQueue<unknown>, messages: ReadonlyArray<ReceivedMessage<unknown>>, outcomes: Outcome[], stats: LoopStats, log: WorkerLoopOptions['log']): Promise<void> {
+async function settle(
+  queue: WorkQueue<unknown>,
+  messages: ReadonlyArray<ReceivedMessage<unknown>>,
+  outcomes: Outcome[],
+  stats: LoopStats,
+  log: WorkerLoopOptions['log'],
+): Promise<void> {
   const done = messages.filter((_, i) => outcomes[i]?.kind === 'done');
   stats.done += done.length;
   const settling: Array<Promise<void>> = [queue.ackAll(done)];
@@ -93,7 +114,8 @@ async function settle(queue: WorkQueue<unknown>, messages: ReadonlyArray<Receive
   });
   // A failed ack or move only means the message comes back; its handler is idempotent.
   for (const result of await Promise.allSettled(settling)) {
-    if (result.status === 'rejected') log?.({ event: 'queue:settle-failed', queue: queue.name, error: errorMessage(result.reason) });
+    if (result.status === 'rejected')
+      log?.({ event: 'queue:settle-failed', queue: queue.name, error: errorMessage(result.reason) });
   }
 }
 

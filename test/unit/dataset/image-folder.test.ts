@@ -28,15 +28,22 @@ test('a folder without splits gets a seeded, stratified val split that is the sa
     const b = await listImageFolder(store, '', { seed: 7 });
     const c = await listImageFolder(store, '', { seed: 8 });
     assert.equal(a.splitSynthesized, true);
-    for (let label = 0; label < 3; label++) assert.equal(a.items.filter((i) => i.label === label && i.split === 'val').length, 2);
+    for (let label = 0; label < 3; label++)
+      assert.equal(a.items.filter((i) => i.label === label && i.split === 'val').length, 2);
     assert.deepEqual(a.items, b.items);
-    assert.notDeepEqual(a.items.map((i) => i.split), c.items.map((i) => i.split));
+    assert.notDeepEqual(
+      a.items.map((i) => i.split),
+      c.items.map((i) => i.split),
+    );
   }));
 
 test('empty, single-class and missing folders are DataErrors that say what was expected', () =>
   withTempDir(async (dir) => {
     const store = new FsBlobStore(dir);
-    await assert.rejects(listImageFolder(store), (e: unknown) => e instanceof DataError && /<split>\/<class>\/<image>/.test(e.message));
+    await assert.rejects(
+      listImageFolder(store),
+      (e: unknown) => e instanceof DataError && /<split>\/<class>\/<image>/.test(e.message),
+    );
     await store.put('train/only/1.jpg', 'x');
     await assert.rejects(listImageFolder(store), /at least 2 classes/);
   }));
@@ -57,8 +64,14 @@ test('every file the listing finds is used or reported: symlinks are followed, d
     execFileSync('mkfifo', [path.join(data, 'val', 'ants', 'pipe.jpg')]);
 
     const ds = await listImageFolder(store);
-    assert.ok(ds.items.some((i) => i.key === 'train/bees/linked.jpg'), 'a symlinked file is used');
-    assert.ok(ds.items.some((i) => i.key === 'val/bees/m.jpg' && i.split === 'val'), 'a symlinked folder is walked');
+    assert.ok(
+      ds.items.some((i) => i.key === 'train/bees/linked.jpg'),
+      'a symlinked file is used',
+    );
+    assert.ok(
+      ds.items.some((i) => i.key === 'val/bees/m.jpg' && i.split === 'val'),
+      'a symlinked folder is walked',
+    );
     assert.deepEqual(
       ds.unreadable.map((u) => [u.key, u.split, u.kind]),
       [

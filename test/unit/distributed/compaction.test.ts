@@ -17,7 +17,10 @@ test('group layout: at most 100 code objects per run for any number of shards an
     for (const cuts of [1, 3, 7]) {
       const { groups, perGroup } = groupLayout(shards, cuts);
       assert.ok(groups * cuts <= MAX_TRAIN_CODE_OBJECTS, `${shards} shards × ${cuts} cuts → ${groups} groups`);
-      assert.ok(groups * perGroup >= shards && (groups - 1) * perGroup < shards, 'every shard in exactly one group, none empty');
+      assert.ok(
+        groups * perGroup >= shards && (groups - 1) * perGroup < shards,
+        'every shard in exactly one group, none empty',
+      );
     }
   }
   assert.deepEqual(groupLayout(13, 1), { groups: 13, perGroup: 1 });
@@ -27,15 +30,26 @@ test('120 shards in 60 groups, every message delivered twice, 16 at a time: one 
   withTempDir(async (root) => {
     await writeFakeDataset(path.join(root, 'data'), 30); // 120 images
     const setup = inProcessSetup(root);
-    await planRun(setup.deps, setup.runMessage('big', { shardSize: 1, cuts: ['final'] }), { id: 'run', receiveCount: 1 });
+    await planRun(setup.deps, setup.runMessage('big', { shardSize: 1, cuts: ['final'] }), {
+      id: 'run',
+      receiveCount: 1,
+    });
     const extracts = (await setup.queues.extract.receive({ max: 1000 })).map((m) => m.body as ExtractMessage);
     assert.equal(extracts.length, 120);
-    const deliveries = [...extracts, ...extracts].map((m, i) => ({ m, d: { id: `x${i % extracts.length}`, receiveCount: 1 + Math.floor(i / extracts.length) } }));
+    const deliveries = [...extracts, ...extracts].map((m, i) => ({
+      m,
+      d: { id: `x${i % extracts.length}`, receiveCount: 1 + Math.floor(i / extracts.length) },
+    }));
     deliveries.sort(() => Math.random() - 0.5);
     setup.deps.sendLeaseSeconds = 0.05;
     const busy: typeof deliveries = [];
     // 16 deliveries in flight, as 16 workers would have them.
-    await forEachConcurrent(deliveries, 16, (delivery) => extractShard(setup.deps, delivery.m, delivery.d).then(() => undefined, () => void busy.push(delivery)));
+    await forEachConcurrent(deliveries, 16, (delivery) =>
+      extractShard(setup.deps, delivery.m, delivery.d).then(
+        () => undefined,
+        () => void busy.push(delivery),
+      ),
+    );
     // A twin of the join's owner may have found the claim fresh (ClaimBusy): it comes back and finds the send done.
     for (const { m, d } of busy) await extractShard(setup.deps, m, d);
     const train = setup.queues.train.peek().map((e) => e.body as TrainMessage);
@@ -43,7 +57,11 @@ test('120 shards in 60 groups, every message delivered twice, 16 at a time: one 
     await trainRun(setup.deps, train[0]!, { id: 't', receiveCount: 1 });
     const manifest = JSON.parse(await readFile(path.join(root, 'runs/big/manifest.json'), 'utf8')) as Manifest;
     assert.equal(manifest.entries.length, 120);
-    assert.deepEqual(manifest.entries.map((e) => e.key), extracts.map((m) => m.shard.items[0]!.key), 'plan order');
+    assert.deepEqual(
+      manifest.entries.map((e) => e.key),
+      extracts.map((m) => m.shard.items[0]!.key),
+      'plan order',
+    );
     const shards = new Set(manifest.entries.map((e) => e.codes.final!.shard));
     assert.equal(shards.size, groupLayout(120, 1).groups);
     assert.ok(shards.size <= MAX_TRAIN_CODE_OBJECTS);

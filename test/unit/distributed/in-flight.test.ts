@@ -22,5 +22,9 @@ test('a shard naming identities an ingest batch is embedding waits until the bat
     assert.equal(settled, false, 'withdrawing an unrelated batch does not release it');
     await withdrawA();
     assert.equal(await waiting, 1);
-    assert.deepEqual((await cache.getJson<{ batches: object }>('inflight.json'))!.batches, {}, 'withdrawn batches leave the registry');
+    assert.deepEqual(
+      (await cache.getJson<{ batches: object }>('inflight.json'))!.batches,
+      {},
+      'withdrawn batches leave the registry',
+    );
   }));

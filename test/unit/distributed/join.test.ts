@@ -48,7 +48,8 @@ test('a crash between the train claim and the send: the owner’s redelivery (ev
   withTempDir(async (root) => {
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const { setup, extracts } = await planned(root);
-    for (const [i, m] of extracts.slice(0, -1).entries()) await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 1 });
+    for (const [i, m] of extracts.slice(0, -1).entries())
+      await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 1 });
     const last = extracts.at(-1)!;
     const realSend = setup.queues.train.send.bind(setup.queues.train);
     setup.queues.train.send = async () => {
@@ -62,7 +63,8 @@ test('a crash between the train claim and the send: the owner’s redelivery (ev
     setup.deps.sendLeaseSeconds = 0.2;
     t.mock.timers.tick(250); // the lease runs out
     // Other shards' messages arriving again must not send: they do not hold the claim.
-    for (const [i, m] of extracts.slice(0, -1).entries()) assert.equal((await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 2 })).train, 'claimed-by-another');
+    for (const [i, m] of extracts.slice(0, -1).entries())
+      assert.equal((await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 2 })).train, 'claimed-by-another');
     assert.equal(trainMessages(setup).length, 0);
     // Redriven from a DLQ, the owner's message has a new id; it still owns the claim (the shard is the owner).
     const redelivered = await extractShard(setup.deps, last, { id: 'owner-redriven', receiveCount: 1 });
@@ -76,7 +78,8 @@ test('a crash between the train claim and the send: the owner’s redelivery (ev
 test('a crash after the send but before the sent marker: a second train message refits nothing and sends no evaluate', () =>
   withTempDir(async (root) => {
     const { setup, extracts } = await planned(root);
-    for (const [i, m] of extracts.slice(0, -1).entries()) await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 1 });
+    for (const [i, m] of extracts.slice(0, -1).entries())
+      await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 1 });
     const workspace = setup.deps.openStore(`${root}/runs/r1`);
     const put = workspace.put;
     (workspace as { put: BlobStore['put'] }).put = async (key, body) => {
@@ -90,8 +93,16 @@ test('a crash after the send but before the sent marker: a second train message 
     const sent = trainMessages(setup);
     assert.equal(sent.length, 2, 'the one window that can send twice');
     const outcomes = [];
-    for (const [i, message] of sent.entries()) outcomes.push(await trainRun(setup.deps, message, { id: `train${i}`, receiveCount: 1 }));
-    assert.deepEqual(outcomes.map((o) => [o.reused, o.evaluate]), [[false, 'sent'], [true, 'already-sent']], 'the copy refits nothing');
+    for (const [i, message] of sent.entries())
+      outcomes.push(await trainRun(setup.deps, message, { id: `train${i}`, receiveCount: 1 }));
+    assert.deepEqual(
+      outcomes.map((o) => [o.reused, o.evaluate]),
+      [
+        [false, 'sent'],
+        [true, 'already-sent'],
+      ],
+      'the copy refits nothing',
+    );
     assert.equal(setup.queues.evaluate.size, 1, 'and still a single evaluate');
   }));
 
@@ -102,7 +113,11 @@ test('a worker killed mid-shard leaves no part; the redelivery completes it with
     let calls = 0;
     setup.deps.openEmbedder = async (model, cuts) => {
       const inner = await openEmbedder(model, cuts);
-      return { ...inner, embedBatch: async (items) => (++calls === 1 ? Promise.reject(new Error('worker killed')) : inner.embedBatch(items)) };
+      return {
+        ...inner,
+        embedBatch: async (items) =>
+          ++calls === 1 ? Promise.reject(new Error('worker killed')) : inner.embedBatch(items),
+      };
     };
     await assert.rejects(extractShard(setup.deps, extracts[0]!, { id: 'x0', receiveCount: 1 }), /worker killed/);
     assert.equal(await setup.deps.openStore(`${root}/runs/r1`).exists('parts/000000.json'), false);
@@ -111,7 +126,8 @@ test('a worker killed mid-shard leaves no part; the redelivery completes it with
 
     const clean = await withTempDir(async (other) => {
       const again = await planned(other);
-      for (const [i, m] of again.extracts.entries()) await extractShard(again.setup.deps, m, { id: `x${i}`, receiveCount: 1 });
+      for (const [i, m] of again.extracts.entries())
+        await extractShard(again.setup.deps, m, { id: `x${i}`, receiveCount: 1 });
       return partsWithoutTimings(path.join(other, 'runs/r1/parts'));
     });
     assert.deepEqual(await partsWithoutTimings(path.join(root, 'runs/r1/parts')), clean);
@@ -121,7 +137,14 @@ async function partsWithoutTimings(dir: string): Promise<unknown[]> {
   const files = (await readdir(dir)).sort();
   return Promise.all(
     files.map(async (f) => {
-      const { seconds: _s, embedded: _e, cached: _c, worker: _w, entries, ...rest } = JSON.parse(await readFile(path.join(dir, f), 'utf8'));
+      const {
+        seconds: _s,
+        embedded: _e,
+        cached: _c,
+        worker: _w,
+        entries,
+        ...rest
+      } = JSON.parse(await readFile(path.join(dir, f), 'utf8'));
       // Code locations name the cache shard that happened to hold each code first; the hashes are what must agree.
       return { ...rest, entries: entries.map(({ codes: _codes, ...e }: { codes: unknown }) => e) };
     }),

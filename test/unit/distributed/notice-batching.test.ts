@@ -3,13 +3,24 @@ import { test } from 'node:test';
 import { InProcessQueue } from '../../helpers/in-process-queue.js';
 import { NOTICE_BATCH, withNoticeTopUp } from '../../../functions/shared/workers.js';
 
-const notice = (key: string) => ({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key, size: 10 } } }] });
+const notice = (key: string) => ({
+  Records: [
+    { eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b' }, object: { key, size: 10 } } },
+  ],
+});
 
 test('S3 notices are taken a hundred at a time; shards one at a time', async () => {
   const queue = new InProcessQueue<unknown>('extract');
   for (let i = 0; i < 250; i++) await queue.send(notice(`datasets/d/train/a/${i}.jpg`));
   const extract = withNoticeTopUp(queue);
-  assert.deepEqual([(await extract.receive({ max: 1 })).length, (await extract.receive({ max: 1 })).length, (await extract.receive({ max: 1 })).length], [NOTICE_BATCH, NOTICE_BATCH, 50]);
+  assert.deepEqual(
+    [
+      (await extract.receive({ max: 1 })).length,
+      (await extract.receive({ max: 1 })).length,
+      (await extract.receive({ max: 1 })).length,
+    ],
+    [NOTICE_BATCH, NOTICE_BATCH, 50],
+  );
   await queue.send({ v: 1, type: 'extract' });
   await queue.send({ v: 1, type: 'extract' });
   assert.equal((await extract.receive({ max: 1 })).length, 1);

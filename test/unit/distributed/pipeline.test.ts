@@ -28,7 +28,7 @@ async function drain(setup: InProcessSetup): Promise<void> {
       }),
     ),
   );
-  for (let quiet = 0; quiet < 5; ) {
+  for (let quiet = 0; quiet < 5;) {
     await new Promise((r) => setTimeout(r, 50));
     quiet = STAGES.every((stage) => setup.queues[stage].size === 0) ? quiet + 1 : 0;
   }
@@ -53,23 +53,47 @@ test('run → shards → one train → one evaluate; bad images are rejects; poi
     const ws = path.join(root, 'runs/r1');
     const manifest = JSON.parse(await readFile(path.join(ws, 'manifest.json'), 'utf8')) as Manifest;
     assert.equal(manifest.entries.length, 18);
-    assert.deepEqual(manifest.rejects.map((r) => [r.key, r.kind]), [['train/bees/001.jpg', 'decode-failed'], ['val/ants/004.jpg', 'decode-failed']]);
-    assert.deepEqual(manifest.entries.map((e) => e.key), [...manifest.entries.map((e) => e.key)].sort(), 'entries in listing order, however shards were scheduled');
+    assert.deepEqual(
+      manifest.rejects.map((r) => [r.key, r.kind]),
+      [
+        ['train/bees/001.jpg', 'decode-failed'],
+        ['val/ants/004.jpg', 'decode-failed'],
+      ],
+    );
+    assert.deepEqual(
+      manifest.entries.map((e) => e.key),
+      [...manifest.entries.map((e) => e.key)].sort(),
+      'entries in listing order, however shards were scheduled',
+    );
     const metrics = JSON.parse(await readFile(path.join(ws, 'metrics.json'), 'utf8')) as Evaluation;
     assert.equal(metrics.metrics.n, 9);
     const quality = JSON.parse(await readFile(path.join(ws, 'data-quality.json'), 'utf8')) as DataQuality;
-    assert.deepEqual(Object.keys(quality), ['version', 'duplicates', 'leakage', 'labelIssues'], 'the evaluate step writes data-quality.json');
+    assert.deepEqual(
+      Object.keys(quality),
+      ['version', 'duplicates', 'leakage', 'labelIssues'],
+      'the evaluate step writes data-quality.json',
+    );
     assert.equal(metrics.dataQuality?.duplicateGroups, quality.duplicates.length);
-    assert.match(await readFile(path.join(ws, 'report.html'), 'utf8'), /<section id="data-quality">[\s\S]*<section id="code-map">/);
+    assert.match(
+      await readFile(path.join(ws, 'report.html'), 'utf8'),
+      /<section id="data-quality">[\s\S]*<section id="code-map">/,
+    );
     assert.equal((await readdir(path.join(ws, 'events/train'))).length, 1);
     assert.equal((await readdir(path.join(ws, 'events/evaluate'))).length, 1);
     for (const stage of STAGES) {
-      assert.deepEqual(setup.deadLetters[stage].peek().map((e) => e.body), [poison[stage]], `${stage} DLQ`);
+      assert.deepEqual(
+        setup.deadLetters[stage].peek().map((e) => e.body),
+        [poison[stage]],
+        `${stage} DLQ`,
+      );
       assert.equal(setup.queues[stage].size, 0);
     }
     assert.match(setup.deadLetters.train.peek()[0]!.reason!, /"extract" is not served here/);
     const status = await runStatus(setup.deps.openStore(ws), 'r1');
-    assert.deepEqual([status.state, status.shards, status.events], ['done', { done: 7, total: 7 }, { run: 1, extract: 7, train: 1, evaluate: 1 }]);
+    assert.deepEqual(
+      [status.state, status.shards, status.events],
+      ['done', { done: 7, total: 7 }, { run: 1, extract: 7, train: 1, evaluate: 1 }],
+    );
   }));
 
 test('resubmitting a run id replays the frozen plan; an image deleted after planning becomes a "missing" reject', () =>
@@ -83,7 +107,10 @@ test('resubmitting a run id replays the frozen plan; an image deleted after plan
     await rm(path.join(root, 'data/val/bees/002.jpg'));
     await drain(setup);
     const manifest = JSON.parse(await readFile(path.join(root, 'runs/r1/manifest.json'), 'utf8')) as Manifest;
-    assert.deepEqual(manifest.rejects.map((r) => [r.key, r.kind]), [['val/bees/002.jpg', 'missing']]);
+    assert.deepEqual(
+      manifest.rejects.map((r) => [r.key, r.kind]),
+      [['val/bees/002.jpg', 'missing']],
+    );
 
     // The same run id with another dataset is refused (and dead-lettered), never silently mixed.
     await setup.queues.run.send(setup.runMessage('r1', { dataset: path.join(root, 'elsewhere') }));
@@ -102,14 +129,26 @@ test('the planner records a dangling symlink as a reject with its kind, as the l
 
     const ws = path.join(root, 'runs/r1');
     const plan = JSON.parse(await readFile(path.join(ws, 'plan.json'), 'utf8')) as RunPlan;
-    assert.deepEqual(plan.ignored.map((i) => i.key), ['train/notes.txt']);
-    assert.deepEqual(plan.unreadable?.map((u) => [u.key, u.split, u.kind]), [['train/ants/dangling.jpg', 'train', 'dangling-symlink']]);
+    assert.deepEqual(
+      plan.ignored.map((i) => i.key),
+      ['train/notes.txt'],
+    );
+    assert.deepEqual(
+      plan.unreadable?.map((u) => [u.key, u.split, u.kind]),
+      [['train/ants/dangling.jpg', 'train', 'dangling-symlink']],
+    );
     assert.ok(!plan.shards.flat().some((item) => item.key.includes('dangling')), 'never handed to an extract shard');
     const manifest = JSON.parse(await readFile(path.join(ws, 'manifest.json'), 'utf8')) as Manifest;
     const reject = manifest.rejects.find((r) => r.key === 'train/ants/dangling.jpg');
     assert.equal(reject?.kind, 'dangling-symlink');
     assert.match(reject.message, /symbolic link to .*gone\.jpg, which does not exist/);
-    assert.deepEqual(manifest.ignored.map((i) => i.key), ['train/notes.txt']);
+    assert.deepEqual(
+      manifest.ignored.map((i) => i.key),
+      ['train/notes.txt'],
+    );
     const rejectsFile = JSON.parse(await readFile(path.join(ws, 'rejects.json'), 'utf8')) as Manifest['rejects'];
-    assert.deepEqual(rejectsFile.map((r) => [r.key, r.kind]), [['train/ants/dangling.jpg', 'dangling-symlink']]);
+    assert.deepEqual(
+      rejectsFile.map((r) => [r.key, r.kind]),
+      [['train/ants/dangling.jpg', 'dangling-symlink']],
+    );
   }));

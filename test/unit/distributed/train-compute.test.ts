@@ -21,19 +21,25 @@ test('the Lambda takes hymenoptera-sized CV and mid-sized sets; time or memory p
   assert.equal(chooseTrainCompute({ rows: 10_000, dim: 1280, classes: 10, fits: CV_FITS }, LAMBDA).where, 'lambda');
   const large = chooseTrainCompute({ rows: 100_000, dim: 512, classes: 10, fits: CV_FITS }, LAMBDA);
   assert.equal(large.where, 'batch');
-  assert.match(large.why, /100000 × 512 codes, 10 classes, 41 fits: about \d+ s .*over half the Lambda's 900 s timeout/);
+  assert.match(
+    large.why,
+    /100000 × 512 codes, 10 classes, 41 fits: about \d+ s .*over half the Lambda's 900 s timeout/,
+  );
   const wide = chooseTrainCompute({ rows: 200_000, dim: 1280, classes: 2, fits: 1 }, LAMBDA);
   assert.equal(wide.where, 'batch');
   assert.match(wide.why, /over 60 % of the Lambda's 4.0 GiB/);
 });
 
-async function readyToTrain(root: string): Promise<{ setup: ReturnType<typeof inProcessSetup>; message: TrainMessage }> {
+async function readyToTrain(
+  root: string,
+): Promise<{ setup: ReturnType<typeof inProcessSetup>; message: TrainMessage }> {
   await writeFakeDataset(path.join(root, 'data'), 4);
   const setup = inProcessSetup(root);
   await planRun(setup.deps, setup.runMessage('r1'), { id: 'run-msg', receiveCount: 1 });
   const extracts = await setup.queues.extract.receive({ max: 100 });
   await setup.queues.extract.ackAll(extracts);
-  for (const [i, m] of extracts.entries()) await extractShard(setup.deps, m.body as ExtractMessage, { id: `x${i}`, receiveCount: 1 });
+  for (const [i, m] of extracts.entries())
+    await extractShard(setup.deps, m.body as ExtractMessage, { id: `x${i}`, receiveCount: 1 });
   const [train] = setup.queues.train.peek();
   return { setup, message: train!.body as TrainMessage };
 }
@@ -47,7 +53,11 @@ test('a Lambda forwards a set too large for it to the Batch queue once; the Batc
     const forwarded = await trainRun(setup.deps, message, { id: 't1', receiveCount: 1 });
     assert.equal(forwarded.forwarded?.send, 'sent');
     assert.match(forwarded.forwarded!.why, /over 60 % of the Lambda's/);
-    assert.equal((await trainRun(setup.deps, message, { id: 't1', receiveCount: 2 })).forwarded?.send, 'already-sent', 'a redelivery forwards nothing new');
+    assert.equal(
+      (await trainRun(setup.deps, message, { id: 't1', receiveCount: 2 })).forwarded?.send,
+      'already-sent',
+      'a redelivery forwards nothing new',
+    );
     assert.equal(batchQueue.size, 1);
     assert.equal(setup.queues.evaluate.size, 0, 'no evaluate before a head exists');
     const workspace = setup.deps.openStore(`${root}/runs/r1`);

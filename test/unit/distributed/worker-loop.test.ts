@@ -40,7 +40,11 @@ test('the heartbeat keeps long work invisible to other consumers; the message is
 test('poison goes to the DLQ at once with its reason; retries come back and are redriven after maxReceiveCount', async (t) => {
   const clock = fakeTime(t);
   const dlq = new InProcessQueue<unknown>('dlq');
-  const queue = new InProcessQueue<unknown>('q', { visibilityTimeoutSeconds: 5, deadLetterQueue: dlq, maxReceiveCount: 3 });
+  const queue = new InProcessQueue<unknown>('q', {
+    visibilityTimeoutSeconds: 5,
+    deadLetterQueue: dlq,
+    maxReceiveCount: 3,
+  });
   await queue.send({ kind: 'poison' });
   await queue.send({ kind: 'flaky' });
   const controller = new AbortController();
@@ -55,7 +59,9 @@ test('poison goes to the DLQ at once with its reason; retries come back and are 
       messages.map((m): Outcome => {
         const kind = (m.body as { kind: string }).kind;
         attempts[kind] = (attempts[kind] ?? 0) + 1;
-        return kind === 'poison' ? classifyFailure(new ConfigError('bad field'), m.receiveCount) : { kind: 'retry', reason: 'store down', delaySeconds: 0 };
+        return kind === 'poison'
+          ? classifyFailure(new ConfigError('bad field'), m.receiveCount)
+          : { kind: 'retry', reason: 'store down', delaySeconds: 0 };
       }),
   });
   const stats = await clock.until(loop);
@@ -92,7 +98,11 @@ test('shutdown: the message in hand finishes and is acked; nothing new is taken'
   const stats = await clock.until(loop);
   assert.deepEqual(handled, [1]);
   assert.equal(stats.done, 1);
-  assert.deepEqual(queue.peek().map((e) => e.body), [{ n: 2 }], 'the second message stays queued for another worker');
+  assert.deepEqual(
+    queue.peek().map((e) => e.body),
+    [{ n: 2 }],
+    'the second message stays queued for another worker',
+  );
 });
 
 test('errors are classified: wrong input is poison, everything else is retried with growing backoff', () => {

@@ -25,6 +25,10 @@ test('numpy.load reads a shard exactly as written (the documented way to use the
   withTempDir(async (dir) => {
     const file = path.join(dir, 'shard.npy');
     await writeFile(file, encodeNpy(Float32Array.from([1.5, -2, 3.25, 4, 5, 6]), [2, 3]));
-    const out = execFileSync(PYTHON, ['-c', `import numpy as np; a = np.load(${JSON.stringify(file)}); print(a.dtype, a.shape, a.ravel().tolist())`], { encoding: 'utf8' });
+    const out = execFileSync(
+      PYTHON,
+      ['-c', `import numpy as np; a = np.load(${JSON.stringify(file)}); print(a.dtype, a.shape, a.ravel().tolist())`],
+      { encoding: 'utf8' },
+    );
     assert.equal(out.trim(), 'float32 (2, 3) [1.5, -2.0, 3.25, 4.0, 5.0, 6.0]');
   }));

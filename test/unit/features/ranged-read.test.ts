@@ -4,7 +4,13 @@ import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
 import { FeatureStore, RANGE_BYTES, type NamespaceInfo } from '../../../core/features/feature-store.js';
 import { withTempDir } from '../../helpers/paths.js';
 
-const ns: NamespaceInfo = { id: 'synthetic/final-0', model: 'synthetic', modelSha256: '0'.repeat(64), cut: 'final', dim: 16 };
+const ns: NamespaceInfo = {
+  id: 'synthetic/final-0',
+  model: 'synthetic',
+  modelSha256: '0'.repeat(64),
+  cut: 'final',
+  dim: 16,
+};
 
 /** A folder store that counts whole and ranged reads of .npy files. */
 class CountingStore extends FsBlobStore {
@@ -39,7 +45,11 @@ test('a shard above the range size is read as parallel ranged GETs covering it e
       assert.deepEqual(Buffer.from(ranged.buffer), Buffer.from(whole.buffer));
       assert.equal(store.whole, 1, 'no whole-object GET once the shard is above the range size');
       assert.equal(store.ranges.length, Math.ceil(size / 1000));
-      assert.deepEqual(store.ranges.map(([a]) => a), store.ranges.map((_, i) => i * 1000), 'contiguous, in order');
+      assert.deepEqual(
+        store.ranges.map(([a]) => a),
+        store.ranges.map((_, i) => i * 1000),
+        'contiguous, in order',
+      );
       assert.equal(store.ranges.at(-1)![1], size, 'the last range ends at the object end');
     } finally {
       RANGE_BYTES.value = saved;

@@ -8,7 +8,13 @@ import { FeatureStore, type NamespaceInfo, type ShardDamage } from '../../../cor
 import { MemoryStampIndex } from '../../../core/workspace/stamp-index.js';
 import { withTempDir } from '../../helpers/paths.js';
 
-const ns: NamespaceInfo = { id: 'synthetic/final-0', model: 'synthetic', modelSha256: '0'.repeat(64), cut: 'final', dim: 4 };
+const ns: NamespaceInfo = {
+  id: 'synthetic/final-0',
+  model: 'synthetic',
+  modelSha256: '0'.repeat(64),
+  cut: 'final',
+  dim: 4,
+};
 
 /** Four shards of two rows each; returns the store and each shard's .npy path by its first row's hash. */
 async function fourShards(dir: string) {
@@ -16,7 +22,12 @@ async function fourShards(dir: string) {
   const features = new FeatureStore(store, 'codes', new MemoryStampIndex());
   const files: Record<string, string> = {};
   for (const s of ['a', 'b', 'c', 'd']) {
-    const id = await features.writeShard(ns, [`${s}1`, `${s}2`], Float32Array.from({ length: 8 }, (_, i) => i + s.charCodeAt(0)), []);
+    const id = await features.writeShard(
+      ns,
+      [`${s}1`, `${s}2`],
+      Float32Array.from({ length: 8 }, (_, i) => i + s.charCodeAt(0)),
+      [],
+    );
     files[s] = store.pathOf(features.shardKey(ns, id, 'npy'));
   }
   return { store, features, files };
@@ -56,7 +67,10 @@ test('verify without removal reports and keeps; reading a damaged shard names th
     assert.equal(damaged.length, 1);
     const fresh = new FeatureStore(new FsBlobStore(dir), 'codes');
     const shard = path.basename(files.d!, '.npy');
-    await assert.rejects(fresh.readCodes(ns, [{ shard, row: 0 }]), (err: unknown) => err instanceof DamagedShardError && err.message.includes(shard));
+    await assert.rejects(
+      fresh.readCodes(ns, [{ shard, row: 0 }]),
+      (err: unknown) => err instanceof DamagedShardError && err.message.includes(shard),
+    );
   }));
 
 test('a sound shard is read back to check it once; afterwards its unchanged stamp is trusted', () =>
@@ -98,5 +112,9 @@ test('rows stream in shard order as Float32 chunks that say where each row belon
     assert.deepEqual(order, [...order].sort(), 'shard order');
     assert.equal(new Set(order).size, 4);
     assert.deepEqual(streamed, gathered);
-    assert.deepEqual([...gathered.subarray(0, 4)], [4, 5, 6, 7].map((v) => v + 'd'.charCodeAt(0)), 'row d2 first, as asked');
+    assert.deepEqual(
+      [...gathered.subarray(0, 4)],
+      [4, 5, 6, 7].map((v) => v + 'd'.charCodeAt(0)),
+      'row d2 first, as asked',
+    );
   }));

@@ -12,7 +12,9 @@ function blobs(n: number, d: number, k: number, seed: number, spread = 1): { X: 
   const random = mulberry32(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const y = Int32Array.from({ length: n }, (_, i) => i % k);
-  const X = matrixFromRows(Array.from(y, (c) => Array.from({ length: d }, (_, j) => (j === c ? 6 : 0) + spread * gauss())));
+  const X = matrixFromRows(
+    Array.from(y, (c) => Array.from({ length: d }, (_, j) => (j === c ? 6 : 0) + spread * gauss())),
+  );
   return { X, y };
 }
 
@@ -52,14 +54,36 @@ for (const [name, make] of estimators) {
     const { X, y } = blobs(10, 3, 2, 1);
     const nan = { ...X, data: Float64Array.from(X.data) };
     nan.data[7] = NaN;
-    assert.throws(() => make(1).fit(nan, y), (e) => e instanceof DataError && /non-finite.*row 2, column 1/.test(e.message));
-    assert.throws(() => make(1).fit(X, y.subarray(0, 9)), (e) => e instanceof ConfigError && /10 rows but y has 9/.test(e.message));
-    assert.throws(() => make(1).fit(X, new Int32Array(10)), (e) => e instanceof ConfigError && /only one class/.test(e.message));
-    assert.throws(() => make(0).fit(X, y), (e) => e instanceof ConfigError && /C must be .* > 0/.test(e.message));
+    assert.throws(
+      () => make(1).fit(nan, y),
+      (e) => e instanceof DataError && /non-finite.*row 2, column 1/.test(e.message),
+    );
+    assert.throws(
+      () => make(1).fit(X, y.subarray(0, 9)),
+      (e) => e instanceof ConfigError && /10 rows but y has 9/.test(e.message),
+    );
+    assert.throws(
+      () => make(1).fit(X, new Int32Array(10)),
+      (e) => e instanceof ConfigError && /only one class/.test(e.message),
+    );
+    assert.throws(
+      () => make(0).fit(X, y),
+      (e) => e instanceof ConfigError && /C must be .* > 0/.test(e.message),
+    );
     assert.throws(() => make(-1).fit(X, y), ConfigError);
-    assert.throws(() => make(1).fit(X, Int32Array.from(y, (v) => v * 2)), (e) => e instanceof ConfigError && /class 1 has no samples/.test(e.message));
+    assert.throws(
+      () =>
+        make(1).fit(
+          X,
+          Int32Array.from(y, (v) => v * 2),
+        ),
+      (e) => e instanceof ConfigError && /class 1 has no samples/.test(e.message),
+    );
     const fitted = make(1).fit(X, y);
-    assert.throws(() => fitted.predict(matrixFromRows([[1, 2]])), (e) => e instanceof ConfigError && /2 features .* 3/.test(e.message));
+    assert.throws(
+      () => fitted.predict(matrixFromRows([[1, 2]])),
+      (e) => e instanceof ConfigError && /2 features .* 3/.test(e.message),
+    );
   });
 }
 
@@ -78,7 +102,8 @@ test('logistic regression: solving in the span of the rows (n < d) gives the pri
     const a = primal.decisionFunction(X).data;
     const b = span.decisionFunction(X).data;
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-6, `score ${i}: ${a[i]} vs ${b[i]}`);
-    for (let i = 0; i < primal.coef.data.length; i++) assert.ok(Math.abs(primal.coef.data[i]! - span.coef.data[i]!) < 1e-6);
+    for (let i = 0; i < primal.coef.data.length; i++)
+      assert.ok(Math.abs(primal.coef.data[i]! - span.coef.data[i]!) < 1e-6);
   }
 });
 
@@ -110,7 +135,9 @@ test('linear SVM: the primal (L-BFGS) and the dual (coordinate descent) reach th
       const params = { C: 0.3, tol: 1e-10, maxIter: 100000, classWeight };
       const primal = new LinearSVC({ ...params, dual: false }).fit(X, yk);
       const dual = new LinearSVC({ ...params, dual: true }).fit(X, yk);
-      primal.coef.data.forEach((v, i) => assert.ok(Math.abs(v - dual.coef.data[i]!) < 1e-6, `k=${k} coef ${i}: ${v} vs ${dual.coef.data[i]}`));
+      primal.coef.data.forEach((v, i) =>
+        assert.ok(Math.abs(v - dual.coef.data[i]!) < 1e-6, `k=${k} coef ${i}: ${v} vs ${dual.coef.data[i]}`),
+      );
       primal.intercept.forEach((v, i) => assert.ok(Math.abs(v - dual.intercept[i]!) < 1e-6, `k=${k} intercept ${i}`));
     }
   }

@@ -10,10 +10,9 @@ function noisyBlobs(n: number, d: number, k: number, seed: number): { X: Matrix;
   const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const y = Int32Array.from({ length: n }, (_, i) => i % k);
   // Features on very different scales plus one constant feature: the standardizer has to cope with both.
-  const X = matrixFromRows(Array.from(y, (c) => [
-    ...Array.from({ length: d }, (_, j) => ((j === c ? 1.5 : 0) + gauss()) * 10 ** (j % 3)),
-    42,
-  ]));
+  const X = matrixFromRows(
+    Array.from(y, (c) => [...Array.from({ length: d }, (_, j) => ((j === c ? 1.5 : 0) + gauss()) * 10 ** (j % 3)), 42]),
+  );
   return { X, y };
 }
 
@@ -45,7 +44,15 @@ test('head JSON carries version, standardizer, weights, intercepts and options',
   const json = createHead({ kind: 'logistic', C: 1 }).fit(X, y).toJSON();
   assert.equal(json.format, 'cnn-codes.head');
   assert.equal(json.version, 1);
-  assert.deepEqual(json.options, { kind: 'logistic', C: 1, classWeight: null, seed: 0, tol: 1e-4, maxIter: 1000, svmLoss: 'squared-hinge' });
+  assert.deepEqual(json.options, {
+    kind: 'logistic',
+    C: 1,
+    classWeight: null,
+    seed: 0,
+    tol: 1e-4,
+    maxIter: 1000,
+    svmLoss: 'squared-hinge',
+  });
   assert.equal(json.standardizer.mean.length, 4);
   assert.equal(json.standardizer.scale[3], 1, 'a constant feature keeps scale 1');
   assert.equal(json.weights.length, 3);

@@ -27,14 +27,21 @@ function checkGradient(nOutputs: number, k: number, rowLengths?: Int32Array): vo
     plus[p]! += h;
     minus[p]! -= h;
     const numeric = (f(plus, scratch) - f(minus, scratch)) / (2 * h);
-    assert.ok(Math.abs(numeric - grad[p]!) <= 1e-7 * Math.max(1, Math.abs(numeric)), `∂θ[${p}]: analytic ${grad[p]} vs numeric ${numeric}`);
+    assert.ok(
+      Math.abs(numeric - grad[p]!) <= 1e-7 * Math.max(1, Math.abs(numeric)),
+      `∂θ[${p}]: analytic ${grad[p]} vs numeric ${numeric}`,
+    );
   }
 }
 
 test('binary logistic loss gradient matches finite differences', () => checkGradient(1, 2));
 test('multinomial logistic loss gradient matches finite differences', () => checkGradient(4, 4));
 test('gradient is right with triangular rows (rowLengths)', () => {
-  checkGradient(3, 3, Int32Array.from({ length: 12 }, (_, i) => 1 + (i % 5)));
+  checkGradient(
+    3,
+    3,
+    Int32Array.from({ length: 12 }, (_, i) => 1 + (i % 5)),
+  );
 });
 
 test('binary loss at θ = 0 is log 2 and the penalty is ‖W‖²/(2·C·S)', () => {

@@ -5,7 +5,11 @@ import { createEstimator, createHead, resolveHeadOptions } from '../../../core/h
 import { Standardizer } from '../../../core/heads/standardizer.js';
 import { matrixFromRows, takeLabels, takeRows, type Matrix } from '../../../core/heads/matrix.js';
 import {
-  crossValidate, defaultCGrid, stratifiedKFold, stratifiedSplit, type CvCandidate,
+  crossValidate,
+  defaultCGrid,
+  stratifiedKFold,
+  stratifiedSplit,
+  type CvCandidate,
 } from '../../../core/heads/model-selection.js';
 import { mulberry32 } from '../../../core/heads/prng.js';
 import { loadHead } from '../../../core/heads/serialize.js';
@@ -36,15 +40,28 @@ test('stratified folds are disjoint, cover every row, and keep class ratios', ()
   for (const { train, test: testRows } of folds) {
     assert.equal(train.length + testRows.length, y.length);
     const inTest = new Set(testRows);
-    assert.ok(Array.from(train).every((i) => !inTest.has(i)), 'train and test disjoint');
+    assert.ok(
+      Array.from(train).every((i) => !inTest.has(i)),
+      'train and test disjoint',
+    );
     for (const i of testRows) seen[i]!++;
-    for (const [c, total] of [[0, 30], [1, 20], [2, 7]] as const) {
+    for (const [c, total] of [
+      [0, 30],
+      [1, 20],
+      [2, 7],
+    ] as const) {
       const count = Array.from(testRows).filter((i) => y[i] === c).length;
-      assert.ok(count === Math.floor(total / 5) || count === Math.ceil(total / 5), `class ${c}: ${count} in a test fold`);
+      assert.ok(
+        count === Math.floor(total / 5) || count === Math.ceil(total / 5),
+        `class ${c}: ${count} in a test fold`,
+      );
     }
     assert.ok(testRows.length === 11 || testRows.length === 12, `fold size ${testRows.length}`);
   }
-  assert.ok(seen.every((s) => s === 1), 'every row is in exactly one test fold');
+  assert.ok(
+    seen.every((s) => s === 1),
+    'every row is in exactly one test fold',
+  );
 });
 
 test('stratified folds depend on the seed only', () => {
@@ -54,7 +71,10 @@ test('stratified folds depend on the seed only', () => {
 });
 
 test('stratifiedKFold refuses more folds than the smallest class has rows', () => {
-  assert.throws(() => stratifiedKFold(imbalancedLabels(), 8, 0), (e) => e instanceof ConfigError && /class 2 has 7 samples/.test(e.message));
+  assert.throws(
+    () => stratifiedKFold(imbalancedLabels(), 8, 0),
+    (e) => e instanceof ConfigError && /class 2 has 7 samples/.test(e.message),
+  );
   assert.throws(() => stratifiedKFold(imbalancedLabels(), 1, 0), ConfigError);
 });
 
@@ -63,7 +83,10 @@ test('stratifiedSplit puts about testFraction of each class in test', () => {
   const { train, test: testRows } = stratifiedSplit(y, 0.3, 9);
   assert.equal(train.length + testRows.length, y.length);
   const count = (rows: Int32Array, c: number) => Array.from(rows).filter((i) => y[i] === c).length;
-  assert.deepEqual([0, 1, 2].map((c) => count(testRows, c)), [9, 6, 2]);
+  assert.deepEqual(
+    [0, 1, 2].map((c) => count(testRows, c)),
+    [9, 6, 2],
+  );
   assert.throws(() => stratifiedSplit(y, 1, 0), ConfigError);
 });
 
@@ -76,8 +99,11 @@ test('crossValidate scores each candidate as a full pipeline refitted on every t
   const result = crossValidate(candidates, y, { folds: 4, seed: 5 });
   const folds = stratifiedKFold(y, 4, 5);
   for (const [i, c] of candidates.entries()) {
-    const expected = folds.map((f) => createHead(c.options).fit(takeRows(X, f.train), takeLabels(y, f.train))
-      .score(takeRows(X, f.test), takeLabels(y, f.test)));
+    const expected = folds.map((f) =>
+      createHead(c.options)
+        .fit(takeRows(X, f.train), takeLabels(y, f.train))
+        .score(takeRows(X, f.test), takeLabels(y, f.test)),
+    );
     assert.deepEqual(result.table[i]!.foldAccuracies, expected, c.id);
     const mean = expected.reduce((s, a) => s + a, 0) / 4;
     assert.ok(Math.abs(result.table[i]!.meanAccuracy - mean) < 1e-15);
@@ -94,8 +120,11 @@ test('crossValidate with n < d (Gram path) matches plain pipeline fits', () => {
   const result = crossValidate(candidates, y, { folds: 3, seed: 2 });
   const folds = stratifiedKFold(y, 3, 2);
   for (const [i, c] of candidates.entries()) {
-    const expected = folds.map((f) => createHead(c.options).fit(takeRows(X, f.train), takeLabels(y, f.train))
-      .score(takeRows(X, f.test), takeLabels(y, f.test)));
+    const expected = folds.map((f) =>
+      createHead(c.options)
+        .fit(takeRows(X, f.train), takeLabels(y, f.train))
+        .score(takeRows(X, f.test), takeLabels(y, f.test)),
+    );
     assert.deepEqual(result.table[i]!.foldAccuracies, expected, c.id);
   }
 });
@@ -110,8 +139,11 @@ test("scaling 'once' standardizes all rows first, then cross-validates the estim
   const scaled = new Standardizer().fit(X).transform(X);
   const folds = stratifiedKFold(y, 3, 6);
   for (const [i, c] of candidates.entries()) {
-    const expected = folds.map((f) => createEstimator(resolveHeadOptions(c.options))
-      .fit(takeRows(scaled, f.train), takeLabels(y, f.train)).score(takeRows(scaled, f.test), takeLabels(y, f.test)));
+    const expected = folds.map((f) =>
+      createEstimator(resolveHeadOptions(c.options))
+        .fit(takeRows(scaled, f.train), takeLabels(y, f.train))
+        .score(takeRows(scaled, f.test), takeLabels(y, f.test)),
+    );
     assert.deepEqual(result.table[i]!.foldAccuracies, expected, c.id);
   }
 });
@@ -119,7 +151,11 @@ test("scaling 'once' standardizes all rows first, then cross-validates the estim
 test('refit returns the best candidate fitted on all rows', () => {
   const { X, y } = overlappingBlobs(40, 60, 13);
   for (const scaling of ['per-fold', 'once'] as const) {
-    const candidates: CvCandidate[] = defaultCGrid().map((C) => ({ id: String(C), X, options: { kind: 'logistic', C, tol: 1e-10 } }));
+    const candidates: CvCandidate[] = defaultCGrid().map((C) => ({
+      id: String(C),
+      X,
+      options: { kind: 'logistic', C, tol: 1e-10 },
+    }));
     const { best, head } = crossValidate(candidates, y, { folds: 4, seed: 1, scaling, refit: true });
     assert.ok(head, 'head returned');
     assert.equal(head.options.C, best.C);
@@ -130,7 +166,10 @@ test('refit returns the best candidate fitted on all rows', () => {
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-6, `${scaling} proba ${i}`);
     assert.deepEqual(loadHead(JSON.parse(JSON.stringify(head))).predict(X), head.predict(X));
   }
-  assert.equal(crossValidate([{ id: 'a', X, options: { kind: 'svm', C: 1 } }], y, { folds: 3, seed: 0 }).head, undefined);
+  assert.equal(
+    crossValidate([{ id: 'a', X, options: { kind: 'svm', C: 1 } }], y, { folds: 3, seed: 0 }).head,
+    undefined,
+  );
 });
 
 test('ties go to logistic, then the lowest CV log-loss, then (SVMs) the smaller C, then the earlier candidate', () => {
@@ -156,15 +195,21 @@ test('ties go to logistic, then the lowest CV log-loss, then (SVMs) the smaller 
   assert.equal(mixed.table.find((r) => r.id === 'svm-a')!.meanLogLoss, undefined, 'SVM scores are not probabilities');
   assert.equal(mixed.best.id, 'lr-a-big');
 
-  assert.equal(tied([
-    { id: 'svm-big', X: A, options: { kind: 'svm', C: 1 } },
-    { id: 'svm-small', X: A, options: { kind: 'svm', C: 0.5 } },
-  ]).best.id, 'svm-small');
+  assert.equal(
+    tied([
+      { id: 'svm-big', X: A, options: { kind: 'svm', C: 1 } },
+      { id: 'svm-small', X: A, options: { kind: 'svm', C: 0.5 } },
+    ]).best.id,
+    'svm-small',
+  );
 
-  assert.equal(tied([
-    { id: 'first', layer: 'b', X: B, options: { kind: 'logistic', C: 1 } },
-    { id: 'second', layer: 'b', X: B, options: { kind: 'logistic', C: 1 } },
-  ]).best.id, 'first');
+  assert.equal(
+    tied([
+      { id: 'first', layer: 'b', X: B, options: { kind: 'logistic', C: 1 } },
+      { id: 'second', layer: 'b', X: B, options: { kind: 'logistic', C: 1 } },
+    ]).best.id,
+    'first',
+  );
 });
 
 test('crossValidate reports progress, lowers folds to the smallest class, and validates', () => {
@@ -173,15 +218,22 @@ test('crossValidate reports progress, lowers folds to the smallest class, and va
   const calls: Array<[number, number]> = [];
   const result = crossValidate(
     [0.1, 1].map((C) => ({ id: String(C), X, options: { kind: 'logistic' as const, C } })),
-    y, { folds: 5, seed: 0, onProgress: (done, total) => calls.push([done, total]) },
+    y,
+    { folds: 5, seed: 0, onProgress: (done, total) => calls.push([done, total]) },
   );
   assert.equal(result.folds, 3);
   assert.equal(result.table[0]!.foldAccuracies.length, 3);
-  assert.deepEqual(calls, [1, 2, 3, 4, 5, 6].map((d) => [d, 6]));
+  assert.deepEqual(
+    calls,
+    [1, 2, 3, 4, 5, 6].map((d) => [d, 6]),
+  );
   assert.ok(result.table.every((r) => r.fitSeconds >= 0 && Number.isFinite(r.stdAccuracy)));
   assert.throws(() => crossValidate([], y, { folds: 3, seed: 0 }), ConfigError);
   const lonely = Int32Array.from({ length: 20 }, (_, i) => (i === 0 ? 1 : 0));
-  assert.throws(() => crossValidate([{ id: 'x', X, options: { kind: 'svm', C: 1 } }], lonely, { folds: 3, seed: 0 }), ConfigError);
+  assert.throws(
+    () => crossValidate([{ id: 'x', X, options: { kind: 'svm', C: 1 } }], lonely, { folds: 3, seed: 0 }),
+    ConfigError,
+  );
 });
 
 test('defaultCGrid is increasing and log-spaced', () => {

@@ -42,12 +42,20 @@ describe('decodeToRgb rejects bad input with a specific kind and message', () =>
   });
 
   it('truncated GIF → truncated', async () => {
-    await assertRejects(fx.truncate(await fx.animatedGif(), 0.3), 'truncated', /^truncated GIF: .*unexpected end of GIF/i);
+    await assertRejects(
+      fx.truncate(await fx.animatedGif(), 0.3),
+      'truncated',
+      /^truncated GIF: .*unexpected end of GIF/i,
+    );
   });
 
   it('truncated WebP → truncated, although libwebp would decode it', async () => {
     const webp = await fx.pattern().webp({ quality: 90 }).toBuffer();
-    await assertRejects(fx.truncate(webp, 0.9), 'truncated', /^truncated WebP: header declares \d+ bytes, file has \d+$/);
+    await assertRejects(
+      fx.truncate(webp, 0.9),
+      'truncated',
+      /^truncated WebP: header declares \d+ bytes, file has \d+$/,
+    );
   });
 
   it('corrupt but complete JPEG → decode-failed, not truncated', async () => {
@@ -55,7 +63,11 @@ describe('decodeToRgb rejects bad input with a specific kind and message', () =>
   });
 
   it('random bytes → unsupported-format, naming the first bytes', async () => {
-    await assertRejects(fx.garbage(), 'unsupported-format', /^unsupported image format \(first bytes: 00 [0-9a-f ]+\)$/);
+    await assertRejects(
+      fx.garbage(),
+      'unsupported-format',
+      /^unsupported image format \(first bytes: 00 [0-9a-f ]+\)$/,
+    );
   });
 
   it('a PNG header claiming 30000×30000 → too-large, without decoding', async () => {
@@ -64,14 +76,23 @@ describe('decodeToRgb rejects bad input with a specific kind and message', () =>
   });
 
   it('limitInputPixels is an option', async () => {
-    await assertRejects(await fx.jpeg(320, 240), 'too-large', /^image is 320×240 = 76800 pixels, over the 1000 pixels limit$/, {
-      limitInputPixels: 1000,
-    });
+    await assertRejects(
+      await fx.jpeg(320, 240),
+      'too-large',
+      /^image is 320×240 = 76800 pixels, over the 1000 pixels limit$/,
+      {
+        limitInputPixels: 1000,
+      },
+    );
   });
 
   it('a 1×20000 sliver → too-large, because Resize(256) would make it 256×5120000', async () => {
     const sliver = await fx.pattern(20000, 1).png().toBuffer();
-    await assertRejects(sliver, 'too-large', /^resizing would make the image 5120000×256 = 1310.7 MP, over the 100 MP limit$/);
+    await assertRejects(
+      sliver,
+      'too-large',
+      /^resizing would make the image 5120000×256 = 1310.7 MP, over the 100 MP limit$/,
+    );
   });
 });
 
@@ -111,20 +132,27 @@ describe('decodeToRgb normalizes odd but valid images to 224×224 8-bit sRGB', (
     const rgb = await decodeToRgb(await fx.halfTransparentPng(), SPEC);
     const reference = await decodeToRgb(await fx.png(), SPEC);
     // Source 320×240 → 341×256 → crop from x = 58: the source's transparent half ends at resized x ≈ 170, crop x ≈ 112.
-    const pixel = (buf: Buffer, x: number, y: number) => Array.from(buf.subarray((y * 224 + x) * 3, (y * 224 + x) * 3 + 3));
+    const pixel = (buf: Buffer, x: number, y: number) =>
+      Array.from(buf.subarray((y * 224 + x) * 3, (y * 224 + x) * 3 + 3));
     assert.deepEqual(pixel(rgb, 20, 100), [255, 255, 255]);
     assert.deepEqual(pixel(rgb, 200, 100), pixel(reference, 200, 100));
   });
 
   // 200×150 is enlarged, which takes the affine path: orientation must hold there too.
-  for (const [width, height] of [[320, 240], [200, 150]] as const) {
+  for (const [width, height] of [
+    [320, 240],
+    [200, 150],
+  ] as const) {
     it(`EXIF orientation 6 → rotated like the manually rotated image (${width}×${height})`, async () => {
       const plain = await fx.jpeg(width, height);
       const tagged = fx.withExifOrientation(plain, 6);
       assert.equal((await sharp(tagged).metadata()).orientation, 6);
       // The same decoded pixels, rotated 90° clockwise by hand and stored losslessly.
       const { data, info } = await sharp(plain).raw().toBuffer({ resolveWithObject: true });
-      const rotatedByHand = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).rotate(90).png().toBuffer();
+      const rotatedByHand = await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+        .rotate(90)
+        .png()
+        .toBuffer();
       const fromExif = await decodeToRgb(tagged, SPEC);
       assert.ok(meanAbsDiff(fromExif, await decodeToRgb(rotatedByHand, SPEC)) < 0.5);
       assert.ok(meanAbsDiff(fromExif, await decodeToRgb(plain, SPEC)) > 20, 'orientation was ignored');
@@ -150,6 +178,9 @@ describe('decodeToRgb normalizes odd but valid images to 224×224 8-bit sRGB', (
     assert.equal(rgb.length, CROP_BYTES);
     const [r, , b] = channelMeans(rgb);
     assert.ok(r > 60 && b < 200, `looks like the blue second frame: mean R ${r.toFixed(0)}, B ${b.toFixed(0)}`);
-    assert.ok(meanAbsDiff(rgb, await decodeToRgb(await fx.png(), SPEC)) < 12, 'not the first frame (GIF palette allowed)');
+    assert.ok(
+      meanAbsDiff(rgb, await decodeToRgb(await fx.png(), SPEC)) < 12,
+      'not the first frame (GIF palette allowed)',
+    );
   });
 });

@@ -10,7 +10,14 @@ const fast = (bytes: Uint8Array, limit = DEFAULT_LIMIT_INPUT_PIXELS) => decodeJp
 
 describe('readJpegHeader', () => {
   it('reads size, components, precision and completeness without decoding', async () => {
-    assert.deepEqual(readJpegHeader(await fx.jpeg(320, 240)), { width: 320, height: 240, components: 3, precision: 8, orientation: 1, complete: true });
+    assert.deepEqual(readJpegHeader(await fx.jpeg(320, 240)), {
+      width: 320,
+      height: 240,
+      components: 3,
+      precision: 8,
+      orientation: 1,
+      complete: true,
+    });
     assert.equal(readJpegHeader(fx.truncate(await fx.jpeg()))?.complete, false);
     assert.equal(readJpegHeader(await fx.cmykJpeg())?.components, 4);
   });
@@ -65,7 +72,10 @@ describe('decodeJpegFast takes plain JPEGs and leaves the rest to libvips', () =
   });
 
   it('declines kernels Pillow lacks', async () => {
-    assert.equal(decodeJpegFast(await fx.jpeg(), { ...SPEC, kernel: 'mitchell' }, DEFAULT_LIMIT_INPUT_PIXELS), undefined);
+    assert.equal(
+      decodeJpegFast(await fx.jpeg(), { ...SPEC, kernel: 'mitchell' }, DEFAULT_LIMIT_INPUT_PIXELS),
+      undefined,
+    );
   });
 
   it('keeps working after a corrupt file threw inside the WebAssembly decoder', async () => {

@@ -34,12 +34,18 @@ interface Reference {
   images: ReferenceImage[];
 }
 
-const reference = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'golden', 'torchvision_reference.json'), 'utf8')) as Reference;
+const reference = JSON.parse(
+  readFileSync(path.join(REPO_ROOT, 'test', 'golden', 'torchvision_reference.json'), 'utf8'),
+) as Reference;
 const PLANE = 224 * 224;
 
 function sourceBytes(image: ReferenceImage, options: { exif?: boolean } = {}): Buffer {
   const bytes = readFileSync(path.join(HYMENOPTERA, image.path));
-  assert.equal(createHash('sha256').update(bytes).digest('hex'), image.sha256, `${image.path} is not the file the reference was made from`);
+  assert.equal(
+    createHash('sha256').update(bytes).digest('hex'),
+    image.sha256,
+    `${image.path} is not the file the reference was made from`,
+  );
   const withExif = image.exifOrientation !== undefined && options.exif !== false;
   return withExif ? withExifOrientation(bytes, image.exifOrientation!) : bytes;
 }
@@ -52,7 +58,11 @@ interface Comparison {
 
 /** `chw` is read as a [3, 224, 224] tensor whatever layout produced it: that is how a transposed layout shows up. */
 function compare(chw: Float32Array, ref: ReferenceImage): Comparison {
-  assert.equal(chw.length, ref.shape.reduce((a, b) => a * b), 'element count differs from the reference shape');
+  assert.equal(
+    chw.length,
+    ref.shape.reduce((a, b) => a * b),
+    'element count differs from the reference shape',
+  );
   const channelMean = Math.max(
     ...[0, 1, 2].map((c) => {
       let sum = 0;
@@ -103,7 +113,9 @@ describe('the JPEG fast path reproduces torchvision exactly', () => {
   // libjpeg-turbo with PIL's settings + Pillow's resample give torchvision's uint8 crop; the reference stores 4 decimals
   // (one uint8 level is 0.0175), so anything above 1e-4 would be a different pixel.
   const REFERENCE_ROUNDING = 1e-4;
-  const taken = reference.images.filter((image) => decodeJpegFast(sourceBytes(image), SPEC, DEFAULT_LIMIT_INPUT_PIXELS));
+  const taken = reference.images.filter((image) =>
+    decodeJpegFast(sourceBytes(image), SPEC, DEFAULT_LIMIT_INPUT_PIXELS),
+  );
   it('takes the plain JPEGs, the enlarged one and the Adobe RGB one', () => {
     assert.deepEqual(taken.map((i) => i.name).sort(), ['adobe-rgb-tagged', 'plain', 'small-enlarged']);
   });
@@ -112,7 +124,10 @@ describe('the JPEG fast path reproduces torchvision exactly', () => {
       const chw = toTensor([decodeJpegFast(sourceBytes(image), SPEC, DEFAULT_LIMIT_INPUT_PIXELS)!], SPEC, 'NCHW');
       const worst = Math.max(...reference.indices.map((index, k) => Math.abs(chw[index]! - image.samples[k]!)));
       const stats = compare(chw, image);
-      assert.ok(worst < REFERENCE_ROUNDING && stats.channelMean < REFERENCE_ROUNDING, `max |Δ| ${worst}, ${describeStats(stats)}`);
+      assert.ok(
+        worst < REFERENCE_ROUNDING && stats.channelMean < REFERENCE_ROUNDING,
+        `max |Δ| ${worst}, ${describeStats(stats)}`,
+      );
     });
   }
 });

@@ -4,7 +4,14 @@ import { ConfigError } from '../../../core/errors.js';
 import { toTensor } from '../../../core/image/preprocess.js';
 import type { PreprocessSpec } from '../../../core/models/descriptor.js';
 
-const SPEC: PreprocessSpec = { resize: 2, crop: [2, 2], kernel: 'linear', scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+const SPEC: PreprocessSpec = {
+  resize: 2,
+  crop: [2, 2],
+  kernel: 'linear',
+  scale: 1 / 255,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
 // 2×2 HWC RGB: pixel k has R = 10k, G = 10k + 1, B = 10k + 2.
 const image = Buffer.from([0, 1, 2, 10, 11, 12, 20, 21, 22, 30, 31, 32]);
 const norm = (p: number, c: number) => Math.fround((p / 255 - SPEC.mean[c]!) / SPEC.std[c]!);
@@ -17,7 +24,10 @@ describe('toTensor', () => {
   });
 
   it('NHWC keeps the interleaved order', () => {
-    assert.deepEqual(Array.from(toTensor([image], SPEC, 'NHWC')), Array.from(image, (p, i) => norm(p, i % 3)));
+    assert.deepEqual(
+      Array.from(toTensor([image], SPEC, 'NHWC')),
+      Array.from(image, (p, i) => norm(p, i % 3)),
+    );
   });
 
   it('stacks a batch', () => {

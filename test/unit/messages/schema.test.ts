@@ -30,19 +30,52 @@ function rejects(body: unknown, ...patterns: RegExp[]): void {
 
 test('valid messages of every type parse to themselves', () => {
   assert.deepEqual(parseWorkMessage(structuredClone(extract)), extract);
-  const run = { v: 1, type: 'run', runId: 'r1', dataset: '/data/hym', workspace: '/w/r1', cache: '/w/cache', model: 'm', cuts: ['all'], shardSize: 32, list: { valFraction: 0.2 }, train: { head: 'svm', C: 0.5, folds: 3 }, split: 'test' };
+  const run = {
+    v: 1,
+    type: 'run',
+    runId: 'r1',
+    dataset: '/data/hym',
+    workspace: '/w/r1',
+    cache: '/w/cache',
+    model: 'm',
+    cuts: ['all'],
+    shardSize: 32,
+    list: { valFraction: 0.2 },
+    train: { head: 'svm', C: 0.5, folds: 3 },
+    split: 'test',
+  };
   assert.deepEqual(parseWorkMessage(run), run);
   const { shardSize: _s, list: _l, train: _t, split: _sp, ...minimal } = run;
   assert.deepEqual(parseWorkMessage(minimal), minimal, 'shardSize, list, train and split are optional');
-  const train = { v: 1, type: 'train', runId: 'r1', workspace: 's3://b-1/runs/r1', cache: 's3://b-1/cache', train: {}, split: 'val' };
+  const train = {
+    v: 1,
+    type: 'train',
+    runId: 'r1',
+    workspace: 's3://b-1/runs/r1',
+    cache: 's3://b-1/cache',
+    train: {},
+    split: 'val',
+  };
   assert.deepEqual(parseWorkMessage(train), train);
-  const evaluate = { v: 1, type: 'evaluate', runId: 'r1', workspace: 's3://b-1/runs/r1', cache: 's3://b-1/cache', head: 'a'.repeat(24), split: 'val' };
+  const evaluate = {
+    v: 1,
+    type: 'evaluate',
+    runId: 'r1',
+    workspace: 's3://b-1/runs/r1',
+    cache: 's3://b-1/cache',
+    head: 'a'.repeat(24),
+    split: 'val',
+  };
   assert.deepEqual(parseWorkMessage(evaluate), evaluate);
 });
 
 test('unknown fields, missing fields and bad values are named by their path, all at once', () => {
   rejects({ ...extract, extra: 1 }, /extract\.extra: unknown field/);
-  rejects({ ...extract, shard: { ...extract.shard, items: [{ key: 'a.jpg', split: 'train', label: -1, colour: 'red' }] } }, /shard\.items\[0\]\.label: expected an integer/, /shard\.items\[0\]\.colour: unknown field/);
+  rejects(
+    { ...extract, shard: { ...extract.shard, items: [{ key: 'a.jpg', split: 'train', label: -1, colour: 'red' }] } },
+    /shard\.items\[0\]\.label: expected an integer/,
+    /shard\.items\[0\]\.colour: unknown field/,
+  );
   const { model: _m, ...noModel } = extract;
   rejects(noModel, /extract\.model: required/);
   rejects({ ...extract, cuts: [] }, /extract\.cuts: expected 1\.\.32 items/);
@@ -52,9 +85,19 @@ test('unknown fields, missing fields and bad values are named by their path, all
   rejects({ ...extract, dataset: 'relative/path' }, /dataset: .*absolute local path/);
   rejects({ ...extract, workspace: 's3://Bad_Bucket/x' }, /workspace: .*valid bucket name/);
   rejects({ ...extract, cache: 's3://bucket/a/../b' }, /cache: .*"\.\." path segments/);
-  rejects({ ...extract, shard: { ...extract.shard, items: [{ key: '../secret', split: 'train', label: 0 }] } }, /items\[0\]\.key/);
-  rejects({ v: 1, type: 'train', runId: 'r', workspace: '/w', cache: '/c', train: { C: 0 }, split: 'val' }, /train\.train\.C: expected a positive finite number, got 0/);
-  rejects({ v: 1, type: 'evaluate', runId: 'r', workspace: '/w', cache: '/c', head: 'x', split: 'train' }, /head: expected a head cacheKey/, /split: expected one of "val", "test", got "train"/);
+  rejects(
+    { ...extract, shard: { ...extract.shard, items: [{ key: '../secret', split: 'train', label: 0 }] } },
+    /items\[0\]\.key/,
+  );
+  rejects(
+    { v: 1, type: 'train', runId: 'r', workspace: '/w', cache: '/c', train: { C: 0 }, split: 'val' },
+    /train\.train\.C: expected a positive finite number, got 0/,
+  );
+  rejects(
+    { v: 1, type: 'evaluate', runId: 'r', workspace: '/w', cache: '/c', head: 'x', split: 'train' },
+    /head: expected a head cacheKey/,
+    /split: expected one of "val", "test", got "train"/,
+  );
 });
 
 test('wrong version, unknown type and non-objects are rejected before field checks', () => {
@@ -66,14 +109,33 @@ test('wrong version, unknown type and non-objects are rejected before field chec
 });
 
 test('S3 notifications: created objects with decoded keys; test events and removals carry nothing', () => {
-  const created = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'b-1' }, object: { key: 'datasets/x/train/ants/my+photo%281%29.jpg', size: 12 } } }, { eventSource: 'aws:s3', eventName: 'ObjectRemoved:Delete', s3: { bucket: { name: 'b-1' }, object: { key: 'gone.jpg' } } }] };
+  const created = {
+    Records: [
+      {
+        eventSource: 'aws:s3',
+        eventName: 'ObjectCreated:Put',
+        s3: { bucket: { name: 'b-1' }, object: { key: 'datasets/x/train/ants/my+photo%281%29.jpg', size: 12 } },
+      },
+      {
+        eventSource: 'aws:s3',
+        eventName: 'ObjectRemoved:Delete',
+        s3: { bucket: { name: 'b-1' }, object: { key: 'gone.jpg' } },
+      },
+    ],
+  };
   assert.ok(looksLikeS3Notification(created));
-  assert.deepEqual(parseS3Notification(created), { kind: 'objects', objects: [{ bucket: 'b-1', key: 'datasets/x/train/ants/my photo(1).jpg', size: 12 }] });
+  assert.deepEqual(parseS3Notification(created), {
+    kind: 'objects',
+    objects: [{ bucket: 'b-1', key: 'datasets/x/train/ants/my photo(1).jpg', size: 12 }],
+  });
   const testEvent = { Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'b-1' };
   assert.ok(looksLikeS3Notification(testEvent));
   assert.deepEqual(parseS3Notification(testEvent), { kind: 'test-event' });
   assert.equal(looksLikeS3Notification(extract), false);
-  assert.throws(() => parseS3Notification({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: {} }] }), /Records\[0\]\.s3/);
+  assert.throws(
+    () => parseS3Notification({ Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: {} }] }),
+    /Records\[0\]\.s3/,
+  );
 });
 
 test('store URIs: s3 and folders; the cache URI splits into its parent store and name', () => {

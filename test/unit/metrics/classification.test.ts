@@ -18,18 +18,36 @@ test('metrics match values worked out by hand', () => {
   ]);
   const m = classificationMetrics(yTrue, proba, ['ant', 'bee', 'wasp'], { topK: [2, 3] });
   assert.equal(m.n, 6);
-  assert.deepEqual(m.confusion, [[2, 1, 0], [1, 1, 0], [0, 0, 1]]);
+  assert.deepEqual(m.confusion, [
+    [2, 1, 0],
+    [1, 1, 0],
+    [0, 0, 1],
+  ]);
   close(m.accuracy, 4 / 6, 'accuracy');
-  assert.deepEqual(m.perClass.map((c) => c.label), ['ant', 'bee', 'wasp']);
-  assert.deepEqual(m.perClass.map((c) => c.support), [3, 2, 1]);
-  [[2 / 3, 2 / 3, 2 / 3], [1 / 2, 1 / 2, 1 / 2], [1, 1, 1]].forEach(([p, r, f], c) => {
+  assert.deepEqual(
+    m.perClass.map((c) => c.label),
+    ['ant', 'bee', 'wasp'],
+  );
+  assert.deepEqual(
+    m.perClass.map((c) => c.support),
+    [3, 2, 1],
+  );
+  [
+    [2 / 3, 2 / 3, 2 / 3],
+    [1 / 2, 1 / 2, 1 / 2],
+    [1, 1, 1],
+  ].forEach(([p, r, f], c) => {
     close(m.perClass[c]!.precision, p!, `precision ${c}`);
     close(m.perClass[c]!.recall, r!, `recall ${c}`);
     close(m.perClass[c]!.f1, f!, `f1 ${c}`);
   });
   close(m.macroF1, 13 / 18, 'macro F1');
   close(m.balancedAccuracy, 13 / 18, 'balanced accuracy');
-  close(m.logLoss, -(Math.log(0.7) + Math.log(0.4) + Math.log(0.6) + Math.log(0.8) + Math.log(0.2) + Math.log(0.6)) / 6, 'log-loss');
+  close(
+    m.logLoss,
+    -(Math.log(0.7) + Math.log(0.4) + Math.log(0.6) + Math.log(0.8) + Math.log(0.2) + Math.log(0.6)) / 6,
+    'log-loss',
+  );
   assert.deepEqual(m.topK, [{ k: 2, accuracy: 5 / 6 }], 'top-3 of 3 classes is left out');
 });
 
@@ -48,7 +66,14 @@ test('precision and recall with asymmetric errors', () => {
 
 test('log-loss clips probabilities at float64 eps like scikit-learn; absent classes count as zero', () => {
   const yTrue = Int32Array.from([0, 1]);
-  const m = classificationMetrics(yTrue, matrixFromRows([[1, 0, 0], [1, 0, 0]]), ['a', 'b', 'c']);
+  const m = classificationMetrics(
+    yTrue,
+    matrixFromRows([
+      [1, 0, 0],
+      [1, 0, 0],
+    ]),
+    ['a', 'b', 'c'],
+  );
   close(m.logLoss, -(Math.log(1 - Number.EPSILON) + Math.log(Number.EPSILON)) / 2, 'log-loss');
   assert.equal(m.perClass[2]!.support, 0);
   assert.equal(m.perClass[2]!.f1, 0);

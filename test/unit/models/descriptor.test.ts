@@ -26,13 +26,21 @@ test('bad descriptors are refused with a message naming the field', () => {
     ['crop', (d) => ((d.preprocess as Record<string, unknown>).crop = [200, 200]), /must equal "input.size"/],
     ['std', (d) => ((d.preprocess as Record<string, unknown>).std = [1, 0, 1]), /"preprocess.std"/],
     ['final', (d) => delete (d.cutPoints as Record<string, unknown>).final, /must include "final"/],
-    ['dim', (d) => (((d.cutPoints as Record<string, Record<string, unknown>>).final!).dim = -1), /"dim" must be a positive integer/],
+    [
+      'dim',
+      (d) => ((d.cutPoints as Record<string, Record<string, unknown>>).final!.dim = -1),
+      /"dim" must be a positive integer/,
+    ],
     ['name', (d) => (d.name = '../evil'), /"name" may use/],
   ];
   for (const [what, mutate, message] of cases) {
     const d = valid();
     mutate(d);
-    assert.throws(() => parseDescriptor(d, 'x.json'), (err: unknown) => err instanceof ConfigError && message.test(err.message), what);
+    assert.throws(
+      () => parseDescriptor(d, 'x.json'),
+      (err: unknown) => err instanceof ConfigError && message.test(err.message),
+      what,
+    );
   }
   assert.throws(() => parseDescriptor([], 'x.json'), /must be a JSON object/);
 });

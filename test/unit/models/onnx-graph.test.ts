@@ -15,14 +15,21 @@ import { HYMENOPTERA, MODELS_DIR } from '../../helpers/paths.js';
 
 const { onnx } = onnxProto;
 const byName = (name: string): ModelDescriptor => BUILTIN_MODELS.find((d) => d.name === name)!;
-const IMAGES = ['val/ants/1053149811_f62a3410d3.jpg', 'val/bees/10870992_eebeeb3a12.jpg'].map((p) => path.join(HYMENOPTERA, p));
+const IMAGES = ['val/ants/1053149811_f62a3410d3.jpg', 'val/bees/10870992_eebeeb3a12.jpg'].map((p) =>
+  path.join(HYMENOPTERA, p),
+);
 
 /**
  * The reference runs the *unmodified* model the way its PROVENANCE.md describes (JS-normalized float tensor, raw
  * graph tensor as an extra output) and dequantizes/averages in plain JavaScript. Our graph surgery (raw-RGB input
  * with in-graph normalization, DequantizeLinear, GlobalAveragePool) must give the same vectors.
  */
-async function referenceCodes(d: ModelDescriptor, modelBytes: Uint8Array, tensor: string, crops: Buffer[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
+async function referenceCodes(
+  d: ModelDescriptor,
+  modelBytes: Uint8Array,
+  tensor: string,
+  crops: Buffer[],
+): Promise<{ data: Float32Array; dims: readonly number[] }> {
   const model = onnx.ModelProto.decode(modelBytes);
   const graph = model.graph as onnxProto.onnx.GraphProto;
   // Exact integer arithmetic, as on a VNNI CPU or in WASM: without it an AVX2-only CPU saturates u8·s8 products.
@@ -33,7 +40,11 @@ async function referenceCodes(d: ModelDescriptor, modelBytes: Uint8Array, tensor
   const input =
     d.input.dtype === 'uint8'
       ? new ort.Tensor('uint8', Uint8Array.from(Buffer.concat(crops)), [crops.length, h, w, 3])
-      : new ort.Tensor('float32', toTensor(crops, d.preprocess, d.input.layout), d.input.layout === 'NCHW' ? [crops.length, 3, h, w] : [crops.length, h, w, 3]);
+      : new ort.Tensor(
+          'float32',
+          toTensor(crops, d.preprocess, d.input.layout),
+          d.input.layout === 'NCHW' ? [crops.length, 3, h, w] : [crops.length, h, w, 3],
+        );
   const out = (await session.run({ [d.input.name]: input }, [tensor]))[tensor]!;
   await session.release();
   let data: Float32Array;
@@ -42,7 +53,9 @@ async function referenceCodes(d: ModelDescriptor, modelBytes: Uint8Array, tensor
     const scaleT = init(`${tensor.replace(/_quantized$/, '')}_scale`);
     const zpT = init(`${tensor.replace(/_quantized$/, '')}_zero_point`);
     const raw = (t: typeof scaleT) => t.rawData ?? new Uint8Array(0);
-    const scale = scaleT.floatData?.length ? scaleT.floatData[0]! : new DataView(raw(scaleT).buffer, raw(scaleT).byteOffset).getFloat32(0, true);
+    const scale = scaleT.floatData?.length
+      ? scaleT.floatData[0]!
+      : new DataView(raw(scaleT).buffer, raw(scaleT).byteOffset).getFloat32(0, true);
     const zp = zpT.int32Data?.length ? zpT.int32Data[0]! : raw(zpT)[0]!;
     data = Float32Array.from(out.data as Uint8Array, (q) => (q - zp) * scale);
   } else {
@@ -98,7 +111,10 @@ test('a cut point naming a tensor that is not in the graph is a ModelError', asy
   const d = byName('mobilenetv2-12-int8');
   const bytes = await readFile(path.join(MODELS_DIR, d.name, d.file));
   const broken: ModelDescriptor = { ...d, cutPoints: { final: { tensor: 'no_such_tensor', dim: 3 } } };
-  assert.throws(() => prepareGraph(bytes, broken, ['final']), (err: unknown) => err instanceof ModelError && /no_such_tensor/.test(err.message));
+  assert.throws(
+    () => prepareGraph(bytes, broken, ['final']),
+    (err: unknown) => err instanceof ModelError && /no_such_tensor/.test(err.message),
+  );
   assert.throws(() => prepareGraph(bytes, d, ['nope']), /no cut point "nope"/);
   assert.throws(() => prepareGraph(new Uint8Array([1, 2, 3, 4]), d, ['final']), ModelError);
 });

@@ -15,8 +15,13 @@ const CHANNELS = 8;
 const Y_SCALE = (CHANNELS * 255 * 127) / 200;
 
 const scalar = (name: string, dataType: number, value: number) =>
-  dataType === FLOAT ? { name, dims: [], dataType, floatData: [value] } : { name, dims: [], dataType, int32Data: [value] };
-const value = (name: string, elemType: number, dims: number[]) => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } } });
+  dataType === FLOAT
+    ? { name, dims: [], dataType, floatData: [value] }
+    : { name, dims: [], dataType, int32Data: [value] };
+const value = (name: string, elemType: number, dims: number[]) => ({
+  name,
+  type: { tensorType: { elemType, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } },
+});
 
 function model(nodes: onnxProto.onnx.INodeProto[], extra: onnxProto.onnx.ITensorProto[]): onnxProto.onnx.ModelProto {
   return onnx.ModelProto.create({
@@ -28,15 +33,31 @@ function model(nodes: onnxProto.onnx.INodeProto[], extra: onnxProto.onnx.ITensor
       output: [value('y', UINT8, [1, 1, 1, 1])],
       initializer: [
         { name: 'w', dims: [1, CHANNELS, 1, 1], dataType: INT8, rawData: new Uint8Array(CHANNELS).fill(127) },
-        scalar('x_scale', FLOAT, 1), scalar('x_zp', UINT8, 0), scalar('w_scale', FLOAT, 1), scalar('w_zp', INT8, 0),
-        scalar('y_scale', FLOAT, Y_SCALE), scalar('y_zp', UINT8, 0), ...extra,
+        scalar('x_scale', FLOAT, 1),
+        scalar('x_zp', UINT8, 0),
+        scalar('w_scale', FLOAT, 1),
+        scalar('w_zp', INT8, 0),
+        scalar('y_scale', FLOAT, Y_SCALE),
+        scalar('y_zp', UINT8, 0),
+        ...extra,
       ],
       node: nodes,
     },
   });
 }
 
-const qoperator = () => model([{ opType: 'QLinearConv', input: ['x', 'x_scale', 'x_zp', 'w', 'w_scale', 'w_zp', 'y_scale', 'y_zp'], output: ['y'], name: 'conv' }], []);
+const qoperator = () =>
+  model(
+    [
+      {
+        opType: 'QLinearConv',
+        input: ['x', 'x_scale', 'x_zp', 'w', 'w_scale', 'w_zp', 'y_scale', 'y_zp'],
+        output: ['y'],
+        name: 'conv',
+      },
+    ],
+    [],
+  );
 const qdq = () =>
   model(
     [
@@ -50,12 +71,17 @@ const qdq = () =>
 
 async function run(m: onnxProto.onnx.ModelProto): Promise<number> {
   const session = await ort.InferenceSession.create(onnx.ModelProto.encode(m).finish());
-  const out = await session.run({ x: new ort.Tensor('uint8', new Uint8Array(CHANNELS).fill(255), [1, CHANNELS, 1, 1]) });
+  const out = await session.run({
+    x: new ort.Tensor('uint8', new Uint8Array(CHANNELS).fill(255), [1, CHANNELS, 1, 1]),
+  });
   await session.release();
   return (out.y!.data as Uint8Array)[0]!;
 }
 
-for (const [format, build] of [['QOperator (QLinearConv)', qoperator], ['QDQ (DequantizeLinear → Conv)', qdq]] as const) {
+for (const [format, build] of [
+  ['QOperator (QLinearConv)', qoperator],
+  ['QDQ (DequantizeLinear → Conv)', qdq],
+] as const) {
   test(`${format}: int8 weights become uint8 + 128 and the convolution is exact on this CPU`, async (t) => {
     t.diagnostic(`without the rewrite this CPU gives ${await run(build())} (exact: 200)`);
     const m = build();
@@ -64,7 +90,10 @@ for (const [format, build] of [['QOperator (QLinearConv)', qoperator], ['QDQ (De
     assert.equal(weights.dataType, UINT8);
     assert.deepEqual([...weights.rawData!], new Array(CHANNELS).fill(255));
     assert.deepEqual([...m.graph!.initializer!.find((i) => i.name === 'w_zp/u8')!.rawData!], [128]);
-    assert.ok(!m.graph!.initializer!.some((i) => i.name === 'w'), 'the int8 original is gone (onnxruntime would warn about it)');
+    assert.ok(
+      !m.graph!.initializer!.some((i) => i.name === 'w'),
+      'the int8 original is gone (onnxruntime would warn about it)',
+    );
     assert.equal(await run(m), 200);
   });
 }

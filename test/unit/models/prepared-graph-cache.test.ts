@@ -21,7 +21,11 @@ test('the key changes with the model, the cut points, the normalization and the 
     preparedGraphKey(d, ['final', 'block17'], 'cpu'),
     preparedGraphKey(d, ['final'], 'cuda'),
     preparedGraphKey({ ...d, preprocess: { ...d.preprocess, mean: [0.5, 0.5, 0.5] } }, ['final'], 'cpu'),
-    preparedGraphKey({ ...d, cutPoints: { ...d.cutPoints, final: { ...d.cutPoints.final!, tensor: 'other' } } }, ['final'], 'cpu'),
+    preparedGraphKey(
+      { ...d, cutPoints: { ...d.cutPoints, final: { ...d.cutPoints.final!, tensor: 'other' } } },
+      ['final'],
+      'cpu',
+    ),
   ]) {
     assert.notEqual(other, key);
   }
@@ -36,8 +40,16 @@ test('the first load prepares and stores the graph, the second reads it without 
     assert.deepEqual(second.outputs, first.outputs);
     assert.deepEqual(second.descriptor, first.descriptor);
     const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-    assert.equal(sha(await readFile(second.path!)), sha(prepareGraph(await readFile(modelPath), d, ['final']).bytes), "the stored graph is the surgery's");
-    assert.deepEqual((await readdir(dir)).sort(), [`${first.key}.json`, `${first.key}.onnx`], 'no temporary files left');
+    assert.equal(
+      sha(await readFile(second.path!)),
+      sha(prepareGraph(await readFile(modelPath), d, ['final']).bytes),
+      "the stored graph is the surgery's",
+    );
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      [`${first.key}.json`, `${first.key}.onnx`],
+      'no temporary files left',
+    );
     const bytes = await readFile(second.path!);
     const backbone = await OnnxBackbone.fromPrepared({ ...second, bytes, target: 'cpu' }, ['final']);
     assert.equal((await backbone.embed([new Uint8Array(224 * 224 * 3)])).final!.length, d.cutPoints.final!.dim);
@@ -48,7 +60,10 @@ test('the first load prepares and stores the graph, the second reads it without 
 test('an entry without its .json (a crash between the two renames) or with a foreign .json is prepared again', async () => {
   await withTempDir(async (dir) => {
     const first = await loadPreparedGraph(modelPath, d, ['final'], { cacheDir: dir });
-    await writeFile(path.join(dir, `${first.key}.json`), JSON.stringify({ key: 'someone else', inputName: 'x', outputs: {} }));
+    await writeFile(
+      path.join(dir, `${first.key}.json`),
+      JSON.stringify({ key: 'someone else', inputName: 'x', outputs: {} }),
+    );
     const again = await loadPreparedGraph(modelPath, d, ['final'], { cacheDir: dir });
     assert.equal(again.cached, false);
     assert.equal((await loadPreparedGraph(modelPath, d, ['final'], { cacheDir: dir })).cached, true);

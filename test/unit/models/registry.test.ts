@@ -72,7 +72,10 @@ test('download: HTTP errors and disabled downloads give clear ModelErrors', () =
     const cacheDir = path.join(dir, 'cache');
     const missing = { descriptor: descriptor({ url: `${base}/missing.onnx` }) };
     await assert.rejects(resolveModelFile(missing, { modelsDirs: [], cacheDir, allowDownload: true }), /HTTP 404/);
-    await assert.rejects(resolveModelFile({ descriptor: descriptor({}) }, { modelsDirs: [], cacheDir, allowDownload: false }), /allow downloads/);
+    await assert.rejects(
+      resolveModelFile({ descriptor: descriptor({}) }, { modelsDirs: [], cacheDir, allowDownload: false }),
+      /allow downloads/,
+    );
   }));
 
 test('resolution order: a models folder wins over the cache, and a wrong local file is a ChecksumError', () =>
@@ -80,16 +83,25 @@ test('resolution order: a models folder wins over the cache, and a wrong local f
     const models = path.join(dir, 'models');
     await mkdir(path.join(models, 'tiny'), { recursive: true });
     await writeFile(path.join(models, 'tiny', 'tiny.onnx'), payload);
-    const found = await resolveModelFile({ descriptor: descriptor({}) }, { modelsDirs: [models], cacheDir: path.join(dir, 'c'), allowDownload: false });
+    const found = await resolveModelFile(
+      { descriptor: descriptor({}) },
+      { modelsDirs: [models], cacheDir: path.join(dir, 'c'), allowDownload: false },
+    );
     assert.equal(found.source, 'models-dir');
     await writeFile(path.join(models, 'tiny', 'tiny.onnx'), 'tampered');
-    await assert.rejects(resolveModelFile({ descriptor: descriptor({}) }, { modelsDirs: [models], allowDownload: false }), ChecksumError);
+    await assert.rejects(
+      resolveModelFile({ descriptor: descriptor({}) }, { modelsDirs: [models], allowDownload: false }),
+      ChecksumError,
+    );
   }));
 
 test('the shared models resolve by name with verified checksums', async () => {
   const registry = new ModelRegistry();
   for (const name of ['mobilenetv2-12-int8', 'st-mobilenetv2-1.0-224-int8-qdq', 'shufflenet-v2-12-qdq']) {
-    const resolved = await resolveModelFile(await registry.lookup(name), { modelsDirs: [MODELS_DIR], allowDownload: false });
+    const resolved = await resolveModelFile(await registry.lookup(name), {
+      modelsDirs: [MODELS_DIR],
+      allowDownload: false,
+    });
     assert.equal(resolved.source, 'models-dir', name);
   }
 });
@@ -97,7 +109,10 @@ test('the shared models resolve by name with verified checksums', async () => {
 test('unknown models list the known ones; a user descriptor in a models folder is found by name', () =>
   withTempDir(async (dir) => {
     const registry = new ModelRegistry();
-    await assert.rejects(registry.lookup('nope'), (err: unknown) => err instanceof ModelError && /Known models: .*mobilenetv2-12-int8/.test(err.message));
+    await assert.rejects(
+      registry.lookup('nope'),
+      (err: unknown) => err instanceof ModelError && /Known models: .*mobilenetv2-12-int8/.test(err.message),
+    );
     await mkdir(path.join(dir, 'tiny'), { recursive: true });
     await writeFile(path.join(dir, 'tiny', 'tiny.json'), JSON.stringify(descriptor({})));
     await writeFile(path.join(dir, 'tiny', 'tiny.onnx'), payload);

@@ -48,11 +48,19 @@ test('the blocked near-duplicate search finds exactly the pairs a brute-force sc
   const codes = normalizedRows(X.data, X.rows, X.cols);
   for (const threshold of [0.9, 0.97]) {
     const found = similarPairs(codes, X.cols, { threshold, topK: 1000 }).map((p) => [p.i, p.j] as [number, number]);
-    assert.deepEqual(found.sort((p, q) => p[0] - q[0] || p[1] - q[1]), bruteForcePairs(codes, X.cols, threshold));
+    assert.deepEqual(
+      found.sort((p, q) => p[0] - q[0] || p[1] - q[1]),
+      bruteForcePairs(codes, X.cols, threshold),
+    );
     const left = codes.subarray(0, 77 * X.cols);
     const right = codes.subarray(77 * X.cols);
-    const across = similarPairs(left, X.cols, { threshold, topK: 1000 }, right).map((p) => [p.i, p.j] as [number, number]);
-    assert.deepEqual(across.sort((p, q) => p[0] - q[0] || p[1] - q[1]), bruteForcePairs(left, X.cols, threshold, right));
+    const across = similarPairs(left, X.cols, { threshold, topK: 1000 }, right).map(
+      (p) => [p.i, p.j] as [number, number],
+    );
+    assert.deepEqual(
+      across.sort((p, q) => p[0] - q[0] || p[1] - q[1]),
+      bruteForcePairs(left, X.cols, threshold, right),
+    );
   }
 });
 
@@ -63,7 +71,10 @@ test('the GEMM search (onnxruntime) finds the pairs the blocked loop finds, in t
   const right = codes.subarray(77 * X.cols);
   const ids = (pairs: Array<{ i: number; j: number }>) => pairs.map((p) => `${p.i},${p.j}`);
   for (const threshold of [0.9, 0.97]) {
-    for (const blocks of [{ rows: 7, cols: 13 }, { rows: 2048, cols: 8192 }]) {
+    for (const blocks of [
+      { rows: 7, cols: 13 },
+      { rows: 2048, cols: 8192 },
+    ]) {
       const within = await similarPairsByGemm(codes, X.cols, { threshold, topK: 3 }, undefined, blocks);
       assert.deepEqual(ids(within), ids(similarPairs(codes, X.cols, { threshold, topK: 3 })));
       const across = await similarPairsByGemm(left, X.cols, { threshold, topK: 1000 }, right, blocks);
@@ -75,7 +86,9 @@ test('the GEMM search (onnxruntime) finds the pairs the blocked loop finds, in t
 
 test('top-k caps the pairs kept per row, keeping the most similar', () => {
   const dim = 8;
-  const same = Array.from({ length: 12 }, (_, i) => Array.from({ length: dim }, (_, t) => (t === 0 ? 1 : 0.001 * i * t)));
+  const same = Array.from({ length: 12 }, (_, i) =>
+    Array.from({ length: dim }, (_, t) => (t === 0 ? 1 : 0.001 * i * t)),
+  );
   const codes = normalizedRows(matrixFromRows(same).data, same.length, dim);
   const pairs = similarPairs(codes, dim, { threshold: 0.9, topK: 3 });
   const perRow = new Map<number, number>();
@@ -98,7 +111,11 @@ test('neighbour similarity is the mean cosine to the k nearest other rows', () =
       for (let t = 0; t < X.cols; t++) s += codes[i * X.cols + t]! * codes[j * X.cols + t]!;
       sims.push(s);
     }
-    const expected = sims.sort((a, b) => b - a).slice(0, 5).reduce((a, b) => a + b) / 5;
+    const expected =
+      sims
+        .sort((a, b) => b - a)
+        .slice(0, 5)
+        .reduce((a, b) => a + b) / 5;
     assert.ok(Math.abs(neighbourSimilarity![i]! - expected) < 1e-5, `row ${i}`);
   }
 });
@@ -107,7 +124,8 @@ test('duplicates: identical bytes and near-identical codes join one group, disti
   const { X, origin } = codesWithCopies(60, 64, 10, 2, 0.05);
   const hashes = origin.map((o, i) => (i === 75 ? 'h-same' : i === 3 ? 'h-same' : `h${i}`));
   const found = findDuplicates(hashes, normalizedRows(X.data, X.rows, X.cols), X.cols, 0.95);
-  for (let i = 60; i < X.rows; i++) assert.equal(found.groupIds[i], found.groupIds[origin[i]!], `copy ${i} with its original ${origin[i]}`);
+  for (let i = 60; i < X.rows; i++)
+    assert.equal(found.groupIds[i], found.groupIds[origin[i]!], `copy ${i} with its original ${origin[i]}`);
   assert.equal(found.groupIds[75], found.groupIds[3], 'same content hash → same group, whatever the codes');
   const grouped = new Set(found.groups.flat());
   for (let i = 10; i < 60; i++) if (i !== 3) assert.ok(!grouped.has(i), `distinct image ${i} has no duplicate`);
@@ -119,19 +137,25 @@ test('grouped stratified folds never split a group, cover every row once and kee
   // Groups of 1–4 consecutive rows with one label each (copies share their label).
   const groups = new Int32Array(300);
   let id = 0;
-  for (let i = 0; i < 300; ) {
+  for (let i = 0; i < 300;) {
     const size = 1 + Math.floor(random() * 4);
     for (let s = 0; s < size && i < 300 && (s === 0 || y[i] === y[i - 1]); s++) groups[i++] = id;
     id++;
   }
   const folds = stratifiedGroupKFold(y, groups, 5, 0);
   const foldOf = new Int32Array(300).fill(-1);
-  folds.forEach((f, k) => f.test.forEach((i) => {
-    assert.equal(foldOf[i], -1, `row ${i} in one test fold only`);
-    foldOf[i] = k;
-  }));
-  assert.ok(foldOf.every((f) => f >= 0), 'every row is tested once');
-  for (let i = 1; i < 300; i++) if (groups[i] === groups[i - 1]) assert.equal(foldOf[i], foldOf[i - 1], `group ${groups[i]} in one fold`);
+  folds.forEach((f, k) =>
+    f.test.forEach((i) => {
+      assert.equal(foldOf[i], -1, `row ${i} in one test fold only`);
+      foldOf[i] = k;
+    }),
+  );
+  assert.ok(
+    foldOf.every((f) => f >= 0),
+    'every row is tested once',
+  );
+  for (let i = 1; i < 300; i++)
+    if (groups[i] === groups[i - 1]) assert.equal(foldOf[i], foldOf[i - 1], `group ${groups[i]} in one fold`);
   for (const f of folds) {
     const ones = Array.from(f.test).filter((i) => y[i] === 1).length;
     assert.ok(Math.abs(ones / f.test.length - 0.3) < 0.06, `class share ${(ones / f.test.length).toFixed(2)} near 0.3`);
@@ -155,18 +179,25 @@ test('grouped CV scores held-out copies honestly: ungrouped CV on planted copies
   assert.ok(plain.best.meanAccuracy > 0.75, `ungrouped CV memorizes copies: ${plain.best.meanAccuracy}`);
   assert.ok(grouped.best.meanAccuracy < 0.65, `grouped CV is near chance: ${grouped.best.meanAccuracy}`);
   assert.equal(grouped.outOfFold!.rows, X.rows);
-  for (let i = 0; i < X.rows; i++) assert.ok(Math.abs(grouped.outOfFold!.data[2 * i]! + grouped.outOfFold!.data[2 * i + 1]! - 1) < 1e-5);
+  for (let i = 0; i < X.rows; i++)
+    assert.ok(Math.abs(grouped.outOfFold!.data[2 * i]! + grouped.outOfFold!.data[2 * i + 1]! - 1) < 1e-5);
 });
 
 test('confident learning flags the flipped labels of separable classes, with the class they belong to', () => {
   const random = mulberry32(2);
   const n = 200;
   const truth = Int32Array.from({ length: n }, (_, i) => i % 3);
-  const X: Matrix = matrixFromRows(Array.from(truth, (c) => Array.from({ length: 6 }, (_, j) => (j === c ? 6 : 0) + gaussian(random))));
+  const X: Matrix = matrixFromRows(
+    Array.from(truth, (c) => Array.from({ length: 6 }, (_, j) => (j === c ? 6 : 0) + gaussian(random))),
+  );
   const y = Int32Array.from(truth);
   const flipped = [5, 17, 42, 99, 150];
   for (const i of flipped) y[i] = (truth[i]! + 1) % 3;
-  const cv = crossValidate([{ id: 'C=1', X, options: { kind: 'logistic', C: 1 } }], y, { folds: 5, seed: 0, outOfFold: true });
+  const cv = crossValidate([{ id: 'C=1', X, options: { kind: 'logistic', C: 1 } }], y, {
+    folds: 5,
+    seed: 0,
+    outOfFold: true,
+  });
   const issues = findLabelIssues(cv.outOfFold!, y);
   const top = issues.slice(0, flipped.length).map((i) => i.row);
   assert.ok(top.filter((r) => flipped.includes(r)).length >= 4, `at least 4 of the 5 flips rank first: ${top}`);
@@ -182,7 +213,10 @@ test('outliers: an image far less similar to its neighbours than the rest is fla
   const similarity = Float32Array.from({ length: 200 }, () => 0.75 + 0.03 * gaussian(random));
   similarity[13] = 0.4;
   const outliers = findOutliers(similarity);
-  assert.deepEqual(outliers.map((o) => o.row), [13]);
+  assert.deepEqual(
+    outliers.map((o) => o.row),
+    [13],
+  );
   assert.ok(outliers[0]!.score >= 0.5 && outliers[0]!.score <= 1);
 });
 
@@ -192,20 +226,45 @@ test('the 2-D map finds the two directions of largest variance, whatever their s
     const a = 5 * gaussian(random);
     const b = 2 * gaussian(random);
     // Variance 25 along (1,1,0,…)/√2, 4 along (0,0,1,0,…), noise 0.01 elsewhere.
-    return Array.from({ length: 12 }, (_, t) => (t < 2 ? a / Math.SQRT2 : t === 2 ? b : 0) + 0.1 * gaussian(random) + 3);
+    return Array.from(
+      { length: 12 },
+      (_, t) => (t < 2 ? a / Math.SQRT2 : t === 2 ? b : 0) + 0.1 * gaussian(random) + 3,
+    );
   });
   const X = matrixFromRows(rows);
   const map = principalMap(X.data, X.rows, X.cols, { sampleSize: 300 });
   const corr = (u: number[], v: number[]) => {
     const mu = u.reduce((s, x) => s + x, 0) / u.length;
     const mv = v.reduce((s, x) => s + x, 0) / v.length;
-    let suv = 0, suu = 0, svv = 0;
-    u.forEach((x, i) => { suv += (x - mu) * (v[i]! - mv); suu += (x - mu) ** 2; svv += (v[i]! - mv) ** 2; });
+    let suv = 0,
+      suu = 0,
+      svv = 0;
+    u.forEach((x, i) => {
+      suv += (x - mu) * (v[i]! - mv);
+      suu += (x - mu) ** 2;
+      svv += (v[i]! - mv) ** 2;
+    });
     return suv / Math.sqrt(suu * svv);
   };
   const first = Array.from({ length: 500 }, (_, i) => map.points[2 * i]!);
   const second = Array.from({ length: 500 }, (_, i) => map.points[2 * i + 1]!);
-  assert.ok(Math.abs(corr(first, rows.map((r) => r[0]! + r[1]!))) > 0.99, 'first axis: the (1,1) direction');
-  assert.ok(Math.abs(corr(second, rows.map((r) => r[2]!))) > 0.99, 'second axis: the third coordinate');
+  assert.ok(
+    Math.abs(
+      corr(
+        first,
+        rows.map((r) => r[0]! + r[1]!),
+      ),
+    ) > 0.99,
+    'first axis: the (1,1) direction',
+  );
+  assert.ok(
+    Math.abs(
+      corr(
+        second,
+        rows.map((r) => r[2]!),
+      ),
+    ) > 0.99,
+    'second axis: the third coordinate',
+  );
   assert.ok(map.explained[0] > 0.8 && map.explained[1] > 0.1 && map.explained[0] + map.explained[1] <= 1);
 });

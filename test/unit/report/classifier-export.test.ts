@@ -22,14 +22,26 @@ const DESCRIPTOR: ModelDescriptor = {
   file: 'tiny.onnx',
   sha256: '0'.repeat(64),
   input: { name: 'input', layout: 'NCHW', dtype: 'float32', batch: 'dynamic', size: [2, 2] },
-  preprocess: { resize: 2, crop: [2, 2], kernel: 'linear', scale: 1 / 255, mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] },
+  preprocess: {
+    resize: 2,
+    crop: [2, 2],
+    kernel: 'linear',
+    scale: 1 / 255,
+    mean: [0.5, 0.4, 0.3],
+    std: [0.2, 0.25, 0.3],
+  },
   cutPoints: { final: { tensor: 'features', dim: 3 } },
 };
 
 function tinyBackbone(): Uint8Array {
   const value = (name: string, dims: Array<number | string>) => ({
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    type: {
+      tensorType: {
+        elemType: FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
   });
   const model = onnx.ModelProto.create({
     irVersion: 7,
@@ -52,13 +64,22 @@ function tinyBackbone(): Uint8Array {
 /** What the backbone computes, in float64 JavaScript, for an HWC uint8 crop. */
 function referenceCode(crop: Uint8Array): number[] {
   const { scale, mean, std } = DESCRIPTOR.preprocess;
-  return [0, 1, 2].map((c) => [0, 1, 2, 3].reduce((s, p) => s + Math.max(0, (crop[p * 3 + c]! * scale - mean[c]!) / std[c]!), 0) / 4);
+  return [0, 1, 2].map(
+    (c) => [0, 1, 2, 3].reduce((s, p) => s + Math.max(0, (crop[p * 3 + c]! * scale - mean[c]!) / std[c]!), 0) / 4,
+  );
 }
 
 function fittedHead(nClasses: number): HeadJSON {
   const rows = 60;
-  const X = { rows, cols: 3, data: Float64Array.from({ length: rows * 3 }, (_, i) => Math.sin(i * 12.9898) * 2 + (i % 3)) };
-  const y = Int32Array.from({ length: rows }, (_, i) => (X.data[i * 3]! > 0.5 ? 1 : 0) + (nClasses === 3 && X.data[i * 3 + 1]! > 1 ? 1 : 0));
+  const X = {
+    rows,
+    cols: 3,
+    data: Float64Array.from({ length: rows * 3 }, (_, i) => Math.sin(i * 12.9898) * 2 + (i % 3)),
+  };
+  const y = Int32Array.from(
+    { length: rows },
+    (_, i) => (X.data[i * 3]! > 0.5 ? 1 : 0) + (nClasses === 3 && X.data[i * 3 + 1]! > 1 ? 1 : 0),
+  );
   return createHead({ kind: 'logistic', C: 1 }).fit(X, y).toJSON();
 }
 
@@ -68,7 +89,11 @@ for (const nClasses of [2, 3]) {
   test(`${nClasses}-class head: exported probabilities equal the head's on the backbone's codes, for rgb and float input`, async () => {
     const head = fittedHead(nClasses);
     const classes = ['a', 'b', 'c'].slice(0, nClasses);
-    const expected = loadHead(head).predictProba({ rows: crops.length, cols: 3, data: Float64Array.from(crops.flatMap(referenceCode)) });
+    const expected = loadHead(head).predictProba({
+      rows: crops.length,
+      cols: 3,
+      data: Float64Array.from(crops.flatMap(referenceCode)),
+    });
 
     const rgb = buildClassifier(tinyBackbone(), DESCRIPTOR, { layer: 'final', classes, head }, 'rgb');
     const session = await ort.InferenceSession.create(rgb);
@@ -78,23 +103,39 @@ for (const nClasses of [2, 3]) {
     crops.forEach((c, i) => batch.set(c, i * 12));
     const out = await session.run({ image: new ort.Tensor('uint8', batch, [crops.length, 2, 2, 3]) });
     const probabilities = out.probabilities!.data as Float32Array;
-    expected.data.forEach((p, i) => assert.ok(Math.abs(p - probabilities[i]!) < 1e-6, `p[${i}] ${probabilities[i]} vs ${p}`));
+    expected.data.forEach((p, i) =>
+      assert.ok(Math.abs(p - probabilities[i]!) < 1e-6, `p[${i}] ${probabilities[i]} vs ${p}`),
+    );
     const labels = Array.from(out.label!.data as BigInt64Array, Number);
-    labels.forEach((label, i) => assert.equal(label, loadHead(head).predict({ rows: 1, cols: 3, data: Float64Array.from(referenceCode(crops[i]!)) })[0]));
+    labels.forEach((label, i) =>
+      assert.equal(
+        label,
+        loadHead(head).predict({ rows: 1, cols: 3, data: Float64Array.from(referenceCode(crops[i]!)) })[0],
+      ),
+    );
 
     const float = buildClassifier(tinyBackbone(), DESCRIPTOR, { layer: 'final', classes, head }, 'float');
     const normalized = Float32Array.from({ length: crops.length * 12 }, (_, j) => {
       const [n, c, p] = [Math.floor(j / 12), Math.floor((j % 12) / 4), j % 4];
-      return (crops[n]![p * 3 + c]! * DESCRIPTOR.preprocess.scale - DESCRIPTOR.preprocess.mean[c]!) / DESCRIPTOR.preprocess.std[c]!;
+      return (
+        (crops[n]![p * 3 + c]! * DESCRIPTOR.preprocess.scale - DESCRIPTOR.preprocess.mean[c]!) /
+        DESCRIPTOR.preprocess.std[c]!
+      );
     });
-    const floatOut = await (await ort.InferenceSession.create(float)).run({ image: new ort.Tensor('float32', normalized, [crops.length, 3, 2, 2]) });
+    const floatOut = await (
+      await ort.InferenceSession.create(float)
+    ).run({ image: new ort.Tensor('float32', normalized, [crops.length, 3, 2, 2]) });
     const floatProbabilities = floatOut.probabilities!.data as Float32Array;
     expected.data.forEach((p, i) => assert.ok(Math.abs(p - floatProbabilities[i]!) < 1e-6));
   });
 }
 
-test('the file carries class names and how to feed it, and drops the backbone\'s own classifier', () => {
-  const bytes = buildClassifier(tinyBackbone(), DESCRIPTOR, { layer: 'final', classes: ['ant', 'bee'], head: fittedHead(2) });
+test("the file carries class names and how to feed it, and drops the backbone's own classifier", () => {
+  const bytes = buildClassifier(tinyBackbone(), DESCRIPTOR, {
+    layer: 'final',
+    classes: ['ant', 'bee'],
+    head: fittedHead(2),
+  });
   const model = onnx.ModelProto.decode(bytes);
   const props = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
   assert.deepEqual(JSON.parse(props.classes!), ['ant', 'bee']);
@@ -104,15 +145,30 @@ test('the file carries class names and how to feed it, and drops the backbone\'s
   const graph = model.graph as onnxProto.onnx.GraphProto;
   assert.ok(!graph.initializer.some((t) => t.name === 'dead_weights'), 'dead initializer pruned');
   assert.ok(!graph.node.some((n) => n.opType === 'MatMul'), 'dead node pruned');
-  assert.deepEqual(graph.input.map((i) => i.name), ['image']);
+  assert.deepEqual(
+    graph.input.map((i) => i.name),
+    ['image'],
+  );
 });
 
 test('refusals: float input for a uint8 backbone, a head for another layer width, class names that do not match', () => {
   const head = fittedHead(2);
-  const uint8Backbone: ModelDescriptor = { ...DESCRIPTOR, input: { ...DESCRIPTOR.input, dtype: 'uint8', layout: 'NHWC' } };
-  assert.throws(() => buildClassifier(tinyBackbone(), uint8Backbone, { layer: 'final', classes: ['a', 'b'], head }, 'float'), ConfigError);
-  assert.throws(() => buildClassifier(tinyBackbone(), DESCRIPTOR, { layer: 'final', classes: ['a', 'b', 'c'], head }), /2 classes but 3 class names/);
+  const uint8Backbone: ModelDescriptor = {
+    ...DESCRIPTOR,
+    input: { ...DESCRIPTOR.input, dtype: 'uint8', layout: 'NHWC' },
+  };
+  assert.throws(
+    () => buildClassifier(tinyBackbone(), uint8Backbone, { layer: 'final', classes: ['a', 'b'], head }, 'float'),
+    ConfigError,
+  );
+  assert.throws(
+    () => buildClassifier(tinyBackbone(), DESCRIPTOR, { layer: 'final', classes: ['a', 'b', 'c'], head }),
+    /2 classes but 3 class names/,
+  );
   const wide = { ...DESCRIPTOR, cutPoints: { final: { tensor: 'features', dim: 4 } } };
-  assert.throws(() => buildClassifier(tinyBackbone(), wide, { layer: 'final', classes: ['a', 'b'], head }), /expects 3 features/);
+  assert.throws(
+    () => buildClassifier(tinyBackbone(), wide, { layer: 'final', classes: ['a', 'b'], head }),
+    /expects 3 features/,
+  );
   assert.throws(() => readClassifierInfo(tinyBackbone(), 'plain.onnx'), /not a cnn-codes classifier/);
 });

@@ -14,10 +14,19 @@ test('without an image library, browser formats are inlined as they are, told ap
     await store.put('a/scan.tif', tiff);
     await store.put('a/noise.jpg', garbage(512));
 
-    const { thumbnails, failed } = await inlineOriginals(store, ['a/named-jpg-but-png.jpg', 'a/photo.jpeg', 'a/scan.tif', 'a/noise.jpg', 'a/gone.jpg']);
+    const { thumbnails, failed } = await inlineOriginals(store, [
+      'a/named-jpg-but-png.jpg',
+      'a/photo.jpeg',
+      'a/scan.tif',
+      'a/noise.jpg',
+      'a/gone.jpg',
+    ]);
     assert.equal(thumbnails.get('a/named-jpg-but-png.jpg'), `data:image/png;base64,${small.toString('base64')}`);
     assert.equal(thumbnails.get('a/photo.jpeg'), `data:image/jpeg;base64,${photo.toString('base64')}`);
-    assert.deepEqual(failed.map((f) => f.key), ['a/scan.tif', 'a/noise.jpg', 'a/gone.jpg']);
+    assert.deepEqual(
+      failed.map((f) => f.key),
+      ['a/scan.tif', 'a/noise.jpg', 'a/gone.jpg'],
+    );
     assert.match(failed[0]!.reason, /not a JPEG, PNG, GIF or WebP/);
     assert.match(failed[2]!.reason, /gone\.jpg/);
   }));
@@ -31,8 +40,16 @@ test('a file over the per-image limit, and files past the total budget, are name
     await store.put('big.jpg', big);
 
     const limits = { perImage: big.length - 1, total: photo.length * 2 };
-    const { thumbnails, failed } = await inlineOriginals(store, ['big.jpg', 'first.jpg', 'second.jpg', 'third.jpg'], limits);
-    assert.deepEqual([...thumbnails.keys()], ['first.jpg', 'second.jpg'], 'in the order given, until the budget is spent');
+    const { thumbnails, failed } = await inlineOriginals(
+      store,
+      ['big.jpg', 'first.jpg', 'second.jpg', 'third.jpg'],
+      limits,
+    );
+    assert.deepEqual(
+      [...thumbnails.keys()],
+      ['first.jpg', 'second.jpg'],
+      'in the order given, until the budget is spent',
+    );
     assert.match(failed.find((f) => f.key === 'big.jpg')!.reason, /too large to inline/);
     assert.match(failed.find((f) => f.key === 'third.jpg')!.reason, /budget .* is spent/);
   }));

@@ -8,7 +8,11 @@ const table: PriceTable = {
   source: 'none',
   options: [
     { name: 'four cores at $3.60/h', vcpus: 4, usdPerHour: 3.6 },
-    { name: 'lambda, 1 vCPU', vcpus: 1, lambda: { usdPerGbSecond: 0.00001, memoryGb: 2, usdPerMillionRequests: 0.2, imagesPerRequest: 100 } },
+    {
+      name: 'lambda, 1 vCPU',
+      vcpus: 1,
+      lambda: { usdPerGbSecond: 0.00001, memoryGb: 2, usdPerMillionRequests: 0.2, imagesPerRequest: 100 },
+    },
   ],
 };
 

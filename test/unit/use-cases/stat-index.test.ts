@@ -53,13 +53,27 @@ async function writeImages(dir: string, names: string[]): Promise<void> {
 test('the stat index: a re-run reads no unchanged file; --verify reads all; renames are found by content', () =>
   withTempDir(async (root) => {
     const data = path.join(root, 'data');
-    await writeImages(data, ['train/a/1.jpg', 'train/a/2.jpg', 'train/b/3.jpg', 'train/b/4.jpg', 'val/a/5.jpg', 'val/b/6.jpg']);
+    await writeImages(data, [
+      'train/a/1.jpg',
+      'train/a/2.jpg',
+      'train/b/3.jpg',
+      'train/b/4.jpg',
+      'val/a/5.jpg',
+      'val/b/6.jpg',
+    ]);
     const workspace = new FsBlobStore(path.join(root, 'ws'));
     const counter = { embedded: 0 };
     const run = async (verify = false) => {
       const stamps = new SqliteStampIndex(path.join(root, 'ws', 'index.sqlite'));
       const { store, reads } = countingStore(data);
-      const deps = { data: store, workspace, features: new FeatureStore(workspace, 'codes', stamps), model, stamps, openEmbedder: async () => fakeEmbedder(counter) };
+      const deps = {
+        data: store,
+        workspace,
+        features: new FeatureStore(workspace, 'codes', stamps),
+        model,
+        stamps,
+        openEmbedder: async () => fakeEmbedder(counter),
+      };
       try {
         counter.embedded = 0;
         const result = await extract(deps, { verify });

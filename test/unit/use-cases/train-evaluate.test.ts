@@ -20,7 +20,13 @@ async function prepare(dir: string, nPerClass = 30) {
   const features = new FeatureStore(workspace);
   const random = mulberry32(42);
   const layers: Record<string, NamespaceInfo> = {
-    informative: { id: 'synthetic/informative-0', model: 'synthetic', modelSha256: '0'.repeat(64), cut: 'informative', dim: 6 },
+    informative: {
+      id: 'synthetic/informative-0',
+      model: 'synthetic',
+      modelSha256: '0'.repeat(64),
+      cut: 'informative',
+      dim: 6,
+    },
     noise: { id: 'synthetic/noise-0', model: 'synthetic', modelSha256: '0'.repeat(64), cut: 'noise', dim: 6 },
   };
   const entries: ManifestEntry[] = [];
@@ -89,7 +95,10 @@ test('evaluate scores val, writes metrics and a report, and refuses to score the
     assert.ok(await deps.workspace.exists('metrics.json'));
     const report = new TextDecoder().decode(await deps.workspace.get('report.md'));
     assert.match(report, /accuracy\*\* on val \(90 images/);
-    await assert.rejects(evaluate(deps, { split: 'train' }), (e: unknown) => e instanceof DataError && /trained on/.test(e.message));
+    await assert.rejects(
+      evaluate(deps, { split: 'train' }),
+      (e: unknown) => e instanceof DataError && /trained on/.test(e.message),
+    );
   }));
 
 test('evaluate refuses a head trained on another model’s codes, and train needs a manifest', () =>
@@ -116,7 +125,10 @@ test('a stored evaluation stands only while its inputs are unchanged: head, spli
     const withoutOneVal = { ...manifest, entries: manifest.entries.filter((e) => e.key !== 'val/c1/3.jpg') };
     await deps.workspace.put(MANIFEST_KEY, JSON.stringify(withoutOneVal));
     assert.equal(await storedEvaluation(deps), undefined, 'a val image went away');
-    const rejected = { ...withoutOneVal, rejects: [{ key: 'val/c1/3.jpg', split: 'val', label: 1, kind: 'truncated', message: 'cut short' }] };
+    const rejected = {
+      ...withoutOneVal,
+      rejects: [{ key: 'val/c1/3.jpg', split: 'val', label: 1, kind: 'truncated', message: 'cut short' }],
+    };
     await deps.workspace.put(MANIFEST_KEY, JSON.stringify(rejected));
     assert.equal(await storedEvaluation(deps), undefined, 'a reject changes the report');
     await deps.workspace.put(MANIFEST_KEY, JSON.stringify(manifest));

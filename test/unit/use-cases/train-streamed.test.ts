@@ -10,7 +10,13 @@ import { trainHead } from '../../../core/use-cases/train-head.js';
 import { withTempDir } from '../../helpers/paths.js';
 
 const DIM = 32;
-const ns: NamespaceInfo = { id: 'synthetic/final-0', model: 'synthetic', modelSha256: '0'.repeat(64), cut: 'final', dim: DIM };
+const ns: NamespaceInfo = {
+  id: 'synthetic/final-0',
+  model: 'synthetic',
+  modelSha256: '0'.repeat(64),
+  cut: 'final',
+  dim: DIM,
+};
 
 /**
  * A cache as extract leaves it, with entry i in shard i mod 4, so the shards' order (their ids sort by content hash)
@@ -26,61 +32,108 @@ async function prepare(dir: string) {
     for (let i = 0; i < 90; i++) {
       const label = i % 3;
       const duplicate = split === 'train' && i === 87;
-      const row = duplicate ? codes[0]!.slice() : Array.from({ length: DIM }, (_, j) => (j === label ? 1.2 : 0) + random() - 0.5 + (j === 3 ? 2 : 0));
+      const row = duplicate
+        ? codes[0]!.slice()
+        : Array.from({ length: DIM }, (_, j) => (j === label ? 1.2 : 0) + random() - 0.5 + (j === 3 ? 2 : 0));
       const label_ = duplicate ? 0 : label;
-      entries.push({ key: `${split}/c${label_}/${i}.jpg`, split, label: label_, contentHash: duplicate ? entries[0]!.contentHash : `${split}-${i}`.padEnd(64, 'x'), codes: {} });
+      entries.push({
+        key: `${split}/c${label_}/${i}.jpg`,
+        split,
+        label: label_,
+        contentHash: duplicate ? entries[0]!.contentHash : `${split}-${i}`.padEnd(64, 'x'),
+        codes: {},
+      });
       codes.push(row);
     }
   }
   for (let s = 0; s < 4; s++) {
     const members = entries.flatMap((_, i) => (i % 4 === s ? [i] : []));
-    const shard = await features.writeShard(ns, members.map((i) => `${entries[i]!.contentHash}#${i}`), Float32Array.from(members.flatMap((i) => codes[i]!)), []);
-    members.forEach((i, row) => { entries[i]!.codes.final = { shard, row }; });
+    const shard = await features.writeShard(
+      ns,
+      members.map((i) => `${entries[i]!.contentHash}#${i}`),
+      Float32Array.from(members.flatMap((i) => codes[i]!)),
+      [],
+    );
+    members.forEach((i, row) => {
+      entries[i]!.codes.final = { shard, row };
+    });
   }
   const manifest: Manifest = {
-    version: 1, dataset: 'synthetic', model: { name: 'synthetic', sha256: '0'.repeat(64) }, classes: ['c0', 'c1', 'c2'],
-    splitSynthesized: false, namespaces: { final: { id: ns.id, dim: DIM } }, entries, rejects: [], ignored: [],
+    version: 1,
+    dataset: 'synthetic',
+    model: { name: 'synthetic', sha256: '0'.repeat(64) },
+    classes: ['c0', 'c1', 'c2'],
+    splitSynthesized: false,
+    namespaces: { final: { id: ns.id, dim: DIM } },
+    entries,
+    rejects: [],
+    ignored: [],
   };
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
   return { workspace, features, entries, codes };
 }
 
-test('cached rows come in shard order, in chunks of the asked size, with each entry\'s label and codes', () =>
+test("cached rows come in shard order, in chunks of the asked size, with each entry's label and codes", () =>
   withTempDir(async (dir) => {
     const { features, entries, codes } = await prepare(dir);
     const train = entries.filter((e) => e.split === 'train');
     const labels = Int32Array.from(train, (e) => e.label);
-    const { source, order } = cachedRows(features, ns, train.map((e) => e.codes.final!), labels, 16);
+    const { source, order } = cachedRows(
+      features,
+      ns,
+      train.map((e) => e.codes.final!),
+      labels,
+      16,
+    );
     assert.equal(source.n, 90);
     assert.equal(source.classes, 3);
-    assert.deepEqual([...order].sort((a, b) => a - b), train.map((_, i) => i), 'every entry once');
-    assert.notDeepEqual(Array.from(order), train.map((_, i) => i), 'shard order differs from entry order here');
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      train.map((_, i) => i),
+      'every entry once',
+    );
+    assert.notDeepEqual(
+      Array.from(order),
+      train.map((_, i) => i),
+      'shard order differs from entry order here',
+    );
     const sizes: number[] = [];
     for await (const chunk of source.chunks()) {
       sizes.push(chunk.rows);
       for (let r = 0; r < chunk.rows; r++) {
         const entry = order[chunk.offset + r]!;
         assert.equal(chunk.y[r], labels[entry]);
-        assert.deepEqual(Array.from(chunk.X.subarray(r * DIM, (r + 1) * DIM)), Array.from(Float32Array.from(codes[entry]!)));
+        assert.deepEqual(
+          Array.from(chunk.X.subarray(r * DIM, (r + 1) * DIM)),
+          Array.from(Float32Array.from(codes[entry]!)),
+        );
       }
     }
     assert.deepEqual(sizes, [16, 16, 16, 16, 16, 10]);
   }));
 
-test('the image train path streamed from the shards chooses the in-memory path\'s C and reaches its head', async () => {
+test("the image train path streamed from the shards chooses the in-memory path's C and reaches its head", async () => {
   let valRows: number[][] = [];
-  const fit = (streamedMinValues: number | undefined, request: { folds: number; C?: number } = { folds: 3 }) => withTempDir(async (dir) => {
-    const { workspace, features, codes } = await prepare(dir);
-    valRows = codes.slice(90);
-    return (await trainHead({ workspace, features, ...(streamedMinValues === undefined ? {} : { streamedMinValues }) }, request)).artefact;
-  });
+  const fit = (streamedMinValues: number | undefined, request: { folds: number; C?: number } = { folds: 3 }) =>
+    withTempDir(async (dir) => {
+      const { workspace, features, codes } = await prepare(dir);
+      valRows = codes.slice(90);
+      return (
+        await trainHead(
+          { workspace, features, ...(streamedMinValues === undefined ? {} : { streamedMinValues }) },
+          request,
+        )
+      ).artefact;
+    });
   const inMemory = await fit(undefined);
   const streamed = await fit(0);
   assert.match(inMemory.cv!.engine!, /in memory/);
   assert.match(streamed.cv!.engine!, /streamed float32 from the code cache/);
   assert.equal(streamed.options.C, inMemory.options.C);
   // Same folds (the duplicate pair kept together by both): the same held-out accuracies for every C.
-  streamed.cv!.table.forEach((row, i) => assert.deepEqual(row.foldAccuracies, inMemory.cv!.table[i]!.foldAccuracies, `C=${row.C}`));
+  streamed.cv!.table.forEach((row, i) =>
+    assert.deepEqual(row.foldAccuracies, inMemory.cv!.table[i]!.foldAccuracies, `C=${row.C}`),
+  );
   assert.deepEqual(streamed.quality!.duplicates, inMemory.quality!.duplicates);
   assert.equal(streamed.quality!.grouped, true);
   // The refit after CV starts from the folds' mean solution (as LogisticRegressionCV's), the in-memory one from zero;
