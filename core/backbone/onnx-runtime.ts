@@ -1,4 +1,5 @@
-import * as ort from 'onnxruntime-node';
+import { createRequire } from 'node:module';
+import type * as OnnxRuntime from 'onnxruntime-node';
 import { ModelError, errorMessage } from '../errors.js';
 
 /**
@@ -7,10 +8,15 @@ import { ModelError, errorMessage } from '../errors.js';
  * a session and tensors only.
  */
 
+// Loaded with require, not import: a bundler (the Lambda functions' esbuild) leaves this call alone instead of pulling in
+// the native binding, and the module loads when a session is first wanted. The train-head Lambda reaches this module
+// only through the streamed heads' dynamic import, which it never runs (train-run keeps it on the in-memory engine).
+const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OnnxRuntime;
+
 export type ExecutionProvider = 'cpu' | 'cuda';
-export type InferenceSession = ort.InferenceSession;
+export type InferenceSession = OnnxRuntime.InferenceSession;
 export const Tensor = ort.Tensor;
-export type Tensor = ort.Tensor;
+export type Tensor = OnnxRuntime.Tensor;
 
 export interface SessionOptions {
   /** Intra-op threads per session. One per session and several sessions beat one wide session for small models. */

@@ -97,7 +97,10 @@ test('without an image library (the evaluate Lambda), report.html inlines the or
     const script = [
       `const { FsBlobStore } = await import(${JSON.stringify(pathToFileURL(path.join(DIST, 'core/adapters/fs-blob-store.js')).href)});`,
       `const { writeHtmlReport } = await import(${JSON.stringify(pathToFileURL(path.join(DIST, 'core/use-cases/report.js')).href)});`,
-      `const written = await writeHtmlReport({ workspace: new FsBlobStore(process.argv[1]), data: new FsBlobStore(process.argv[2]) });`,
+      `const { SqliteManifestIndex } = await import(${JSON.stringify(pathToFileURL(path.join(DIST, 'core/adapters/sqlite-manifest-index.js')).href)});`,
+      // A local workspace keeps its manifest entries in index.sqlite (the Lambda's S3 workspaces keep them inline).
+      `const manifestIndex = new SqliteManifestIndex(process.argv[1] + '/index.sqlite');`,
+      `const written = await writeHtmlReport({ workspace: new FsBlobStore(process.argv[1]), data: new FsBlobStore(process.argv[2]), manifestIndex });`,
       'console.log(JSON.stringify(written));',
     ].join('\n');
     const made = spawnSync(

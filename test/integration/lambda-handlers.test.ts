@@ -10,6 +10,7 @@ import { copyHymenopteraSubset } from '../helpers/local-pipeline.js';
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { MODELS_DIR, requireShared } from '../helpers/paths.js';
 import { clients, drainQueue, receiveN, toSqsEvent } from '../helpers/serverless.js';
+import { testRunPlan } from '../helpers/run-plan.js';
 
 /** The Lambda entry points with events built from real SQS messages: partial batch responses and DLQ moves. */
 const BUCKET = 'lambda-bucket';
@@ -59,7 +60,7 @@ test('train-head handler: plans a run, reports the retryable failure only, moves
   const { handler } = await import('../../functions/train-head/handler.js');
   await new S3BlobStore(c.s3, BUCKET, 'runs/orphan').put(
     'plan.json',
-    JSON.stringify({ runId: 'orphan', shards: [[{ key: 'train/ants/x.jpg', split: 'train', label: 0 }]] }),
+    JSON.stringify(testRunPlan({ runId: 'orphan', shards: [[{ key: 'train/ants/x.jpg', split: 'train', label: 0 }]] })),
   );
   const trainQueue = new SqsQueue(c.sqs, made.queues.train.url);
   const orphan = {
@@ -124,7 +125,7 @@ test('extract handler: a shard and an S3 test event in one batch; a misrouted me
   };
   await new S3BlobStore(c.s3, BUCKET, 'runs/solo').put(
     'plan.json',
-    JSON.stringify({ runId: 'solo', shards: [shard.shard.items], train: {}, split: 'val' }),
+    JSON.stringify(testRunPlan({ runId: 'solo', shards: [shard.shard.items], train: {}, split: 'val' })),
   );
   await extractQueue.send(shard);
   await extractQueue.sendRaw(JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: BUCKET }));

@@ -15,6 +15,7 @@ import { settingsFromEnv } from '../../functions/shared/settings.js';
 import { startMoto, type MotoServer } from '../helpers/moto.js';
 import { HYMENOPTERA, MODELS_DIR, requireShared } from '../helpers/paths.js';
 import { clients } from '../helpers/serverless.js';
+import { testRunPlan } from '../helpers/run-plan.js';
 
 /** What one message costs end to end over HTTP: send → received (long poll) → handled → acknowledged. */
 const BUCKET = 'latency-bucket';
@@ -152,7 +153,7 @@ test('one message end to end through the emulator: transport, an idempotent rede
   });
   await new S3BlobStore(runtime.s3, BUCKET, 'runs/latency').put(
     'plan.json',
-    JSON.stringify({ runId: 'latency', train: {}, split: 'val' }),
+    JSON.stringify(testRunPlan({ runId: 'latency', train: {}, split: 'val' })),
   );
   const keys: ExtractMessage['shard']['items'] = [];
   for await (const blob of new S3BlobStore(runtime.s3, BUCKET, 'datasets/lat').list(''))

@@ -53,7 +53,10 @@ export async function trainRun(
     return { reused: false, cacheKey: '', forwarded: { why: compute.why, send } };
   }
   const features = deps.openFeatures(message.cache, 'read');
-  const { artefact, reused } = await trainHead({ workspace, features, compute }, message.train);
+  // The train-head Lambda bundles no onnxruntime and its envelope (train-compute.ts) is sized for the in-memory engine,
+  // so there the streamed path is off; the Batch job (a container with node_modules) streams as the CLI does.
+  const inMemoryOnly = deps.trainCompute?.runsOn === 'lambda' ? { streamedMinValues: Number.POSITIVE_INFINITY } : {};
+  const { artefact, reused } = await trainHead({ workspace, features, compute, ...inMemoryOnly }, message.train);
   // A repeated train message (the one double-send window upstream) finds the head cached and sends nothing new.
   const evaluate = await sendOnce(
     workspace,
