@@ -5,6 +5,7 @@ import { stratifiedKFold } from '../heads/folds.js';
 import {
   createHead,
   crossValidate,
+  type CvResult,
   defaultCGrid,
   loadHead,
   type HeadKind,
@@ -129,14 +130,7 @@ export async function trainOnCodes(
         seed,
         onProgress: (done, total) => progress(done, total, 'cross-validation'),
       });
-      cv = {
-        folds: result.folds,
-        seed,
-        table: result.table,
-        best: result.best,
-        ...clock(),
-        engine: 'in memory, float64',
-      };
+      cv = inMemoryCv(result, seed, clock);
       chosen = { ...chosen, kind: result.best.kind, C: result.best.C };
     }
     const started = performance.now();
@@ -256,5 +250,21 @@ function reportManifest(input: CodesTrainInput, classes: string[]): Manifest {
     entries: [...entries('train', input.train), ...entries('val', input.val)],
     rejects: [],
     ignored: [],
+  };
+}
+
+/** head.json's record of a search the in-memory heads ran (`crossValidate`), with the folds it actually used. */
+export function inMemoryCv(
+  result: CvResult,
+  seed: number,
+  clock: ReturnType<typeof startClock>,
+): NonNullable<HeadArtefact['cv']> {
+  return {
+    folds: result.folds,
+    seed,
+    table: result.table,
+    best: result.best,
+    ...clock(),
+    engine: 'in memory, float64',
   };
 }

@@ -18,7 +18,7 @@ import { HEAD_ARTEFACT_VERSION, readHeadArtefact, type HeadArtefact } from '../w
 import { cachedHeadKey, HEAD_KEY } from '../workspace/keys.js';
 import { startClock } from '../util/clock.js';
 import type { ProgressSink } from './progress.js';
-import { STREAMED_MIN_VALUES } from './train-codes.js';
+import { inMemoryCv, STREAMED_MIN_VALUES } from './train-codes.js';
 import { trainStreamed } from './train-streamed.js';
 
 /** What to train: the same shape a train message carries. */
@@ -171,15 +171,7 @@ async function fitInMemory(
         onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
       });
   // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
-  if (result && candidates.length > 1)
-    cv = {
-      folds: result.folds,
-      seed,
-      table: result.table,
-      best: result.best,
-      ...clock(),
-      engine: 'in memory, float64',
-    };
+  if (result && candidates.length > 1) cv = inMemoryCv(result, seed, clock);
   const chosen = result
     ? { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C }
     : { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
