@@ -336,7 +336,7 @@ export class FeatureStore {
       // The .json says how large the .npy is: a large one (a compacted group) is read as parallel ranged GETs.
       index = await this.shardIndex(ns, shardId);
       bytes = await (
-        index?.bytes !== undefined && index.bytes > RANGE_BYTES.value
+        index?.bytes !== undefined && rangesFor(index.bytes) > 1
           ? readInRanges(getRange, key, index.bytes)
           : this.store.get(key)
       ).catch(missing);
@@ -370,17 +370,25 @@ export function positionsByShard(locations: readonly CodeLocation[]): Array<[str
 }
 
 /**
- * Above this many bytes a shard is read in ranges of this size, all in parallel (S3 serves each connection at its own
- * speed). An object so tests can lower it.
+ * Large shards are read as parallel ranged GETs of about this size (S3 serves each connection at its own speed). An
+ * object so tests can lower it.
  */
 export const RANGE_BYTES = { value: 8 * 2 ** 20 };
+
+/**
+ * How many equal ranges a shard of `size` bytes is read in: the nearest whole number of RANGE_BYTES, so a compacted
+ * group just over the range size is one GET rather than a full range and a sliver (which doubled train's GETs).
+ */
+export function rangesFor(size: number): number {
+  return Math.max(1, Math.round(size / RANGE_BYTES.value));
+}
 
 async function readInRanges(
   getRange: (key: string, start: number, end: number) => Promise<Uint8Array>,
   key: string,
   size: number,
 ): Promise<Uint8Array> {
-  const step = RANGE_BYTES.value;
+  const step = Math.ceil(size / rangesFor(size));
   const parts = await Promise.all(
     Array.from({ length: Math.ceil(size / step) }, (_, i) => getRange(key, i * step, Math.min(size, (i + 1) * step))),
   );

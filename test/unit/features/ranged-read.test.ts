@@ -44,13 +44,20 @@ test('a shard above the range size is read as parallel ranged GETs covering it e
       const size = (await store.getJson<{ bytes: number }>(features.shardKey(ns, shard, 'json')))!.bytes;
       assert.deepEqual(Buffer.from(ranged.buffer), Buffer.from(whole.buffer));
       assert.equal(store.whole, 1, 'no whole-object GET once the shard is above the range size');
-      assert.equal(store.ranges.length, Math.ceil(size / 1000));
+      assert.equal(store.ranges.length, Math.round(size / 1000), 'the nearest whole number of ranges');
+      const step = Math.ceil(size / store.ranges.length);
       assert.deepEqual(
         store.ranges.map(([a]) => a),
-        store.ranges.map((_, i) => i * 1000),
-        'contiguous, in order',
+        store.ranges.map((_, i) => i * step),
+        'equal, contiguous, in order',
       );
       assert.equal(store.ranges.at(-1)![1], size, 'the last range ends at the object end');
+
+      // Just over one range (here 1.1×): one plain GET, not a full range plus a sliver.
+      RANGE_BYTES.value = Math.round(size / 1.1);
+      store.ranges = [];
+      await features.readCodes(ns, locations);
+      assert.deepEqual([store.whole, store.ranges.length], [2, 0]);
     } finally {
       RANGE_BYTES.value = saved;
     }
