@@ -61,3 +61,9 @@ export async function awaitInFlight(cache: BlobStore, sources: ReadonlySet<strin
   }
   return first.length;
 }
+
+/** Every identity a live ingest batch is embedding now (one GET): the planner counts them as cached. */
+export async function inFlightSources(cache: BlobStore): Promise<Set<string>> {
+  const batches = live(await cache.getJson<InFlightRegistry>(KEY), Date.now());
+  return new Set(Object.values(batches).flatMap((b) => b.sources));
+}

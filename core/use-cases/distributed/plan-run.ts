@@ -16,7 +16,9 @@ import { recordEvent, sendOnce } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
 import { sizeShards, type ShardSizing } from './shard-sizing.js';
-import { recordListing, withKnownContent } from './source-identities.js';
+import { recordListing, withCachedIdentities, withKnownContent } from './source-identities.js';
+import { inFlightSources } from './in-flight.js';
+import { namespaceOf } from '../../features/feature-store.js';
 
 /** The frozen decision of a run: which images, in which shards, for which model. Written once, never changed. */
 export interface RunPlan {
@@ -38,7 +40,10 @@ export interface RunPlan {
   shardSize: number;
   /** Why this shard size: the compute that runs extract messages, and what bounded it. */
   sizing?: ShardSizing;
-  /** Items whose content hash the plan carries (identity unchanged since a run read them): not read again if cached. */
+  /**
+   * Items whose content hash the plan carries (identity unchanged since a run read them, or recorded beside its codes
+   * by ingest on upload): not read again if cached.
+   */
   knownContent?: number;
   shards: ShardItem[][];
   train: TrainOptions;
@@ -151,22 +156,28 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
   const cuts = resolveCuts(model, message.cuts);
   const { store: data, listed } = recordListing(deps.openStore(message.dataset));
   const dataset = await listImageFolder(data, '', message.list ?? {});
-  const { items, known } = await withKnownContent(
+  const { items } = await withKnownContent(
     deps.openStore(message.cache),
     message.dataset,
     dataset.items.map(({ key, split, label }) => ({ key, split, label })),
     listed,
   );
-  const itemBytes = items.reduce((n, item) => n + JSON.stringify(item).length + 1, 0);
+  // The cache's own record of identities: in a worker this is the index its extract shards load anyway.
+  const cacheIndex = await deps
+    .openFeatures(message.cache, 'write')
+    .loadIndex(namespaceOf(model.descriptor, cuts[0]!, deps.extractTarget));
+  const ready = withCachedIdentities(cacheIndex, await inFlightSources(deps.openStore(message.cache)), items);
+  const itemBytes = ready.items.reduce((n, item) => n + JSON.stringify(item).length + 1, 0);
   const sizing = sizeShards(
-    items.length,
+    ready.items.length,
     itemBytes,
     deps.extractCompute ?? { kind: 'cpu' },
     message.shardSize ?? deps.defaultShardSize,
+    ready.cached,
   );
   const shardSize = sizing.shardSize;
   const shards: ShardItem[][] = [];
-  for (let i = 0; i < items.length; i += shardSize) shards.push(items.slice(i, i + shardSize));
+  for (let i = 0; i < ready.items.length; i += shardSize) shards.push(ready.items.slice(i, i + shardSize));
   return {
     version: 1,
     runId: message.runId,
@@ -187,7 +198,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     })),
     shardSize,
     sizing,
-    knownContent: known,
+    knownContent: ready.items.filter((item) => item.hash).length,
     shards,
     train: message.train ?? {},
     split: message.split ?? 'val',

@@ -26,6 +26,11 @@ export interface ShardSizing {
  * decoding; a g5/g6.xlarge GPU task is bounded by decoding on its 4 vCPUs (≈ 4 × 115 images/s).
  */
 export const SECONDS_PER_IMAGE: Record<ExtractComputeKind, number> = { cpu: 0.0175, lambda: 0.025, gpu: 0.0025 };
+/**
+ * An image whose codes are cached (or being cached by ingest on upload) costs its shard no decoding or inference, only
+ * its share of reading cache shards: about 5 KiB of codes, taken here as 0.5 ms (generous next to S3's tens of MB/s).
+ */
+export const SECONDS_PER_CACHED_IMAGE = 0.0005;
 const GPU_SHARD = 4096;
 /** A CPU worker's shard: about a minute of work, so a dead worker's shard comes back soon and costs little. */
 const CPU_SHARD_SECONDS = 60;
@@ -39,11 +44,17 @@ const MIN_SHARDS = 16;
 const ITEM_BYTES_BUDGET = 200_000;
 const MAX_ITEMS = 10_000;
 
+/**
+ * `cached`: how many of the images the planner already knows to be in the code cache or on their way into it. They
+ * are sized by what they cost (reading codes), not as images to embed: a run after ingest on upload is a few large
+ * shards, each reading the cache once, instead of many that each re-read the same cache shards for a few rows.
+ */
 export function sizeShards(
   images: number,
   itemBytes: number,
   compute: ExtractCompute,
   requested?: number,
+  cached = 0,
 ): ShardSizing {
   const messageCap = Math.max(
     1,
@@ -57,25 +68,35 @@ export function sizeShards(
       shards: shardsOf(requested),
       reason: 'requested by the run (shardSize) or the deployment (CNN_CODES_SHARD_SIZE)',
     };
-  const perImage = compute.secondsPerImage ?? SECONDS_PER_IMAGE[compute.kind];
+  const embedCost = compute.secondsPerImage ?? SECONDS_PER_IMAGE[compute.kind];
+  const known = Math.min(Math.max(0, cached), images);
+  // The average image's cost, and the run's work in embedded images' worth (what parallel workers share).
+  const perImage =
+    images > 0 ? ((images - known) * embedCost + known * Math.min(embedCost, SECONDS_PER_CACHED_IMAGE)) / images : 0;
+  const embedEquivalent = embedCost > 0 ? (images * perImage) / embedCost : images;
+  const ms = (seconds: number) => Number((seconds * 1000).toPrecision(3));
   let wanted: number;
   let why: string;
   if (compute.kind === 'gpu') {
     wanted = GPU_SHARD;
-    why = `a GPU task takes ${GPU_SHARD} images per message (≈ ${Math.round(GPU_SHARD * perImage)} s at ${perImage * 1000} ms/image)`;
+    why = `a GPU task takes ${GPU_SHARD} images per message (≈ ${Math.round(GPU_SHARD * perImage)} s at ${ms(perImage)} ms/image)`;
   } else {
     const limit =
       compute.kind === 'lambda' ? LAMBDA_BUDGET * Math.min(900, compute.timeLimitSeconds ?? 900) : CPU_SHARD_SECONDS;
-    const byTime = Math.max(1, Math.floor(limit / perImage));
-    const spread = Math.max(MIN_SHARD, Math.ceil(images / MIN_SHARDS));
+    const byTime = Math.max(1, Math.floor(limit / Math.max(perImage, 1e-9)));
+    // At least MIN_SHARD images' worth of embedding per shard: cached images count for what they cost.
+    const minShard = Math.ceil(MIN_SHARD * (images / Math.max(1, embedEquivalent)));
+    const spread = Math.max(minShard, Math.ceil(images / MIN_SHARDS));
     wanted = Math.min(byTime, spread);
     why =
       compute.kind === 'lambda'
-        ? `Lambda: ${Math.round(limit)} s (half its ${Math.min(900, compute.timeLimitSeconds ?? 900)} s timeout) at ${perImage * 1000} ms/image allows ${byTime}`
-        : `CPU worker: ${CPU_SHARD_SECONDS} s of work at ${perImage * 1000} ms/image is ${byTime}`;
+        ? `Lambda: ${Math.round(limit)} s (half its ${Math.min(900, compute.timeLimitSeconds ?? 900)} s timeout) at ${ms(perImage)} ms/image allows ${byTime}`
+        : `CPU worker: ${CPU_SHARD_SECONDS} s of work at ${ms(perImage)} ms/image is ${byTime}`;
     if (wanted < byTime)
-      why += `; ${wanted} spreads ${images} images over ≥ ${Math.min(MIN_SHARDS, shardsOf(wanted))} shards (at least ${MIN_SHARD} per shard)`;
+      why += `; ${wanted} spreads ${images} images over ≥ ${Math.min(MIN_SHARDS, shardsOf(wanted))} shards (at least ${MIN_SHARD} images' worth of embedding per shard)`;
   }
+  if (known > 0)
+    why += `; ${known} of ${images} images are cached or being cached (${ms(SECONDS_PER_CACHED_IMAGE)} ms each)`;
   const shardSize = Math.max(1, Math.min(wanted, messageCap, Math.max(1, images)));
   if (shardSize < wanted && shardSize === messageCap)
     why += `; capped at ${messageCap} so the message fits SQS's 256 KiB`;

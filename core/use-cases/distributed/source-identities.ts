@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Manifest } from '../../features/manifest.js';
 import type { ShardItem } from '../../messages/schema.js';
 import type { BlobInfo, BlobStore } from '../../ports/blob-store.js';
+import type { CodeIndex } from '../../features/feature-store.js';
 
 /**
  * Content known without reading it. A listing names every object's identity (S3: ETag and size); the cache keeps, per
@@ -77,6 +78,28 @@ export async function withKnownContent(
     return { ...item, source, hash: seen[1] };
   });
   return { items: out, known };
+}
+
+/**
+ * Items the code cache already holds by identity (ingest on upload recorded each object's ETag/size beside its codes)
+ * get their content hash in the plan, so their shard reads nothing; items an ingest batch is embedding right now will
+ * be cached by the time their shard runs. Both are counted, so the plan sizes shards for what is left to embed.
+ */
+export function withCachedIdentities(
+  index: Pick<CodeIndex, 'sources'>,
+  inFlight: ReadonlySet<string>,
+  items: ShardItem[],
+): { items: ShardItem[]; cached: number } {
+  let cached = 0;
+  const out = items.map((item): ShardItem => {
+    if (item.hash) return ((cached += 1), item);
+    if (!item.source) return item;
+    const hash = index.sources.get(item.source);
+    if (hash) return ((cached += 1), { ...item, hash });
+    if (inFlight.has(item.source)) cached += 1;
+    return item;
+  });
+  return { items: out, cached };
 }
 
 /** After a run: what it read, merged into what the cache knew of this dataset. */

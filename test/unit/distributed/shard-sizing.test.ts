@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sizeShards } from '../../../core/use-cases/distributed/shard-sizing.js';
+import { withCachedIdentities } from '../../../core/use-cases/distributed/source-identities.js';
 
 const ITEM = 60; // bytes of one shard item in a message, as the planner measures it
 
@@ -32,4 +33,35 @@ test('shards are sized for the compute that runs them, and the plan says why', (
   const requested = sizeShards(398, 398 * ITEM, { kind: 'gpu' }, 32);
   assert.deepEqual([requested.shardSize, requested.shards], [32, 13]);
   assert.match(requested.reason, /requested/);
+});
+
+test('images already cached (or being cached) are sized by what they cost: few large shards, not sixteen', () => {
+  const allCached = sizeShards(3000, 3000 * ITEM, { kind: 'cpu' }, undefined, 3000);
+  assert.deepEqual([allCached.shardSize, allCached.shards], [3000, 1], 'one shard reads the cache once');
+  assert.match(allCached.reason, /3000 of 3000 images are cached or being cached/);
+  const capped = sizeShards(3000, 3000 * 150, { kind: 'cpu' }, undefined, 3000);
+  assert.equal(capped.shardSize, 1333, 'still within what one SQS message carries');
+  const half = sizeShards(3000, 3000 * ITEM, { kind: 'cpu' }, undefined, 1500);
+  const cold = sizeShards(3000, 3000 * ITEM, { kind: 'cpu' });
+  assert.ok(half.shards < cold.shards && half.shards >= 8, `half cached: ${half.shards} shards (cold ${cold.shards})`);
+  const gpu = sizeShards(100_000, 100_000 * ITEM, { kind: 'gpu' }, undefined, 100_000);
+  assert.equal(gpu.shardSize, 3333, 'the message cap still binds');
+});
+
+test('the planner takes content hashes from the cache index by identity, and counts identities in flight', () => {
+  const index = { sources: new Map([['e1/10', 'h1']]) };
+  const items = [
+    { key: 'a.jpg', split: 'train', label: 0, source: 'e1/10' },
+    { key: 'b.jpg', split: 'train', label: 0, source: 'e2/20' },
+    { key: 'c.jpg', split: 'train', label: 0, source: 'e3/30' },
+    { key: 'd.jpg', split: 'train', label: 0, source: 'e4/40', hash: 'h4' },
+    { key: 'e.jpg', split: 'train', label: 0 },
+  ];
+  const { items: out, cached } = withCachedIdentities(index, new Set(['e2/20']), items);
+  assert.equal(cached, 3, 'a (cache index), b (in flight), d (known from a previous run)');
+  assert.deepEqual(
+    out.map((i) => i.hash ?? null),
+    ['h1', null, null, 'h4', null],
+    'only the cache index gives a hash; an image in flight is waited for by its shard',
+  );
 });
