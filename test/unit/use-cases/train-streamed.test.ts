@@ -112,6 +112,31 @@ test("cached rows come in shard order, in chunks of the asked size, with each en
     assert.deepEqual(sizes, [16, 16, 16, 16, 16, 10]);
   }));
 
+test('codes within the resident budget are read from the cache once, and every pass sees the same rows', () =>
+  withTempDir(async (dir) => {
+    const { features, entries } = await prepare(dir);
+    const train = entries.filter((e) => e.split === 'train');
+    const labels = Int32Array.from(train, (e) => e.label);
+    let reads = 0;
+    const read = features.chunksInShardOrder.bind(features);
+    features.chunksInShardOrder = (...args) => ((reads += 1), read(...args));
+    const pass = async (source: { chunks(): AsyncIterable<{ X: Float32Array; rows: number }> }) => {
+      const rows: number[] = [];
+      for await (const chunk of source.chunks()) rows.push(...chunk.X.subarray(0, chunk.rows * DIM));
+      return rows;
+    };
+    const locations = train.map((e) => e.codes.final!);
+    const kept = cachedRows(features, ns, locations, labels, 16).source;
+    const first = await pass(kept);
+    assert.deepEqual(await pass(kept), first);
+    assert.equal(reads, 1, 'the second pass read nothing');
+    reads = 0;
+    const streamed = cachedRows(features, ns, locations, labels, 16, 0).source;
+    assert.deepEqual(await pass(streamed), first);
+    assert.deepEqual(await pass(streamed), first);
+    assert.equal(reads, 2, 'over the budget every pass reads the shards again');
+  }));
+
 test("the image train path streamed from the shards chooses the in-memory path's C and reaches its head", async () => {
   let valRows: number[][] = [];
   const fit = (streamedMinValues: number | undefined, request: { folds: number; C?: number } = { folds: 3 }) =>
