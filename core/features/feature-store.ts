@@ -235,23 +235,23 @@ export class FeatureStore {
     if (recorded.sources) hash.update(JSON.stringify(recorded.sources));
     hash.update(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength));
     const shardId = hash.digest('hex').slice(0, 20);
-    if (!(await this.store.exists(this.shardKey(ns, shardId, 'json')))) {
-      const npy = encodeNpy(codes, [rows.length, ns.dim]);
-      const index: ShardIndex = {
-        version: FEATURE_FORMAT_VERSION,
-        namespace: ns.id,
-        dim: ns.dim,
-        rows,
-        rejects,
-        bytes: npy.byteLength,
-        crc32: crc32(npy),
-        ...recorded,
-      };
-      await this.store.put(this.shardKey(ns, shardId, 'npy'), npy);
-      await this.store.put(this.shardKey(ns, shardId, 'json'), JSON.stringify(index));
-      await this.stampWritten(ns, shardId, index);
-      this.wrote(ns, shardId, index);
-    }
+    // Written without asking first whether it exists: a twin write puts the same bytes under the same keys (each put
+    // is atomic), and the HEAD it saves is one of the dozen requests an ingest batch costs.
+    const npy = encodeNpy(codes, [rows.length, ns.dim]);
+    const index: ShardIndex = {
+      version: FEATURE_FORMAT_VERSION,
+      namespace: ns.id,
+      dim: ns.dim,
+      rows,
+      rejects,
+      bytes: npy.byteLength,
+      crc32: crc32(npy),
+      ...recorded,
+    };
+    await this.store.put(this.shardKey(ns, shardId, 'npy'), npy);
+    await this.store.put(this.shardKey(ns, shardId, 'json'), JSON.stringify(index));
+    await this.stampWritten(ns, shardId, index);
+    this.wrote(ns, shardId, index);
     return shardId;
   }
 

@@ -9,9 +9,9 @@ const notice = (key: string) => ({
   ],
 });
 
-test('S3 notices are taken a hundred at a time; shards one at a time', async () => {
+test('S3 notices are taken NOTICE_BATCH at a time; shards one at a time', async () => {
   const queue = new InProcessQueue<unknown>('extract');
-  for (let i = 0; i < 250; i++) await queue.send(notice(`datasets/d/train/a/${i}.jpg`));
+  for (let i = 0; i < 2.5 * NOTICE_BATCH; i++) await queue.send(notice(`datasets/d/train/a/${i}.jpg`));
   const extract = withNoticeTopUp(queue);
   assert.deepEqual(
     [
@@ -19,7 +19,7 @@ test('S3 notices are taken a hundred at a time; shards one at a time', async () 
       (await extract.receive({ max: 1 })).length,
       (await extract.receive({ max: 1 })).length,
     ],
-    [NOTICE_BATCH, NOTICE_BATCH, 50],
+    [NOTICE_BATCH, NOTICE_BATCH, NOTICE_BATCH / 2],
   );
   await queue.send({ v: 1, type: 'extract' });
   await queue.send({ v: 1, type: 'extract' });
