@@ -21,15 +21,17 @@ test('shards are sized for the compute that runs them, and the plan says why', (
   const cpu = sizeShards(3000, 3000 * ITEM, { kind: 'cpu' });
   assert.deepEqual(
     [cpu.shardSize, cpu.shards],
-    [188, 16],
-    'a small dataset is spread over 16 shards for parallel workers',
+    [256, 12],
+    'a small dataset is spread over up to 16 shards for parallel workers',
   );
   const tiny = sizeShards(398, 398 * ITEM, { kind: 'cpu' });
   assert.deepEqual(
     [tiny.shardSize, tiny.shards],
-    [128, 4],
-    'but never below 128 images per shard (per-shard requests)',
+    [256, 2],
+    'but never below 256 images per shard (per-shard requests)',
   );
+  const spread = sizeShards(10_000, 10_000 * ITEM, { kind: 'cpu' });
+  assert.deepEqual([spread.shardSize, spread.shards], [625, 16], 'larger sets: sixteen shards');
   const requested = sizeShards(398, 398 * ITEM, { kind: 'gpu' }, 32);
   assert.deepEqual([requested.shardSize, requested.shards], [32, 13]);
   assert.match(requested.reason, /requested/);
@@ -43,7 +45,7 @@ test('images already cached (or being cached) are sized by what they cost: few l
   assert.equal(capped.shardSize, 1333, 'still within what one SQS message carries');
   const half = sizeShards(3000, 3000 * ITEM, { kind: 'cpu' }, undefined, 1500);
   const cold = sizeShards(3000, 3000 * ITEM, { kind: 'cpu' });
-  assert.ok(half.shards < cold.shards && half.shards >= 8, `half cached: ${half.shards} shards (cold ${cold.shards})`);
+  assert.ok(half.shards < cold.shards && half.shards >= 4, `half cached: ${half.shards} shards (cold ${cold.shards})`);
   const gpu = sizeShards(100_000, 100_000 * ITEM, { kind: 'gpu' }, undefined, 100_000);
   assert.equal(gpu.shardSize, 3333, 'the message cap still binds');
 });
