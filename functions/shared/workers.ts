@@ -62,20 +62,26 @@ async function visibilityTimeout(runtime: Runtime, url: string): Promise<number>
  * and one shard write, about a dozen S3 requests, so 0.05 a image at 250 (0.12 at 100; ~4 s of one core's work).
  */
 export const NOTICE_BATCH = 250;
+/**
+ * Gathering stops after this long with what it has: the notices taken first are not yet under the heartbeat, and a
+ * slow queue (an emulator at thousands of messages) must not let them reappear to another worker meanwhile.
+ */
+export const NOTICE_GATHER_SECONDS = 5;
 
 /**
  * Shards are taken one at a time, so idle workers get the next one; S3 notices are one image each, so when one
  * arrives, whatever else is waiting is picked up at once (without waiting), up to NOTICE_BATCH notices, and extracted
  * as one batch: per-batch requests are spread over hundreds of images instead of ten.
  */
-export function withNoticeTopUp(queue: WorkQueue<unknown>): WorkQueue<unknown> {
+export function withNoticeTopUp(queue: WorkQueue<unknown>, gatherSeconds = NOTICE_GATHER_SECONDS): WorkQueue<unknown> {
   return {
     name: queue.name,
     send: (body, options) => queue.send(body, options),
     receive: async (options = {}) => {
       const batch = await queue.receive(options);
       if (batch.length !== 1 || !looksLikeS3Notification(batch[0]!.body)) return batch;
-      while (batch.length < NOTICE_BATCH) {
+      const until = Date.now() + gatherSeconds * 1000;
+      while (batch.length < NOTICE_BATCH && Date.now() < until) {
         const more = await queue.receive({ max: Math.min(10, NOTICE_BATCH - batch.length), waitSeconds: 0 });
         if (more.length === 0) break;
         batch.push(...more);
