@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
@@ -99,6 +100,32 @@ export class SqsQueue implements WorkQueue<unknown> {
     await this.changeVisibility(message, seconds);
   }
 
+  async extendVisibilityAll(messages: ReadonlyArray<ReceivedMessage<unknown>>, seconds: number): Promise<void> {
+    const chunks = Array.from({ length: Math.ceil(messages.length / 10) }, (_, i) =>
+      messages.slice(i * 10, i * 10 + 10),
+    );
+    const failed = await Promise.all(
+      chunks.map(async (chunk) => {
+        const response = await this.client.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.url,
+            Entries: chunk.map((m, j) => ({
+              Id: String(j),
+              ReceiptHandle: m.handle,
+              VisibilityTimeout: visibility(seconds),
+            })),
+          }),
+        );
+        return response.Failed ?? [];
+      }),
+    );
+    const failures = failed.flat();
+    if (failures.length > 0)
+      throw new Error(
+        `${this.name}: ${failures.length} of ${messages.length} visibility changes failed (${failures[0]!.Code}: ${failures[0]!.Message})`,
+      );
+  }
+
   async deadLetter(message: ReceivedMessage<unknown>, reason: string): Promise<void> {
     await this.forwardToDeadLetter(message, reason);
     await this.ack(message);
@@ -170,10 +197,15 @@ export class SqsQueue implements WorkQueue<unknown> {
       new ChangeMessageVisibilityCommand({
         QueueUrl: this.url,
         ReceiptHandle: message.handle,
-        VisibilityTimeout: Math.min(43_200, Math.max(0, Math.round(seconds))),
+        VisibilityTimeout: visibility(seconds),
       }),
     );
   }
+}
+
+/** SQS's range for a visibility timeout: 0 s to 12 hours, whole seconds. */
+function visibility(seconds: number): number {
+  return Math.min(43_200, Math.max(0, Math.round(seconds)));
 }
 
 /** JSON when it parses; otherwise the text itself, which validation then rejects with a clear reason. */

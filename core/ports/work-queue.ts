@@ -15,6 +15,11 @@ export interface WorkQueue<T = unknown> {
   /** Keeps a message in hand `seconds` longer from now: the heartbeat of long work. */
   extendVisibility(message: ReceivedMessage<T>, seconds: number): Promise<void>;
   /**
+   * The heartbeat of a batch in hand (SQS: one ChangeMessageVisibilityBatch per 10): a batch of 250 notices beating
+   * one request each was 250 requests every beat.
+   */
+  extendVisibilityAll(messages: ReadonlyArray<ReceivedMessage<T>>, seconds: number): Promise<void>;
+  /**
    * Moves a message that can never succeed (malformed, invalid) to the dead-letter queue at once, with the reason,
    * instead of letting it burn its redeliveries. Its body goes there exactly as it was received.
    */

@@ -92,6 +92,7 @@ export function withNoticeTopUp(queue: WorkQueue<unknown>, gatherSeconds = NOTIC
     ackAll: (ms) => queue.ackAll(ms),
     release: (m, delay) => queue.release(m, delay),
     extendVisibility: (m, seconds) => queue.extendVisibility(m, seconds),
+    extendVisibilityAll: (ms, seconds) => queue.extendVisibilityAll(ms, seconds),
     deadLetter: (m, reason) => queue.deadLetter(m, reason),
   };
 }

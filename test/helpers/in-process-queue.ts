@@ -97,6 +97,10 @@ export class InProcessQueue<T = unknown> implements WorkQueue<T> {
     this.setVisibility(message, seconds);
   }
 
+  async extendVisibilityAll(messages: ReadonlyArray<ReceivedMessage<T>>, seconds: number): Promise<void> {
+    for (const m of messages) this.setVisibility(m, seconds);
+  }
+
   async deadLetter(message: ReceivedMessage<T>, reason: string): Promise<void> {
     const index = this.indexOf(message);
     if (index < 0) return;

@@ -170,3 +170,32 @@ async function receiveAll(queue: SqsQueue, n: number) {
   while (out.length < n) out.push(...(await queue.receive({ max: 10, waitSeconds: 2 })));
   return out;
 }
+
+test('SQS queue: a batch heartbeat keeps every message of a batch in hand, ten per request', async () => {
+  const made = await provision(c.s3, c.sqs, {
+    bucket: 'adapters',
+    queuePrefix: 'beat',
+    region: 'us-east-1',
+    visibilityTimeoutSeconds: 2,
+    maxReceiveCount: 5,
+    notifyPrefix: null,
+  });
+  const queue = new SqsQueue(c.sqs, made.queues.extract.url);
+  for (let n = 0; n < 23; n++) await queue.send({ n });
+  const batch = await receiveAll(queue, 23);
+  const before = moto.requests().length;
+  await queue.extendVisibilityAll(batch, 6);
+  await new Promise((r) => setTimeout(r, 300)); // moto's request log arrives over a pipe
+  assert.equal(moto.requests().length - before, 3, '23 messages: three batch requests');
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.deepEqual(await queue.receive({ waitSeconds: 0 }), [], 'every one extended past the 2 s default');
+  await queue.extendVisibilityAll(batch, 0);
+  const again = await receiveAll(queue, 23);
+  assert.equal(again.length, 23, 'all visible again once let go');
+  await queue.ackAll(again);
+  await assert.rejects(
+    queue.extendVisibilityAll(batch, 6),
+    /visibility changes failed/,
+    'messages deleted meanwhile: the failure is reported, not swallowed',
+  );
+});

@@ -90,6 +90,7 @@ async function measure(
       settled(new Error(`message released for retry`));
     },
     extendVisibility: (m, s) => queue.extendVisibility(m, s),
+    extendVisibilityAll: (ms, s) => queue.extendVisibilityAll(ms, s),
     deadLetter: async (m, r) => {
       await queue.deadLetter(m, r);
       settled(new Error(`message dead-lettered: ${r}`));

@@ -26,16 +26,37 @@ function live(registry: InFlightRegistry | undefined, now: number): InFlightRegi
   );
 }
 
-/** Announces a batch; the returned function withdraws the announcement (call it once the codes are registered). */
-export async function announceInFlight(cache: BlobStore, sources: readonly string[]): Promise<() => Promise<void>> {
-  if (sources.length === 0 || !hasConditionalWrites(cache)) return async () => {};
+export interface InFlightClaim {
+  /** Withdraws the announcement: call it once the codes are registered (a no-op when nothing was announced). */
+  withdraw(): Promise<void>;
+  /**
+   * Identities another live batch announced first (a notice redelivered while its first copy is still being embedded):
+   * not announced here; wait for them (`awaitInFlight`) and they are then found in the cache instead of embedded twice.
+   */
+  elsewhere: ReadonlySet<string>;
+}
+
+/** Announces a batch's identities, except those another live batch holds, in the same compare-and-swap. */
+export async function announceInFlight(cache: BlobStore, sources: readonly string[]): Promise<InFlightClaim> {
+  const nothing: InFlightClaim = { withdraw: async () => {}, elsewhere: new Set() };
+  if (sources.length === 0 || !hasConditionalWrites(cache)) return nothing;
   const id = randomUUID();
-  const batch = { at: new Date().toISOString(), leaseSeconds: LEASE_SECONDS, sources: [...sources] };
-  await updateJson<InFlightRegistry>(cache, KEY, (registry) => ({
-    v: 1,
-    batches: { ...live(registry, Date.now()), [id]: batch },
-  }));
-  return async () => {
+  let elsewhere = new Set<string>();
+  let announced = false;
+  await updateJson<InFlightRegistry>(cache, KEY, (registry) => {
+    const batches = live(registry, Date.now());
+    const held = new Set(Object.values(batches).flatMap((b) => b.sources));
+    elsewhere = new Set(sources.filter((s) => held.has(s)));
+    const mine = sources.filter((s) => !held.has(s));
+    announced = mine.length > 0;
+    if (!announced) return undefined;
+    return {
+      v: 1,
+      batches: { ...batches, [id]: { at: new Date().toISOString(), leaseSeconds: LEASE_SECONDS, sources: mine } },
+    };
+  });
+  if (!announced) return { ...nothing, elsewhere };
+  const withdraw = async () => {
     // A failed withdrawal only makes shards wait for the lease to end: never fatal.
     await updateJson<InFlightRegistry>(cache, KEY, (registry) => {
       if (!registry?.batches[id]) return undefined;
@@ -43,6 +64,7 @@ export async function announceInFlight(cache: BlobStore, sources: readonly strin
       return { v: 1, batches: live({ v: 1, batches: rest }, Date.now()) };
     }).catch(() => undefined);
   };
+  return { withdraw, elsewhere };
 }
 
 /** Waits until no live batch is embedding any of `sources`; returns how many batches it waited for. */

@@ -6,7 +6,7 @@ import type { DistributedDeps } from './deps.js';
 import { tolerateMissing } from './tolerate-missing.js';
 import { optional } from '../../util/optional.js';
 import { bytesMatchSource, identityOf } from './source-identities.js';
-import { announceInFlight } from './in-flight.js';
+import { announceInFlight, awaitInFlight } from './in-flight.js';
 
 const NOT_IMAGES = /(^|\/)\.|\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;
 
@@ -47,16 +47,19 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
       ...optional('source', identityOf(r)),
     }));
     const data = tolerateMissing(deps.openStore(`s3://${bucket}`)).data;
-    const withdraw = await announceInFlight(
-      deps.openStore(deps.ingest.cache),
+    const cache = deps.openStore(deps.ingest.cache);
+    const claim = await announceInFlight(
+      cache,
       items.flatMap((i) => (i.source ? [i.source] : [])),
     );
+    // Objects another batch is embedding right now (a redelivered notice): wait, then find them cached.
+    if (claim.elsewhere.size > 0) await awaitInFlight(cache, claim.elsewhere);
     const result = await extractItems(
       { data, features, model, openEmbedder: deps.openEmbedder, ...optional('target', deps.extractTarget) },
       items,
       cuts,
       { confirmSource: bytesMatchSource },
-    ).finally(withdraw);
+    ).finally(claim.withdraw);
     total.embedded += result.embedded;
     total.cached += result.cached;
     total.rejected += result.rejects.length;

@@ -74,13 +74,16 @@ async function withHeartbeat<R>(
   // Beat three times per timeout: one lost or slow call still leaves the message invisible.
   const timer = setInterval(
     () => {
-      for (const m of messages) {
-        queue
-          .extendVisibility(m, visibility)
-          .catch((err: unknown) =>
-            log?.({ event: 'queue:heartbeat-failed', queue: queue.name, messageId: m.id, error: errorMessage(err) }),
-          );
-      }
+      queue
+        .extendVisibilityAll(messages, visibility)
+        .catch((err: unknown) =>
+          log?.({
+            event: 'queue:heartbeat-failed',
+            queue: queue.name,
+            messages: messages.length,
+            error: errorMessage(err),
+          }),
+        );
     },
     Math.max(100, (visibility * 1000) / 3),
   );
