@@ -31,7 +31,7 @@ export async function runWorkers(runtime: Runtime, options: WorkerOptions): Prom
     if (!queue) throw new Error(`no ${stage} queue configured for this worker`);
     const visibility = await visibilityTimeout(runtime, queue.url);
     const stats = await runWorkerLoop({
-      queue: stage === 'extract' ? withNoticeTopUp(queue) : queue,
+      queue: stage === 'extract' ? withNoticeTopUp(queue, visibility / 3) : queue,
       handle: (messages) => handleBatch(runtime.deps, messages, ACCEPTS[stage]),
       signal: options.signal,
       maxMessages: 1,
@@ -62,18 +62,16 @@ async function visibilityTimeout(runtime: Runtime, url: string): Promise<number>
  * and one shard write, about a dozen S3 requests, so 0.05 a image at 250 (0.12 at 100; ~4 s of one core's work).
  */
 export const NOTICE_BATCH = 250;
-/**
- * Gathering stops after this long with what it has: the notices taken first are not yet under the heartbeat, and a
- * slow queue (an emulator at thousands of messages) must not let them reappear to another worker meanwhile.
- */
-export const NOTICE_GATHER_SECONDS = 5;
 
 /**
  * Shards are taken one at a time, so idle workers get the next one; S3 notices are one image each, so when one
  * arrives, whatever else is waiting is picked up at once (without waiting), up to NOTICE_BATCH notices, and extracted
- * as one batch: per-batch requests are spread over hundreds of images instead of ten.
+ * as one batch: per-batch requests are spread over hundreds of images instead of ten. Gathering stops after
+ * `gatherSeconds` with what it has (the worker gives it a third of the visibility timeout): the notices taken first are
+ * not under the heartbeat yet, and on a slow queue (an emulator holding thousands of messages answers a receive of ten
+ * in seconds) they must not reappear to another worker meanwhile.
  */
-export function withNoticeTopUp(queue: WorkQueue<unknown>, gatherSeconds = NOTICE_GATHER_SECONDS): WorkQueue<unknown> {
+export function withNoticeTopUp(queue: WorkQueue<unknown>, gatherSeconds: number): WorkQueue<unknown> {
   return {
     name: queue.name,
     send: (body, options) => queue.send(body, options),

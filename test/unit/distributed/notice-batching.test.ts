@@ -12,7 +12,7 @@ const notice = (key: string) => ({
 test('S3 notices are taken NOTICE_BATCH at a time; shards one at a time', async () => {
   const queue = new InProcessQueue<unknown>('extract');
   for (let i = 0; i < 2.5 * NOTICE_BATCH; i++) await queue.send(notice(`datasets/d/train/a/${i}.jpg`));
-  const extract = withNoticeTopUp(queue);
+  const extract = withNoticeTopUp(queue, 20);
   assert.deepEqual(
     [
       (await extract.receive({ max: 1 })).length,
