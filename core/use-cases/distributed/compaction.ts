@@ -15,6 +15,12 @@ import { RUN_KEYS } from './layout.js';
  * and each group's codes are compacted into one cache shard per cut point.
  */
 export const MAX_TRAIN_CODE_OBJECTS = 100;
+/**
+ * Train's GETs for the joined run: per group its summary, and per cut point the compacted code shard's .npy and .json.
+ * Groups are capped so they stay within this many (32 groups for one cut point): a 50k run's second pass, its items
+ * carrying content hashes and so 46 shards to a message-size cap, took 141 GETs when every shard was its own group.
+ */
+export const MAX_TRAIN_GETS = 96;
 
 /** Contiguous runs of shards; group g holds shards [g·perGroup, (g+1)·perGroup). A pure function of the message. */
 export interface GroupLayout {
@@ -23,7 +29,11 @@ export interface GroupLayout {
 }
 
 export function groupLayout(shards: number, cuts: number): GroupLayout {
-  const maxGroups = Math.max(1, Math.floor(MAX_TRAIN_CODE_OBJECTS / Math.max(1, cuts)));
+  const perGroupGets = 1 + 2 * Math.max(1, cuts);
+  const maxGroups = Math.max(
+    1,
+    Math.floor(Math.min(MAX_TRAIN_CODE_OBJECTS / Math.max(1, cuts), MAX_TRAIN_GETS / perGroupGets)),
+  );
   const perGroup = Math.ceil(shards / Math.min(shards, maxGroups));
   return { groups: Math.ceil(shards / perGroup), perGroup };
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Manifest } from '../../../core/features/manifest.js';
 import type { ExtractMessage, TrainMessage } from '../../../core/messages/schema.js';
-import { groupLayout, MAX_TRAIN_CODE_OBJECTS } from '../../../core/use-cases/distributed/compaction.js';
+import { groupLayout, MAX_TRAIN_CODE_OBJECTS, MAX_TRAIN_GETS } from '../../../core/use-cases/distributed/compaction.js';
 import { forEachConcurrent } from '../../../core/use-cases/extract.js';
 import { extractShard } from '../../../core/use-cases/distributed/extract-shard.js';
 import { planRun } from '../../../core/use-cases/distributed/plan-run.js';
@@ -17,6 +17,7 @@ test('group layout: at most 100 code objects per run for any number of shards an
     for (const cuts of [1, 3, 7]) {
       const { groups, perGroup } = groupLayout(shards, cuts);
       assert.ok(groups * cuts <= MAX_TRAIN_CODE_OBJECTS, `${shards} shards × ${cuts} cuts → ${groups} groups`);
+      assert.ok(groups * (1 + 2 * cuts) <= MAX_TRAIN_GETS, `${groups} groups: train's GETs within ${MAX_TRAIN_GETS}`);
       assert.ok(
         groups * perGroup >= shards && (groups - 1) * perGroup < shards,
         'every shard in exactly one group, none empty',
@@ -24,9 +25,10 @@ test('group layout: at most 100 code objects per run for any number of shards an
     }
   }
   assert.deepEqual(groupLayout(13, 1), { groups: 13, perGroup: 1 });
+  assert.deepEqual(groupLayout(46, 1), { groups: 23, perGroup: 2 }, 'at most 32 groups for one cut point');
 });
 
-test('120 shards in 60 groups, every message delivered twice, 16 at a time: one train, whose manifest names ≤ 100 code shards', () =>
+test('120 shards in 30 groups, every message delivered twice, 16 at a time: one train, whose manifest names ≤ 100 code shards', () =>
   withTempDir(async (root) => {
     await writeFakeDataset(path.join(root, 'data'), 30); // 120 images
     const setup = inProcessSetup(root);
