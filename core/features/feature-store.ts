@@ -282,6 +282,28 @@ export class FeatureStore {
   }
 
   /**
+   * The codes at `locations` in their own order, `blockRows` rows at a time (`offset`: the block's first position),
+   * the next block read while the caller works on this one: memory holds two blocks, never the whole list.
+   */
+  async *readCodesInBlocks(
+    ns: NamespaceInfo,
+    locations: readonly CodeLocation[],
+    blockRows: number,
+  ): AsyncGenerator<{ offset: number; codes: Float32Array }> {
+    const read = (offset: number) => {
+      const block = this.readCodes(ns, locations.slice(offset, offset + blockRows));
+      block.catch(() => {}); // observed when its turn comes
+      return block;
+    };
+    let next = locations.length > 0 ? read(0) : undefined;
+    for (let offset = 0; next; offset += blockRows) {
+      const codes = await next;
+      next = offset + blockRows < locations.length ? read(offset + blockRows) : undefined;
+      yield { offset, codes };
+    }
+  }
+
+  /**
    * The codes at `locations`, one Float32 chunk per shard, in shard order: what out-of-core training reads. Memory
    * holds the shards being read (a few at a time), never the whole cache; `positions[i]` is chunk row i's index into
    * `locations`.

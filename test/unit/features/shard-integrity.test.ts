@@ -118,3 +118,27 @@ test('rows stream in shard order as Float32 chunks that say where each row belon
       'row d2 first, as asked',
     );
   }));
+
+test('readCodesInBlocks yields the rows readCodes gathers, in list order, a block at a time', () =>
+  withTempDir(async (dir) => {
+    const { features } = await fourShards(dir);
+    const index = await features.loadIndex(ns);
+    const wanted = ['d2', 'a1', 'c1', 'a2', 'b2', 'd1', 'b1'].map((hash) => index.codes.get(hash)!);
+    const gathered = await features.readCodes(ns, wanted);
+    for (const blockRows of [1, 3, 7, 10]) {
+      const offsets: number[] = [];
+      const joined = new Float32Array(gathered.length);
+      for await (const block of features.readCodesInBlocks(ns, wanted, blockRows)) {
+        offsets.push(block.offset);
+        assert.ok(block.codes.length <= blockRows * ns.dim);
+        joined.set(block.codes, block.offset * ns.dim);
+      }
+      assert.deepEqual(
+        offsets,
+        Array.from({ length: Math.ceil(wanted.length / blockRows) }, (_, i) => i * blockRows),
+      );
+      assert.deepEqual(joined, gathered);
+    }
+    const none = features.readCodesInBlocks(ns, [], 4);
+    assert.equal((await none.next()).done, true);
+  }));
