@@ -158,11 +158,20 @@ export class FeatureStore {
     const now = Date.now();
     // Sorted ids, so when two shards hold the same image the same one wins in every process.
     const check = { verify: options.verify === true, remove: options.remove !== false };
+    const listed = [...files].filter(([, f]) => f.json).sort(([a], [b]) => (a < b ? -1 : 1));
+    // Every shard's stamp in one pass over the index (a re-run over unchanged data trusts them all).
+    const versioned = check.verify ? [] : listed.filter(([, f]) => shardVersion(f.json!, f.npy));
+    const found = this.stamps?.getMany(
+      versioned.map(([id, f]) => ({ key: this.stampKey(ns, id), version: shardVersion(f.json!, f.npy)! })),
+    );
+    const stamped = new Map(versioned.map(([id], i) => [id, found?.[i]]));
     const checked = await Promise.all(
-      [...files]
-        .filter(([, f]) => f.json)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(async ([id, f]) => ({ id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) })),
+      listed.map(([id, f]) => {
+        // Unchanged since it was checked: its stamp holds its index (no promise per shard for the common case).
+        const stamp = stamped.get(id);
+        if (stamp) return { id, shard: JSON.parse(stamp) as ShardIndex, damage: undefined };
+        return this.checkShard(ns, id, f.json!, f.npy, now, check).then((result) => ({ id, ...result }));
+      }),
     );
     for (const { id, shard, damage } of checked) {
       if (shard) index.addShard(id, shard);
@@ -172,7 +181,12 @@ export class FeatureStore {
     return index;
   }
 
-  /** A shard as listed → its row index, or the damage found (its files then removed, so its rows are re-extracted). */
+  /** Where a shard's checked index is stamped: its .npy's location. */
+  private stampKey(ns: NamespaceInfo, id: string): string {
+    return `${this.store.location}/${this.shardKey(ns, id, 'npy')}`;
+  }
+
+  /** A shard as listed and not stamped → its row index, or the damage found (its files then removed, so its rows are re-extracted). */
   private async checkShard(
     ns: NamespaceInfo,
     id: string,
@@ -182,12 +196,8 @@ export class FeatureStore {
     { verify, remove }: { verify: boolean; remove: boolean },
   ): Promise<{ shard?: ShardIndex; damage?: ShardDamage }> {
     const npyKey = this.shardKey(ns, id, 'npy');
-    const stampKey = `${this.store.location}/${npyKey}`;
-    const version = npy?.version && json.version ? `${npy.version}|${json.version}` : undefined;
-    if (!verify && version) {
-      const stamped = this.stamps?.get(stampKey, version);
-      if (stamped) return { shard: JSON.parse(stamped) as ShardIndex };
-    }
+    const stampKey = this.stampKey(ns, id);
+    const version = shardVersion(json, npy);
     const shard = await this.store.getJson<ShardIndex>(json.key);
     if (!shard) return {}; // removed since the listing (a concurrent repair): nothing to index
     const reason = !npy
@@ -375,6 +385,11 @@ export class FeatureStore {
       throw new DataError(`shard ${key} is not float32 [rows, ${ns.dim}]`);
     return data;
   }
+}
+
+/** A shard's version as listed: both its files' (a stamp holds while neither changed). */
+function shardVersion(json: BlobInfo, npy: BlobInfo | undefined): string | undefined {
+  return npy?.version && json.version ? `${npy.version}|${json.version}` : undefined;
 }
 
 /**

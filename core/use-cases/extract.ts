@@ -128,7 +128,13 @@ export async function extractItems(
     namespaces.map((ns) => deps.features.loadIndex(ns, { verify: options.verify === true, onDamaged })),
   );
   const run = new ExtractionRun(deps, cuts, namespaces, indexes, options, items.length, options.knownHashes);
-  await forEachConcurrent(items, options.readConcurrency ?? 8, (item) => run.admit(item));
+  // Every listed file's stamp in one pass over the index, not a lookup per file.
+  const stamps = options.verify ? undefined : deps.stamps;
+  const stamped = stamps?.getMany(
+    // An unlisted version (an object store without one) matches no stamp.
+    items.map((item) => ({ key: stampKeyOf(deps.data, item), version: item.version ?? '' })),
+  );
+  await forEachConcurrent(items, options.readConcurrency ?? 8, (item, i) => run.admit(item, stamped?.[i]));
   await run.finish();
   if (options.signal?.aborted) {
     const saved = run.cached + run.embedded;
@@ -242,10 +248,10 @@ class ExtractionRun {
     );
   }
 
-  async admit(item: DatasetItem): Promise<void> {
+  /** `stamped`: the content hash the stamp index holds for this version of the file (`extractItems` looks them up). */
+  async admit(item: DatasetItem, stamped: string | undefined): Promise<void> {
     if (this.options.signal?.aborted) return;
-    const stampKey = `${this.deps.data.location}/${item.key}`;
-    const stamped = item.version && !this.options.verify ? this.deps.stamps?.get(stampKey, item.version) : undefined;
+    const stampKey = stampKeyOf(this.deps.data, item);
     // Known from the listing (an S3 ETag the cache has seen) or from an unchanged file's stamp, with codes in the
     // cache: nothing to read.
     const known = this.knownHashes?.get(item.key) ?? stamped ?? this.bySource(item.source);
@@ -291,7 +297,8 @@ class ExtractionRun {
   }
 
   private isKnown(hash: string): boolean {
-    return this.indexes.every((index) => index.has(hash)) || this.queued.has(hash);
+    for (const index of this.indexes) if (!index.has(hash)) return this.queued.has(hash);
+    return true;
   }
 
   private stampLearnt(): void {
@@ -411,21 +418,30 @@ function locateCodes(
       rejects.push({ key: item.key, split: item.split, label: item.label, contentHash, ...failure });
       continue;
     }
-    const codes = Object.fromEntries(cuts.map((cut, i) => [cut, indexes[i]!.codes.get(contentHash)!]));
+    const codes: ManifestEntry['codes'] = {};
+    cuts.forEach((cut, i) => (codes[cut] = indexes[i]!.codes.get(contentHash)!));
     entries.push({ key: item.key, split: item.split, label: item.label, contentHash, codes });
   }
   return { entries, rejects };
+}
+
+/** Where an image's content hash is stamped, by its file version. */
+function stampKeyOf(data: BlobStore, item: DatasetItem): string {
+  return `${data.location}/${item.key}`;
 }
 
 /** Runs `fn` over `items` with at most `limit` calls pending. */
 export async function forEachConcurrent<T>(
   items: readonly T[],
   limit: number,
-  fn: (item: T) => Promise<void>,
+  fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
   });
   await Promise.all(lanes);
 }
