@@ -149,7 +149,8 @@ export class FeatureStore {
     const index = new CodeIndex(ns);
     const dir = `${this.prefix}/${ns.id}/shards/`;
     const files = new Map<string, { json?: BlobInfo; npy?: BlobInfo }>();
-    for await (const blob of this.store.list(dir)) {
+    // Readability is not asked: a shard that cannot be read fails its read, which names it.
+    for await (const blob of this.store.list(dir, { checkReadable: false })) {
       const ext = blob.key.endsWith('.json') ? 'json' : blob.key.endsWith('.npy') ? 'npy' : undefined;
       if (!ext) continue;
       const id = blob.key.slice(dir.length, -(ext.length + 1));

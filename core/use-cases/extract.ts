@@ -251,7 +251,6 @@ class ExtractionRun {
   /** `stamped`: the content hash the stamp index holds for this version of the file (`extractItems` looks them up). */
   async admit(item: DatasetItem, stamped: string | undefined): Promise<void> {
     if (this.options.signal?.aborted) return;
-    const stampKey = stampKeyOf(this.deps.data, item);
     // Known from the listing (an S3 ETag the cache has seen) or from an unchanged file's stamp, with codes in the
     // cache: nothing to read.
     const known = this.knownHashes?.get(item.key) ?? stamped ?? this.bySource(item.source);
@@ -266,7 +265,12 @@ class ExtractionRun {
     this.hashes.set(item.key, hash);
     if (item.source && this.options.confirmSource?.(item.source, bytes)) this.sources.set(hash, item.source);
     if (item.version && stamped !== hash)
-      this.learnt.push({ key: stampKey, version: item.version, modifiedMs: item.modifiedMs, hash });
+      this.learnt.push({
+        key: stampKeyOf(this.deps.data, item),
+        version: item.version,
+        modifiedMs: item.modifiedMs,
+        hash,
+      });
     if (this.isKnown(hash)) {
       this.cached += 1;
       this.tick(1);
