@@ -134,7 +134,11 @@ export async function extractItems(
     // An unlisted version (an object store without one) matches no stamp.
     items.map((item) => ({ key: stampKeyOf(deps.data, item), version: item.version ?? '' })),
   );
-  await forEachConcurrent(items, options.readConcurrency ?? 8, (item, i) => run.admit(item, stamped?.[i]));
+  // Files known unchanged whose codes are cached are settled in one synchronous pass (no promise per file); the rest
+  // are read, a few at a time.
+  const toRead: number[] = [];
+  if (!options.signal?.aborted) items.forEach((item, i) => run.settleKnown(item, stamped?.[i]) || toRead.push(i));
+  await forEachConcurrent(toRead, options.readConcurrency ?? 8, (i) => run.admit(items[i]!, stamped?.[i]));
   await run.finish();
   if (options.signal?.aborted) {
     const saved = run.cached + run.embedded;
@@ -250,16 +254,7 @@ class ExtractionRun {
 
   /** `stamped`: the content hash the stamp index holds for this version of the file (`extractItems` looks them up). */
   async admit(item: DatasetItem, stamped: string | undefined): Promise<void> {
-    if (this.options.signal?.aborted) return;
-    // Known from the listing (an S3 ETag the cache has seen) or from an unchanged file's stamp, with codes in the
-    // cache: nothing to read.
-    const known = this.knownHashes?.get(item.key) ?? stamped ?? this.bySource(item.source);
-    if (known && this.isKnown(known)) {
-      this.hashes.set(item.key, known);
-      this.cached += 1;
-      this.tick(1);
-      return;
-    }
+    if (this.options.signal?.aborted || this.settleKnown(item, stamped)) return;
     const bytes = await this.deps.data.get(item.key);
     const hash = createHash('sha256').update(bytes).digest('hex');
     this.hashes.set(item.key, hash);
@@ -280,6 +275,19 @@ class ExtractionRun {
     this.batch.push({ id: hash, bytes });
     const embedder = await this.openEmbedder();
     if (this.batch.length >= embedder.batchSize) await this.dispatch(embedder);
+  }
+
+  /**
+   * Known from the listing (an S3 ETag the cache has seen) or from an unchanged file's stamp, with codes in the cache:
+   * nothing to read; the item is counted as cached and true returned.
+   */
+  settleKnown(item: DatasetItem, stamped: string | undefined): boolean {
+    const known = this.knownHashes?.get(item.key) ?? stamped ?? this.bySource(item.source);
+    if (!known || !this.isKnown(known)) return false;
+    this.hashes.set(item.key, known);
+    this.cached += 1;
+    this.tick(1);
+    return true;
   }
 
   async finish(): Promise<void> {
