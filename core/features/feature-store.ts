@@ -294,24 +294,16 @@ export class FeatureStore {
 
   /**
    * The codes at `locations` in their own order, `blockRows` rows at a time (`offset`: the block's first position),
-   * the next block read while the caller works on this one: memory holds two blocks, never the whole list.
+   * each read when the caller asks for it: memory holds one block, never the whole list. Not read ahead: the caller
+   * runs GEMMs on every core meanwhile, and reads competing with them cost more than they overlap (100k evaluate).
    */
   async *readCodesInBlocks(
     ns: NamespaceInfo,
     locations: readonly CodeLocation[],
     blockRows: number,
   ): AsyncGenerator<{ offset: number; codes: Float32Array }> {
-    const read = (offset: number) => {
-      const block = this.readCodes(ns, locations.slice(offset, offset + blockRows));
-      block.catch(() => {}); // observed when its turn comes
-      return block;
-    };
-    let next = locations.length > 0 ? read(0) : undefined;
-    for (let offset = 0; next; offset += blockRows) {
-      const codes = await next;
-      next = offset + blockRows < locations.length ? read(offset + blockRows) : undefined;
-      yield { offset, codes };
-    }
+    for (let offset = 0; offset < locations.length; offset += blockRows)
+      yield { offset, codes: await this.readCodes(ns, locations.slice(offset, offset + blockRows)) };
   }
 
   /**
