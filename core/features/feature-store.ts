@@ -187,7 +187,10 @@ export class FeatureStore {
     return `${this.store.location}/${this.shardKey(ns, id, 'npy')}`;
   }
 
-  /** A shard as listed and not stamped → its row index, or the damage found (its files then removed, so its rows are re-extracted). */
+  /**
+   * A shard as listed and not stamped → its row index, or the damage found (its files then removed, so its rows are
+   * re-extracted).
+   */
   private async checkShard(
     ns: NamespaceInfo,
     id: string,
