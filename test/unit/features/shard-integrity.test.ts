@@ -142,3 +142,27 @@ test('readCodesInBlocks yields the rows readCodes gathers, in list order, a bloc
     const none = features.readCodesInBlocks(ns, [], 4);
     assert.equal((await none.next()).done, true);
   }));
+
+test('verifying more shards than are checked at once indexes every one and names the damaged one', () =>
+  withTempDir(async (dir) => {
+    const store = new FsBlobStore(dir);
+    const features = new FeatureStore(store, 'codes', new MemoryStampIndex());
+    const ids: string[] = [];
+    for (let s = 0; s < 150; s++)
+      ids.push(
+        await features.writeShard(
+          ns,
+          [`h${s}`],
+          Float32Array.from({ length: 4 }, (_, i) => s + i),
+          [],
+        ),
+      );
+    await truncate(store.pathOf(features.shardKey(ns, ids[77]!, 'npy')), 10);
+    const damaged: ShardDamage[] = [];
+    const index = await features.loadIndex(ns, { verify: true, onDamaged: (d) => damaged.push(d) });
+    assert.equal(index.codes.size, 149);
+    assert.deepEqual(
+      damaged.map((d) => d.key),
+      [features.shardKey(ns, ids[77]!, 'npy')],
+    );
+  }));
