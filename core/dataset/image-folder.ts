@@ -41,8 +41,8 @@ export interface ListOptions {
 
 export async function listImageFolder(store: BlobStore, prefix = '', options: ListOptions = {}): Promise<Dataset> {
   const base = prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix;
-  const files: Array<{ parts: string[]; unreadable: BlobInfo['unreadable'] }> = [];
-  const versions = new Map<string, Pick<DatasetItem, 'version' | 'modifiedMs'>>();
+  // Each file keeps its listing (key, version, unreadable) along: no rebuilt key or second lookup per file.
+  const files: Array<{ parts: string[]; blob: BlobInfo }> = [];
   const ignored: Dataset['ignored'] = [];
   for await (const blob of store.list(base)) {
     const rel = blob.key.slice(base.length);
@@ -52,29 +52,24 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       ignored.push({ key: blob.key, reason: 'not an image (metadata file)' });
       continue;
     }
-    files.push({ parts, unreadable: blob.unreadable });
-    if (blob.version)
-      versions.set(blob.key, {
-        version: blob.version,
-        ...(blob.modifiedMs === undefined ? {} : { modifiedMs: blob.modifiedMs }),
-      });
+    files.push({ parts, blob });
   }
   const hasSplits = files.some(({ parts: p }) => p.length === 3 && SPLIT_NAMES.has(p[0]!));
   const depth = hasSplits ? 3 : 2;
-  const kept: Array<{ key: string; split: string; className: string; unreadable: BlobInfo['unreadable'] }> = [];
-  for (const { parts, unreadable } of files) {
-    const key = base + parts.join('/');
+  const kept: Array<{ blob: BlobInfo; split: string; className: string }> = [];
+  for (const { parts, blob } of files) {
     if (parts.length !== depth || (hasSplits && !SPLIT_NAMES.has(parts[0]!))) {
-      ignored.push({ key, reason: `outside the ${hasSplits ? '<split>/<class>/<file>' : '<class>/<file>'} layout` });
+      ignored.push({
+        key: blob.key,
+        reason: `outside the ${hasSplits ? '<split>/<class>/<file>' : '<class>/<file>'} layout`,
+      });
       continue;
     }
-    kept.push({
-      key,
-      unreadable,
-      ...(hasSplits
-        ? { split: normalizeSplit(parts[0]!), className: parts[1]! }
-        : { split: 'train', className: parts[0]! }),
-    });
+    kept.push(
+      hasSplits
+        ? { blob, split: normalizeSplit(parts[0]!), className: parts[1]! }
+        : { blob, split: 'train', className: parts[0]! },
+    );
   }
   if (kept.length === 0) {
     throw new DataError(
@@ -87,14 +82,16 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
   const labelOf = new Map(classes.map((c, i) => [c, i]));
   const items: DatasetItem[] = [];
   const unreadable: Dataset['unreadable'] = [];
-  for (const k of kept) {
-    const label = labelOf.get(k.className);
+  for (const { blob, split, className } of kept) {
+    const label = labelOf.get(className);
     if (label === undefined) {
-      ignored.push({ key: k.key, reason: `class "${k.className}" does not occur in train` });
+      ignored.push({ key: blob.key, reason: `class "${className}" does not occur in train` });
       continue;
     }
-    if (k.unreadable) unreadable.push({ key: k.key, split: k.split, label, ...k.unreadable });
-    else items.push({ key: k.key, split: k.split, label, ...versions.get(k.key) });
+    if (blob.unreadable) unreadable.push({ key: blob.key, split, label, ...blob.unreadable });
+    else if (!blob.version) items.push({ key: blob.key, split, label });
+    else if (blob.modifiedMs === undefined) items.push({ key: blob.key, split, label, version: blob.version });
+    else items.push({ key: blob.key, split, label, version: blob.version, modifiedMs: blob.modifiedMs });
   }
   const splitSynthesized = !hasSplits;
   // Unreadable files stay in train when val is carved out: their content, hence their class balance, is unknown.

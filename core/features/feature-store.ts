@@ -149,7 +149,8 @@ export class FeatureStore {
     const index = new CodeIndex(ns);
     const dir = `${this.prefix}/${ns.id}/shards/`;
     const files = new Map<string, { json?: BlobInfo; npy?: BlobInfo }>();
-    for await (const blob of this.store.list(dir)) {
+    // Readability is not asked: a shard that cannot be read fails its read, which names it.
+    for await (const blob of this.store.list(dir, { checkReadable: false })) {
       const ext = blob.key.endsWith('.json') ? 'json' : blob.key.endsWith('.npy') ? 'npy' : undefined;
       if (!ext) continue;
       const id = blob.key.slice(dir.length, -(ext.length + 1));
@@ -158,12 +159,28 @@ export class FeatureStore {
     const now = Date.now();
     // Sorted ids, so when two shards hold the same image the same one wins in every process.
     const check = { verify: options.verify === true, remove: options.remove !== false };
-    const checked = await Promise.all(
-      [...files]
-        .filter(([, f]) => f.json)
-        .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(async ([id, f]) => ({ id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) })),
+    const listed = [...files].filter(([, f]) => f.json).sort(([a], [b]) => (a < b ? -1 : 1));
+    // Every shard's stamp in one pass over the index (a re-run over unchanged data trusts them all).
+    const versioned = check.verify ? [] : listed.filter(([, f]) => shardVersion(f.json!, f.npy));
+    const found = this.stamps?.getMany(
+      versioned.map(([id, f]) => ({ key: this.stampKey(ns, id), version: shardVersion(f.json!, f.npy)! })),
     );
+    const stamped = new Map(versioned.map(([id], i) => [id, found?.[i]]));
+    // Unchanged since it was checked: its stamp holds its index (no promise per shard for the common case). The others
+    // are read and checked SHARD_CHECKS at a time: all at once, `verify` at 25 k shards ran out of file descriptors.
+    const checked: Array<{ id: string; shard?: ShardIndex; damage?: ShardDamage }> = listed.map(([id]) => {
+      const stamp = stamped.get(id);
+      return stamp ? { id, shard: JSON.parse(stamp) as ShardIndex } : { id };
+    });
+    const unchecked = listed.flatMap(([id, f], i) => (stamped.get(id) ? [] : [{ i, id, f }]));
+    let next = 0;
+    const lane = async () => {
+      while (next < unchecked.length) {
+        const { i, id, f } = unchecked[next++]!;
+        checked[i] = { id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SHARD_CHECKS, unchecked.length) }, lane));
     for (const { id, shard, damage } of checked) {
       if (shard) index.addShard(id, shard);
       if (shard) options.onShard?.(id, shard);
@@ -172,7 +189,15 @@ export class FeatureStore {
     return index;
   }
 
-  /** A shard as listed → its row index, or the damage found (its files then removed, so its rows are re-extracted). */
+  /** Where a shard's checked index is stamped: its .npy's location. */
+  private stampKey(ns: NamespaceInfo, id: string): string {
+    return `${this.store.location}/${this.shardKey(ns, id, 'npy')}`;
+  }
+
+  /**
+   * A shard as listed and not stamped → its row index, or the damage found (its files then removed, so its rows are
+   * re-extracted).
+   */
   private async checkShard(
     ns: NamespaceInfo,
     id: string,
@@ -182,12 +207,8 @@ export class FeatureStore {
     { verify, remove }: { verify: boolean; remove: boolean },
   ): Promise<{ shard?: ShardIndex; damage?: ShardDamage }> {
     const npyKey = this.shardKey(ns, id, 'npy');
-    const stampKey = `${this.store.location}/${npyKey}`;
-    const version = npy?.version && json.version ? `${npy.version}|${json.version}` : undefined;
-    if (!verify && version) {
-      const stamped = this.stamps?.get(stampKey, version);
-      if (stamped) return { shard: JSON.parse(stamped) as ShardIndex };
-    }
+    const stampKey = this.stampKey(ns, id);
+    const version = shardVersion(json, npy);
     const shard = await this.store.getJson<ShardIndex>(json.key);
     if (!shard) return {}; // removed since the listing (a concurrent repair): nothing to index
     const reason = !npy
@@ -282,6 +303,20 @@ export class FeatureStore {
   }
 
   /**
+   * The codes at `locations` in their own order, `blockRows` rows at a time (`offset`: the block's first position),
+   * each read when the caller asks for it: memory holds one block, never the whole list. Not read ahead: the caller
+   * runs GEMMs on every core meanwhile, and reads competing with them cost more than they overlap (100k evaluate).
+   */
+  async *readCodesInBlocks(
+    ns: NamespaceInfo,
+    locations: readonly CodeLocation[],
+    blockRows: number,
+  ): AsyncGenerator<{ offset: number; codes: Float32Array }> {
+    for (let offset = 0; offset < locations.length; offset += blockRows)
+      yield { offset, codes: await this.readCodes(ns, locations.slice(offset, offset + blockRows)) };
+  }
+
+  /**
    * The codes at `locations`, one Float32 chunk per shard, in shard order: what out-of-core training reads. Memory
    * holds the shards being read (a few at a time), never the whole cache; `positions[i]` is chunk row i's index into
    * `locations`.
@@ -353,6 +388,14 @@ export class FeatureStore {
       throw new DataError(`shard ${key} is not float32 [rows, ${ns.dim}]`);
     return data;
   }
+}
+
+/** Shards read and checked at once while indexing (each holds up to two files open). */
+const SHARD_CHECKS = 64;
+
+/** A shard's version as listed: both its files' (a stamp holds while neither changed). */
+function shardVersion(json: BlobInfo, npy: BlobInfo | undefined): string | undefined {
+  return npy?.version && json.version ? `${npy.version}|${json.version}` : undefined;
 }
 
 /**

@@ -16,6 +16,34 @@ export async function loadSplitCodes(
   cut: string,
   split: string,
 ): Promise<{ codes: Float32Array; dim: number; entries: ManifestEntry[] }> {
+  const { info, entries } = splitOf(manifest, cut, split);
+  return {
+    codes: await features.readCodes(
+      info,
+      entries.map((e) => e.codes[cut]!),
+    ),
+    dim: info.dim,
+    entries,
+  };
+}
+
+/**
+ * One split's entries and its codes read `blockRows` rows at a time, in entry order (float32): what scoring a split
+ * needs without holding all of it (a 20 k-image val split is 100 MB of float32, 200 MB more as float64).
+ */
+export function splitInBlocks(
+  features: FeatureStore,
+  manifest: Manifest,
+  cut: string,
+  split: string,
+  blockRows: number,
+): { dim: number; entries: ManifestEntry[]; blocks: AsyncGenerator<{ offset: number; codes: Float32Array }> } {
+  const { info, entries } = splitOf(manifest, cut, split);
+  const locations = entries.map((e) => e.codes[cut]!);
+  return { dim: info.dim, entries, blocks: features.readCodesInBlocks(info, locations, blockRows) };
+}
+
+function splitOf(manifest: Manifest, cut: string, split: string) {
   const ns = manifest.namespaces[cut];
   if (!ns)
     throw new DataError(
@@ -24,14 +52,7 @@ export async function loadSplitCodes(
   const entries = manifest.entries.filter((e) => e.split === split);
   if (entries.length === 0) throw new DataError(`split "${split}" has no usable images in ${manifest.dataset}`);
   const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };
-  return {
-    codes: await features.readCodes(
-      info,
-      entries.map((e) => e.codes[cut]!),
-    ),
-    dim: ns.dim,
-    entries,
-  };
+  return { info, entries };
 }
 
 /** Reads one split's codes at one cut point from the cache, as the in-memory heads want them (float64, row-major). */

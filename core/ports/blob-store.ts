@@ -18,7 +18,7 @@ export interface BlobStore {
   putIfAbsent(key: string, body: Uint8Array | string): Promise<boolean>;
   exists(key: string): Promise<boolean>;
   /** Lists keys under a prefix in lexicographic order. */
-  list(prefix: string): AsyncIterable<BlobInfo>;
+  list(prefix: string, options?: ListingOptions): AsyncIterable<BlobInfo>;
   delete(key: string): Promise<void>;
   /**
    * Bytes [start, end) of an object, so a large object can be read by several requests in parallel. Optional: a
@@ -27,6 +27,14 @@ export interface BlobStore {
   getRange?(key: string, start: number, end: number): Promise<Uint8Array>;
   /** One key's BlobInfo without reading it, or undefined when absent. Optional: stores that cannot say omit it. */
   info?(key: string): Promise<BlobInfo | undefined>;
+}
+
+export interface ListingOptions {
+  /**
+   * Ask whether each key can be read, for `unreadable` (default true). A caller that never looks at `unreadable` (the
+   * code cache, which checks every shard it uses) saves a system call per file of a local folder.
+   */
+  checkReadable?: boolean;
 }
 
 export interface BlobInfo {

@@ -7,6 +7,13 @@ export interface CodeMap {
   explained: [number, number];
 }
 
+/** The two principal axes a code map projects onto, fitted on a sample of the rows. */
+export interface PrincipalAxes {
+  mean: Float64Array;
+  axes: [Float64Array, Float64Array];
+  explained: [number, number];
+}
+
 /**
  * A 2-D map of the codes: the first two principal components. They are fitted on a seeded sample of at most
  * `sampleSize` rows (2 000 rows pin down two directions in 1 280 dimensions well) by subspace iteration on the
@@ -19,19 +26,44 @@ export function principalMap(
   dim: number,
   options: { sampleSize?: number; seed?: number } = {},
 ): CodeMap {
+  const { sample, random } = principalSample(rows, options);
+  const X = new Float64Array(sample.length * dim);
+  sample.forEach((r, s) => {
+    for (let t = 0; t < dim; t++) X[s * dim + t] = data[r * dim + t]!;
+  });
+  const fitted = fitPrincipalAxes(X, sample.length, dim, random);
+  const points = new Float32Array(rows * 2);
+  projectRows(fitted, data, rows, dim, points);
+  return { points, explained: fitted.explained };
+}
+
+/**
+ * Which rows the axes are fitted on, in the order they are summed: a seeded shuffle's first `sampleSize`, and the
+ * seeded sequence after the shuffle (it picks the fit's starting directions). A caller that cannot hold every row
+ * reads just these (in this order) for `fitPrincipalAxes`, then projects every row in blocks (`projectRows`).
+ */
+export function principalSample(
+  rows: number,
+  options: { sampleSize?: number; seed?: number } = {},
+): { sample: Int32Array; random: () => number } {
   const sampleSize = Math.min(rows, options.sampleSize ?? 2000);
   const random = mulberry32(options.seed ?? 0);
   const order = shuffleInPlace(
     Int32Array.from({ length: rows }, (_, i) => i),
     random,
   );
-  const sample = order.subarray(0, sampleSize);
+  return { sample: order.subarray(0, sampleSize), random };
+}
+
+/**
+ * The axes of the sample rows (`sample`: rows × dim, in `principalSample` order, as float64; centred in place), with
+ * `random` the sequence `principalSample` returned.
+ */
+export function fitPrincipalAxes(sample: Float64Array, rows: number, dim: number, random: () => number): PrincipalAxes {
   const mean = new Float64Array(dim);
-  for (const r of sample) for (let t = 0; t < dim; t++) mean[t]! += data[r * dim + t]! / sampleSize;
-  const X = new Float64Array(sampleSize * dim);
-  sample.forEach((r, s) => {
-    for (let t = 0; t < dim; t++) X[s * dim + t] = data[r * dim + t]! - mean[t]!;
-  });
+  for (let s = 0; s < rows; s++) for (let t = 0; t < dim; t++) mean[t]! += sample[s * dim + t]! / rows;
+  for (let s = 0; s < rows; s++) for (let t = 0; t < dim; t++) sample[s * dim + t]! -= mean[t]!;
+  const X = sample;
   let total = 0;
   for (const v of X) total += v * v;
 
@@ -39,7 +71,7 @@ export function principalMap(
   orthonormalize(V);
   let eigen = [0, 0];
   for (let iteration = 0; iteration < 100; iteration++) {
-    const next = V.map((v) => covarianceTimes(X, sampleSize, dim, v));
+    const next = V.map((v) => covarianceTimes(X, rows, dim, v));
     const previous = V.map((v) => Float64Array.from(v));
     eigen = next.map((w, c) => dot(w, V[c]!));
     V[0] = next[0]!;
@@ -48,16 +80,31 @@ export function principalMap(
     // Converged when both directions stop turning (|cos| between iterates ≈ 1).
     if (Math.min(Math.abs(dot(V[0], previous[0]!)), Math.abs(dot(V[1], previous[1]!))) > 1 - 1e-7) break;
   }
-  const points = new Float32Array(rows * 2);
+  return {
+    mean,
+    axes: [V[0]!, V[1]!],
+    explained: [total > 0 ? eigen[0]! / total : 0, total > 0 ? eigen[1]! / total : 0],
+  };
+}
+
+/** x, y of each of `rows` rows of `data` into `points` (2 per row), from row `offset` of `points` on. */
+export function projectRows(
+  fitted: PrincipalAxes,
+  data: ArrayLike<number>,
+  rows: number,
+  dim: number,
+  points: Float32Array,
+  offset = 0,
+): void {
+  const { mean, axes } = fitted;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < 2; c++) {
       let s = 0;
-      const v = V[c]!;
+      const v = axes[c]!;
       for (let t = 0; t < dim; t++) s += (data[r * dim + t]! - mean[t]!) * v[t]!;
-      points[r * 2 + c] = s;
+      points[(offset + r) * 2 + c] = s;
     }
   }
-  return { points, explained: [total > 0 ? eigen[0]! / total : 0, total > 0 ? eigen[1]! / total : 0] };
 }
 
 /** XᵀX·v for the centred sample X (rows × dim). */

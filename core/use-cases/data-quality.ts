@@ -1,7 +1,7 @@
 import type { FeatureStore } from '../features/feature-store.js';
 import type { Manifest, ManifestEntry } from '../features/manifest.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { principalMap } from '../quality/code-map.js';
+import { fitPrincipalAxes, principalSample, projectRows } from '../quality/code-map.js';
 import { codeMapFile, dataQualityFile } from '../workspace/data-quality-artefact.js';
 import {
   CODE_MAP_KEY,
@@ -12,7 +12,12 @@ import {
   type LeakageRecord,
 } from '../quality/data-quality.js';
 import { joinSameContent, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
-import { similarPairsByGemm } from '../quality/gemm-similarity.js';
+import {
+  GEMM_SECOND_SET_ROWS,
+  similarPairsAcrossBlocks,
+  similarPairsByGemm,
+  type RowBlock,
+} from '../quality/gemm-similarity.js';
 import { normalizeRows } from '../quality/near-duplicates.js';
 import { UnionFind } from '../quality/union-find.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
@@ -42,17 +47,32 @@ export async function analyzeDataQuality(
   const ns = manifest.namespaces[layer]!;
   const dim = ns.dim;
   const entries: ManifestEntry[] = splits.flatMap((split) => manifest.entries.filter((e) => e.split === split));
-  // One Float32 [n, d] read straight from the shards and normalized in place: at 100 k × 1 280 that is 512 MB, the
-  // analysis's whole footprint (no float64 copy per split, no second normalized copy).
   const info = { id: ns.id, dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: layer };
-  const codes = await deps.features.readCodes(
-    info,
-    entries.map((e) => e.codes[layer]!),
-  );
-  normalizeRows(codes, entries.length, dim, codes);
+  const locations = entries.map((e) => e.codes[layer]!);
   const nTrain = entries.filter((e) => e.split === 'train').length;
-  const train = codes.subarray(0, nTrain * dim);
-  const heldOut = codes.subarray(nTrain * dim);
+  // Only the held-out codes are held (Float32, normalized in place: 100 MB of a 100 k-image set's 20 k held-out
+  // images); the train codes are streamed past them in blocks, and the code map is fitted on a sample read on its own.
+  const heldOut = await deps.features.readCodes(info, locations.slice(nTrain));
+  normalizeRows(heldOut, entries.length - nTrain, dim, heldOut);
+  const { sample, random } = principalSample(entries.length);
+  const sampled = await deps.features.readCodes(
+    info,
+    Array.from(sample, (r) => locations[r]!),
+  );
+  normalizeRows(sampled, sample.length, dim, sampled);
+  const axes = fitPrincipalAxes(Float64Array.from(sampled), sample.length, dim, random);
+  const points = new Float32Array(entries.length * 2);
+  projectRows(axes, heldOut, entries.length - nTrain, dim, points, nTrain);
+  // Each block of train codes, normalized where it lies and put on the map, as the search (or the loop) reads it.
+  const trainBlocks = async function* (): AsyncGenerator<RowBlock> {
+    const blocks = deps.features.readCodesInBlocks(info, locations.slice(0, nTrain), GEMM_SECOND_SET_ROWS);
+    for await (const block of blocks) {
+      const rows = block.codes.length / dim;
+      normalizeRows(block.codes, rows, dim, block.codes);
+      projectRows(axes, block.codes, rows, dim, points, block.offset);
+      yield block;
+    }
+  };
 
   const sets = new UnionFind(entries.length);
   const rowOf = new Map(entries.map((e, i) => [e.key, i]));
@@ -84,14 +104,16 @@ export async function analyzeDataQuality(
   // Same bytes first: they are the surest partners and must not be crowded out by near-duplicates.
   for (let r = nTrain; r < entries.length; r++)
     for (const t of trainRowsByContent.get(entries[r]!.contentHash) ?? []) addPartner(r, t, 1);
-  if (heldOut.length > 0) {
+  if (heldOut.length > 0)
     for (const p of await similarPairsByGemm(heldOut, dim, { threshold })) sets.union(nTrain + p.i, nTrain + p.j);
-    if (nTrain > 0) {
-      for (const p of await similarPairsByGemm(heldOut, dim, { threshold, topK: LEAKAGE_PARTNERS }, train)) {
-        sets.union(nTrain + p.i, p.j);
-        addPartner(nTrain + p.i, p.j, p.cosine);
-      }
+  if (heldOut.length > 0 && nTrain > 0) {
+    const options = { threshold, topK: LEAKAGE_PARTNERS };
+    for (const p of await similarPairsAcrossBlocks(heldOut, dim, options, trainBlocks())) {
+      sets.union(nTrain + p.i, p.j);
+      addPartner(nTrain + p.i, p.j, p.cosine);
     }
+  } else {
+    for await (const _block of trainBlocks()); // the map still needs every train row
   }
   const groups = sets.groups();
   const leakage: LeakageRecord[] = [...partners].map(([r, train]) => {
@@ -110,16 +132,15 @@ export async function analyzeDataQuality(
     leakage,
     labelIssues: trained?.labelIssues ?? [],
   };
-  const projected = principalMap(codes, entries.length, dim);
   const map: CodeMapFile = {
     layer,
-    explained: projected.explained,
+    explained: axes.explained,
     points: entries.map((e, i) => ({
       key: e.key,
       split: e.split,
       label: e.label,
-      x: round(projected.points[2 * i]!),
-      y: round(projected.points[2 * i + 1]!),
+      x: round(points[2 * i]!),
+      y: round(points[2 * i + 1]!),
     })),
   };
   await deps.workspace.put(CODE_MAP_KEY, codeMapFile(map));

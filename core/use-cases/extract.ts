@@ -128,7 +128,17 @@ export async function extractItems(
     namespaces.map((ns) => deps.features.loadIndex(ns, { verify: options.verify === true, onDamaged })),
   );
   const run = new ExtractionRun(deps, cuts, namespaces, indexes, options, items.length, options.knownHashes);
-  await forEachConcurrent(items, options.readConcurrency ?? 8, (item) => run.admit(item));
+  // Every listed file's stamp in one pass over the index, not a lookup per file.
+  const stamps = options.verify ? undefined : deps.stamps;
+  const stamped = stamps?.getMany(
+    // An unlisted version (an object store without one) matches no stamp.
+    items.map((item) => ({ key: stampKeyOf(deps.data, item), version: item.version ?? '' })),
+  );
+  // Files known unchanged whose codes are cached are settled in one synchronous pass (no promise per file); the rest
+  // are read, a few at a time.
+  const toRead: number[] = [];
+  if (!options.signal?.aborted) items.forEach((item, i) => run.settleKnown(item, stamped?.[i]) || toRead.push(i));
+  await forEachConcurrent(toRead, options.readConcurrency ?? 8, (i) => run.admit(items[i]!, stamped?.[i]));
   await run.finish();
   if (options.signal?.aborted) {
     const saved = run.cached + run.embedded;
@@ -242,25 +252,20 @@ class ExtractionRun {
     );
   }
 
-  async admit(item: DatasetItem): Promise<void> {
-    if (this.options.signal?.aborted) return;
-    const stampKey = `${this.deps.data.location}/${item.key}`;
-    const stamped = item.version && !this.options.verify ? this.deps.stamps?.get(stampKey, item.version) : undefined;
-    // Known from the listing (an S3 ETag the cache has seen) or from an unchanged file's stamp, with codes in the
-    // cache: nothing to read.
-    const known = this.knownHashes?.get(item.key) ?? stamped ?? this.bySource(item.source);
-    if (known && this.isKnown(known)) {
-      this.hashes.set(item.key, known);
-      this.cached += 1;
-      this.tick(1);
-      return;
-    }
+  /** `stamped`: the content hash the stamp index holds for this version of the file (`extractItems` looks them up). */
+  async admit(item: DatasetItem, stamped: string | undefined): Promise<void> {
+    if (this.options.signal?.aborted || this.settleKnown(item, stamped)) return;
     const bytes = await this.deps.data.get(item.key);
     const hash = createHash('sha256').update(bytes).digest('hex');
     this.hashes.set(item.key, hash);
     if (item.source && this.options.confirmSource?.(item.source, bytes)) this.sources.set(hash, item.source);
     if (item.version && stamped !== hash)
-      this.learnt.push({ key: stampKey, version: item.version, modifiedMs: item.modifiedMs, hash });
+      this.learnt.push({
+        key: stampKeyOf(this.deps.data, item),
+        version: item.version,
+        modifiedMs: item.modifiedMs,
+        hash,
+      });
     if (this.isKnown(hash)) {
       this.cached += 1;
       this.tick(1);
@@ -270,6 +275,19 @@ class ExtractionRun {
     this.batch.push({ id: hash, bytes });
     const embedder = await this.openEmbedder();
     if (this.batch.length >= embedder.batchSize) await this.dispatch(embedder);
+  }
+
+  /**
+   * Known from the listing (an S3 ETag the cache has seen) or from an unchanged file's stamp, with codes in the cache:
+   * nothing to read; the item is counted as cached and true returned.
+   */
+  settleKnown(item: DatasetItem, stamped: string | undefined): boolean {
+    const known = this.knownHashes?.get(item.key) ?? stamped ?? this.bySource(item.source);
+    if (!known || !this.isKnown(known)) return false;
+    this.hashes.set(item.key, known);
+    this.cached += 1;
+    this.tick(1);
+    return true;
   }
 
   async finish(): Promise<void> {
@@ -291,7 +309,8 @@ class ExtractionRun {
   }
 
   private isKnown(hash: string): boolean {
-    return this.indexes.every((index) => index.has(hash)) || this.queued.has(hash);
+    for (const index of this.indexes) if (!index.has(hash)) return this.queued.has(hash);
+    return true;
   }
 
   private stampLearnt(): void {
@@ -411,21 +430,30 @@ function locateCodes(
       rejects.push({ key: item.key, split: item.split, label: item.label, contentHash, ...failure });
       continue;
     }
-    const codes = Object.fromEntries(cuts.map((cut, i) => [cut, indexes[i]!.codes.get(contentHash)!]));
+    const codes: ManifestEntry['codes'] = {};
+    cuts.forEach((cut, i) => (codes[cut] = indexes[i]!.codes.get(contentHash)!));
     entries.push({ key: item.key, split: item.split, label: item.label, contentHash, codes });
   }
   return { entries, rejects };
+}
+
+/** Where an image's content hash is stamped, by its file version. */
+function stampKeyOf(data: BlobStore, item: DatasetItem): string {
+  return `${data.location}/${item.key}`;
 }
 
 /** Runs `fn` over `items` with at most `limit` calls pending. */
 export async function forEachConcurrent<T>(
   items: readonly T[],
   limit: number,
-  fn: (item: T) => Promise<void>,
+  fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
   });
   await Promise.all(lanes);
 }

@@ -9,6 +9,11 @@
 export interface StampIndex {
   /** The value stored for `key` at exactly this version, or undefined. */
   get(key: string, version: string): string | undefined;
+  /**
+   * `get` for many keys at once (a whole listing): the same answers, `out[i]` for `requests[i]`, looked up in one
+   * ordered pass where the index can (a query per key costs more than the rest of a re-run over unchanged data).
+   */
+  getMany(requests: ReadonlyArray<{ key: string; version: string }>): Array<string | undefined>;
   set(key: string, version: string, value: string): void;
   delete(key: string): void;
   /** Makes every set/delete so far durable (one transaction). */
@@ -23,6 +28,10 @@ export class MemoryStampIndex implements StampIndex {
   get(key: string, version: string): string | undefined {
     const stamp = this.stamps.get(key);
     return stamp?.version === version ? stamp.value : undefined;
+  }
+
+  getMany(requests: ReadonlyArray<{ key: string; version: string }>): Array<string | undefined> {
+    return requests.map((r) => this.get(r.key, r.version));
   }
 
   set(key: string, version: string, value: string): void {

@@ -118,3 +118,51 @@ test('rows stream in shard order as Float32 chunks that say where each row belon
       'row d2 first, as asked',
     );
   }));
+
+test('readCodesInBlocks yields the rows readCodes gathers, in list order, a block at a time', () =>
+  withTempDir(async (dir) => {
+    const { features } = await fourShards(dir);
+    const index = await features.loadIndex(ns);
+    const wanted = ['d2', 'a1', 'c1', 'a2', 'b2', 'd1', 'b1'].map((hash) => index.codes.get(hash)!);
+    const gathered = await features.readCodes(ns, wanted);
+    for (const blockRows of [1, 3, 7, 10]) {
+      const offsets: number[] = [];
+      const joined = new Float32Array(gathered.length);
+      for await (const block of features.readCodesInBlocks(ns, wanted, blockRows)) {
+        offsets.push(block.offset);
+        assert.ok(block.codes.length <= blockRows * ns.dim);
+        joined.set(block.codes, block.offset * ns.dim);
+      }
+      assert.deepEqual(
+        offsets,
+        Array.from({ length: Math.ceil(wanted.length / blockRows) }, (_, i) => i * blockRows),
+      );
+      assert.deepEqual(joined, gathered);
+    }
+    const none = features.readCodesInBlocks(ns, [], 4);
+    assert.equal((await none.next()).done, true);
+  }));
+
+test('verifying more shards than are checked at once indexes every one and names the damaged one', () =>
+  withTempDir(async (dir) => {
+    const store = new FsBlobStore(dir);
+    const features = new FeatureStore(store, 'codes', new MemoryStampIndex());
+    const ids: string[] = [];
+    for (let s = 0; s < 150; s++)
+      ids.push(
+        await features.writeShard(
+          ns,
+          [`h${s}`],
+          Float32Array.from({ length: 4 }, (_, i) => s + i),
+          [],
+        ),
+      );
+    await truncate(store.pathOf(features.shardKey(ns, ids[77]!, 'npy')), 10);
+    const damaged: ShardDamage[] = [];
+    const index = await features.loadIndex(ns, { verify: true, onDamaged: (d) => damaged.push(d) });
+    assert.equal(index.codes.size, 149);
+    assert.deepEqual(
+      damaged.map((d) => d.key),
+      [features.shardKey(ns, ids[77]!, 'npy')],
+    );
+  }));

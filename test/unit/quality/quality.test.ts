@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { matrixFromRows, type Matrix } from '../../../core/heads/matrix.js';
 import { crossValidate, stratifiedGroupKFold, stratifiedKFold } from '../../../core/heads/model-selection.js';
 import { mulberry32 } from '../../../core/heads/prng.js';
-import { principalMap } from '../../../core/quality/code-map.js';
+import { fitPrincipalAxes, principalMap, principalSample, projectRows } from '../../../core/quality/code-map.js';
 import { findDuplicates } from '../../../core/quality/duplicates.js';
 import { findLabelIssues, findOutliers } from '../../../core/quality/label-issues.js';
-import { similarPairsByGemm } from '../../../core/quality/gemm-similarity.js';
+import { similarPairsAcrossBlocks, similarPairsByGemm } from '../../../core/quality/gemm-similarity.js';
 import { normalizedRows, searchSimilar, similarPairs } from '../../../core/quality/near-duplicates.js';
 import { UnionFind } from '../../../core/quality/union-find.js';
 
@@ -267,4 +267,55 @@ test('the 2-D map finds the two directions of largest variance, whatever their s
     'second axis: the third coordinate',
   );
   assert.ok(map.explained[0] > 0.8 && map.explained[1] > 0.1 && map.explained[0] + map.explained[1] <= 1);
+});
+
+test('held-out × train with train streamed in uneven blocks finds the pairs of train held whole, cosines equal', async () => {
+  const { X } = codesWithCopies(90, 37, 30, 2, 0.15, 5);
+  const codes = normalizedRows(X.data, X.rows, X.cols);
+  const held = codes.subarray(0, 40 * X.cols);
+  const train = codes.subarray(40 * X.cols);
+  const nTrain = X.rows - 40;
+  const cuts = [0, 13, 14, 31, 64, nTrain];
+  async function* blocks() {
+    for (let b = 0; b + 1 < cuts.length; b++)
+      yield { offset: cuts[b]!, codes: train.slice(cuts[b]! * X.cols, cuts[b + 1]! * X.cols) };
+  }
+  const options = { threshold: 0.9, topK: 2 };
+  const streamed = await similarPairsAcrossBlocks(held, X.cols, options, blocks(), 11);
+  const whole = await similarPairsByGemm(held, X.cols, options, train, { rows: 11, cols: 13 });
+  assert.ok(streamed.length > 5, `${streamed.length} pairs`);
+  assert.deepEqual(
+    streamed.map((p) => `${p.i},${p.j}`),
+    similarPairs(held, X.cols, options, train).map((p) => `${p.i},${p.j}`),
+  );
+  assert.deepEqual(
+    streamed.map((p) => [p.i, p.j]),
+    whole.map((p) => [p.i, p.j]),
+  );
+});
+
+test('a code map fitted on its sample and projected in blocks is the map of every row held at once, bit for bit', () => {
+  const { X } = codesWithCopies(150, 24, 10, 1, 0.2, 9);
+  const whole = principalMap(X.data, X.rows, X.cols, { sampleSize: 60, seed: 4 });
+  const { sample, random } = principalSample(X.rows, { sampleSize: 60, seed: 4 });
+  const sampled = new Float64Array(sample.length * X.cols);
+  sample.forEach((r, s) => sampled.set(X.data.subarray(r * X.cols, (r + 1) * X.cols), s * X.cols));
+  const axes = fitPrincipalAxes(sampled, sample.length, X.cols, random);
+  const points = new Float32Array(X.rows * 2);
+  for (const [from, to] of [
+    [100, 160],
+    [0, 37],
+    [37, 100],
+  ] as const)
+    projectRows(
+      axes,
+      X.data.subarray(from * X.cols, Math.min(to, X.rows) * X.cols),
+      Math.min(to, X.rows) - from,
+      X.cols,
+      points,
+      from,
+    );
+  assert.deepEqual(points, whole.points);
+  assert.deepEqual(axes.explained, whole.explained);
+  assert.ok(whole.explained[0] > 0);
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, symlink } from 'node:fs/promises';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
 import { NotFoundError } from '../../../core/errors.js';
@@ -36,4 +37,27 @@ test('list returns sorted keys under a prefix and never temp files; keys cannot 
     for await (const b of store.list('x/')) keys.push(b.key);
     assert.deepEqual(keys, ['x/1', 'x/2', 'x/sub/3']);
     assert.throws(() => store.pathOf('../outside'), /escapes/);
+  }));
+
+test('a listing that does not ask about readability lists the same keys and versions, and still flags what is no file', () =>
+  withTempDir(async (dir) => {
+    const store = new FsBlobStore(dir);
+    await store.put('s/a.npy', 'a');
+    await store.put('s/b.json', '{}');
+    await symlink(path.join(dir, 'gone'), path.join(dir, 's', 'c.npy'));
+    const all = async (checkReadable: boolean) => {
+      const out = [];
+      for await (const blob of store.list('s/', { checkReadable })) out.push(blob);
+      return out;
+    };
+    const checked = await all(true);
+    assert.deepEqual(await all(false), checked);
+    assert.deepEqual(
+      checked.map((b) => [b.key, b.unreadable?.kind]),
+      [
+        ['s/a.npy', undefined],
+        ['s/b.json', undefined],
+        ['s/c.npy', 'dangling-symlink'],
+      ],
+    );
   }));

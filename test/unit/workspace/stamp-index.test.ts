@@ -46,3 +46,35 @@ test('a file modified within the racy window is hashed again next time, not stam
   assert.equal(isStampable(now - 10_000, now), true);
   assert.equal(isStampable(undefined, now), true);
 });
+
+test('getMany answers exactly what get answers, through runs of the table, gaps, pending writes and any key order', () =>
+  withTempDir(async (dir) => {
+    const sqlite = new SqliteStampIndex(path.join(dir, 'index.sqlite'));
+    const memory = new MemoryStampIndex();
+    // 5,000 stored keys (more than one run), every seventh skipped, with keys outside ASCII (UTF-8 order ≠ UTF-16).
+    const keyOf = (i: number) => `data/${['a', 'é', '\uffff', '😀'][i % 4]}/${String(i).padStart(5, '0')}.jpg`;
+    for (const index of [sqlite, memory]) {
+      for (let i = 0; i < 5000; i++) if (i % 7 !== 0) index.set(keyOf(i), `v${i % 3}`, `hash-${i}`);
+      index.commit();
+      index.set(keyOf(14), 'v2', 'pending'); // buffered, not committed
+      index.delete(keyOf(15));
+    }
+    const requests = [
+      ...Array.from({ length: 5000 }, (_, i) => ({ key: keyOf(i), version: `v${i % 3}` })),
+      ...Array.from({ length: 300 }, (_, i) => ({ key: keyOf(i * 13), version: 'v1' })), // other versions, repeats
+      { key: 'data/zzz-not-stored.jpg', version: 'v0' },
+      { key: '', version: 'v0' },
+    ].sort(() => 0.5 - Math.random());
+    const expected = requests.map((r) => sqlite.get(r.key, r.version));
+    assert.deepEqual(sqlite.getMany(requests), expected);
+    assert.deepEqual(memory.getMany(requests), expected);
+    assert.equal(expected.filter((v) => v !== undefined).length > 4000, true);
+    // Scattered keys: a few requests among many stored rows.
+    const sparse = [keyOf(4999), keyOf(1), keyOf(2500)].map((key, i) => ({
+      key,
+      version: `v${[4999, 1, 2500][i]! % 3}`,
+    }));
+    assert.deepEqual(sqlite.getMany(sparse), ['hash-4999', 'hash-1', 'hash-2500']);
+    assert.deepEqual(sqlite.getMany([]), []);
+    sqlite.close();
+  }));
