@@ -74,16 +74,14 @@ async function withHeartbeat<R>(
   // Beat three times per timeout: one lost or slow call still leaves the message invisible.
   const timer = setInterval(
     () => {
-      queue
-        .extendVisibilityAll(messages, visibility)
-        .catch((err: unknown) =>
-          log?.({
-            event: 'queue:heartbeat-failed',
-            queue: queue.name,
-            messages: messages.length,
-            error: errorMessage(err),
-          }),
-        );
+      queue.extendVisibilityAll(messages, visibility).catch((err: unknown) =>
+        log?.({
+          event: 'queue:heartbeat-failed',
+          queue: queue.name,
+          messages: messages.length,
+          error: errorMessage(err),
+        }),
+      );
     },
     Math.max(100, (visibility * 1000) / 3),
   );
