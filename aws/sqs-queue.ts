@@ -76,8 +76,7 @@ export class SqsQueue implements WorkQueue<unknown> {
   }
 
   async ackAll(messages: ReadonlyArray<ReceivedMessage<unknown>>): Promise<void> {
-    for (let i = 0; i < messages.length; i += 10) {
-      const chunk = messages.slice(i, i + 10);
+    for (const chunk of batchesOfTen(messages)) {
       const response = await this.client.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.url,
@@ -101,11 +100,8 @@ export class SqsQueue implements WorkQueue<unknown> {
   }
 
   async extendVisibilityAll(messages: ReadonlyArray<ReceivedMessage<unknown>>, seconds: number): Promise<void> {
-    const chunks = Array.from({ length: Math.ceil(messages.length / 10) }, (_, i) =>
-      messages.slice(i * 10, i * 10 + 10),
-    );
     const failed = await Promise.all(
-      chunks.map(async (chunk) => {
+      batchesOfTen(messages).map(async (chunk) => {
         const response = await this.client.send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: this.url,
@@ -201,6 +197,11 @@ export class SqsQueue implements WorkQueue<unknown> {
       }),
     );
   }
+}
+
+/** SQS's batch calls take at most ten entries. */
+function batchesOfTen<T>(items: ReadonlyArray<T>): T[][] {
+  return Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => items.slice(i * 10, i * 10 + 10));
 }
 
 /** SQS's range for a visibility timeout: 0 s to 12 hours, whole seconds. */

@@ -1,5 +1,5 @@
 import { DataError } from '../errors.js';
-import { labelCount, type RowSource } from '../heads/row-source.js';
+import { inMemoryRows, labelCount, type RowSource } from '../heads/row-source.js';
 import { positionsByShard, type CodeLocation, type FeatureStore, type NamespaceInfo } from './feature-store.js';
 
 /** Cached codes as a RowSource, plus which entry each of its rows is. */
@@ -38,22 +38,15 @@ export function cachedRows(
   const dim = ns.dim;
   const n = y.length;
   const keep = n * dim * 4 <= residentBytes;
-  let resident: Float32Array | undefined;
+  // After a whole pass within the budget: the rows in memory, handed out as views.
+  let resident: RowSource | undefined;
   const source: RowSource = {
     n,
     dim,
     classes: labelCount(y),
     async *chunks() {
       if (resident) {
-        for (let offset = 0; offset < n; offset += chunkRows) {
-          const rows = Math.min(chunkRows, n - offset);
-          yield {
-            offset,
-            rows,
-            X: resident.subarray(offset * dim, (offset + rows) * dim),
-            y: y.subarray(offset, offset + rows),
-          };
-        }
+        yield* resident.chunks();
         return;
       }
       const all = keep ? new Float32Array(n * dim) : undefined;
@@ -78,7 +71,7 @@ export function cachedRows(
         yield { offset, rows: filled, X, y: y.subarray(offset, offset + filled) };
       }
       // Only a pass that reached the end holds every row.
-      if (all && offset + filled === n) resident = all;
+      if (all && offset + filled === n) resident = inMemoryRows(all, y, dim, chunkRows);
     },
   };
   return { source, order };

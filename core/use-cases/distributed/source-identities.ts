@@ -90,15 +90,11 @@ export function withCachedIdentities(
   inFlight: ReadonlySet<string>,
   items: ShardItem[],
 ): { items: ShardItem[]; cached: number } {
-  let cached = 0;
   const out = items.map((item): ShardItem => {
-    if (item.hash) return ((cached += 1), item);
-    if (!item.source) return item;
-    const hash = index.sources.get(item.source);
-    if (hash) return ((cached += 1), { ...item, hash });
-    if (inFlight.has(item.source)) cached += 1;
-    return item;
+    const hash = !item.hash && item.source ? index.sources.get(item.source) : undefined;
+    return hash ? { ...item, hash } : item;
   });
+  const cached = out.filter((item) => item.hash || (item.source && inFlight.has(item.source))).length;
   return { items: out, cached };
 }
 

@@ -24,33 +24,23 @@ test('L-BFGS finds the minimum of an ill-conditioned quadratic', () => {
   result.x.forEach((v, i) => assert.ok(Math.abs(v - c[i]!) < 1e-9, `x[${i}] = ${v}`));
 });
 
+/** Rosenbrock's banana: minimum 0 at (1, 1); its value, with the gradient written into g. */
+function rosenbrock(x: Float64Array, g: Float64Array): number {
+  const [u, v] = [x[0]!, x[1]!];
+  g[0] = -2 * (1 - u) - 400 * u * (v - u * u);
+  g[1] = 200 * (v - u * u);
+  return (1 - u) ** 2 + 100 * (v - u * u) ** 2;
+}
+
 test('L-BFGS converges on the Rosenbrock function from (−1.2, 1)', () => {
-  const result = minimizeLbfgs(
-    (x, g) => {
-      const [u, v] = [x[0]!, x[1]!];
-      g[0] = -2 * (1 - u) - 400 * u * (v - u * u);
-      g[1] = 200 * (v - u * u);
-      return (1 - u) ** 2 + 100 * (v - u * u) ** 2;
-    },
-    Float64Array.from([-1.2, 1]),
-    { gradTol: 1e-9, maxIter: 1000 },
-  );
+  const result = minimizeLbfgs(rosenbrock, Float64Array.from([-1.2, 1]), { gradTol: 1e-9, maxIter: 1000 });
   assert.equal(result.reason, 'gradient');
   assert.ok(Math.abs(result.x[0]! - 1) < 1e-6 && Math.abs(result.x[1]! - 1) < 1e-6, `ended at ${result.x}`);
   assert.ok(result.iterations < 100, `${result.iterations} iterations`);
 });
 
 test('L-BFGS stops at maxIter and says so', () => {
-  const result = minimizeLbfgs(
-    (x, g) => {
-      const [u, v] = [x[0]!, x[1]!];
-      g[0] = -2 * (1 - u) - 400 * u * (v - u * u);
-      g[1] = 200 * (v - u * u);
-      return (1 - u) ** 2 + 100 * (v - u * u) ** 2;
-    },
-    Float64Array.from([-1.2, 1]),
-    { gradTol: 1e-12, maxIter: 3 },
-  );
+  const result = minimizeLbfgs(rosenbrock, Float64Array.from([-1.2, 1]), { gradTol: 1e-12, maxIter: 3 });
   assert.equal(result.reason, 'max-iter');
   assert.equal(result.converged, false);
   assert.equal(result.iterations, 3);
