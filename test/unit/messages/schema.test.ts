@@ -146,3 +146,11 @@ test('store URIs: s3 and folders; the cache URI splits into its parent store and
   assert.deepEqual(splitLastSegment('/tmp/w/codes'), { parent: '/tmp/w', name: 'codes' });
   assert.throws(() => splitLastSegment('s3://my-bucket'), /must end in a folder name/);
 });
+
+test('D11: names inherited from Object.prototype are not message types: poison, not done or retried', () => {
+  for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    rejects({ ...structuredClone(extract), type }, /type: expected one of/);
+  }
+  const proto = JSON.parse(`{"v": ${MESSAGE_VERSION}, "type": "__proto__", "runId": "r1"}`) as unknown;
+  rejects(proto, /type: expected one of/);
+});
