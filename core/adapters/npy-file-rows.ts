@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DataError, errorMessage } from '../errors.js';
 import { decodeNpyLabels } from '../features/npy.js';
+import { readRegularFile } from './regular-file.js';
 import { parseNpyHeader, requireCOrder } from '../features/npy-header.js';
 import { streamedRows, type RowShard, type RowSource } from '../heads/row-source.js';
 
@@ -73,21 +74,6 @@ export async function readNpyLabels(file: string): Promise<Int32Array> {
 
 /** 2³¹ int64 labels; anything larger is not a labels file. */
 const MAX_LABELS_BYTES = 2 ** 34;
-
-/**
- * A file's bytes, after checking it is a regular file (a FIFO would block the read forever, a device never ends) of at
- * most `limit` bytes.
- */
-async function readRegularFile(file: string, limit: number, what: string): Promise<Buffer> {
-  const stat = await fs.stat(file).catch((err: unknown) => {
-    throw new DataError(`cannot read ${what} ${file}: ${errorMessage(err)}`);
-  });
-  if (!stat.isFile()) throw new DataError(`${what} ${file} is not a regular file (a folder, FIFO, socket or device)`);
-  if (stat.size > limit) throw new DataError(`${what} ${file} is ${stat.size} bytes, over the ${limit}-byte limit`);
-  return fs.readFile(file).catch((err: unknown) => {
-    throw new DataError(`cannot read ${what} ${file}: ${errorMessage(err)}`);
-  });
-}
 
 /** A file, or every .npy in a folder (name order) as consecutive shards, with its labels. */
 export async function npyRows(codes: string, labels: Int32Array, chunkRows?: number): Promise<RowSource> {
