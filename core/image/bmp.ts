@@ -100,6 +100,12 @@ function checkDeclaredData(file: Buffer, width: number, height: number, what: st
   const pixelStart = file.readUInt32LE(10);
   if (pixelStart >= file.length)
     throw notEnoughDataError(what, `pixel data at byte ${pixelStart} of a ${file.length}-byte file`);
+  const headerEnd = 14 + file.readUInt32LE(14);
+  if (pixelStart < headerEnd)
+    throw new InvalidImageError(
+      'decode-failed',
+      `${what} could not be decoded: its pixel data (byte ${pixelStart}) starts inside its header (to byte ${headerEnd})`,
+    );
   const compression = file.readUInt32LE(30);
   const bits = file.readUInt16LE(28);
   if (compression === BITFIELDS && file.length >= 66 && [54, 58, 62].every((at) => file.readUInt32LE(at) === 0))
