@@ -51,7 +51,13 @@ export function decodeBmpRgba(
   // Checked before decoding: the decoder allocates width × height × 4 bytes up front.
   const width = Math.abs(buffer.readInt32LE(18));
   const height = Math.abs(buffer.readInt32LE(22));
+  checkLayout(buffer, width, height, what);
   checkDecodeBudget(what, width, height, BMP_BYTES_PER_PIXEL, limitInputPixels);
+  // PIL ignores "colours used" above 8 bits; bmp-ts would build a palette of that many entries (2²⁵: 0.4 s) first.
+  if (buffer.readUInt16LE(28) > 8 && buffer.length >= 50 && buffer.readUInt32LE(46) !== 0) {
+    buffer = Buffer.from(buffer);
+    buffer.writeUInt32LE(0, 46);
+  }
   checkDeclaredData(buffer, width, height, what);
   const compression = buffer.readUInt32LE(30);
   if (compression === RLE8 || compression === RLE4) buffer = expandRle(buffer, width, height, compression === RLE4);
@@ -90,6 +96,24 @@ const BITFIELDS = 3;
 
 /** Peak bytes a pixel over the decode: RLE indices and their 8-bit file (2), bmp-ts's ABGR (4), RGBA (4), RGB (3). */
 const BMP_BYTES_PER_PIXEL = 14;
+
+const DEPTHS = new Set([1, 4, 8, 16, 24, 32]);
+
+/**
+ * The layouts PIL 9.4's BmpImagePlugin reads (its "Unsupported BMP …" errors), checked before anything loops over rows:
+ * a 0×399,754,622 image has no pixels for the budget to count but that many rows to walk.
+ */
+function checkLayout(file: Buffer, width: number, height: number, what: string): void {
+  const unsupported = (detail: string) =>
+    new InvalidImageError('decode-failed', `${what} could not be decoded: ${detail} (PIL refuses it too)`);
+  if (width === 0 || height === 0) throw unsupported(`${width}×${height} pixels`);
+  const bits = file.readUInt16LE(28);
+  if (!DEPTHS.has(bits)) throw unsupported(`${bits} bits per pixel`);
+  const compression = file.readUInt32LE(30);
+  if (compression > BITFIELDS) throw unsupported(`compression ${compression}`);
+  const colours = file.length >= 50 ? file.readUInt32LE(46) : 0;
+  if (bits <= 8 && colours > 2 ** bits) throw unsupported(`a palette of ${colours} colours for ${bits}-bit pixels`);
+}
 
 /**
  * What PIL refuses before decoding, checked here because bmp-ts would zero-fill or allocate first: pixel data that

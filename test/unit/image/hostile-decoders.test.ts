@@ -78,3 +78,19 @@ test('the JPEG header reader refuses a scan too short for the frame it declares,
   }
   await rejects(small, 'truncated', /^truncated JPEG: not enough image data \(10000×10000 has 1562500 blocks/);
 });
+
+test('what the fuzzer found: zero widths with huge heights, absurd palettes and depths, short icons are quick rejects', async () => {
+  const zeroWide = bmpFile({ width: 0, height: 399_754_622, bits: 8, body: new Uint8Array(16) });
+  await rejects(zeroWide, 'decode-failed', /0×399754622 pixels \(PIL refuses it too\)/);
+  const deep = bmpFile({ width: 2, height: 2, bits: 2570, body: new Uint8Array(16) });
+  await rejects(deep, 'decode-failed', /2570 bits per pixel/);
+  const inHeader = bmpFile({ width: 2, height: 2, bits: 24, body: new Uint8Array(16), pixelOffset: 20 });
+  await rejects(inHeader, 'decode-failed', /starts inside its header/);
+  // 24 bits with "2²⁵ colours used": PIL ignores the field; it used to cost 0.4 s in bmp-ts.
+  const manyColours = bmpFile({ width: 2, height: 2, bits: 24, body: new Uint8Array(16) });
+  manyColours.writeUInt32LE(2 ** 25, 46);
+  const started = performance.now();
+  assert.equal(sharpInput(manyColours, 1e8).options.raw?.width, 2);
+  assert.ok(performance.now() - started < 100);
+  assert.throws(() => sharpInput(Uint8Array.of(0, 0, 1, 0, 1), 1e8), /truncated ICO/);
+});
