@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { encodeNpy } from '../core/features/npy.js';
-import { bmpFile, netpbmFile, rle8Bomb, tgaFile } from '../test/helpers/hostile-files.js';
+import { bmpFile, netpbmFile, npyWith, rle8Bomb, tgaFile } from '../test/helpers/hostile-files.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = path.join(repo, 'bin', 'cnn-codes.js');
@@ -178,16 +178,7 @@ async function main(): Promise<void> {
 
   const codes = path.join(work, 'X.npy');
   writeFileSync(codes, encodeNpy(new Float32Array(40), [10, 4]));
-  const npy = (header: string, body: Uint8Array) => {
-    const total = Math.ceil((10 + header.length + 1) / 64) * 64;
-    const text = header.padEnd(total - 11, ' ') + '\n';
-    const outBytes = new Uint8Array(total + body.length);
-    outBytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-    new DataView(outBytes.buffer).setUint16(8, text.length, true);
-    outBytes.set(Buffer.from(text, 'latin1'), 10);
-    outBytes.set(body, total);
-    return outBytes;
-  };
+  const npy = npyWith;
   const labelCases: Record<string, Uint8Array> = {
     'label-2^31-1.npy': encodeNpy(Int32Array.from([0, 1, 0, 1, 0, 1, 0, 1, 0, 2 ** 31 - 1]), [10]),
     'int64-2^32+1.npy': npy(

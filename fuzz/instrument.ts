@@ -38,38 +38,12 @@ const fuzzerGlobal = {
     traceStrCmp(a: unknown, b: unknown, op: string): boolean {
       noteOperand(a);
       noteOperand(b);
-      switch (op) {
-        case '==':
-          return a == b;
-        case '!=':
-          return a != b;
-        case '!==':
-          return a !== b;
-        default:
-          return a === b;
-      }
+      return compare(a, b, op);
     },
     traceNumberCmp(a: number, b: number, op: string): boolean {
       noteOperand(a);
       noteOperand(b);
-      switch (op) {
-        case '==':
-          return a == b;
-        case '!=':
-          return a != b;
-        case '===':
-          return a === b;
-        case '!==':
-          return a !== b;
-        case '<':
-          return a < b;
-        case '<=':
-          return a <= b;
-        case '>':
-          return a > b;
-        default:
-          return a >= b;
-      }
+      return compare(a, b, op);
     },
     traceAndReturn(discriminant: unknown, test: unknown): unknown {
       noteOperand(test);
@@ -77,6 +51,29 @@ const fuzzerGlobal = {
     },
   },
 };
+
+/** The comparison the plugin replaced by a call, evaluated as written. */
+function compare(a: unknown, b: unknown, op: string): boolean {
+  const [x, y] = [a as number, b as number];
+  switch (op) {
+    case '==':
+      return a == b;
+    case '!=':
+      return a != b;
+    case '===':
+      return a === b;
+    case '!==':
+      return a !== b;
+    case '<':
+      return x < y;
+    case '<=':
+      return x <= y;
+    case '>':
+      return x > y;
+    default:
+      return x >= y;
+  }
+}
 
 interface Babel {
   transformSync(code: string, options: object): { code?: string | null } | null;

@@ -13,7 +13,8 @@ import { parseDescriptor } from '../core/models/descriptor.js';
 import { MESSAGE_VERSION, parseWorkMessage } from '../core/messages/schema.js';
 import { parseHeadArtefact } from '../core/workspace/head-artefact.js';
 import type { FuzzTarget } from './engine.js';
-import { bmpFile, netpbmFile, rle8Bomb, tgaFile } from '../test/helpers/hostile-files.js';
+import { bmpFile, headFileExample, icoFile, netpbmFile, rle8Bomb, tgaFile } from '../test/helpers/hostile-files.js';
+import { EXTRACT_MESSAGE, RUN_MESSAGE } from '../test/helpers/message-fixtures.js';
 
 /**
  * The pixel limit the image targets run under: 1 MP, so a decoder's budget is 1 MB an input and a campaign keeps its
@@ -46,6 +47,30 @@ function imageTarget(
     },
     expected: isInvalidImage,
     seeds,
+  };
+}
+
+/** A target fed JSON text: bytes that do not parse are not the parser's business (JSON.parse is V8's). */
+function jsonTarget(
+  name: string,
+  maxLength: number,
+  check: (json: unknown) => void,
+  seeds: () => unknown[],
+): FuzzTarget {
+  return {
+    name,
+    maxLength,
+    run(b) {
+      let json: unknown;
+      try {
+        json = JSON.parse(Buffer.from(b).toString('utf8'));
+      } catch {
+        return;
+      }
+      check(json);
+    },
+    expected: isOwnError,
+    seeds: () => seeds().map((value) => text(typeof value === 'string' ? value : JSON.stringify(value))),
   };
 }
 
@@ -88,24 +113,30 @@ export const TARGETS: FuzzTarget[] = [
       const icon = decodeIco(b, FUZZ_PIXEL_LIMIT);
       return 'png' in icon ? undefined : icon.pixels;
     },
-    () => {
-      const dib = bmpFile({ width: 2, height: 4, bits: 32, body: rgbBody(2 * 2 * 4 + 8) }).subarray(14);
-      const dir = Buffer.alloc(22);
-      dir.writeUInt16LE(1, 2);
-      dir.writeUInt16LE(1, 4);
-      dir[6] = 2;
-      dir[7] = 2;
-      dir.writeUInt16LE(32, 12);
-      dir.writeUInt32LE(dib.length, 14);
-      dir.writeUInt32LE(22, 18);
-      const dib8 = bmpFile({ width: 4, height: 8, bits: 8, body: rgbBody(16 + 16) }).subarray(14);
-      const dir8 = Buffer.from(dir);
-      dir8[6] = 4;
-      dir8[7] = 4;
-      dir8.writeUInt16LE(8, 12);
-      dir8.writeUInt32LE(dib8.length, 14);
-      return [Buffer.concat([dir, dib]), Buffer.concat([dir8, dib8])];
-    },
+    () => [
+      icoFile([
+        {
+          width: 2,
+          height: 2,
+          bpp: 32,
+          data: bmpFile({ width: 2, height: 4, bits: 32, body: rgbBody(24) }).subarray(14),
+        },
+      ]),
+      icoFile([
+        {
+          width: 4,
+          height: 4,
+          bpp: 8,
+          data: bmpFile({ width: 4, height: 8, bits: 8, body: rgbBody(32) }).subarray(14),
+        },
+        {
+          width: 2,
+          height: 2,
+          bpp: 32,
+          data: bmpFile({ width: 2, height: 4, bits: 32, body: rgbBody(24) }).subarray(14),
+        },
+      ]),
+    ],
   ),
   imageTarget(
     'netpbm',
@@ -159,116 +190,28 @@ export const TARGETS: FuzzTarget[] = [
       text('\x93NUMPY\x02\x00\x30\x00\x00\x00{"descr":"<f8","fortran_order":False,"shape":()}\n'),
     ],
   },
-  {
-    name: 'descriptor',
-    maxLength: 4096,
-    run(b) {
-      let json: unknown;
-      try {
-        json = JSON.parse(Buffer.from(b).toString('utf8'));
-      } catch {
-        return;
-      }
+  jsonTarget(
+    'descriptor',
+    4096,
+    (json) => {
       const d = parseDescriptor(json, 'fuzz');
       if (d.file.split('/').includes('..') || d.file.startsWith('/')) throw new Error(`file escapes: ${d.file}`);
     },
-    expected: isOwnError,
-    seeds: () => BUILTIN_MODELS.map((d) => text(JSON.stringify(d))),
-  },
-  {
-    name: 'head-json',
-    maxLength: 8192,
-    run(b) {
-      let json: unknown;
-      try {
-        json = JSON.parse(Buffer.from(b).toString('utf8'));
-      } catch {
-        return;
-      }
-      const artefact = parseHeadArtefact(json, 'fuzz');
-      loadHead(artefact.head);
-    },
-    expected: isOwnError,
-    seeds: () => [
-      text(
-        JSON.stringify({
-          version: 1,
-          model: { name: 'mobilenetv2-12-int8', sha256: 'a'.repeat(64) },
-          layer: 'final',
-          namespace: 'n',
-          classes: ['ants', 'bees'],
-          options: { kind: 'logistic', C: 1 },
-          cv: null,
-          head: {
-            format: 'cnn-codes.head',
-            version: 1,
-            options: { kind: 'logistic', C: 1 },
-            nClasses: 2,
-            nFeatures: 2,
-            standardizer: { mean: [0, 1], scale: [1, 2] },
-            weights: [[0.5, -0.25]],
-            intercepts: [0.1],
-            probability: 'logistic-model',
-            fit: { iterations: 3, converged: true },
-          },
-          trainedOn: 10,
-          fitSeconds: 0.1,
-          cacheKey: 'k',
-        }),
-      ),
-    ],
-  },
-  {
-    name: 'message',
-    maxLength: 4096,
-    run(b) {
-      let json: unknown;
-      try {
-        json = JSON.parse(Buffer.from(b).toString('utf8'));
-      } catch {
-        return;
-      }
+    () => [...BUILTIN_MODELS],
+  ),
+  jsonTarget(
+    'head-json',
+    8192,
+    (json) => loadHead(parseHeadArtefact(json, 'fuzz').head),
+    () => [headFileExample()],
+  ),
+  jsonTarget(
+    'message',
+    4096,
+    (json) => {
       const message = parseWorkMessage(json);
       if (!Object.hasOwn(message, 'type')) throw new Error('parsed message has no own type');
     },
-    expected: isOwnError,
-    seeds: () =>
-      [
-        {
-          v: MESSAGE_VERSION,
-          type: 'extract',
-          runId: 'r1',
-          dataset: 's3://my-bucket/datasets/hym',
-          workspace: 's3://my-bucket/runs/r1',
-          cache: 's3://my-bucket/cache',
-          model: 'mobilenetv2-12-int8',
-          cuts: ['final'],
-          shard: { index: 0, count: 2, items: [{ key: 'train/ants/a.jpg', split: 'train', label: 0 }] },
-        },
-        {
-          v: MESSAGE_VERSION,
-          type: 'run',
-          runId: 'r1',
-          dataset: '/data/hym',
-          workspace: '/w/r1',
-          cache: '/w/cache',
-          model: 'm',
-          cuts: ['all'],
-          shardSize: 32,
-          list: { valFraction: 0.2 },
-          train: { head: 'svm', C: 0.5, folds: 3 },
-          split: 'test',
-        },
-        {
-          v: MESSAGE_VERSION,
-          type: 'train',
-          runId: 'r1',
-          workspace: 's3://b-1/runs/r1',
-          cache: 's3://b-1/cache',
-          train: {},
-          split: 'val',
-        },
-        { v: MESSAGE_VERSION, type: 'constructor' },
-      ].map((m) => text(JSON.stringify(m))),
-  },
+    () => [EXTRACT_MESSAGE, RUN_MESSAGE, { v: MESSAGE_VERSION, type: 'constructor' }],
+  ),
 ];

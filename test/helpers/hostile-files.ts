@@ -70,3 +70,61 @@ export function tgaFile(opts: {
 export function netpbmFile(text: string): Buffer {
   return Buffer.from(text, 'latin1');
 }
+
+/** A .npy v1.0 file with `header` as its dict text, verbatim (padded as numpy pads it), and `body` after it. */
+export function npyWith(header: string, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  const text = header.padEnd(total - 11, ' ') + '\n';
+  const out = new Uint8Array(total + body.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, text.length, true);
+  out.set(Buffer.from(text, 'latin1'), 10);
+  out.set(body, total);
+  return out;
+}
+
+/** A valid head.json of two classes over two features. */
+export function headFileExample(): Record<string, unknown> {
+  return {
+    version: 1,
+    model: { name: 'mobilenetv2-12-int8', sha256: 'a'.repeat(64) },
+    layer: 'final',
+    namespace: 'n',
+    classes: ['ants', 'bees'],
+    options: { kind: 'logistic', C: 1 },
+    cv: null,
+    head: {
+      format: 'cnn-codes.head',
+      version: 1,
+      options: { kind: 'logistic', C: 1 },
+      nClasses: 2,
+      nFeatures: 2,
+      standardizer: { mean: [0, 1], scale: [1, 2] },
+      weights: [[0.5, -0.25]],
+      intercepts: [0.1],
+      probability: 'logistic-model',
+      fit: { iterations: 3, converged: true },
+    },
+    trainedOn: 10,
+    fitSeconds: 0.1,
+    cacheKey: 'k',
+  };
+}
+
+/** An icon file: a directory of `entries` (width, height, bits per pixel) followed by each entry's data. */
+export function icoFile(entries: Array<{ width: number; height: number; bpp: number; data: Uint8Array }>): Buffer {
+  const dir = Buffer.alloc(6 + 16 * entries.length);
+  dir.writeUInt16LE(1, 2);
+  dir.writeUInt16LE(entries.length, 4);
+  let offset = dir.length;
+  entries.forEach((e, i) => {
+    const at = 6 + 16 * i;
+    dir[at] = e.width & 255;
+    dir[at + 1] = e.height & 255;
+    dir.writeUInt16LE(e.bpp, at + 6);
+    dir.writeUInt32LE(e.data.length, at + 8);
+    dir.writeUInt32LE(offset, at + 12);
+    offset += e.data.length;
+  });
+  return Buffer.concat([dir, ...entries.map((e) => Buffer.from(e.data))]);
+}

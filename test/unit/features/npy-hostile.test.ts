@@ -6,19 +6,8 @@ import { npyShard, readNpyLabels } from '../../../core/adapters/npy-file-rows.js
 import { DataError } from '../../../core/errors.js';
 import { decodeNpy, encodeNpy } from '../../../core/features/npy.js';
 import { parseNpyHeader } from '../../../core/features/npy-header.js';
+import { npyWith } from '../../helpers/hostile-files.js';
 import { withTempDir } from '../../helpers/paths.js';
-
-/** A .npy v1.0 file with `header` as its dict text, verbatim, and `body` after it. */
-function npyWith(header: string, body: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
-  const text = header.padEnd(total - 11, ' ') + '\n';
-  const out = new Uint8Array(total + body.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, text.length, true);
-  out.set(Buffer.from(text, 'latin1'), 10);
-  out.set(body, total);
-  return out;
-}
 
 function int64(values: bigint[]): Uint8Array {
   return new Uint8Array(BigInt64Array.from(values).buffer);

@@ -10,6 +10,7 @@ import { parseDescriptor, type ModelDescriptor } from '../../../core/models/desc
 import { ModelRegistry, resolveModelFile } from '../../../core/models/registry.js';
 import { decodeToRgb } from '../../../core/image/preprocess.js';
 import { parseHeadArtefact } from '../../../core/workspace/head-artefact.js';
+import { headFileExample } from '../../helpers/hostile-files.js';
 import { png } from '../../helpers/image-fixtures.js';
 import { MODELS_DIR, withTempDir } from '../../helpers/paths.js';
 
@@ -61,19 +62,7 @@ test('D6: a descriptor that is not JSON (a symlink to /etc/passwd) is named, nev
   }));
 
 test('D6, D12: head.json names a model, not a path, and names as many classes as its head has', () => {
-  const head = {
-    version: 1,
-    model: { name: 'mobilenetv2-12-int8', sha256: 'a'.repeat(64) },
-    layer: 'final',
-    namespace: 'n',
-    classes: ['ants', 'bees'],
-    options: { kind: 'logistic', C: 1 },
-    cv: null,
-    head: { format: 'cnn-codes.head', version: 1, nClasses: 2 },
-    trainedOn: 10,
-    fitSeconds: 0.1,
-    cacheKey: 'k',
-  };
+  const head = headFileExample() as ReturnType<typeof headFileExample> & { head: Record<string, unknown> };
   assert.equal(parseHeadArtefact(structuredClone(head), 'h.json').model.name, 'mobilenetv2-12-int8');
   for (const name of ['../../tmp/evil.json', '/etc/x.json', 'x/y.json'])
     assert.throws(
