@@ -16,6 +16,7 @@ const { values } = parseArgs({
     target: { type: 'string', multiple: true },
     runs: { type: 'string', default: '1000000' },
     seconds: { type: 'string', default: '600' },
+    'total-seconds': { type: 'string' },
     'time-budget-ms': { type: 'string', default: '1000' },
     'rss-budget-mib': { type: 'string', default: '256' },
     replay: { type: 'boolean', default: false },
@@ -33,10 +34,14 @@ if (chosen.length === 0) {
   process.exit(2);
 }
 const results = [];
-for (const target of chosen) {
+// --total-seconds shares one budget: each target gets an equal share of what the ones before it left unused.
+const total = values['total-seconds'] === undefined ? undefined : Number(values['total-seconds']);
+const started = Date.now();
+for (const [i, target] of chosen.entries()) {
+  const share = total === undefined ? Infinity : (total - (Date.now() - started) / 1000) / (chosen.length - i);
   const result = runCampaign(target, {
     runs: Number(values.runs),
-    seconds: Number(values.seconds),
+    seconds: Math.max(1, Math.min(Number(values.seconds), share)),
     timeBudgetMs: Number(values['time-budget-ms']),
     rssBudgetBytes: Number(values['rss-budget-mib']) * 2 ** 20,
     corpusDir: path.join(repo, 'fuzz', 'corpus'),
