@@ -22,9 +22,9 @@ export async function giveToNobody(dir: string): Promise<void> {
 
 /**
  * Runs an ES module as nobody (setpriv, no supplementary groups) and returns what it wrote to stdout, parsed as JSON.
- * `source` gets the file URL of a copy of dist/core that nobody can read whatever the checkout's permissions, and
- * imports the compiled modules from it (`${core}/dataset/image-folder.js`). Only as root. A child that fails (not
- * started, import refused, an exception) rejects with its stderr: never a silently skipped check.
+ * `source` gets the file URL of a copy of dist/core that nobody can read whatever the checkout's permissions (and nobody
+ * runs a copy of node), and imports the compiled modules from it (`${core}/dataset/image-folder.js`). Only as root. A
+ * child that fails (not started, import refused, an exception) rejects with its stderr: never a silently skipped check.
  */
 export async function runAsNobody(source: (core: string) => string): Promise<unknown> {
   if (!RUNS_AS_ROOT) throw new Error('runAsNobody needs root (setpriv changes the user)');
@@ -34,10 +34,14 @@ export async function runAsNobody(source: (core: string) => string): Promise<unk
       recursive: true,
       filter: (f) => !f.endsWith('.map'),
     });
+    // The test's node may live where nobody cannot reach it (a clone under /root): nobody runs a copy of it.
+    const nodeCopy = path.join(copy, 'node');
+    await cp(process.execPath, nodeCopy);
+    await chmod(nodeCopy, 0o755);
     await chmod(copy, 0o755);
     const core = pathToFileURL(path.join(copy, 'core')).href;
     const args = ['--reuid', `${NOBODY}`, '--regid', `${NOBODY}`, '--clear-groups'];
-    const node = [process.execPath, '--input-type=module', '--eval', source(core)];
+    const node = [nodeCopy, '--input-type=module', '--eval', source(core)];
     try {
       const { stdout } = await promisify(execFile)('setpriv', [...args, ...node], {
         cwd: copy,
@@ -48,7 +52,7 @@ export async function runAsNobody(source: (core: string) => string): Promise<unk
       return JSON.parse(stdout) as unknown;
     } catch (e) {
       const stderr = (e as { stderr?: string }).stderr ?? '';
-      throw new Error(`as nobody (node at ${process.execPath} must be executable by uid ${NOBODY}): ${stderr || e}`);
+      throw new Error(`as nobody: ${stderr || e}`);
     }
   } finally {
     await rm(copy, { recursive: true, force: true });
