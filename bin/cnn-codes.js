@@ -9,3 +9,6 @@ if (!existsSync(entry)) {
 }
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));
+// A failed command has printed its error: whatever handle is still open (a worker thread, a socket) must not keep the
+// process alive. The timer is unref'd, so a process that ends on its own ends as soon as it can.
+if (process.exitCode !== 0) globalThis.setTimeout(() => process.exit(process.exitCode), 1000).unref();

@@ -29,6 +29,9 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
     text: 'seed of the cross-validation folds and of the val split carved from unsplit data (default 0)',
   },
   verify: { text: 'read and hash every image and checksum every shard (default: trust unchanged file stamps)' },
+  'follow-symlinks': {
+    text: 'follow symbolic links that lead out of the data folder (default: such links are rejects, never read)',
+  },
   'val-fraction': {
     arg: 'F',
     text: 'share of each class held out as val when the data has no val folder (default 0.2)',

@@ -28,8 +28,12 @@ export class DataError extends CnnCodesError {
 export type InvalidImageKind =
   'unsupported-format' | 'truncated' | 'too-large' | 'empty' | 'decode-failed' | UnreadableKind;
 
-/** A file a listing found but that cannot be read at all: recorded as a reject, never read. */
-export type UnreadableKind = 'dangling-symlink' | 'unreadable';
+/**
+ * A file a listing found but that cannot be read at all: recorded as a reject, never read. 'unreadable': permissions,
+ * I/O errors, loops, FIFOs, sockets and devices, and names that are not valid UTF-8; 'outside-root': a symbolic link
+ * that leads out of the dataset (followed only when asked); 'too-large': over the size limit for one image.
+ */
+export type UnreadableKind = 'dangling-symlink' | 'unreadable' | 'outside-root' | 'too-large';
 
 /** One image could not be turned into a tensor. Recorded as a reject; never fatal to a batch. */
 export class InvalidImageError extends CnnCodesError {

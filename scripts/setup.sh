@@ -11,7 +11,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: installing npm packages (npm ci)…" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
-if [ ! -f dist/.built ] || [ -n "$(find core cli contracts aws functions infra bench test tsconfig.json package.json -newer dist/.built -name '*.ts' -o -newer dist/.built -name '*.json' 2>/dev/null | head -n 1)" ]; then
+if [ ! -f dist/.built ] || [ -n "$(find core cli contracts aws functions infra bench test fuzz tsconfig.json package.json -newer dist/.built -name '*.ts' -o -newer dist/.built -name '*.json' 2>/dev/null | head -n 1)" ]; then
   echo "setup: compiling TypeScript…" >&2
   npx tsc -p tsconfig.json
   touch dist/.built

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { readJsonFile } from '../../core/adapters/regular-file.js';
 import { DataError, errorMessage } from '../../core/errors.js';
 import { parseHeadArtefact, type HeadArtefact } from '../../core/workspace/head-artefact.js';
 
@@ -6,7 +6,7 @@ import { parseHeadArtefact, type HeadArtefact } from '../../core/workspace/head-
 export async function readHeadFile(file: string): Promise<HeadArtefact> {
   let raw: unknown;
   try {
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    raw = await readJsonFile(file, HEAD_FILE_LIMIT, 'head');
   } catch (err) {
     throw new DataError(`cannot read head ${file}: ${errorMessage(err)} (train one first, or pass --head FILE)`, {
       cause: err,
@@ -14,3 +14,6 @@ export async function readHeadFile(file: string): Promise<HeadArtefact> {
   }
   return parseHeadArtefact(raw, file);
 }
+
+/** A head of 1,000 classes × 4,096 features is ~80 MB of JSON; more is not a head file. */
+const HEAD_FILE_LIMIT = 256 * 2 ** 20;

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { readImageFile } from '../../core/adapters/regular-file.js';
 import { ConfigError, DataError } from '../../core/errors.js';
 import { namespaceOf } from '../../core/features/feature-store.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
@@ -38,6 +39,7 @@ const data: OptionSpec = {
   seed: { type: 'string' },
   'val-fraction': { type: 'string' },
   verify: { type: 'boolean', default: false },
+  'follow-symlinks': { type: 'boolean', default: false },
 };
 const out: OptionSpec = { out: { type: 'string' }, cache: { type: 'string' } };
 const model: OptionSpec = {
@@ -99,7 +101,7 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
   };
   const extractDeps = {
     ...deps,
-    data: new FsBlobStore(deps.dataDir!),
+    data: new FsBlobStore(deps.dataDir!, { followExternalSymlinks: values['follow-symlinks'] === true }),
     model: registered,
     onProgress: ctx.progress,
     onWarning: warn(ctx),
@@ -245,7 +247,7 @@ const predictCommand: CliCommand = {
     const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
     const results = await predict(
       { model: registered, head: artefact, openEmbedder: deps.openEmbedder, onProgress: ctx.progress },
-      files.map((file) => ({ key: file, read: () => fs.readFile(file) })),
+      files.map((file) => ({ key: file, read: () => readImageFile(file) })),
       positiveInt(values, 'top') ?? 1,
     );
     ctx.progress.end();
@@ -321,7 +323,8 @@ const modelsCommand: CliCommand = {
 async function imageFiles(target: string): Promise<string[]> {
   const stat = await fs.stat(target).catch(() => undefined);
   if (!stat) throw new DataError(`no such file or folder: ${target}`);
-  if (stat.isFile()) return [target];
+  // A FIFO, socket or device named as an image goes on to be a reject of kind 'unreadable' (never opened for reading).
+  if (!stat.isDirectory()) return [target];
   const entries = await fs.readdir(target, { withFileTypes: true, recursive: true });
   return entries
     .filter((e) => e.isFile() && !e.name.startsWith('.'))

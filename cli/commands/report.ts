@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
+import { readImageFile } from '../../core/adapters/regular-file.js';
 import { SqliteManifestIndex } from '../../core/adapters/sqlite-manifest-index.js';
 import { ConfigError, DataError } from '../../core/errors.js';
 import type { Manifest } from '../../core/features/manifest.js';
@@ -136,7 +137,7 @@ export async function predictWithClassifierFile(
   const { OnnxClassifier } = await import('../../core/backbone/onnx-classifier.js');
   const results = await predictWithClassifier(
     { openClassifier: () => OnnxClassifier.create(bytes, file), onProgress: ctx.progress },
-    images.map((image) => ({ key: image, read: () => fs.readFile(image) })),
+    images.map((image) => ({ key: image, read: () => readImageFile(image) })),
     topK,
   );
   ctx.progress.end();

@@ -1,7 +1,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { DataError, errorMessage } from '../errors.js';
-import { decodeNpy, parseNpyHeader } from '../features/npy.js';
+import { decodeNpyLabels } from '../features/npy.js';
+import { readRegularFile } from './regular-file.js';
+import { parseNpyHeader, requireCOrder } from '../features/npy-header.js';
 import { streamedRows, type RowShard, type RowSource } from '../heads/row-source.js';
 
 /**
@@ -9,6 +11,11 @@ import { streamedRows, type RowShard, type RowSource } from '../heads/row-source
  * code cache's `shards/*.npy`, in name order). float32 is read as is; float64 is narrowed chunk by chunk.
  */
 export async function npyShard(file: string): Promise<RowShard & { dim: number }> {
+  // Before opening: opening a FIFO blocks until a writer comes.
+  const kind = await fs.stat(file).catch((err: unknown) => {
+    throw new DataError(`cannot open codes ${file}: ${errorMessage(err)}`);
+  });
+  if (!kind.isFile()) throw new DataError(`codes ${file} is not a regular file (a FIFO, socket or device)`);
   const handle = await fs.open(file, 'r').catch((err: unknown) => {
     throw new DataError(`cannot open codes ${file}: ${errorMessage(err)}`);
   });
@@ -47,31 +54,26 @@ export async function npyShard(file: string): Promise<RowShard & { dim: number }
 
 function parseNpy(bytes: Uint8Array, file: string) {
   try {
-    return parseNpyHeader(bytes);
+    const header = parseNpyHeader(bytes);
+    requireCOrder(header);
+    return header;
   } catch (err) {
     throw new DataError(`${file}: ${errorMessage(err)}`, { cause: err });
   }
 }
 
-/** Integer labels, [n] int32 or int64. */
+/** Integer labels, [n] int32 or int64, checked (range, k ≤ n) before anything is sized by them. */
 export async function readNpyLabels(file: string): Promise<Int32Array> {
-  const bytes = await fs.readFile(file).catch((err: unknown) => {
-    throw new DataError(`cannot read labels ${file}: ${errorMessage(err)}`);
-  });
-  const { data, shape } = (() => {
-    try {
-      return decodeNpy(bytes);
-    } catch (err) {
-      throw new DataError(`${file}: ${errorMessage(err)}`, { cause: err });
-    }
-  })();
-  if (shape.length !== 1 || data instanceof Float32Array || data instanceof Float64Array) {
-    throw new DataError(
-      `${file}: labels must be a 1-D integer array; got shape (${shape.join(', ')}) of ${data.constructor.name}`,
-    );
+  const bytes = await readRegularFile(file, MAX_LABELS_BYTES, 'labels');
+  try {
+    return decodeNpyLabels(bytes);
+  } catch (err) {
+    throw new DataError(`${file}: ${errorMessage(err)}`, { cause: err });
   }
-  return Int32Array.from(data as ArrayLike<number | bigint>, Number);
 }
+
+/** 2³¹ int64 labels; anything larger is not a labels file. */
+const MAX_LABELS_BYTES = 2 ** 34;
 
 /** A file, or every .npy in a folder (name order) as consecutive shards, with its labels. */
 export async function npyRows(codes: string, labels: Int32Array, chunkRows?: number): Promise<RowSource> {

@@ -85,6 +85,14 @@ export class OnnxBackbone {
     for (const cut of this.cuts) {
       const tensor = results[this.outputs[cut]!];
       if (!tensor) throw new ModelError(`${this.descriptor.name}: missing output for cut point ${cut}`);
+      // The graph decides the width, the descriptor only claims it: a wrong `dim` would cut every code short (or run
+      // into the next image's) and go on to train a head on the pieces.
+      const dim = this.descriptor.cutPoints[cut]!.dim;
+      const [rows, width] = [tensor.dims[0], tensor.dims.slice(1).reduce((a, b) => a * b, 1)];
+      if (rows !== crops.length || width !== dim)
+        throw new ModelError(
+          `${this.descriptor.name}: cut point "${cut}" declares dim ${dim}, but the graph gives ${width} values an image (${tensor.dims.join('×')}): fix "dim" in the descriptor`,
+        );
       codes[cut] = tensor.data as Float32Array;
     }
     return codes;

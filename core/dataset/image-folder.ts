@@ -1,4 +1,5 @@
 import { DataError, type UnreadableKind } from '../errors.js';
+import { MAX_IMAGE_BYTES } from '../image/invalid-image.js';
 import type { BlobInfo, BlobStore } from '../ports/blob-store.js';
 import { stratifiedSplit } from '../heads/folds.js';
 
@@ -61,7 +62,10 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
     if (parts.length !== depth || (hasSplits && !SPLIT_NAMES.has(parts[0]!))) {
       ignored.push({
         key: blob.key,
-        reason: `outside the ${hasSplits ? '<split>/<class>/<file>' : '<class>/<file>'} layout`,
+        // A split or class folder that cannot be listed says why, rather than seeming out of place.
+        reason: blob.unreadable
+          ? `${blob.unreadable.kind}: ${blob.unreadable.message}`
+          : `outside the ${hasSplits ? '<split>/<class>/<file>' : '<class>/<file>'} layout`,
       });
       continue;
     }
@@ -89,6 +93,14 @@ export async function listImageFolder(store: BlobStore, prefix = '', options: Li
       continue;
     }
     if (blob.unreadable) unreadable.push({ key: blob.key, split, label, ...blob.unreadable });
+    else if (blob.size > MAX_IMAGE_BYTES)
+      unreadable.push({
+        key: blob.key,
+        split,
+        label,
+        kind: 'too-large',
+        message: `${blob.size} bytes, over the ${MAX_IMAGE_BYTES}-byte limit for one image: never read`,
+      });
     else if (!blob.version) items.push({ key: blob.key, split, label });
     else if (blob.modifiedMs === undefined) items.push({ key: blob.key, split, label, version: blob.version });
     else items.push({ key: blob.key, split, label, version: blob.version, modifiedMs: blob.modifiedMs });

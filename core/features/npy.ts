@@ -1,4 +1,5 @@
 import { DataError } from '../errors.js';
+import { parseNpyHeader, requireCOrder } from './npy-header.js';
 
 /**
  * NumPy .npy v1.0, little-endian, C order: the shard format, so `numpy.load("x.npy")` reads a shard directly.
@@ -25,44 +26,17 @@ export function encodeNpy(data: Float32Array | Int32Array, shape: number[]): Uin
   return out;
 }
 
-export interface NpyHeader {
-  descr: string;
-  shape: number[];
-  /** Byte offset of the first value. */
-  offset: number;
-  /** Bytes per value. */
-  width: number;
-}
-
-/** Parses a .npy preamble (the first bytes of the file: 10 + header length suffice, 64 KiB always do). */
-export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
-  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw new DataError('not a .npy file');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const major = bytes[6];
-  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
-  const start = major === 1 ? 10 : 12;
-  if (bytes.length < start + headerLen) throw new DataError('.npy header is truncated');
-  const header = new TextDecoder().decode(bytes.subarray(start, start + headerLen));
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (/'fortran_order':\s*True/.test(header)) throw new DataError('.npy in Fortran order is not supported');
-  if (shapeText === undefined) throw new DataError('.npy header has no shape');
-  const shape = shapeText
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-  const width = descr === '<f8' || descr === '<i8' ? 8 : 4;
-  if (descr !== '<f4' && descr !== '<i4' && width !== 8) throw new DataError(`.npy dtype ${descr} is not supported`);
-  return { descr: descr!, shape, offset: start + headerLen, width };
-}
+export { parseNpyHeader, type NpyHeader } from './npy-header.js';
 
 export function decodeNpy(bytes: Uint8Array): {
   data: Float32Array | Int32Array | Float64Array | BigInt64Array;
   shape: number[];
 } {
-  const { descr, shape, offset, width } = parseNpyHeader(bytes);
+  const header = parseNpyHeader(bytes);
+  requireCOrder(header);
+  const { descr, shape, offset, width } = header;
   const count = shape.reduce((a, b) => a * b, 1);
+  if (bytes.length - offset < count * width) throw new DataError('.npy file is truncated');
   // Copy so the typed array is aligned whatever the source buffer's offset. Uint8Array.prototype.slice, because
   // Buffer#slice returns a view whose .buffer still starts at the file header.
   const body = Uint8Array.prototype.slice.call(bytes, offset, offset + count * width);
@@ -71,4 +45,35 @@ export function decodeNpy(bytes: Uint8Array): {
   if (descr === '<i4') return { data: new Int32Array(body.buffer, 0, count), shape };
   if (descr === '<f8') return { data: new Float64Array(body.buffer, 0, count), shape };
   return { data: new BigInt64Array(body.buffer, 0, count), shape };
+}
+
+/** Labels are class indices: int32 keeps any realistic class count, and a wrapped int64 would be a silent relabel. */
+const MAX_LABEL = 2 ** 31 - 1;
+
+/**
+ * A labels .npy → Int32Array, checked before anything is sized by a label: 1-D, integer dtype, every value in
+ * 0..2³¹−1 (an int64 beyond int32 is an error, not a wrap), and k = max + 1 ≤ the number of rows (a label of 2³¹−1
+ * among 10 rows would otherwise have the trainer allocate 2³¹ classes).
+ */
+export function decodeNpyLabels(bytes: Uint8Array): Int32Array {
+  const header = parseNpyHeader(bytes);
+  const { descr, shape, offset } = header;
+  if (shape.length !== 1 || (descr !== '<i4' && descr !== '<i8'))
+    throw new DataError(`labels must be a 1-D integer array (<i4 or <i8); got ${descr} of shape (${shape.join(', ')})`);
+  const n = shape[0]!;
+  const width = header.width;
+  if (bytes.length - offset < n * width) throw new DataError('.npy file is truncated');
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, n * width);
+  let max = -1;
+  for (let i = 0; i < n; i++) {
+    const label = width === 4 ? view.getInt32(i * 4, true) : Number(view.getBigInt64(i * 8, true));
+    if (!(label >= 0 && label <= MAX_LABEL))
+      throw new DataError(`labels must be integers 0..k−1 within int32; found ${label} at row ${i}`);
+    if (label > max) max = label;
+  }
+  if (max + 1 > n)
+    throw new DataError(`labels go up to ${max}, so ${max + 1} classes, more than the ${n} rows: not class indices`);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = width === 4 ? view.getInt32(i * 4, true) : Number(view.getBigInt64(i * 8, true));
+  return out;
 }

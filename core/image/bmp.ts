@@ -1,6 +1,6 @@
 import { decode } from 'bmp-ts';
 import { InvalidImageError, errorMessage } from '../errors.js';
-import { tooLargeError } from './invalid-image.js';
+import { checkDecodeBudget, notEnoughDataError } from './invalid-image.js';
 
 /** Decoded 8-bit pixels that sharp takes as raw input: grey, grey + alpha, RGB or RGBA, interleaved. */
 export interface RawPixels {
@@ -51,7 +51,14 @@ export function decodeBmpRgba(
   // Checked before decoding: the decoder allocates width × height × 4 bytes up front.
   const width = Math.abs(buffer.readInt32LE(18));
   const height = Math.abs(buffer.readInt32LE(22));
-  if (width * height > limitInputPixels) throw tooLargeError(width, height, limitInputPixels);
+  checkLayout(buffer, width, height, what);
+  checkDecodeBudget(what, width, height, BMP_BYTES_PER_PIXEL, limitInputPixels);
+  // PIL ignores "colours used" above 8 bits; bmp-ts would build a palette of that many entries (2²⁵: 0.4 s) first.
+  if (buffer.readUInt16LE(28) > 8 && buffer.length >= 50 && buffer.readUInt32LE(46) !== 0) {
+    buffer = Buffer.from(buffer);
+    buffer.writeUInt32LE(0, 46);
+  }
+  checkDeclaredData(buffer, width, height, what);
   const compression = buffer.readUInt32LE(30);
   if (compression === RLE8 || compression === RLE4) buffer = expandRle(buffer, width, height, compression === RLE4);
   else if (compression === 0 && buffer.readUInt16LE(28) === 4) buffer = expandNibbles(buffer, width, height);
@@ -85,6 +92,59 @@ export function decodeBmpRgba(
 
 const RLE8 = 1;
 const RLE4 = 2;
+const BITFIELDS = 3;
+
+/** Peak bytes a pixel over the decode: RLE indices and their 8-bit file (2), bmp-ts's ABGR (4), RGBA (4), RGB (3). */
+const BMP_BYTES_PER_PIXEL = 14;
+
+const DEPTHS = new Set([1, 4, 8, 16, 24, 32]);
+
+/**
+ * The layouts PIL 9.4's BmpImagePlugin reads (its "Unsupported BMP …" errors), checked before anything loops over rows:
+ * a 0×399,754,622 image has no pixels for the budget to count but that many rows to walk.
+ */
+function checkLayout(file: Buffer, width: number, height: number, what: string): void {
+  const unsupported = (detail: string) =>
+    new InvalidImageError('decode-failed', `${what} could not be decoded: ${detail} (PIL refuses it too)`);
+  if (width === 0 || height === 0) throw unsupported(`${width}×${height} pixels`);
+  const bits = file.readUInt16LE(28);
+  if (!DEPTHS.has(bits)) throw unsupported(`${bits} bits per pixel`);
+  const compression = file.readUInt32LE(30);
+  if (compression > BITFIELDS) throw unsupported(`compression ${compression}`);
+  const colours = file.length >= 50 ? file.readUInt32LE(46) : 0;
+  if (bits <= 8 && colours > 2 ** bits) throw unsupported(`a palette of ${colours} colours for ${bits}-bit pixels`);
+}
+
+/**
+ * What PIL refuses before decoding, checked here because bmp-ts would zero-fill or allocate first: pixel data that
+ * starts past the end of the file, bit fields whose masks are all zero, and an uncompressed raster longer than the bytes
+ * after the pixel offset ("not enough image data").
+ */
+function checkDeclaredData(file: Buffer, width: number, height: number, what: string): void {
+  const pixelStart = file.readUInt32LE(10);
+  if (pixelStart >= file.length)
+    throw notEnoughDataError(what, `pixel data at byte ${pixelStart} of a ${file.length}-byte file`);
+  const headerEnd = 14 + file.readUInt32LE(14);
+  if (pixelStart < headerEnd)
+    throw new InvalidImageError(
+      'decode-failed',
+      `${what} could not be decoded: its pixel data (byte ${pixelStart}) starts inside its header (to byte ${headerEnd})`,
+    );
+  const compression = file.readUInt32LE(30);
+  const bits = file.readUInt16LE(28);
+  if (compression === BITFIELDS && file.length >= 66 && [54, 58, 62].every((at) => file.readUInt32LE(at) === 0))
+    throw new InvalidImageError('decode-failed', `${what} could not be decoded: its colour bit masks are all zero`);
+  if (compression === 0 || compression === BITFIELDS) {
+    const rowBytes = Math.ceil((width * bits) / 8);
+    const stride = Math.ceil(rowBytes / 4) * 4;
+    const needed = height === 0 ? 0 : stride * (height - 1) + rowBytes;
+    if (file.length - pixelStart < needed)
+      throw notEnoughDataError(
+        what,
+        `${width}×${height} at ${bits} bits need ${needed} bytes, the file has ${file.length - pixelStart}`,
+      );
+  }
+}
 
 /**
  * An RLE8/RLE4 BMP → the same picture as an uncompressed 8-bit BMP (same header and palette). Follows PIL 9.4's
@@ -130,6 +190,8 @@ function expandRle(file: Buffer, width: number, height: number, rle4: boolean): 
       if (p % 2 !== 0) p++;
     }
   }
+  // PIL's BmpRleDecoder hands what it expanded to a raw decoder, which raises when it falls short of the raster.
+  if (n < total) throw notEnoughDataError(rle4 ? 'BMP (RLE4)' : 'BMP (RLE8)', `${n} of ${total} pixels`);
   return eightBitFile(file, width, height, data, rle4 ? 16 : 256);
 }
 

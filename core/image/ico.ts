@@ -27,6 +27,7 @@ interface Entry {
 }
 
 export function decodeIco(bytes: Uint8Array, limitInputPixels: number): RawPixels | { png: Uint8Array } {
+  if (bytes.length < 6) throw truncated('its header');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   const count = view.getUint16(4, true);
   if (bytes.length < 6 + count * 16) throw truncated('its directory');
@@ -67,6 +68,7 @@ function decodeDibEntry(file: Uint8Array, dib: Uint8Array, entry: Entry, limitIn
   const paletteEntries = bpp <= 8 ? view.getUint32(32, true) || 1 << bpp : 0;
   const masks = compression === 3 && headerSize === 40 ? 12 : 0;
   const pixelStart = headerSize + masks + paletteEntries * 4;
+  if (pixelStart >= dib.length) throw truncated(`the header and palette of entry ${entry.index}`);
 
   // A BMP file header in front and the XOR image's own height: then it is a .bmp file to the BMP decoder.
   const bmp = Buffer.alloc(14 + dib.length);

@@ -1,5 +1,11 @@
 import { InvalidImageError } from '../errors.js';
 
+/**
+ * An image file larger than this is not read (a reject of kind 'too-large'): no photo comes near it, the decoders'
+ * budgets refuse far less, and a sparse file of gigabytes cost 5.9 GB when it was read whole before sniffing.
+ */
+export const MAX_IMAGE_BYTES = 256 * 2 ** 20;
+
 export type SniffedFormat = 'JPEG' | 'PNG' | 'GIF' | 'WebP' | 'TIFF' | 'BMP';
 
 const BMP_HEADER_SIZES = new Set([12, 40, 52, 56, 64, 108, 124]);
@@ -44,6 +50,35 @@ export function emptyFileError(): InvalidImageError {
 export function tooLargeError(width: number, height: number, limitPixels: number, cause?: unknown): InvalidImageError {
   const message = `image is ${width}×${height} = ${pixelCount(width * height)}, over the ${pixelCount(limitPixels)} limit`;
   return new InvalidImageError('too-large', message, { cause });
+}
+
+/**
+ * The memory a hand-written decoder (BMP, TGA, ICO, Netpbm) may take for one image, checked before it allocates: one
+ * byte per pixel the input limit allows (100 MB at the default 100 MP). `bytesPerPixel` is the decoder's peak over its
+ * buffers (a BMP goes through indices, an 8-bit copy, bmp-ts's ABGR and our RGBA, ~14 bytes a pixel), so the pixels a
+ * hand-decoded format may hold are the limit divided by that; sharp's formats keep the plain pixel limit.
+ */
+export function checkDecodeBudget(
+  format: string,
+  width: number,
+  height: number,
+  bytesPerPixel: number,
+  limitPixels: number,
+): void {
+  const pixels = width * height;
+  if (pixels > limitPixels) throw tooLargeError(width, height, limitPixels);
+  if (pixels * bytesPerPixel > limitPixels) {
+    const budget = Math.floor(limitPixels / bytesPerPixel);
+    throw new InvalidImageError(
+      'too-large',
+      `${format} of ${width}×${height} = ${pixelCount(pixels)} is over the ${pixelCount(budget)} this decoder holds within its memory budget (${Math.round(limitPixels / 2 ** 20)} MiB); convert it, e.g. to PNG`,
+    );
+  }
+}
+
+/** PIL's "not enough image data": the header declares more pixels than the file's bytes hold. */
+export function notEnoughDataError(format: string, detail: string): InvalidImageError {
+  return new InvalidImageError('truncated', `truncated ${format}: not enough image data (${detail})`);
 }
 
 /** A sliver (say 1×10000) passes the input limit but Resize(256) would blow it up to gigabytes. */

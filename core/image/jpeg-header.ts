@@ -15,10 +15,17 @@ export interface JpegHeader {
   complete: boolean;
 }
 
+import { notEnoughDataError } from './invalid-image.js';
+
 const SOI = 0xd8;
 const SOS = 0xda;
 const APP1 = 0xe1;
 
+/**
+ * Throws a 'truncated' InvalidImageError when the bytes after the first scan's marker cannot hold the frame it declares:
+ * every 8×8 luma block takes at least one bit of entropy-coded data, so a 1 kB file declaring 10000×10000 is refused
+ * here instead of having a decoder allocate 300 MB for it.
+ */
 export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== SOI) return undefined;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
@@ -46,6 +53,7 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
     } else if (marker === APP1) {
       orientation = exifOrientation(bytes, body, length - 2) ?? orientation;
     } else if (marker === SOS) {
+      if (frame) checkScanHolds(frame, bytes.length - at);
       break;
     }
     at = body + length - 2;
@@ -53,6 +61,16 @@ export function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
   if (!frame || frame.width === 0 || frame.height === 0) return undefined;
   const n = bytes.length;
   return { ...frame, orientation, complete: bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9 };
+}
+
+function checkScanHolds(frame: { width: number; height: number }, scanBytes: number): void {
+  const blocks = Math.ceil(frame.width / 8) * Math.ceil(frame.height / 8);
+  const needed = Math.ceil(blocks / 8);
+  if (scanBytes < needed)
+    throw notEnoughDataError(
+      'JPEG',
+      `${frame.width}×${frame.height} has ${blocks} blocks of at least a bit each, the scan has ${scanBytes} bytes`,
+    );
 }
 
 /** SOF0–SOF15 except DHT (C4), JPG (C8) and DAC (CC). */

@@ -1,6 +1,6 @@
 import { InvalidImageError } from '../errors.js';
 import type { RawPixels } from './bmp.js';
-import { tooLargeError } from './invalid-image.js';
+import { checkDecodeBudget, notEnoughDataError } from './invalid-image.js';
 
 /**
  * Netpbm (P1–P6: PBM, PGM, PPM, plain and binary, 8 and 16 bits), read as PIL 9.4's PpmImagePlugin reads it, so the
@@ -10,6 +10,9 @@ import { tooLargeError } from './invalid-image.js';
  * @thi.ng/pixel release the registry does not carry) and comes with a framework of its own; the format is a text
  * header and a raster, and matching PIL takes its exact rescaling (Python's round-half-even of v / maxval · 255).
  */
+
+/** PIL's cap on a plain-format token. */
+const MAX_TOKEN = 10;
 
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
 
@@ -27,10 +30,14 @@ export function decodeNetpbm(bytes: Uint8Array, limitInputPixels: number): RawPi
   const maxval = bitmap ? 1 : header.number();
   if (width <= 0 || height <= 0) throw failed(`P${kind} of ${width}×${height} pixels`);
   if (!(maxval > 0 && maxval < 65536)) throw failed(`maxval ${maxval} is not in 1..65535`);
-  if (width * height > limitInputPixels) throw tooLargeError(width, height, limitInputPixels);
   const channels = kind === 3 || kind === 6 ? 3 : 1;
+  // 16-bit values (2 bytes a sample) and the 8-bit output (1).
+  checkDecodeBudget('Netpbm', width, height, channels * 3, limitInputPixels);
   const count = width * height * channels;
   const start = header.position;
+  // Before allocating: a plain sample takes at least one character (a bit) or a digit and a separator.
+  const room = kind === 1 ? bytes.length - start : kind <= 3 ? Math.ceil((bytes.length - start) / 2) : Infinity;
+  if (count > room) throw notEnoughDataError('Netpbm', `${count} samples declared, ${bytes.length - start} bytes`);
   let samples: Uint8Array;
   if (kind === 4) samples = unpackBits(bytes, start, width, height);
   else if (kind === 1) samples = plainBits(bytes, start, count);
@@ -65,7 +72,7 @@ class HeaderReader {
         continue;
       }
       token += String.fromCharCode(c);
-      if (token.length > 10) throw failed(`header token too long: ${token}`);
+      if (token.length > MAX_TOKEN) throw failed(`header token too long: ${token.slice(0, MAX_TOKEN)}…`);
     }
     if (!/^\d+$/.test(token))
       throw token
@@ -99,16 +106,22 @@ function plainValues(bytes: Uint8Array, start: number, count: number, maxval: nu
   return values;
 }
 
-/** Plain PBM: every sample is one character, whitespace between them optional; 1 is black. */
+/**
+ * Plain PBM: every sample is one character, whitespace between them optional, `#` comments to the end of the line
+ * (as PIL's _decode_bitonly reads it, byte by byte: no token is built, however long the run of bits); 1 is black.
+ */
 function plainBits(bytes: Uint8Array, start: number, count: number): Uint8Array {
   const out = new Uint8Array(count);
-  const text = new PlainTokens(bytes, start);
   let i = 0;
-  for (let token = text.next(); token !== undefined && i < count; token = text.next()) {
-    for (const ch of token) {
-      if (ch !== '0' && ch !== '1') throw failed(`not a PBM bit: ${ch}`);
-      if (i < count) out[i++] = ch === '1' ? 0 : 255;
+  for (let p = start; p < bytes.length && i < count; p++) {
+    const c = bytes[p]!;
+    if (c === 0x23) {
+      while (p < bytes.length && bytes[p] !== 0x0a && bytes[p] !== 0x0d) p++;
+      continue;
     }
+    if (WHITESPACE.has(c)) continue;
+    if (c !== 0x30 && c !== 0x31) throw failed(`not a PBM bit: ${JSON.stringify(String.fromCharCode(c))}`);
+    out[i++] = c === 0x31 ? 0 : 255;
   }
   if (i < count) throw truncated(count, i, 'bits');
   return out;
@@ -149,6 +162,8 @@ class PlainTokens {
         this.position++;
         continue;
       }
+      // PIL stops at "Token too long found in data": a sample has at most 10 digits (maxval ≤ 65535 needs 5).
+      if (token.length >= MAX_TOKEN) throw failed(`a token longer than ${MAX_TOKEN} characters in the data`);
       token += String.fromCharCode(c);
       this.position++;
     }

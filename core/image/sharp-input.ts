@@ -27,6 +27,12 @@ export function sharpInput(bytes: Uint8Array, limitInputPixels: number): SharpIn
     const icon = decodeIco(bytes, limitInputPixels);
     return 'png' in icon ? { input: icon.png, options: {} } : raw(icon);
   }
+  // libvips renders SVG (librsvg), PIL refuses it: a text format that can pull in other files and expand entities.
+  if (looksLikeSvg(bytes))
+    throw new InvalidImageError(
+      'unsupported-format',
+      `SVG image: PIL does not read it, so neither does cnn-codes (it decodes ${DECODED_FORMATS}); rasterize it, e.g. to PNG`,
+    );
   const other = otherPilFormat(bytes);
   if (other) {
     throw new InvalidImageError(
@@ -37,6 +43,14 @@ export function sharpInput(bytes: Uint8Array, limitInputPixels: number): SharpIn
   // Last: TGA has no signature, only a header whose fields make sense.
   if (looksLikeTga(bytes)) return raw(decodeTga(bytes, limitInputPixels));
   return { input: bytes, options: {} };
+}
+
+/** An SVG document: optional BOM, XML declaration, comments or doctype, then an <svg element, in the first 4 kB. */
+function looksLikeSvg(bytes: Uint8Array): boolean {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 4096)).toString('latin1');
+  return /^(\xef\xbb\xbf)?\s*(<\?xml[^>]*>\s*)?(<!--[\s\S]*?-->\s*|<!DOCTYPE[^>[]*(\[[\s\S]*?\])?\s*>\s*)*<svg[\s>]/i.test(
+    head,
+  );
 }
 
 function raw({ pixels, width, height, channels }: RawPixels): SharpInput {

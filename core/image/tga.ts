@@ -1,6 +1,6 @@
 import { InvalidImageError } from '../errors.js';
 import type { RawPixels } from './bmp.js';
-import { tooLargeError } from './invalid-image.js';
+import { checkDecodeBudget, notEnoughDataError } from './invalid-image.js';
 
 /**
  * Truevision TGA as PIL 9.4's TgaImagePlugin reads it: colour-mapped (8-bit indices into a 16/24/32-bit palette),
@@ -36,20 +36,25 @@ export function decodeTga(bytes: Uint8Array, limitInputPixels: number): RawPixel
   const [idLength, hasMap, type, depth, flags] = [bytes[0]!, bytes[1]!, bytes[2]!, bytes[16]!, bytes[17]!];
   const width = view.getUint16(12, true);
   const height = view.getUint16(14, true);
-  if (width * height > limitInputPixels) throw tooLargeError(width, height, limitInputPixels);
   const layout = pixelLayout(type & 7, depth);
+  // The raster (RLE unpacked, up to 4 bytes a pixel) and the output (up to 4).
+  checkDecodeBudget('TGA', width, height, layout.bytes + layout.channels, limitInputPixels);
   let position = 18 + idLength;
   let palette: Uint8Array | undefined;
   if (hasMap) {
     const [start, length, mapDepth] = [view.getUint16(3, true), view.getUint16(5, true), bytes[7]!];
     const entryBytes = Math.ceil(mapDepth / 8);
     if (![16, 24, 32].includes(mapDepth)) throw failed(`${mapDepth}-bit palette entries`);
+    if (start + length > 256) throw failed(`a palette of entries ${start}..${start + length - 1}, past 255`);
     if (position + length * entryBytes > bytes.length) throw truncated('its palette');
     palette = readPalette(bytes.subarray(position, position + length * entryBytes), start, mapDepth);
     position += length * entryBytes;
   }
   if (layout.kind === 'palette' && !palette) throw failed('a colour-mapped image without a palette');
   const count = width * height;
+  // An RLE packet is a header byte and at least one pixel for up to 128 pixels: fewer bytes cannot hold the image.
+  if (type & 8 && count > Math.ceil((bytes.length - position) / (1 + layout.bytes)) * 128)
+    throw notEnoughDataError('TGA', `${count} pixels from ${bytes.length - position} bytes of RLE data`);
   const raster =
     type & 8
       ? unpackRle(bytes, position, count, layout.bytes)

@@ -195,7 +195,8 @@ export function parseWorkMessage(body: unknown): WorkMessage {
     throw new InvalidMessageError([
       `v: this worker speaks message version ${MESSAGE_VERSION}, got ${JSON.stringify(v)}`,
     ]);
-  if (typeof type !== 'string' || !(type in schemas)) {
+  // An own property only: `in` would also match `constructor`, `toString` or `__proto__` from Object.prototype.
+  if (typeof type !== 'string' || !Object.hasOwn(schemas, type)) {
     throw new InvalidMessageError([
       `type: expected one of ${Object.keys(schemas).join(', ')}, got ${JSON.stringify(type)}`,
     ]);

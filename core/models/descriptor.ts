@@ -88,7 +88,11 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
     if (typeof d[key] !== 'string' || (d[key] as string).length === 0) fail(`"${key}" must be a non-empty string`);
   }
   if (!/^[0-9a-f]{64}$/.test(d.sha256 as string)) fail('"sha256" must be 64 lowercase hex digits');
-  if (!/^[A-Za-z0-9._-]+$/.test(d.name as string)) fail('"name" may use letters, digits, ".", "_" and "-" only');
+  if (!/^[A-Za-z0-9._-]+$/.test(d.name as string) || d.name === '.' || d.name === '..')
+    fail('"name" may use letters, digits, ".", "_" and "-" only');
+  // Resolved against the descriptor's folder and the models cache: a plain relative path that stays inside them.
+  if (!isConfinedPath(d.file as string))
+    fail('"file" must be a relative path inside the descriptor\'s folder: no "..", no absolute path');
   if (d.url !== undefined && typeof d.url !== 'string') fail('"url" must be a string');
 
   const input = d.input as Record<string, unknown> | undefined;
@@ -101,11 +105,15 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
     fail('"input.batch" must be "dynamic" or a positive integer');
   }
   if (!isPair(inp.size)) fail('"input.size" must be [height, width]');
+  if ((inp.size as number[]).some((n) => n > MAX_INPUT_SIDE))
+    fail(`"input.size" may be at most ${MAX_INPUT_SIDE}×${MAX_INPUT_SIDE} (one 8000² crop took 22.7 GB)`);
 
   const pre = d.preprocess as Record<string, unknown> | undefined;
   if (!isObject(pre)) fail('"preprocess" must be an object');
   const p = pre as Record<string, unknown>;
   if (!(isPositiveInt(p.resize) || isPair(p.resize))) fail('"preprocess.resize" must be an integer or [h, w]');
+  if ([p.resize].flat().some((n) => (n as number) > 2 * MAX_INPUT_SIDE))
+    fail(`"preprocess.resize" may be at most ${2 * MAX_INPUT_SIDE}`);
   if (!isPair(p.crop)) fail('"preprocess.crop" must be [height, width]');
   const crop = p.crop as [number, number];
   const size = inp.size as [number, number];
@@ -127,7 +135,8 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
     if (!isObject(cut)) fail(`cut point "${cutName}" must be an object`);
     const c = cut as Record<string, unknown>;
     if (typeof c.tensor !== 'string') fail(`cut point "${cutName}": "tensor" must be a string`);
-    if (!isPositiveInt(c.dim)) fail(`cut point "${cutName}": "dim" must be a positive integer`);
+    if (!isPositiveInt(c.dim) || c.dim > MAX_DIM)
+      fail(`cut point "${cutName}": "dim" must be a positive integer up to ${MAX_DIM}`);
     if (c.layout !== undefined && c.layout !== 'NCHW' && c.layout !== 'NC')
       fail(`cut point "${cutName}": "layout" must be "NCHW" or "NC"`);
     const dq = c.dequantize;
@@ -156,6 +165,16 @@ export function parseDescriptor(json: unknown, source = 'descriptor'): ModelDesc
     }
   }
   return json as ModelDescriptor;
+}
+
+/** Largest crop side a descriptor may ask for: far above any ImageNet backbone (224–518), far below 22 GB a batch. */
+export const MAX_INPUT_SIDE = 1024;
+/** Largest code width (ViT-H's tokens are 1,280; ConvNeXt-XL's 2,048). */
+const MAX_DIM = 65_536;
+
+function isConfinedPath(file: string): boolean {
+  if (file.length > 255 || file.startsWith('/') || file.includes('\\') || file.includes('\0')) return false;
+  return file.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

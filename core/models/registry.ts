@@ -5,6 +5,10 @@ import { ChecksumError, ConfigError, ModelError, errorMessage } from '../errors.
 import { BUILTIN_MODELS } from './builtin.js';
 import { parseDescriptor, type ModelDescriptor } from './descriptor.js';
 import { downloadVerified, type DownloadProgress } from './download.js';
+import { readJsonFile } from '../adapters/regular-file.js';
+
+/** Descriptors are a few hundred bytes; a megabyte is not one. */
+const DESCRIPTOR_LIMIT = 2 ** 20;
 
 /** A descriptor together with the folder its relative `file` is resolved against first. */
 export interface RegisteredModel {
@@ -45,17 +49,12 @@ export class ModelRegistry {
   }
 
   async registerFile(descriptorPath: string): Promise<ModelDescriptor> {
-    let text: string;
-    try {
-      text = await fs.readFile(descriptorPath, 'utf8');
-    } catch (err) {
-      throw new ModelError(`cannot read model descriptor ${descriptorPath}: ${errorMessage(err)}`, { cause: err });
-    }
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      // Never echoes the file: a descriptor that is a symlink to /etc/passwd printed its first line.
+      json = await readJsonFile(descriptorPath, DESCRIPTOR_LIMIT, 'model descriptor');
     } catch (err) {
-      throw new ConfigError(`${descriptorPath}: not valid JSON (${errorMessage(err)})`, { cause: err });
+      throw new ConfigError(errorMessage(err), { cause: err });
     }
     const descriptor = parseDescriptor(json, descriptorPath);
     this.register(descriptor, path.dirname(path.resolve(descriptorPath)));
@@ -107,19 +106,21 @@ function failUnknown(name: string, known: string[], detail?: string): never {
  */
 export async function resolveModelFile(model: RegisteredModel, sources: ModelSources): Promise<ResolvedModel> {
   const { descriptor } = model;
-  const local: Array<[string, ResolvedModel['source']]> = [];
-  if (model.home) local.push([path.join(model.home, descriptor.file), 'path']);
+  // Each candidate with the folder it must stay in (parseDescriptor already refuses ".." and absolute paths).
+  const local: Array<[string, ResolvedModel['source'], string]> = [];
+  if (model.home) local.push([path.join(model.home, descriptor.file), 'path', model.home]);
   for (const dir of sources.modelsDirs) {
     local.push(
-      [path.join(dir, descriptor.name, descriptor.file), 'models-dir'],
-      [path.join(dir, descriptor.file), 'models-dir'],
+      [path.join(dir, descriptor.name, descriptor.file), 'models-dir', dir],
+      [path.join(dir, descriptor.file), 'models-dir', dir],
     );
   }
   const cached = sources.cacheDir ? path.join(sources.cacheDir, descriptor.sha256, descriptor.file) : undefined;
-  if (cached) local.push([cached, 'cache']);
+  if (cached) local.push([cached, 'cache', sources.cacheDir!]);
 
-  for (const [candidate, source] of local) {
+  for (const [candidate, source, folder] of local) {
     if (!(await isFile(candidate))) continue;
+    await requireInside(candidate, folder);
     const actual = await sha256File(candidate);
     if (actual !== descriptor.sha256) throw new ChecksumError(candidate, descriptor.sha256, actual);
     return { descriptor, path: candidate, source };
@@ -145,6 +146,13 @@ export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** A symlink in a models folder may point within it, not out of it (to /etc/passwd, say, whose hash would be shown). */
+async function requireInside(candidate: string, folder: string): Promise<void> {
+  const [real, base] = await Promise.all([fs.realpath(candidate), fs.realpath(folder)]);
+  if (real !== base && !real.startsWith(base + path.sep))
+    throw new ModelError(`model file ${candidate} is a link that leaves its folder ${folder}: refused`);
 }
 
 async function isFile(p: string): Promise<boolean> {

@@ -138,8 +138,14 @@ export async function extractItems(
   // are read, a few at a time.
   const toRead: number[] = [];
   if (!options.signal?.aborted) items.forEach((item, i) => run.settleKnown(item, stamped?.[i]) || toRead.push(i));
-  await forEachConcurrent(toRead, options.readConcurrency ?? 8, (i) => run.admit(items[i]!, stamped?.[i]));
-  await run.finish();
+  try {
+    await forEachConcurrent(toRead, options.readConcurrency ?? 8, (i) => run.admit(items[i]!, stamped?.[i]));
+    await run.finish();
+  } finally {
+    // On every exit path: an error while admitting or dispatching (a descriptor's batch the graph refuses, a file that
+    // cannot be read) used to leave the worker pool open, and the process printed its error and never exited.
+    await run.close();
+  }
   if (options.signal?.aborted) {
     const saved = run.cached + run.embedded;
     throw new InterruptedError(
@@ -290,11 +296,20 @@ class ExtractionRun {
     return true;
   }
 
+  /** Closes the embedder (the worker pool) if it is open; idempotent, after `finish` or instead of it. */
+  async close(): Promise<void> {
+    const opened = this.embedder;
+    this.embedder = undefined;
+    if (!opened) return;
+    await Promise.allSettled(this.inFlight);
+    await opened.then((embedder) => embedder.close()).catch(() => undefined);
+  }
+
   async finish(): Promise<void> {
     // Interrupted: the partial batch is dropped (never embedded), the ones in flight are finished and saved.
     if (this.batch.length > 0 && !this.options.signal?.aborted) await this.dispatch(await this.openEmbedder());
     await Promise.all(this.inFlight);
-    if (this.embedder) await (await this.embedder).close();
+    await this.close();
     // Codes already computed are kept even when a batch failed: a re-run resumes instead of starting over.
     await Promise.all(this.buffers.map((b) => b.flush()));
     this.stampLearnt();
@@ -449,11 +464,19 @@ export async function forEachConcurrent<T>(
   fn: (item: T, index: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let failure: { err: unknown } | undefined;
+  // The first failure stops every lane, and this returns only when none is still working: a caller that cleans up
+  // after an error (closing a worker pool) is not raced by a lane that opens it again.
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !failure) {
       const i = next++;
-      await fn(items[i]!, i);
+      try {
+        await fn(items[i]!, i);
+      } catch (err) {
+        failure ??= { err };
+      }
     }
   });
   await Promise.all(lanes);
+  if (failure) throw failure.err;
 }

@@ -1,7 +1,7 @@
 import { loadHead } from '../heads/index.js';
 import type { RegisteredModel } from '../models/registry.js';
 import type { Embedder, EmbedFailure, EmbedItem } from '../ports/embedder.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InvalidImageError } from '../errors.js';
 import type { ProgressSink } from './progress.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
 
@@ -81,10 +81,22 @@ async function predictInBatches(
   const results: PredictResult[] = [];
   for (let start = 0; start < images.length; start += classifier.batchSize) {
     const slice = images.slice(start, start + classifier.batchSize);
-    const items: EmbedItem[] = await Promise.all(
-      slice.map(async (img, i) => ({ id: String(start + i), bytes: await img.read() })),
+    // A file that cannot be read (a FIFO, a device, one over the size limit) is a reject like an undecodable one.
+    const unread: ClassifyResult[] = [];
+    const read = await Promise.all(
+      slice.map(async (img, i): Promise<EmbedItem | undefined> => {
+        const id = String(start + i);
+        try {
+          return { id, bytes: await img.read() };
+        } catch (err) {
+          if (!(err instanceof InvalidImageError)) throw err;
+          unread.push({ id, error: { kind: err.kind, message: err.message } });
+          return undefined;
+        }
+      }),
     );
-    const classified = await classifier.classify(items);
+    const items = read.filter((item): item is EmbedItem => item !== undefined);
+    const classified = [...(items.length > 0 ? await classifier.classify(items) : []), ...unread];
     for (const r of classified.sort((a, b) => Number(a.id) - Number(b.id))) {
       const key = images[Number(r.id)]!.key;
       if ('error' in r) {

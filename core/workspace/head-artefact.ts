@@ -80,5 +80,19 @@ export async function requireHeadArtefact(workspace: BlobStore): Promise<HeadArt
 
 /** A head artefact read from a file outside any workspace (`predict --head FILE`, `export --head FILE`). */
 export function parseHeadArtefact(raw: unknown, file: string): HeadArtefact {
-  return parseArtefact(raw, 'file:', file, HEAD_ARTEFACT_VERSION, checkHeadArtefact);
+  const artefact = parseArtefact(raw, 'file:', file, HEAD_ARTEFACT_VERSION, checkHeadArtefact);
+  // A head from elsewhere names its backbone, which the registry then loads: a name, never a path.
+  if (!MODEL_NAME.test(artefact.model.name))
+    throw new DataError(
+      `${file}: model.name must be a model name (letters, digits, ".", "_", "-"), not a path: ${JSON.stringify(artefact.model.name.slice(0, 80))}`,
+    );
+  const nClasses = (artefact.head as { nClasses?: unknown }).nClasses;
+  if (nClasses !== artefact.classes.length)
+    throw new DataError(
+      `${file}: the head has ${JSON.stringify(nClasses)} classes but "classes" names ${artefact.classes.length}`,
+    );
+  return artefact;
 }
+
+/** The registry's rule for model names (parseDescriptor checks descriptors' names the same way). */
+const MODEL_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;

@@ -4,9 +4,26 @@ import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
-import { listImageFolder } from '../../../core/dataset/image-folder.js';
+import { type Dataset, listImageFolder } from '../../../core/dataset/image-folder.js';
 import { DataError } from '../../../core/errors.js';
 import { HYMENOPTERA, withTempDir } from '../../helpers/paths.js';
+import { RUNS_AS_ROOT, giveToNobody, runAsNobody } from '../../helpers/unprivileged.js';
+
+/**
+ * Lists `root` as a user that permission bits bind: in process, or as nobody when the tests run as root (CI), with the
+ * temp folder `home` made nobody's first. The EACCES checks thus run everywhere.
+ */
+async function listUnprivileged(home: string, root: string, options: { followExternalSymlinks?: boolean } = {}) {
+  if (!RUNS_AS_ROOT) return listImageFolder(new FsBlobStore(root, options));
+  await giveToNobody(home);
+  return (await runAsNobody(
+    (core) => `
+      import { FsBlobStore } from '${core}/adapters/fs-blob-store.js';
+      import { listImageFolder } from '${core}/dataset/image-folder.js';
+      const ds = await listImageFolder(new FsBlobStore(${JSON.stringify(root)}, ${JSON.stringify(options)}));
+      process.stdout.write(JSON.stringify(ds));`,
+  )) as Dataset;
+}
 
 test('hymenoptera lists as torchvision ImageFolder does: 245 train, 153 val, classes sorted', async () => {
   const ds = await listImageFolder(new FsBlobStore(HYMENOPTERA));
@@ -48,10 +65,10 @@ test('empty, single-class and missing folders are DataErrors that say what was e
     await assert.rejects(listImageFolder(store), /at least 2 classes/);
   }));
 
-test('every file the listing finds is used or reported: symlinks are followed, dangling links and FIFOs are rejects', () =>
+test('every file the listing finds is used or reported: symlinks out of the root are followed when asked, dangling links and FIFOs are rejects', () =>
   withTempDir(async (dir) => {
     const data = path.join(dir, 'data');
-    const store = new FsBlobStore(data);
+    const store = new FsBlobStore(data, { followExternalSymlinks: true });
     for (const c of ['ants', 'bees']) for (let i = 0; i < 3; i++) await store.put(`train/${c}/${i}.jpg`, `${c}${i}`);
     await store.put('val/ants/0.jpg', 'v');
     await writeFile(path.join(dir, 'outside.jpg'), 'o');
@@ -82,10 +99,39 @@ test('every file the listing finds is used or reported: symlinks are followed, d
     assert.match(ds.unreadable[0]!.message, /symbolic link to .*gone\.jpg, which does not exist/);
     assert.ok(!ds.items.some((i) => i.key.includes('dangling') || i.key.includes('pipe')), 'never handed to a reader');
 
-    if (process.getuid?.() !== 0) {
-      // Permissions mean nothing to root (CI): this part runs where they do.
-      await chmod(path.join(data, 'train', 'ants', '0.jpg'), 0o000);
-      const denied = await listImageFolder(store);
-      assert.deepEqual(denied.unreadable.find((u) => u.key === 'train/ants/0.jpg')?.kind, 'unreadable');
-    }
+    // By default (issue 23, D12) links that leave the dataset are rejects, and what they point to is never read.
+    const confined = await listImageFolder(new FsBlobStore(data));
+    assert.equal(confined.unreadable.find((u) => u.key === 'train/bees/linked.jpg')?.kind, 'outside-root');
+    assert.match(confined.ignored.find((i) => i.key === 'val/bees')?.reason ?? '', /^outside-root: /);
+    assert.ok(!confined.items.some((i) => i.key === 'val/bees/m.jpg'));
+
+    // Permissions mean nothing to root (CI): there the listing runs as nobody.
+    await chmod(path.join(data, 'train', 'ants', '0.jpg'), 0o000);
+    const denied = await listUnprivileged(dir, data, { followExternalSymlinks: true });
+    assert.deepEqual(denied.unreadable.find((u) => u.key === 'train/ants/0.jpg')?.kind, 'unreadable');
+  }));
+
+test('D10: the listing never crashes: non-UTF-8 names are reported, folders it cannot list are named', () =>
+  withTempDir(async (dir) => {
+    const data = path.join(dir, 'data');
+    const store = new FsBlobStore(data);
+    for (const c of ['ants', 'bees']) for (let i = 0; i < 2; i++) await store.put(`train/${c}/${i}.jpg`, `${c}${i}`);
+    await writeFile(
+      Buffer.concat([Buffer.from(path.join(data, 'train', 'ants') + '/'), Buffer.from([0x61, 0xff, 0x2e, 0x6a])]),
+      'x',
+    );
+    await mkdir(path.join(data, 'train', 'bees', 'locked'));
+    await symlink('/', path.join(data, 'train', 'bees', 'root.jpg'));
+    const ds = await listImageFolder(store);
+    const bad = ds.unreadable.find((u) => u.key.startsWith('train/ants/a'));
+    assert.equal(bad?.kind, 'unreadable');
+    assert.match(bad!.message, /not valid UTF-8 \(bytes 61ff2e6a\)/);
+    assert.equal(ds.unreadable.find((u) => u.key === 'train/bees/root.jpg')?.kind, 'outside-root');
+    await chmod(path.join(data, 'train', 'bees', 'locked'), 0o000);
+    const denied = await listUnprivileged(dir, data);
+    await chmod(path.join(data, 'train', 'bees', 'locked'), 0o755);
+    // A reject as docs/hostile-input.md says, not `ignored`: the check said so while it never ran as root.
+    const locked = denied.unreadable.find((u) => u.key === 'train/bees/locked');
+    assert.equal(locked?.kind, 'unreadable');
+    assert.match(locked.message, /folder cannot be listed \(EACCES\)/);
   }));

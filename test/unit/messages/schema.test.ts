@@ -1,21 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseS3Notification, looksLikeS3Notification } from '../../../core/messages/s3-event.js';
-import { MESSAGE_VERSION, parseWorkMessage, type ExtractMessage } from '../../../core/messages/schema.js';
+import { MESSAGE_VERSION, parseWorkMessage } from '../../../core/messages/schema.js';
 import { parseStoreUri, splitLastSegment } from '../../../core/messages/store-uri.js';
 import { InvalidMessageError } from '../../../core/messages/validate.js';
+import { EXTRACT_MESSAGE, RUN_MESSAGE } from '../../helpers/message-fixtures.js';
 
-const extract: ExtractMessage = {
-  v: MESSAGE_VERSION,
-  type: 'extract',
-  runId: 'r1',
-  dataset: 's3://my-bucket/datasets/hym',
-  workspace: 's3://my-bucket/runs/r1',
-  cache: 's3://my-bucket/cache',
-  model: 'mobilenetv2-12-int8',
-  cuts: ['final'],
-  shard: { index: 0, count: 2, items: [{ key: 'train/ants/a.jpg', split: 'train', label: 0 }] },
-};
+const extract = EXTRACT_MESSAGE;
 
 function rejects(body: unknown, ...patterns: RegExp[]): void {
   assert.throws(
@@ -30,20 +21,7 @@ function rejects(body: unknown, ...patterns: RegExp[]): void {
 
 test('valid messages of every type parse to themselves', () => {
   assert.deepEqual(parseWorkMessage(structuredClone(extract)), extract);
-  const run = {
-    v: 1,
-    type: 'run',
-    runId: 'r1',
-    dataset: '/data/hym',
-    workspace: '/w/r1',
-    cache: '/w/cache',
-    model: 'm',
-    cuts: ['all'],
-    shardSize: 32,
-    list: { valFraction: 0.2 },
-    train: { head: 'svm', C: 0.5, folds: 3 },
-    split: 'test',
-  };
+  const run = structuredClone(RUN_MESSAGE);
   assert.deepEqual(parseWorkMessage(run), run);
   const { shardSize: _s, list: _l, train: _t, split: _sp, ...minimal } = run;
   assert.deepEqual(parseWorkMessage(minimal), minimal, 'shardSize, list, train and split are optional');
@@ -145,4 +123,12 @@ test('store URIs: s3 and folders; the cache URI splits into its parent store and
   assert.deepEqual(splitLastSegment('s3://my-bucket/cache'), { parent: 's3://my-bucket', name: 'cache' });
   assert.deepEqual(splitLastSegment('/tmp/w/codes'), { parent: '/tmp/w', name: 'codes' });
   assert.throws(() => splitLastSegment('s3://my-bucket'), /must end in a folder name/);
+});
+
+test('D11: names inherited from Object.prototype are not message types: poison, not done or retried', () => {
+  for (const type of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+    rejects({ ...structuredClone(extract), type }, /type: expected one of/);
+  }
+  const proto = JSON.parse(`{"v": ${MESSAGE_VERSION}, "type": "__proto__", "runId": "r1"}`) as unknown;
+  rejects(proto, /type: expected one of/);
 });
