@@ -162,9 +162,9 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     dataset.items.map(({ key, split, label }) => ({ key, split, label })),
     listed,
   );
-  // The cache's own record of identities: in a worker this is the index its extract shards load anyway.
+  // The cache's own record of identities, read only: the planner never writes the cache (its role has no grant to).
   const cacheIndex = await deps
-    .openFeatures(message.cache, 'write')
+    .openFeatures(message.cache, 'lookup')
     .loadIndex(namespaceOf(model.descriptor, cuts[0]!, deps.extractTarget));
   const ready = withCachedIdentities(cacheIndex, await inFlightSources(deps.openStore(message.cache)), items);
   const itemBytes = ready.items.reduce((n, item) => n + JSON.stringify(item).length + 1, 0);
