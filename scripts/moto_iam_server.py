@@ -8,13 +8,19 @@ asks for a permission named after the API call, so SQS's batch calls (DeleteMess
 ChangeMessageVisibilityBatch) need permissions IAM does not have; AWS authorizes each with its single call's
 permission (sqs:DeleteMessage, ...), and so does this server. GetQueueUrl names its queue by QueueName, which moto
 does not read, so it authorized the call against "*" and no queue grant matched; here, as in AWS, the queue's ARN.
-Nothing else changes. Arguments are moto_server's (-H HOST -p PORT). IAM is enforced after POST /moto-api/reset-auth with
+moto evaluates no s3:prefix condition (and reads a failed condition of an Allow as a Deny); here a ListObjects that
+names a prefix is allowed only by an Allow of s3:ListBucket whose s3:prefix condition (StringLike, or
+StringLikeIfExists) matches it or that has no condition, and one that names none by an unconditioned statement or an
+IfExists one. Nothing else changes. Arguments are moto_server's (-H HOST -p PORT). IAM is enforced after POST /moto-api/reset-auth with
 body "0" (docs/serverless.md).
 """
 
+from fnmatch import fnmatchcase
+from urllib.parse import parse_qs, urlparse
+
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import BaseResponse
-from moto.iam.access_control import IAMRequestBase
+from moto.iam.access_control import IAMPolicy, IAMRequestBase
 from moto.server import main
 from moto.sqs.responses import SQSResponse
 
@@ -66,7 +72,50 @@ def determine_resource(self):
         return "*"
 
 
+_check_action_permitted = IAMRequestBase.check_action_permitted
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def allows_listing(statement, prefix):
+    """Whether an Allow statement lets this ListObjects through: its action, then its s3:prefix condition."""
+    if statement.get("Effect") != "Allow" or "Action" not in statement:
+        return False
+    if not any(fnmatchcase("s3:ListBucket", a) for a in as_list(statement["Action"])):
+        return False
+    conditions = statement.get("Condition") or {}
+    if not conditions:
+        return True
+    for operator, keys in conditions.items():
+        patterns = keys.get("s3:prefix")
+        if patterns is None:
+            continue
+        if prefix is None:
+            return operator.endswith("IfExists")
+        if operator.startswith("StringLike") and any(fnmatchcase(prefix, p) for p in as_list(patterns)):
+            return True
+        if operator.startswith("StringEquals") and prefix in as_list(patterns):
+            return True
+        return False
+    return True
+
+
+def check_action_permitted(self, resource):
+    _check_action_permitted(self, resource)
+    if self._action != "s3:ListBucket":
+        return
+    prefix = parse_qs(urlparse(self._path).query).get("prefix", [None])[0]
+    for policy in self._access_key.collect_policies():
+        statements = IAMPolicy(policy)._policy_json["Statement"]
+        if any(allows_listing(s, prefix) for s in as_list(statements)):
+            return
+    self._raise_access_denied()
+
+
 IAMRequestBase.__init__ = init
+IAMRequestBase.check_action_permitted = check_action_permitted
 SQSResponse._determine_resource = determine_resource
 BaseResponse.setup_class = setup_class
 ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { after, before, test } from 'node:test';
 import type { Credentials } from '../../aws/endpoints.js';
@@ -73,9 +73,15 @@ const list = (prefix: string): Attempt => [
 /** Per role: what its function does (allowed), and what it must not (refused). */
 const EXPECTED: Record<string, { allowed: Attempt[]; refused: Attempt[] }> = {
   HeadsTrainHeadFunctionServiceRole: {
-    allowed: [get('cache/m/final-0/index.json'), put('cache/sources/d.json'), put('runs/r/x'), send('extract')],
+    allowed: [
+      get('cache/m/final-0/index.json'),
+      put('cache/sources/d.json'),
+      put('runs/r/x'),
+      send('extract'),
+      list('datasets/d/'),
+    ],
     // The planner reads the code cache; only extract writes it.
-    refused: [put('cache/m/final-0/index.json'), get('models/m.onnx'), receive('evaluate')],
+    refused: [put('cache/m/final-0/index.json'), get('models/m.onnx'), receive('evaluate'), list('models/')],
   },
   HeadsEvaluateFunctionServiceRole: {
     allowed: [get('datasets/d/train/a/1.jpg'), put('runs/r/metrics.json'), receive('evaluate')],
@@ -83,7 +89,7 @@ const EXPECTED: Record<string, { allowed: Attempt[]; refused: Attempt[] }> = {
   },
   ExtractLambdaFunctionServiceRole: {
     allowed: [get('datasets/d/train/a/1.jpg'), put('cache/m/final-0/x.npy'), send('train'), list('datasets/d/')],
-    refused: [get('models/m.onnx'), put('datasets/d/x'), send('evaluate'), receive('run')],
+    refused: [get('models/m.onnx'), put('datasets/d/x'), send('evaluate'), receive('run'), list('models/')],
   },
   ExtractWorkersJobRole: {
     allowed: [get('datasets/d/train/a/1.jpg'), put('cache/m/final-0/x.npy'), receive('extract')],
@@ -91,7 +97,7 @@ const EXPECTED: Record<string, { allowed: Attempt[]; refused: Attempt[] }> = {
   },
   TrainBatchJobJobRole: {
     allowed: [get('cache/m/final-0/index.json'), put('runs/r/head.json'), receive('trainBatch'), send('evaluate')],
-    refused: [put('cache/m/final-0/x.npy'), get('datasets/d/train/a/1.jpg'), receive('train')],
+    refused: [put('cache/m/final-0/x.npy'), get('datasets/d/train/a/1.jpg'), receive('train'), list('datasets/')],
   },
   FineTuneJobJobRole: {
     allowed: [get('datasets/d/train/a/1.jpg'), put('models/tuned.onnx'), receive('fineTune')],
@@ -114,7 +120,8 @@ for (const [role, { allowed, refused: denied }] of Object.entries(EXPECTED)) {
     const { s3, sqs } = clients(moto.endpoint, credentials);
     try {
       for (const [what, act] of allowed) assert.equal(await refused(() => act(s3, sqs)), false, `${role} may ${what}`);
-      for (const [what, act] of denied) assert.equal(await refused(() => act(s3, sqs)), true, `${role} may not ${what}`);
+      for (const [what, act] of denied)
+        assert.equal(await refused(() => act(s3, sqs)), true, `${role} may not ${what}`);
     } finally {
       s3.destroy();
       sqs.destroy();
