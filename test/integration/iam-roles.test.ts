@@ -6,11 +6,20 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { FINE_TUNE } from '../../contracts/cross-process.js';
+import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import type { Credentials } from '../../aws/endpoints.js';
 import { clients, cli } from '../helpers/serverless.js';
-import { enforceIam, refused, roleCredentials, writeTemplate } from '../helpers/iam.js';
-import { startMoto, type MotoServer } from '../helpers/moto.js';
+import { credentialsEnv, enforceIam, refused, roleCredentials, writeTemplate } from '../helpers/iam.js';
+import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
+import { HYMENOPTERA, MODELS_DIR, REPO_ROOT, requireShared } from '../helpers/paths.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * Each role of the synthesized templates (GPU and CPU deployments), as `up --iam` installs it in IAM-enforcing moto:
@@ -23,6 +32,7 @@ let queues: Record<string, string>;
 let roles: string[];
 
 before(async () => {
+  requireShared();
   moto = await startMoto({ iam: true });
   const upWith = async (template: string) =>
     JSON.parse(await cli(moto.endpoint, ['up', '--bucket', BUCKET, '--no-notify', '--iam', template, '--json'])) as {
@@ -128,6 +138,66 @@ for (const [role, { allowed, refused: denied }] of Object.entries(EXPECTED)) {
     }
   });
 }
+
+test("a fine-tune message, run by the fine-tune job (Python) as the job's role: data from datasets/, the model to models/", async () => {
+  const c = clients(moto.endpoint, admin);
+  const data = new S3BlobStore(c.s3, BUCKET, 'datasets/ft');
+  for (const split of ['train', 'val'])
+    for (const label of ['ants', 'bees']) {
+      const dir = path.join(HYMENOPTERA, split, label);
+      for (const file of (await readdir(dir)).sort().slice(0, 2))
+        await data.put(`${split}/${label}/${file}`, await readFile(path.join(dir, file)));
+    }
+  await c.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queues.fineTune,
+      MessageBody: JSON.stringify({
+        type: FINE_TUNE.messageType,
+        version: FINE_TUNE.messageVersion,
+        requestId: 'iam-1',
+        data: { location: `s3://${BUCKET}/datasets/ft` },
+        backbone: { registry: 'mobilenetv2-12-int8' },
+        output: { location: `s3://${BUCKET}/models`, name: 'ft-iam' },
+        training: { epochs: 1, freezeBlocks: 'all', numWorkers: 1 },
+        conversionCheck: { images: 0 },
+      }),
+    }),
+  );
+  const role = await roleCredentials(moto.endpoint, admin, 'FineTuneJobJobRole', 'fine-tune');
+  const { stdout } = await execFileAsync(
+    path.join(REPO_ROOT, '.venv', 'bin', 'python'),
+    [
+      '-m',
+      'cnn_codes_finetune',
+      '--sqs-queue-url',
+      queues.fineTune!,
+      '--wait-seconds',
+      '1',
+      '--models-dir',
+      MODELS_DIR,
+    ],
+    {
+      cwd: path.join(REPO_ROOT, 'jobs', 'fine-tune'),
+      env: { ...process.env, ...motoEnv(moto.endpoint), AWS_DEFAULT_REGION: 'us-east-1', ...credentialsEnv(role) },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  assert.equal(
+    (JSON.parse(stdout.trim().split('\n').at(-1)!) as { location: string }).location,
+    `s3://${BUCKET}/models/ft-iam`,
+  );
+  const models = new S3BlobStore(c.s3, BUCKET, 'models/ft-iam');
+  for (const name of ['ft-iam.json', 'ft-iam.onnx']) assert.ok(await models.exists(name), name);
+  const left = await c.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queues.fineTune,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  assert.deepEqual(Object.values(left.Attributes ?? {}), ['0', '0'], 'the job deleted its message');
+  c.s3.destroy();
+  c.sqs.destroy();
+});
 
 test('sessions are distinct: two sessions of one role, and sessions of two roles, hold different keys', async () => {
   const keys = await Promise.all(
