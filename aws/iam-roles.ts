@@ -122,7 +122,7 @@ function resolver(template: CfnTemplate, names: EmulatorNames) {
     if (type === 'AWS::SQS::Queue' && attribute === 'Arn') return `arn:aws:sqs:${region}:${account}:${queues.get(id)}`;
     if (type === 'AWS::SQS::Queue' && attribute === 'QueueName') return queues.get(id)!;
     if (type === 'AWS::IAM::Role' && attribute === 'Arn') return `arn:aws:iam::${account}:role/${baseId(id)}`;
-    return `${placeholder(id)}/${attribute}`;
+    return attribute.endsWith('Arn') ? placeholder(id) : `${placeholder(id)}/${attribute}`;
   };
   const resolve = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(resolve);
