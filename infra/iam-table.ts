@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type Stack } from 'aws-cdk-lib';
 import { EMULATOR_ACCOUNT, rolesFromTemplate, type CfnTemplate, type PolicyStatement } from '../aws/iam-roles.js';
 import { readConfig, REPO_ROOT } from './config.js';
 import { PipelineStack } from './pipeline-stack.js';

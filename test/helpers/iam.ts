@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { awsSettings, type Credentials } from '../../aws/endpoints.js';
-import { assumeRole, stsClient } from '../../aws/iam-roles.js';
+import { assumeRole, stsClient, type CfnTemplate, type PolicyStatement } from '../../aws/iam-roles.js';
 import { synthPipeline } from '../infra/pipeline-fixture.js';
 
 /**
@@ -11,14 +11,41 @@ import { synthPipeline } from '../infra/pipeline-fixture.js';
  * (moto's INITIAL_NO_AUTH_ACTION_COUNT, set at run time through /moto-api/reset-auth).
  */
 
-/** The stack synthesized with this context (function bundling skipped), as the JSON `cdk synth` writes. */
+/**
+ * The stack synthesized with this context (function bundling skipped), as the JSON `cdk synth` writes. With
+ * CNN_CODES_IAM_DROP='ROLE|ACTION|RESOURCE' set, that one grant (the action, on resources whose template JSON contains
+ * RESOURCE, in the policies of the role whose logical id starts with ROLE) is removed first: how the closing note
+ * shows that each role's needed grants are needed (scripts/iam-grant-removal.sh).
+ */
 export async function writeTemplate(context: Record<string, unknown> = {}): Promise<string> {
   const file = path.join(
     tmpdir(),
     `cnn-codes-template-${process.pid}-${Object.values(context).join('-') || 'default'}.json`,
   );
-  await writeFile(file, JSON.stringify(synthPipeline(context).template.toJSON()));
+  const template = structuredClone(synthPipeline(context).template.toJSON()) as CfnTemplate;
+  const drop = process.env.CNN_CODES_IAM_DROP;
+  if (drop) dropGrant(template, drop);
+  await writeFile(file, JSON.stringify(template));
   return file;
+}
+
+function dropGrant(template: CfnTemplate, spec: string): void {
+  const [role, action, resource] = spec.split('|') as [string, string, string];
+  let dropped = 0;
+  for (const r of Object.values(template.Resources)) {
+    if (r.Type !== 'AWS::IAM::Policy') continue;
+    const p = r.Properties as { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: PolicyStatement[] } };
+    if (!p.Roles.some((ref) => ref.Ref.startsWith(role))) continue;
+    p.PolicyDocument.Statement = p.PolicyDocument.Statement.flatMap((statement) => {
+      const actions = [statement.Action].flat();
+      if (!actions.includes(action) || !JSON.stringify(statement.Resource).includes(resource)) return [statement];
+      dropped += 1;
+      const left = actions.filter((a) => a !== action);
+      return left.length > 0 ? [{ ...statement, Action: left }] : [];
+    });
+  }
+  if (dropped === 0) throw new Error(`CNN_CODES_IAM_DROP=${spec}: no such grant in the template`);
+  process.stderr.write(`# CNN_CODES_IAM_DROP: removed ${action} on *${resource}* from ${role}\n`);
 }
 
 export async function enforceIam(endpoint: string): Promise<void> {
