@@ -10,7 +10,7 @@ import { PipelineStack } from './pipeline-stack.js';
 /**
  * The roles of a synthesized template and what each may do, as a Markdown table: the closing note's and
  * docs/iam.md's, generated rather than written. `node dist/infra/iam-table.js` prints both deployments' tables (GPU,
- * the default, and CPU); test/infra/iam-table.test.ts keeps docs/iam.md equal to it.
+ * the default, and CPU); test/infra/service-limits.test.ts keeps docs/iam.md equal to it.
  */
 
 const NAMES = { bucket: 'BUCKET', queuePrefix: 'Q', region: 'us-east-1', account: EMULATOR_ACCOUNT };
@@ -70,12 +70,12 @@ export function synthesizedTemplate(context: Record<string, unknown> = {}): CfnT
 }
 
 /** Both deployments' tables, as docs/iam.md holds them. */
-export function iamTables(): string {
+export function iamTables(synth: (context: Record<string, unknown>) => CfnTemplate = synthesizedTemplate): string {
   return [
     '### GPU deployment (`extractCompute=gpu`, the default)\n',
-    iamTable(synthesizedTemplate()),
+    iamTable(synth({})),
     '\n### CPU deployment (`extractCompute=cpu`)\n',
-    iamTable(synthesizedTemplate({ extractCompute: 'cpu' })),
+    iamTable(synth({ extractCompute: 'cpu' })),
   ].join('\n');
 }
 

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
+import type { CfnTemplate } from '../../aws/iam-roles.js';
 import { ENV, FINE_TUNE } from '../../contracts/cross-process.js';
 import { namespaceOf, FeatureStore } from '../../core/features/feature-store.js';
 import { MESSAGE_VERSION, type ExtractMessage, type ShardItem } from '../../core/messages/schema.js';
@@ -9,6 +12,8 @@ import { RUN_KEYS } from '../../core/use-cases/distributed/layout.js';
 import { sizeShards, type ExtractCompute } from '../../core/use-cases/distributed/shard-sizing.js';
 import { sourcesKey } from '../../core/use-cases/distributed/source-identities.js';
 import { VISIBILITY_PER_TIMEOUT } from '../../infra/constructs/queue-consumer.js';
+import { iamTables } from '../../infra/iam-table.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { referencedId, resourcesOfType, synthPipeline } from './pipeline-fixture.js';
 
 /**
@@ -195,4 +200,15 @@ test("the layout's longest keys fit S3's 1,024 bytes: a run's objects under a 10
   // Room the cache layout leaves for a model and cut point name (descriptors bound neither: see docs/serverless.md).
   const overhead = Math.max(...cacheKeys.map((k) => bytes(k) - bytes(k.split('/')[1]!) - bytes(k.split('/')[2]!)));
   assert.ok(S3_KEY_BYTES - overhead >= 900, `${overhead} bytes of fixed layout`);
+});
+
+// Here rather than in a file of its own: it reads the same two synthesized templates, which take most of the time.
+test("docs/iam.md's role table is the one the synthesized templates give (node dist/infra/iam-table.js)", () => {
+  const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'iam.md'), 'utf8');
+  const start = '<!-- iam-table:start -->\n';
+  const table = doc.slice(doc.indexOf(start) + start.length, doc.indexOf('<!-- iam-table:end -->'));
+  assert.equal(
+    table,
+    iamTables((context) => synthPipeline(context).template.toJSON() as CfnTemplate),
+  );
 });
