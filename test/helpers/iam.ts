@@ -32,10 +32,12 @@ export async function writeTemplate(context: Record<string, unknown> = {}): Prom
 function dropGrant(template: CfnTemplate, spec: string): void {
   const [role, action, resource] = spec.split('|') as [string, string, string];
   let dropped = 0;
+  let policies = 0;
   for (const r of Object.values(template.Resources)) {
     if (r.Type !== 'AWS::IAM::Policy') continue;
     const p = r.Properties as { Roles: Array<{ Ref: string }>; PolicyDocument: { Statement: PolicyStatement[] } };
     if (!p.Roles.some((ref) => ref.Ref.startsWith(role))) continue;
+    policies += 1;
     p.PolicyDocument.Statement = p.PolicyDocument.Statement.flatMap((statement) => {
       const actions = [statement.Action].flat();
       if (!actions.includes(action) || !JSON.stringify(statement.Resource).includes(resource)) return [statement];
@@ -44,7 +46,8 @@ function dropGrant(template: CfnTemplate, spec: string): void {
       return left.length > 0 ? [{ ...statement, Action: left }] : [];
     });
   }
-  if (dropped === 0) throw new Error(`CNN_CODES_IAM_DROP=${spec}: no such grant in the template`);
+  // iam-roles.test.ts installs both deployments' templates: a role or grant may be in one of them only.
+  if (policies === 0 || dropped === 0) return void process.stderr.write(`# CNN_CODES_IAM_DROP: not in this template\n`);
   process.stderr.write(`# CNN_CODES_IAM_DROP: removed ${action} on *${resource}* from ${role}\n`);
 }
 
