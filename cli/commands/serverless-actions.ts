@@ -13,17 +13,7 @@ import { optional } from '../../core/util/optional.js';
 import { awsSettings, s3ClientConfig, sqsClientConfig, type AwsSettings } from '../../aws/endpoints.js';
 import { DEFAULT_PROVISION, STAGES, type Stage } from '../../aws/names.js';
 import { BUCKET_PREFIX, bucketKey, ENV } from '../../contracts/cross-process.js';
-import {
-  assumeRole,
-  EMULATOR_ACCOUNT,
-  iamClient,
-  installAdmin,
-  installRoles,
-  queuesOfTemplate,
-  rolesFromTemplate,
-  stsClient,
-  type CfnTemplate,
-} from '../../aws/iam-roles.js';
+import type { CfnTemplate } from '../../aws/iam-roles.js';
 import { ensureQueue, findQueues, provision, type Provisioned } from '../../aws/provision.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
@@ -115,11 +105,16 @@ export async function up(values: FlagValues, ctx: CommandContext): Promise<unkno
 
 const ADMIN_USER = 'cnn-codes-admin';
 
+/** The IAM and STS clients load only for `up --iam` and `worker --role`. */
+const iamRoles = () => import('../../aws/iam-roles.js');
+
 /**
  * `up --iam`: the template's other queues (train-batch, fine-tune), every IAM role of the template with exactly its
  * policies, and an allow-all user to operate as once the emulator enforces IAM (moto: POST /moto-api/reset-auth).
  */
 async function upIam(c: Connection, templatePath: string, made: Provisioned) {
+  const { EMULATOR_ACCOUNT, iamClient, installAdmin, installRoles, queuesOfTemplate, rolesFromTemplate } =
+    await iamRoles();
   const template = JSON.parse(await fs.readFile(templatePath, 'utf8')) as CfnTemplate;
   const existing = new Set(
     Object.values(made.queues).flatMap((q) => [q.url, q.deadLetterUrl].map((u) => u.slice(u.lastIndexOf('/') + 1))),
@@ -195,6 +190,7 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
 /** `--role NAME`: the same settings with that role's credentials (STS AssumeRole with the caller's own). */
 async function asRole(aws: AwsSettings, role: string | undefined): Promise<AwsSettings> {
   if (!role) return aws;
+  const { assumeRole, stsClient } = await iamRoles();
   const sts = stsClient(aws);
   try {
     return { ...aws, credentials: await assumeRole(sts, role, `worker-${process.pid}`) };
