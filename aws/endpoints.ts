@@ -11,12 +11,23 @@ export interface AwsFlags {
   region?: string;
 }
 
+/** Credentials given explicitly rather than found by the SDK's default chain (a role assumed by `worker --role`). */
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
 export interface AwsSettings {
   region: string;
+  /** The endpoint for every other service (IAM, STS), where one is configured (AWS_ENDPOINT_URL or --endpoint). */
+  endpoint?: string;
   s3Endpoint?: string;
   sqsEndpoint?: string;
   /** Dummy keys for an emulator when no credentials are configured (moto and LocalStack accept any). */
   emulatorCredentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Used instead of the default chain (and of `emulatorCredentials`) when set. */
+  credentials?: Credentials;
 }
 
 export const DEFAULT_REGION = 'us-east-1';
@@ -39,6 +50,7 @@ export function awsSettings(flags: AwsFlags = {}, env: NodeJS.ProcessEnv = proce
   );
   return {
     region: flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION,
+    ...(shared ? { endpoint: shared } : {}),
     ...(s3Endpoint ? { s3Endpoint } : {}),
     ...(sqsEndpoint ? { sqsEndpoint } : {}),
     ...((s3Endpoint || sqsEndpoint) && !hasCredentials
@@ -52,7 +64,7 @@ export function s3ClientConfig(settings: AwsSettings): S3ClientConfig {
     region: settings.region,
     // Emulators serve buckets under the path, not as virtual hosts (no wildcard DNS on localhost).
     ...(settings.s3Endpoint ? { endpoint: settings.s3Endpoint, forcePathStyle: true } : {}),
-    ...(settings.emulatorCredentials ? { credentials: settings.emulatorCredentials } : {}),
+    ...credentialsOf(settings),
   };
 }
 
@@ -60,6 +72,12 @@ export function sqsClientConfig(settings: AwsSettings): SQSClientConfig {
   return {
     region: settings.region,
     ...(settings.sqsEndpoint ? { endpoint: settings.sqsEndpoint } : {}),
-    ...(settings.emulatorCredentials ? { credentials: settings.emulatorCredentials } : {}),
+    ...credentialsOf(settings),
   };
+}
+
+/** The explicit credentials a client of these settings is given, if any. */
+export function credentialsOf(settings: AwsSettings): { credentials?: Credentials } {
+  const credentials = settings.credentials ?? settings.emulatorCredentials;
+  return credentials ? { credentials } : {};
 }

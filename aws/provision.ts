@@ -88,7 +88,8 @@ async function createBucket(s3: S3Client, bucket: string, region: string): Promi
   }
 }
 
-async function ensureQueue(
+/** Creates a queue, or brings an existing one's attributes up to date. */
+export async function ensureQueue(
   sqs: SQSClient,
   name: string,
   attributes: Record<string, string>,

@@ -18,6 +18,7 @@ export interface StorePolicy {
 export class StoreResolver {
   private readonly stores = new Map<string, BlobStore>();
   private readonly writers = new Map<string, FeatureStore>();
+  private readonly lookups = new Map<string, FeatureStore>();
 
   constructor(
     private readonly s3: S3Client,
@@ -43,15 +44,19 @@ export class StoreResolver {
     return store;
   };
 
-  /** Writers keep their index between messages; readers start fresh so a long-lived function does not hoard shards. */
-  features = (uri: string, purpose: 'write' | 'read'): FeatureStore => {
+  /**
+   * Writers and lookups keep their index between messages; readers start fresh so a long-lived function does not
+   * hoard shards.
+   */
+  features = (uri: string, purpose: 'write' | 'read' | 'lookup'): FeatureStore => {
     const { parent, name } = splitLastSegment(uri);
     if (purpose === 'read') return new FeatureStore(this.open(parent), name);
-    let writer = this.writers.get(uri);
-    if (!writer) {
-      writer = new IndexCachingFeatureStore(this.open(parent), name);
-      this.writers.set(uri, writer);
+    const kept = purpose === 'write' ? this.writers : this.lookups;
+    let store = kept.get(uri);
+    if (!store) {
+      store = new IndexCachingFeatureStore(this.open(parent), name, { readOnly: purpose === 'lookup' });
+      kept.set(uri, store);
     }
-    return writer;
+    return store;
   };
 }

@@ -25,6 +25,11 @@ export const ENV = {
   extractCompute: 'CNN_CODES_EXTRACT_COMPUTE',
   extractTimeLimit: 'CNN_CODES_EXTRACT_TIME_LIMIT_SECONDS',
   executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
+  /**
+   * cpu: the session runs the execution provider's graph on the CPU provider instead (a GPU worker's CUDA graph on a
+   * machine without a GPU: the GPU path under test). Unset: the execution provider runs it.
+   */
+  sessionProvider: 'CNN_CODES_SESSION_PROVIDER',
   /** lambda | batch: where heads are fitted, and the Lambda's forwarding target (core/use-cases/distributed/train-compute.ts). */
   trainCompute: 'CNN_CODES_TRAIN_COMPUTE',
   trainBatchQueueUrl: 'CNN_CODES_TRAIN_BATCH_QUEUE_URL',
@@ -48,6 +53,14 @@ export const ENV = {
    */
   embedLog: 'CNN_CODES_EMBED_LOG',
 } as const;
+
+/**
+ * The graph each extract compute runs, and so the cache namespaces its codes land in (`namespaceOf`): a GPU worker
+ * runs the CUDA graph, a CPU worker or Lambda the int8 one. The planner, which has no backbone, looks codes up in the
+ * namespaces of the deployment's extract compute (CNN_CODES_EXTRACT_COMPUTE), and the stack gives the GPU worker
+ * its provider from here.
+ */
+export const EXTRACT_TARGET = { gpu: 'cuda', cpu: 'cpu', lambda: 'cpu' } as const;
 
 /** Bucket prefixes, each with a trailing slash so a grant on `datasets/*` never reaches `datasets-old/`. */
 export const BUCKET_PREFIX = {

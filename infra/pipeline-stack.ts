@@ -16,7 +16,7 @@ import { acknowledgeBasicExecutionRole } from './constructs/node-function.js';
 import { visibilityFor } from './constructs/queue-consumer.js';
 import { Storage } from './constructs/storage.js';
 import { WorkQueue } from './constructs/work-queue.js';
-import { BUCKET_PREFIX as PREFIX, ENV } from '../contracts/cross-process.js';
+import { BUCKET_PREFIX as PREFIX, ENV, EXTRACT_TARGET } from '../contracts/cross-process.js';
 import { JOB_NAME, RUNTIME_SOURCES } from './layout.js';
 import { MAX_RECEIVE_COUNT, SIZES } from './sizes.js';
 
@@ -132,7 +132,7 @@ export class PipelineStack extends Stack {
       const workers = new GpuWorkerJob(this, 'ExtractWorkers', {
         image: extractImageSource(config.sourceRoot),
         command: [...RUNTIME_SOURCES.extractWorkerCommand],
-        environment: { ...environment, ...region, [ENV.executionProvider]: 'cuda' },
+        environment: { ...environment, ...region, [ENV.executionProvider]: EXTRACT_TARGET.gpu },
         ...SIZES.extractWorker,
       });
       grantExtract(workers.role);
@@ -150,7 +150,7 @@ export class PipelineStack extends Stack {
         image: extractImageSource(config.sourceRoot),
         handler: RUNTIME_SOURCES.extractLambdaHandler,
         extractQueue: queues.extract,
-        environment: { ...environment, [ENV.executionProvider]: 'cpu' },
+        environment: { ...environment, [ENV.executionProvider]: EXTRACT_TARGET.lambda },
         maxConcurrency: config.maxCpuExtractConcurrency,
       });
       grantExtract(extract.fn);

@@ -10,10 +10,11 @@ import { MESSAGE_VERSION, parseWorkMessage, type RunMessage } from '../../core/m
 import { forEachConcurrent } from '../../core/use-cases/extract.js';
 import { runStatus, type RunStatus } from '../../core/use-cases/distributed/run-status.js';
 import { optional } from '../../core/util/optional.js';
-import { awsSettings, s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
+import { awsSettings, s3ClientConfig, sqsClientConfig, type AwsSettings } from '../../aws/endpoints.js';
 import { DEFAULT_PROVISION, STAGES, type Stage } from '../../aws/names.js';
 import { BUCKET_PREFIX, bucketKey, ENV } from '../../contracts/cross-process.js';
-import { findQueues, provision } from '../../aws/provision.js';
+import type { CfnTemplate } from '../../aws/iam-roles.js';
+import { ensureQueue, findQueues, provision, type Provisioned } from '../../aws/provision.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { buildRuntime, jsonLog } from '../../functions/shared/runtime.js';
@@ -81,6 +82,8 @@ export async function up(values: FlagValues, ctx: CommandContext): Promise<unkno
     maxReceiveCount: positiveInt(values, 'max-receive-count') ?? DEFAULT_PROVISION.maxReceiveCount,
     notifyPrefix: notify,
   });
+  const template = stringFlag(values, 'iam');
+  const iam = template ? await upIam(c, template, made) : undefined;
   if (!ctx.json) {
     say(`bucket s3://${made.bucket}${c.aws.s3Endpoint ? ` at ${c.aws.s3Endpoint}` : ''}`);
     for (const stage of STAGES)
@@ -90,8 +93,48 @@ export async function up(values: FlagValues, ctx: CommandContext): Promise<unkno
         ? 'incremental mode off (no bucket notification)'
         : `incremental mode: s3://${made.bucket}/${notify}* → ${c.queuePrefix}-extract`,
     );
+    if (iam) {
+      for (const role of iam.roles) say(`role ${role}`);
+      say(
+        `admin user ${iam.admin.user}: AWS_ACCESS_KEY_ID=${iam.admin.accessKeyId} AWS_SECRET_ACCESS_KEY=${iam.admin.secretAccessKey}`,
+      );
+    }
   }
-  return made;
+  return iam ? { ...made, iam } : made;
+}
+
+const ADMIN_USER = 'cnn-codes-admin';
+
+/** The IAM and STS clients load only for `up --iam` and `worker --role`. */
+const iamRoles = () => import('../../aws/iam-roles.js');
+
+/**
+ * `up --iam`: the template's other queues (train-batch, fine-tune), every IAM role of the template with exactly its
+ * policies, and an allow-all user to operate as once the emulator enforces IAM (moto: POST /moto-api/reset-auth).
+ */
+async function upIam(c: Connection, templatePath: string, made: Provisioned) {
+  const { EMULATOR_ACCOUNT, iamClient, installAdmin, installRoles, queuesOfTemplate, rolesFromTemplate } =
+    await iamRoles();
+  const template = JSON.parse(await fs.readFile(templatePath, 'utf8')) as CfnTemplate;
+  const existing = new Set(
+    Object.values(made.queues).flatMap((q) => [q.url, q.deadLetterUrl].map((u) => u.slice(u.lastIndexOf('/') + 1))),
+  );
+  for (const name of queuesOfTemplate(template, c.queuePrefix))
+    if (!existing.has(name)) await ensureQueue(c.sqs, name, {});
+  const roles = rolesFromTemplate(template, {
+    bucket: c.bucket,
+    queuePrefix: c.queuePrefix,
+    region: c.aws.region,
+    account: EMULATOR_ACCOUNT,
+  });
+  const client = iamClient(c.aws);
+  try {
+    await installRoles(client, roles);
+    const admin = await installAdmin(client, ADMIN_USER);
+    return { roles: roles.map((r) => r.name), admin: { user: ADMIN_USER, ...admin } };
+  } finally {
+    client.destroy();
+  }
 }
 
 export async function worker(values: FlagValues, ctx: CommandContext): Promise<unknown> {
@@ -122,7 +165,7 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
         'an integer number of seconds in 1..20',
       ) ?? 20,
     allowLocalStores: false,
-    aws: c.aws,
+    aws: await asRole(c.aws, stringFlag(values, 'role')),
   };
   const log = ctx.json ? () => {} : jsonLog({ role: 'worker' });
   // The user's cache of prepared graphs, as local runs use: a worker start loads the graph instead of redoing the surgery.
@@ -141,6 +184,18 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
     });
   } finally {
     await runtime.close();
+  }
+}
+
+/** `--role NAME`: the same settings with that role's credentials (STS AssumeRole with the caller's own). */
+async function asRole(aws: AwsSettings, role: string | undefined): Promise<AwsSettings> {
+  if (!role) return aws;
+  const { assumeRole, stsClient } = await iamRoles();
+  const sts = stsClient(aws);
+  try {
+    return { ...aws, credentials: await assumeRole(sts, role, `worker-${process.pid}`) };
+  } finally {
+    sts.destroy();
   }
 }
 

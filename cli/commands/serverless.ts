@@ -21,8 +21,15 @@ const upCommand: CliCommand = {
     'max-receive-count': { type: 'string' },
     'notify-prefix': { type: 'string' },
     'no-notify': { type: 'boolean', default: false },
+    iam: { type: 'string' },
   },
-  usage: 'up [--endpoint URL] [--bucket NAME] [--queue-prefix NAME] [options]',
+  flagDocs: {
+    iam: {
+      arg: 'TEMPLATE',
+      text: "emulator: also the template's queues and IAM roles (from `cdk synth`'s JSON) and an allow-all user, see docs/serverless.md",
+    },
+  },
+  usage: 'up [--endpoint URL] [--bucket NAME] [--queue-prefix NAME] [--iam TEMPLATE.json] [options]',
   example: 'cnn-codes up --endpoint http://127.0.0.1:5000',
   run: async (values, _positionals, ctx) => (await actions()).up(values, ctx),
 };
@@ -34,6 +41,7 @@ const workerCommand: CliCommand = {
   example: 'cnn-codes worker --endpoint http://127.0.0.1:5000 --idle-exit 60',
   flagDocs: {
     model: { arg: 'NAME', text: `backbone for images that arrive by bucket notification (default: ${DEFAULT_MODEL})` },
+    role: { arg: 'NAME', text: 'run with the credentials of this IAM role (STS AssumeRole), as `up --iam` made it' },
   },
   options: {
     ...target,
@@ -44,6 +52,7 @@ const workerCommand: CliCommand = {
     'models-dir': { type: 'string', multiple: true },
     'idle-exit': { type: 'string' },
     poll: { type: 'string' },
+    role: { type: 'string' },
   },
   run: async (values, _positionals, ctx) => (await actions()).worker(values, ctx),
 };

@@ -5,6 +5,8 @@ import type { Embedder } from '../../core/ports/embedder.js';
 export interface BackboneOptions {
   modelsDirs: string[];
   executionProvider: 'cpu' | 'cuda';
+  /** Runs `executionProvider`'s graph on this provider instead (cpu: the GPU worker's graph without a GPU). */
+  sessionProvider?: 'cpu';
   threads?: number;
   preparedGraphCacheDir?: string;
 }
@@ -57,7 +59,8 @@ export class SharedBackbone {
       modelPath: resolved.path,
       descriptor: model.descriptor,
       cuts,
-      executionProvider: this.options.executionProvider,
+      executionProvider: this.options.sessionProvider ?? this.options.executionProvider,
+      target: this.options.executionProvider,
       ...(this.options.threads ? { workers: this.options.threads } : {}),
       ...(this.options.preparedGraphCacheDir ? { preparedGraphCacheDir: this.options.preparedGraphCacheDir } : {}),
     });

@@ -6,7 +6,7 @@ import { childUri } from '../../core/messages/store-uri.js';
 import type { DistributedDeps, LogEntry } from '../../core/use-cases/distributed/deps.js';
 import { s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
 import type { Stage } from '../../aws/names.js';
-import { BUCKET_PREFIX, bucketKey } from '../../contracts/cross-process.js';
+import { BUCKET_PREFIX, bucketKey, EXTRACT_TARGET } from '../../contracts/cross-process.js';
 import type { S3BlobStoreOptions } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { StoreResolver } from '../../aws/stores.js';
@@ -53,6 +53,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     ? new SharedBackbone({
         modelsDirs: settings.modelsDirs,
         executionProvider: settings.executionProvider,
+        ...(settings.sessionProvider ? { sessionProvider: settings.sessionProvider } : {}),
         ...(settings.threads ? { threads: settings.threads } : {}),
         ...(options.preparedGraphCacheDir ? { preparedGraphCacheDir: options.preparedGraphCacheDir } : {}),
       })
@@ -62,7 +63,11 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     openStore: stores.open,
     openFeatures: stores.features,
     lookupModel: (name) => registry.lookup(name, settings.modelsDirs),
-    ...(backbone ? { openEmbedder: backbone.open, extractTarget: settings.executionProvider } : {}),
+    ...(backbone ? { openEmbedder: backbone.open } : {}),
+    // The codes an extract process writes are its own graph's; a process without a backbone (the planner) looks them
+    // up where the deployment's extract compute writes them.
+    extractTarget:
+      backbone || !settings.extractCompute ? settings.executionProvider : EXTRACT_TARGET[settings.extractCompute.kind],
     queues: {
       ...(queues.extract ? { extract: queues.extract } : {}),
       ...(queues.train ? { train: queues.train } : {}),

@@ -17,6 +17,8 @@ export interface ServerlessSettings {
   shardSize?: number;
   extractCompute?: ExtractCompute;
   executionProvider: 'cpu' | 'cuda';
+  /** The provider that runs the session, where it is not `executionProvider` (cpu: the CUDA graph without a GPU). */
+  sessionProvider?: 'cpu';
   modelsDirs: string[];
   /** Extraction worker threads per process (default: one per core). */
   threads?: number;
@@ -58,6 +60,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
   const provider = env[ENV.executionProvider] ?? 'cpu';
   if (provider !== 'cpu' && provider !== 'cuda')
     throw new Error(`${ENV.executionProvider} must be cpu or cuda, got "${provider}"`);
+  const session = env[ENV.sessionProvider];
+  if (session && session !== 'cpu') throw new Error(`${ENV.sessionProvider} must be cpu or unset, got "${session}"`);
   const threads = positiveInt(env, ENV.threads);
   const idle = env[ENV.idleExit];
   return {
@@ -71,6 +75,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     ...optional('shardSize', positiveInt(env, ENV.shardSize)),
     extractCompute: extractComputeFromEnv(env, provider),
     executionProvider: provider,
+    ...(session ? { sessionProvider: 'cpu' as const } : {}),
     modelsDirs: (env[ENV.modelsDir] ?? '')
       .split(path.delimiter)
       .filter(Boolean)

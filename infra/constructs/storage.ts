@@ -10,6 +10,9 @@ export interface StorageProps {
 
 export type Access = 'read' | 'readWrite';
 
+/** The condition key that limits a ListObjects request to the prefixes a role may list. */
+export const LIST_PREFIX_KEY = 's3:prefix';
+
 /** The one bucket for datasets, code caches, run artefacts and models; access is granted per prefix. */
 export class Storage extends Construct {
   readonly bucket: s3.Bucket;
@@ -51,10 +54,11 @@ export class Storage extends Construct {
   }
 
   /**
-   * Object actions spelt out (no `s3:GetObject*` wildcards) on `prefix*` only. Listing is granted on the whole
-   * bucket without a prefix condition: S3 answers a read of a missing key with 404 only to a principal allowed to
-   * list the bucket for that request (an `s3:prefix` condition never matches a GetObject), and the runtime's
-   * exists and put-if-absent checks need that 404. Listing reveals key names, never contents.
+   * Object actions spelt out (no `s3:GetObject*` wildcards) on `prefix*` only, and listing limited to the same prefix:
+   * a ListObjects that names a prefix must name one under `prefix`. The condition is `StringLikeIfExists`, not
+   * `StringLike`: S3 answers a read of a missing key with 404 only to a principal allowed to list the bucket for that
+   * request, whose context has no `s3:prefix`, and the runtime's exists and put-if-absent checks need that 404 (a
+   * plain `StringLike` would turn it into 403). The runtime never lists without a prefix.
    */
   grant(grantee: iam.IGrantable & IConstruct, prefix: Prefix, access: Access): void {
     const actions = {
@@ -65,7 +69,11 @@ export class Storage extends Construct {
       new iam.PolicyStatement({ actions, resources: [this.bucket.arnForObjects(`${prefix}*`)] }),
     );
     grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLikeIfExists: { [LIST_PREFIX_KEY]: [`${prefix}*`] } },
+      }),
     );
     const bucketLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
     Validations.of(grantee).acknowledge({

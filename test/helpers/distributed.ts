@@ -102,8 +102,10 @@ export function inProcessSetup(
     openFeatures: (uri, purpose) => {
       const { parent, name } = splitLastSegment(uri);
       if (purpose === 'read') return new FeatureStore(openStore(parent), name);
-      if (!writers.has(uri)) writers.set(uri, new IndexCachingFeatureStore(openStore(parent), name));
-      return writers.get(uri)!;
+      const key = `${purpose} ${uri}`;
+      if (!writers.has(key))
+        writers.set(key, new IndexCachingFeatureStore(openStore(parent), name, { readOnly: purpose === 'lookup' }));
+      return writers.get(key)!;
     },
     lookupModel: (name) => registry.lookup(name),
     openEmbedder: async (model, cuts) => fakeEmbedder(model, cuts, counter),

@@ -1,5 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import * as path from 'node:path';
+import { REPO_ROOT } from './paths.js';
 
 /** A moto_server child process on a free loopback port: real HTTP S3 and SQS for one test file. */
 export interface MotoServer {
@@ -18,14 +20,26 @@ export function requireMotoServer(): void {
   }
 }
 
-export async function startMoto(): Promise<MotoServer> {
+export interface MotoOptions {
+  /**
+   * Serve through scripts/moto_iam_server.py (moto with signatures checked on the URI as sent), ready for IAM to be
+   * enforced (test/helpers/iam.ts). Without it, moto checks no IAM and any keys do.
+   */
+  iam?: boolean;
+}
+
+export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
   requireMotoServer();
   // The SDK's notice that its 2027 releases need Node 22 would otherwise interleave with every test report.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const port = await freePort();
   // Through a shell that stops moto when its stdin closes: that happens on stop() and also when this test process
   // dies of a signal or a timeout, which no exit handler would see.
-  const script = `moto_server -H 127.0.0.1 -p ${port} & moto=$!; read _ignored; kill $moto; wait $moto`;
+  // The IAM variant runs on moto's own interpreter (the moto_server script's, found as .ci/run finds it).
+  const server = options.iam
+    ? `py=$(head -n 1 "$(pyenv which moto_server 2>/dev/null || command -v moto_server)" | sed -n 's/^#!//p'); $py '${path.join(REPO_ROOT, 'scripts', 'moto_iam_server.py')}'`
+    : 'moto_server';
+  const script = `${server} -H 127.0.0.1 -p ${port} & moto=$!; read _ignored; kill $moto; wait $moto`;
   const child: ChildProcess = spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { type FeatureStore } from '../../core/features/feature-store.js';
 import type { Manifest } from '../../core/features/manifest.js';
-import { awsSettings, s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
+import { awsSettings, s3ClientConfig, sqsClientConfig, type Credentials } from '../../aws/endpoints.js';
 import { type S3BlobStore } from '../../aws/s3-blob-store.js';
 import { motoEnv } from './moto.js';
 import { REPO_ROOT, SHARED } from './paths.js';
@@ -16,8 +16,13 @@ const execFileAsync = promisify(execFile);
 export const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 export const EXTRACT_WORKER = path.join(REPO_ROOT, 'dist', 'functions', 'extract', 'worker.js');
 
-export function clients(endpoint: string) {
-  const settings = awsSettings({ endpoint }, {});
+export const TRAIN_HEAD_HANDLER = path.join(REPO_ROOT, 'dist', 'functions', 'train-head', 'handler.js');
+export const EVALUATE_HANDLER = path.join(REPO_ROOT, 'dist', 'functions', 'evaluate', 'handler.js');
+export const LAMBDA_HOST = path.join(REPO_ROOT, 'dist', 'test', 'helpers', 'lambda-host.js');
+
+/** S3 and SQS clients for the emulator: with dummy keys, or with these credentials (IAM enforced). */
+export function clients(endpoint: string, credentials?: Credentials) {
+  const settings = { ...awsSettings({ endpoint }, {}), ...(credentials ? { credentials } : {}) };
   return { s3: new S3Client(s3ClientConfig(settings)), sqs: new SQSClient(sqsClientConfig(settings)) };
 }
 

@@ -152,6 +152,8 @@ test('endpoint settings follow the SDK conventions; an emulator without credenti
     ),
     {
       region: 'eu-west-1',
+      // IAM and STS (up --iam, worker --role) take the shared endpoint.
+      endpoint: 'http://h:1',
       s3Endpoint: 'http://h:1',
       sqsEndpoint: 'http://q:2',
       emulatorCredentials: { accessKeyId: 'test', secretAccessKey: 'test' },
@@ -159,7 +161,7 @@ test('endpoint settings follow the SDK conventions; an emulator without credenti
   );
   assert.deepEqual(
     awsSettings({ endpoint: 'http://x:3' }, { AWS_ENDPOINT_URL_S3: 'http://s:4', AWS_ACCESS_KEY_ID: 'k' }),
-    { region: 'us-east-1', s3Endpoint: 'http://x:3', sqsEndpoint: 'http://x:3' },
+    { region: 'us-east-1', endpoint: 'http://x:3', s3Endpoint: 'http://x:3', sqsEndpoint: 'http://x:3' },
   );
   assert.deepEqual(awsSettings({}, { AWS_REGION: 'ap-south-1' }), { region: 'ap-south-1' });
   assert.throws(() => awsSettings({ endpoint: 'localhost:4566' }, {}), /http\(s\) URL/);

@@ -12,54 +12,83 @@ import { run, type RunResult } from '../../core/use-cases/run.js';
 import type { HeadArtefact } from '../../core/workspace/head-artefact.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
+import type { Credentials } from '../../aws/endpoints.js';
+import { STAGES } from '../../contracts/cross-process.js';
+import { credentialsEnv, enforceIam, roleCredentials, writeTemplate } from '../helpers/iam.js';
 import { localPipeline } from '../helpers/local-pipeline.js';
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { HYMENOPTERA, MODELS_DIR, requireShared } from '../helpers/paths.js';
 import {
+  EVALUATE_HANDLER,
   EXTRACT_WORKER,
+  LAMBDA_HOST,
+  TRAIN_HEAD_HANDLER,
   cli,
   clients,
   codesByHash,
   comparableManifest,
   drainQueue,
-  pollIntoLambda,
   spawnWorker,
   waitForEvaluated,
   type WorkerProcess,
 } from '../helpers/serverless.js';
 
 /**
- * The whole job through an S3/SQS emulator over HTTP, as deployed: `up` and `submit` from the real CLI, two extract
- * containers (the Batch entry point, as child processes), train and evaluate as Lambda handlers fed by an event
- * source mapping. Compared with the local run of the same data on the same machine.
+ * The whole job through an S3/SQS emulator over HTTP, as deployed and under the deployment's IAM: `up --iam` creates
+ * the synthesized template's roles, moto then checks every request, and each process runs with credentials of its
+ * function's role (its own STS session): the train-head and evaluate Lambda handlers (fed by an event source mapping
+ * over HTTP), two extract processes as the CPU deployment's extract Lambda role. `submit` and the test's own reads run
+ * as the admin `up --iam` makes. Compared with the local run of the same data on the same machine.
  */
 const BUCKET = 'cnn-codes-it';
 let moto: MotoServer;
 let localDir: string;
 let local: RunResult;
 let c: ReturnType<typeof clients>;
+let admin: Credentials;
+let up: {
+  queues: Record<string, { url: string; deadLetterUrl: string }>;
+  iam: { roles: string[]; admin: Credentials };
+};
 
 before(async () => {
   requireShared();
-  moto = await startMoto();
-  c = clients(moto.endpoint);
+  moto = await startMoto({ iam: true });
   localDir = await mkdtemp(path.join(tmpdir(), 'cnn-codes-local-'));
   const { deps } = await localPipeline(HYMENOPTERA, localDir);
   local = await run(deps);
+  const template = await writeTemplate({ extractCompute: 'cpu' });
+  up = JSON.parse(
+    await cli(moto.endpoint, [
+      'up',
+      '--bucket',
+      BUCKET,
+      '--no-notify',
+      '--visibility-timeout',
+      '30',
+      '--iam',
+      template,
+      '--json',
+    ]),
+  ) as typeof up;
+  admin = up.iam.admin;
+  await enforceIam(moto.endpoint);
+  c = clients(moto.endpoint, admin);
 });
 after(async () => {
   await moto?.stop();
   if (localDir) await rm(localDir, { recursive: true, force: true });
 });
 
+/** What the stack gives every function (pipeline-stack.ts), here with the emulator's names. */
 function stackEnv(queues: Record<string, string>): NodeJS.ProcessEnv {
   return {
     ...motoEnv(moto.endpoint),
     CNN_CODES_BUCKET: BUCKET,
-    CNN_CODES_RUN_QUEUE_URL: queues.run,
     CNN_CODES_EXTRACT_QUEUE_URL: queues.extract,
     CNN_CODES_TRAIN_QUEUE_URL: queues.train,
     CNN_CODES_EVALUATE_QUEUE_URL: queues.evaluate,
+    CNN_CODES_EXTRACT_COMPUTE: 'lambda',
     CNN_CODES_MODELS_DIR: MODELS_DIR,
     CNN_CODES_THREADS: '1',
     // Short polls: a stopping worker lets its poll finish, so this bounds how long stop() takes.
@@ -69,20 +98,29 @@ function stackEnv(queues: Record<string, string>): NodeJS.ProcessEnv {
   };
 }
 
-test('hymenoptera with two extract workers: codes bit for bit, accuracy, one train, one evaluate, poison in the DLQs', async (t) => {
-  const up = JSON.parse(
-    await cli(moto.endpoint, ['up', '--bucket', BUCKET, '--no-notify', '--visibility-timeout', '30', '--json']),
-  ) as { queues: Record<string, { url: string; deadLetterUrl: string }> };
+/** One process of a deployed function: the stack's environment and a session of the function's role. */
+async function asRole(role: string, env: NodeJS.ProcessEnv, session: string): Promise<NodeJS.ProcessEnv> {
+  return { ...env, ...credentialsEnv(await roleCredentials(moto.endpoint, admin, role, session)) };
+}
+
+const ROLES = {
+  trainHead: 'HeadsTrainHeadFunctionServiceRole',
+  evaluate: 'HeadsEvaluateFunctionServiceRole',
+  extractLambda: 'ExtractLambdaFunctionServiceRole',
+} as const;
+
+test('hymenoptera under IAM, each function as its role: codes bit for bit, accuracy, one train, one evaluate, poison in the DLQs', async (t) => {
   const urls = Object.fromEntries(Object.entries(up.queues).map(([stage, q]) => [stage, q.url]));
   const env = stackEnv(urls);
-  Object.assign(process.env, env); // the Lambda handlers below read their configuration from the environment
-  const workers: WorkerProcess[] = [spawnWorker([EXTRACT_WORKER], env), spawnWorker([EXTRACT_WORKER], env)];
-  const lambdas = new AbortController();
-  const { handler: trainHandler } = await import('../../functions/train-head/handler.js');
-  const { handler: evaluateHandler } = await import('../../functions/evaluate/handler.js');
-  const pollers = [
-    pollIntoLambda(c.sqs, urls.train!, trainHandler, lambdas.signal),
-    pollIntoLambda(c.sqs, urls.evaluate!, evaluateHandler, lambdas.signal),
+  const workers: WorkerProcess[] = [
+    spawnWorker([EXTRACT_WORKER], await asRole(ROLES.extractLambda, env, 'extract-1')),
+    spawnWorker([EXTRACT_WORKER], await asRole(ROLES.extractLambda, env, 'extract-2')),
+    // The run queue's URL goes to train-head only: it plans runs.
+    spawnWorker(
+      [LAMBDA_HOST, TRAIN_HEAD_HANDLER, urls.run!, urls.train!],
+      await asRole(ROLES.trainHead, { ...env, CNN_CODES_RUN_QUEUE_URL: urls.run }, 'train-head'),
+    ),
+    spawnWorker([LAMBDA_HOST, EVALUATE_HANDLER, urls.evaluate!], await asRole(ROLES.evaluate, env, 'evaluate')),
   ];
   try {
     const poison: Record<string, string> = {
@@ -115,22 +153,17 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
     await Promise.all(workers.map((w) => w.waitFor((e) => e.event === 'worker:started')));
     const requestsBefore = moto.requests().length;
     const started = performance.now();
-    await cli(moto.endpoint, [
-      'submit',
-      '--bucket',
-      BUCKET,
-      '--data',
-      HYMENOPTERA,
-      '--run-id',
-      'hym',
-      '--shard-size',
-      '32',
-      '--json',
-    ]);
+    await cli(
+      moto.endpoint,
+      ['submit', '--bucket', BUCKET, '--data', HYMENOPTERA, '--run-id', 'hym', '--shard-size', '32', '--json'],
+      credentialsEnv(admin),
+    );
     const submitted = performance.now();
     const workspace = new S3BlobStore(c.s3, BUCKET, 'runs/hym');
     const metrics = await waitForEvaluated<Evaluation>(workspace, 240_000).catch((err: Error) => {
-      throw new Error(`${err.message}; worker logs: ${JSON.stringify(workers.map((w) => w.events.slice(-4)))}`);
+      throw new Error(
+        `${err.message}; process logs: ${JSON.stringify(workers.map((w) => w.events.filter((e) => String(e.event).includes('fail') || String(e.error ?? '').length > 0).slice(-3)))}`,
+      );
     });
     const finished = performance.now();
     const requests = moto.requests().slice(requestsBefore);
@@ -186,7 +219,8 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
     const workersUsed = new Set(events.extract!.map((e) => e.worker));
     assert.equal(workersUsed.size, 2, 'both workers took shards');
 
-    for (const [stage, q] of Object.entries(up.queues)) {
+    for (const stage of STAGES) {
+      const q = up.queues[stage]!;
       const dead = await drainQueue(c.sqs, q.deadLetterUrl);
       assert.deepEqual(
         dead.map((m) => m.body),
@@ -220,10 +254,13 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
     );
 
     if (process.env.CNN_CODES_SERVERLESS_BENCH === '1') {
-      // Opt-in figure for the closing note: the same data through one fresh worker into a fresh cache.
-      await Promise.all(workers.splice(0).map((w) => w.stop()));
-      workers.push(spawnWorker([EXTRACT_WORKER], env));
-      await workers[0]!.waitFor((e) => e.event === 'worker:started');
+      // Opt-in figure for the closing note: the same data through one fresh worker into a fresh cache (emptied: the
+      // roles' grants name the deployment's one cache, cache/).
+      await Promise.all(workers.splice(0, 2).map((w) => w.stop()));
+      const cache = new S3BlobStore(c.s3, BUCKET, 'cache');
+      for await (const blob of cache.list('')) await cache.delete(blob.key);
+      workers.push(spawnWorker([EXTRACT_WORKER], await asRole(ROLES.extractLambda, env, 'extract-one')));
+      await workers.at(-1)!.waitFor((e) => e.event === 'worker:started');
       const one = new S3BlobStore(c.s3, BUCKET, 'runs/hym-one');
       const oneStarted = performance.now();
       await new SqsQueue(c.sqs, urls.run!).send({
@@ -232,7 +269,7 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
         runId: 'hym-one',
         dataset: `s3://${BUCKET}/datasets/hymenoptera_data`,
         workspace: `s3://${BUCKET}/runs/hym-one`,
-        cache: `s3://${BUCKET}/cache-one`,
+        cache: `s3://${BUCKET}/cache`,
         model: 'mobilenetv2-12-int8',
         cuts: ['final'],
         shardSize: 32,
@@ -245,13 +282,6 @@ test('hymenoptera with two extract workers: codes bit for bit, accuracy, one tra
       );
     }
   } finally {
-    lambdas.abort();
-    await Promise.allSettled(pollers);
-    await Promise.all(
-      [import('../../functions/train-head/handler.js'), import('../../functions/evaluate/handler.js')].map(async (m) =>
-        (await m).dispose(),
-      ),
-    );
     await Promise.all(workers.map((w) => w.stop()));
   }
 });

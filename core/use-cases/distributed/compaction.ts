@@ -117,7 +117,7 @@ export async function compactGroup(
   const features = deps.openFeatures(message.cache, 'read');
   const compacted = entries.map((e) => ({ ...e, codes: { ...e.codes } }));
   for (const cut of Object.keys(namespaces)) {
-    const ns = namespaceOf(model.descriptor, cut);
+    const ns = namespaceOf(model.descriptor, cut, deps.extractTarget);
     if (ns.id !== namespaces[cut]!.id)
       throw new DataError(
         `part namespace ${namespaces[cut]!.id} is not ${ns.id}: the model changed under run ${message.runId}`,

@@ -11,8 +11,11 @@ import type { LambdaEnvelope } from './train-compute.js';
 export interface DistributedDeps {
   /** Opens the store a message names (s3://bucket/prefix or a folder); refuses stores this worker may not touch. */
   openStore(uri: string): BlobStore;
-  /** The code cache at `uri` (…/codes). Extract workers may keep one per process; readers get a fresh one. */
-  openFeatures(uri: string, purpose: 'write' | 'read'): FeatureStore;
+  /**
+   * The code cache at `uri` (…/codes). Extract workers may keep one per process; readers get a fresh one; 'lookup'
+   * (the planner) reads through the namespaces' shard lists, kept between messages like a writer's, and writes nothing.
+   */
+  openFeatures(uri: string, purpose: 'write' | 'read' | 'lookup'): FeatureStore;
   lookupModel(name: string): Promise<RegisteredModel>;
   /** Absent where no backbone is deployed (train and evaluate functions). */
   openEmbedder?: (model: RegisteredModel, cuts: string[]) => Promise<Embedder>;

@@ -20,9 +20,11 @@ export class IndexCachingFeatureStore extends FeatureStore {
   /** The .json of every shard loaded or written here (immutable, content-addressed): compaction reads codes unread. */
   private readonly shardIndexes = new Map<string, ShardIndex>();
 
+  /** `readOnly`: loads through the shard lists but never creates or appends to one (a reader such as the planner). */
   constructor(
     private readonly blobs: BlobStore,
     private readonly root = 'codes',
+    private readonly options: { readOnly?: boolean } = {},
   ) {
     super(blobs, root);
   }
@@ -79,7 +81,7 @@ export class IndexCachingFeatureStore extends FeatureStore {
     if (list) return list.shards;
     // Created even when empty, so a fresh cache is listed once, not on every load until its first shard.
     const listed = await this.listShards(ns);
-    await this.register(ns, ...listed);
+    if (!this.options.readOnly) await this.register(ns, ...listed);
     return listed;
   }
 

@@ -151,6 +151,16 @@ export async function planRun(deps: DistributedDeps, message: RunMessage, delive
   return { shards: frozen.shards.length, images, fanOut, replanned };
 }
 
+/**
+ * What items weigh in extract messages, in UTF-8 bytes as SQS counts them (the planner's sizing input). Counted in
+ * UTF-16 units, keys in other scripts than Latin weighed a half or a third of their bytes and a shard of them
+ * overflowed SQS's 256 KiB.
+ */
+export function itemBytes(items: ShardItem[]): number {
+  const utf8 = new TextEncoder();
+  return items.reduce((n, item) => n + utf8.encode(JSON.stringify(item)).length + 1, 0);
+}
+
 async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<RunPlan> {
   const model = await deps.lookupModel(message.model);
   const cuts = resolveCuts(model, message.cuts);
@@ -162,15 +172,14 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     dataset.items.map(({ key, split, label }) => ({ key, split, label })),
     listed,
   );
-  // The cache's own record of identities: in a worker this is the index its extract shards load anyway.
+  // The cache's own record of identities, read only: the planner never writes the cache (its role has no grant to).
   const cacheIndex = await deps
-    .openFeatures(message.cache, 'write')
+    .openFeatures(message.cache, 'lookup')
     .loadIndex(namespaceOf(model.descriptor, cuts[0]!, deps.extractTarget));
   const ready = withCachedIdentities(cacheIndex, await inFlightSources(deps.openStore(message.cache)), items);
-  const itemBytes = ready.items.reduce((n, item) => n + JSON.stringify(item).length + 1, 0);
   const sizing = sizeShards(
     ready.items.length,
-    itemBytes,
+    itemBytes(ready.items),
     deps.extractCompute ?? { kind: 'cpu' },
     message.shardSize ?? deps.defaultShardSize,
     ready.cached,

@@ -1,0 +1,124 @@
+"""moto_server for IAM-enforced runs: the same server, with requests' signatures checked against the URI as sent.
+
+moto (5.2) recomputes a request's SigV4 signature from the URL as its web framework decoded and re-encoded it, so a
+signature over a key with "+", "(", "=", "&" or non-ASCII characters, or over a query value with "/" (every
+ListObjectsV2 with a prefix the AWS SDK for JavaScript sends), never matches and the request fails with
+SignatureDoesNotMatch once IAM is enforced. Here the check sees the raw request URI instead, as AWS does. And moto
+asks for a permission named after the API call, so SQS's batch calls (DeleteMessageBatch, SendMessageBatch,
+ChangeMessageVisibilityBatch) need permissions IAM does not have; AWS authorizes each with its single call's
+permission (sqs:DeleteMessage, ...), and so does this server. GetQueueUrl names its queue by QueueName, which moto
+does not read, so it authorized the call against "*" and no queue grant matched; here, as in AWS, the queue's ARN.
+moto evaluates no s3:prefix condition (and reads a failed condition of an Allow as a Deny); here a ListObjects that
+names a prefix is allowed only by an Allow of s3:ListBucket whose s3:prefix condition (StringLike, or
+StringLikeIfExists) matches it or that has no condition, and one that names none by an unconditioned statement or an
+IfExists one. Nothing else changes. Arguments are moto_server's (-H HOST -p PORT). IAM is enforced after POST /moto-api/reset-auth with
+body "0" (docs/serverless.md).
+"""
+
+from fnmatch import fnmatchcase
+from urllib.parse import parse_qs, urlparse
+
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.responses import BaseResponse
+from moto.iam.access_control import IAMPolicy, IAMRequestBase
+from moto.server import main
+from moto.sqs.responses import SQSResponse
+
+_setup_class = BaseResponse.setup_class
+_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
+
+
+def setup_class(self, request, full_url, headers, use_raw_body=False):
+    environ = getattr(request, "environ", None)
+    self._raw_uri = environ.get("RAW_URI") if isinstance(environ, dict) else None
+    return _setup_class(self, request, full_url, headers, use_raw_body)
+
+
+def authorize(self, iam_request_cls, resource="*"):
+    raw = getattr(self, "_raw_uri", None)
+    if not raw:
+        return _authorize(self, iam_request_cls, resource)
+    decoded = self.uri
+    self.uri = "http://raw" + (raw if raw.startswith("/") else "/" + raw)
+    try:
+        return _authorize(self, iam_request_cls, resource)
+    finally:
+        self.uri = decoded
+
+
+# IAM has no permission for these calls: each batch is authorized as its entries' single call.
+BATCH_PERMISSIONS = {
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+_init = IAMRequestBase.__init__
+
+
+def init(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self._action = BATCH_PERMISSIONS.get(self._action, self._action)
+
+
+_determine_resource = SQSResponse._determine_resource
+
+
+def determine_resource(self):
+    if self._get_action() != "GetQueueUrl":
+        return _determine_resource(self)
+    try:
+        return self.sqs_backend.get_queue(self._get_param("QueueName")).queue_arn
+    except Exception:
+        return "*"
+
+
+_check_action_permitted = IAMRequestBase.check_action_permitted
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def allows_listing(statement, prefix):
+    """Whether an Allow statement lets this ListObjects through: its action, then its s3:prefix condition."""
+    if statement.get("Effect") != "Allow" or "Action" not in statement:
+        return False
+    if not any(fnmatchcase("s3:ListBucket", a) for a in as_list(statement["Action"])):
+        return False
+    conditions = statement.get("Condition") or {}
+    if not conditions:
+        return True
+    for operator, keys in conditions.items():
+        patterns = keys.get("s3:prefix")
+        if patterns is None:
+            continue
+        if prefix is None:
+            return operator.endswith("IfExists")
+        if operator.startswith("StringLike") and any(fnmatchcase(prefix, p) for p in as_list(patterns)):
+            return True
+        if operator.startswith("StringEquals") and prefix in as_list(patterns):
+            return True
+        return False
+    return True
+
+
+def check_action_permitted(self, resource):
+    _check_action_permitted(self, resource)
+    if self._action != "s3:ListBucket":
+        return
+    prefix = parse_qs(urlparse(self._path).query).get("prefix", [None])[0]
+    for policy in self._access_key.collect_policies():
+        statements = IAMPolicy(policy)._policy_json["Statement"]
+        if any(allows_listing(s, prefix) for s in as_list(statements)):
+            return
+    self._raise_access_denied()
+
+
+IAMRequestBase.__init__ = init
+IAMRequestBase.check_action_permitted = check_action_permitted
+SQSResponse._determine_resource = determine_resource
+BaseResponse.setup_class = setup_class
+ActionAuthenticatorMixin._authenticate_and_authorize_action = authorize
+
+if __name__ == "__main__":
+    main()
