@@ -288,6 +288,7 @@ async function fitStreamedFromCache(
     grouped: fit.grouped,
     labelIssues: issuesOf(fit.outOfFold, fit.neighbourSimilarity),
     excluded: [...excludedKeys],
+    searchSeconds: fit.searchSeconds,
   };
   const calibration = fit.outOfFold ? calibrate(fit.outOfFold, y, excludedKeys, entries) : undefined;
   const head = calibration ? { ...fit.head, temperature: calibration.temperature } : fit.head;
