@@ -4,12 +4,13 @@
  *
  *   node dist/bench/data-quality.js [--images 6000] [--dir /tmp/cnn-codes-dq] [--seed 1] [--keep]
  *
- * Images (10 classes, 80 % train / 20 % val, 96–224 px, JPEG and PNG): a random crop of a random hymenoptera photo
- * (flipped half the time) under its class's motif (a hue and a stripe frequency, blended at 45 %), so distinct images
- * have distinct codes (a photo background) while the class stays learnable (the motif). Planted:
+ * Images (10 classes, 80 % train / 20 % val, 128–256 px, JPEG and PNG): a 2 × 2 mosaic of random crops of random
+ * hymenoptera photos (mirrored half the time) with its class's motif on a square patch at a random place (a hue, a
+ * stripe frequency and direction, at 90 % opacity), so distinct images have distinct codes (their own backgrounds)
+ * while the class stays learnable (the motif). Planted:
  * - label flips: 3 % of train images are filed under another class than their motif's;
  * - leaks: 100 train images re-encoded (JPEG q60 at 80 % size) into val: leakage to flag;
- * - duplicates: 100 more train images re-encoded (WebP q70 at 60 %) beside their original: groups to keep in one fold.
+ * - duplicates: 100 more train images re-encoded the same way beside their original: groups to keep in one fold.
  * Figures: flips among the top-k label issues (k = flips), planted leaks flagged with their original, planted groups
  * found (and so kept in one fold when CV is grouped), unplanted leakage, the temperature and ECE; each phase's wall,
  * CPU and peak RSS (one process each), the data-quality views' own seconds. Merges its figures into
@@ -48,7 +49,7 @@ const LEAKS = Number(values.leaks);
 const DUPLICATES = Number(values.duplicates);
 const CPU_FLAGS = 'AVX2, AVX-512 (incl. VNNI), AVX-VNNI';
 /** Bump when the images change, so a set made by another generator is made again. */
-const GENERATOR = 1;
+const GENERATOR = 4;
 const SOURCE_SIDE = 256;
 
 interface Planted {
@@ -99,23 +100,45 @@ async function generate(dataDir: string): Promise<Planted> {
       const split = random() < 0.8 ? 'train' : 'val';
       const flipped = split === 'train' && random() < FLIP_RATE;
       const filed = flipped ? (label + 1 + Math.floor(random() * (CLASSES - 1))) % CLASSES : label;
-      const side = 96 + Math.floor(random() * 129);
-      const photo = photos[Math.floor(random() * photos.length)]!;
-      const crop = Math.floor(SOURCE_SIDE * (0.5 + 0.5 * random()));
-      const [cx, cy] = [Math.floor(random() * (SOURCE_SIDE - crop + 1)), Math.floor(random() * (SOURCE_SIDE - crop + 1))];
-      const mirror = random() < 0.5;
+      const side = 128 + Math.floor(random() * 129);
+      // A 2 × 2 mosaic of crops of four random photos: distinct images share no background.
+      const tiles = Array.from({ length: 4 }, () => {
+        const crop = Math.floor(SOURCE_SIDE * (0.3 + 0.4 * random()));
+        return {
+          photo: photos[Math.floor(random() * photos.length)]!,
+          crop,
+          x: Math.floor(random() * (SOURCE_SIDE - crop + 1)),
+          y: Math.floor(random() * (SOURCE_SIDE - crop + 1)),
+          mirror: random() < 0.5,
+        };
+      });
       const phase = random() * Math.PI * 2;
       const hue = [(label * 97) % 256, (label * 53 + 80) % 256, (label * 31 + 160) % 256];
-      const frequency = (2 + label) * Math.PI;
+      const frequency = (3 + label) * Math.PI;
+      const half = side / 2;
+      const patchSide = Math.floor(side * (0.55 + 0.25 * random()));
+      const patch = {
+        side: patchSide,
+        x: Math.floor(random() * (side - patchSide)),
+        y: Math.floor(random() * (side - patchSide)),
+      };
       const pixels = Buffer.alloc(side * side * 3);
       for (let y = 0; y < side; y++) {
-        const sy = cy + Math.floor((y * crop) / side);
         for (let x = 0; x < side; x++) {
-          const sx = cx + Math.floor(((mirror ? side - 1 - x : x) * crop) / side);
-          const stripe = Math.sin(((x + y) / side) * frequency + phase) > 0 ? 1 : 0.35;
+          const tile = tiles[(y < half ? 0 : 2) + (x < half ? 0 : 1)]!;
+          const [u, v] = [(x % half) / half, (y % half) / half];
+          const sx = tile.x + Math.floor((tile.mirror ? 1 - u : u) * (tile.crop - 1));
+          const sy = tile.y + Math.floor(v * (tile.crop - 1));
+          // The motif, on a square patch only: the class's hue in stripes, diagonal for even classes, anti-diagonal
+          // for odd ones; the rest of the image is background.
+          const inPatch = x >= patch.x && x < patch.x + patch.side && y >= patch.y && y < patch.y + patch.side;
+          const along = label % 2 === 0 ? x + y : x - y + side;
+          const stripe = Math.sin((along / side) * frequency + phase) > 0 ? 1 : 0.3;
+          const alpha = inPatch ? 0.9 : 0;
           const at = (y * side + x) * 3;
           const from = (sy * SOURCE_SIDE + sx) * 3;
-          for (let c = 0; c < 3; c++) pixels[at + c] = Math.round(0.55 * photo[from + c]! + 0.45 * hue[c]! * stripe);
+          for (let c = 0; c < 3; c++)
+            pixels[at + c] = Math.round((1 - alpha) * tile.photo[from + c]! + alpha * hue[c]! * stripe);
         }
       }
       const image = sharp(pixels, { raw: { width: side, height: side, channels: 3 } });
@@ -147,7 +170,7 @@ async function generate(dataDir: string): Promise<Planted> {
     const base = path.basename(t.file);
     const copy = leak
       ? { key: `val/${cls}/${base}.leak.jpg`, encoding: REENCODINGS[0]! }
-      : { key: `train/${cls}/${base}.dup.webp`, encoding: REENCODINGS[1]! };
+      : { key: `train/${cls}/${base}.dup.jpg`, encoding: REENCODINGS[0]! };
     await reencode(t.file, copy.encoding, path.join(dataDir, copy.key));
     (leak ? planted.leaks : planted.duplicates)[copy.key] = t.key;
   }

@@ -75,12 +75,18 @@ export async function searchByCells(reader: RowReader, options: CellSearchOption
     const cellOf = new Int32Array(n * probes);
     if (cells === 1) cellOf.fill(0);
     else {
-      const centroids = await kMeans(reader, gemm, cells, options.seed ?? 0);
-      for await (const block of reader.blocks(TILE_COLS)) {
-        const rows = block.codes.length / d;
-        normalizeRows(block.codes, rows, d, block.codes);
-        const scores = await gemm.scores(block.codes, rows, centroids, cells);
-        for (let r = 0; r < rows; r++) topCells(scores, r * cells, cells, probes, cellOf, (block.offset + r) * probes);
+      const { centroids, mean } = await kMeans(reader, gemm, cells, options.seed ?? 0);
+      // Rows are assigned by their direction from the codes' mean (the GEMM subtracts it), as the centroids were fitted.
+      const centred = await OnnxGemm.create(mean, options.threads);
+      try {
+        for await (const block of reader.blocks(TILE_COLS)) {
+          const rows = block.codes.length / d;
+          normalizeRows(block.codes, rows, d, block.codes);
+          const scores = await centred.scores(block.codes, rows, centroids, cells);
+          for (let r = 0; r < rows; r++) topCells(scores, r * cells, cells, probes, cellOf, (block.offset + r) * probes);
+        }
+      } finally {
+        await centred.release();
       }
     }
     // Members by cell (CSR): own rows, then the rows that probe it.
@@ -194,8 +200,18 @@ export async function searchByCells(reader: RowReader, options: CellSearchOption
   }
 }
 
-/** Spherical k-means on a seeded sample: unit centroids, rows assigned by the largest dot product. */
-async function kMeans(reader: RowReader, gemm: OnnxGemm, cells: number, seed: number): Promise<Float32Array> {
+/**
+ * Spherical k-means on a seeded sample, on the rows' directions from their mean: unit centroids, rows assigned by the
+ * largest dot product. Codes of a ReLU network are non-negative and share a large common direction; without the
+ * centring a few centroids near that direction are among every row's nearest ("hubs") and the cells they head are
+ * probed by most rows, which made the search cost almost as much as the exact one.
+ */
+async function kMeans(
+  reader: RowReader,
+  gemm: OnnxGemm,
+  cells: number,
+  seed: number,
+): Promise<{ centroids: Float32Array; mean: Float32Array }> {
   const n = reader.rows;
   const d = reader.dim;
   const random = mulberry32(seed);
@@ -206,6 +222,10 @@ async function kMeans(reader: RowReader, gemm: OnnxGemm, cells: number, seed: nu
   const s = Math.min(n, Math.max(SAMPLE_MIN, cells * SAMPLE_PER_CELL));
   const sampleRows = order.slice(0, s).sort();
   const sample = await reader.read(sampleRows);
+  normalizeRows(sample, s, d, sample);
+  const mean = new Float32Array(d);
+  for (let i = 0; i < s; i++) for (let t = 0; t < d; t++) mean[t]! += sample[i * d + t]! / s;
+  for (let i = 0; i < s; i++) for (let t = 0; t < d; t++) sample[i * d + t]! -= mean[t]!;
   normalizeRows(sample, s, d, sample);
   // Start from `cells` distinct sample rows (a seeded pick).
   const picks = shuffleInPlace(
@@ -244,7 +264,7 @@ async function kMeans(reader: RowReader, gemm: OnnxGemm, cells: number, seed: nu
       for (let t = 0; t < d; t++) centroids[c * d + t] = sums[c * d + t]! * scale;
     }
   }
-  return centroids;
+  return { centroids, mean };
 }
 
 /** The `count` highest of scores[from .. from + cells), best first, into out[at ..]. */
