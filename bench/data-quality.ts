@@ -64,7 +64,8 @@ async function sourcePhotos(): Promise<Buffer[]> {
   const files: string[] = [];
   for (const split of ['train', 'val'])
     for (const cls of await readdir(path.join(HYMENOPTERA, split)))
-      for (const f of await readdir(path.join(HYMENOPTERA, split, cls))) files.push(path.join(HYMENOPTERA, split, cls, f));
+      for (const f of await readdir(path.join(HYMENOPTERA, split, cls)))
+        files.push(path.join(HYMENOPTERA, split, cls, f));
   const out: Buffer[] = [];
   for (const f of files.sort()) {
     const raw = await sharp(f, { pages: 1 })

@@ -134,7 +134,8 @@ for await (const block of reader.blocks(4096)) {
     for (let r = 0; r < m; r++)
       for (let c = 0; c < rows; c++) {
         const j = block.offset + c;
-        if (j !== sampleRows[i0 + r] && s[r * rows + c]! >= NEAR_DUPLICATE_COSINE) exact.offer(i0 + r, j, s[r * rows + c]!);
+        if (j !== sampleRows[i0 + r] && s[r * rows + c]! >= NEAR_DUPLICATE_COSINE)
+          exact.offer(i0 + r, j, s[r * rows + c]!);
       }
   }
 }
@@ -152,7 +153,9 @@ const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
 console.log(
   `exact search for ${SAMPLE} sample rows against all ${N}: ${exactSeconds.toFixed(1)} s; ${truth.length} pairs at ≥ ${NEAR_DUPLICATE_COSINE}, ${hit} found by the cell search: recall ${recall.toFixed(4)}; exact search of all pairs ≈ ${(exactAllSeconds / 60).toFixed(0)} min at this rate`,
 );
-console.log(`load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${cpus().length} × ${cpus()[0]?.model}`);
+console.log(
+  `load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after; ${cpus().length} × ${cpus()[0]?.model}`,
+);
 
 const resultsFile = path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json');
 await mkdir(path.dirname(resultsFile), { recursive: true });

@@ -83,7 +83,8 @@ export async function searchByCells(reader: RowReader, options: CellSearchOption
           const rows = block.codes.length / d;
           normalizeRows(block.codes, rows, d, block.codes);
           const scores = await centred.scores(block.codes, rows, centroids, cells);
-          for (let r = 0; r < rows; r++) topCells(scores, r * cells, cells, probes, cellOf, (block.offset + r) * probes);
+          for (let r = 0; r < rows; r++)
+            topCells(scores, r * cells, cells, probes, cellOf, (block.offset + r) * probes);
         }
       } finally {
         await centred.release();
@@ -116,7 +117,7 @@ export async function searchByCells(reader: RowReader, options: CellSearchOption
     };
     // 3: batches of cells within the budget.
     const budgetRows = Math.max(TILE_COLS, Math.floor((options.budgetBytes ?? 192 * 2 ** 20) / (4 * d)));
-    for (let c0 = 0; c0 < cells; ) {
+    for (let c0 = 0; c0 < cells;) {
       let c1 = c0;
       let size = 0;
       while (c1 < cells) {

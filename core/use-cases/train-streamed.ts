@@ -105,7 +105,10 @@ export async function trainStreamed(
     request.seed,
   );
   const inShardOrder = Int32Array.from(order, (position) => foldOf[position]!);
-  const result = await crossValidateStreamed(source, request.grid, inShardOrder, folds, { ...options, outOfFold: true });
+  const result = await crossValidateStreamed(source, request.grid, inShardOrder, folds, {
+    ...options,
+    outOfFold: true,
+  });
   // Out-of-fold probabilities back from shard order to entry order.
   const k = source.classes;
   const shardOrdered = result.outOfFold!;

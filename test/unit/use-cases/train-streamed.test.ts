@@ -175,7 +175,10 @@ test("the image train path streamed from the shards chooses the in-memory path's
   // Out-of-fold probabilities at any size: the same folds and C, so nearly the same temperature and label issues.
   assert.ok(streamed.calibration && inMemory.calibration, 'both paths calibrate');
   const ratio = streamed.calibration.temperature / inMemory.calibration.temperature;
-  assert.ok(Math.abs(Math.log(ratio)) < 0.1, `temperatures ${streamed.calibration.temperature} and ${inMemory.calibration.temperature}`);
+  assert.ok(
+    Math.abs(Math.log(ratio)) < 0.1,
+    `temperatures ${streamed.calibration.temperature} and ${inMemory.calibration.temperature}`,
+  );
   assert.equal(streamed.head.temperature, streamed.calibration.temperature);
   assert.deepEqual(
     streamed.quality!.labelIssues.map((i) => i.key),
