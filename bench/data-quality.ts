@@ -3,8 +3,9 @@
  * problems → extract → train → evaluate, then what was found against what was planted.
  *
  *   node dist/bench/data-quality.js [--images 6000] [--dir /tmp/cnn-codes-dq] [--seed 1] [--keep]
+ *   node dist/bench/data-quality.js --synthetic-codes --images 100000     # train + evaluate only, codes synthetic
  *
- * Images (10 classes, 80 % train / 20 % val, 128–256 px, JPEG and PNG): a 2 × 2 mosaic of random crops of random
+ * Images (10 classes, 80 % train / 20 % val, 224–448 px, JPEG and PNG): a 2 × 2 mosaic of random crops of random
  * hymenoptera photos (mirrored half the time) with its class's motif on a square patch at a random place (a hue, a
  * stripe frequency and direction, at 90 % opacity), so distinct images have distinct codes (their own backgrounds)
  * while the class stays learnable (the motif). Planted:
@@ -23,6 +24,9 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
+import { FeatureStore, type NamespaceInfo } from '../core/features/feature-store.js';
+import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../core/features/manifest.js';
 import { mulberry32 } from '../core/heads/prng.js';
 import { forEachConcurrent } from '../core/use-cases/extract.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
@@ -37,8 +41,11 @@ const { values } = parseArgs({
     flips: { type: 'string', default: '0.03' },
     leaks: { type: 'string', default: '100' },
     duplicates: { type: 'string', default: '100' },
+    'synthetic-codes': { type: 'boolean', default: false },
+    dim: { type: 'string', default: '1280' },
   },
 });
+const SYNTHETIC = values['synthetic-codes'] === true;
 const N = Number(values.images);
 const SEED = Number(values.seed);
 const DIR = path.resolve(values.dir!);
@@ -49,7 +56,7 @@ const LEAKS = Number(values.leaks);
 const DUPLICATES = Number(values.duplicates);
 const CPU_FLAGS = 'AVX2, AVX-512 (incl. VNNI), AVX-VNNI';
 /** Bump when the images change, so a set made by another generator is made again. */
-const GENERATOR = 4;
+const GENERATOR = 5;
 const SOURCE_SIDE = 256;
 
 interface Planted {
@@ -101,7 +108,7 @@ async function generate(dataDir: string): Promise<Planted> {
       const split = random() < 0.8 ? 'train' : 'val';
       const flipped = split === 'train' && random() < FLIP_RATE;
       const filed = flipped ? (label + 1 + Math.floor(random() * (CLASSES - 1))) % CLASSES : label;
-      const side = 128 + Math.floor(random() * 129);
+      const side = 224 + Math.floor(random() * 225);
       // A 2 × 2 mosaic of crops of four random photos: distinct images share no background.
       const tiles = Array.from({ length: 4 }, () => {
         const crop = Math.floor(SOURCE_SIDE * (0.3 + 0.4 * random()));
@@ -182,6 +189,84 @@ async function generate(dataDir: string): Promise<Planted> {
   return planted;
 }
 
+/**
+ * --synthetic-codes: a workspace as extract leaves it, without images: N codes (ReLU'd class centres + noise, 10
+ * classes, 80 % train), the same plants made in code space (flips: the label of 3 % of train; leaks and duplicates:
+ * a train row plus noise of 0.05–0.25 of the signal's scale), for the train and evaluate steps at sizes whose real
+ * extraction does not fit the time at hand.
+ */
+async function syntheticWorkspace(dir: string): Promise<Planted> {
+  const dim = Number(values.dim);
+  const workspace = new FsBlobStore(dir);
+  const features = new FeatureStore(workspace);
+  const ns: NamespaceInfo = {
+    id: `synthetic/final-${dim}`,
+    model: 'synthetic',
+    modelSha256: '0'.repeat(64),
+    cut: 'final',
+    dim,
+  };
+  const random = mulberry32(SEED);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const centres = Array.from({ length: CLASSES }, () => Float32Array.from({ length: dim }, () => 0.5 * gauss()));
+  const planted: Planted = { flips: [], leaks: {}, duplicates: {} };
+  const rows: Array<{ key: string; split: string; label: number; code: Float32Array }> = [];
+  const trainRows: number[] = [];
+  const copies = LEAKS + DUPLICATES;
+  for (let i = 0; i < N - copies; i++) {
+    const label = i % CLASSES;
+    const split = random() < 0.8 ? 'train' : 'val';
+    const flipped = split === 'train' && random() < FLIP_RATE;
+    const filed = flipped ? (label + 1 + Math.floor(random() * (CLASSES - 1))) % CLASSES : label;
+    const code = Float32Array.from(centres[label]!, (c) => Math.max(0, c + gauss()));
+    const key = `${split}/class${filed}/img${String(i).padStart(7, '0')}.jpg`;
+    if (flipped) planted.flips.push(key);
+    else if (split === 'train') trainRows.push(rows.length);
+    rows.push({ key, split, label: filed, code });
+  }
+  for (let c = 0; c < copies; c++) {
+    const original = rows[trainRows[Math.floor(random() * trainRows.length)]!]!;
+    const leak = c < LEAKS;
+    const noise = 0.05 + 0.2 * random();
+    const code = Float32Array.from(original.code, (v) => Math.max(0, v + noise * gauss()));
+    const key = `${leak ? 'val' : 'train'}/${original.key.split('/')[1]}/copy${c}.jpg`;
+    (leak ? planted.leaks : planted.duplicates)[key] = original.key;
+    rows.push({ key, split: leak ? 'val' : 'train', label: original.label, code });
+  }
+  const entries: ManifestEntry[] = [];
+  const SHARD = 1024;
+  for (let start = 0; start < rows.length; start += SHARD) {
+    const part = rows.slice(start, start + SHARD);
+    const hashes = part.map((_, r) => `image-${start + r}-`.padEnd(64, 'x'));
+    const X = new Float32Array(part.length * dim);
+    part.forEach((r, i) => X.set(r.code, i * dim));
+    const shard = await features.writeShard(ns, hashes, X, []);
+    part.forEach((r, row) =>
+      entries.push({
+        key: r.key,
+        split: r.split,
+        label: r.label,
+        contentHash: hashes[row]!,
+        codes: { final: { shard, row } },
+      }),
+    );
+  }
+  const manifest: Manifest = {
+    version: 1,
+    dataset: 'synthetic',
+    model: { name: 'synthetic', sha256: '0'.repeat(64) },
+    classes: Array.from({ length: CLASSES }, (_, c) => `class${c}`),
+    splitSynthesized: false,
+    namespaces: { final: { id: ns.id, dim } },
+    entries,
+    rejects: [],
+    ignored: [],
+  };
+  await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+  planted.flips.sort();
+  return planted;
+}
+
 interface Timed {
   status: number | null;
   seconds: number;
@@ -209,13 +294,33 @@ const readJson = async <T>(file: string): Promise<T> => JSON.parse(await readFil
 const version = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim();
 
 await mkdir(DIR, { recursive: true });
-const dataDir = path.join(DIR, `data-${N}`);
-const planted = await generate(dataDir);
-const ws = path.join(DIR, `ws-${N}`);
+const ws = path.join(DIR, SYNTHETIC ? `ws-codes-${N}` : `ws-${N}`);
 await rm(ws, { recursive: true, force: true });
 const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
 const date = new Date().toISOString();
-const extract = cli(['extract', '--data', dataDir, '--out', ws]);
+let planted: Planted;
+let extract: Timed & { estimated?: string };
+if (SYNTHETIC) {
+  planted = await syntheticWorkspace(ws);
+  // No images: the extraction a real run would spend, at the images/s of this bench's last real run.
+  const real = await readJson<{
+    runs: Record<string, { images: number; phases: { extract: { wallSeconds: number } } }>;
+  }>(path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json')).catch(() => undefined);
+  const measured = Object.values(real?.runs ?? {}).find((r) => r.phases?.extract);
+  const perImage = measured ? measured.phases.extract.wallSeconds / measured.images : 0;
+  extract = {
+    status: 0,
+    seconds: perImage * N,
+    cpuSeconds: 0,
+    rssMiB: 0,
+    stderr: '',
+    estimated: measured ? `${N} × ${perImage.toFixed(4)} s (the ${measured.images}-image real run)` : 'none',
+  };
+} else {
+  const dataDir = path.join(DIR, `data-${N}`);
+  planted = await generate(dataDir);
+  extract = cli(['extract', '--data', dataDir, '--out', ws]);
+}
 const train = cli(['train', '--out', ws]);
 const evaluate = cli(['evaluate', '--out', ws]);
 const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
@@ -333,14 +438,15 @@ await mkdir(path.dirname(resultsFile), { recursive: true });
 const previous = existsSync(resultsFile)
   ? await readJson<{ runs: Record<string, unknown> }>(resultsFile)
   : { runs: {} as Record<string, unknown> };
-previous.runs[String(N)] = {
+previous.runs[SYNTHETIC ? `codes-${N}` : String(N)] = {
   commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
   dirty: version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
   date,
   cpu: { model: cpu, cores: cpus().length, flags: CPU_FLAGS },
   load: { before: loadBefore, after: loadAfter },
   versions: { node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
-  command: `node dist/bench/data-quality.js --images ${N}`,
+  command: `node dist/bench/data-quality.js --images ${N}${SYNTHETIC ? ' --synthetic-codes' : ''}`,
+  ...(extract.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}),
   ...figures,
 };
 await writeFile(resultsFile, JSON.stringify(previous, null, 2) + '\n');

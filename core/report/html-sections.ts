@@ -86,7 +86,7 @@ function uncalibratedFigure(r: HtmlReportInput): string {
   const c = r.evaluation.calibration;
   if (!c) return '';
   const loss = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
-  return `<figure>${reliabilityDiagram(c.before.bins, c.before.ece, 'reliability-diagram-uncalibrated')}<figcaption id="calibration-before-after">Before calibration. The head's scores are divided by a temperature T = ${c.temperature.toPrecision(3)}, fitted on the out-of-fold probabilities of train (no image scored by a model that saw its label): ECE ${pct(c.before.ece)} → ${pct(c.after.ece)}, log-loss ${loss(c.before.logLoss)} → ${loss(c.after.logLoss)}. Dividing every score by one positive number keeps each image's most likely class, so accuracy is unchanged.</figcaption></figure>`;
+  return `<figure>${reliabilityDiagram(c.before.bins, c.before.ece, 'reliability-diagram-uncalibrated')}<figcaption id="calibration-before-after">Before calibration. The head's scores are divided by a temperature T = ${c.temperature.toPrecision(3)}, fitted on the out-of-fold probabilities of the train images whose label is not suspect (no image scored by a model that saw its label): ECE ${pct(c.before.ece)} → ${pct(c.after.ece)}, log-loss ${loss(c.before.logLoss)} → ${loss(c.after.logLoss)}. Dividing every score by one positive number keeps each image's most likely class, so accuracy is unchanged.</figcaption></figure>`;
 }
 
 /** One sentence on what the reliability diagram says, because "ECE 39 %" alone tells a newcomer nothing. */
