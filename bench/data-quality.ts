@@ -1,176 +1,454 @@
 /**
- * What the data-quality analysis adds to a run at 10 k images, in time and memory, beside the run itself in the same
- * script. Not a test: it prints a table.
+ * The data-quality views at scale, through the real binary with real extraction: N synthetic images with planted
+ * problems → extract → train → evaluate, then what was found against what was planted.
  *
- *   node dist/bench/data-quality.js [--images 10000] [--dim 1280] [--classes 10] [--throughput N]
+ *   node dist/bench/data-quality.js [--images 6000] [--dir /tmp/cnn-codes-dq] [--seed 1] [--keep]
+ *   node dist/bench/data-quality.js --synthetic-codes --images 100000     # train + evaluate only, codes synthetic
  *
- * Codes are synthetic (ImageNet-like: non-negative, class clusters, 2 % planted near-duplicates; 80 % train, 20 %
- * val), because only their shape matters for time. The run it is compared with is what `cnn-codes run` does at that
- * size: extraction (images / the extraction throughput, measured here on hymenoptera through the real binary unless
- * --throughput is given) + model selection (crossValidate over the default C grid, logistic, on the train codes) +
- * the final fit. The analysis: the train step's duplicate search with neighbour similarity, grouped CV's extra
- * out-of-fold bookkeeping, confident learning and outliers; the evaluate step's held-out × (held-out + train) search
- * and the PCA map. CPU time (process) beside wall time; peak RSS after each phase.
+ * Images (10 classes, 80 % train / 20 % val, 224–448 px, JPEG and PNG): a 2 × 2 mosaic of random crops of random
+ * hymenoptera photos (mirrored half the time) with its class's motif on a square patch at a random place (a hue, a
+ * stripe frequency and direction, at 90 % opacity), so distinct images have distinct codes (their own backgrounds)
+ * while the class stays learnable (the motif). Planted:
+ * - label flips: 3 % of train images are filed under another class than their motif's;
+ * - leaks: 100 train images re-encoded (JPEG q60 at 80 % size) into val: leakage to flag;
+ * - duplicates: 100 more train images re-encoded the same way beside their original: groups to keep in one fold.
+ * Figures: flips among the top-k label issues (k = flips), planted leaks flagged with their original, planted groups
+ * found (and so kept in one fold when CV is grouped), unplanted leakage, the temperature and ECE; each phase's wall,
+ * CPU and peak RSS (one process each), the data-quality views' own seconds. Merges its figures into
+ * bench/results/data-quality.json under the image count.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createHead, crossValidate, defaultCGrid, type Matrix } from '../core/heads/index.js';
+import sharp from 'sharp';
+import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
+import { FeatureStore, type NamespaceInfo } from '../core/features/feature-store.js';
+import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../core/features/manifest.js';
 import { mulberry32 } from '../core/heads/prng.js';
-import { principalMap } from '../core/quality/code-map.js';
-import { findDuplicates } from '../core/quality/duplicates.js';
-import { findLabelIssues, findOutliers } from '../core/quality/label-issues.js';
-import { similarPairsByGemm } from '../core/quality/gemm-similarity.js';
-import { normalizedRows, similarPairs } from '../core/quality/near-duplicates.js';
-import { NEAR_DUPLICATE_COSINE } from '../core/quality/duplicates.js';
-import { HYMENOPTERA, REPO_ROOT } from '../test/helpers/paths.js';
-import { startClock } from '../core/util/clock.js';
+import { forEachConcurrent } from '../core/use-cases/extract.js';
+import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
+import { REENCODINGS } from '../test/helpers/planted-duplicates.js';
 
 const { values } = parseArgs({
   options: {
-    images: { type: 'string', default: '10000' },
+    images: { type: 'string', default: '6000' },
+    dir: { type: 'string', default: path.join(tmpdir(), 'cnn-codes-dq') },
+    seed: { type: 'string', default: '1' },
+    keep: { type: 'boolean', default: false },
+    flips: { type: 'string', default: '0.03' },
+    leaks: { type: 'string', default: '100' },
+    duplicates: { type: 'string', default: '100' },
+    'synthetic-codes': { type: 'boolean', default: false },
     dim: { type: 'string', default: '1280' },
-    classes: { type: 'string', default: '10' },
-    throughput: { type: 'string' },
   },
 });
-const n = Number(values.images);
-const dim = Number(values.dim);
-const classes = Number(values.classes);
+const SYNTHETIC = values['synthetic-codes'] === true;
+const N = Number(values.images);
+const SEED = Number(values.seed);
+const DIR = path.resolve(values.dir!);
+const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
+const CLASSES = 10;
+const FLIP_RATE = Number(values.flips);
+const LEAKS = Number(values.leaks);
+const DUPLICATES = Number(values.duplicates);
+const CPU_FLAGS = 'AVX2, AVX-512 (incl. VNNI), AVX-VNNI';
+/** Bump when the images change, so a set made by another generator is made again. */
+const GENERATOR = 5;
+const SOURCE_SIDE = 256;
 
-type Timed<T> = { result: T; wall: number; cpu: number; rssMiB: number };
-
-function timedWith<T>(result: T, clock: ReturnType<typeof startClock>): Timed<T> {
-  const { wallSeconds, cpuSeconds } = clock();
-  return { result, wall: wallSeconds, cpu: cpuSeconds, rssMiB: process.resourceUsage().maxRSS / 1024 };
+interface Planted {
+  flips: string[];
+  /** val key → its train original. */
+  leaks: Record<string, string>;
+  /** train copy → its train original. */
+  duplicates: Record<string, string>;
 }
 
-function timed<T>(run: () => T): Timed<T> {
-  const clock = startClock();
-  return timedWith(run(), clock);
-}
-
-async function timedAsync<T>(run: () => Promise<T>): Promise<Timed<T>> {
-  const clock = startClock();
-  return timedWith(await run(), clock);
-}
-
-function measuredThroughput(): number {
-  if (values.throughput) return Number(values.throughput);
-  const out = spawnSync('mktemp', ['-d'], { encoding: 'utf8' }).stdout.trim();
-  try {
-    const r = spawnSync(
-      process.execPath,
-      [path.join(REPO_ROOT, 'bin', 'cnn-codes.js'), 'extract', '--data', HYMENOPTERA, '--out', out, '--json'],
-      { encoding: 'utf8' },
-    );
-    if (r.status !== 0) throw new Error(`extract failed: ${r.stderr}`);
-    return (JSON.parse(r.stdout) as { extract: { imagesPerSecond: number } }).extract.imagesPerSecond;
-  } finally {
-    spawnSync('rm', ['-rf', out]);
+async function sourcePhotos(): Promise<Buffer[]> {
+  const files: string[] = [];
+  for (const split of ['train', 'val'])
+    for (const cls of await readdir(path.join(HYMENOPTERA, split)))
+      for (const f of await readdir(path.join(HYMENOPTERA, split, cls)))
+        files.push(path.join(HYMENOPTERA, split, cls, f));
+  const out: Buffer[] = [];
+  for (const f of files.sort()) {
+    const raw = await sharp(f, { pages: 1 })
+      .rotate()
+      .flatten({ background: '#ffffff' })
+      .resize(SOURCE_SIDE, SOURCE_SIDE, { fit: 'cover' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer()
+      .catch(() => undefined);
+    if (raw && raw.length === SOURCE_SIDE * SOURCE_SIDE * 3) out.push(raw);
   }
+  return out;
 }
 
-/** Class centres plus per-image noise, rectified like pooled ReLU6 features; every 50th image is a near copy of the one before. */
-function syntheticCodes(): { X: Float64Array; y: Int32Array; hashes: string[] } {
-  const random = mulberry32(1);
+async function generate(dataDir: string): Promise<Planted> {
+  const marker = path.join(dataDir, '.generated');
+  const stamp = `generator ${GENERATOR} seed ${SEED} n ${N} flips ${FLIP_RATE} leaks ${LEAKS} duplicates ${DUPLICATES}`;
+  if (existsSync(marker) && (await readFile(marker, 'utf8')) === stamp)
+    return JSON.parse(await readFile(path.join(dataDir, '.planted.json'), 'utf8')) as Planted;
+  await rm(dataDir, { recursive: true, force: true });
+  const started = performance.now();
+  const photos = await sourcePhotos();
+  const planted: Planted = { flips: [], leaks: {}, duplicates: {} };
+  const trainKeys: Array<{ key: string; file: string; flipped: boolean }> = [];
+  await forEachConcurrent(
+    Array.from({ length: N }, (_, i) => i),
+    availableParallelism() * 2,
+    async (i) => {
+      const random = mulberry32(SEED * 1_000_003 + i);
+      const label = i % CLASSES;
+      const split = random() < 0.8 ? 'train' : 'val';
+      const flipped = split === 'train' && random() < FLIP_RATE;
+      const filed = flipped ? (label + 1 + Math.floor(random() * (CLASSES - 1))) % CLASSES : label;
+      const side = 224 + Math.floor(random() * 225);
+      // A 2 × 2 mosaic of crops of four random photos: distinct images share no background.
+      const tiles = Array.from({ length: 4 }, () => {
+        const crop = Math.floor(SOURCE_SIDE * (0.3 + 0.4 * random()));
+        return {
+          photo: photos[Math.floor(random() * photos.length)]!,
+          crop,
+          x: Math.floor(random() * (SOURCE_SIDE - crop + 1)),
+          y: Math.floor(random() * (SOURCE_SIDE - crop + 1)),
+          mirror: random() < 0.5,
+        };
+      });
+      const phase = random() * Math.PI * 2;
+      const hue = [(label * 97) % 256, (label * 53 + 80) % 256, (label * 31 + 160) % 256];
+      const frequency = (3 + label) * Math.PI;
+      const half = side / 2;
+      const patchSide = Math.floor(side * (0.55 + 0.25 * random()));
+      const patch = {
+        side: patchSide,
+        x: Math.floor(random() * (side - patchSide)),
+        y: Math.floor(random() * (side - patchSide)),
+      };
+      const pixels = Buffer.alloc(side * side * 3);
+      for (let y = 0; y < side; y++) {
+        for (let x = 0; x < side; x++) {
+          const tile = tiles[(y < half ? 0 : 2) + (x < half ? 0 : 1)]!;
+          const [u, v] = [(x % half) / half, (y % half) / half];
+          const sx = tile.x + Math.floor((tile.mirror ? 1 - u : u) * (tile.crop - 1));
+          const sy = tile.y + Math.floor(v * (tile.crop - 1));
+          // The motif, on a square patch only: the class's hue in stripes, diagonal for even classes, anti-diagonal
+          // for odd ones; the rest of the image is background.
+          const inPatch = x >= patch.x && x < patch.x + patch.side && y >= patch.y && y < patch.y + patch.side;
+          const along = label % 2 === 0 ? x + y : x - y + side;
+          const stripe = Math.sin((along / side) * frequency + phase) > 0 ? 1 : 0.3;
+          const alpha = inPatch ? 0.9 : 0;
+          const at = (y * side + x) * 3;
+          const from = (sy * SOURCE_SIDE + sx) * 3;
+          for (let c = 0; c < 3; c++)
+            pixels[at + c] = Math.round((1 - alpha) * tile.photo[from + c]! + alpha * hue[c]! * stripe);
+        }
+      }
+      const image = sharp(pixels, { raw: { width: side, height: side, channels: 3 } });
+      const png = i % 4 === 0;
+      const name = `img${String(i).padStart(7, '0')}.${png ? 'png' : 'jpg'}`;
+      const file = path.join(dataDir, split, `class${filed}`, name);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, await (png ? image.png({ compressionLevel: 1 }) : image.jpeg({ quality: 85 })).toBuffer());
+      const key = `${split}/class${filed}/${name}`;
+      if (flipped) planted.flips.push(key);
+      if (split === 'train') trainKeys.push({ key, file, flipped });
+    },
+  );
+  // Leaks and duplicates: seeded picks among the train images whose label is right, the first LEAKS leak to val.
+  const random = mulberry32(SEED);
+  const candidates = trainKeys.filter((t) => !t.flipped).sort((a, b) => a.key.localeCompare(b.key));
+  for (let i = candidates.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+  }
+  const reencode = async (source: string, encoding: (typeof REENCODINGS)[number], target: string) => {
+    const width = (await sharp(source).metadata()).width!;
+    await mkdir(path.dirname(target), { recursive: true });
+    await encoding.apply(sharp(source), width).toFile(target);
+  };
+  for (const [n, t] of candidates.slice(0, LEAKS + DUPLICATES).entries()) {
+    const leak = n < LEAKS;
+    const cls = t.key.split('/')[1]!;
+    const base = path.basename(t.file);
+    const copy = leak
+      ? { key: `val/${cls}/${base}.leak.jpg`, encoding: REENCODINGS[0]! }
+      : { key: `train/${cls}/${base}.dup.jpg`, encoding: REENCODINGS[0]! };
+    await reencode(t.file, copy.encoding, path.join(dataDir, copy.key));
+    (leak ? planted.leaks : planted.duplicates)[copy.key] = t.key;
+  }
+  planted.flips.sort();
+  await writeFile(path.join(dataDir, '.planted.json'), JSON.stringify(planted));
+  await writeFile(marker, stamp);
+  console.log(`generated ${N} images in ${((performance.now() - started) / 1000).toFixed(0)} s into ${dataDir}`);
+  return planted;
+}
+
+/**
+ * --synthetic-codes: a workspace as extract leaves it, without images: N codes (ReLU'd class centres + noise, 10
+ * classes, 80 % train), the same plants made in code space (flips: the label of 3 % of train; leaks and duplicates:
+ * a train row plus noise of 0.05–0.25 of the signal's scale), for the train and evaluate steps at sizes whose real
+ * extraction does not fit the time at hand.
+ */
+async function syntheticWorkspace(dir: string): Promise<Planted> {
+  const dim = Number(values.dim);
+  const workspace = new FsBlobStore(dir);
+  const features = new FeatureStore(workspace);
+  const ns: NamespaceInfo = {
+    id: `synthetic/final-${dim}`,
+    model: 'synthetic',
+    modelSha256: '0'.repeat(64),
+    cut: 'final',
+    dim,
+  };
+  const random = mulberry32(SEED);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const centres = Array.from({ length: classes }, () => Float64Array.from({ length: dim }, () => Math.max(0, gauss())));
-  const X = new Float64Array(n * dim);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const copy = i % 50 === 1;
-    y[i] = copy ? y[i - 1]! : Math.floor(random() * classes);
-    for (let t = 0; t < dim; t++) {
-      X[i * dim + t] = copy
-        ? Math.max(0, X[(i - 1) * dim + t]! + 0.05 * gauss())
-        : Math.max(0, centres[y[i]!]![t]! + 1.2 * gauss());
-    }
+  const centres = Array.from({ length: CLASSES }, () => Float32Array.from({ length: dim }, () => 0.5 * gauss()));
+  const planted: Planted = { flips: [], leaks: {}, duplicates: {} };
+  const rows: Array<{ key: string; split: string; label: number; code: Float32Array }> = [];
+  const trainRows: number[] = [];
+  const copies = LEAKS + DUPLICATES;
+  for (let i = 0; i < N - copies; i++) {
+    const label = i % CLASSES;
+    const split = random() < 0.8 ? 'train' : 'val';
+    const flipped = split === 'train' && random() < FLIP_RATE;
+    const filed = flipped ? (label + 1 + Math.floor(random() * (CLASSES - 1))) % CLASSES : label;
+    const code = Float32Array.from(centres[label]!, (c) => Math.max(0, c + gauss()));
+    const key = `${split}/class${filed}/img${String(i).padStart(7, '0')}.jpg`;
+    if (flipped) planted.flips.push(key);
+    else if (split === 'train') trainRows.push(rows.length);
+    rows.push({ key, split, label: filed, code });
   }
-  return { X, y, hashes: Array.from({ length: n }, (_, i) => `h${i}`) };
+  for (let c = 0; c < copies; c++) {
+    const original = rows[trainRows[Math.floor(random() * trainRows.length)]!]!;
+    const leak = c < LEAKS;
+    const noise = 0.05 + 0.2 * random();
+    const code = Float32Array.from(original.code, (v) => Math.max(0, v + noise * gauss()));
+    const key = `${leak ? 'val' : 'train'}/${original.key.split('/')[1]}/copy${c}.jpg`;
+    (leak ? planted.leaks : planted.duplicates)[key] = original.key;
+    rows.push({ key, split: leak ? 'val' : 'train', label: original.label, code });
+  }
+  const entries: ManifestEntry[] = [];
+  const SHARD = 1024;
+  for (let start = 0; start < rows.length; start += SHARD) {
+    const part = rows.slice(start, start + SHARD);
+    const hashes = part.map((_, r) => `image-${start + r}-`.padEnd(64, 'x'));
+    const X = new Float32Array(part.length * dim);
+    part.forEach((r, i) => X.set(r.code, i * dim));
+    const shard = await features.writeShard(ns, hashes, X, []);
+    part.forEach((r, row) =>
+      entries.push({
+        key: r.key,
+        split: r.split,
+        label: r.label,
+        contentHash: hashes[row]!,
+        codes: { final: { shard, row } },
+      }),
+    );
+  }
+  const manifest: Manifest = {
+    version: 1,
+    dataset: 'synthetic',
+    model: { name: 'synthetic', sha256: '0'.repeat(64) },
+    classes: Array.from({ length: CLASSES }, (_, c) => `class${c}`),
+    splitSynthesized: false,
+    namespaces: { final: { id: ns.id, dim } },
+    entries,
+    rejects: [],
+    ignored: [],
+  };
+  await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+  planted.flips.sort();
+  return planted;
 }
 
-const throughput = measuredThroughput();
-const { X, y, hashes } = syntheticCodes();
-const nTrain = Math.round(n * 0.8);
-const train: Matrix = { rows: nTrain, cols: dim, data: X.subarray(0, nTrain * dim) };
-const trainY = y.subarray(0, nTrain);
-const candidates = defaultCGrid().map((C) => ({ id: `C=${C}`, X: train, options: { kind: 'logistic' as const, C } }));
+interface Timed {
+  status: number | null;
+  seconds: number;
+  cpuSeconds: number;
+  rssMiB: number;
+  stderr: string;
+}
 
-const cv = timed(() => crossValidate(candidates, trainY, { folds: 5, seed: 0 }));
-const fit = timed(() => createHead({ kind: 'logistic', C: cv.result.best.C }).fit(train, trainY));
-const trainCodes = normalizedRows(train.data, nTrain, dim);
-const duplicates = timed(() => findDuplicates(hashes.slice(0, nTrain), trainCodes, dim));
-const groupedCv = timed(() =>
-  crossValidate(candidates, trainY, { folds: 5, seed: 0, groups: duplicates.result.groupIds, outOfFold: true }),
+/** One CLI process under /usr/bin/time: wall and CPU seconds, peak RSS. */
+function cli(args: string[]): Timed {
+  const timeFile = path.join(DIR, `time-${process.pid}.txt`);
+  const started = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, BIN, ...args, '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, CNN_CODES_SHARED: SHARED },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const [rssKiB, user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+  if (r.status !== 0) throw new Error(`cnn-codes ${args[0]} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  return { status: r.status, seconds, cpuSeconds: user! + system!, rssMiB: rssKiB! / 1024, stderr: r.stderr };
+}
+
+const readJson = async <T>(file: string): Promise<T> => JSON.parse(await readFile(file, 'utf8')) as T;
+const version = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim();
+
+await mkdir(DIR, { recursive: true });
+const ws = path.join(DIR, SYNTHETIC ? `ws-codes-${N}` : `ws-${N}`);
+await rm(ws, { recursive: true, force: true });
+const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
+const date = new Date().toISOString();
+let planted: Planted;
+let extract: Timed & { estimated?: string };
+if (SYNTHETIC) {
+  planted = await syntheticWorkspace(ws);
+  // No images: the extraction a real run would spend, at the images/s of this bench's last real run.
+  const real = await readJson<{
+    runs: Record<string, { images: number; phases: { extract: { wallSeconds: number } } }>;
+  }>(path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json')).catch(() => undefined);
+  const measured = Object.values(real?.runs ?? {}).find((r) => r.phases?.extract);
+  const perImage = measured ? measured.phases.extract.wallSeconds / measured.images : 0;
+  extract = {
+    status: 0,
+    seconds: perImage * N,
+    cpuSeconds: 0,
+    rssMiB: 0,
+    stderr: '',
+    estimated: measured ? `${N} × ${perImage.toFixed(4)} s (the ${measured.images}-image real run)` : 'none',
+  };
+} else {
+  const dataDir = path.join(DIR, `data-${N}`);
+  planted = await generate(dataDir);
+  extract = cli(['extract', '--data', dataDir, '--out', ws]);
+}
+const train = cli(['train', '--out', ws]);
+const evaluate = cli(['evaluate', '--out', ws]);
+const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
+
+interface HeadFile {
+  options: { C: number };
+  trainedOn: number;
+  cv: { wallSeconds?: number; engine?: string } | null;
+  calibration?: { temperature: number; outOfFoldEce: [number, number] };
+  quality: {
+    duplicates: string[][];
+    grouped: boolean;
+    labelIssues: Array<{ key: string; suggested: string | null }>;
+    searchSeconds?: number;
+  };
+}
+interface MetricsFile {
+  metrics: { accuracy: number };
+  timings: Record<string, number>;
+  calibration?: { temperature: number; before: { ece: number }; after: { ece: number } };
+}
+interface QualityFile {
+  duplicates: string[][];
+  leakage: Array<{ key: string; trainKeys: string[] }>;
+}
+const head = await readJson<HeadFile>(path.join(ws, 'head.json'));
+const metrics = await readJson<MetricsFile>(path.join(ws, 'metrics.json'));
+const quality = await readJson<QualityFile>(path.join(ws, 'data-quality.json'));
+const codeMap = await readJson<{ points: unknown[] }>(path.join(ws, 'code-map.json'));
+
+const flips = new Set(planted.flips);
+const k = flips.size;
+const caught = head.quality.labelIssues.slice(0, k).filter((i) => flips.has(i.key)).length;
+const leakOf = new Map(quality.leakage.map((l) => [l.key, l.trainKeys]));
+const leaksFound = Object.entries(planted.leaks).filter(([copy, original]) => leakOf.get(copy)?.includes(original));
+const unplantedLeaks = quality.leakage.filter((l) => !(l.key in planted.leaks)).length;
+const groupOf = new Map<string, number>();
+head.quality.duplicates.forEach((g, i) => g.forEach((key) => groupOf.set(key, i)));
+const together = Object.entries(planted.duplicates).filter(
+  ([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original),
 );
-const issues = timed(() => [
-  findLabelIssues(groupedCv.result.outOfFold!, trainY),
-  findOutliers(duplicates.result.neighbourSimilarity),
-]);
-const all = normalizedRows(X, n, dim);
-const heldOut = timed(() => {
-  const held = all.subarray(nTrain * dim);
-  return [
-    similarPairs(held, dim, { threshold: NEAR_DUPLICATE_COSINE }),
-    similarPairs(held, dim, { threshold: NEAR_DUPLICATE_COSINE }, all.subarray(0, nTrain * dim)),
-  ];
-});
-// What evaluate runs: the same search as GEMMs through onnxruntime (core/quality/gemm-similarity.ts), side by side.
-const heldOutGemm = await timedAsync(async () => {
-  const held = all.subarray(nTrain * dim);
-  return [
-    await similarPairsByGemm(held, dim, { threshold: NEAR_DUPLICATE_COSINE }),
-    await similarPairsByGemm(held, dim, { threshold: NEAR_DUPLICATE_COSINE }, all.subarray(0, nTrain * dim)),
-  ];
-});
-// Pairs found by one search only: float32 sums (GEMM) against float64 sums (loop) can only split cosines at the threshold.
-const pairIds = (ps: Array<{ i: number; j: number }>) => new Set(ps.map((p) => `${p.i},${p.j}`));
-const onlyOne = heldOut.result.flatMap((ps, k) => {
-  const loop = pairIds(ps);
-  const gemm = pairIds(heldOutGemm.result[k]!);
-  return [...[...loop].filter((id) => !gemm.has(id)), ...[...gemm].filter((id) => !loop.has(id))];
-});
-const borderline = [...heldOut.result.flat(), ...heldOutGemm.result.flat()]
-  .filter((p) => onlyOne.includes(`${p.i},${p.j}`))
-  .map((p) => p.cosine.toFixed(7));
-const map = timed(() => principalMap(all, n, dim));
+const largestGroup = Math.max(0, ...head.quality.duplicates.map((g) => g.length));
+const runSeconds = extract.seconds + train.seconds + evaluate.seconds;
+const searchSeconds = head.quality.searchSeconds ?? 0;
+const dqSeconds = metrics.timings['dataQualitySeconds'] ?? 0;
+const cpu = cpus()[0]?.model ?? 'CPU';
 
-const extractSeconds = n / throughput;
-const runSeconds = extractSeconds + cv.cpu + fit.cpu;
-const cvExtra = Math.max(0, groupedCv.cpu - cv.cpu);
-const analysis = [
-  ['train: duplicate search + neighbour similarity', duplicates],
-  [
-    'train: grouped CV with out-of-fold probabilities, minus plain CV',
-    { ...groupedCv, cpu: cvExtra, wall: Math.max(0, groupedCv.wall - cv.wall) },
-  ],
-  ['train: confident learning + outliers', issues],
-  ['evaluate: held-out × (held-out + train) search, GEMM on every core (what evaluate runs)', heldOutGemm],
-  ['evaluate: PCA map (2 000-row fit, all projected)', map],
-] as const;
-const analysisSeconds = analysis.reduce((s, [, r]) => s + r.cpu, 0);
-const load = spawnSync('uptime', { encoding: 'utf8' }).stdout.trim();
+const figures = {
+  images: N,
+  train: head.trainedOn,
+  planted: { flips: k, leaks: LEAKS, duplicates: DUPLICATES },
+  labelIssues: { topK: k, caught, recall: caught / Math.max(1, k), flagged: head.quality.labelIssues.length },
+  leakage: {
+    planted: LEAKS,
+    flagged: leaksFound.length,
+    recall: leaksFound.length / Math.max(1, LEAKS),
+    unplanted: unplantedLeaks,
+  },
+  duplicates: {
+    planted: DUPLICATES,
+    inOneGroup: together.length,
+    recall: together.length / Math.max(1, DUPLICATES),
+    groupedFolds: head.quality.grouped,
+    groups: head.quality.duplicates.length,
+    largestGroup,
+  },
+  calibration: {
+    temperature: head.calibration?.temperature ?? null,
+    outOfFoldEce: head.calibration?.outOfFoldEce ?? null,
+    valEce: metrics.calibration ? [metrics.calibration.before.ece, metrics.calibration.after.ece] : null,
+  },
+  valAccuracy: metrics.metrics.accuracy,
+  mapPoints: codeMap.points.length,
+  phases: Object.fromEntries(
+    (
+      [
+        ['extract', extract],
+        ['train', train],
+        ['evaluate', evaluate],
+      ] as const
+    ).map(([name, t]) => [
+      name,
+      { wallSeconds: round(t.seconds), cpuSeconds: round(t.cpuSeconds), peakRssMiB: Math.round(t.rssMiB) },
+    ]),
+  ),
+  views: {
+    'train: near-duplicate search + neighbour similarity (cell search)': round(searchSeconds),
+    'train: CV with out-of-fold probabilities (all of CV)': round(head.cv?.wallSeconds ?? 0),
+    'evaluate: near duplicates + leakage across splits, and the map': round(dqSeconds),
+  },
+  dataQualityShare: round((searchSeconds + dqSeconds) / runSeconds),
+  runSeconds: round(runSeconds),
+  peakRssMiB: Math.round(Math.max(extract.rssMiB, train.rssMiB, evaluate.rssMiB)),
+};
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
 console.log(
-  `${n} images × ${dim} (synthetic codes, ${classes} classes, ${duplicates.result.groups.length} duplicate groups found among ${nTrain} train); ${load}`,
+  `${N} images, ${cpus().length} × ${cpu}; load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`,
 );
-console.log('| phase | CPU s | wall s | peak RSS after (MiB) |');
+console.log('| phase | wall s | CPU s | peak RSS MiB |');
 console.log('|---|---:|---:|---:|');
+for (const [name, p] of Object.entries(figures.phases))
+  console.log(`| ${name} | ${p.wallSeconds} | ${p.cpuSeconds} | ${p.peakRssMiB} |`);
+console.log('| view | wall s |');
+console.log('|---|---:|');
+for (const [name, s] of Object.entries(figures.views)) console.log(`| ${name} | ${s} |`);
 console.log(
-  `| run: extraction at ${throughput.toFixed(1)} images/s (measured on hymenoptera) | ${extractSeconds.toFixed(1)} (est.) | | |`,
+  `label flips in the top ${k}: ${caught} (${(100 * figures.labelIssues.recall).toFixed(1)} %); planted leaks flagged: ${leaksFound.length}/${LEAKS} (${unplantedLeaks} other val images flagged); planted duplicates grouped with their original: ${together.length}/${DUPLICATES} (folds grouped: ${head.quality.grouped}, largest group ${largestGroup}); temperature ${figures.calibration.temperature}, val ECE ${JSON.stringify(figures.calibration.valEce)}; val accuracy ${(100 * metrics.metrics.accuracy).toFixed(1)} %; data quality ${(100 * figures.dataQualityShare).toFixed(1)} % of the run; peak RSS ${figures.peakRssMiB} MiB`,
 );
-console.log(
-  `| run: CV, ${candidates.length} Cs × 5 folds, ${nTrain} train | ${cv.cpu.toFixed(2)} | ${cv.wall.toFixed(2)} | ${cv.rssMiB.toFixed(0)} |`,
-);
-console.log(`| run: final fit | ${fit.cpu.toFixed(2)} | ${fit.wall.toFixed(2)} | ${fit.rssMiB.toFixed(0)} |`);
-for (const [name, r] of analysis)
-  console.log(`| analysis: ${name} | ${r.cpu.toFixed(2)} | ${r.wall.toFixed(2)} | ${r.rssMiB.toFixed(0)} |`);
-console.log(`| **run** | ${runSeconds.toFixed(1)} | | |`);
-console.log(`| **analysis** | ${analysisSeconds.toFixed(1)} | | |`);
-console.log(
-  `held-out search: scalar JavaScript loop ${heldOut.cpu.toFixed(2)} s CPU / ${heldOut.wall.toFixed(2)} s wall, GEMM ${heldOutGemm.cpu.toFixed(2)} s CPU / ${heldOutGemm.wall.toFixed(2)} s wall ` +
-    `(${(heldOut.wall / heldOutGemm.wall).toFixed(1)}× faster in wall time); ${heldOut.result.flat().length} pairs by the loop, ${onlyOne.length} found by one search only${borderline.length ? ` (cosines ${borderline.join(', ')})` : ''}`,
-);
-console.log(
-  `analysis / run: ${((analysisSeconds / runSeconds) * 100).toFixed(1)} % (target ≤ 20 %); CPU flags: AVX2, AVX-512 (VNNI), AVX-VNNI; the train-side search is scalar JavaScript on one thread, the held-out search GEMMs on every core`,
-);
+
+const resultsFile = path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json');
+await mkdir(path.dirname(resultsFile), { recursive: true });
+const previous = existsSync(resultsFile)
+  ? await readJson<{ runs: Record<string, unknown> }>(resultsFile)
+  : { runs: {} as Record<string, unknown> };
+previous.runs[SYNTHETIC ? `codes-${N}` : String(N)] = {
+  commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
+  dirty: version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
+  date,
+  cpu: { model: cpu, cores: cpus().length, flags: CPU_FLAGS },
+  load: { before: loadBefore, after: loadAfter },
+  versions: { node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
+  command: `node dist/bench/data-quality.js --images ${N}${SYNTHETIC ? ' --synthetic-codes' : ''}`,
+  ...(extract.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}),
+  ...figures,
+};
+await writeFile(resultsFile, JSON.stringify(previous, null, 2) + '\n');
+console.log(`wrote ${path.relative(REPO_ROOT, resultsFile)}`);
+if (!values.keep) await rm(ws, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { ConfigError, NotFittedError } from '../errors.js';
 import type { ClassWeight } from './class-weight.js';
-import type { LinearClassifier } from './linear-model.js';
+import { scoresToProbabilities, type LinearClassifier } from './linear-model.js';
 import { LinearSVC, type SvmLoss } from './linear-svm.js';
 import { LogisticRegression } from './logistic-regression.js';
 import type { Matrix } from './matrix.js';
@@ -38,6 +38,11 @@ export interface HeadJSON {
   intercepts: number[];
   probability: ProbabilityKind;
   fit: { iterations: number; converged: boolean };
+  /**
+   * Temperature T the scores are divided by before the sigmoid/softmax (core/heads/calibration.ts), fitted on
+   * out-of-fold probabilities by the train step; absent = 1 (the model's own probabilities). The argmax is unchanged.
+   */
+  temperature?: number;
 }
 
 export interface Classifier {
@@ -45,9 +50,15 @@ export interface Classifier {
   predict(X: Matrix): Int32Array;
   /** n × 1 for two classes (positive ⇒ class 1), else n × nClasses. */
   decisionFunction(X: Matrix): Matrix;
-  /** n × nClasses. Logistic: the model's probabilities. SVM: sigmoid/softmax of the scores, not calibrated. */
+  /**
+   * n × nClasses: sigmoid/softmax of the scores divided by `temperature` (logistic: the model's own probabilities at
+   * T = 1; SVM: not calibrated unless a temperature was fitted).
+   */
   predictProba(X: Matrix): Matrix;
   score(X: Matrix, y: Int32Array): number;
+  /** Sets the temperature predictProba divides the scores by (core/heads/calibration.ts); predictions unchanged. */
+  calibrate(temperature: number): this;
+  readonly temperature: number;
   toJSON(): HeadJSON;
   readonly nClasses: number;
   readonly nFeatures: number;
@@ -91,6 +102,8 @@ export class StandardizedHead implements Classifier {
   private readonly scaler = new Standardizer();
   private estimator: LogisticRegression | LinearSVC;
   private fitted = false;
+  /** Divides the scores before predictProba's sigmoid/softmax (1: none); set by `calibrate` or `restore`. */
+  temperature = 1;
 
   constructor(readonly options: ResolvedHeadOptions) {
     this.estimator = createEstimator(options);
@@ -121,7 +134,16 @@ export class StandardizedHead implements Classifier {
     this.estimator.restoreState({ coef, intercept: Float64Array.from(json.intercepts), nClasses: json.nClasses });
     this.estimator.nIter = json.fit.iterations;
     this.estimator.converged = json.fit.converged;
+    this.temperature = json.temperature ?? 1;
     this.fitted = true;
+    return this;
+  }
+
+  /** Sets the calibration temperature (see core/heads/calibration.ts); predictions are unchanged. */
+  calibrate(temperature: number): this {
+    if (!(temperature > 0 && Number.isFinite(temperature)))
+      throw new ConfigError(`temperature must be a positive finite number; got ${temperature}`);
+    this.temperature = temperature;
     return this;
   }
 
@@ -138,7 +160,10 @@ export class StandardizedHead implements Classifier {
   }
 
   predictProba(X: Matrix): Matrix {
-    return this.model().predictProba(this.scaler.transform(X));
+    if (this.temperature === 1) return this.model().predictProba(this.scaler.transform(X));
+    const scores = this.decisionFunction(X);
+    for (let i = 0; i < scores.data.length; i++) scores.data[i]! /= this.temperature;
+    return scoresToProbabilities(scores, this.nClasses);
   }
 
   predict(X: Matrix): Int32Array {
@@ -167,6 +192,7 @@ export class StandardizedHead implements Classifier {
       intercepts: Array.from(intercept),
       probability: this.options.kind === 'logistic' ? 'logistic-model' : 'softmax-of-decision',
       fit: { iterations: this.estimator.nIter, converged: this.estimator.converged },
+      ...(this.temperature !== 1 ? { temperature: this.temperature } : {}),
     };
   }
 

@@ -31,6 +31,13 @@ export function loadHead(json: unknown): Classifier {
   const weights = h.weights.map((w, c) => finiteArray(w, d, `weights[${c}]`));
   const intercepts = finiteArray(h.intercepts, outputs, 'intercepts');
   const fit = h.fit ?? { iterations: 0, converged: false };
+  if (
+    h.temperature !== undefined &&
+    !(typeof h.temperature === 'number' && h.temperature > 0 && isFinite(h.temperature))
+  )
+    throw new ConfigError(
+      `head JSON temperature must be a positive finite number; got ${JSON.stringify(h.temperature)}`,
+    );
   const checked: HeadJSON = {
     format: HEAD_FORMAT,
     version: HEAD_VERSION,
@@ -42,6 +49,7 @@ export function loadHead(json: unknown): Classifier {
     intercepts,
     probability: options.kind === 'logistic' ? 'logistic-model' : 'softmax-of-decision',
     fit: { iterations: Number(fit.iterations) || 0, converged: fit.converged === true },
+    ...(h.temperature !== undefined && h.temperature !== 1 ? { temperature: h.temperature } : {}),
   };
   return new StandardizedHead(options).restore(checked);
 }

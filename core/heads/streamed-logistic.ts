@@ -34,6 +34,11 @@ export interface StreamedOptions {
   threads?: number;
   /** Called after every pass with the number of passes so far. */
   onPass?: (passes: number) => void;
+  /**
+   * Cross-validation: also keep every row's held-out class probabilities under each C (n × classes float32 per C,
+   * written as the held-out scores are computed anyway), and return the best C's as `outOfFold`.
+   */
+  outOfFold?: boolean;
 }
 
 export interface StreamedFit {
@@ -55,6 +60,8 @@ export interface StreamedCv {
   best: StreamedCvRow;
   head: HeadJSON;
   passes: number;
+  /** With `outOfFold`: rows × classes held-out probabilities at the best C, in the source's row order. */
+  outOfFold?: Float32Array;
 }
 
 /** One C, every row. */
@@ -94,7 +101,9 @@ export async function crossValidateStreamed(
   const gemm = await OnnxGemm.create(stats.center, options.threads);
   try {
     const run = new PassRunner(source, gemm, foldOf, options.onPass);
-    const paths = await run.all(lanes.map((lane) => cPath(lane, grid, null, options)));
+    // One array per C shared by the folds: each fold writes only its own held-out rows.
+    const sinks = options.outOfFold ? grid.map(() => new Float32Array(source.n * source.classes)) : undefined;
+    const paths = await run.all(lanes.map((lane) => cPath(lane, grid, null, options, sinks)));
     const table = grid.map((C, i): StreamedCvRow => {
       const scores = paths.map((p) => p[i]!.heldOut!);
       const foldAccuracies = scores.map((s) => s.hits / s.rows);
@@ -111,9 +120,11 @@ export async function crossValidateStreamed(
     const bestIndex = table.reduce((b, row, i) => (better(row, table[b]!) ? i : b), 0);
     const best = table[bestIndex]!;
     const all = laneOf(stats.training[folds]!, -1, source.classes, weighting);
-    const start = meanOf(paths.map((p) => p[bestIndex]!.theta));
+    // One C: a cold refit, the fixed-C fit's (the same optimum as the in-memory head's, not just within tol of it).
+    const start = grid.length > 1 ? meanOf(paths.map((p) => p[bestIndex]!.theta)) : null;
     const [refit] = await run.all([cPath(all, [best.C], start, options)]);
-    return { table, best, head: headJson(all, refit!.at(-1)!, best.C, source, options), passes: run.passes };
+    const head = headJson(all, refit!.at(-1)!, best.C, source, options);
+    return { table, best, head, passes: run.passes, ...(sinks ? { outOfFold: sinks[bestIndex]! } : {}) };
   } finally {
     await gemm.release();
   }
@@ -172,7 +183,13 @@ type LaneSolver = Generator<PassRequest, PathStep[], PassResult>;
  * One lane's walk along increasing C: for each C, L-BFGS from the previous solution, every evaluation answered by a
  * pass; the penalty ‖W‖²/(2·C·S) (intercepts free) is added here, the data term comes from the pass.
  */
-function* cPath(lane: Lane, Cs: readonly number[], start: Float64Array | null, options: StreamedOptions): LaneSolver {
+function* cPath(
+  lane: Lane,
+  Cs: readonly number[],
+  start: Float64Array | null,
+  options: StreamedOptions,
+  sinks?: Float32Array[],
+): LaneSolver {
   const d = lane.mean.length;
   const m = lane.outputs;
   let theta = start ?? new Float64Array(m * d + m);
@@ -185,7 +202,9 @@ function* cPath(lane: Lane, Cs: readonly number[], start: Float64Array | null, o
     let first = true;
     while (!next.done) {
       const { x, gradient } = next.value;
-      const result = yield { lane, theta: x, gradient, heldOut: first && scoresHeldOut && steps.length > 0 };
+      const scoring = first && scoresHeldOut && steps.length > 0;
+      const sink = scoring ? sinks?.[steps.length - 1] : undefined;
+      const result = yield { lane, theta: x, gradient, heldOut: scoring, ...(sink ? { outOfFold: sink } : {}) };
       if (first && scoresHeldOut && steps.length > 0) steps.at(-1)!.heldOut = result.heldOut;
       first = false;
       let norm2 = 0;
@@ -199,7 +218,11 @@ function* cPath(lane: Lane, Cs: readonly number[], start: Float64Array | null, o
     theta = fit.x;
     steps.push({ C, theta, iterations: fit.iterations, converged: fit.converged });
   }
-  if (scoresHeldOut) steps.at(-1)!.heldOut = (yield { lane, theta, gradient: null, heldOut: true }).heldOut;
+  if (scoresHeldOut) {
+    const sink = sinks?.[steps.length - 1];
+    const last = yield { lane, theta, gradient: null, heldOut: true, ...(sink ? { outOfFold: sink } : {}) };
+    steps.at(-1)!.heldOut = last.heldOut;
+  }
   return steps;
 }
 

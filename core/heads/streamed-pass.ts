@@ -26,6 +26,8 @@ export interface PassRequest {
   /** Filled with ∇ of the data term; null = score only. */
   gradient: Float64Array | null;
   heldOut: boolean;
+  /** With heldOut: each held-out row's class probabilities are written here (row · classes + c, source row order). */
+  outOfFold?: Float32Array;
 }
 
 export interface HeldOutScore {
@@ -95,7 +97,7 @@ export async function evaluatePass(
       const label = y[i]!;
       const fold = foldOf ? foldOf[offset + i]! : -1;
       for (let l = 0; l < requests.length; l++) {
-        const { lane, gradient, heldOut } = requests[l]!;
+        const { lane, gradient, heldOut, outOfFold } = requests[l]!;
         const m = lane.outputs;
         const base = starts[l]!;
         const inTraining = lane.heldOutFold < 0 || fold !== lane.heldOutFold;
@@ -103,6 +105,7 @@ export async function evaluatePass(
         for (let c = 0; c < m; c++) z[c] = scores[i * M + base + c]! + offsets[base + c]!;
         if (!inTraining) {
           scoreRow(z, m, label, results[l]!.heldOut);
+          if (outOfFold) writeProbabilities(z, m, outOfFold, offset + i);
           continue;
         }
         results[l]!.loss += lossAndResidual(z, 0, m, label, lane.classWeight[label]!);
@@ -153,6 +156,20 @@ function scoreRow(z: Float64Array, m: number, label: number, out: HeldOutScore):
     pTrue = Math.exp(z[label]! - max) / sum;
   }
   out.logLossSum -= Math.log(Math.min(Math.max(pTrue, EPS), 1 - EPS));
+}
+
+/** The row's probabilities (sigmoid for one score, else softmax), each class's from its own score, into `out`. */
+function writeProbabilities(z: Float64Array, m: number, out: Float32Array, row: number): void {
+  if (m === 1) {
+    out[2 * row] = sigmoid(-z[0]!);
+    out[2 * row + 1] = sigmoid(z[0]!);
+    return;
+  }
+  let max = -Infinity;
+  for (let c = 0; c < m; c++) max = Math.max(max, z[c]!);
+  let sum = 0;
+  for (let c = 0; c < m; c++) sum += Math.exp(z[c]! - max);
+  for (let c = 0; c < m; c++) out[row * m + c] = Math.exp(z[c]! - max) / sum;
 }
 
 /** Per-group (fold, or all rows) standardization statistics and class counts from one pass. */

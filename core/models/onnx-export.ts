@@ -72,7 +72,7 @@ export function buildClassifier(
   pruneDeadNodes(graph);
   graph.name = `${descriptor.name}/${layer}/${head.options.kind}`;
   model.producerName = 'cnn-codes';
-  model.docString = `${descriptor.name} cut at "${layer}", pooled, standardized, ${head.options.kind} head (C = ${head.options.C}), softmax over ${classes.join(', ')}`;
+  model.docString = `${descriptor.name} cut at "${layer}", pooled, standardized, ${head.options.kind} head (C = ${head.options.C}${head.temperature !== undefined && head.temperature !== 1 ? `, temperature ${head.temperature.toPrecision(4)}` : ''}), softmax over ${classes.join(', ')}`;
   model.metadataProps = Object.entries(classifierMetadata(descriptor, exported, input)).map(([key, value]) => ({
     key,
     value,
@@ -80,11 +80,14 @@ export function buildClassifier(
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** code → (code − mean) / scale → Gemm → Softmax; a binary head's single score s becomes logits [0, s]: softmax = sigmoid. */
+/** code → (code − mean) / scale → Gemm (→ × 1/T when calibrated) → Softmax; a binary head's single score s becomes logits [0, s]: softmax = sigmoid. */
 function appendHead(graph: Graph, code: string, head: HeadJSON): void {
   const d = head.nFeatures;
   const rows = head.nClasses === 2 ? [new Array<number>(d).fill(0), head.weights[0]!] : head.weights;
   const intercepts = head.nClasses === 2 ? [0, head.intercepts[0]!] : head.intercepts;
+  const calibrated = head.temperature !== undefined && head.temperature !== 1;
+  if (calibrated)
+    graph.initializer.push(floatTensor('cnn_codes/head/inverse_temperature', [], [1 / head.temperature!]));
   graph.initializer.push(
     floatTensor('cnn_codes/head/mean', [d], head.standardizer.mean),
     floatTensor('cnn_codes/head/scale', [d], head.standardizer.scale),
@@ -97,9 +100,13 @@ function appendHead(graph: Graph, code: string, head: HeadJSON): void {
     node(
       'Gemm',
       ['cnn_codes/head/standardized', 'cnn_codes/head/weights', 'cnn_codes/head/intercepts'],
-      'cnn_codes/head/logits',
+      calibrated ? 'cnn_codes/head/scores' : 'cnn_codes/head/logits',
       [{ name: 'transB', type: INT, i: 1 }],
     ),
+    // The calibration temperature: logits = scores / T (a Mul by 1/T), so the softmax is the head's predictProba.
+    ...(calibrated
+      ? [node('Mul', ['cnn_codes/head/scores', 'cnn_codes/head/inverse_temperature'], 'cnn_codes/head/logits')]
+      : []),
     // axis=1 on a 2-D tensor means the same before and after opset 13's Softmax change.
     node('Softmax', ['cnn_codes/head/logits'], CLASSIFIER_OUTPUT, [{ name: 'axis', type: INT, i: 1 }]),
     node('ArgMax', [CLASSIFIER_OUTPUT], LABEL_OUTPUT, [

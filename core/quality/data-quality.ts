@@ -41,6 +41,8 @@ export interface TrainQuality {
   labelIssues: LabelIssue[];
   /** Train images left out of the final fit (`excludeSuspects`): the label issues' keys. */
   excluded: string[];
+  /** Wall seconds of the near-duplicate search (streamed path; the in-memory one is part of its CV). */
+  searchSeconds?: number;
 }
 
 export const DATA_QUALITY_KEY = 'data-quality.json';

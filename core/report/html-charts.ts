@@ -61,7 +61,7 @@ export function confusionHeatmap(classes: readonly string[], confusion: readonly
   return `<svg class="chart" id="confusion-matrix" role="img" aria-label="confusion matrix" viewBox="0 0 ${fmt(width)} ${fmt(height)}" width="${fmt(width)}" ${FONT}>${parts.join('')}</svg>`;
 }
 
-export function reliabilityDiagram(bins: readonly ReliabilityBin[], ece: number): string {
+export function reliabilityDiagram(bins: readonly ReliabilityBin[], ece: number, id = 'reliability-diagram'): string {
   const size = 240;
   const [ox, oy] = [44, 14];
   const x = (v: number) => fmt(ox + v * size);
@@ -90,7 +90,7 @@ export function reliabilityDiagram(bins: readonly ReliabilityBin[], ece: number)
     `<text x="12" y="${y(0.5)}" transform="rotate(-90 12 ${y(0.5)})" text-anchor="middle" font-size="12" fill="#555">accuracy</text>`,
     `<text x="${ox + 8}" y="${oy + 18}" font-size="12">ECE ${pct(ece)}</text>`,
   );
-  return `<svg class="chart" id="reliability-diagram" role="img" aria-label="reliability diagram" viewBox="0 0 ${ox + size + 10} ${oy + size + 40}" width="${ox + size + 10}" ${FONT}>${parts.join('')}</svg>`;
+  return `<svg class="chart" id="${id}" role="img" aria-label="reliability diagram" viewBox="0 0 ${ox + size + 10} ${oy + size + 40}" width="${ox + size + 10}" ${FONT}>${parts.join('')}</svg>`;
 }
 
 const SERIES_COLOURS = ['#2563a8', '#c2410c', '#15803d', '#7c3aed'];

@@ -40,7 +40,7 @@ export function headline(r: HtmlReportInput): string {
   ${card(pct(m.balancedAccuracy), 'balanced accuracy')}
   ${card(pct(m.macroF1), 'macro F1')}
   ${card(m.logLoss.toFixed(3), 'log-loss')}
-  ${card(pct(ece), 'calibration error (ECE)')}
+  ${card(pct(ece), r.evaluation.calibration ? `calibration error (ECE), ${pct(r.evaluation.calibration.before.ece)} before calibration` : 'calibration error (ECE)')}
   ${cpu ? card(formatUsd(cpu.usdPer1000), `per 1 000 images, ${esc(cpu.name.split(' ')[0])} (estimate)`) : ''}
 </div>
 <p class="setup">${setupLine(r.head)}</p>
@@ -76,8 +76,17 @@ export function results(r: HtmlReportInput): string {
 <div class="figures">
 <figure>${confusionHeatmap(classes, m.confusion)}<figcaption>Confusion matrix: rows are the true class, columns the prediction; the diagonal holds the right answers. Shade: share of the row.</figcaption></figure>
 <figure>${reliabilityDiagram(bins, ece)}<figcaption>Reliability: images binned by the head's confidence; bars show how often each bin was right. On the dashed diagonal, "80 % sure" means right 80 % of the time. ${calibrationVerdict(r)}</figcaption></figure>
+${uncalibratedFigure(r)}
 </div>
 </section>`;
+}
+
+/** The same diagram without the head's temperature: what calibration changed (accuracy cannot change). */
+function uncalibratedFigure(r: HtmlReportInput): string {
+  const c = r.evaluation.calibration;
+  if (!c) return '';
+  const loss = (x: number | null) => (x === null ? 'n/a' : x.toFixed(4));
+  return `<figure>${reliabilityDiagram(c.before.bins, c.before.ece, 'reliability-diagram-uncalibrated')}<figcaption id="calibration-before-after">Before calibration. The head's scores are divided by a temperature T = ${c.temperature.toPrecision(3)}, fitted on the out-of-fold probabilities of the train images whose label is not suspect (no image scored by a model that saw its label): ECE ${pct(c.before.ece)} → ${pct(c.after.ece)}, log-loss ${loss(c.before.logLoss)} → ${loss(c.after.logLoss)}. Dividing every score by one positive number keeps each image's most likely class, so accuracy is unchanged.</figcaption></figure>`;
 }
 
 /** One sentence on what the reliability diagram says, because "ECE 39 %" alone tells a newcomer nothing. */

@@ -23,6 +23,11 @@ export function renderMarkdownReport({ manifest, head, evaluation, quality }: Re
           `- Fitted on: ${head.compute.where === 'batch' ? 'the Batch CPU job' : 'the train-head Lambda'} (${head.compute.why})`,
         ]
       : []),
+    ...(evaluation.calibration
+      ? [
+          `- Calibration: scores divided by T = ${evaluation.calibration.temperature.toPrecision(3)} (fitted on train's out-of-fold probabilities); ${evaluation.split} ECE ${pct(evaluation.calibration.before.ece)} → ${pct(evaluation.calibration.after.ece)}, accuracy unchanged`,
+        ]
+      : []),
     '',
     '## Data',
     '',

@@ -12,12 +12,7 @@ import {
   type LeakageRecord,
 } from '../quality/data-quality.js';
 import { joinSameContent, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
-import {
-  GEMM_SECOND_SET_ROWS,
-  similarPairsAcrossBlocks,
-  similarPairsByGemm,
-  type RowBlock,
-} from '../quality/gemm-similarity.js';
+import { cachedRowReader, searchByCells } from '../quality/cell-search.js';
 import { normalizeRows } from '../quality/near-duplicates.js';
 import { UnionFind } from '../quality/union-find.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
@@ -31,7 +26,8 @@ export interface DataQualityResult {
  * The whole dataset's data-quality picture, from the codes in the cache and what the train step found (head.json's
  * `quality`): duplicate groups across every split, held-out images that duplicate a train image (leakage), the train
  * step's likely label errors, and a 2-D map of the codes. Writes data-quality.json and code-map.json.
- * Only the pairs the train step did not already compare are searched: held-out × held-out and held-out × train.
+ * The near-duplicate search covers every split at once (core/quality/cell-search.ts: an IVF index on onnxruntime GEMMs,
+ * exact up to 1,000 images); memory is a batch of cells' codes, the map's sample and a few numbers per image.
  */
 export async function analyzeDataQuality(
   deps: { workspace: BlobStore; features: FeatureStore },
@@ -50,10 +46,7 @@ export async function analyzeDataQuality(
   const info = { id: ns.id, dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: layer };
   const locations = entries.map((e) => e.codes[layer]!);
   const nTrain = entries.filter((e) => e.split === 'train').length;
-  // Only the held-out codes are held (Float32, normalized in place: 100 MB of a 100 k-image set's 20 k held-out
-  // images); the train codes are streamed past them in blocks, and the code map is fitted on a sample read on its own.
-  const heldOut = await deps.features.readCodes(info, locations.slice(nTrain));
-  normalizeRows(heldOut, entries.length - nTrain, dim, heldOut);
+  // The code map: axes fitted on a sample read on its own, then every row projected as the cache streams past.
   const { sample, random } = principalSample(entries.length);
   const sampled = await deps.features.readCodes(
     info,
@@ -62,17 +55,11 @@ export async function analyzeDataQuality(
   normalizeRows(sampled, sample.length, dim, sampled);
   const axes = fitPrincipalAxes(Float64Array.from(sampled), sample.length, dim, random);
   const points = new Float32Array(entries.length * 2);
-  projectRows(axes, heldOut, entries.length - nTrain, dim, points, nTrain);
-  // Each block of train codes, normalized where it lies and put on the map, as the search (or the loop) reads it.
-  const trainBlocks = async function* (): AsyncGenerator<RowBlock> {
-    const blocks = deps.features.readCodesInBlocks(info, locations.slice(0, nTrain), GEMM_SECOND_SET_ROWS);
-    for await (const block of blocks) {
-      const rows = block.codes.length / dim;
-      normalizeRows(block.codes, rows, dim, block.codes);
-      projectRows(axes, block.codes, rows, dim, points, block.offset);
-      yield block;
-    }
-  };
+  for await (const block of deps.features.readCodesInBlocks(info, locations, MAP_BLOCK_ROWS)) {
+    const rows = block.codes.length / dim;
+    normalizeRows(block.codes, rows, dim, block.codes);
+    projectRows(axes, block.codes, rows, dim, points, block.offset);
+  }
 
   const sets = new UnionFind(entries.length);
   const rowOf = new Map(entries.map((e, i) => [e.key, i]));
@@ -104,16 +91,17 @@ export async function analyzeDataQuality(
   // Same bytes first: they are the surest partners and must not be crowded out by near-duplicates.
   for (let r = nTrain; r < entries.length; r++)
     for (const t of trainRowsByContent.get(entries[r]!.contentHash) ?? []) addPartner(r, t, 1);
-  if (heldOut.length > 0)
-    for (const p of await similarPairsByGemm(heldOut, dim, { threshold })) sets.union(nTrain + p.i, nTrain + p.j);
-  if (heldOut.length > 0 && nTrain > 0) {
-    const options = { threshold, topK: LEAKAGE_PARTNERS };
-    for (const p of await similarPairsAcrossBlocks(heldOut, dim, options, trainBlocks())) {
-      sets.union(nTrain + p.i, p.j);
-      addPartner(nTrain + p.i, p.j, p.cosine);
+  // Near duplicates across every split, by the cell search over the cache (exact up to 1,000 images; above, the
+  // recall bench/data-quality.ts measures), the codes read a batch of cells at a time.
+  if (nTrain < entries.length) {
+    const search = await searchByCells(cachedRowReader(deps.features, info, locations), {
+      threshold,
+      topK: LEAKAGE_PARTNERS,
+    });
+    for (const p of search.pairs) {
+      sets.union(p.i, p.j);
+      if (p.i < nTrain && p.j >= nTrain) addPartner(p.j, p.i, p.cosine);
     }
-  } else {
-    for await (const _block of trainBlocks()); // the map still needs every train row
   }
   const groups = sets.groups();
   const leakage: LeakageRecord[] = [...partners].map(([r, train]) => {
@@ -150,5 +138,8 @@ export async function analyzeDataQuality(
 
 /** Train images listed per leaking held-out image, the most similar first. */
 const LEAKAGE_PARTNERS = 10;
+
+/** Rows per block when the map projects every code (20 MB of float32 at 1,280 dimensions). */
+const MAP_BLOCK_ROWS = 4096;
 
 const round = (x: number) => Math.round(x * 1e4) / 1e4;

@@ -8,7 +8,13 @@ import { classificationMetrics } from '../metrics/classification.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { CODE_MAP_KEY, DATA_QUALITY_KEY } from '../quality/data-quality.js';
 import { renderMarkdownReport } from '../report/markdown.js';
-import { readEvaluation, type Evaluation, type Prediction } from '../workspace/evaluation.js';
+import { reliability } from '../report/html-calibration.js';
+import {
+  readEvaluation,
+  type CalibrationComparison,
+  type Evaluation,
+  type Prediction,
+} from '../workspace/evaluation.js';
 import { readHeadArtefact, requireHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
 import { readManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 import { HTML_REPORT_KEY, METRICS_KEY, REPORT_KEY } from '../workspace/keys.js';
@@ -35,7 +41,7 @@ export interface EvaluateDeps {
 const SUMMARY_EXAMPLES = 5;
 
 /** Bump when metrics.json or the reports change shape, so a re-run redoes the ones stored by an older version. */
-const REPORTS_REVISION = 2;
+const REPORTS_REVISION = 3;
 
 /**
  * What an evaluation depends on: the head (its cache key covers the training data and options), the codes' namespace,
@@ -89,7 +95,7 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
       'the head was trained on codes from another model or cut point than this cache holds; retrain it',
     );
   }
-  const { metrics, predictions } = await scoreSplit(deps.features, manifest, artefact, split);
+  const { metrics, predictions, calibration } = await scoreSplit(deps.features, manifest, artefact, split);
   const evaluation: Evaluation = {
     version: 1,
     split,
@@ -102,10 +108,13 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
     rejected: manifest.rejects.filter((r) => r.split === split).length,
     timings: { headFitSeconds: artefact.fitSeconds, ...(request.timings ?? {}) },
     inputs: evaluationInputs(manifest, artefact, split),
+    ...(calibration ? { calibration } : {}),
   };
   deps.onProgress?.({ phase: 'evaluate', done: predictions.length, total: predictions.length });
   // metrics.json last: its inputs digest vouches for the reports beside it (see storedEvaluation), even after a crash.
+  const analysing = performance.now();
   const analysed = await analyzeDataQuality(deps, manifest, artefact);
+  evaluation.timings.dataQualitySeconds = (performance.now() - analysing) / 1000;
   const q = analysed.quality;
   evaluation.dataQuality = {
     duplicateGroups: q.duplicates.length,
@@ -128,23 +137,42 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
 async function scoreSplit(features: FeatureStore, manifest: Manifest, artefact: HeadArtefact, split: string) {
   const { dim, entries, blocks } = splitInBlocks(features, manifest, artefact.layer, split, SCORED_ROWS);
   const head = loadHead(artefact.head);
+  // A calibrated head is also scored without its temperature, for the report's before/after (same argmax).
+  const raw = head.temperature !== 1 ? loadHead({ ...artefact.head, temperature: 1 }) : undefined;
   let k = 0;
   let proba = new Float64Array(0);
+  let rawProba = new Float64Array(0);
   for await (const block of blocks) {
     const rows = block.codes.length / dim;
-    const scored = head.predictProba({ rows, cols: dim, data: Float64Array.from(block.codes) });
+    const X = { rows, cols: dim, data: Float64Array.from(block.codes) };
+    const scored = head.predictProba(X);
     if (block.offset === 0) [k, proba] = [scored.cols, new Float64Array(entries.length * scored.cols)];
     proba.set(scored.data, block.offset * k);
+    if (!raw) continue;
+    if (block.offset === 0) rawProba = new Float64Array(entries.length * k);
+    rawProba.set(raw.predictProba(X).data, block.offset * k);
   }
   const y = Int32Array.from(entries, (e) => e.label);
   const metrics = classificationMetrics(y, { rows: entries.length, cols: k, data: proba }, manifest.classes);
-  const predictions: Prediction[] = entries.map((entry, i) => {
-    const p = Array.from(proba.subarray(i * k, (i + 1) * k));
-    const predicted = p.indexOf(Math.max(...p));
-    return { key: entry.key, label: entry.label, predicted, confidence: p[predicted]!, probabilities: p };
-  });
-  return { metrics, predictions };
+  const predictionsOf = (p: Float64Array): Prediction[] =>
+    entries.map((entry, i) => {
+      const row = Array.from(p.subarray(i * k, (i + 1) * k));
+      const predicted = row.indexOf(Math.max(...row));
+      return { key: entry.key, label: entry.label, predicted, confidence: row[predicted]!, probabilities: row };
+    });
+  const predictions = predictionsOf(proba);
+  if (!raw) return { metrics, predictions };
+  const before = reliability(predictionsOf(rawProba));
+  const rawMetrics = classificationMetrics(y, { rows: entries.length, cols: k, data: rawProba }, manifest.classes);
+  const calibration: CalibrationComparison = {
+    temperature: head.temperature,
+    before: { ece: before.ece, logLoss: finiteOrNull(rawMetrics.logLoss), bins: before.bins },
+    after: { ece: reliability(predictions).ece, logLoss: finiteOrNull(metrics.logLoss) },
+  };
+  return { metrics, predictions, calibration };
 }
+
+const finiteOrNull = (x: number) => (Number.isFinite(x) ? x : null);
 
 /** Rows scored per block: 4,096 × 1,280 codes are 20 MB of float32 and 40 MB as float64 (twice: the scaled copy). */
 const SCORED_ROWS = 4096;

@@ -7,7 +7,9 @@ import type { HeadJSON } from '../heads/head.js';
 import type { CvRow } from '../heads/model-selection.js';
 import { crossValidateStreamed, fitStreamed, type StreamedCv } from '../heads/streamed-logistic.js';
 import { classCounts } from '../heads/validate.js';
-import { joinSameContent } from '../quality/duplicates.js';
+import type { Matrix } from '../heads/matrix.js';
+import { cachedRowReader, searchByCells } from '../quality/cell-search.js';
+import { joinSameContent, OUTLIER_NEIGHBOURS } from '../quality/duplicates.js';
 import { UnionFind } from '../quality/union-find.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
 import { startClock } from '../util/clock.js';
@@ -18,6 +20,15 @@ export interface StreamedTrainRequest {
   seed: number;
   classWeight: ClassWeight;
   onPass?: (passes: number) => void;
+  /** Cosine at or above which two codes are the same picture (NEAR_DUPLICATE_COSINE). */
+  threshold: number;
+  /** Codes the near-duplicate search compares (the final layer when extracted: the threshold was measured there). */
+  searchNamespace?: NamespaceInfo;
+  /**
+   * Given the out-of-fold probabilities (entry order) and the neighbour similarities, the entries to leave out of the
+   * final fit (`--exclude-suspects`); none when absent or empty.
+   */
+  exclude?: (outOfFold: Matrix, neighbourSimilarity: Float32Array) => Set<number>;
 }
 
 export interface StreamedTrainResult {
@@ -25,16 +36,27 @@ export interface StreamedTrainResult {
   C: number;
   head: HeadJSON;
   fitSeconds: number;
-  /** Groups of train entries (indices) with identical bytes, kept in one fold. */
+  /** Groups of train entries (indices) with identical bytes or near-identical codes, kept in one fold. */
   duplicates: number[][];
   grouped: boolean;
+  /** Held-out class probabilities of every entry at the chosen C (entry order); absent when CV could not run. */
+  outOfFold?: Matrix;
+  /** Per entry: mean cosine to its OUTLIER_NEIGHBOURS most similar train images met by the search. */
+  neighbourSimilarity: Float32Array;
+  /** Entries left out of the final fit. */
+  excluded: number[];
+  /** Seconds spent on the near-duplicate search (wall). */
+  searchSeconds: number;
+  trainedOn: number;
 }
 
 /**
  * A logistic head on one layer's cached train codes, streamed from the shards in shard order (float32, ONNX GEMM):
- * memory is a few chunks of rows plus a few bytes a row (labels, order, folds), whatever the number of images.
- * Folds are the in-memory path's (stratified, on the entries' order, exact duplicates kept together), then carried
- * into shard order. Near duplicates and label issues need every code in memory and are left to smaller runs.
+ * memory is a few chunks of rows plus a few bytes a row (labels, order, folds, out-of-fold probabilities), whatever
+ * the number of images. Near duplicates come first, from the cell search over the cache (core/quality/cell-search.ts,
+ * exact up to 1,000 rows), so folds are the in-memory path's (stratified, on the entries' order, each duplicate
+ * group in one fold), then carried into shard order. Every fold scores its held-out rows as the CV streams, so each
+ * entry gets an out-of-fold probability at the chosen C: the label-issue search and `exclude` work at any n.
  */
 export async function trainStreamed(
   features: FeatureStore,
@@ -54,12 +76,27 @@ export async function trainStreamed(
     sets,
     entries.map((e) => e.contentHash),
   );
+  const searchClock = startClock();
+  const searched = request.searchNamespace ?? ns;
+  const reader = cachedRowReader(
+    features,
+    searched,
+    entries.map((e) => e.codes[searched.cut]!),
+  );
+  const search = await searchByCells(reader, { threshold: request.threshold, neighbours: OUTLIER_NEIGHBOURS });
+  for (const p of search.pairs) sets.union(p.i, p.j);
+  const searchSeconds = searchClock().wallSeconds;
+  const neighbourSimilarity = search.neighbourSimilarity ?? new Float32Array(entries.length);
   const duplicates = sets.groups();
   const options = { classWeight: request.classWeight, ...(request.onPass ? { onPass: request.onPass } : {}) };
   const clock = startClock();
-  if (request.grid.length === 1) {
+  const common = { duplicates, neighbourSimilarity, searchSeconds };
+  if (Math.min(...classCounts(labels)) < 2) {
+    // A class of one image cannot be cross-validated: a fixed C fits without CV, as in memory.
     const head = (await fitStreamed(source, request.grid[0]!, options)).head;
-    return { cv: null, C: request.grid[0]!, head, fitSeconds: clock().wallSeconds, duplicates, grouped: false };
+    const fitSeconds = clock().wallSeconds;
+    const C = request.grid[0]!;
+    return { cv: null, C, head, fitSeconds, grouped: false, excluded: [], trainedOn: entries.length, ...common };
   }
   const { foldOf, folds, grouped } = entryFolds(
     labels,
@@ -68,16 +105,52 @@ export async function trainStreamed(
     request.seed,
   );
   const inShardOrder = Int32Array.from(order, (position) => foldOf[position]!);
-  const result = await crossValidateStreamed(source, request.grid, inShardOrder, folds, options);
+  const result = await crossValidateStreamed(source, request.grid, inShardOrder, folds, {
+    ...options,
+    outOfFold: true,
+  });
+  // Out-of-fold probabilities back from shard order to entry order.
+  const k = source.classes;
+  const shardOrdered = result.outOfFold!;
+  const oof = new Float64Array(entries.length * k);
+  order.forEach((position, r) => {
+    for (let c = 0; c < k; c++) oof[position * k + c] = shardOrdered[r * k + c]!;
+  });
+  const outOfFold: Matrix = { rows: entries.length, cols: k, data: oof };
+  const excluded = request.exclude?.(outOfFold, neighbourSimilarity) ?? new Set<number>();
+  let head = result.head;
+  if (excluded.size > 0) {
+    const kept = entries.flatMap((e, i) => (excluded.has(i) ? [] : [e]));
+    const keptRows = cachedRows(
+      features,
+      ns,
+      kept.map((e) => e.codes[ns.cut]!),
+      Int32Array.from(kept, (e) => e.label),
+    );
+    head = (await fitStreamed(keptRows.source, result.best.C, options)).head;
+  }
   const spent = clock();
-  const cv = {
-    ...streamedCvTable(result, spent.wallSeconds, 'logistic'),
-    folds,
-    seed: request.seed,
-    ...spent,
-    engine: `streamed float32 from the code cache, ONNX GEMM, ${result.passes} passes; exact duplicates only`,
+  const cv =
+    request.grid.length === 1
+      ? null
+      : {
+          ...streamedCvTable(result, spent.wallSeconds, 'logistic'),
+          folds,
+          seed: request.seed,
+          ...spent,
+          engine: `streamed float32 from the code cache, ONNX GEMM, ${result.passes} passes, out-of-fold probabilities kept`,
+        };
+  return {
+    cv,
+    C: result.best.C,
+    head,
+    fitSeconds: spent.wallSeconds,
+    grouped,
+    outOfFold,
+    excluded: [...excluded].sort((a, b) => a - b),
+    trainedOn: entries.length - excluded.size,
+    ...common,
   };
-  return { cv, C: result.best.C, head: result.head, fitSeconds: spent.wallSeconds, duplicates, grouped };
 }
 
 /** crossValidate's fold rule on labels in entry order: k lowered to the smallest class (or group) count. */

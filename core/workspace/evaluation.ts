@@ -5,6 +5,7 @@ import { integer, oneOf, type Check } from '../messages/validate.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { anyObject, anyString, fields, finite, list, mapOf, numberOrNull, readArtefact } from './check.js';
 import type { HeadArtefact } from './head-artefact.js';
+import type { ReliabilityBin } from '../report/html-calibration.js';
 import { METRICS_KEY } from './keys.js';
 
 export const EVALUATION_VERSION = 1;
@@ -44,6 +45,18 @@ export interface Evaluation {
   dataQuality?: DataQualitySummary;
   /** Digest of everything the numbers depend on (see `evaluationInputs`); absent in files from older versions. */
   inputs?: string;
+  /**
+   * The head's temperature (predictions and metrics use it) and the same split scored without it, for the report's
+   * before/after; absent when the head has none.
+   */
+  calibration?: CalibrationComparison;
+}
+
+export interface CalibrationComparison {
+  temperature: number;
+  /** Top-label ECE and log-loss of the uncalibrated probabilities, and its reliability bins. */
+  before: { ece: number; logLoss: number | null; bins: ReliabilityBin[] };
+  after: { ece: number; logLoss: number | null };
 }
 
 const label = integer(0, 1_000_000);
@@ -77,7 +90,7 @@ const checkEvaluation: Check<Evaluation> = fields<Evaluation>(
     rejected: integer(0, Number.MAX_SAFE_INTEGER),
     timings: mapOf(numberOrNull),
   },
-  { inputs: anyString, dataQuality: anyObject },
+  { inputs: anyString, dataQuality: anyObject, calibration: anyObject },
 );
 
 /** The workspace's metrics.json, checked; undefined when there is none. */

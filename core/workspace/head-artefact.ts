@@ -33,10 +33,24 @@ export interface HeadArtefact {
   fitSeconds: number;
   /** Duplicates within train (kept together in CV folds) and likely label errors; absent in older files. */
   quality?: TrainQuality;
+  /** The temperature the head's probabilities are divided by (also in `head.temperature`) and what it did. */
+  calibration?: Calibration;
   /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
   cacheKey: string;
   /** Serverless runs: which compute fitted the head and why. */
   compute?: { where: string; why: string };
+}
+
+/** Temperature scaling fitted on the train step's out-of-fold probabilities (core/heads/calibration.ts). */
+export interface Calibration {
+  method: 'temperature';
+  temperature: number;
+  /** Out-of-fold rows it was fitted on. */
+  rows: number;
+  /** Out-of-fold ECE, before and after. */
+  outOfFoldEce: [number, number];
+  /** Out-of-fold mean log-loss, before and after. */
+  outOfFoldLogLoss: [number, number];
 }
 
 const cvOrNull: Check<HeadArtefact['cv']> = (value, path, problems) =>

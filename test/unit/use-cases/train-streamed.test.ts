@@ -165,13 +165,27 @@ test("the image train path streamed from the shards chooses the in-memory path's
   // both stop at tol 1e-4 on a flat optimum (C = 10, nearly separable), so they agree only to about 2 points of
   // probability. A fixed C is a cold fit on both paths: the same optimum (float32 rows against float64).
   const X = { rows: valRows.length, cols: DIM, data: Float64Array.from(valRows.flat()) };
+  // Each path fits its own temperature on its own out-of-fold probabilities: the heads are compared without it.
   const gapOf = (a: typeof streamed, b: typeof streamed) => {
-    const [p, q] = [a, b].map((h) => loadHead(h.head).predictProba(X).data);
+    const [p, q] = [a, b].map((h) => loadHead({ ...h.head, temperature: 1 }).predictProba(X).data);
     return Math.max(...p!.map((v, i) => Math.abs(v - q![i]!)));
   };
   assert.ok(gapOf(streamed, inMemory) < 0.05, `val probabilities after CV differ by ${gapOf(streamed, inMemory)}`);
   assert.equal(streamed.trainedOn, 90);
+  // Out-of-fold probabilities at any size: the same folds and C, so nearly the same temperature and label issues.
+  assert.ok(streamed.calibration && inMemory.calibration, 'both paths calibrate');
+  const ratio = streamed.calibration.temperature / inMemory.calibration.temperature;
+  assert.ok(
+    Math.abs(Math.log(ratio)) < 0.1,
+    `temperatures ${streamed.calibration.temperature} and ${inMemory.calibration.temperature}`,
+  );
+  assert.equal(streamed.head.temperature, streamed.calibration.temperature);
+  assert.deepEqual(
+    streamed.quality!.labelIssues.map((i) => i.key),
+    inMemory.quality!.labelIssues.map((i) => i.key),
+  );
   const [one, oneInMemory] = [await fit(0, { folds: 3, C: 10 }), await fit(undefined, { folds: 3, C: 10 })];
   assert.equal(one.cv, null);
+  assert.ok(one.calibration, 'a fixed C is cross-validated for its out-of-fold probabilities too');
   assert.ok(gapOf(one, oneInMemory) < 1e-6, `val probabilities at C = 10 differ by ${gapOf(one, oneInMemory)}`);
 });
