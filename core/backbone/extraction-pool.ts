@@ -7,6 +7,7 @@ import type { InferRequest, WorkerInit, WorkerReply, WorkerRequest, WorkerRole }
 import type { ModelDescriptor } from '../models/descriptor.js';
 import type { Target } from '../models/targets.js';
 import { loadPreparedGraph } from '../models/prepared-graph-cache.js';
+import type { Int8WeightsSetting } from '../models/int8-weights-choice.js';
 
 /**
  * Defaults set by bench/extract.ts's "worker split" table (398 hymenoptera images, in process, start-up included; one
@@ -31,6 +32,8 @@ export interface PoolOptions {
   limitInputPixels?: number;
   /** Where prepared graphs are cached (content-addressed); without it the graph is prepared in memory, once. */
   preparedGraphCacheDir?: string;
+  /** CPU: int8 weights as shipped, as uint8, or 'auto' (default: as shipped where this CPU's u8·s8 kernel is exact). */
+  int8Weights?: Int8WeightsSetting;
 }
 
 /** Where the CPU pool's time went, for benchmarks and logs. */
@@ -211,6 +214,7 @@ export async function sessionWorkerInit(
   const graph = await loadPreparedGraph(options.modelPath, options.descriptor, options.cuts, {
     target: init.target,
     ...(options.preparedGraphCacheDir ? { cacheDir: options.preparedGraphCacheDir } : {}),
+    ...(options.int8Weights ? { int8Weights: options.int8Weights } : {}),
   });
   const { inputName, outputs, precision, descriptor } = graph;
   init.graph = {
