@@ -469,7 +469,7 @@ async function main(): Promise<void> {
       const decode = median(entry.peer.map((p) => p.decodeMsPerImage));
       const inferMs = median(entry.peer.map((p) => p.inferMsPerImage));
       console.log(
-        `| Python peer, ${label} (CPU ms in its workers) | ${(entry.peer[0]!.images / median(entry.peer.map((p) => p.inLoopSeconds!))).toFixed(1)} | ${decode.toFixed(2)} | ${inferMs.toFixed(2)} | | | |`,
+        `| Python peer, ${label} (wall ms in its workers) | ${(entry.peer[0]!.images / median(entry.peer.map((p) => p.inLoopSeconds!))).toFixed(1)} | ${decode.toFixed(2)} | ${inferMs.toFixed(2)} | | | |`,
       );
       stages.push({ label: `Python peer, ${label}`, decodeMs: decode, inferMs });
     }

@@ -36,7 +36,7 @@ export async function decodeJpegExact(
   const sharp = await loadSharp();
   let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    decoded = await sharp(bytes, { failOn: 'warning', ignoreIcc: true, limitInputPixels, sequentialRead: true })
+    decoded = await sharp(bytes, { failOn: 'warning', ignoreIcc: true, limitInputPixels })
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch {
