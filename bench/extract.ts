@@ -19,6 +19,7 @@
  * Writes bench/results/extract.json (or extract-split-<cores>core.json with --split-only).
  *
  *   node dist/bench/extract.js [--data DIR] [--scale N] [--pairs 3] [--split | --split-only] [--skip-baseline]
+ *                              [--tutorial-scaled]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '3' },
     split: { type: 'boolean', default: false },
     'split-only': { type: 'boolean', default: false },
+    'tutorial-scaled': { type: 'boolean', default: false },
     'skip-baseline': { type: 'boolean', default: false },
   },
 });
@@ -384,11 +386,12 @@ async function main(): Promise<void> {
       }
       runs[label] = entry;
     }
+    // The tutorial is ~5× slower than either: once, on the 398 images (×N only with --tutorial-scaled).
     const tutorials = skip
       ? []
       : [
           tutorial(`PyTorch tutorial pipeline, ${files.length} images`, root),
-          tutorial(`PyTorch tutorial pipeline, ×${scale}`, scaled),
+          ...(values['tutorial-scaled'] ? [tutorial(`PyTorch tutorial pipeline, ×${scale}`, scaled)] : []),
         ];
 
     console.log(`\n### Whole process (start to exit), median of ${pairs} alternated pairs\n`);
