@@ -17,7 +17,7 @@ export interface CliEnvironment {
   modelCacheDir: string;
   /** Prepared (cut, uint8-input, int8-fixed) graphs, content-addressed, so start-up skips the graph surgery. */
   preparedGraphCacheDir: string;
-  /** CNN_CODES_INT8_WEIGHTS: auto (default) | as-shipped | uint8, the CPU graph's int8 weight encoding. */
+  /** CNN_CODES_WEIGHT_ENCODING: auto (default) | as-shipped | uint8, the CPU graph's int8 weight encoding. */
   int8Weights: Int8WeightsSetting;
   /**
    * A deployment's bucket and queues, from the variables the CDK stack's RuntimeEnvironment output lists

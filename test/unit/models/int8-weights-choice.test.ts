@@ -40,9 +40,9 @@ test('the setting is auto, as-shipped or uint8; anything else is a ConfigError n
   assert.equal(parseInt8WeightsSetting('', 'X'), 'auto');
   assert.equal(parseInt8WeightsSetting('uint8', 'X'), 'uint8');
   assert.throws(
-    () => parseInt8WeightsSetting('int8', 'CNN_CODES_INT8_WEIGHTS'),
+    () => parseInt8WeightsSetting('int8', 'CNN_CODES_WEIGHT_ENCODING'),
     (err: unknown) => {
-      return err instanceof ConfigError && /CNN_CODES_INT8_WEIGHTS/.test(err.message);
+      return err instanceof ConfigError && /CNN_CODES_WEIGHT_ENCODING/.test(err.message);
     },
   );
 });
