@@ -60,3 +60,18 @@ test('the libvips-decoded fast path equals the WebAssembly-decoded one, and decl
   for (const bytes of [fx.truncate(await fx.jpeg()), await fx.corruptJpeg(), await fx.png(), await fx.cmykJpeg()])
     assert.equal(await decodeJpegExact(bytes, spec, DEFAULT_LIMIT_INPUT_PIXELS, loadSharp), undefined);
 });
+
+test('a JPEG followed by zero padding takes the fast path with the same crop; other trailing bytes do not', async () => {
+  const sharp = (await import('sharp')).default;
+  const loadSharp = () => Promise.resolve(sharp);
+  const spec = fx.IMAGENET_SPEC;
+  const bytes = await fx.jpeg(320, 240);
+  const plain = (await decodeJpegExact(bytes, spec, DEFAULT_LIMIT_INPUT_PIXELS, loadSharp))!;
+  for (const pad of [1, 3, 100]) {
+    const padded = Buffer.concat([bytes, Buffer.alloc(pad)]);
+    assert.ok((await decodeJpegExact(padded, spec, DEFAULT_LIMIT_INPUT_PIXELS, loadSharp))?.equals(plain), `${pad}`);
+    assert.ok(decodeJpegFast(padded, spec, DEFAULT_LIMIT_INPUT_PIXELS)?.equals(plain), `${pad}, WebAssembly`);
+  }
+  const trailing = Buffer.concat([bytes, Buffer.from([1, 0, 0])]);
+  assert.equal(await decodeJpegExact(trailing, spec, DEFAULT_LIMIT_INPUT_PIXELS, loadSharp), undefined);
+});
