@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InvalidImageError, errorMessage } from '../errors.js';
-import { configureSharpForWorker, decodeToRgb, mirrorRgb } from '../image/preprocess.js';
+import { configureSharpForWorker, decodeToRgb, mirrorRgb, preloadSharp } from '../image/preprocess.js';
 import type { EmbedResult } from '../ports/embedder.js';
 import { OnnxBackbone } from './onnx-backbone.js';
 import type {
@@ -20,6 +20,7 @@ import type {
  */
 const init = workerData as WorkerInit;
 configureSharpForWorker();
+if (init.role !== 'infer') preloadSharp();
 const sessionOptions = {
   threads: init.threadsPerWorker,
   executionProvider: init.executionProvider,
