@@ -5,11 +5,13 @@
  * in 0–255 levels. Two sets: the hymenoptera JPEGs (mostly ~500×375) and large photos made from them (upscaled with
  * sharp to 4000×3000, 12 MP, re-encoded at quality 90: real photo content at a size where shrink-on-load matters).
  *
+ * Writes bench/results/decode.json (commit, date, CPU, load before and after, versions, every figure).
+ *
  *   node dist/bench/decode.js [--data DIR] [--large 16] [--rounds 2] [--only NAME,…]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -24,6 +26,7 @@ import { readJpegHeader } from '../core/image/jpeg-header.js';
 import { resizeAndCropRgb } from '../core/image/pil-resample.js';
 import { configureSharpForWorker, decodeToRgb } from '../core/image/preprocess.js';
 import { IMAGENET_PREPROCESS as SPEC } from '../core/models/builtin.js';
+import { describeCpu } from '../core/models/int8-weights-choice.js';
 import { HYMENOPTERA, PYTHON, REPO_ROOT } from '../test/helpers/paths.js';
 
 interface Decoded {
@@ -33,10 +36,20 @@ interface Decoded {
   channels: number;
 }
 
-/** A candidate either decodes (then Pillow's resample makes the crop) or produces the crop itself. */
+/**
+ * A candidate either decodes (then Pillow's resample makes the crop: WebAssembly SIMD, or with `simd: false` the
+ * JavaScript loops) or produces the crop itself.
+ */
 type Candidate =
-  { decode: (bytes: Buffer) => Promise<Decoded> | Decoded } | { crop: (bytes: Buffer) => Promise<Uint8Array> };
+  | { decode: (bytes: Buffer) => Promise<Decoded> | Decoded; simd?: boolean }
+  | { crop: (bytes: Buffer) => Promise<Uint8Array> };
 
+const cwasmDecoded = (b: Buffer): Decoded => {
+  const image = cwasmDecode(b);
+  return { data: new Uint8Array(image.data.buffer), width: image.width, height: image.height, channels: 4 };
+};
+
+// jpeg-js comes last: its garbage, collected during the next candidate's timing, doubled that candidate's CPU figure.
 const CANDIDATES: Record<string, Candidate> = {
   'sharp, as before (metadata(), then one pipeline)': { crop: (b) => decodeToRgb(b, SPEC, { decoder: 'sharp' }) },
   'sharp, header read in JS, sequentialRead': { crop: sharpTuned },
@@ -57,12 +70,19 @@ const CANDIDATES: Record<string, Candidate> = {
       return { data: new Uint8Array(image.data.buffer), width: image.width, height: image.height, channels: 4 };
     },
   },
-  'libjpeg-turbo WASM (@cwasm/jpeg-turbo) + Pillow resample (the fast path)': {
-    decode: (b) => {
-      const image = cwasmDecode(b);
-      return { data: new Uint8Array(image.data.buffer), width: image.width, height: image.height, channels: 4 };
+  'sharp decode to raw, ICC ignored + Pillow resample (SIMD)': {
+    decode: async (b) => {
+      const { data, info } = await sharp(b, { sequentialRead: true, failOn: 'warning', ignoreIcc: true })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return { data, width: info.width, height: info.height, channels: info.channels };
     },
   },
+  'libjpeg-turbo WASM (@cwasm/jpeg-turbo) + Pillow resample in JS (the fast path before)': {
+    decode: cwasmDecoded,
+    simd: false,
+  },
+  'libjpeg-turbo WASM (@cwasm/jpeg-turbo) + Pillow resample (SIMD)': { decode: cwasmDecoded },
   '@napi-rs/image decode + Pillow resample': {
     decode: (b) => {
       const t = new Transformer(b);
@@ -71,10 +91,13 @@ const CANDIDATES: Record<string, Candidate> = {
       return { data, width, height, channels: data.length / (width * height) };
     },
   },
+  'cnn-codes default (decodeToRgb: fast path, libvips for the rest)': { crop: (b) => decodeToRgb(b, SPEC) },
+  'cnn-codes, decoder wasm (decodeToRgb: WebAssembly fast path, libvips for the rest)': {
+    crop: (b) => decodeToRgb(b, SPEC, { decoder: 'wasm' }),
+  },
   'jpeg-js (pure JS) + Pillow resample': {
     decode: (b) => ({ ...jpegJs.decode(b, { useTArray: true, formatAsRGBA: false }), channels: 3 }),
   },
-  'cnn-codes default (decodeToRgb: fast path, libvips for the rest)': { crop: (b) => decodeToRgb(b, SPEC) },
 };
 
 async function sharpTuned(bytes: Buffer): Promise<Uint8Array> {
@@ -110,6 +133,7 @@ async function cropWith(candidate: Candidate, bytes: Buffer): Promise<Uint8Array
     plan.resized,
     plan.crop,
     'linear',
+    { simd: candidate.simd ?? true },
   );
 }
 
@@ -292,14 +316,18 @@ async function main(): Promise<void> {
     [`hymenoptera JPEGs (${hymenoptera.length}, mostly ~500×375)`, hymenoptera],
     [`large photos (${values.large}, 4000×3000 = 12 MP)`, await largePhotos(hymenoptera, Number(values.large))],
   ];
-  console.log(
-    `\nJPEG → Resize(256) → CenterCrop(224), ${cpus()[0]?.model} (${cpus().length} vCPU, AVX2, AVX-512 incl. VNNI)`,
-  );
-  console.log(
-    `load average before: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}; best of ${rounds} passes per figure`,
-  );
+  const load = () => loadavg().map((l) => Number(l.toFixed(2)));
+  const result: Record<string, unknown> = {
+    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim(),
+    date: new Date().toISOString(),
+    cpu: describeCpu(),
+    loadBefore: load(),
+    rounds,
+    versions: { node: process.version, sharp: sharp.versions },
+    sets: {},
+  };
+  console.log(`\nJPEG → Resize(256) → CenterCrop(224), ${describeCpu()}`);
+  console.log(`load average before: ${load().join(' ')}; best of ${rounds} passes per figure`);
   for (const [label, files] of sets) {
     const pil = pilBaseline(files, rounds);
     const usable = names.filter((name) => {
@@ -330,6 +358,7 @@ async function main(): Promise<void> {
       });
     }
     const basePipeline = pil.timings['decode+resize+crop@1']!;
+    (result.sets as Record<string, unknown>)[label] = { pil: pil.timings, rows };
     console.log(`\n### ${label}\n`);
     console.log(
       '| path | decode, CPU ms/image | decode → crop, CPU ms/image | images/s on 2 cores (wall) | × PIL (CPU per image) | mean abs Δ vs torchvision (levels) | mean Δ (bias) |',
@@ -346,9 +375,10 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(
-    `\nload average after: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
+  result.loadAfter = load();
+  console.log(`\nload average after: ${load().join(' ')}`);
+  const file = path.join(REPO_ROOT, 'bench', 'results', 'decode.json');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`written: ${path.relative(REPO_ROOT, file)}`);
 }

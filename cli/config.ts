@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Stage } from '../aws/names.js';
 import { ENV } from '../contracts/cross-process.js';
+import { parseInt8WeightsSetting, type Int8WeightsSetting } from '../core/models/int8-weights-choice.js';
 import { queueUrlsFromEnv } from '../functions/shared/settings.js';
 
 /** The one place the CLI reads the environment; the core only ever receives plain values. */
@@ -16,6 +17,8 @@ export interface CliEnvironment {
   modelCacheDir: string;
   /** Prepared (cut, uint8-input, int8-fixed) graphs, content-addressed, so start-up skips the graph surgery. */
   preparedGraphCacheDir: string;
+  /** CNN_CODES_WEIGHT_ENCODING: auto (default) | as-shipped | uint8, the CPU graph's int8 weight encoding. */
+  int8Weights: Int8WeightsSetting;
   /**
    * A deployment's bucket and queues, from the variables the CDK stack's RuntimeEnvironment output lists
    * (CNN_CODES_BUCKET, CNN_CODES_<STAGE>_QUEUE_URL): with them exported, submit/status/worker talk to that stack.
@@ -43,6 +46,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
     modelsDirs,
     modelCacheDir: path.resolve(env[ENV.modelCache] ?? path.join(cacheHome, 'cnn-codes', 'models')),
     preparedGraphCacheDir: path.join(cacheHome, 'cnn-codes', 'prepared'),
+    int8Weights: parseInt8WeightsSetting(env[ENV.int8Weights], ENV.int8Weights),
     deployment: { ...(bucket ? { bucket } : {}), queueUrls: queueUrlsFromEnv(env) },
     ...(embedLog ? { embedLog: path.resolve(embedLog) } : {}),
   };

@@ -22,7 +22,7 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
   'models-dir': { arg: 'DIR', text: 'extra folder to look for models in (repeatable; also CNN_CODES_MODELS_DIR)' },
   'allow-download': { text: 'fetch a model by its descriptor URL (verified by sha256) when not found locally' },
   workers: { arg: 'N', text: 'extraction worker threads (default: one per core)' },
-  'batch-size': { arg: 'N', text: 'images per inference batch (default 4)' },
+  'batch-size': { arg: 'N', text: 'images per inference batch (default 8)' },
   provider: { arg: 'cpu|cuda', text: 'onnxruntime execution provider (default cpu)' },
   seed: {
     arg: 'N',

@@ -53,6 +53,7 @@ export function localDeps(env: CliEnvironment, options: LocalOptions, onProgress
       descriptor: model.descriptor,
       cuts,
       preparedGraphCacheDir: env.preparedGraphCacheDir,
+      int8Weights: env.int8Weights,
       ...(options.workers ? { workers: options.workers } : {}),
       ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       ...(options.executionProvider ? { executionProvider: options.executionProvider } : {}),

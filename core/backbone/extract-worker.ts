@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { InvalidImageError, errorMessage } from '../errors.js';
-import { configureSharpForWorker, decodeToRgb, mirrorRgb } from '../image/preprocess.js';
+import { configureSharpForWorker, decodeToRgb, mirrorRgb, preloadSharp } from '../image/preprocess.js';
 import type { EmbedResult } from '../ports/embedder.js';
 import { OnnxBackbone } from './onnx-backbone.js';
 import type {
@@ -20,6 +20,7 @@ import type {
  */
 const init = workerData as WorkerInit;
 configureSharpForWorker();
+if (init.role !== 'infer') preloadSharp();
 const sessionOptions = {
   threads: init.threadsPerWorker,
   executionProvider: init.executionProvider,
@@ -69,20 +70,24 @@ async function handle(
   return { results, times: { decodeMs: inferStart - decodeStart, inferMs: performance.now() - inferStart } };
 }
 
-function decode(request: WorkerRequest): Promise<DecodedItem[]> {
-  return Promise.all(
-    request.items.map(async (item): Promise<DecodedItem> => {
-      try {
-        return {
-          id: item.id,
-          crop: await decodeToRgb(item.bytes, init.descriptor.preprocess, { limitInputPixels: init.limitInputPixels }),
-        };
-      } catch (err) {
-        const kind = err instanceof InvalidImageError ? err.kind : 'decode-failed';
-        return { id: item.id, error: { kind, message: errorMessage(err) } };
-      }
-    }),
-  );
+/**
+ * One image at a time: the JPEG fast path decodes on libuv's thread pool (sharp), and a batch decoded all at once
+ * would put up to four decodes per worker on the cores beside the other workers' inference.
+ */
+async function decode(request: WorkerRequest): Promise<DecodedItem[]> {
+  const out: DecodedItem[] = [];
+  for (const item of request.items) {
+    try {
+      out.push({
+        id: item.id,
+        crop: await decodeToRgb(item.bytes, init.descriptor.preprocess, { limitInputPixels: init.limitInputPixels }),
+      });
+    } catch (err) {
+      const kind = err instanceof InvalidImageError ? err.kind : 'decode-failed';
+      out.push({ id: item.id, error: { kind, message: errorMessage(err) } });
+    }
+  }
+  return out;
 }
 
 /** `infer` role: batches queue up behind each other (the CPU pool's `embed` keeps running them as they come). */

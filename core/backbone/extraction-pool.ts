@@ -7,15 +7,18 @@ import type { InferRequest, WorkerInit, WorkerReply, WorkerRequest, WorkerRole }
 import type { ModelDescriptor } from '../models/descriptor.js';
 import type { Target } from '../models/targets.js';
 import { loadPreparedGraph } from '../models/prepared-graph-cache.js';
+import type { Int8WeightsSetting } from '../models/int8-weights-choice.js';
 
 /**
- * Defaults set by bench/extract.ts's "worker split" table (398 hymenoptera images, in process, start-up included; one
- * run on a 2-vCPU EPYC shared at load ~22, so read the order, not the figures): 2 workers × 1 thread at batch 4 / 8 /
- * 16 gave 30.7 / 21.7 / 14.0 images/s, 1 worker × 2 threads 10.9, 3 and 4 workers 20.9 and 22.7. One single-threaded
- * session per core, each decoding its own batches, and small batches (the last batches finish together and the
- * first result comes early); with the pool's two batches in flight per worker, no worker waits for work.
+ * Defaults set by bench/extract.ts's "worker split" tables (398 hymenoptera images, in process, start-up included; one
+ * run each on a 2-vCPU EPYC shared at load 17-19, so read the order, not the figures; bench/results/extract-split-*):
+ * on 2 cores, 2 workers × 1 thread at batch 4 / 8 / 16 / 32 gave 52.9 / 59.7 / 61.6 / 55.2 images/s, 1 worker × 2
+ * threads 33.4-35.7, 3 and 4 workers 52.7 and 56.4; on 1 core (taskset), batch 4 / 8 / 16 / 32 gave 40.9 / 46.1 /
+ * 44.2 / 38.1 and 2 workers 39.4. One single-threaded session per core, each decoding its own batches, at batch 8:
+ * the best on one core and within noise of 16 on two, where the first result comes sooner; with the pool's two
+ * batches in flight per worker, no worker waits for work.
  */
-export const DEFAULT_BATCH_SIZE = 4;
+export const DEFAULT_BATCH_SIZE = 8;
 
 export interface PoolOptions {
   modelPath: string;
@@ -31,6 +34,8 @@ export interface PoolOptions {
   limitInputPixels?: number;
   /** Where prepared graphs are cached (content-addressed); without it the graph is prepared in memory, once. */
   preparedGraphCacheDir?: string;
+  /** CPU: int8 weights as shipped, as uint8, or 'auto' (default: as shipped where this CPU's u8·s8 kernel is exact). */
+  int8Weights?: Int8WeightsSetting;
 }
 
 /** Where the CPU pool's time went, for benchmarks and logs. */
@@ -211,6 +216,7 @@ export async function sessionWorkerInit(
   const graph = await loadPreparedGraph(options.modelPath, options.descriptor, options.cuts, {
     target: init.target,
     ...(options.preparedGraphCacheDir ? { cacheDir: options.preparedGraphCacheDir } : {}),
+    ...(options.int8Weights ? { int8Weights: options.int8Weights } : {}),
   });
   const { inputName, outputs, precision, descriptor } = graph;
   init.graph = {

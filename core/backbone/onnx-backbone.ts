@@ -1,6 +1,7 @@
 import { ModelError } from '../errors.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
 import type { Target, TargetGraph } from '../models/prepare-target.js';
+import { chooseInt8Weights, type Int8WeightsSetting } from '../models/int8-weights-choice.js';
 import { openSession, Tensor, type InferenceSession, type SessionOptions } from './onnx-runtime.js';
 
 export type { ExecutionProvider } from './onnx-runtime.js';
@@ -8,6 +9,8 @@ export type { ExecutionProvider } from './onnx-runtime.js';
 export interface BackboneOptions extends SessionOptions {
   /** Which graph to run (`prepareForTarget`): the provider's own by default; 'cuda' on 'cpu' checks the GPU graph. */
   target?: Target;
+  /** CPU: int8 weights as shipped, as uint8, or 'auto' (default: as shipped where u8·s8 is exact on this CPU). */
+  int8Weights?: Int8WeightsSetting;
 }
 
 /** A backbone cut at its cut points: raw RGB crops in, Float32Array codes out. */
@@ -41,7 +44,14 @@ export class OnnxBackbone {
     // Graph surgery (and its protobuf library) loads only here: a worker given a cached prepared graph never needs it.
     const { prepareForTarget } = await import('../models/prepare-target.js');
     return OnnxBackbone.fromPrepared(
-      prepareForTarget(modelBytes, descriptor, cuts, options.target ?? options.executionProvider ?? 'cpu'),
+      prepareForTarget(
+        modelBytes,
+        descriptor,
+        cuts,
+        options.target ?? options.executionProvider ?? 'cpu',
+        {},
+        chooseInt8Weights(options.int8Weights ?? 'auto'),
+      ),
       cuts,
       options,
     );

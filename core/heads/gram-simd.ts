@@ -1,3 +1,4 @@
+import { leb } from '../util/leb128.js';
 import type { Matrix } from './matrix.js';
 
 /**
@@ -139,15 +140,4 @@ function moduleBytes(): Uint8Array {
     ...section(7, [0x02, ...name('tile'), 0x00, 0x00, ...name('memory'), 0x02, 0x00]),
     ...section(10, [0x01, ...leb(code.length), ...code]),
   ]);
-}
-
-function leb(value: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
 }

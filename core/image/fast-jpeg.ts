@@ -1,8 +1,8 @@
 import { decode as decodeJpegWasm } from '@cwasm/jpeg-turbo';
 import type { PreprocessSpec } from '../models/descriptor.js';
-import { planResizeAndCrop } from './geometry.js';
-import { readJpegHeader } from './jpeg-header.js';
-import { isPilKernel, resizeAndCropRgb } from './pil-resample.js';
+import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
+import { readJpegHeader, type JpegHeader } from './jpeg-header.js';
+import { isPilKernel, resizeAndCropRgb, type PilKernel } from './pil-resample.js';
 
 /**
  * Images at least this many times larger (short side) than the resize target go to libvips, whose JPEG
@@ -11,26 +11,87 @@ import { isPilKernel, resizeAndCropRgb } from './pil-resample.js';
  */
 export const SHRINK_ON_LOAD_RATIO = 2;
 
+type Sharp = (typeof import('sharp'))['default'];
+
 /**
- * The common case, fast and exact: a complete, upright, 8-bit grey or YCbCr JPEG decoded by libjpeg-turbo compiled to
- * WebAssembly (@cwasm/jpeg-turbo: the same library and settings as PIL, islow IDCT and fancy upsampling, so the same
- * pixels) and resized by Pillow's own algorithm: the crop equals torchvision's byte for byte. Answers `undefined` for
- * everything else (other formats, EXIF rotation, CMYK, truncated or corrupt data, images large enough for
- * shrink-on-load, kernels Pillow lacks): the caller decodes those with libvips, which also words the error.
+ * The common case, fast and exact: a complete, upright, 8-bit grey or YCbCr JPEG below the shrink-on-load size,
+ * decoded by libjpeg-turbo with PIL's settings (islow IDCT, fancy upsampling, so the same pixels) and resized by
+ * Pillow's own algorithm (`pil-resample.ts`, WebAssembly SIMD): the crop equals torchvision's byte for byte. Answers
+ * `undefined` for everything else (other formats, EXIF rotation, CMYK, truncated or corrupt data, images large
+ * enough for shrink-on-load, kernels Pillow lacks): the caller decodes those with libvips, which also words the error.
  *
- * A libjpeg error unwinds out of the WebAssembly instance as an exception and leaks that call's buffers in its heap
- * (tens of kB per corrupt file); the instance stays usable.
+ * The decoder is libvips' (sharp, its embedded ICC profile ignored as PIL ignores it), ~1 ms per image cheaper than
+ * the same library compiled to WebAssembly without SIMD (bench/results/decode.json); greyscale JPEGs, which libvips
+ * hands over as one band, take the WebAssembly build (`decodeJpegFast`), which expands them to RGB as PIL does.
  */
-export function decodeJpegFast(bytes: Uint8Array, spec: PreprocessSpec, limitInputPixels: number): Buffer | undefined {
+export async function decodeJpegExact(
+  bytes: Uint8Array,
+  spec: PreprocessSpec,
+  limitInputPixels: number,
+  loadSharp: () => Promise<Sharp>,
+): Promise<Buffer | undefined> {
+  const plan = fastPathPlan(bytes, spec, limitInputPixels);
+  if (!plan) return undefined;
+  if (plan.header.components !== 3) return decodeJpegFast(bytes, spec, limitInputPixels);
+  const sharp = await loadSharp();
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  try {
+    decoded = await sharp(bytes, { failOn: 'warning', ignoreIcc: true, limitInputPixels })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+  } catch {
+    return undefined;
+  }
+  const { width, height, channels } = decoded.info;
+  if (width !== plan.header.width || height !== plan.header.height || channels !== 3) return undefined;
+  const crop = resizeAndCropRgb(
+    { data: decoded.data, width, height, channels: 3 },
+    plan.resize.resized,
+    plan.resize.crop,
+    spec.kernel as PilKernel,
+  );
+  return Buffer.from(crop.buffer, crop.byteOffset, crop.length);
+}
+
+/** The checks both fast decoders share: the JPEG's header and the resize plan, or undefined where libvips decides. */
+function fastPathPlan(
+  bytes: Uint8Array,
+  spec: PreprocessSpec,
+  limitInputPixels: number,
+): { header: JpegHeader; resize: ResizeCropPlan } | undefined {
   if (!isPilKernel(spec.kernel)) return undefined;
   const header = readJpegHeader(bytes);
-  if (!header?.complete || header.orientation !== 1 || header.precision !== 8) return undefined;
+  if (!header || !(header.complete || endsInEoiThenZeros(bytes))) return undefined;
+  if (header.orientation !== 1 || header.precision !== 8) return undefined;
   if (header.components !== 1 && header.components !== 3) return undefined;
   if (header.width * header.height > limitInputPixels) return undefined;
-  const plan = planResizeAndCrop(header.height, header.width, spec);
-  if (plan.resized[0] * plan.resized[1] > limitInputPixels) return undefined;
-  const ratio = Math.min(header.height / plan.resized[0], header.width / plan.resized[1]);
+  const resize = planResizeAndCrop(header.height, header.width, spec);
+  if (resize.resized[0] * resize.resized[1] > limitInputPixels) return undefined;
+  const ratio = Math.min(header.height / resize.resized[0], header.width / resize.resized[1]);
   if (ratio >= SHRINK_ON_LOAD_RATIO) return undefined;
+  return { header, resize };
+}
+
+/**
+ * A complete JPEG followed by zero bytes (padding some writers add, and bench/extract's ×N copies): libjpeg stops
+ * reading at the EOI marker, so the pixels are the file's. Without this such files took the libvips path, whose resize
+ * only approximates PIL's and costs ~50 % more.
+ */
+function endsInEoiThenZeros(bytes: Uint8Array): boolean {
+  let n = bytes.length;
+  while (n > 2 && bytes[n - 1] === 0) n--;
+  return n < bytes.length && bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9;
+}
+
+/**
+ * `decodeJpegExact` with libjpeg-turbo compiled to WebAssembly (@cwasm/jpeg-turbo) as the decoder: synchronous, and
+ * needs no libvips. A libjpeg error unwinds out of the WebAssembly instance as an exception and leaks that call's
+ * buffers in its heap (tens of kB per corrupt file); the instance stays usable.
+ */
+export function decodeJpegFast(bytes: Uint8Array, spec: PreprocessSpec, limitInputPixels: number): Buffer | undefined {
+  const checked = fastPathPlan(bytes, spec, limitInputPixels);
+  if (!checked) return undefined;
+  const { header, resize: plan } = checked;
   let decoded: { data: Uint8ClampedArray; width: number; height: number };
   try {
     // TurboJPEG fails on libjpeg warnings too (corrupt data, premature end), like sharp's failOn: 'warning'.
@@ -44,7 +105,7 @@ export function decodeJpegFast(bytes: Uint8Array, spec: PreprocessSpec, limitInp
     { data: rgba, width: decoded.width, height: decoded.height, channels: 4 },
     plan.resized,
     plan.crop,
-    spec.kernel,
+    spec.kernel as PilKernel,
   );
   return Buffer.from(crop.buffer, crop.byteOffset, crop.length);
 }

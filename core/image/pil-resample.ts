@@ -1,5 +1,6 @@
 import type { PreprocessSpec } from '../models/descriptor.js';
 import type { CropBox } from './geometry.js';
+import { PAD, reserve, resampleKernel, type ResampleKernel } from './pil-resample-simd.js';
 
 /**
  * Pillow's `Image.resize` (Resample.c, 8-bit path), restricted to the pixels a centre crop keeps: the same
@@ -9,6 +10,9 @@ import type { CropBox } from './geometry.js';
  *
  * Why our own code: libvips' resize reproduces PIL only approximately (the golden bounds allow ~1 level) and, through
  * sharp, costs more per image than decoding does (bench/decode.ts).
+ *
+ * The two passes run in WebAssembly SIMD where the runtime has it (`pil-resample-simd.ts`, the same integers; ~8×
+ * faster than these loops, which stay as the fallback and the reference its test compares against).
  */
 
 /** Kernels with an exact Pillow counterpart; the others stay with libvips. */
@@ -90,6 +94,7 @@ export function resizeAndCropRgb(
   resized: [number, number],
   crop: CropBox,
   kernel: PilKernel,
+  options: { simd?: boolean } = {},
 ): Uint8Array {
   const { width, height } = image;
   const filter = FILTERS[kernel];
@@ -99,12 +104,67 @@ export function resizeAndCropRgb(
   // Source rows the vertical pass reads; without a vertical pass, exactly the cropped rows.
   const rowFrom = vertical ? vertical.first[0]! : crop.top;
   const rowTo = vertical ? vertical.first[crop.height - 1]! + vertical.taps[crop.height - 1]! : crop.top + crop.height;
+  const simd = (options.simd ?? true) && needHorizontal && vertical ? resampleKernel() : null;
+  if (simd) {
+    const horizontal = coefficients(width, resized[1], crop.left, crop.width, filter);
+    return bothPassesSimd(simd, image, rowFrom, rowTo, horizontal, vertical!);
+  }
 
   // The horizontal pass (or, without one, a copy of the cropped columns) yields RGB rows of the crop's width.
   const rows = needHorizontal
     ? horizontalPass(image, rowFrom, rowTo, coefficients(width, resized[1], crop.left, crop.width, filter))
     : copyColumns(image, rowFrom, rowTo, crop.left, crop.width);
   return vertical ? verticalPass(rows, crop.width, rowFrom, vertical) : rows.subarray(0, crop.width * crop.height * 3);
+}
+
+/** Both passes in WebAssembly: the rows the vertical pass reads are copied in, the crop copied out. */
+function bothPassesSimd(
+  kernel: ResampleKernel,
+  { data, width, channels }: PixelBuffer,
+  rowFrom: number,
+  rowTo: number,
+  h: Coefficients,
+  v: Coefficients,
+): Uint8Array {
+  const outWidth = h.first.length;
+  const outHeight = v.first.length;
+  const rows = rowTo - rowFrom;
+  const stride = width * channels;
+  const midStride = outWidth * 3;
+  let top = 0;
+  const take = (bytes: number) => {
+    const at = top;
+    top += Math.ceil((bytes + PAD) / 16) * 16;
+    return at;
+  };
+  const hOffsets = take(outWidth * 4);
+  const hTaps = take(outWidth * 4);
+  const hWeights = take(h.weights.length * 4);
+  const vOffsets = take(outHeight * 4);
+  const vTaps = take(outHeight * 4);
+  const vWeights = take(v.weights.length * 4);
+  const src = take(rows * stride);
+  const mid = take(rows * midStride);
+  const dst = take(outHeight * midStride);
+  reserve(kernel, top);
+  const heap = new Uint8Array(kernel.memory.buffer);
+  const ints = new Int32Array(kernel.memory.buffer);
+  ints.set(
+    h.first.map((x) => x * channels),
+    hOffsets >> 2,
+  );
+  ints.set(h.taps, hTaps >> 2);
+  ints.set(h.weights, hWeights >> 2);
+  ints.set(
+    v.first.map((y) => (y - rowFrom) * midStride),
+    vOffsets >> 2,
+  );
+  ints.set(v.taps, vTaps >> 2);
+  ints.set(v.weights, vWeights >> 2);
+  heap.set(data.subarray(rowFrom * stride, rowTo * stride), src);
+  kernel.horizontal(src, stride, channels, rows, hOffsets, hTaps, hWeights, h.ksize, outWidth, mid);
+  kernel.vertical(mid, midStride, outHeight, vOffsets, vTaps, vWeights, v.ksize, dst);
+  return heap.slice(dst, dst + outHeight * midStride);
 }
 
 function copyColumns(

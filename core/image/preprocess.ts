@@ -1,7 +1,7 @@
 import type { Interpolators, OutputInfo, Sharp } from 'sharp';
 import { ConfigError, InvalidImageError } from '../errors.js';
 import type { PreprocessSpec } from '../models/descriptor.js';
-import { decodeJpegFast } from './fast-jpeg.js';
+import { decodeJpegExact, decodeJpegFast } from './fast-jpeg.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
 import { sharpInput } from './sharp-input.js';
 import {
@@ -32,17 +32,18 @@ export interface DecodeOptions {
   honourIccProfile?: boolean;
   /**
    * 'auto' (default) takes the libjpeg-turbo + Pillow-resample fast path for the images it can reproduce exactly
-   * (`decodeJpegFast`) and libvips for the rest; 'sharp' sends every image through libvips (benchmarks, comparisons).
+   * (`decodeJpegExact`, libvips' libjpeg-turbo) and libvips for the rest; 'wasm' takes the same fast path with
+   * libjpeg-turbo compiled to WebAssembly (`decodeJpegFast`, the same pixels); 'sharp' sends every image through
+   * libvips (benchmarks, comparisons).
    */
-  decoder?: 'auto' | 'sharp';
+  decoder?: 'auto' | 'wasm' | 'sharp';
 }
 
 /**
  * Bytes of any common format → the model's crop as interleaved RGB uint8 (HWC, crop[0]×crop[1]×3), with the geometry
  * of torchvision `Resize(resize)` + `CenterCrop(crop)`. Plain JPEGs below the shrink-on-load size take the
- * libjpeg-turbo + Pillow path (`decodeJpegFast`: byte-identical to torchvision's crop at the CPU cost of the libvips
- * path, bench/README-decode.md); everything else runs inside libvips (one pipeline, two for images that must be
- * enlarged).
+ * libjpeg-turbo + Pillow path (`decodeJpegExact`: byte-identical to torchvision's crop, bench/README-decode.md);
+ * everything else runs inside libvips (one pipeline, two for images that must be enlarged).
  *
  * Alpha is flattened onto white, before the resize. `removeAlpha()` would not reproduce PIL's `convert('RGB')`
  * either: sharp applies it after a premultiplied resize, which paints fully transparent pixels black whatever colour
@@ -58,8 +59,12 @@ export async function decodeToRgb(
   const truncatedWebp = truncatedWebpError(bytes);
   if (truncatedWebp) throw truncatedWebp;
   const limitInputPixels = options.limitInputPixels ?? DEFAULT_LIMIT_INPUT_PIXELS;
-  if ((options.decoder ?? 'auto') === 'auto' && !options.honourIccProfile) {
-    const fast = decodeJpegFast(bytes, spec, limitInputPixels);
+  const decoder = options.decoder ?? 'auto';
+  if (decoder !== 'sharp' && !options.honourIccProfile) {
+    const fast =
+      decoder === 'wasm'
+        ? decodeJpegFast(bytes, spec, limitInputPixels)
+        : await decodeJpegExact(bytes, spec, limitInputPixels, loadSharp);
     if (fast) return fast;
   }
   const sharp = await loadSharp();
@@ -203,16 +208,25 @@ export function toTensor(images: Buffer[], spec: PreprocessSpec, layout: 'NCHW' 
  * Call once in each extraction worker thread. Parallelism comes from one decoder per worker; libvips' own thread pool
  * per image would oversubscribe the cores (workers × vips threads), and its operation cache only holds memory: every
  * image is decoded exactly once. Both settings are process-wide, so calling this from several workers is harmless.
- * They apply when sharp is first needed: a worker whose images all take the JPEG fast path never loads it.
+ * They apply when sharp is first needed (the JPEG fast path decodes with it too).
  */
 export function configureSharpForWorker(): void {
   oneThreadNoCache = true;
 }
 
+/**
+ * Starts loading sharp without waiting for it: an extraction worker calls it before loading its session, so that
+ * libvips' start-up (~0.1 s; the JPEG fast path decodes with it) overlaps the session's instead of delaying the first
+ * batch.
+ */
+export function preloadSharp(): void {
+  void loadSharp().catch(() => undefined);
+}
+
 let oneThreadNoCache = false;
 let sharpModule: Promise<(typeof import('sharp'))['default']> | undefined;
 
-/** sharp on first use: loading libvips costs ~0.1 s of start-up that the fast path does not need. */
+/** sharp on first use: loading libvips costs ~0.1 s of start-up that a worker given no images does not need. */
 function loadSharp(): Promise<(typeof import('sharp'))['default']> {
   sharpModule ??= import('sharp').then(({ default: sharp }) => {
     if (oneThreadNoCache) {

@@ -1,6 +1,8 @@
 import onnxProto from 'onnx-proto';
 import { ModelError } from '../errors.js';
 import type { CutPoint, ModelDescriptor } from './descriptor.js';
+import type { Int8WeightEncoding } from './int8-weights-choice.js';
+import { pruneDeadNodes } from './onnx-export-prune.js';
 import { useExactInt8Kernels } from './onnx-int8-weights.js';
 
 const { onnx } = onnxProto;
@@ -20,18 +22,31 @@ export interface PreparedGraph {
   outputs: Record<string, string>;
 }
 
+export interface ExtendOptions {
+  /** false keeps a float32 model's own normalized input (for callers that normalize themselves). Default true. */
+  rawRgbInput?: boolean;
+  /**
+   * How int8 weights that meet uint8 activations are stored (`int8-weights-choice.ts`). Default 'uint8': exact on
+   * every CPU and runtime, which is what an exported file needs; the extraction pool passes the CPU's choice.
+   */
+  int8Weights?: Int8WeightEncoding;
+}
+
 /**
  * Extends a backbone so that one forward pass yields every requested cut point as a pooled float vector, and so that
  * the input is the raw RGB crop: per-pixel work (cast, layout, normalization) and pooling run in the ONNX graph, not
- * in JavaScript loops. The original classifier outputs are dropped, so the runtime prunes what no code needs.
+ * in JavaScript loops. The original classifier is dropped from the file: onnxruntime does not prune nodes that no
+ * output reads (it ran the 1000-way QLinearMatMul for nothing).
  */
 export function prepareGraph(
   modelBytes: Uint8Array,
   descriptor: ModelDescriptor,
   cuts: readonly string[],
+  options: Pick<ExtendOptions, 'int8Weights'> = {},
 ): PreparedGraph {
   const model = decodeModel(modelBytes, descriptor.name);
-  const { inputName, outputs } = extendModel(model, descriptor, cuts);
+  const { inputName, outputs } = extendModel(model, descriptor, cuts, options);
+  pruneDeadNodes(model.graph as Graph);
   return { bytes: onnx.ModelProto.encode(model).finish(), inputName, outputs };
 }
 
@@ -43,15 +58,12 @@ export function decodeModel(modelBytes: Uint8Array, name: string): Model {
   }
 }
 
-/**
- * The surgery of `prepareGraph` on a decoded model, in place, so that an exporter can keep building on the graph.
- * `rawRgbInput: false` keeps a float32 model's own normalized input (for callers that normalize themselves).
- */
+/** The surgery of `prepareGraph` on a decoded model, in place, so that an exporter can keep building on the graph. */
 export function extendModel(
   model: Model,
   descriptor: ModelDescriptor,
   cuts: readonly string[],
-  options: { rawRgbInput?: boolean } = {},
+  options: ExtendOptions = {},
 ): Omit<PreparedGraph, 'bytes'> {
   const graph = model.graph as Graph | null | undefined;
   if (!graph) throw new ModelError(`${descriptor.name}: ONNX model has no graph`);
@@ -68,7 +80,7 @@ export function extendModel(
     newOutputs.push(floatOutput(outputs[cut], spec.dim, descriptor.input.batch));
   }
   graph.output = newOutputs;
-  useExactInt8Kernels(graph);
+  if ((options.int8Weights ?? 'uint8') === 'uint8') useExactInt8Kernels(graph);
 
   const raw = descriptor.input.dtype === 'float32' && (options.rawRgbInput ?? true);
   if (raw) withRawRgbInput(graph, descriptor);
@@ -134,8 +146,14 @@ function quantParamsOf(graph: Graph, tensor: string, producer: Node): { scale: s
 }
 
 /**
- * Replaces the model's float input with a uint8 [N, H, W, 3] one: Cast → (Transpose to NCHW) → (x - mean/scale) ·
- * (scale/std). Feeding raw bytes also quarters what crosses from JavaScript into the runtime.
+ * Replaces the model's float input with a uint8 [N, H, W, 3] one: Cast → (x − mean/scale) · (scale/std) →
+ * (Transpose to NCHW). Feeding raw bytes also quarters what crosses from JavaScript into the runtime.
+ *
+ * The normalization runs on rows of W·3 values against constants tiled to one row: a per-channel [1, 1, 1, 3] (or,
+ * after the Transpose, [1, 3, 1, 1]) operand made onnxruntime's broadcast loop go element by element, and the
+ * Transpose is moved past the element-wise ops and cancelled against the first NHWC convolution's, so they ran on
+ * NHWC with an innermost dimension of 3: 2.2 ms per image, half the stock model's whole inference. On whole rows
+ * they are vector loops (~0.1 ms). The arithmetic per element is the same Sub then Mul in float32.
  */
 function withRawRgbInput(graph: Graph, descriptor: ModelDescriptor): void {
   const { input, preprocess } = descriptor;
@@ -154,32 +172,28 @@ function withRawRgbInput(graph: Graph, descriptor: ModelDescriptor): void {
     },
   });
   const nchw = input.layout === 'NCHW';
-  const channelShape = nchw ? [1, 3, 1, 1] : [1, 1, 1, 3];
-  const offset = preprocess.mean.map((m) => m / preprocess.scale);
-  const gain = preprocess.std.map((s) => preprocess.scale / s);
+  const tiled = (perChannel: number[]) => Array.from({ length: w * 3 }, (_, i) => perChannel[i % 3]!);
   graph.initializer.push(
-    floatTensor('cnn_codes/offset', channelShape, offset),
-    floatTensor('cnn_codes/gain', channelShape, gain),
+    floatTensor('cnn_codes/offset', [w * 3], tiled(preprocess.mean.map((m) => m / preprocess.scale))),
+    floatTensor('cnn_codes/gain', [w * 3], tiled(preprocess.std.map((s) => preprocess.scale / s))),
+    int64Tensor('cnn_codes/rows_shape', [0, h, w * 3]),
+    int64Tensor('cnn_codes/nhwc_shape', [0, h, w, 3]),
   );
 
+  const ints = onnx.AttributeProto.AttributeType;
   const nodes: Node[] = [
     node('Cast', [RAW_INPUT], 'cnn_codes/rgb_float', [
-      { name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: onnx.TensorProto.DataType.FLOAT },
+      { name: 'to', type: ints.INT, i: onnx.TensorProto.DataType.FLOAT },
     ]),
+    node('Reshape', ['cnn_codes/rgb_float', 'cnn_codes/rows_shape'], 'cnn_codes/rgb_rows'),
+    node('Sub', ['cnn_codes/rgb_rows', 'cnn_codes/offset'], 'cnn_codes/centered'),
+    node('Mul', ['cnn_codes/centered', 'cnn_codes/gain'], 'cnn_codes/normalized_rows'),
+    node('Reshape', ['cnn_codes/normalized_rows', 'cnn_codes/nhwc_shape'], nchw ? 'cnn_codes/normalized' : input.name),
   ];
-  let current = 'cnn_codes/rgb_float';
-  if (nchw) {
+  if (nchw)
     nodes.push(
-      node('Transpose', [current], 'cnn_codes/rgb_nchw', [
-        { name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [0, 3, 1, 2] },
-      ]),
+      node('Transpose', ['cnn_codes/normalized'], input.name, [{ name: 'perm', type: ints.INTS, ints: [0, 3, 1, 2] }]),
     );
-    current = 'cnn_codes/rgb_nchw';
-  }
-  nodes.push(
-    node('Sub', [current, 'cnn_codes/offset'], 'cnn_codes/centered'),
-    node('Mul', ['cnn_codes/centered', 'cnn_codes/gain'], input.name),
-  );
   graph.node.unshift(...nodes);
 }
 
@@ -189,6 +203,10 @@ function node(opType: string, input: string[], output: string, attribute: onnxPr
 
 function floatTensor(name: string, dims: number[], values: number[]): onnxProto.onnx.ITensorProto {
   return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: values };
+}
+
+function int64Tensor(name: string, values: number[]): onnxProto.onnx.ITensorProto {
+  return { name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values };
 }
 
 function floatOutput(name: string, dim: number, batch: 'dynamic' | number): onnxProto.onnx.IValueInfoProto {

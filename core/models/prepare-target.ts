@@ -7,6 +7,7 @@ import { integerValuedModel } from './onnx-int8-exact.js';
 import { dequantizeModel, makeBatchDynamic, opsetOf } from './onnx-float-graph.js';
 import { pruneDeadNodes } from './onnx-export-prune.js';
 import { decodeModel, extendModel, prepareGraph, type PreparedGraph } from './onnx-graph.js';
+import type { Int8WeightEncoding } from './int8-weights-choice.js';
 
 const { onnx } = onnxProto;
 export { cudaVariant, type ActivationMode, type CudaVariant, type Precision, type Target } from './targets.js';
@@ -15,6 +16,8 @@ export interface TargetGraph extends PreparedGraph {
   target: Target;
   /** 'as-shipped' on CPU (int8 stays int8); float16 or float32 on CUDA. */
   precision: Precision | 'as-shipped';
+  /** CPU: how the int8 weights were stored (`int8-weights-choice.ts`). */
+  int8Weights?: Int8WeightEncoding;
   /** How the int8 graph's quantized activations carried over (CUDA only). */
   activations?: ActivationMode;
   /** The descriptor the graph answers to: on CUDA the batch is dynamic even where the file's was fixed. */
@@ -22,8 +25,11 @@ export interface TargetGraph extends PreparedGraph {
 }
 
 /**
- * Model bytes → the graph a target runs, as bytes: a pure function of (model, cut points, target, precision), so a
- * content-addressed cache can key it by the model's sha256 and these arguments.
+ * Model bytes → the graph a target runs, as bytes: a pure function of (model, cut points, target, precision, int8
+ * weight encoding), so a content-addressed cache can key it by the model's sha256 and these arguments.
+ *
+ * cpu: the int8 graph with the cut points, uint8 RGB input and in-graph normalization (`prepareGraph`), its weights
+ * as shipped or shifted to uint8 (`int8Weights`, default 'uint8': exact on every CPU).
  *
  * cuda: the quantized graph becomes a float one (`dequantizeModel`), fixed batches become dynamic, the same cut points
  * and uint8 RGB input with in-graph normalization are added as on CPU, what no code needs is dropped, and the result
@@ -36,9 +42,12 @@ export function prepareForTarget(
   cuts: readonly string[],
   target: Target,
   override: Partial<CudaVariant> = {},
+  int8Weights: Int8WeightEncoding = 'uint8',
 ): TargetGraph {
-  if (target === 'cpu')
-    return { ...prepareGraph(modelBytes, descriptor, cuts), target, precision: 'as-shipped', descriptor };
+  if (target === 'cpu') {
+    const prepared = prepareGraph(modelBytes, descriptor, cuts, { int8Weights });
+    return { ...prepared, target, precision: 'as-shipped', int8Weights, descriptor };
+  }
   const { precision, activations } = { ...cudaVariant(descriptor), ...override };
   // Sums of 8-bit products leave float16's 11-bit integers after a few terms: the exact graph is float32 or nothing.
   if (activations === 'int8-exact' && precision !== 'float32')

@@ -5,12 +5,13 @@ import { errorMessage, ModelError } from '../errors.js';
 import type { ModelDescriptor } from './descriptor.js';
 import type { TargetGraph } from './prepare-target.js';
 import { cudaVariant, type Target } from './targets.js';
+import { chooseInt8Weights, type Int8WeightEncoding, type Int8WeightsSetting } from './int8-weights-choice.js';
 
 /**
  * Bump when the surgery (prepare-target.ts and what it calls) changes what it writes: old entries then simply stop
  * being found (the key changes), nothing needs deleting.
  */
-export const PREPARE_VERSION = 2;
+export const PREPARE_VERSION = 3;
 
 /** A prepared graph ready for a session: a file when it came from (or went into) the cache, else bytes. */
 export interface PreparedGraphSource {
@@ -18,6 +19,8 @@ export interface PreparedGraphSource {
   inputName: string;
   outputs: Record<string, string>;
   precision: TargetGraph['precision'];
+  /** CPU: the int8 weight encoding the graph was prepared with. */
+  int8Weights?: Int8WeightEncoding;
   /** The descriptor the graph answers to (on CUDA: dynamic batch, renamed cut tensors). */
   descriptor: ModelDescriptor;
   path?: string;
@@ -31,18 +34,29 @@ export interface PrepareOptions {
   cacheDir?: string;
   /** 'cpu' (the int8 graph, default) or 'cuda' (the float graph of `prepareForTarget`): each has its own entries. */
   target?: Target;
+  /**
+   * CPU: how int8 weights are stored ('auto', the default: as shipped where this CPU's u8·s8 kernel is exact, else
+   * uint8). Each encoding has its own entries.
+   */
+  int8Weights?: Int8WeightsSetting;
 }
 
 /**
  * Content address of a prepared graph: everything the surgery reads. The model by its sha256 (verified by
  * `resolveModelFile` before we get here), each cut point's spec, the input format and in-graph normalization, the
- * target and the surgery's version.
+ * target, the int8 weight encoding (CPU) and the surgery's version.
  */
-export function preparedGraphKey(descriptor: ModelDescriptor, cuts: readonly string[], target: Target): string {
+export function preparedGraphKey(
+  descriptor: ModelDescriptor,
+  cuts: readonly string[],
+  target: Target,
+  int8Weights: Int8WeightEncoding = 'uint8',
+): string {
   const { scale, mean, std } = descriptor.preprocess;
   const identity = {
     // The whole CUDA variant (precision, activations): a changed choice must not find the old graph.
     variant: target === 'cuda' ? cudaVariant(descriptor) : 'as-shipped',
+    ...(target === 'cpu' ? { int8Weights } : {}),
     version: PREPARE_VERSION,
     model: descriptor.sha256,
     cuts: cuts.map((cut) => [cut, descriptor.cutPoints[cut] ?? null]),
@@ -53,7 +67,10 @@ export function preparedGraphKey(descriptor: ModelDescriptor, cuts: readonly str
   return createHash('sha256').update(JSON.stringify(identity)).digest('hex');
 }
 
-type CacheEntryMeta = Pick<PreparedGraphSource, 'key' | 'inputName' | 'outputs' | 'precision' | 'descriptor'>;
+type CacheEntryMeta = Pick<
+  PreparedGraphSource,
+  'key' | 'inputName' | 'outputs' | 'precision' | 'descriptor' | 'int8Weights'
+>;
 
 /**
  * The prepared graph for (model, cuts, target): from the cache when there, else built once and stored. The `.onnx`
@@ -68,7 +85,8 @@ export async function loadPreparedGraph(
   options: PrepareOptions = {},
 ): Promise<PreparedGraphSource> {
   const target = options.target ?? 'cpu';
-  const key = preparedGraphKey(descriptor, cuts, target);
+  const int8Weights = chooseInt8Weights(options.int8Weights ?? 'auto');
+  const key = preparedGraphKey(descriptor, cuts, target, int8Weights);
   const files = options.cacheDir ? entryFiles(options.cacheDir, key) : undefined;
   if (files) {
     const hit = await readEntry(files, key);
@@ -81,12 +99,20 @@ export async function loadPreparedGraph(
     throw new ModelError(`cannot read model file ${modelPath}: ${errorMessage(err)}`, { cause: err });
   }
   // The surgery (and protobufjs behind it) is loaded only on a cache miss.
-  const prepared = (await import('./prepare-target.js')).prepareForTarget(modelBytes, descriptor, cuts, target);
+  const prepared = (await import('./prepare-target.js')).prepareForTarget(
+    modelBytes,
+    descriptor,
+    cuts,
+    target,
+    {},
+    int8Weights,
+  );
   const meta: CacheEntryMeta = {
     key,
     inputName: prepared.inputName,
     outputs: prepared.outputs,
     precision: prepared.precision,
+    ...(prepared.int8Weights ? { int8Weights: prepared.int8Weights } : {}),
     descriptor: prepared.descriptor,
   };
   const source: PreparedGraphSource = { ...meta, bytes: prepared.bytes, cached: false };
@@ -123,6 +149,7 @@ async function readEntry(files: { graph: string; meta: string }, key: string): P
       inputName: meta.inputName,
       outputs: meta.outputs,
       precision: meta.precision,
+      ...(meta.int8Weights === 'as-shipped' || meta.int8Weights === 'uint8' ? { int8Weights: meta.int8Weights } : {}),
       descriptor: meta.descriptor,
     };
   } catch {

@@ -73,11 +73,13 @@ test('exactly one module of the product imports onnxruntime', () => {
 
 /**
  * Core's own local I/O, as the README lists it: sharp in the image pipeline and the report's thumbnails; files and
- * threads in the local adapters (the file blob store, the model files, the extraction pool). Use cases see ports only.
+ * threads in the local adapters (the file blob store, the model files and the CPU's flags, the extraction pool). Use
+ * cases see ports only.
  */
 const LOCAL_IO: Record<string, RegExp> = {
   sharp: /^core\/(image\/|report\/html-thumbnails\.ts$)/,
-  'node:fs': /^core\/(adapters\/|models\/(registry|download|prepared-graph-cache)\.ts$|backbone\/extract-worker\.ts$)/,
+  'node:fs':
+    /^core\/(adapters\/|models\/(registry|download|prepared-graph-cache|int8-weights-choice)\.ts$|backbone\/extract-worker\.ts$)/,
   'node:fs/promises':
     /^core\/(adapters\/|models\/(registry|download|prepared-graph-cache)\.ts$|backbone\/extract-worker\.ts$)/,
   'node:worker_threads': /^core\/backbone\/(extraction-pool|extract-worker)\.ts$/,

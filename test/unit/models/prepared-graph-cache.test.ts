@@ -42,7 +42,7 @@ test('the first load prepares and stores the graph, the second reads it without 
     const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
     assert.equal(
       sha(await readFile(second.path!)),
-      sha(prepareGraph(await readFile(modelPath), d, ['final']).bytes),
+      sha(prepareGraph(await readFile(modelPath), d, ['final'], { int8Weights: first.int8Weights! }).bytes),
       "the stored graph is the surgery's",
     );
     assert.deepEqual(
