@@ -52,7 +52,7 @@ export async function runAsNobody(source: (core: string) => string): Promise<unk
       return JSON.parse(stdout) as unknown;
     } catch (e) {
       const stderr = (e as { stderr?: string }).stderr ?? '';
-      throw new Error(`as nobody: ${stderr || e}`);
+      throw new Error(`as nobody: ${stderr || String(e)}`, { cause: e });
     }
   } finally {
     await rm(copy, { recursive: true, force: true });
