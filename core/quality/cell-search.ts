@@ -2,7 +2,7 @@ import type { CodeLocation, FeatureStore, NamespaceInfo } from '../features/feat
 import { OnnxGemm } from '../heads/onnx-gemm.js';
 import { mulberry32, shuffleInPlace } from '../heads/prng.js';
 import type { RowBlock } from './gemm-similarity.js';
-import { normalizeRows, TopPairs, type SimilarPair } from './near-duplicates.js';
+import { normalizeRows, offerNearest, TopPairs, type SimilarPair } from './near-duplicates.js';
 
 /**
  * Near-duplicate search at any n: an inverted-file index (IVF) whose every product is a GEMM on onnxruntime.
@@ -98,16 +98,7 @@ export async function searchByCells(reader: RowReader, options: CellSearchOption
       return false;
     };
     let compared = 0;
-    const offerNeighbour = (i: number, cosine: number) => {
-      let at = i * k;
-      if (!(cosine > nearest[at]!)) return;
-      const end = at + k - 1;
-      while (at < end && nearest[at + 1]! < cosine) {
-        nearest[at] = nearest[at + 1]!;
-        at++;
-      }
-      nearest[at] = cosine;
-    };
+    const offerNeighbour = (i: number, cosine: number) => offerNearest(nearest, k, i, cosine);
     const offer = (a: number, b: number, cosine: number) => {
       if (k > 0) {
         offerNeighbour(a, cosine);

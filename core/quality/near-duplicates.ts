@@ -80,16 +80,7 @@ export function searchSimilar(
   const k = within ? Math.min(options.neighbours ?? 0, n - 1) : 0;
   // Each row's k best cosines, ascending, so the smallest (the one to beat) is first.
   const nearest = new Float32Array(n * k).fill(-Infinity);
-  const offerNeighbour = (i: number, cosine: number) => {
-    let at = i * k;
-    if (!(cosine > nearest[at]!)) return;
-    const end = at + k - 1;
-    while (at < end && nearest[at + 1]! < cosine) {
-      nearest[at] = nearest[at + 1]!;
-      at++;
-    }
-    nearest[at] = cosine;
-  };
+  const offerNeighbour = (i: number, cosine: number) => offerNearest(nearest, k, i, cosine);
   const kept = new TopPairs(n, within, options);
   for (let i0 = 0; i0 < n; i0 += BLOCK) {
     const i1 = Math.min(n, i0 + BLOCK);
@@ -204,4 +195,19 @@ export class TopPairs {
     list[worst] = { i, j, cosine };
     this.floor[i] = Math.min(...list.map((p) => p.cosine));
   }
+}
+
+/**
+ * Offers `cosine` to row `i`'s k best, kept ascending in `nearest[i·k … i·k+k)` so the one to beat is first: an
+ * insertion that shifts the smaller ones down.
+ */
+export function offerNearest(nearest: Float32Array, k: number, i: number, cosine: number): void {
+  let at = i * k;
+  if (!(cosine > nearest[at]!)) return;
+  const end = at + k - 1;
+  while (at < end && nearest[at + 1]! < cosine) {
+    nearest[at] = nearest[at + 1]!;
+    at++;
+  }
+  nearest[at] = cosine;
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { awsSettings, type Credentials } from '../../aws/endpoints.js';
 import { assumeRole, stsClient, type CfnTemplate, type PolicyStatement } from '../../aws/iam-roles.js';
 import { synthPipeline } from '../infra/pipeline-fixture.js';
+import { cli } from './serverless.js';
 
 /**
  * IAM enforced in moto: `cnn-codes up --iam` creates the synthesized template's roles and an allow-all user while
@@ -49,6 +50,24 @@ function dropGrant(template: CfnTemplate, spec: string): void {
   // iam-roles.test.ts installs both deployments' templates: a role or grant may be in one of them only.
   if (policies === 0 || dropped === 0) return void process.stderr.write(`# CNN_CODES_IAM_DROP: not in this template\n`);
   process.stderr.write(`# CNN_CODES_IAM_DROP: removed ${action} on *${resource}* from ${role}\n`);
+}
+
+/** What `cnn-codes up --iam --json` prints: the queues it made and the allow-all admin's keys. */
+export interface UpUnderIam {
+  queues: Record<string, { url: string; deadLetterUrl: string }>;
+  iam: { roles: string[]; admin: Credentials };
+}
+
+/**
+ * The deployment of this synthesis context in moto as the pipeline tests use it: `up --iam` (no bucket notification,
+ * a 30 s visibility timeout), then IAM enforced for every later request.
+ */
+export async function upUnderIam(endpoint: string, bucket: string, context: Record<string, unknown> = {}) {
+  const template = await writeTemplate(context);
+  const args = ['up', '--bucket', bucket, '--no-notify', '--visibility-timeout', '30', '--iam', template, '--json'];
+  const up = JSON.parse(await cli(endpoint, args)) as UpUnderIam;
+  await enforceIam(endpoint);
+  return up;
 }
 
 export async function enforceIam(endpoint: string): Promise<void> {

@@ -6,7 +6,7 @@ import { namespaceOf } from '../../core/features/feature-store.js';
 import type { Manifest } from '../../core/features/manifest.js';
 import { BUILTIN_MODELS, DEFAULT_MODEL } from '../../core/models/builtin.js';
 import type { Evaluation } from '../../core/workspace/evaluation.js';
-import { credentialsEnv, enforceIam, roleCredentials, writeTemplate } from '../helpers/iam.js';
+import { credentialsEnv, roleCredentials, upUnderIam, type UpUnderIam } from '../helpers/iam.js';
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { HYMENOPTERA, MODELS_DIR, REPO_ROOT, requireShared } from '../helpers/paths.js';
 import {
@@ -34,27 +34,13 @@ const TRAIN_BATCH_WORKER = path.join(REPO_ROOT, 'dist', 'functions', 'train-head
 const INT8_CORRECT = 146;
 let moto: MotoServer;
 let admin: Credentials;
-let up: { queues: Record<string, { url: string }>; iam: { admin: Credentials } };
+let up: UpUnderIam;
 
 before(async () => {
   requireShared();
   moto = await startMoto({ iam: true });
-  const template = await writeTemplate();
-  up = JSON.parse(
-    await cli(moto.endpoint, [
-      'up',
-      '--bucket',
-      BUCKET,
-      '--no-notify',
-      '--visibility-timeout',
-      '30',
-      '--iam',
-      template,
-      '--json',
-    ]),
-  ) as typeof up;
+  up = await upUnderIam(moto.endpoint, BUCKET);
   admin = up.iam.admin;
-  await enforceIam(moto.endpoint);
 });
 after(() => moto?.stop());
 

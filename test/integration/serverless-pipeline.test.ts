@@ -14,7 +14,7 @@ import { SqsQueue } from '../../aws/sqs-queue.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import type { Credentials } from '../../aws/endpoints.js';
 import { STAGES } from '../../contracts/cross-process.js';
-import { credentialsEnv, enforceIam, roleCredentials, writeTemplate } from '../helpers/iam.js';
+import { credentialsEnv, roleCredentials, upUnderIam, type UpUnderIam } from '../helpers/iam.js';
 import { localPipeline } from '../helpers/local-pipeline.js';
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { HYMENOPTERA, MODELS_DIR, requireShared } from '../helpers/paths.js';
@@ -46,10 +46,7 @@ let localDir: string;
 let local: RunResult;
 let c: ReturnType<typeof clients>;
 let admin: Credentials;
-let up: {
-  queues: Record<string, { url: string; deadLetterUrl: string }>;
-  iam: { roles: string[]; admin: Credentials };
-};
+let up: UpUnderIam;
 
 before(async () => {
   requireShared();
@@ -57,22 +54,8 @@ before(async () => {
   localDir = await mkdtemp(path.join(tmpdir(), 'cnn-codes-local-'));
   const { deps } = await localPipeline(HYMENOPTERA, localDir);
   local = await run(deps);
-  const template = await writeTemplate({ extractCompute: 'cpu' });
-  up = JSON.parse(
-    await cli(moto.endpoint, [
-      'up',
-      '--bucket',
-      BUCKET,
-      '--no-notify',
-      '--visibility-timeout',
-      '30',
-      '--iam',
-      template,
-      '--json',
-    ]),
-  ) as typeof up;
+  up = await upUnderIam(moto.endpoint, BUCKET, { extractCompute: 'cpu' });
   admin = up.iam.admin;
-  await enforceIam(moto.endpoint);
   c = clients(moto.endpoint, admin);
 });
 after(async () => {
