@@ -6,7 +6,6 @@
  *
  *   node dist/bench/cost-inputs.js [--images 64] [--resnet50]     (--resnet50 exports a random-weight one with torch)
  */
-import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { OnnxBackbone } from '../core/backbone/onnx-backbone.js';
 import { configureSharpForWorker, decodeToRgb } from '../core/image/preprocess.js';
 import { BUILTIN_MODELS } from '../core/models/builtin.js';
+import { describeCpu } from '../core/models/int8-weights-choice.js';
 import type { ModelDescriptor } from '../core/models/descriptor.js';
 import { HYMENOPTERA, MODELS_DIR, withTempDir } from '../test/helpers/paths.js';
 import { exportRandomResnet50 } from '../test/helpers/torchvision-resnet.js';
@@ -68,21 +68,11 @@ if (values.resnet50) {
   });
 }
 
-const flags = ['avx2', 'avx512f', 'avx512_vnni', 'avx_vnni'].filter((f) => cpuFlags().includes(f));
 process.stdout.write(
-  `${cpus()[0]?.model} (${flags.join(', ')}), load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs; one thread each, CPU time per image\n`,
+  `${describeCpu()}, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs; one thread each, CPU time per image\n`,
 );
 process.stdout.write(
   `decode (sharp, resize 256 + crop 224, ${jpegs.length} hymenoptera JPEGs): ${decodeMs.toFixed(1)} ms/image\n\n`,
 );
 process.stdout.write('| backbone | inference CPU ms/image (batch 8, 1 thread) | inference / decode |\n|---|---|---|\n');
 for (const [name, ms] of rows) process.stdout.write(`| ${name} | ${ms.toFixed(1)} | ${(ms / decodeMs).toFixed(2)} |\n`);
-
-function cpuFlags(): string[] {
-  try {
-    const text = readFileSync('/proc/cpuinfo', 'utf8');
-    return (/^flags\s*:(.*)$/m.exec(text)?.[1] ?? '').trim().split(/\s+/);
-  } catch {
-    return [];
-  }
-}

@@ -31,6 +31,7 @@ import { mulberry32 } from '../core/heads/prng.js';
 import { forEachConcurrent } from '../core/use-cases/extract.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { REENCODINGS } from '../test/helpers/planted-duplicates.js';
+import { describeCpu } from '../core/models/int8-weights-choice.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +55,6 @@ const CLASSES = 10;
 const FLIP_RATE = Number(values.flips);
 const LEAKS = Number(values.leaks);
 const DUPLICATES = Number(values.duplicates);
-const CPU_FLAGS = 'AVX2, AVX-512 (incl. VNNI), AVX-VNNI';
 /** Bump when the images change, so a set made by another generator is made again. */
 const GENERATOR = 5;
 const SOURCE_SIDE = 256;
@@ -442,7 +442,7 @@ previous.runs[SYNTHETIC ? `codes-${N}` : String(N)] = {
   commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
   dirty: version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
   date,
-  cpu: { model: cpu, cores: cpus().length, flags: CPU_FLAGS },
+  cpu: { model: cpu, cores: cpus().length, flags: describeCpu() },
   load: { before: loadBefore, after: loadAfter },
   versions: { node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
   command: `node dist/bench/data-quality.js --images ${N}${SYNTHETIC ? ' --synthetic-codes' : ''}`,

@@ -24,6 +24,7 @@ import { searchByCells, type RowReader } from '../core/quality/cell-search.js';
 import { NEAR_DUPLICATE_COSINE } from '../core/quality/duplicates.js';
 import { normalizeRows, TopPairs } from '../core/quality/near-duplicates.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
+import { describeCpu } from '../core/models/int8-weights-choice.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +43,6 @@ const threads = values.threads ? Number(values.threads) : undefined;
 const CENTRES = 200;
 const COPY_EVERY = 20;
 const TABLE = 1 << 22;
-const CPU_FLAGS = 'AVX2, AVX-512 (incl. VNNI), AVX-VNNI';
 
 // One table of Gaussian noise; a row takes a window at an offset drawn from its number.
 const gaussian = (() => {
@@ -166,7 +166,7 @@ const git = (args: string[]) => spawnSync('git', ['-C', REPO_ROOT, ...args], { e
 previous.runs[`search-${N}`] = {
   commit: git(['rev-parse', '--short', 'HEAD']),
   date,
-  cpu: { model: cpus()[0]?.model, cores: cpus().length, flags: CPU_FLAGS },
+  cpu: { model: cpus()[0]?.model, cores: cpus().length, flags: describeCpu() },
   load: { before: loadBefore, after: loadAfter },
   versions: { node: process.version },
   command: `node dist/bench/near-duplicate-search.js --rows ${N} --dim ${D} --sample ${SAMPLE}`,

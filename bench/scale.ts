@@ -29,6 +29,7 @@ import { forEachConcurrent } from '../core/use-cases/extract.js';
 import { ENV } from '../contracts/cross-process.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { imageFiles, repeatedDataset } from './datasets.js';
+import { describeCpu } from '../core/models/int8-weights-choice.js';
 
 const { values } = parseArgs({
   options: {
@@ -56,7 +57,6 @@ const pool = [
 ];
 const failures: string[] = [];
 const check = (ok: boolean, what: string): void => void (ok || failures.push(what));
-const CPU_FLAGS = 'AVX2, AVX-512 (incl. VNNI), AVX-VNNI';
 
 /** Bump when the images change, so a cached set made by another generator is made again. */
 const GENERATOR = 2;
@@ -378,7 +378,7 @@ try {
   const extractSeconds = final.seconds + segments.reduce((sum, k) => sum + k.seconds, 0);
   const finalRate = e.embedded / final.seconds;
   console.log(
-    `\n${N} images (${e.rejected} rejected), ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'} (${CPU_FLAGS}), load average ${load} at start`,
+    `\n${N} images (${e.rejected} rejected), ${cpus().length} × ${describeCpu()}, load average ${load} at start`,
   );
   console.log('| step | wall (s) | CPU (s) | peak RSS (MiB) | notes |');
   console.log('|---|---:|---:|---:|---|');

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -23,6 +23,7 @@ import { SqsQueue } from '../aws/sqs-queue.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { SHARED } from '../test/helpers/paths.js';
 import { BIN, cli, clients, spawnWorker } from '../test/helpers/serverless.js';
+import { describeCpu } from '../core/models/int8-weights-choice.js';
 
 const { values } = parseArgs({
   options: {
@@ -88,7 +89,6 @@ const workers = Array.from({ length: Number(values.workers) }, () =>
     { ...motoEnv(moto.endpoint) },
   ),
 );
-const CPU_FLAGS = 'AMD EPYC, 2 vCPU, AVX2, AVX-512 incl. VNNI, AVX-VNNI';
 
 /** CPU seconds a live process has used (utime + stime from /proc, 100 ticks/s). */
 function cpuSeconds(pid: number | undefined): number | null {
@@ -208,7 +208,7 @@ try {
   const localImagesPerSecond = localOut.extract?.imagesPerSecond ?? null;
   const distinct = localOut.extract?.embedded ?? N;
   const report = {
-    cpu: CPU_FLAGS,
+    cpu: `${cpus().length} × ${describeCpu()}`,
     images: N,
     distinctImages: distinct,
     load: loadavg(),
