@@ -6,9 +6,7 @@
  *   node dist/bench/near-duplicate-search.js [--rows 1000000] [--dim 1280] [--sample 10000] [--cell-rows 1000]
  *                                            [--probes 3] [--threads N]
  *
- * Codes are generated row by row from the row's number (nothing is held: a read regenerates the rows asked for):
- * rectified class centres (200) plus noise, and every 20th row a near copy of an earlier row with noise from 0.05 to
- * 0.5 of the signal, so planted pairs spread across the 0.88 threshold as re-encoded images do. Recall: of the
+ * The codes are bench/planted-codes.ts's (every 20th row a near copy of an earlier one). Recall: of the
  * pairs at or above the threshold that involve a sample row (its 10 most similar, as the search keeps), the share the
  * cell search found. Merges its figures into bench/results/data-quality.json under "search-<rows>".
  */
@@ -25,6 +23,7 @@ import { NEAR_DUPLICATE_COSINE } from '../core/quality/duplicates.js';
 import { normalizeRows, TopPairs } from '../core/quality/near-duplicates.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
+import { plantedCodeRows } from './planted-codes.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,42 +39,7 @@ const N = Number(values.rows);
 const D = Number(values.dim);
 const SAMPLE = Math.min(N, Number(values.sample));
 const threads = values.threads ? Number(values.threads) : undefined;
-const CENTRES = 200;
-const COPY_EVERY = 20;
-const TABLE = 1 << 22;
-
-// One table of Gaussian noise; a row takes a window at an offset drawn from its number.
-const gaussian = (() => {
-  const random = mulberry32(0x5eed);
-  const out = new Float32Array(TABLE);
-  for (let i = 0; i < TABLE; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - random()));
-    const a = 2 * Math.PI * random();
-    out[i] = r * Math.cos(a);
-    out[i + 1] = r * Math.sin(a);
-  }
-  return out;
-})();
-const centres = (() => {
-  const random = mulberry32(7);
-  return Float32Array.from({ length: CENTRES * D }, () => Math.max(0, gaussian[Math.floor(random() * TABLE)]!));
-})();
-
-/** Row i before rectification's noise terms: centre + noise; a copy adds noise to the row it copies. */
-function writeRow(i: number, out: Float32Array, at: number): void {
-  const random = mulberry32(i * 2654435761);
-  const copy = i % COPY_EVERY === COPY_EVERY - 1 && i > 0;
-  const source = copy ? Math.floor(random() * i) : i;
-  const r2 = mulberry32(source * 2654435761);
-  const centre = Math.floor(r2() * CENTRES) * D;
-  const offset = Math.floor(r2() * (TABLE - D));
-  const sigma = copy ? 0.05 + 0.45 * random() : 0;
-  const offset2 = Math.floor(random() * (TABLE - D));
-  for (let t = 0; t < D; t++) {
-    const base = centres[centre + t]! + gaussian[offset + t]!;
-    out[at + t] = Math.max(0, base + sigma * gaussian[offset2 + t]!);
-  }
-}
+const writeRow = plantedCodeRows(D);
 
 const reader: RowReader = {
   rows: N,

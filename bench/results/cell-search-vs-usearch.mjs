@@ -7,41 +7,13 @@ import { searchByCells } from '../../dist/core/quality/cell-search.js';
 import { OnnxGemm } from '../../dist/core/heads/onnx-gemm.js';
 import { mulberry32, shuffleInPlace } from '../../dist/core/heads/prng.js';
 import { normalizeRows, TopPairs } from '../../dist/core/quality/near-duplicates.js';
+import { plantedCodeRows } from '../../dist/bench/planted-codes.js';
 const { Index, MetricKind, ScalarKind } = usearch;
 const N = Number(process.argv[2] ?? 100000),
   D = 1280,
   SAMPLE = 2000,
   TH = 0.88;
-const CENTRES = 200,
-  COPY_EVERY = 20,
-  TABLE = 1 << 22;
-const gaussian = (() => {
-  const random = mulberry32(0x5eed);
-  const out = new Float32Array(TABLE);
-  for (let i = 0; i < TABLE; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - random()));
-    const a = 2 * Math.PI * random();
-    out[i] = r * Math.cos(a);
-    out[i + 1] = r * Math.sin(a);
-  }
-  return out;
-})();
-const centres = (() => {
-  const random = mulberry32(7);
-  return Float32Array.from({ length: CENTRES * D }, () => Math.max(0, gaussian[Math.floor(random() * TABLE)]));
-})();
-function writeRow(i, out, at) {
-  const random = mulberry32(i * 2654435761);
-  const copy = i % COPY_EVERY === COPY_EVERY - 1 && i > 0;
-  const source = copy ? Math.floor(random() * i) : i;
-  const r2 = mulberry32(source * 2654435761);
-  const centre = Math.floor(r2() * CENTRES) * D;
-  const offset = Math.floor(r2() * (TABLE - D));
-  const sigma = copy ? 0.05 + 0.45 * random() : 0;
-  const offset2 = Math.floor(random() * (TABLE - D));
-  for (let t = 0; t < D; t++)
-    out[at + t] = Math.max(0, centres[centre + t] + gaussian[offset + t] + sigma * gaussian[offset2 + t]);
-}
+const writeRow = plantedCodeRows(D);
 const X = new Float32Array(N * D);
 for (let i = 0; i < N; i++) writeRow(i, X, i * D);
 normalizeRows(X, N, D, X);
