@@ -25,13 +25,14 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
-import { FeatureStore, type NamespaceInfo } from '../core/features/feature-store.js';
-import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../core/features/manifest.js';
+import { FeatureStore } from '../core/features/feature-store.js';
+import type { ManifestEntry } from '../core/features/manifest.js';
 import { mulberry32 } from '../core/heads/prng.js';
 import { forEachConcurrent } from '../core/use-cases/extract.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { REENCODINGS } from '../test/helpers/planted-duplicates.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
+import { gaussian, putSyntheticManifest, syntheticNamespace } from './synthetic-codes.js';
 
 const { values } = parseArgs({
   options: {
@@ -199,15 +200,9 @@ async function syntheticWorkspace(dir: string): Promise<Planted> {
   const dim = Number(values.dim);
   const workspace = new FsBlobStore(dir);
   const features = new FeatureStore(workspace);
-  const ns: NamespaceInfo = {
-    id: `synthetic/final-${dim}`,
-    model: 'synthetic',
-    modelSha256: '0'.repeat(64),
-    cut: 'final',
-    dim,
-  };
+  const ns = syntheticNamespace(dim);
   const random = mulberry32(SEED);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const gauss = gaussian(random);
   const centres = Array.from({ length: CLASSES }, () => Float32Array.from({ length: dim }, () => 0.5 * gauss()));
   const planted: Planted = { flips: [], leaks: {}, duplicates: {} };
   const rows: Array<{ key: string; split: string; label: number; code: Float32Array }> = [];
@@ -251,18 +246,12 @@ async function syntheticWorkspace(dir: string): Promise<Planted> {
       }),
     );
   }
-  const manifest: Manifest = {
-    version: 1,
-    dataset: 'synthetic',
-    model: { name: 'synthetic', sha256: '0'.repeat(64) },
-    classes: Array.from({ length: CLASSES }, (_, c) => `class${c}`),
-    splitSynthesized: false,
-    namespaces: { final: { id: ns.id, dim } },
+  await putSyntheticManifest(
+    workspace,
+    ns,
+    Array.from({ length: CLASSES }, (_, c) => `class${c}`),
     entries,
-    rejects: [],
-    ignored: [],
-  };
-  await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+  );
   planted.flips.sort();
   return planted;
 }

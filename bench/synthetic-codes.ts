@@ -1,4 +1,7 @@
+import type { NamespaceInfo } from '../core/features/feature-store.js';
+import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../core/features/manifest.js';
 import { mulberry32 } from '../core/heads/prng.js';
+import type { BlobStore } from '../core/ports/blob-store.js';
 
 /** Standard normal draws (Box–Muller) from a uniform source. */
 export function gaussian(random: () => number): () => number {
@@ -24,4 +27,30 @@ export function syntheticCodes(
       for (let j = 0; j < dim; j++) X[i * dim + j] = Math.max(0, means[y[i]! * dim + j]! + noise());
     return { X, y };
   };
+}
+
+/** The namespace of a synthetic-codes workspace: a model named 'synthetic' with an all-zero digest, final cut. */
+export function syntheticNamespace(dim: number): NamespaceInfo {
+  return { id: `synthetic/final-${dim}`, model: 'synthetic', modelSha256: '0'.repeat(64), cut: 'final', dim };
+}
+
+/** A synthetic-codes workspace's manifest, as extraction would have written it over those shards. */
+export async function putSyntheticManifest(
+  workspace: BlobStore,
+  ns: NamespaceInfo,
+  classes: string[],
+  entries: ManifestEntry[],
+): Promise<void> {
+  const manifest: Manifest = {
+    version: 1,
+    dataset: 'synthetic',
+    model: { name: 'synthetic', sha256: '0'.repeat(64) },
+    classes,
+    splitSynthesized: false,
+    namespaces: { final: { id: ns.id, dim: ns.dim } },
+    entries,
+    rejects: [],
+    ignored: [],
+  };
+  await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
 }

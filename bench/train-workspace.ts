@@ -18,11 +18,11 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
-import { FeatureStore, type NamespaceInfo } from '../core/features/feature-store.js';
-import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../core/features/manifest.js';
+import { FeatureStore } from '../core/features/feature-store.js';
+import { MANIFEST_KEY, type ManifestEntry } from '../core/features/manifest.js';
 import { trainHead } from '../core/use-cases/train-head.js';
 import { startClock } from '../core/util/clock.js';
-import { syntheticCodes } from './synthetic-codes.js';
+import { putSyntheticManifest, syntheticCodes, syntheticNamespace } from './synthetic-codes.js';
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -34,13 +34,7 @@ const MiB = 2 ** 20;
 async function generate(dir: string, images: number, dim: number, classes: number, shardRows: number): Promise<void> {
   const workspace = new FsBlobStore(dir);
   const features = new FeatureStore(workspace);
-  const ns: NamespaceInfo = {
-    id: `synthetic/final-${dim}`,
-    model: 'synthetic',
-    modelSha256: '0'.repeat(64),
-    cut: 'final',
-    dim,
-  };
+  const ns = syntheticNamespace(dim);
   const draw = syntheticCodes(dim, classes);
   const entries: ManifestEntry[] = [];
   for (let start = 0, s = 0; start < images; start += shardRows, s++) {
@@ -58,18 +52,12 @@ async function generate(dir: string, images: number, dim: number, classes: numbe
       }),
     );
   }
-  const manifest: Manifest = {
-    version: 1,
-    dataset: 'synthetic',
-    model: { name: 'synthetic', sha256: '0'.repeat(64) },
-    classes: Array.from({ length: classes }, (_, c) => `c${c}`),
-    splitSynthesized: false,
-    namespaces: { final: { id: ns.id, dim } },
+  await putSyntheticManifest(
+    workspace,
+    ns,
+    Array.from({ length: classes }, (_, c) => `c${c}`),
     entries,
-    rejects: [],
-    ignored: [],
-  };
-  await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
+  );
 }
 
 /** The child: one train step, its own peak RSS. */
