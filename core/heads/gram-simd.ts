@@ -1,5 +1,14 @@
 import { leb } from '../util/leb128.js';
-import type { Matrix } from './matrix.js';
+
+/**
+ * A row-major float64 matrix: matrix.ts's `Matrix` by shape, declared here so that this kernel, which matrix.ts's `gram`
+ * calls, does not import matrix.ts back (no import circle).
+ */
+export interface RowMajor {
+  rows: number;
+  cols: number;
+  data: Float64Array;
+}
 
 /**
  * X·Xᵀ with WebAssembly SIMD (two float64 lanes): the 3 × 3 row tiles of the scalar `gram`, each tile's nine dot
@@ -8,7 +17,7 @@ import type { Matrix } from './matrix.js';
  * `tile(a0, a1, a2, p0, p1, p2, pairs, out)`, byte offsets of six rows in its memory, and nine float64 results.
  * Null when the runtime has no SIMD; callers then use the scalar loop.
  */
-export function gramSimd(X: Matrix): Matrix | null {
+export function gramSimd(X: RowMajor): RowMajor | null {
   const kernel = simdKernel();
   if (!kernel) return null;
   const n = X.rows;
