@@ -4,6 +4,7 @@ import { scoresToProbabilities, type LinearClassifier } from './linear-model.js'
 import { LinearSVC, type SvmLoss } from './linear-svm.js';
 import { LogisticRegression } from './logistic-regression.js';
 import type { Matrix } from './matrix.js';
+import { HEAD_PARAMETERS, withDefaults } from './params.js';
 import { Standardizer } from './standardizer.js';
 import { checkTrainingSet } from './validate.js';
 
@@ -65,19 +66,52 @@ export interface Classifier {
   readonly options: ResolvedHeadOptions;
 }
 
+/** What a fitted linear head learned, in standardized feature space: what head.json records. */
+export interface LearnedHead {
+  nClasses: number;
+  mean: ArrayLike<number>;
+  scale: ArrayLike<number>;
+  /** nOutputs × nFeatures (nOutputs = 1 for two classes). */
+  coef: Matrix;
+  intercept: ArrayLike<number>;
+  fit: { iterations: number; converged: boolean };
+  /** 1 (or absent): none, and head.json leaves the field out. */
+  temperature?: number;
+}
+
+/** How a head of this kind forms its probabilities (head.json's `probability`). */
+export function probabilityKind(kind: HeadKind): ProbabilityKind {
+  return kind === 'logistic' ? 'logistic-model' : 'softmax-of-decision';
+}
+
+/**
+ * The one writer of head.json's head (in-memory heads, the streamed logistic head, loadHead's checked copy): field
+ * order and number formatting are the file format, so every path writes through here.
+ */
+export function writeHeadJson(options: ResolvedHeadOptions, learned: LearnedHead): HeadJSON {
+  const { coef, temperature } = learned;
+  const weights: number[][] = [];
+  for (let c = 0; c < coef.rows; c++) weights.push(Array.from(coef.data.subarray(c * coef.cols, (c + 1) * coef.cols)));
+  return {
+    format: 'cnn-codes.head',
+    version: 1,
+    options: { ...options },
+    nClasses: learned.nClasses,
+    nFeatures: coef.cols,
+    standardizer: { mean: Array.from(learned.mean), scale: Array.from(learned.scale) },
+    weights,
+    intercepts: Array.from(learned.intercept),
+    probability: probabilityKind(options.kind),
+    fit: { iterations: learned.fit.iterations, converged: learned.fit.converged },
+    ...(temperature !== undefined && temperature !== 1 ? { temperature } : {}),
+  };
+}
+
 export function resolveHeadOptions(options: HeadOptions): ResolvedHeadOptions {
   if (!options || (options.kind !== 'logistic' && options.kind !== 'svm')) {
     throw new ConfigError(`head kind must be 'logistic' or 'svm'; got ${JSON.stringify(options?.kind)}`);
   }
-  return {
-    kind: options.kind,
-    C: options.C,
-    classWeight: options.classWeight ?? null,
-    seed: options.seed ?? 0,
-    tol: options.tol ?? 1e-4,
-    maxIter: options.maxIter ?? 1000,
-    svmLoss: options.svmLoss ?? 'squared-hinge',
-  };
+  return withDefaults(HEAD_PARAMETERS, options);
 }
 
 export function createEstimator(o: ResolvedHeadOptions): LogisticRegression | LinearSVC {
@@ -177,23 +211,15 @@ export class StandardizedHead implements Classifier {
   toJSON(): HeadJSON {
     const model = this.model();
     const { mean, scale } = this.scaler.fitted();
-    const { coef, intercept } = model;
-    const weights: number[][] = [];
-    for (let c = 0; c < coef.rows; c++)
-      weights.push(Array.from(coef.data.subarray(c * coef.cols, (c + 1) * coef.cols)));
-    return {
-      format: 'cnn-codes.head',
-      version: 1,
-      options: { ...this.options },
+    return writeHeadJson(this.options, {
       nClasses: model.nClasses,
-      nFeatures: model.nFeatures,
-      standardizer: { mean: Array.from(mean), scale: Array.from(scale) },
-      weights,
-      intercepts: Array.from(intercept),
-      probability: this.options.kind === 'logistic' ? 'logistic-model' : 'softmax-of-decision',
+      mean,
+      scale,
+      coef: model.coef,
+      intercept: model.intercept,
       fit: { iterations: this.estimator.nIter, converged: this.estimator.converged },
-      ...(this.temperature !== 1 ? { temperature: this.temperature } : {}),
-    };
+      temperature: this.temperature,
+    });
   }
 
   private model(): LinearClassifier {

@@ -1,4 +1,5 @@
 import { strongWolfeSteps } from './line-search.js';
+import { DEFAULT_MAX_ITER } from './params.js';
 
 /** Writes ∇f(x) into `gradient` and returns f(x). */
 export type Objective = (x: Float64Array, gradient: Float64Array) => number;
@@ -47,7 +48,7 @@ export type LbfgsSteps = Generator<EvaluationRequest, LbfgsResult, number>;
 export function* lbfgsSteps(x0: Float64Array, options: LbfgsOptions = {}): LbfgsSteps {
   const gradTol = options.gradTol ?? 1e-5;
   const relFuncTol = options.relFuncTol ?? 64 * Number.EPSILON;
-  const maxIter = options.maxIter ?? 1000;
+  const maxIter = options.maxIter ?? DEFAULT_MAX_ITER;
   const m = options.history ?? 10;
   const n = x0.length;
 

@@ -7,7 +7,8 @@ import { zeros, type Matrix } from './matrix.js';
 import { mulberry32 } from './prng.js';
 import { squaredHingeObjective } from './squared-hinge.js';
 import { TrainingSet } from './training-set.js';
-import { checkC, checkPositive, checkTrainingSet } from './validate.js';
+import { checkParameters, SVM_PARAMETERS, withDefaults, type Resolved } from './params.js';
+import { checkTrainingSet } from './validate.js';
 
 export type SvmLoss = 'squared-hinge' | 'hinge';
 
@@ -36,7 +37,7 @@ export interface SvmParams {
  */
 export class LinearSVC extends LinearClassifier {
   protected readonly estimatorName = 'LinearSVC';
-  readonly params: Required<SvmParams>;
+  readonly params: Resolved<typeof SVM_PARAMETERS>;
   nIter = 0;
   converged = false;
   private dualState: { set: TrainingSet; useGram: boolean; alphas: Float64Array[] } | null = null;
@@ -44,15 +45,7 @@ export class LinearSVC extends LinearClassifier {
 
   constructor(params: SvmParams) {
     super();
-    this.params = {
-      C: params.C,
-      classWeight: params.classWeight ?? null,
-      tol: params.tol ?? 1e-4,
-      maxIter: params.maxIter ?? 1000,
-      loss: params.loss ?? 'squared-hinge',
-      seed: params.seed ?? 0,
-      dual: params.dual ?? 'auto',
-    };
+    this.params = withDefaults(SVM_PARAMETERS, params);
   }
 
   fit(X: Matrix, y: Int32Array): this {
@@ -150,15 +143,7 @@ export class LinearSVC extends LinearClassifier {
   }
 
   private checkParams(): void {
-    const { C, tol, maxIter, loss, seed } = this.params;
-    checkC(C);
-    checkPositive(tol, 'tol');
-    if (!Number.isInteger(maxIter) || maxIter < 1)
-      throw new ConfigError(`maxIter must be an integer ≥ 1; got ${maxIter}`);
-    if (loss !== 'squared-hinge' && loss !== 'hinge') {
-      throw new ConfigError(`svm loss must be 'squared-hinge' or 'hinge'; got ${JSON.stringify(loss)}`);
-    }
-    if (!Number.isInteger(seed)) throw new ConfigError(`seed must be an integer; got ${seed}`);
+    checkParameters(SVM_PARAMETERS, this.params, this.estimatorName);
   }
 }
 

@@ -1,4 +1,3 @@
-import { ConfigError } from '../errors.js';
 import { classWeights, sampleWeights, type ClassWeight } from './class-weight.js';
 import { minimizeLbfgs } from './lbfgs.js';
 import { LinearClassifier } from './linear-model.js';
@@ -6,7 +5,8 @@ import { logisticObjective } from './logistic-loss.js';
 import { weightsFromBasis } from './low-rank.js';
 import { takeLabels, type Matrix } from './matrix.js';
 import { TrainingSet } from './training-set.js';
-import { checkC, checkPositive, checkTrainingSet } from './validate.js';
+import { checkParameters, LOGISTIC_PARAMETERS, withDefaults, type Resolved } from './params.js';
+import { checkTrainingSet } from './validate.js';
 
 export interface LogisticParams {
   /** Inverse L2 strength, scikit-learn's C: minimizes C·Σ sᵢ·log-loss + ½‖W‖², intercept not penalized. */
@@ -23,19 +23,14 @@ const EXPECTED_EVALUATIONS = 100;
 /** L2 logistic regression: binary (sigmoid) for two classes, multinomial (softmax) beyond, solved by L-BFGS. */
 export class LogisticRegression extends LinearClassifier {
   protected readonly estimatorName = 'LogisticRegression';
-  readonly params: Required<LogisticParams>;
+  readonly params: Resolved<typeof LOGISTIC_PARAMETERS>;
   nIter = 0;
   converged = false;
   private solution: { set: TrainingSet; inBasis: boolean; theta: Float64Array } | null = null;
 
   constructor(params: LogisticParams) {
     super();
-    this.params = {
-      C: params.C,
-      classWeight: params.classWeight ?? null,
-      tol: params.tol ?? 1e-4,
-      maxIter: params.maxIter ?? 1000,
-    };
+    this.params = withDefaults(LOGISTIC_PARAMETERS, params);
   }
 
   fit(X: Matrix, y: Int32Array): this {
@@ -81,11 +76,7 @@ export class LogisticRegression extends LinearClassifier {
   }
 
   private checkParams(): void {
-    const { C, tol, maxIter } = this.params;
-    checkC(C);
-    checkPositive(tol, 'tol');
-    if (!Number.isInteger(maxIter) || maxIter < 1)
-      throw new ConfigError(`maxIter must be an integer ≥ 1; got ${maxIter}`);
+    checkParameters(LOGISTIC_PARAMETERS, this.params, this.estimatorName);
   }
 }
 

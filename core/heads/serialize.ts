@@ -1,5 +1,12 @@
 import { ConfigError } from '../errors.js';
-import { resolveHeadOptions, StandardizedHead, type Classifier, type HeadJSON, type HeadOptions } from './head.js';
+import {
+  resolveHeadOptions,
+  StandardizedHead,
+  writeHeadJson,
+  type Classifier,
+  type HeadJSON,
+  type HeadOptions,
+} from './head.js';
 
 export const HEAD_FORMAT = 'cnn-codes.head';
 export const HEAD_VERSION = 1;
@@ -38,19 +45,15 @@ export function loadHead(json: unknown): Classifier {
     throw new ConfigError(
       `head JSON temperature must be a positive finite number; got ${JSON.stringify(h.temperature)}`,
     );
-  const checked: HeadJSON = {
-    format: HEAD_FORMAT,
-    version: HEAD_VERSION,
-    options,
+  const checked = writeHeadJson(options, {
     nClasses: k,
-    nFeatures: d,
-    standardizer: { mean, scale },
-    weights,
-    intercepts,
-    probability: options.kind === 'logistic' ? 'logistic-model' : 'softmax-of-decision',
+    mean,
+    scale,
+    coef: { rows: outputs, cols: d, data: Float64Array.from(weights.flat()) },
+    intercept: intercepts,
     fit: { iterations: Number(fit.iterations) || 0, converged: fit.converged === true },
-    ...(h.temperature !== undefined && h.temperature !== 1 ? { temperature: h.temperature } : {}),
-  };
+    ...(h.temperature !== undefined ? { temperature: h.temperature } : {}),
+  });
   return new StandardizedHead(options).restore(checked);
 }
 

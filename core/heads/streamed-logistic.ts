@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import type { ClassWeight } from './class-weight.js';
-import type { HeadJSON, ResolvedHeadOptions } from './head.js';
+import { resolveHeadOptions, writeHeadJson, type HeadJSON } from './head.js';
 import { lbfgsSteps, type LbfgsResult } from './lbfgs.js';
 import { OnnxGemm } from './onnx-gemm.js';
 import type { RowSource } from './row-source.js';
@@ -13,7 +13,7 @@ import {
   type PassRequest,
   type PassResult,
 } from './streamed-pass.js';
-import { checkC } from './validate.js';
+import { checkParameters, LOGISTIC_PARAMETERS, withDefaults, type Resolved } from './params.js';
 
 /**
  * Logistic regression over a RowSource: scikit-learn's objective (the same as LogisticRegression here), full-batch
@@ -66,14 +66,14 @@ export interface StreamedCv {
 
 /** One C, every row. */
 export async function fitStreamed(source: RowSource, C: number, options: StreamedOptions = {}): Promise<StreamedFit> {
-  checkC(C);
+  const params = streamedParams(C, options);
   const stats = await groupStatistics(source, null, 0);
-  const lane = laneOf(stats.training[0]!, -1, source.classes, options.classWeight ?? null);
+  const lane = laneOf(stats.training[0]!, -1, source.classes, params.classWeight);
   const gemm = await OnnxGemm.create(stats.center, options.threads);
   try {
     const run = new PassRunner(source, gemm, null, options.onPass);
-    const [path] = await run.all([cPath(lane, [C], null, options)]);
-    return { head: headJson(lane, path!.at(-1)!, C, source, options), passes: run.passes };
+    const [path] = await run.all([cPath(lane, [C], null, params)]);
+    return { head: headJson(lane, path!.at(-1)!, params, source), passes: run.passes };
   } finally {
     await gemm.release();
   }
@@ -92,18 +92,19 @@ export async function crossValidateStreamed(
   options: StreamedOptions = {},
 ): Promise<StreamedCv> {
   if (Cs.length === 0) throw new ConfigError('cross-validation needs at least one C');
-  Cs.forEach(checkC);
+  const params = streamedParams(Cs[0]!, options);
+  for (const C of Cs) checkParameters(LOGISTIC_PARAMETERS, { ...params, C });
   if (foldOf.length !== source.n) throw new ConfigError(`foldOf has ${foldOf.length} entries for ${source.n} rows`);
   const grid = [...Cs].sort((a, b) => a - b);
   const stats = await groupStatistics(source, foldOf, folds);
-  const weighting = options.classWeight ?? null;
+  const weighting = params.classWeight;
   const lanes = Array.from({ length: folds }, (_, f) => laneOf(stats.training[f]!, f, source.classes, weighting));
   const gemm = await OnnxGemm.create(stats.center, options.threads);
   try {
     const run = new PassRunner(source, gemm, foldOf, options.onPass);
     // One array per C shared by the folds: each fold writes only its own held-out rows.
     const sinks = options.outOfFold ? grid.map(() => new Float32Array(source.n * source.classes)) : undefined;
-    const paths = await run.all(lanes.map((lane) => cPath(lane, grid, null, options, sinks)));
+    const paths = await run.all(lanes.map((lane) => cPath(lane, grid, null, params, sinks)));
     const table = grid.map((C, i): StreamedCvRow => {
       const scores = paths.map((p) => p[i]!.heldOut!);
       const foldAccuracies = scores.map((s) => s.hits / s.rows);
@@ -122,8 +123,8 @@ export async function crossValidateStreamed(
     const all = laneOf(stats.training[folds]!, -1, source.classes, weighting);
     // One C: a cold refit, the fixed-C fit's (the same optimum as the in-memory head's, not just within tol of it).
     const start = grid.length > 1 ? meanOf(paths.map((p) => p[bestIndex]!.theta)) : null;
-    const [refit] = await run.all([cPath(all, [best.C], start, options)]);
-    const head = headJson(all, refit!.at(-1)!, best.C, source, options);
+    const [refit] = await run.all([cPath(all, [best.C], start, params)]);
+    const head = headJson(all, refit!.at(-1)!, { ...params, C: best.C }, source);
     return { table, best, head, passes: run.passes, ...(sinks ? { outOfFold: sinks[bestIndex]! } : {}) };
   } finally {
     await gemm.release();
@@ -187,7 +188,7 @@ function* cPath(
   lane: Lane,
   Cs: readonly number[],
   start: Float64Array | null,
-  options: StreamedOptions,
+  params: StreamedParams,
   sinks?: Float32Array[],
 ): LaneSolver {
   const d = lane.mean.length;
@@ -197,7 +198,7 @@ function* cPath(
   const scoresHeldOut = lane.heldOutFold >= 0;
   for (const C of Cs) {
     const scale = 1 / (C * lane.weightSum);
-    const solver = lbfgsSteps(theta, { gradTol: options.tol ?? 1e-4, maxIter: options.maxIter ?? 1000 });
+    const solver = lbfgsSteps(theta, { gradTol: params.tol, maxIter: params.maxIter });
     let next = solver.next();
     let first = true;
     while (!next.done) {
@@ -255,30 +256,27 @@ class PassRunner {
   }
 }
 
-function headJson(lane: Lane, step: PathStep, C: number, source: RowSource, options: StreamedOptions): HeadJSON {
+type StreamedParams = Resolved<typeof LOGISTIC_PARAMETERS>;
+
+/** The logistic parameters with their defaults, checked (this fit starts now). */
+function streamedParams(C: number, options: StreamedOptions): StreamedParams {
+  const params = withDefaults(LOGISTIC_PARAMETERS, { ...options, C });
+  checkParameters(LOGISTIC_PARAMETERS, params);
+  return params;
+}
+
+/** The lane's solution as head.json's head: a logistic head with seed 0 (unused), in the in-memory head's format. */
+function headJson(lane: Lane, step: PathStep, params: StreamedParams, source: RowSource): HeadJSON {
   const d = source.dim;
   const m = lane.outputs;
-  const resolved: ResolvedHeadOptions = {
-    kind: 'logistic',
-    C,
-    classWeight: options.classWeight ?? null,
-    seed: 0,
-    tol: options.tol ?? 1e-4,
-    maxIter: options.maxIter ?? 1000,
-    svmLoss: 'squared-hinge',
-  };
-  return {
-    format: 'cnn-codes.head',
-    version: 1,
-    options: resolved,
+  return writeHeadJson(resolveHeadOptions({ kind: 'logistic', ...params }), {
     nClasses: source.classes,
-    nFeatures: d,
-    standardizer: { mean: Array.from(lane.mean), scale: Array.from(lane.scale) },
-    weights: Array.from({ length: m }, (_, c) => Array.from(step.theta.subarray(c * d, (c + 1) * d))),
-    intercepts: Array.from(step.theta.subarray(m * d)),
-    probability: 'logistic-model',
+    mean: lane.mean,
+    scale: lane.scale,
+    coef: { rows: m, cols: d, data: step.theta.subarray(0, m * d) },
+    intercept: step.theta.subarray(m * d),
     fit: { iterations: step.iterations, converged: step.converged },
-  };
+  });
 }
 
 function mean(values: readonly number[]): number {

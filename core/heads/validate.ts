@@ -47,18 +47,6 @@ export function classCounts(y: Int32Array): number[] {
   return counts;
 }
 
-export function checkC(C: number): void {
-  if (typeof C !== 'number' || !Number.isFinite(C) || C <= 0) {
-    throw new ConfigError(`C must be a finite number > 0 (inverse regularization strength); got ${C}`);
-  }
-}
-
-export function checkPositive(value: number, name: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`${name} must be a finite number > 0; got ${value}`);
-  }
-}
-
 export function checkFeatureCount(X: Matrix, nFeatures: number): void {
   checkMatrix(X);
   if (X.cols !== nFeatures) throw new ConfigError(`X has ${X.cols} features but the model was fitted on ${nFeatures}`);
