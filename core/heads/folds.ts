@@ -85,6 +85,48 @@ export function stratifiedGroupKFold(y: Int32Array, groups: Int32Array, k: numbe
   return Array.from({ length: k }, (_, f) => partition(foldOf, (g) => g === f));
 }
 
+/** How cross-validation splits the rows: the folds, each row's fold, the k actually used, and whether groups held. */
+export interface FoldPlan {
+  splits: Split[];
+  /** foldOf[i] = the fold that holds row i out (0..folds−1). */
+  foldOf: Int32Array;
+  /** `k` lowered to the smallest class count (or, grouped, to its fewest groups) when a class is that small. */
+  folds: number;
+  /** Whether folds kept groups together (false without a group of 2+ rows, or when a class had fewer than 2 groups). */
+  grouped: boolean;
+}
+
+/**
+ * The one fold rule of every cross-validation here (in memory, streamed, images or codes): stratified k-fold with
+ * k lowered to the smallest class, so a class of 3 images gives 3 folds rather than an error; with `groups` (near
+ * duplicates: rows sharing an id) and some group of 2+ rows, stratified group k-fold, k lowered to the fewest groups
+ * of a class, unless a class has fewer than 2 groups (then plain stratified folds). Without any group of two or more
+ * rows the plain folds are used, so data without duplicates is cross-validated exactly as before groups existed.
+ */
+export function planFolds(y: Int32Array, k: number, seed: number, groups?: Int32Array): FoldPlan {
+  const counts = classCounts(y);
+  const smallestClass = Math.min(...counts);
+  if (smallestClass < 2)
+    throw new ConfigError(`cross-validation needs at least 2 samples per class; a class has ${smallestClass}`);
+  if (!Number.isInteger(k) || k < 2) throw new ConfigError(`folds must be an integer ≥ 2; got ${k}`);
+  if (groups !== undefined && groups.length !== y.length)
+    throw new ConfigError(`${groups.length} group ids for ${y.length} labels`);
+  const someGroup = groups !== undefined && new Set(groups).size < groups.length;
+  const groupsPerClass = someGroup ? countGroupsPerClass(y, groups, counts.length) : [];
+  const grouped = someGroup && Math.min(...groupsPerClass) >= 2;
+  const folds = Math.min(k, grouped ? Math.min(...groupsPerClass) : smallestClass);
+  const splits = grouped ? stratifiedGroupKFold(y, groups!, folds, seed) : stratifiedKFold(y, folds, seed);
+  const foldOf = new Int32Array(y.length);
+  splits.forEach((split, f) => split.test.forEach((i) => (foldOf[i] = f)));
+  return { splits, foldOf, folds, grouped };
+}
+
+function countGroupsPerClass(y: Int32Array, groups: Int32Array, nClasses: number): number[] {
+  const seen = Array.from({ length: nClasses }, () => new Set<number>());
+  for (let i = 0; i < y.length; i++) seen[y[i]!]!.add(groups[i]!);
+  return seen.map((s) => s.size);
+}
+
 /**
  * One shuffled stratified train/test split: round(count·testFraction) rows of each class go to test, kept between 1 and
  * count − 1 so both sides see every class that has at least 2 rows (a class with a single row stays in train).

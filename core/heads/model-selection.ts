@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { meanLogLoss } from '../metrics/classification.js';
-import { stratifiedGroupKFold, stratifiedKFold, type Split } from './folds.js';
+import { planFolds, type Split } from './folds.js';
 import {
   createEstimator,
   resolveHeadOptions,
@@ -18,7 +18,7 @@ import { Standardizer } from './standardizer.js';
 import { TrainingSet } from './training-set.js';
 import { checkTrainingSet, classCounts } from './validate.js';
 
-export { stratifiedGroupKFold, stratifiedKFold, stratifiedSplit, type Split } from './folds.js';
+export { planFolds, stratifiedGroupKFold, stratifiedKFold, stratifiedSplit, type Split } from './folds.js';
 
 export interface CvCandidate {
   id: string;
@@ -104,22 +104,8 @@ export function crossValidate(candidates: CvCandidate[], y: Int32Array, opts: Cv
   const resolved = candidates.map((c) => resolveHeadOptions(c.options));
   const sources = [...new Set(candidates.map((c) => c.X))];
   for (const X of sources) checkTrainingSet(X, y);
-  const counts = classCounts(y);
-  const nClasses = counts.length;
-  const smallestClass = Math.min(...counts);
-  if (smallestClass < 2)
-    throw new ConfigError(`cross-validation needs at least 2 samples per class; a class has ${smallestClass}`);
-  if (!Number.isInteger(opts.folds) || opts.folds < 2)
-    throw new ConfigError(`folds must be an integer ≥ 2; got ${opts.folds}`);
-  // Without any group of two or more rows the plain stratified folds are used, so data without duplicates is
-  // cross-validated exactly as before groups existed.
-  const someGroup = opts.groups !== undefined && new Set(opts.groups).size < opts.groups.length;
-  const groupsPerClass = someGroup ? countGroupsPerClass(y, opts.groups!, nClasses) : [];
-  const grouped = someGroup && Math.min(...groupsPerClass) >= 2;
-  const folds = Math.min(opts.folds, grouped ? Math.min(...groupsPerClass) : smallestClass);
-  const splits = grouped
-    ? stratifiedGroupKFold(y, opts.groups!, folds, opts.seed)
-    : stratifiedKFold(y, folds, opts.seed);
+  const nClasses = classCounts(y).length;
+  const { splits, folds, grouped } = planFolds(y, opts.folds, opts.seed, opts.groups);
   const heldOut = opts.outOfFold ? candidates.map(() => new Float32Array(y.length * nClasses)) : [];
 
   const accuracies = candidates.map(() => new Array<number>(folds).fill(0));
@@ -264,13 +250,6 @@ function scoreOnFold(
     : { accuracy: heldOutAccuracy };
 }
 
-function countGroupsPerClass(y: Int32Array, groups: Int32Array, nClasses: number): number[] {
-  if (groups.length !== y.length) throw new ConfigError(`${groups.length} group ids for ${y.length} labels`);
-  const seen = Array.from({ length: nClasses }, () => new Set<number>());
-  for (let i = 0; i < y.length; i++) seen[y[i]!]!.add(groups[i]!);
-  return seen.map((s) => s.size);
-}
-
 function fitOnFold(
   options: ResolvedHeadOptions,
   fold: Fold,
@@ -297,10 +276,18 @@ function groupPaths(members: number[], resolved: ResolvedHeadOptions[]): number[
   return [...byKey.values()].map((path) => path.sort((a, b) => resolved[a]!.C - resolved[b]!.C));
 }
 
+/** Two CV means closer than this are a tie (float noise between equal fold results). */
 const TIE = 1e-12;
 
-/** Candidates best first, by the rule `crossValidate` picks with (see its comment); reports list them in this order. */
-export function rankCandidates(table: readonly CvRow[]): CvRow[] {
+/** What the ranking reads of a CV row: in-memory (`CvRow`) and streamed rows alike. */
+export type Rankable = Pick<CvRow, 'kind' | 'C' | 'meanAccuracy' | 'meanLogLoss'>;
+
+/**
+ * Candidates best first, by the one rule every search here picks with (`crossValidate`, the streamed CV; see
+ * crossValidate's comment): highest mean accuracy, then logistic over SVM, then the lower CV log-loss, then the smaller
+ * C, then the earlier row. Reports list candidates in this order.
+ */
+export function rankCandidates<R extends Rankable>(table: readonly R[]): R[] {
   const kindRank = (k: HeadKind) => (k === 'logistic' ? 0 : 1);
   const order = table
     .map((_, i) => i)

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { ClassWeight } from './class-weight.js';
 import { resolveHeadOptions, writeHeadJson, type HeadJSON } from './head.js';
 import { lbfgsSteps, type LbfgsResult } from './lbfgs.js';
+import { rankCandidates } from './model-selection.js';
 import { OnnxGemm } from './onnx-gemm.js';
 import type { RowSource } from './row-source.js';
 import {
@@ -47,6 +48,7 @@ export interface StreamedFit {
 }
 
 export interface StreamedCvRow {
+  kind: 'logistic';
   C: number;
   meanAccuracy: number;
   stdAccuracy: number;
@@ -81,8 +83,8 @@ export async function fitStreamed(source: RowSource, C: number, options: Streame
 
 /**
  * C by k-fold cross-validation over `Cs` on the folds given (`foldOf[i]` = fold of row i, 0..folds−1), then a refit
- * on every row at the best C, warm-started from the mean of the folds' solutions. Best = highest mean accuracy, ties
- * to the lowest mean held-out log-loss, then the smaller C (crossValidate's rule for logistic heads).
+ * on every row at the best C, warm-started from the mean of the folds' solutions. Best by `rankCandidates`, the rule
+ * crossValidate picks with: highest mean accuracy, ties to the lowest mean held-out log-loss, then the smaller C.
  */
 export async function crossValidateStreamed(
   source: RowSource,
@@ -110,6 +112,7 @@ export async function crossValidateStreamed(
       const foldAccuracies = scores.map((s) => s.hits / s.rows);
       const meanAccuracy = mean(foldAccuracies);
       return {
+        kind: 'logistic',
         C,
         meanAccuracy,
         foldAccuracies,
@@ -118,8 +121,8 @@ export async function crossValidateStreamed(
         iterations: paths.reduce((s, p) => s + p[i]!.iterations, 0),
       };
     });
-    const bestIndex = table.reduce((b, row, i) => (better(row, table[b]!) ? i : b), 0);
-    const best = table[bestIndex]!;
+    const best = rankCandidates(table)[0]!;
+    const bestIndex = table.indexOf(best);
     const all = laneOf(stats.training[folds]!, -1, source.classes, weighting);
     // One C: a cold refit, the fixed-C fit's (the same optimum as the in-memory head's, not just within tol of it).
     const start = grid.length > 1 ? meanOf(paths.map((p) => p[bestIndex]!.theta)) : null;
@@ -129,14 +132,6 @@ export async function crossValidateStreamed(
   } finally {
     await gemm.release();
   }
-}
-
-const TIE = 1e-12;
-
-function better(a: StreamedCvRow, b: StreamedCvRow): boolean {
-  if (Math.abs(a.meanAccuracy - b.meanAccuracy) > TIE) return a.meanAccuracy > b.meanAccuracy;
-  if (Math.abs(a.meanLogLoss - b.meanLogLoss) > TIE) return a.meanLogLoss < b.meanLogLoss;
-  return a.C < b.C;
 }
 
 function laneOf(

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import type { Manifest } from '../features/manifest.js';
-import { stratifiedKFold } from '../heads/folds.js';
+import { planFolds } from '../heads/folds.js';
 import {
   createHead,
   crossValidate,
@@ -106,11 +106,19 @@ export async function trainOnCodes(
       onPass: (p: number) => progress(p, p, 'passes over the codes'),
     };
     if (grid.length > 1) {
-      const foldOf = foldsOf(train.labels, folds, seed);
-      const result = await crossValidateStreamed(train.rows, grid, foldOf, folds, options);
+      // The in-memory path's fold rule: k lowered to the smallest class.
+      const plan = planFolds(train.labels, folds, seed);
+      const result = await crossValidateStreamed(train.rows, grid, plan.foldOf, plan.folds, options);
       const spent = clock();
       const { table, best } = streamedCvTable(result, spent.wallSeconds, 'codes');
-      cv = { folds, seed, table, best, ...spent, engine: `streamed float32, ONNX GEMM, ${result.passes} passes` };
+      cv = {
+        folds: plan.folds,
+        seed,
+        table,
+        best,
+        ...spent,
+        engine: `streamed float32, ONNX GEMM, ${result.passes} passes`,
+      };
       chosen = { ...chosen, C: best.C };
       head = result.head;
       fitSeconds = spent.wallSeconds;
@@ -173,17 +181,6 @@ export async function trainOnCodes(
   );
   await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
   return { artefact, evaluation };
-}
-
-/** The fold of every row from the shared stratified k-fold (folds.ts), as the streamed CV takes it. */
-function foldsOf(labels: Int32Array, folds: number, seed: number): Int32Array {
-  const foldOf = new Int32Array(labels.length);
-  stratifiedKFold(labels, folds, seed).forEach((split, f) =>
-    split.test.forEach((i) => {
-      foldOf[i] = f;
-    }),
-  );
-  return foldOf;
 }
 
 async function materialize(rows: RowSource): Promise<Matrix> {

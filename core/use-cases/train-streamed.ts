@@ -2,7 +2,7 @@ import { cachedRows } from '../features/code-rows.js';
 import type { FeatureStore, NamespaceInfo } from '../features/feature-store.js';
 import type { ManifestEntry } from '../features/manifest.js';
 import type { ClassWeight } from '../heads/class-weight.js';
-import { stratifiedGroupKFold, stratifiedKFold } from '../heads/folds.js';
+import { planFolds } from '../heads/folds.js';
 import type { HeadJSON } from '../heads/head.js';
 import type { CvRow } from '../heads/model-selection.js';
 import { crossValidateStreamed, fitStreamed, type StreamedCv } from '../heads/streamed-logistic.js';
@@ -98,11 +98,12 @@ export async function trainStreamed(
     const C = request.grid[0]!;
     return { cv: null, C, head, fitSeconds, grouped: false, excluded: [], trainedOn: entries.length, ...common };
   }
-  const { foldOf, folds, grouped } = entryFolds(
+  // crossValidate's fold rule on labels in entry order (k lowered to the smallest class or group count).
+  const { foldOf, folds, grouped } = planFolds(
     labels,
-    duplicates.length > 0 ? sets.groupIds() : undefined,
     request.folds,
     request.seed,
+    duplicates.length > 0 ? sets.groupIds() : undefined,
   );
   const inShardOrder = Int32Array.from(order, (position) => foldOf[position]!);
   const result = await crossValidateStreamed(source, request.grid, inShardOrder, folds, {
@@ -153,27 +154,6 @@ export async function trainStreamed(
   };
 }
 
-/** crossValidate's fold rule on labels in entry order: k lowered to the smallest class (or group) count. */
-function entryFolds(
-  y: Int32Array,
-  groups: Int32Array | undefined,
-  k: number,
-  seed: number,
-): { foldOf: Int32Array; folds: number; grouped: boolean } {
-  const counts = classCounts(y);
-  const groupsPerClass = groups ? counts.map((_, c) => new Set(groups.filter((_, i) => y[i] === c)).size) : [];
-  const grouped = groups !== undefined && Math.min(...groupsPerClass) >= 2;
-  const folds = Math.min(k, grouped ? Math.min(...groupsPerClass) : Math.min(...counts));
-  const splits = grouped ? stratifiedGroupKFold(y, groups, folds, seed) : stratifiedKFold(y, folds, seed);
-  const foldOf = new Int32Array(y.length);
-  splits.forEach((split, f) =>
-    split.test.forEach((i) => {
-      foldOf[i] = f;
-    }),
-  );
-  return { foldOf, folds, grouped };
-}
-
 /** The streamed CV's table as head.json's CV rows (ids `<prefix>/logistic/C=…`), wall time split evenly over Cs. */
 export function streamedCvTable(
   result: StreamedCv,
@@ -181,8 +161,8 @@ export function streamedCvTable(
   prefix: string,
 ): { table: CvRow[]; best: CvRow } {
   const table: CvRow[] = result.table.map((r) => ({
-    id: `${prefix}/logistic/C=${r.C}`,
-    kind: 'logistic',
+    id: `${prefix}/${r.kind}/C=${r.C}`,
+    kind: r.kind,
     C: r.C,
     meanAccuracy: r.meanAccuracy,
     stdAccuracy: r.stdAccuracy,

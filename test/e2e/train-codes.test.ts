@@ -88,3 +88,36 @@ test('train --codes refuses bad input with a specific message and exit code', ()
     assert.equal(empty.status, 3);
     assert.match(empty.stderr, /no \.npy shards/);
   }));
+
+/**
+ * A class of 3 rows with the default 5 folds: both engines lower k to 3 (the one fold rule), so `train --codes` on
+ * more codes than the in-memory threshold (2,000,000 values: streamed) succeeds as the in-memory path does.
+ */
+test('train --codes with a class smaller than the folds lowers k on the streamed path as in memory', () =>
+  withTempDir(async (dir) => {
+    const run = (n: number, d: number) => {
+      const random = mulberry32(5);
+      // Classes 0 and 1 alternate; the last 3 rows are class 2.
+      const y = Int32Array.from({ length: n }, (_, i) => (i >= n - 3 ? 2 : i % 2));
+      const X = Float32Array.from({ length: n * d }, (_, p) => random() + (p % d === y[Math.floor(p / d)]! ? 2 : 0));
+      const codes = path.join(dir, `small_${d}_X.npy`);
+      const labels = path.join(dir, `small_${d}_y.npy`);
+      writeFileSync(codes, encodeNpy(X, [n, d]));
+      writeFileSync(labels, encodeNpy(y, [n]));
+      const out = path.join(dir, `out_${d}`);
+      const r = cli(['train', '--codes', codes, '--labels', labels, '--out', out]);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(readFileSync(path.join(out, 'head.json'), 'utf8')) as {
+        cv: { folds: number; engine: string; table: unknown[] };
+        trainedOn: number;
+      };
+    };
+    const inMemory = run(120, 8);
+    const streamed = run(500, 4100);
+    assert.match(inMemory.cv.engine, /in memory/);
+    assert.match(streamed.cv.engine, /streamed/);
+    assert.equal(inMemory.cv.folds, 3);
+    assert.equal(streamed.cv.folds, 3);
+    assert.equal(streamed.cv.table.length, 8);
+    assert.equal(streamed.trainedOn, 500);
+  }));
