@@ -107,6 +107,18 @@ export function writeHeadJson(options: ResolvedHeadOptions, learned: LearnedHead
   };
 }
 
+/** head.json's head calibrated at `temperature` (see core/heads/calibration.ts): left out at 1, as writeHeadJson does. */
+export function withTemperature(json: HeadJSON, temperature: number): HeadJSON {
+  checkTemperature(temperature);
+  const { temperature: _previous, ...rest } = json;
+  return temperature === 1 ? rest : { ...rest, temperature };
+}
+
+function checkTemperature(temperature: number): void {
+  if (!(temperature > 0 && Number.isFinite(temperature)))
+    throw new ConfigError(`temperature must be a positive finite number; got ${temperature}`);
+}
+
 export function resolveHeadOptions(options: HeadOptions): ResolvedHeadOptions {
   if (!options || (options.kind !== 'logistic' && options.kind !== 'svm')) {
     throw new ConfigError(`head kind must be 'logistic' or 'svm'; got ${JSON.stringify(options?.kind)}`);
@@ -175,8 +187,7 @@ export class StandardizedHead implements Classifier {
 
   /** Sets the calibration temperature (see core/heads/calibration.ts); predictions are unchanged. */
   calibrate(temperature: number): this {
-    if (!(temperature > 0 && Number.isFinite(temperature)))
-      throw new ConfigError(`temperature must be a positive finite number; got ${temperature}`);
+    checkTemperature(temperature);
     this.temperature = temperature;
     return this;
   }

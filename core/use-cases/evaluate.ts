@@ -13,14 +13,16 @@ import {
   readEvaluation,
   type CalibrationComparison,
   type Evaluation,
+  type Metrics,
   type Prediction,
 } from '../workspace/evaluation.js';
+import type { ReportInputs } from '../workspace/report-inputs.js';
 import { readHeadArtefact, requireHeadArtefact, type HeadArtefact } from '../workspace/head-artefact.js';
 import { readManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 import { HTML_REPORT_KEY, METRICS_KEY, REPORT_KEY } from '../workspace/keys.js';
 import { analyzeDataQuality } from './data-quality.js';
 import type { ProgressSink } from './progress.js';
-import { writeHtmlReport } from './report.js';
+import { writeHtmlReport, type ReportDeps } from './report.js';
 
 export interface EvaluateRequest {
   split?: string;
@@ -124,10 +126,18 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
     labelIssues: q.labelIssues.slice(0, SUMMARY_EXAMPLES),
   };
   const inputs = { manifest, head: artefact, evaluation, quality: analysed.quality, codeMap: analysed.map };
-  await deps.workspace.put(REPORT_KEY, renderMarkdownReport(inputs));
-  await writeHtmlReport({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, inputs);
-  await deps.workspace.put(METRICS_KEY, JSON.stringify(evaluation, null, 2));
+  await writeEvaluation({ workspace: deps.workspace, ...(deps.data ? { data: deps.data } : {}) }, inputs);
   return evaluation;
+}
+
+/**
+ * An evaluation's outputs: report.md, report.html, and metrics.json last, whose inputs digest vouches for the reports
+ * beside it (see storedEvaluation), even after a crash.
+ */
+export async function writeEvaluation(deps: ReportDeps, inputs: ReportInputs): Promise<void> {
+  await deps.workspace.put(REPORT_KEY, renderMarkdownReport(inputs));
+  await writeHtmlReport(deps, inputs);
+  await deps.workspace.put(METRICS_KEY, JSON.stringify(inputs.evaluation, null, 2));
 }
 
 /**
@@ -136,6 +146,20 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
  */
 async function scoreSplit(features: FeatureStore, manifest: Manifest, artefact: HeadArtefact, split: string) {
   const { dim, entries, blocks } = splitInBlocks(features, manifest, artefact.layer, split, SCORED_ROWS);
+  return scoreRows(artefact, manifest.classes, entries, dim, blocks);
+}
+
+/**
+ * A head's predictions and metrics on labelled rows read in blocks (`offset`: the block's first row in `entries`),
+ * with the before/after of its temperature when it has one: image splits and `train --codes` val codes alike.
+ */
+export async function scoreRows(
+  artefact: HeadArtefact,
+  classes: string[],
+  entries: ReadonlyArray<{ key: string; label: number }>,
+  dim: number,
+  blocks: AsyncIterable<{ offset: number; codes: Float32Array }>,
+): Promise<{ metrics: Metrics; predictions: Prediction[]; calibration?: CalibrationComparison }> {
   const head = loadHead(artefact.head);
   // A calibrated head is also scored without its temperature, for the report's before/after (same argmax).
   const raw = head.temperature !== 1 ? loadHead({ ...artefact.head, temperature: 1 }) : undefined;
@@ -153,7 +177,7 @@ async function scoreSplit(features: FeatureStore, manifest: Manifest, artefact: 
     rawProba.set(raw.predictProba(X).data, block.offset * k);
   }
   const y = Int32Array.from(entries, (e) => e.label);
-  const metrics = classificationMetrics(y, { rows: entries.length, cols: k, data: proba }, manifest.classes);
+  const metrics = classificationMetrics(y, { rows: entries.length, cols: k, data: proba }, classes);
   const predictionsOf = (p: Float64Array): Prediction[] =>
     entries.map((entry, i) => {
       const row = Array.from(p.subarray(i * k, (i + 1) * k));
@@ -163,7 +187,7 @@ async function scoreSplit(features: FeatureStore, manifest: Manifest, artefact: 
   const predictions = predictionsOf(proba);
   if (!raw) return { metrics, predictions };
   const before = reliability(predictionsOf(rawProba));
-  const rawMetrics = classificationMetrics(y, { rows: entries.length, cols: k, data: rawProba }, manifest.classes);
+  const rawMetrics = classificationMetrics(y, { rows: entries.length, cols: k, data: rawProba }, classes);
   const calibration: CalibrationComparison = {
     temperature: head.temperature,
     before: { ece: before.ece, logLoss: finiteOrNull(rawMetrics.logLoss), bins: before.bins },

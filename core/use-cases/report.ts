@@ -20,6 +20,8 @@ export interface ReportDeps {
   hostCpus?: number;
   prices?: PriceTable;
   now?: () => Date;
+  /** Why report.html has no thumbnails when `data` is absent; default: how to add them (`report --data`). */
+  noImagesNote?: string;
 }
 
 const MAX_THUMBNAILS = 60;
@@ -60,7 +62,8 @@ export async function writeHtmlReport(
   ];
   const made = deps.data ? await thumbnailsOf(deps.data, [...new Set([...wrong, ...shownByQuality])]) : undefined;
   const thumbnailsNote = !deps.data
-    ? 'No thumbnails: this report was written without access to the images. "cnn-codes report --out DIR --data DATA" adds them.'
+    ? (deps.noImagesNote ??
+      'No thumbnails: this report was written without access to the images. "cnn-codes report --out DIR --data DATA" adds them.')
     : made && made.failed.length > 0
       ? `${made.failed.length} image(s) could not be made into thumbnails (first: ${made.failed[0]!.key}: ${made.failed[0]!.reason}).`
       : undefined;

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ConfigError } from '../errors.js';
-import type { FeatureStore } from '../features/feature-store.js';
+import { DataError } from '../errors.js';
+import { cachedRows } from '../features/code-rows.js';
+import type { FeatureStore, NamespaceInfo } from '../features/feature-store.js';
 import type { Manifest, ManifestEntry } from '../features/manifest.js';
-import { loadSplit, type LabelledCodes } from '../features/training-data.js';
-import { createHead, type HeadJSON, type HeadKind, type HeadOptions } from '../heads/index.js';
+import { loadSplit } from '../features/training-data.js';
+import { withTemperature, type HeadKind, type HeadOptions } from '../heads/head.js';
 import { expectedCalibrationError, fitTemperature, temper, temperedLogLoss } from '../heads/calibration.js';
 import { takeLabels, takeRows, type Matrix } from '../heads/matrix.js';
-import { crossValidate, defaultCGrid } from '../heads/model-selection.js';
 import { classCounts } from '../heads/validate.js';
 import { qualityLayer, type TrainQuality } from '../quality/data-quality.js';
 import { findDuplicates, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
@@ -22,10 +22,9 @@ import {
   type HeadArtefact,
 } from '../workspace/head-artefact.js';
 import { cachedHeadKey, HEAD_KEY } from '../workspace/keys.js';
-import { startClock } from '../util/clock.js';
+import { fitHead, resolveSearch, runsStreamed, type FittedHead, type HeadSearch, type LayerRows } from './fit-head.js';
 import type { ProgressSink } from './progress.js';
-import { inMemoryCv, STREAMED_MIN_VALUES } from './train-codes.js';
-import { trainStreamed } from './train-streamed.js';
+import { searchCachedDuplicates } from './train-streamed.js';
 
 /** What to train: the same shape a train message carries. */
 export type TrainRequest = TrainOptions;
@@ -57,45 +56,31 @@ export async function trainHead(
   request: TrainRequest = {},
 ): Promise<{ artefact: HeadArtefact; reused: boolean }> {
   const manifest = await readManifest(deps.workspace, deps.manifestIndex);
-  const folds = request.folds ?? 5;
-  const seed = request.seed ?? 0;
+  const search = resolveSearch(request);
   const layers =
     request.layer === undefined || request.layer === 'auto'
       ? request.layer === 'auto'
         ? Object.keys(manifest.namespaces)
         : ['final']
       : [request.layer];
-  const kinds: HeadKind[] =
-    request.head === undefined ? ['logistic'] : request.head === 'auto' ? ['logistic', 'svm'] : [request.head];
-  if (request.C !== undefined && !(request.C > 0)) throw new ConfigError(`C must be positive, got ${request.C}`);
 
-  const cacheKey = headCacheKey(manifest, layers, kinds, request, folds, seed);
+  const cacheKey = headCacheKey(manifest, layers, search.kinds, request, search.folds, search.seed);
   const cached = await readHeadArtefact(deps.workspace, cachedHeadKey(cacheKey));
   if (cached) {
     await deps.workspace.put(HEAD_KEY, JSON.stringify(cached));
     return { artefact: cached, reused: true };
   }
 
-  const grid = request.C !== undefined ? [request.C] : defaultCGrid();
-  const classWeight = request.classWeight ?? null;
   const trainEntries = manifest.entries.filter((e) => e.split === 'train');
-  const only = manifest.namespaces[layers[0]!];
-  const streamed =
-    layers.length === 1 &&
-    kinds.every((k) => k === 'logistic') &&
-    only !== undefined &&
-    trainEntries.length * only.dim > (deps.streamedMinValues ?? STREAMED_MIN_VALUES);
-  const fitted = streamed
-    ? await fitStreamedFromCache(deps, manifest, layers[0]!, trainEntries, {
-        grid,
-        folds,
-        seed,
-        classWeight,
-        excludeSuspects: request.excludeSuspects === true,
-      })
-    : await fitInMemory(deps, manifest, layers, kinds, request, { grid, folds, seed, classWeight });
-  const { cv, chosen, head, trainedOn, fitSeconds, quality, calibration } = fitted;
-  const options: HeadOptions = { kind: chosen.kind, C: chosen.C, classWeight, seed };
+  const { chosen, head, trainedOn, fitSeconds, cv, quality, calibration } = await fitWithQuality(
+    deps,
+    manifest,
+    layers,
+    trainEntries,
+    search,
+    request.excludeSuspects === true,
+  );
+  const options: HeadOptions = { kind: chosen.kind, C: chosen.C, classWeight: search.classWeight, seed: search.seed };
   const artefact: HeadArtefact = {
     version: HEAD_ARTEFACT_VERSION,
     model: manifest.model,
@@ -117,107 +102,98 @@ export async function trainHead(
   return { artefact, reused: false };
 }
 
-interface Fitted {
-  cv: HeadArtefact['cv'];
-  chosen: { layer: string; kind: HeadKind; C: number };
-  head: HeadJSON;
-  trainedOn: number;
-  fitSeconds: number;
-  quality: TrainQuality;
-  calibration?: Calibration;
-}
-
-interface Selection {
-  grid: number[];
-  folds: number;
-  seed: number;
-  classWeight: 'balanced' | null;
-}
-
 /**
- * Every candidate layer's train codes in memory (float64: n · d · 8 bytes per layer, plus a standardized copy per
- * fold), near duplicates by cosine, C/layer/head by CV with out-of-fold probabilities for the label-issue search.
+ * The train entries' codes of every candidate layer as RowSources over the cache (fitHead reads them in memory, or
+ * streams one logistic layer of more codes than memory should hold), with the data-quality analysis around the fit:
+ * near duplicates kept in one fold (in memory: exact search on the quality layer's codes; streamed: the cell search
+ * over the cache), label issues and outliers from the out-of-fold probabilities, `excludeSuspects`, and the
+ * temperature. The search compares the quality layer (final when extracted) on both paths.
  */
-async function fitInMemory(
+async function fitWithQuality(
   deps: TrainDeps,
   manifest: Manifest,
   layers: string[],
-  kinds: HeadKind[],
-  request: TrainRequest,
-  selection: Selection,
-): Promise<Fitted> {
-  const { grid, folds, seed, classWeight } = selection;
-  const data = new Map<string, LabelledCodes>();
-  for (const layer of layers) data.set(layer, await loadSplit(deps.features, manifest, layer, 'train'));
-  const y = data.get(layers[0]!)!.y;
-  const entries = data.get(layers[0]!)!.entries;
-  // Copies of one image in different folds would let CV score memory: find them first, then keep each group in one fold.
+  entries: ManifestEntry[],
+  search: HeadSearch,
+  excludeSuspects: boolean,
+): Promise<FittedHead & { quality: TrainQuality; calibration?: Calibration }> {
+  const infoOf = (cut: string): NamespaceInfo => {
+    const ns = manifest.namespaces[cut];
+    if (!ns)
+      throw new DataError(
+        `no codes for cut point "${cut}" in this cache (has: ${Object.keys(manifest.namespaces).join(', ')}); run extract with --layer ${cut}`,
+      );
+    return { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };
+  };
+  if (entries.length === 0) throw new DataError(`split "train" has no usable images in ${manifest.dataset}`);
+  const y = Int32Array.from(entries, (e) => e.label);
+  const keys = entries.map((e) => e.key);
+  const rowsOf = (layer: string, chosen: readonly ManifestEntry[]) => {
+    const { source, order } = cachedRows(
+      deps.features,
+      infoOf(layer),
+      chosen.map((e) => e.codes[layer]!),
+      Int32Array.from(chosen, (e) => e.label),
+    );
+    return { rows: source, order };
+  };
+  const rows: LayerRows[] = layers.map((layer) => ({
+    layer,
+    ...rowsOf(layer, entries),
+    subset: (keep) =>
+      rowsOf(
+        layer,
+        Array.from(keep, (i) => entries[i]!),
+      ),
+  }));
+  const streamed = runsStreamed(rows, search.kinds, deps.streamedMinValues);
   const qLayer = qualityLayer(manifest.namespaces, layers[0]!);
-  const qCodes = data.get(qLayer) ?? (await loadSplit(deps.features, manifest, qLayer, 'train'));
-  const duplicates = findDuplicates(
+  const near = streamed
+    ? await searchCachedDuplicates(deps.features, infoOf(qLayer), entries, NEAR_DUPLICATE_COSINE)
+    : await searchInMemory(deps.features, manifest, qLayer, entries);
+  const issuesOf = (outOfFold: Matrix | undefined) =>
+    rankLabelIssues({ outOfFold, y, neighbourSimilarity: near.neighbourSimilarity, keys, classes: manifest.classes });
+  const fitted = await fitHead({ layers: rows, labels: y, origin: 'from the code cache' }, search, {
+    ...(near.groupIds ? { groups: near.groupIds } : {}),
+    outOfFold: true,
+    ...(excludeSuspects ? { exclude: (outOfFold) => excludable(issuesOf(outOfFold), y, keys) } : {}),
+    ...(deps.streamedMinValues !== undefined ? { streamedMinValues: deps.streamedMinValues } : {}),
+    ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+  });
+  const labelIssues = issuesOf(fitted.outOfFold);
+  const quality: TrainQuality = {
+    layer: qLayer,
+    threshold: NEAR_DUPLICATE_COSINE,
+    duplicates: near.duplicates.map((g) => g.map((i) => keys[i]!)),
+    grouped: fitted.grouped,
+    labelIssues,
+    excluded: fitted.excluded.map((i) => keys[i]!),
+    ...(near.searchSeconds !== undefined ? { searchSeconds: near.searchSeconds } : {}),
+  };
+  const calibration = fitted.outOfFold
+    ? calibrate(fitted.outOfFold, y, new Set(labelIssues.map((i) => i.key)), entries)
+    : undefined;
+  const head = calibration ? withTemperature(fitted.head, calibration.temperature) : fitted.head;
+  return { ...fitted, head, quality, ...(calibration ? { calibration } : {}) };
+}
+
+/**
+ * Near duplicates by cosine over the quality layer's train codes in memory (every pair: exact), and identical bytes by
+ * content hash: what the in-memory fit keeps in one fold.
+ */
+async function searchInMemory(
+  features: FeatureStore,
+  manifest: Manifest,
+  qLayer: string,
+  entries: readonly ManifestEntry[],
+): Promise<{ duplicates: number[][]; groupIds: Int32Array; neighbourSimilarity: Float32Array; searchSeconds?: never }> {
+  const qCodes = await loadSplit(features, manifest, qLayer, 'train');
+  const found = findDuplicates(
     entries.map((e) => e.contentHash),
     normalizedRows(qCodes.X.data, qCodes.X.rows, qCodes.X.cols),
     qCodes.X.cols,
   );
-
-  let cv: HeadArtefact['cv'] = null;
-  // With one candidate there is nothing to choose, but its out-of-fold probabilities still find label errors.
-  const candidates = layers.flatMap((layer) =>
-    kinds.flatMap((kind) =>
-      grid.map((C) => ({
-        id: `${layer}/${kind}/C=${C}`,
-        layer,
-        X: data.get(layer)!.X,
-        options: { kind, C, classWeight, seed },
-      })),
-    ),
-  );
-  // A fixed C on a class of one image fits without CV, as it always did; it just gets no label-error search.
-  const canValidate = candidates.length > 1 || Math.min(...classCounts(y)) >= 2;
-  const clock = startClock();
-  const result = !canValidate
-    ? undefined
-    : crossValidate(candidates, y, {
-        folds,
-        seed,
-        groups: duplicates.groupIds,
-        outOfFold: true,
-        onProgress: (done, total) => deps.onProgress?.({ phase: 'train', done, total, message: 'cross-validation' }),
-      });
-  // crossValidate lowers k when a class has fewer rows than folds; record the k actually used.
-  if (result && candidates.length > 1) cv = inMemoryCv(result, seed, clock);
-  const chosen = result
-    ? { layer: result.best.layer ?? layers[0]!, kind: result.best.kind, C: result.best.C }
-    : { layer: layers[0]!, kind: kinds[0]!, C: grid[0]! };
-  const labelIssues = rankLabelIssues({
-    outOfFold: result?.outOfFold,
-    y,
-    neighbourSimilarity: duplicates.neighbourSimilarity,
-    keys: entries.map((e) => e.key),
-    classes: manifest.classes,
-  });
-  const suspects = request.excludeSuspects ? excludable(labelIssues, entries, y) : new Set<string>();
-  const quality: TrainQuality = {
-    layer: qLayer,
-    threshold: NEAR_DUPLICATE_COSINE,
-    duplicates: duplicates.groups.map((g) => g.map((i) => entries[i]!.key)),
-    grouped: result?.grouped ?? false,
-    labelIssues,
-    excluded: [...suspects],
-  };
-
-  const all = data.get(chosen.layer)!;
-  const kept = Int32Array.from(entries.flatMap((e, i) => (suspects.has(e.key) ? [] : [i])));
-  const train = suspects.size === 0 ? all : { X: takeRows(all.X, kept), y: takeLabels(all.y, kept) };
-  const started = performance.now();
-  const head = createHead({ kind: chosen.kind, C: chosen.C, classWeight, seed }).fit(train.X, train.y);
-  const fitSeconds = (performance.now() - started) / 1000;
-  const calibration = result?.outOfFold
-    ? calibrate(result.outOfFold, y, new Set(labelIssues.map((i) => i.key)), entries)
-    : undefined;
-  if (calibration) head.calibrate(calibration.temperature);
-  const fitted = { cv, chosen, head: head.toJSON(), trainedOn: train.y.length, fitSeconds, quality };
-  return calibration ? { ...fitted, calibration } : fitted;
+  return { duplicates: found.groups, groupIds: found.groupIds, neighbourSimilarity: found.neighbourSimilarity };
 }
 
 /**
@@ -247,67 +223,6 @@ function calibrate(
   };
 }
 
-/**
- * One layer, logistic heads, more codes than the in-memory path should hold: streamed from the cache's shards (see
- * trainStreamed), with the same analysis as in memory: near duplicates (cell search) kept in one fold, label issues
- * and outliers from the out-of-fold probabilities the streamed CV keeps, `excludeSuspects`, and the temperature.
- * The search compares the quality layer (final when extracted), as in memory.
- */
-async function fitStreamedFromCache(
-  deps: TrainDeps,
-  manifest: Manifest,
-  layer: string,
-  entries: ManifestEntry[],
-  selection: Selection & { excludeSuspects: boolean },
-): Promise<Fitted> {
-  const infoOf = (cut: string) => {
-    const ns = manifest.namespaces[cut]!;
-    return { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut };
-  };
-  const info = infoOf(layer);
-  const qLayer = qualityLayer(manifest.namespaces, layer);
-  const y = Int32Array.from(entries, (e) => e.label);
-  const keys = entries.map((e) => e.key);
-  const issuesOf = (outOfFold: Matrix | undefined, neighbourSimilarity: Float32Array) =>
-    rankLabelIssues({ outOfFold, y, neighbourSimilarity, keys, classes: manifest.classes });
-  const fit = await trainStreamed(deps.features, info, entries, {
-    ...selection,
-    threshold: NEAR_DUPLICATE_COSINE,
-    searchNamespace: infoOf(qLayer),
-    onPass: (passes) =>
-      deps.onProgress?.({ phase: 'train', done: passes, total: passes, message: 'passes over the codes' }),
-    ...(selection.excludeSuspects
-      ? {
-          exclude: (outOfFold: Matrix, similarity: Float32Array) => {
-            const rowOf = new Map(keys.map((k, i) => [k, i]));
-            return new Set([...excludable(issuesOf(outOfFold, similarity), entries, y)].map((k) => rowOf.get(k)!));
-          },
-        }
-      : {}),
-  });
-  const excludedKeys = new Set(fit.excluded.map((i) => keys[i]!));
-  const quality: TrainQuality = {
-    layer: qLayer,
-    threshold: NEAR_DUPLICATE_COSINE,
-    duplicates: fit.duplicates.map((g) => g.map((i) => entries[i]!.key)),
-    grouped: fit.grouped,
-    labelIssues: issuesOf(fit.outOfFold, fit.neighbourSimilarity),
-    excluded: [...excludedKeys],
-    searchSeconds: fit.searchSeconds,
-  };
-  const suspects = new Set(quality.labelIssues.map((i) => i.key));
-  const calibration = fit.outOfFold ? calibrate(fit.outOfFold, y, suspects, entries) : undefined;
-  const head = calibration ? { ...fit.head, temperature: calibration.temperature } : fit.head;
-  const fitted: Fitted = {
-    cv: fit.cv,
-    chosen: { layer, kind: 'logistic', C: fit.C },
-    head,
-    trainedOn: fit.trainedOn,
-    fitSeconds: fit.fitSeconds,
-    quality,
-  };
-  return calibration ? { ...fitted, calibration } : fitted;
-}
 function headCacheKey(
   manifest: Manifest,
   layers: string[],
@@ -334,20 +249,17 @@ function headCacheKey(
   return hash.digest('hex').slice(0, 24);
 }
 
-/** The suspects' keys, leaving at least two images in every class (a head cannot be fitted on a class it never sees). */
-function excludable(
-  issues: ReadonlyArray<{ key: string }>,
-  entries: ReadonlyArray<{ key: string }>,
-  y: Int32Array,
-): Set<string> {
+/** The suspects' rows, in rank order, leaving at least two images in every class (a head cannot be fitted on a class it never sees). */
+function excludable(issues: ReadonlyArray<{ key: string }>, y: Int32Array, keys: readonly string[]): Set<number> {
   const left = classCounts(y);
-  const rowOf = new Map(entries.map((e, i) => [e.key, i]));
-  const out = new Set<string>();
+  const rowOf = new Map(keys.map((k, i) => [k, i]));
+  const out = new Set<number>();
   for (const { key } of issues) {
-    const label = y[rowOf.get(key)!]!;
+    const row = rowOf.get(key)!;
+    const label = y[row]!;
     if (left[label]! <= 2) continue;
     left[label]! -= 1;
-    out.add(key);
+    out.add(row);
   }
   return out;
 }
