@@ -102,7 +102,7 @@ export interface FittedHead {
 
 /** Whether `fitHead` runs streamed: one layer, logistic heads only, more than `minValues` values. */
 export function runsStreamed(
-  layers: ReadonlyArray<{ rows: RowSource }>,
+  layers: ReadonlyArray<{ rows: Pick<RowSource, 'n' | 'dim'> }>,
   kinds: readonly HeadKind[],
   minValues = STREAMED_MIN_VALUES,
 ): boolean {

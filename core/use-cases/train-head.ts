@@ -3,10 +3,11 @@ import { DataError } from '../errors.js';
 import { cachedRows } from '../features/code-rows.js';
 import type { FeatureStore, NamespaceInfo } from '../features/feature-store.js';
 import type { Manifest, ManifestEntry } from '../features/manifest.js';
-import { loadSplit } from '../features/training-data.js';
+import { loadSplitCodes } from '../features/training-data.js';
 import { withTemperature, type HeadKind, type HeadOptions } from '../heads/head.js';
 import { expectedCalibrationError, fitTemperature, temper, temperedLogLoss } from '../heads/calibration.js';
 import { takeLabels, takeRows, type Matrix } from '../heads/matrix.js';
+import { inMemoryRows } from '../heads/row-source.js';
 import { classCounts } from '../heads/validate.js';
 import { qualityLayer, type TrainQuality } from '../quality/data-quality.js';
 import { findDuplicates, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
@@ -24,7 +25,7 @@ import {
 import { cachedHeadKey, HEAD_KEY } from '../workspace/keys.js';
 import { fitHead, resolveSearch, runsStreamed, type FittedHead, type HeadSearch, type LayerRows } from './fit-head.js';
 import type { ProgressSink } from './progress.js';
-import { searchCachedDuplicates } from './train-streamed.js';
+import { searchCachedDuplicates, type CachedDuplicates } from './train-streamed.js';
 
 /** What to train: the same shape a train message carries. */
 export type TrainRequest = TrainOptions;
@@ -128,29 +129,17 @@ async function fitWithQuality(
   if (entries.length === 0) throw new DataError(`split "train" has no usable images in ${manifest.dataset}`);
   const y = Int32Array.from(entries, (e) => e.label);
   const keys = entries.map((e) => e.key);
-  const rowsOf = (layer: string, chosen: readonly ManifestEntry[]) => {
-    const { source, order } = cachedRows(
-      deps.features,
-      infoOf(layer),
-      chosen.map((e) => e.codes[layer]!),
-      Int32Array.from(chosen, (e) => e.label),
-    );
-    return { rows: source, order };
-  };
-  const rows: LayerRows[] = layers.map((layer) => ({
-    layer,
-    ...rowsOf(layer, entries),
-    subset: (keep) =>
-      rowsOf(
-        layer,
-        Array.from(keep, (i) => entries[i]!),
-      ),
-  }));
-  const streamed = runsStreamed(rows, search.kinds, deps.streamedMinValues);
+  const size = (layer: string) => ({ rows: { n: entries.length, dim: infoOf(layer).dim } });
   const qLayer = qualityLayer(manifest.namespaces, layers[0]!);
-  const near = streamed
-    ? await searchCachedDuplicates(deps.features, infoOf(qLayer), entries, NEAR_DUPLICATE_COSINE)
-    : await searchInMemory(deps.features, manifest, qLayer, entries);
+  const { rows, near } = runsStreamed(layers.map(size), search.kinds, deps.streamedMinValues)
+    ? streamedFromCache(
+        deps.features,
+        layers.map(infoOf),
+        entries,
+        y,
+        await searchCachedDuplicates(deps.features, infoOf(qLayer), entries, NEAR_DUPLICATE_COSINE),
+      )
+    : await inMemoryFromCache(deps.features, manifest, layers, qLayer, entries, y);
   const issuesOf = (outOfFold: Matrix | undefined) =>
     rankLabelIssues({ outOfFold, y, neighbourSimilarity: near.neighbourSimilarity, keys, classes: manifest.classes });
   const fitted = await fitHead({ layers: rows, labels: y, origin: 'from the code cache' }, search, {
@@ -177,23 +166,68 @@ async function fitWithQuality(
   return { ...fitted, head, quality, ...(calibration ? { calibration } : {}) };
 }
 
+interface Prepared {
+  rows: LayerRows[];
+  near: Omit<CachedDuplicates, 'searchSeconds'> & { searchSeconds?: number };
+}
+
 /**
- * Near duplicates by cosine over the quality layer's train codes in memory (every pair: exact), and identical bytes by
- * content hash: what the in-memory fit keeps in one fold.
+ * The streamed fit's rows: a RowSource over the cache's shards per layer (shard order, `order` back to the entries),
+ * whose subsets are read the same way for the refit after `excludeSuspects`.
  */
-async function searchInMemory(
+function streamedFromCache(
+  features: FeatureStore,
+  layers: NamespaceInfo[],
+  entries: readonly ManifestEntry[],
+  y: Int32Array,
+  near: CachedDuplicates,
+): Prepared {
+  const rowsOf = (ns: NamespaceInfo, chosen: readonly ManifestEntry[], labels: Int32Array) => {
+    const { source, order } = cachedRows(
+      features,
+      ns,
+      chosen.map((e) => e.codes[ns.cut]!),
+      labels,
+    );
+    return { rows: source, order };
+  };
+  const rows = layers.map((ns) => ({
+    layer: ns.cut,
+    ...rowsOf(ns, entries, y),
+    subset: (keep: Int32Array) =>
+      rowsOf(
+        ns,
+        Array.from(keep, (i) => entries[i]!),
+        Int32Array.from(keep, (i) => y[i]!),
+      ),
+  }));
+  return { rows, near };
+}
+
+/**
+ * The in-memory fit's rows: every layer's train codes read once (entry order, float32), and near duplicates by cosine
+ * over the quality layer's codes (every pair: exact) with identical bytes by content hash.
+ */
+async function inMemoryFromCache(
   features: FeatureStore,
   manifest: Manifest,
+  layers: string[],
   qLayer: string,
   entries: readonly ManifestEntry[],
-): Promise<{ duplicates: number[][]; groupIds: Int32Array; neighbourSimilarity: Float32Array; searchSeconds?: never }> {
-  const qCodes = await loadSplit(features, manifest, qLayer, 'train');
+  y: Int32Array,
+): Promise<Prepared> {
+  const codes = new Map<string, { codes: Float32Array; dim: number }>();
+  for (const layer of layers) codes.set(layer, await loadSplitCodes(features, manifest, layer, 'train'));
+  const q = codes.get(qLayer) ?? (await loadSplitCodes(features, manifest, qLayer, 'train'));
   const found = findDuplicates(
     entries.map((e) => e.contentHash),
-    normalizedRows(qCodes.X.data, qCodes.X.rows, qCodes.X.cols),
-    qCodes.X.cols,
+    normalizedRows(q.codes, entries.length, q.dim),
+    q.dim,
   );
-  return { duplicates: found.groups, groupIds: found.groupIds, neighbourSimilarity: found.neighbourSimilarity };
+  return {
+    rows: layers.map((layer) => ({ layer, rows: inMemoryRows(codes.get(layer)!.codes, y, codes.get(layer)!.dim) })),
+    near: { duplicates: found.groups, groupIds: found.groupIds, neighbourSimilarity: found.neighbourSimilarity },
+  };
 }
 
 /**
