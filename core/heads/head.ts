@@ -4,7 +4,7 @@ import { scoresToProbabilities, type LinearClassifier } from './linear-model.js'
 import { LinearSVC, type SvmLoss } from './linear-svm.js';
 import { LogisticRegression } from './logistic-regression.js';
 import type { Matrix } from './matrix.js';
-import { HEAD_PARAMETERS, withDefaults } from './params.js';
+import { checkParameters, HEAD_PARAMETERS, withDefaults } from './params.js';
 import { Standardizer } from './standardizer.js';
 import { checkTrainingSet } from './validate.js';
 
@@ -119,10 +119,12 @@ function checkTemperature(temperature: number): void {
     throw new ConfigError(`temperature must be a positive finite number; got ${temperature}`);
 }
 
+/**
+ * A head's options with every default filled in (the head.json record). The kind is checked now, since it picks the
+ * estimator; the other parameters are checked by the estimator's fit, as scikit-learn's.
+ */
 export function resolveHeadOptions(options: HeadOptions): ResolvedHeadOptions {
-  if (!options || (options.kind !== 'logistic' && options.kind !== 'svm')) {
-    throw new ConfigError(`head kind must be 'logistic' or 'svm'; got ${JSON.stringify(options?.kind)}`);
-  }
+  checkParameters({ kind: HEAD_PARAMETERS.kind }, options ?? {}, 'head');
   return withDefaults(HEAD_PARAMETERS, options);
 }
 

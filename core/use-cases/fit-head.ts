@@ -96,7 +96,7 @@ export interface FittedHead {
   outOfFold?: Matrix;
   /** Whether the folds kept groups together. */
   grouped: boolean;
-  /** Rows left out of the final fit, increasing. */
+  /** Rows left out of the final fit, in the order `exclude` gave them (train-head: most suspect first). */
   excluded: number[];
 }
 
@@ -165,7 +165,7 @@ async function fitInMemory(
   const chosen = result
     ? { layer: result.best.layer!, kind: result.best.kind, C: result.best.C }
     : { layer: data.layers[0]!.layer, kind: kinds[0]!, C: grid[0]! };
-  const excluded = sorted(options.exclude?.(result?.outOfFold));
+  const excluded = [...(options.exclude?.(result?.outOfFold) ?? [])];
   const all = X.get(chosen.layer)!;
   const kept = keptRows(y.length, excluded);
   const train = excluded.length === 0 ? { X: all, y } : { X: takeRows(all, kept), y: takeLabels(y, kept) };
@@ -223,7 +223,7 @@ async function fitStreamedRows(
       cv = { folds: plan.folds, seed, table, best, ...clock(), engine };
     }
   }
-  const excluded = sorted(options.exclude?.(outOfFold));
+  const excluded = [...(options.exclude?.(outOfFold) ?? [])];
   let head: HeadJSON;
   if (excluded.length > 0) {
     if (!layer.subset) throw new ConfigError(`these rows (${layer.layer}) cannot be refitted on a subset`);
@@ -283,10 +283,6 @@ function inLabelOrder(p: Float32Array, k: number, order: Int32Array | undefined)
     for (let c = 0; c < k; c++) out[at * k + c] = p[r * k + c]!;
   }
   return { rows: n, cols: k, data: out };
-}
-
-function sorted(rows: ReadonlySet<number> | undefined): number[] {
-  return rows ? [...rows].sort((a, b) => a - b) : [];
 }
 
 function keptRows(n: number, excluded: readonly number[]): Int32Array {
