@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { ClassWeight } from '../heads/class-weight.js';
 import { planFolds } from '../heads/folds.js';
+import { checkParameters, PARAMETERS } from '../heads/params.js';
 import { createHead, type HeadJSON, type HeadKind } from '../heads/head.js';
 import { takeLabels, takeRows, type Matrix } from '../heads/matrix.js';
 import { crossValidate, defaultCGrid, type CvRow } from '../heads/model-selection.js';
@@ -59,7 +60,8 @@ export interface HeadSearch {
 
 /** The one reading of a HeadChoice: logistic by default ('auto': logistic and SVM), CV over defaultCGrid unless C. */
 export function resolveSearch(choice: HeadChoice): HeadSearch {
-  if (choice.C !== undefined && !(choice.C > 0)) throw new ConfigError(`C must be positive, got ${choice.C}`);
+  // A bad C fails before any code is read, with the message its declaration gives at fit.
+  if (choice.C !== undefined) checkParameters({ C: PARAMETERS.C }, choice);
   return {
     kinds: choice.head === 'auto' ? ['logistic', 'svm'] : [choice.head ?? 'logistic'],
     grid: choice.C !== undefined ? [choice.C] : defaultCGrid(),
