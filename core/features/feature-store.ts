@@ -5,6 +5,7 @@ import type { EmbedFailure } from '../ports/embedder.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
 import { cudaVariant, type Target } from '../models/targets.js';
 import { DamagedShardError, DataError } from '../errors.js';
+import { forEachConcurrent } from '../util/concurrency.js';
 import { isStampable, type StampIndex } from '../workspace/stamp-index.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 
@@ -173,14 +174,9 @@ export class FeatureStore {
       return stamp ? { id, shard: JSON.parse(stamp) as ShardIndex } : { id };
     });
     const unchecked = listed.flatMap(([id, f], i) => (stamped.get(id) ? [] : [{ i, id, f }]));
-    let next = 0;
-    const lane = async () => {
-      while (next < unchecked.length) {
-        const { i, id, f } = unchecked[next++]!;
-        checked[i] = { id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SHARD_CHECKS, unchecked.length) }, lane));
+    await forEachConcurrent(unchecked, SHARD_CHECKS, async ({ i, id, f }) => {
+      checked[i] = { id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) };
+    });
     for (const { id, shard, damage } of checked) {
       if (shard) index.addShard(id, shard);
       if (shard) options.onShard?.(id, shard);

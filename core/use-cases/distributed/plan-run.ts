@@ -11,7 +11,8 @@ import {
   type ShardItem,
   type TrainOptions,
 } from '../../messages/schema.js';
-import { forEachConcurrent, resolveCuts } from '../extract.js';
+import { forEachConcurrent } from '../../util/concurrency.js';
+import { resolveCuts } from '../extract.js';
 import { recordEvent, sendOnce } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
