@@ -2,7 +2,6 @@ import { type Manifest, type ManifestEntry, type RejectRecord } from '../feature
 import { boolean, integer, oneOf } from '../messages/validate.js';
 import { InvalidArtefactError } from './artefact-error.js';
 import { anyString, fields, list, mapOf, parseArtefact } from './check.js';
-import type { ManifestSummary } from './manifest-store.js';
 
 /**
  * manifest.json's checks: format 1 holds every image's entry inline (object-store workspaces, and local ones written
@@ -46,6 +45,11 @@ const common = {
 };
 const checkManifest = fields<Manifest>({ version: oneOf(MANIFEST_VERSION), ...common, entries: checkEntries });
 export const MANIFEST_SUMMARY_VERSION = 2;
+/** manifest.json with the entries held by the workspace index (format 2); format 1 held them inline. */
+export interface ManifestSummary extends Omit<Manifest, 'version' | 'entries'> {
+  version: typeof MANIFEST_SUMMARY_VERSION;
+  entries: { in: 'index.sqlite'; count: number; digest: string };
+}
 const checkSummary = fields<ManifestSummary>({
   version: oneOf(MANIFEST_SUMMARY_VERSION),
   ...common,

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { DataError } from '../errors.js';
 import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../features/manifest.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { parseManifestDocument } from './manifest-artefact.js';
+import { parseManifestDocument, type ManifestSummary } from './manifest-artefact.js';
+
+export type { ManifestSummary };
 
 /**
  * Where a local workspace keeps its per-image manifest entries: a table of the workspace index (`index.sqlite`), so
@@ -29,12 +31,6 @@ export interface ManifestEntryIndex {
   /** The stored entries in key order (`compareKeys`), streamed from the index (never one big document). */
   entries(): Iterable<ManifestEntry>;
   count(): number;
-}
-
-/** manifest.json with the entries held by the workspace index (format 2); format 1 held them inline. */
-export interface ManifestSummary extends Omit<Manifest, 'version' | 'entries'> {
-  version: 2;
-  entries: { in: 'index.sqlite'; count: number; digest: string };
 }
 
 export const MANIFEST_FORMAT = 2;
