@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DataError } from '../errors.js';
 import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../features/manifest.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { parseManifestDocument, type ManifestSummary } from './manifest-artefact.js';
+import { MANIFEST_SUMMARY_VERSION, parseManifestDocument, type ManifestSummary } from './manifest-artefact.js';
 
 export type { ManifestSummary };
 
@@ -33,7 +33,8 @@ export interface ManifestEntryIndex {
   count(): number;
 }
 
-export const MANIFEST_FORMAT = 2;
+/** The format writeManifest writes when the entries live in the index. */
+export const MANIFEST_FORMAT = MANIFEST_SUMMARY_VERSION;
 
 /**
  * Keys in UTF-8 byte order (code point order), the order SQLite keeps TEXT keys in. JavaScript's `<` compares UTF-16
