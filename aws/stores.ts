@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import { FeatureStore } from '../core/features/feature-store.js';
 import { parseStoreUri, splitLastSegment } from '../core/messages/store-uri.js';
 import type { BlobStore } from '../core/ports/blob-store.js';
-import { IndexCachingFeatureStore } from '../core/use-cases/distributed/index-caching-features.js';
+import { indexCachingFeatureStore } from '../core/use-cases/distributed/index-caching-features.js';
 import { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.js';
 
 export interface StorePolicy {
@@ -54,7 +54,7 @@ export class StoreResolver {
     const kept = purpose === 'write' ? this.writers : this.lookups;
     let store = kept.get(uri);
     if (!store) {
-      store = new IndexCachingFeatureStore(this.open(parent), name, { readOnly: purpose === 'lookup' });
+      store = indexCachingFeatureStore(this.open(parent), name, { readOnly: purpose === 'lookup' });
       kept.set(uri, store);
     }
     return store;

@@ -28,7 +28,7 @@ import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { FeatureStore } from '../core/features/feature-store.js';
 import type { ManifestEntry } from '../core/features/manifest.js';
 import { mulberry32 } from '../core/heads/prng.js';
-import { forEachConcurrent } from '../core/use-cases/extract.js';
+import { forEachConcurrent } from '../core/util/concurrency.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { REENCODINGS } from '../test/helpers/planted-duplicates.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';

@@ -25,7 +25,7 @@ import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { readLocalManifest } from '../core/adapters/sqlite-manifest-index.js';
 import { FeatureStore } from '../core/features/feature-store.js';
 import { mulberry32 } from '../core/heads/prng.js';
-import { forEachConcurrent } from '../core/use-cases/extract.js';
+import { forEachConcurrent } from '../core/util/concurrency.js';
 import { ENV } from '../contracts/cross-process.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { imageFiles, repeatedDataset } from './datasets.js';

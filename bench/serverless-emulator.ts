@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { MESSAGE_VERSION } from '../core/messages/schema.js';
 import type { Evaluation } from '../core/workspace/evaluation.js';
-import { forEachConcurrent } from '../core/use-cases/extract.js';
+import { forEachConcurrent } from '../core/util/concurrency.js';
 import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { SqsQueue } from '../aws/sqs-queue.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';

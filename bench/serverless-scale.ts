@@ -22,7 +22,7 @@ import { estimateCosts, PRICE_TABLE, REQUEST_PRICES } from '../core/report/prici
 import type { RunPlan } from '../core/use-cases/distributed/plan-run.js';
 import { rememberSources } from '../core/use-cases/distributed/source-identities.js';
 import { assembleManifest } from '../core/use-cases/distributed/train-run.js';
-import { forEachConcurrent } from '../core/use-cases/extract.js';
+import { forEachConcurrent } from '../core/util/concurrency.js';
 import { provision } from '../aws/provision.js';
 import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';

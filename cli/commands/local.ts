@@ -1,18 +1,16 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { readImageFile } from '../../core/adapters/regular-file.js';
 import { ConfigError, DataError } from '../../core/errors.js';
-import { namespaceOf } from '../../core/features/feature-store.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { evaluate } from '../../core/use-cases/evaluate.js';
 import { extract } from '../../core/use-cases/extract.js';
 import { predict } from '../../core/use-cases/predict.js';
 import { run } from '../../core/use-cases/run.js';
 import { trainHead, type TrainRequest } from '../../core/use-cases/train-head.js';
-import { readManifest } from '../../core/workspace/manifest-store.js';
-import { verifyWorkspace } from '../../core/use-cases/verify.js';
+import { repairWorkspace, verifyWorkspace } from '../../core/use-cases/verify.js';
+import { modelForHead, withTta } from '../../core/use-cases/tta.js';
 import { HEAD_KEY } from '../../core/workspace/keys.js';
 import { optional } from '../../core/util/optional.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
@@ -81,17 +79,10 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
   const deps = opened ? { ...opened, dataDir: path.resolve(String(values.data)) } : local(values, ctx, command, true);
   const stat = await fs.stat(deps.dataDir!).catch(() => undefined);
   if (!stat?.isDirectory()) throw new DataError(`data folder not found: ${deps.dataDir}`);
-  const looked = await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs);
-  // Test-time augmentation is part of the preprocessing, so its codes get their own cache namespace.
-  const tta = choiceFlag(values, 'tta', ['flip', 'none'] as const);
-  const { tta: _given, ...preprocess } = looked.descriptor.preprocess;
-  const registered =
-    tta === undefined
-      ? looked
-      : {
-          ...looked,
-          descriptor: { ...looked.descriptor, preprocess: tta === 'flip' ? { ...preprocess, tta } : preprocess },
-        };
+  const registered = withTta(
+    await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs),
+    choiceFlag(values, 'tta', ['flip', 'none'] as const),
+  );
   const listOptions = {
     ...optional(
       'valFraction',
@@ -239,11 +230,10 @@ const predictCommand: CliCommand = {
     const deps = local(values, ctx, 'predict');
     const headPath = path.resolve(stringFlag(values, 'head') ?? path.join(deps.outDir, HEAD_KEY));
     const artefact = await readHeadFile(headPath);
-    const looked = await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs);
-    // A head trained on mirror-averaged codes (--tta flip) is fed the same kind of code: its namespace says which.
-    const flipped = { ...looked.descriptor, preprocess: { ...looked.descriptor.preprocess, tta: 'flip' as const } };
-    const registered =
-      namespaceOf(flipped, artefact.layer).id === artefact.namespace ? { ...looked, descriptor: flipped } : looked;
+    const registered = modelForHead(
+      await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs),
+      artefact,
+    );
     const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
     const results = await predict(
       { model: registered, head: artefact, openEmbedder: deps.openEmbedder, onProgress: ctx.progress },
@@ -285,23 +275,20 @@ const verifyCommand: CliCommand = {
         throw new DataError(
           `verify: not clean: ${verifySummary(report)}; "cnn-codes verify --out ${deps.outDir} --repair" re-extracts them`,
         );
-      const manifest = await readManifest(deps.workspace, deps.manifestIndex);
-      const dataDir =
-        stringFlag(values, 'data') ??
-        (manifest.dataset.startsWith('file://') ? fileURLToPath(manifest.dataset) : undefined);
-      if (!dataDir)
-        throw new DataError(`verify --repair: the dataset ${manifest.dataset} is not a local folder; pass --data DIR`);
-      const { extractDeps, listOptions } = await withData(
-        { ...values, data: dataDir, model: stringFlag(values, 'model') ?? manifest.model.name },
-        ctx,
-        'verify',
-        deps,
-      );
-      const result = await whileInterruptible((signal) =>
-        extract(extractDeps, { cuts: Object.keys(manifest.namespaces), list: listOptions, signal }),
+      const openDataset = async (dataDir: string, model: string) =>
+        (await withData({ ...values, data: dataDir, model }, ctx, 'verify', deps)).extractDeps;
+      const repaired = await whileInterruptible((signal) =>
+        repairWorkspace(
+          { ...deps, openDataset },
+          {
+            ...optional('data', stringFlag(values, 'data')),
+            ...optional('model', stringFlag(values, 'model')),
+            signal,
+          },
+        ),
       );
       ctx.progress.end();
-      return printVerify(report, result.summary.embedded, deps.outDir, ctx.json);
+      return printVerify(report, repaired.embedded, deps.outDir, ctx.json);
     } finally {
       deps.stamps?.close();
     }

@@ -7,7 +7,7 @@ import { ConfigError, DataError } from '../../core/errors.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { childUri } from '../../core/messages/store-uri.js';
 import { MESSAGE_VERSION, parseWorkMessage, type RunMessage } from '../../core/messages/schema.js';
-import { forEachConcurrent } from '../../core/use-cases/extract.js';
+import { forEachConcurrent } from '../../core/util/concurrency.js';
 import { runStatus, type RunStatus } from '../../core/use-cases/distributed/run-status.js';
 import { optional } from '../../core/util/optional.js';
 import { awsSettings, s3ClientConfig, sqsClientConfig, type AwsSettings } from '../../aws/endpoints.js';

@@ -5,6 +5,7 @@ import type { EmbedFailure } from '../ports/embedder.js';
 import type { ModelDescriptor } from '../models/descriptor.js';
 import { cudaVariant, type Target } from '../models/targets.js';
 import { DamagedShardError, DataError } from '../errors.js';
+import { forEachConcurrent } from '../util/concurrency.js';
 import { isStampable, type StampIndex } from '../workspace/stamp-index.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 
@@ -122,19 +123,41 @@ export class CodeIndex {
   }
 }
 
+/**
+ * Where a feature store learns what a namespace holds, instead of listing and checking its shard folder: a long-lived
+ * worker's catalog reads one object naming the shards and keeps every shard's .json it has seen (see
+ * core/use-cases/distributed/index-caching-features.ts).
+ */
+export interface ShardCatalog {
+  /** What the namespace holds: takes the place of `loadIndex`'s listing and checks. */
+  loadIndex(ns: NamespaceInfo): Promise<CodeIndex>;
+  /** Called with every shard the store wrote, once its files are in place. */
+  added(ns: NamespaceInfo, shardId: string, index: ShardIndex): Promise<void>;
+  /** A shard's .json when the catalog holds it (read without a GET), else undefined. */
+  shardIndex(ns: NamespaceInfo, shardId: string): ShardIndex | undefined;
+}
+
+/** Where a shard's files live under a cache's prefix: `<prefix>/<ns>/shards/<id>.<ext>`. */
+export function shardKeyOf(prefix: string, ns: NamespaceInfo, shardId: string, ext: 'npy' | 'json'): string {
+  return `${prefix}/${ns.id}/shards/${shardId}.${ext}`;
+}
+
 export class FeatureStore {
   private readonly store: BlobStore;
   private readonly prefix: string;
   private readonly stamps: StampIndex | undefined;
+  private readonly catalog: ShardCatalog | undefined;
 
   /**
    * `stamps` remembers which shard versions were checked, so a re-run stats shards instead of reading them; without
-   * it (object stores, where reading every shard costs a GET each) shards get the size check only.
+   * it (object stores, where reading every shard costs a GET each) shards get the size check only. `catalog`, when
+   * given, says what each namespace holds instead of a listing, and is told of every shard written.
    */
-  constructor(store: BlobStore, prefix = 'codes', stamps?: StampIndex) {
+  constructor(store: BlobStore, prefix = 'codes', stamps?: StampIndex, catalog?: ShardCatalog) {
     this.store = store;
     this.prefix = prefix.replace(/\/+$/, '');
     this.stamps = stamps;
+    this.catalog = catalog;
   }
 
   get location(): string {
@@ -142,10 +165,11 @@ export class FeatureStore {
   }
 
   shardKey(ns: NamespaceInfo, shardId: string, ext: 'npy' | 'json'): string {
-    return `${this.prefix}/${ns.id}/shards/${shardId}.${ext}`;
+    return shardKeyOf(this.prefix, ns, shardId, ext);
   }
 
   async loadIndex(ns: NamespaceInfo, options: LoadIndexOptions = {}): Promise<CodeIndex> {
+    if (this.catalog) return this.catalog.loadIndex(ns);
     const index = new CodeIndex(ns);
     const dir = `${this.prefix}/${ns.id}/shards/`;
     const files = new Map<string, { json?: BlobInfo; npy?: BlobInfo }>();
@@ -173,14 +197,9 @@ export class FeatureStore {
       return stamp ? { id, shard: JSON.parse(stamp) as ShardIndex } : { id };
     });
     const unchecked = listed.flatMap(([id, f], i) => (stamped.get(id) ? [] : [{ i, id, f }]));
-    let next = 0;
-    const lane = async () => {
-      while (next < unchecked.length) {
-        const { i, id, f } = unchecked[next++]!;
-        checked[i] = { id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SHARD_CHECKS, unchecked.length) }, lane));
+    await forEachConcurrent(unchecked, SHARD_CHECKS, async ({ i, id, f }) => {
+      checked[i] = { id, ...(await this.checkShard(ns, id, f.json!, f.npy, now, check)) };
+    });
     for (const { id, shard, damage } of checked) {
       if (shard) index.addShard(id, shard);
       if (shard) options.onShard?.(id, shard);
@@ -272,12 +291,9 @@ export class FeatureStore {
     await this.store.put(this.shardKey(ns, shardId, 'npy'), npy);
     await this.store.put(this.shardKey(ns, shardId, 'json'), JSON.stringify(index));
     await this.stampWritten(ns, shardId, index);
-    this.wrote(ns, shardId, index);
+    await this.catalog?.added(ns, shardId, index);
     return shardId;
   }
-
-  /** Called with each shard this store wrote: a store that keeps shard .json files in memory keeps this one too. */
-  protected wrote(_ns: NamespaceInfo, _shardId: string, _index: ShardIndex): void {}
 
   /** Our own fresh shard is known good: stamp it now, so the next run does not read it back to checksum it. */
   private async stampWritten(ns: NamespaceInfo, shardId: string, index: ShardIndex): Promise<void> {
@@ -352,9 +368,10 @@ export class FeatureStore {
     }
   }
 
-  /** A shard's .json; a store that already holds it (a long-lived worker's index) answers without a GET. */
-  protected shardIndex(ns: NamespaceInfo, shardId: string): Promise<ShardIndex | undefined> {
-    return this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json'));
+  /** A shard's .json; a catalog that already holds it (a long-lived worker's) answers without a GET. */
+  private shardIndex(ns: NamespaceInfo, shardId: string): Promise<ShardIndex | undefined> {
+    const known = this.catalog?.shardIndex(ns, shardId);
+    return known ? Promise.resolve(known) : this.store.getJson<ShardIndex>(this.shardKey(ns, shardId, 'json'));
   }
 
   /** Reads one shard and checks it against its .json: a damaged shard is named, never silently misread. */

@@ -1,5 +1,12 @@
 import { ConfigError } from '../errors.js';
-import type { ActivationMode } from './targets.js';
+
+/**
+ * What becomes of each activation the int8 graph quantized: 'clamp' keeps only the range its quantization implied (a
+ * Clip); 'int8-rounding' keeps the rounding too (QuantizeLinear → DequantizeLinear, float32 in and out); 'int8-exact'
+ * computes on the integers themselves, held in float32, so that every rounding matches the int8 kernels' (QOperator
+ * graphs only; float32 only).
+ */
+export type ActivationMode = 'clamp' | 'int8-rounding' | 'int8-exact';
 
 /**
  * A model descriptor: everything the pipeline needs to know about one ONNX backbone. It is plain JSON so that users

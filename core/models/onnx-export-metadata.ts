@@ -1,7 +1,14 @@
 import { ModelError } from '../errors.js';
+import type { HeadJSON } from '../heads/head.js';
 import type { ModelDescriptor, PreprocessSpec } from './descriptor.js';
 import { decodeModel } from './onnx-graph.js';
-import type { ExportableHead } from './onnx-export.js';
+
+/** What of a trained head goes into the classifier: the cut point it reads and the fitted linear model. */
+export interface ExportableHead {
+  layer: string;
+  classes: string[];
+  head: HeadJSON;
+}
 
 /** Names of the exported classifier's interface: stable, because deployed callers hard-code them. */
 export const CLASSIFIER_INPUT = 'image';

@@ -9,20 +9,16 @@ import {
   CLASSIFIER_OUTPUT,
   LABEL_OUTPUT,
   type ClassifierInputKind,
+  type ExportableHead,
 } from './onnx-export-metadata.js';
 import { pruneDeadNodes, renameTensor } from './onnx-export-prune.js';
+
+export type { ExportableHead };
 
 const { onnx } = onnxProto;
 type Graph = onnxProto.onnx.GraphProto;
 type Node = onnxProto.onnx.INodeProto;
 const INT = onnx.AttributeProto.AttributeType.INT;
-
-/** What of a trained head goes into the classifier: the cut point it reads and the fitted linear model. */
-export interface ExportableHead {
-  layer: string;
-  classes: string[];
-  head: HeadJSON;
-}
 
 /**
  * Backbone (cut at the head's layer, pooled) + the head as ONNX nodes → one model file that maps an image crop to class

@@ -1,4 +1,4 @@
-import type { ModelDescriptor } from './descriptor.js';
+import type { ActivationMode, ModelDescriptor } from './descriptor.js';
 
 /**
  * Where a prepared graph runs: the int8 (or fp32) graph as shipped on CPU, a float graph on CUDA. Kept apart from
@@ -7,15 +7,10 @@ import type { ModelDescriptor } from './descriptor.js';
 export type Target = 'cpu' | 'cuda';
 export type Precision = 'float16' | 'float32';
 
-/** How a model runs on CUDA (more knobs may follow; the descriptor's `targets.cuda` holds them). */
-/**
- * What becomes of each activation the int8 graph quantized: 'clamp' keeps only the range its quantization implied (a
- * Clip); 'int8-rounding' keeps the rounding too (QuantizeLinear → DequantizeLinear, float32 in and out); 'int8-exact'
- * computes on the integers themselves, held in float32, so that every rounding matches the int8 kernels' (QOperator
- * graphs only; float32 only).
- */
-export type ActivationMode = 'clamp' | 'int8-rounding' | 'int8-exact';
+/** Declared with the descriptor, which holds it (`targets.cuda.activations`). */
+export type { ActivationMode };
 
+/** How a model runs on CUDA (more knobs may follow; the descriptor's `targets.cuda` holds them). */
 export interface CudaVariant {
   precision: Precision;
   activations: ActivationMode;

@@ -16,6 +16,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { Embedder, EmbedItem, EmbedResult } from '../ports/embedder.js';
 import type { ProgressSink } from './progress.js';
 import { optional } from '../util/optional.js';
+import { forEachConcurrent } from '../util/concurrency.js';
 import { writeManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 import { isStampable, type StampIndex } from '../workspace/stamp-index.js';
 
@@ -455,28 +456,4 @@ function locateCodes(
 /** Where an image's content hash is stamped, by its file version. */
 function stampKeyOf(data: BlobStore, item: DatasetItem): string {
   return `${data.location}/${item.key}`;
-}
-
-/** Runs `fn` over `items` with at most `limit` calls pending. */
-export async function forEachConcurrent<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  // The first failure stops every lane, and this returns only when none is still working: a caller that cleans up
-  // after an error (closing a worker pool) is not raced by a lane that opens it again.
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length && !failure) {
-      const i = next++;
-      try {
-        await fn(items[i]!, i);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  });
-  await Promise.all(lanes);
-  if (failure) throw failure.err;
 }

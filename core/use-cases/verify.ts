@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
+import type { ListOptions } from '../dataset/image-folder.js';
+import { DataError } from '../errors.js';
 import type { FeatureStore, ShardDamage } from '../features/feature-store.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { readManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
+import { extract, type ExtractDeps, type ExtractSummary } from './extract.js';
 
 export interface VerifyReport {
   /** Shards read and checksummed, over every cut point the manifest names. */
@@ -41,4 +45,33 @@ export async function verifyWorkspace(
   }
   report.clean = report.damaged.length === 0 && report.missingRows === 0;
   return report;
+}
+
+/**
+ * After `verifyWorkspace` with `remove`: re-extracts the rows of the damaged shards it deleted, from the dataset the
+ * manifest names (a local folder) or `data` when it moved, with the model the manifest names unless `model` says
+ * otherwise, for every cut point the manifest has. Unchanged images are found in the cache; only the lost rows are
+ * embedded again.
+ */
+export async function repairWorkspace(
+  deps: {
+    workspace: BlobStore;
+    manifestIndex?: ManifestEntryIndex;
+    /** Extraction over the dataset folder `dataDir` with the model named `model`. */
+    openDataset(dataDir: string, model: string): Promise<ExtractDeps>;
+  },
+  options: { data?: string; model?: string; list?: ListOptions; signal?: AbortSignal } = {},
+): Promise<ExtractSummary> {
+  const manifest = await readManifest(deps.workspace, deps.manifestIndex);
+  const dataDir =
+    options.data ?? (manifest.dataset.startsWith('file://') ? fileURLToPath(manifest.dataset) : undefined);
+  if (!dataDir)
+    throw new DataError(`verify --repair: the dataset ${manifest.dataset} is not a local folder; pass --data DIR`);
+  const extractDeps = await deps.openDataset(dataDir, options.model ?? manifest.model.name);
+  const result = await extract(extractDeps, {
+    cuts: Object.keys(manifest.namespaces),
+    ...(options.list ? { list: options.list } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return result.summary;
 }

@@ -1,7 +1,7 @@
-import { integer, oneOf } from '../messages/validate.js';
+import * as v from 'valibot';
 import type { BlobStore } from '../ports/blob-store.js';
 import { CODE_MAP_KEY, DATA_QUALITY_KEY, type CodeMapFile, type DataQuality } from '../quality/data-quality.js';
-import { anyString, fields, finite, list, numberOrNull, readArtefact } from './check.js';
+import { checkedElsewhere, count, fields, finite, list, numberOrNull, oneOf, readArtefact, text } from './schema.js';
 
 /**
  * data-quality.json and code-map.json, the evaluate step's analysis of the data: written with a version, read back
@@ -10,27 +10,24 @@ import { anyString, fields, finite, list, numberOrNull, readArtefact } from './c
 export const DATA_QUALITY_VERSION = 1;
 export const CODE_MAP_VERSION = 1;
 
-const keys = list(anyString);
+const keys = list(text);
 
-const checkDataQuality = fields<DataQuality>({
+/** data-quality.json as written: the analysis (typed by core/quality, which computes it) with its version. */
+export const DataQualitySchema = fields({
   version: oneOf(DATA_QUALITY_VERSION),
   duplicates: list(keys),
-  leakage: list(fields({ key: anyString, split: anyString, trainKeys: keys, cosine: finite })),
-  labelIssues: list(
-    fields(
-      { key: anyString, given: anyString, score: numberOrNull },
-      { suggested: (value, path, problems) => (value === null ? null : anyString(value, path, problems)) },
-    ),
+  leakage: list(fields({ key: text, split: text, trainKeys: keys, cosine: finite })),
+  labelIssues: checkedElsewhere<DataQuality['labelIssues']>()(
+    list(fields({ key: text, given: text, score: numberOrNull, suggested: v.optional(v.nullable(text)) })),
   ),
 });
 
-const checkCodeMap = fields<CodeMapFile>({
+/** code-map.json as written: the 2-D map of the codes (typed by core/quality) with its version. */
+export const CodeMapSchema = fields({
   version: oneOf(CODE_MAP_VERSION),
-  layer: anyString,
-  explained: list(numberOrNull),
-  points: list(
-    fields({ key: anyString, split: anyString, label: integer(0, Number.MAX_SAFE_INTEGER), x: finite, y: finite }),
-  ),
+  layer: text,
+  explained: checkedElsewhere<CodeMapFile['explained']>()(list(numberOrNull)),
+  points: list(fields({ key: text, split: text, label: count, x: finite, y: finite })),
 });
 
 /** What evaluate writes: the analysis with the version its reader checks. */
@@ -40,10 +37,10 @@ export const codeMapFile = (map: CodeMapFile): string => JSON.stringify({ versio
 
 /** The workspace's data-quality.json, checked; undefined when evaluate has not written one. */
 export function readDataQuality(workspace: BlobStore): Promise<DataQuality | undefined> {
-  return readArtefact(workspace, DATA_QUALITY_KEY, DATA_QUALITY_VERSION, checkDataQuality);
+  return readArtefact(workspace, DATA_QUALITY_KEY, DATA_QUALITY_VERSION, DataQualitySchema);
 }
 
 /** The workspace's code-map.json, checked; undefined when evaluate has not written one. */
 export function readCodeMap(workspace: BlobStore): Promise<CodeMapFile | undefined> {
-  return readArtefact(workspace, CODE_MAP_KEY, CODE_MAP_VERSION, checkCodeMap);
+  return readArtefact(workspace, CODE_MAP_KEY, CODE_MAP_VERSION, CodeMapSchema);
 }

@@ -2,44 +2,25 @@ import { DataError } from '../errors.js';
 import type { HeadJSON, HeadOptions } from '../heads/index.js';
 import type { CvRow } from '../heads/model-selection.js';
 import type { TrainQuality } from '../quality/data-quality.js';
-import { integer, oneOf, positiveNumber, type Check } from '../messages/validate.js';
+import * as v from 'valibot';
 import type { BlobStore } from '../ports/blob-store.js';
-import { anyObject, anyString, fields, finite, list, parseArtefact, readArtefact } from './check.js';
+import {
+  anyObject,
+  checkedElsewhere,
+  count,
+  fields,
+  finite,
+  integer,
+  list,
+  oneOf,
+  parseArtefact,
+  positive,
+  readArtefact,
+  text,
+} from './schema.js';
 import { HEAD_KEY } from './keys.js';
 
 export const HEAD_ARTEFACT_VERSION = 1;
-
-/** head.json (and heads/<cacheKey>.json): a fitted head plus what it was trained on and how it was chosen. */
-export interface HeadArtefact {
-  version: typeof HEAD_ARTEFACT_VERSION;
-  model: { name: string; sha256: string };
-  layer: string;
-  namespace: string;
-  classes: string[];
-  options: HeadOptions;
-  /** wallSeconds / cpuSeconds: the whole model selection (CPU over every thread); engine: how the heads were fitted. */
-  cv: {
-    folds: number;
-    seed: number;
-    table: CvRow[];
-    best: CvRow;
-    wallSeconds?: number;
-    cpuSeconds?: number;
-    engine?: string;
-  } | null;
-  /** The head itself; `loadHead` (core/heads) owns its format and checks it fully before use. */
-  head: HeadJSON;
-  trainedOn: number;
-  fitSeconds: number;
-  /** Duplicates within train (kept together in CV folds) and likely label errors; absent in older files. */
-  quality?: TrainQuality;
-  /** The temperature the head's probabilities are divided by (also in `head.temperature`) and what it did. */
-  calibration?: Calibration;
-  /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
-  cacheKey: string;
-  /** Serverless runs: which compute fitted the head and why. */
-  compute?: { where: string; why: string };
-}
 
 /** Temperature scaling fitted on the train step's out-of-fold probabilities (core/heads/calibration.ts). */
 export interface Calibration {
@@ -53,36 +34,47 @@ export interface Calibration {
   outOfFoldLogLoss: [number, number];
 }
 
-const cvOrNull: Check<HeadArtefact['cv']> = (value, path, problems) =>
-  value === null
-    ? null
-    : fields<NonNullable<HeadArtefact['cv']>>({
-        folds: integer(2, 1_000),
-        seed: finite,
-        table: list(anyObject),
-        best: anyObject,
-      })(value, path, problems);
+const modelRef = fields({ name: text, sha256: text });
+const cvRow = checkedElsewhere<CvRow>()(anyObject);
 
-const checkHeadArtefact = fields<HeadArtefact>(
-  {
-    version: oneOf(HEAD_ARTEFACT_VERSION),
-    model: fields({ name: anyString, sha256: anyString }),
-    layer: anyString,
-    namespace: anyString,
-    classes: list(anyString),
-    options: fields({ kind: oneOf('logistic', 'svm'), C: positiveNumber() }),
-    cv: cvOrNull,
-    head: anyObject,
-    trainedOn: integer(0, Number.MAX_SAFE_INTEGER),
-    fitSeconds: finite,
-    cacheKey: anyString,
-  },
-  { compute: fields({ where: anyString, why: anyString }) },
-);
+/** head.json (and heads/<cacheKey>.json): a fitted head plus what it was trained on and how it was chosen. */
+export const HeadArtefactSchema = fields({
+  version: oneOf(HEAD_ARTEFACT_VERSION),
+  model: modelRef,
+  layer: text,
+  namespace: text,
+  classes: list(text),
+  options: checkedElsewhere<HeadOptions>()(fields({ kind: oneOf('logistic', 'svm'), C: positive })),
+  /** wallSeconds / cpuSeconds: the whole model selection (CPU over every thread); engine: how the heads were fitted. */
+  cv: v.nullable(
+    fields({
+      folds: integer(2, 1_000),
+      seed: finite,
+      table: list(cvRow),
+      best: cvRow,
+      wallSeconds: v.optional(finite),
+      cpuSeconds: v.optional(finite),
+      engine: v.optional(text),
+    }),
+  ),
+  /** The head itself; `loadHead` (core/heads) owns its format and checks it fully before use. */
+  head: checkedElsewhere<HeadJSON>()(anyObject),
+  trainedOn: count,
+  fitSeconds: finite,
+  /** Duplicates within train (kept together in CV folds) and likely label errors; absent in older files. */
+  quality: v.optional(checkedElsewhere<TrainQuality>()(v.unknown())),
+  /** The temperature the head's probabilities are divided by (also in `head.temperature`) and what it did. */
+  calibration: v.optional(checkedElsewhere<Calibration>()(v.unknown())),
+  /** Hash of everything the head depends on; equal keys mean an identical head, so it is reused, not refitted. */
+  cacheKey: text,
+  /** Serverless runs: which compute fitted the head and why. */
+  compute: v.optional(fields({ where: text, why: text })),
+});
+export type HeadArtefact = v.InferOutput<typeof HeadArtefactSchema>;
 
 /** The head artefact at `key`, checked; undefined when there is none. */
 export function readHeadArtefact(workspace: BlobStore, key = HEAD_KEY): Promise<HeadArtefact | undefined> {
-  return readArtefact(workspace, key, HEAD_ARTEFACT_VERSION, checkHeadArtefact);
+  return readArtefact(workspace, key, HEAD_ARTEFACT_VERSION, HeadArtefactSchema);
 }
 
 /** The workspace's head.json, or a DataError that says which command writes it. */
@@ -94,7 +86,7 @@ export async function requireHeadArtefact(workspace: BlobStore): Promise<HeadArt
 
 /** A head artefact read from a file outside any workspace (`predict --head FILE`, `export --head FILE`). */
 export function parseHeadArtefact(raw: unknown, file: string): HeadArtefact {
-  const artefact = parseArtefact(raw, 'file:', file, HEAD_ARTEFACT_VERSION, checkHeadArtefact);
+  const artefact = parseArtefact(raw, 'file:', file, HEAD_ARTEFACT_VERSION, HeadArtefactSchema);
   // A head from elsewhere names its backbone, which the registry then loads: a name, never a path.
   if (!MODEL_NAME.test(artefact.model.name))
     throw new DataError(

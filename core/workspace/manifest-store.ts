@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { DataError } from '../errors.js';
 import { MANIFEST_KEY, type Manifest, type ManifestEntry } from '../features/manifest.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { parseManifestDocument } from './manifest-artefact.js';
+import { MANIFEST_SUMMARY_VERSION, parseManifestDocument, type ManifestSummary } from './manifest-artefact.js';
+
+export type { ManifestSummary };
 
 /**
  * Where a local workspace keeps its per-image manifest entries: a table of the workspace index (`index.sqlite`), so
@@ -31,13 +33,8 @@ export interface ManifestEntryIndex {
   count(): number;
 }
 
-/** manifest.json with the entries held by the workspace index (format 2); format 1 held them inline. */
-export interface ManifestSummary extends Omit<Manifest, 'version' | 'entries'> {
-  version: 2;
-  entries: { in: 'index.sqlite'; count: number; digest: string };
-}
-
-export const MANIFEST_FORMAT = 2;
+/** The format writeManifest writes when the entries live in the index. */
+export const MANIFEST_FORMAT = MANIFEST_SUMMARY_VERSION;
 
 /**
  * Keys in UTF-8 byte order (code point order), the order SQLite keeps TEXT keys in. JavaScript's `<` compares UTF-16

@@ -1,6 +1,7 @@
 import { errorMessage } from '../../core/errors.js';
 import { looksLikeS3Notification } from '../../core/messages/s3-event.js';
 import type { WorkQueue } from '../../core/ports/work-queue.js';
+import { decorate } from '../../core/util/decorate.js';
 import type { LogEntry } from '../../core/use-cases/distributed/deps.js';
 import { handleBatch, type Accepts } from '../../core/use-cases/distributed/router.js';
 import { runWorkerLoop, type LoopStats } from '../../core/use-cases/distributed/worker-loop.js';
@@ -72,9 +73,7 @@ export const NOTICE_BATCH = 250;
  * in seconds) they must not reappear to another worker meanwhile.
  */
 export function withNoticeTopUp(queue: WorkQueue<unknown>, gatherSeconds: number): WorkQueue<unknown> {
-  return {
-    name: queue.name,
-    send: (body, options) => queue.send(body, options),
+  return decorate(queue, {
     receive: async (options = {}) => {
       const batch = await queue.receive(options);
       if (batch.length !== 1 || !looksLikeS3Notification(batch[0]!.body)) return batch;
@@ -86,11 +85,5 @@ export function withNoticeTopUp(queue: WorkQueue<unknown>, gatherSeconds: number
       }
       return batch;
     },
-    ack: (m) => queue.ack(m),
-    ackAll: (ms) => queue.ackAll(ms),
-    release: (m, delay) => queue.release(m, delay),
-    extendVisibility: (m, seconds) => queue.extendVisibility(m, seconds),
-    extendVisibilityAll: (ms, seconds) => queue.extendVisibilityAll(ms, seconds),
-    deadLetter: (m, reason) => queue.deadLetter(m, reason),
-  };
+  });
 }

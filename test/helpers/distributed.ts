@@ -8,7 +8,7 @@ import { ModelRegistry, type RegisteredModel } from '../../core/models/registry.
 import type { BlobInfo, BlobStore } from '../../core/ports/blob-store.js';
 import type { Embedder, EmbedResult } from '../../core/ports/embedder.js';
 import type { DistributedDeps } from '../../core/use-cases/distributed/deps.js';
-import { IndexCachingFeatureStore } from '../../core/use-cases/distributed/index-caching-features.js';
+import { indexCachingFeatureStore } from '../../core/use-cases/distributed/index-caching-features.js';
 
 /**
  * A stand-in backbone for the distributed unit tests: codes are a pure function of the image bytes, so any
@@ -104,7 +104,7 @@ export function inProcessSetup(
       if (purpose === 'read') return new FeatureStore(openStore(parent), name);
       const key = `${purpose} ${uri}`;
       if (!writers.has(key))
-        writers.set(key, new IndexCachingFeatureStore(openStore(parent), name, { readOnly: purpose === 'lookup' }));
+        writers.set(key, indexCachingFeatureStore(openStore(parent), name, { readOnly: purpose === 'lookup' }));
       return writers.get(key)!;
     },
     lookupModel: (name) => registry.lookup(name),

@@ -3,9 +3,8 @@ import { namespaceOf } from '../../features/feature-store.js';
 import type { Manifest, ManifestEntry, RejectRecord } from '../../features/manifest.js';
 import type { ExtractMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
-import { integer, oneOf } from '../../messages/validate.js';
-import { fields, finite, readArtefact } from '../../workspace/check.js';
-import { checkEntries, checkNamespaces, checkRejects } from '../../workspace/manifest-artefact.js';
+import { checkedElsewhere, count, fields, finite, integer, oneOf, readArtefact } from '../../workspace/schema.js';
+import { EntriesSchema, NamespacesSchema, RejectsSchema } from '../../workspace/manifest-artefact.js';
 import type { DistributedDeps } from './deps.js';
 import type { ShardPart } from './extract-shard.js';
 import { RUN_KEYS } from './layout.js';
@@ -55,33 +54,37 @@ export interface GroupSummary {
   cached: number;
 }
 
-const checkShardPart = fields<ShardPart>({
-  version: oneOf(1),
-  index: integer(0, Number.MAX_SAFE_INTEGER),
-  count: integer(1, Number.MAX_SAFE_INTEGER),
-  namespaces: checkNamespaces,
-  entries: checkEntries,
-  rejects: checkRejects,
-  embedded: integer(0, Number.MAX_SAFE_INTEGER),
-  cached: integer(0, Number.MAX_SAFE_INTEGER),
-  seconds: finite,
-});
+const checkShardPart = checkedElsewhere<ShardPart>()(
+  fields({
+    version: oneOf(1),
+    index: count,
+    count: integer(1, Number.MAX_SAFE_INTEGER),
+    namespaces: NamespacesSchema,
+    entries: EntriesSchema,
+    rejects: RejectsSchema,
+    embedded: count,
+    cached: count,
+    seconds: finite,
+  }),
+);
 
 /** One shard's part (extract-shard.ts writes it), checked; undefined until the shard is done. */
 export function readShardPart(workspace: BlobStore, index: number): Promise<ShardPart | undefined> {
   return readArtefact(workspace, RUN_KEYS.part(index), 1, checkShardPart);
 }
 
-const checkGroupSummary = fields<GroupSummary>({
-  version: oneOf(1),
-  group: integer(0, Number.MAX_SAFE_INTEGER),
-  shards: fields({ first: integer(0, Number.MAX_SAFE_INTEGER), end: integer(0, Number.MAX_SAFE_INTEGER) }),
-  namespaces: checkNamespaces,
-  entries: checkEntries,
-  rejects: checkRejects,
-  embedded: integer(0, Number.MAX_SAFE_INTEGER),
-  cached: integer(0, Number.MAX_SAFE_INTEGER),
-});
+const checkGroupSummary = checkedElsewhere<GroupSummary>()(
+  fields({
+    version: oneOf(1),
+    group: count,
+    shards: fields({ first: count, end: count }),
+    namespaces: NamespacesSchema,
+    entries: EntriesSchema,
+    rejects: RejectsSchema,
+    embedded: count,
+    cached: count,
+  }),
+);
 
 /** A compacted group's summary, checked; undefined until the group is compacted. */
 export function readGroupSummary(workspace: BlobStore, group: number): Promise<GroupSummary | undefined> {

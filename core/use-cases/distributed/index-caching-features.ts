@@ -1,4 +1,11 @@
-import { CodeIndex, FeatureStore, type NamespaceInfo, type ShardIndex } from '../../features/feature-store.js';
+import {
+  CodeIndex,
+  FeatureStore,
+  shardKeyOf,
+  type NamespaceInfo,
+  type ShardCatalog,
+  type ShardIndex,
+} from '../../features/feature-store.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { hasConditionalWrites } from '../../ports/conditional-writes.js';
 import { updateJson } from './join-counter.js';
@@ -10,30 +17,32 @@ interface ShardList {
 }
 
 /**
- * A feature store for a long-lived extract worker. What a namespace holds is read from one object listing its shards
- * (a GET, not a LIST whose pages grow with the cache), and only shards this process has not seen are fetched. Each
- * shard written is appended to that list by compare-and-swap. A cache written before the list existed is listed once
- * to create it.
+ * A long-lived extract worker's shard catalog. What a namespace holds is read from one object listing its shards (a
+ * GET, not a LIST whose pages grow with the cache), and only shards this process has not seen are fetched. Each shard
+ * written is appended to that list by compare-and-swap. A cache written before the list existed is listed once to
+ * create it. The .json of every shard loaded or written here (immutable, content-addressed) is kept, so compaction
+ * reads codes without reading their .json again.
  */
-export class IndexCachingFeatureStore extends FeatureStore {
+export class ShardListCatalog implements ShardCatalog {
   private readonly known = new Map<string, { index: CodeIndex; seen: Set<string> }>();
-  /** The .json of every shard loaded or written here (immutable, content-addressed): compaction reads codes unread. */
   private readonly shardIndexes = new Map<string, ShardIndex>();
+  /** The prefix shard keys are under, as FeatureStore writes them. */
+  private readonly prefix: string;
 
-  /** `readOnly`: loads through the shard lists but never creates or appends to one (a reader such as the planner). */
+  /** `readOnly`: loads through the shard lists but never creates one (a reader such as the planner). */
   constructor(
     private readonly blobs: BlobStore,
     private readonly root = 'codes',
     private readonly options: { readOnly?: boolean } = {},
   ) {
-    super(blobs, root);
+    this.prefix = root.replace(/\/+$/, '');
   }
 
   private listKey(ns: NamespaceInfo): string {
     return `${this.root}/${ns.id}/index.json`;
   }
 
-  override async loadIndex(ns: NamespaceInfo): Promise<CodeIndex> {
+  async loadIndex(ns: NamespaceInfo): Promise<CodeIndex> {
     let entry = this.known.get(ns.id);
     if (!entry) {
       entry = { index: new CodeIndex(ns), seen: new Set() };
@@ -43,7 +52,7 @@ export class IndexCachingFeatureStore extends FeatureStore {
     const fresh = (await this.shardIds(ns)).filter((id) => !seen.has(id));
     await Promise.all(
       fresh.map(async (id) => {
-        const shard = await this.blobs.getJson<ShardIndex>(this.shardKey(ns, id, 'json'));
+        const shard = await this.blobs.getJson<ShardIndex>(shardKeyOf(this.prefix, ns, id, 'json'));
         if (!shard) return;
         index.addShard(id, shard);
         this.shardIndexes.set(`${ns.id}/${id}`, shard);
@@ -53,26 +62,14 @@ export class IndexCachingFeatureStore extends FeatureStore {
     return index;
   }
 
-  override async writeShard(
-    ns: NamespaceInfo,
-    rows: string[],
-    codes: Float32Array,
-    rejects: ShardIndex['rejects'],
-    sources?: Array<string | null>,
-  ): Promise<string> {
-    const id = await super.writeShard(ns, rows, codes, rejects, sources);
-    await this.register(ns, id);
-    this.known.get(ns.id)?.seen.add(id);
-    return id;
-  }
-
-  protected override wrote(ns: NamespaceInfo, shardId: string, index: ShardIndex): void {
+  async added(ns: NamespaceInfo, shardId: string, index: ShardIndex): Promise<void> {
     this.shardIndexes.set(`${ns.id}/${shardId}`, index);
+    await this.register(ns, shardId);
+    this.known.get(ns.id)?.seen.add(shardId);
   }
 
-  protected override shardIndex(ns: NamespaceInfo, shardId: string): Promise<ShardIndex | undefined> {
-    const known = this.shardIndexes.get(`${ns.id}/${shardId}`);
-    return known ? Promise.resolve(known) : super.shardIndex(ns, shardId);
+  shardIndex(ns: NamespaceInfo, shardId: string): ShardIndex | undefined {
+    return this.shardIndexes.get(`${ns.id}/${shardId}`);
   }
 
   private async shardIds(ns: NamespaceInfo): Promise<string[]> {
@@ -97,10 +94,19 @@ export class IndexCachingFeatureStore extends FeatureStore {
 
   /** The legacy way: one listing of the namespace's shard folder (caches from before the shard list). */
   private async listShards(ns: NamespaceInfo): Promise<string[]> {
-    const dir = this.shardKey(ns, '', 'json').slice(0, -'.json'.length);
+    const dir = shardKeyOf(this.prefix, ns, '', 'json').slice(0, -'.json'.length);
     const ids: string[] = [];
     for await (const blob of this.blobs.list(dir))
       if (blob.key.endsWith('.json')) ids.push(blob.key.slice(dir.length, -'.json'.length));
     return ids;
   }
+}
+
+/** A feature store for a long-lived extract worker: the code cache at `<blobs>/<root>`, read through a shard list. */
+export function indexCachingFeatureStore(
+  blobs: BlobStore,
+  root = 'codes',
+  options: { readOnly?: boolean } = {},
+): FeatureStore {
+  return new FeatureStore(blobs, root, undefined, new ShardListCatalog(blobs, root, options));
 }

@@ -1,7 +1,18 @@
+import * as v from 'valibot';
 import { listImageFolder } from '../../dataset/image-folder.js';
-import { boolean, integer, oneOf } from '../../messages/validate.js';
 import type { BlobStore } from '../../ports/blob-store.js';
-import { anyObject, anyString, fields, list, readArtefact } from '../../workspace/check.js';
+import {
+  anyObject,
+  bool,
+  checkedElsewhere,
+  count,
+  fields,
+  integer,
+  list,
+  oneOf,
+  readArtefact,
+  text,
+} from '../../workspace/schema.js';
 import { ConfigError, DataError } from '../../errors.js';
 import type { Manifest, RejectRecord } from '../../features/manifest.js';
 import {
@@ -11,7 +22,8 @@ import {
   type ShardItem,
   type TrainOptions,
 } from '../../messages/schema.js';
-import { forEachConcurrent, resolveCuts } from '../extract.js';
+import { forEachConcurrent } from '../../util/concurrency.js';
+import { resolveCuts } from '../extract.js';
 import { recordEvent, sendOnce } from './claims.js';
 import type { Delivery, DistributedDeps } from './deps.js';
 import { ONCE, RUN_KEYS } from './layout.js';
@@ -51,37 +63,27 @@ export interface RunPlan {
   plannedAt: string;
 }
 
-const item = fields<ShardItem>({ key: anyString, split: anyString, label: integer(0, Number.MAX_SAFE_INTEGER) });
+const item = fields({ key: text, split: text, label: count });
 
-const checkRunPlan = fields<RunPlan>(
-  {
+const checkRunPlan = checkedElsewhere<RunPlan>()(
+  fields({
     version: oneOf(1),
-    runId: anyString,
-    dataset: anyString,
-    datasetLocation: anyString,
-    cache: anyString,
-    model: fields({ name: anyString, sha256: anyString }),
-    cuts: list(anyString),
-    classes: list(anyString),
-    splitSynthesized: boolean(),
-    ignored: list(fields({ key: anyString, reason: anyString })),
+    runId: text,
+    dataset: text,
+    datasetLocation: text,
+    cache: text,
+    model: fields({ name: text, sha256: text }),
+    cuts: list(text),
+    classes: list(text),
+    splitSynthesized: bool,
+    ignored: list(fields({ key: text, reason: text })),
+    unreadable: v.optional(list(fields({ key: text, split: text, label: count, kind: text, message: text }))),
     shardSize: integer(1, Number.MAX_SAFE_INTEGER),
     shards: list(list(item)),
     train: anyObject,
     split: oneOf('val', 'test'),
-    plannedAt: anyString,
-  },
-  {
-    unreadable: list(
-      fields({
-        key: anyString,
-        split: anyString,
-        label: integer(0, Number.MAX_SAFE_INTEGER),
-        kind: anyString,
-        message: anyString,
-      }),
-    ),
-  },
+    plannedAt: text,
+  }),
 );
 
 /**

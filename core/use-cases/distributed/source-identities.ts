@@ -3,6 +3,7 @@ import type { Manifest } from '../../features/manifest.js';
 import type { ShardItem } from '../../messages/schema.js';
 import type { BlobInfo, BlobStore } from '../../ports/blob-store.js';
 import type { CodeIndex } from '../../features/feature-store.js';
+import { decorate } from '../../util/decorate.js';
 
 /**
  * Content known without reading it. A listing names every object's identity (S3: ETag and size); the cache keeps, per
@@ -38,24 +39,20 @@ export function bytesMatchSource(source: string, bytes: Uint8Array): boolean {
   return createHash('md5').update(bytes).digest('hex') === etag;
 }
 
-/** The store, with every listed object's info kept by key (the planner lists once and needs the ETags). */
+/**
+ * The store, with every listed object's info kept by key (the planner lists once and needs the ETags); its other
+ * capabilities are kept as they are.
+ */
 export function recordListing(store: BlobStore): { store: BlobStore; listed: Map<string, BlobInfo> } {
   const listed = new Map<string, BlobInfo>();
-  const recording: BlobStore = {
-    location: store.location,
-    get: (key) => store.get(key),
-    getJson: (key) => store.getJson(key),
-    put: (key, body) => store.put(key, body),
-    putIfAbsent: (key, body) => store.putIfAbsent(key, body),
-    exists: (key) => store.exists(key),
-    list: async function* (prefix) {
-      for await (const blob of store.list(prefix)) {
+  const recording = decorate(store, {
+    list: async function* (prefix, options) {
+      for await (const blob of store.list(prefix, options)) {
         listed.set(blob.key, blob);
         yield blob;
       }
     },
-    delete: (key) => store.delete(key),
-  };
+  });
   return { store: recording, listed };
 }
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import type { Manifest } from '../../../core/features/manifest.js';
 import type { ExtractMessage, TrainMessage } from '../../../core/messages/schema.js';
 import { groupLayout, MAX_TRAIN_CODE_OBJECTS, MAX_TRAIN_GETS } from '../../../core/use-cases/distributed/compaction.js';
-import { forEachConcurrent } from '../../../core/use-cases/extract.js';
+import { forEachConcurrent } from '../../../core/util/concurrency.js';
 import { extractShard } from '../../../core/use-cases/distributed/extract-shard.js';
 import { planRun } from '../../../core/use-cases/distributed/plan-run.js';
 import { trainRun } from '../../../core/use-cases/distributed/train-run.js';

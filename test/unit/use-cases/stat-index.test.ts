@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, rename, utimes, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
@@ -9,6 +9,7 @@ import { FeatureStore } from '../../../core/features/feature-store.js';
 import { BUILTIN_MODELS, DEFAULT_MODEL } from '../../../core/models/builtin.js';
 import type { Embedder } from '../../../core/ports/embedder.js';
 import { extract } from '../../../core/use-cases/extract.js';
+import { SIX_IMAGES, writeImages } from '../../helpers/fake-images.js';
 import { withTempDir } from '../../helpers/paths.js';
 
 const model = { descriptor: BUILTIN_MODELS.find((m) => m.name === DEFAULT_MODEL)! };
@@ -41,26 +42,10 @@ function countingStore(root: string): { store: FsBlobStore; reads: string[] } {
   return { store, reads };
 }
 
-async function writeImages(dir: string, names: string[]): Promise<void> {
-  const past = new Date(Date.now() - 60_000); // older than the racy window, as files that were not just copied are
-  for (const name of names) {
-    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await writeFile(path.join(dir, name), `bytes of ${name}`);
-    await utimes(path.join(dir, name), past, past);
-  }
-}
-
 test('the stat index: a re-run reads no unchanged file; --verify reads all; renames are found by content', () =>
   withTempDir(async (root) => {
     const data = path.join(root, 'data');
-    await writeImages(data, [
-      'train/a/1.jpg',
-      'train/a/2.jpg',
-      'train/b/3.jpg',
-      'train/b/4.jpg',
-      'val/a/5.jpg',
-      'val/b/6.jpg',
-    ]);
+    await writeImages(data, SIX_IMAGES);
     const workspace = new FsBlobStore(path.join(root, 'ws'));
     const counter = { embedded: 0 };
     const run = async (verify = false) => {
