@@ -160,8 +160,6 @@ function importCircles(files: ReadonlyArray<{ file: string; imports: string[] }>
  * Nothing may be added here: a new circle is fixed where it appears.
  */
 const CIRCLES_BEING_REMOVED = new Set([
-  // issue 25, head defaults and ranking (core/heads)
-  'core/heads/gram-simd.ts <-> core/heads/matrix.ts',
   // issue 22, Step Functions (core/use-cases/distributed)
   'core/use-cases/distributed/compaction.ts <-> core/use-cases/distributed/extract-shard.ts',
 ]);
