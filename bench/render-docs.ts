@@ -20,6 +20,7 @@ import { COMMON_OPTIONS, flagDoc } from '../cli/args.js';
 import { COMMANDS } from '../cli/commands/index.js';
 import { ENV } from '../contracts/cross-process.js';
 import { BUILTIN_MODELS, DEFAULT_MODEL } from '../core/models/builtin.js';
+import { estimateCosts, PRICE_TABLE } from '../core/report/pricing.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 
 type Json = Record<string, unknown>;
@@ -103,6 +104,26 @@ interface WholeRun {
 
 function extractRuns(r: Json): Array<[string, WholeRun]> {
   return Object.entries((r.wholeProcess as { runs: Record<string, WholeRun> }).runs);
+}
+
+const recallOf = (r: { sample: number; exactPairs: number; found: number; recall: number }): string =>
+  `${fixed(r.recall, 3)} (${fixed(r.found, 0)} of ${fixed(r.exactPairs, 0)} exact pairs among ${fixed(r.sample, 0)} rows)`;
+
+/** One row per run of bench/results/data-quality.json that `keep` selects, each run's provenance listed below. */
+function perRun(keep: (run: Json) => boolean, header: string[], row: (key: string, run: Json) => string[]): string {
+  const runs = Object.entries(readResult('data-quality').runs as Record<string, Json>).filter(([, run]) => keep(run));
+  const file = fileOf('data-quality');
+  return [
+    table(
+      header,
+      runs.map(([key, run]) => row(key, run)),
+      ['l', ...header.slice(1).map(() => 'r' as const)],
+    ),
+    '',
+    `Source: [${file}](../${file}), one entry per run:`,
+    '',
+    ...runs.map(([key, run]) => `- ${key}: ${source(runOf(file, run)).replace(/^Source: [^,]+, /, '')}`),
+  ].join('\n');
 }
 
 const BENCH_BLOCKS: Record<string, () => string> = {
@@ -366,79 +387,87 @@ const BENCH_BLOCKS: Record<string, () => string> = {
   },
 
   'data-quality'() {
-    const r = readResult('data-quality');
-    const runs = r.runs as Record<string, Json>;
-    const rows: string[][] = [];
-    const sources: string[] = [];
-    for (const [key, run] of Object.entries(runs)) {
-      if (!run.labelIssues) continue;
-      const labels = run.labelIssues as { recall: number; topK: number };
-      const leak = run.leakage as { flagged: number; planted: number };
-      const dup = run.duplicates as { inOneGroup: number; planted: number };
-      rows.push([
-        key,
-        String(run.images),
-        `${pct(labels.recall)} (top ${labels.topK})`,
-        `${leak.flagged} / ${leak.planted}`,
-        `${dup.inOneGroup} / ${dup.planted}`,
-        pct(run.valAccuracy),
-        run.dataQualityShare === undefined ? '–' : pct(run.dataQualityShare),
-        typeof run.peakRssMiB === 'number' ? fixed(run.peakRssMiB, 0) : '–',
-      ]);
-      sources.push(`- ${key}: ${source(runOf(fileOf('data-quality'), run)).replace(/^Source: [^,]+, /, '')}`);
-    }
-    return [
-      table(
-        [
-          'run',
-          'images',
-          'planted flips found',
-          'leaks flagged',
-          'copies grouped',
-          'val accuracy',
-          'data quality share of the run',
-          'peak RSS MiB',
-        ],
-        rows,
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      `Source: [bench/results/data-quality.json](${path.posix.relative('docs', 'bench/results/data-quality.json')}), one entry per run:`,
-      '',
-      ...sources,
-    ].join('\n');
+    return perRun(
+      (run) => run.labelIssues !== undefined,
+      [
+        'run',
+        'images',
+        'planted flips found',
+        'leaks flagged',
+        'copies grouped',
+        'val accuracy',
+        'data quality share of the run',
+        'peak RSS MiB',
+      ],
+      (key, run) => {
+        const labels = run.labelIssues as { recall: number; topK: number };
+        const leak = run.leakage as { flagged: number; planted: number };
+        const dup = run.duplicates as { inOneGroup: number; planted: number };
+        return [
+          key,
+          String(run.images),
+          `${pct(labels.recall)} (top ${labels.topK})`,
+          `${leak.flagged} / ${leak.planted}`,
+          `${dup.inOneGroup} / ${dup.planted}`,
+          pct(run.valAccuracy),
+          run.dataQualityShare === undefined ? '–' : pct(run.dataQualityShare),
+          typeof run.peakRssMiB === 'number' ? fixed(run.peakRssMiB, 0) : '–',
+        ];
+      },
+    );
   },
 
   'near-duplicate-search'() {
-    const r = readResult('data-quality');
-    const runs = r.runs as Record<string, Json>;
-    const rows: string[][] = [];
-    const sources: string[] = [];
-    for (const [key, run] of Object.entries(runs)) {
-      if (run.searchWallSeconds === undefined) continue;
-      rows.push([
+    return perRun(
+      (run) => run.searchWallSeconds !== undefined,
+      ['run', 'codes', 'search wall s', 'search CPU s', 'peak RSS MiB', 'recall vs exact (sample)'],
+      (key, run) => [
         key,
         `${fixed(run.rows, 0)} × ${String(run.dim)}`,
         fixed(run.searchWallSeconds, 1),
         fixed(run.searchCpuSeconds, 1),
         fixed(run.peakRssMiB, 0),
-        fixed(run.recall, 3),
-      ]);
-      sources.push(`- ${key}: ${source(runOf(fileOf('data-quality'), run)).replace(/^Source: [^,]+, /, '')}`);
-    }
+        recallOf(run.recall as { sample: number; exactPairs: number; found: number; recall: number }),
+      ],
+    );
+  },
+
+  cost() {
+    const r = readResult('extract');
+    const [label, run] = extractRuns(r).at(-1)!;
+    const cores = r.cores as number;
+    const sizes = readFileSync(path.join(REPO_ROOT, 'infra', 'sizes.ts'), 'utf8');
+    const deployedMb = Number(/extractLambda:\s*\{\s*memorySize:\s*(\d+)/.exec(sizes)?.[1]);
+    if (!deployedMb) throw new Error('infra/sizes.ts: no extractLambda memorySize');
+    const lambda = PRICE_TABLE.options.find((o) => o.lambda)!;
+    const table_ = {
+      ...PRICE_TABLE,
+      options: [
+        ...PRICE_TABLE.options,
+        {
+          name: `Lambda x86, ${fixed(deployedMb, 0)} MB (the extract function as deployed, infra/sizes.ts)`,
+          vcpus: deployedMb / 1769,
+          lambda: { ...lambda.lambda!, memoryGb: deployedMb / 1024 },
+        },
+      ],
+    };
+    const estimate = estimateCosts(run.oursMedian.rate, cores, table_)!;
     return [
-      table(['run', 'codes', 'search wall s', 'search CPU s', 'peak RSS MiB', 'recall vs exact (sample)'], rows, [
-        'l',
-        'r',
-        'r',
-        'r',
-        'r',
-        'r',
-      ]),
+      table(
+        ['compute', 'vCPUs', 'images/s (scaled)', 'compute $ per 1 M images', 'hours per 1 M on one'],
+        estimate.rows.map((row, i) => [
+          row.name,
+          fixed(table_.options[i]!.vcpus, 2),
+          fixed(row.imagesPerSecond, 1),
+          `$${fixed(row.usdPer1000 * 1000, 2)}`,
+          fixed(1e6 / row.imagesPerSecond / 3600, 1),
+        ]),
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
       '',
-      `Source: [bench/results/data-quality.json](${path.posix.relative('docs', 'bench/results/data-quality.json')}):`,
+      `Scaled from the whole-process extraction rate of bench/extract's ${label} set (${fixed(run.oursMedian.rate, 1)} images/s on ${cores} vCPUs, decoding included) by \`estimateCosts\` in [core/report/pricing.ts](../core/report/pricing.ts), linearly in vCPUs (Lambda: one vCPU per 1,769 MB); prices from that file (${PRICE_TABLE.region}, ${PRICE_TABLE.asOf}). Compute only: requests, storage and idle time are not in it.`,
       '',
-      ...sources,
+      source(runOf(fileOf('extract'), r), 'node dist/bench/extract.js'),
     ].join('\n');
   },
 };
