@@ -432,6 +432,34 @@ const BENCH_BLOCKS: Record<string, () => string> = {
     );
   },
 
+  'cost-inputs'() {
+    const r = readResult('cost-inputs');
+    const f = r.figures as { images: number; decodeMs: number; inference: Array<{ name: string; ms: number }> };
+    const perVcpuHour = (name: string) => {
+      const option = PRICE_TABLE.options.find((o) => o.name.startsWith(name) && o.usdPerHour);
+      if (!option) throw new Error(`core/report/pricing.ts: no ${name}`);
+      return option.usdPerHour! / option.vcpus;
+    };
+    const ratio = perVcpuHour('g5.xlarge') / perVcpuHour('c7i.large');
+    return [
+      table(
+        ['step, one thread', 'CPU ms / image', '÷ decode'],
+        [
+          [`decode (JPEG → resize 256 → crop 224, ${f.images} hymenoptera JPEGs)`, fixed(f.decodeMs, 1), times(1)],
+          ...f.inference.map((row) => [row.name, fixed(row.ms, 1), times(row.ms / f.decodeMs)]),
+        ],
+        ['l', 'r', 'r'],
+      ),
+      '',
+      `With a GPU that keeps up with decoding, a GPU instance extracts at its vCPUs' decode rate, a CPU instance at ` +
+        `vCPUs × 1000 / (decode + inference) ms. At the prices in core/report/pricing.ts, a g5.xlarge vCPU-hour costs ` +
+        `R = ${fixed(ratio, 1)}× a c7i.large one, so the GPU pays for itself when a model's CPU inference exceeds ` +
+        `(R − 1) = ${fixed(ratio - 1, 1)}× its decode time.`,
+      '',
+      source(runOf(fileOf('cost-inputs'), r)),
+    ].join('\n');
+  },
+
   cost() {
     const r = readResult('extract');
     const [label, run] = extractRuns(r).at(-1)!;
