@@ -12,7 +12,7 @@
  *
  *   npm run docs            (node dist/bench/render-docs.js [--check])
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -383,6 +383,43 @@ const BENCH_BLOCKS: Record<string, () => string> = {
       `First run's val: accuracy ${pct(f.first.val.accuracy)}, log-loss ${fixed(f.first.val.logLoss, 4)} on ${f.first.val.n} images.`,
       '',
       source(runOf(fileOf('rerun'), r)),
+    ].join('\n');
+  },
+
+  'rerun-extract'() {
+    const rows: string[][] = [];
+    const sources: string[] = [];
+    for (const name of ['rerun-extract', 'rerun-extract-synthetic']) {
+      if (!existsSync(path.join(RESULTS, `${name}.json`))) continue;
+      const r = readResult(name);
+      const f = r.figures as {
+        images: number;
+        data: string;
+        repeats: number;
+        verify: { medianSeconds: number; medianCpuSeconds: number };
+        statIndex: { medianSeconds: number; medianCpuSeconds: number };
+      };
+      rows.push([
+        `${f.data} (${fixed(f.images, 0)} images), median of ${f.repeats}`,
+        `${fixed(f.statIndex.medianCpuSeconds, 2)} CPU s, ${fixed(f.statIndex.medianSeconds, 2)} wall s`,
+        `${fixed(f.verify.medianCpuSeconds, 2)} CPU s, ${fixed(f.verify.medianSeconds, 2)} wall s`,
+        fixed(f.statIndex.medianCpuSeconds / f.verify.medianCpuSeconds, 2),
+      ]);
+      sources.push(source(runOf(fileOf(name), r)));
+    }
+    return [
+      table(
+        [
+          '`cnn-codes extract` again on unchanged data',
+          're-run, stat index',
+          '`--verify` (reads everything)',
+          'CPU ratio',
+        ],
+        rows,
+        ['l', 'r', 'r', 'r'],
+      ),
+      '',
+      ...sources,
     ].join('\n');
   },
 
