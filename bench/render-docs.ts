@@ -25,6 +25,8 @@ import { REPO_ROOT } from '../test/helpers/paths.js';
 
 type Json = Record<string, unknown>;
 
+const NONE = 'not recorded';
+
 const RESULTS = path.join(REPO_ROOT, 'bench', 'results');
 
 /** The Markdown files that may hold markers: the README, the top-level guides and every page in docs/. */
@@ -71,25 +73,31 @@ function runOf(file: string, r: Json): Run {
   const load = (r.load as { before?: number[]; after?: number[] } | undefined) ?? {};
   const before = (r.loadBefore as number[] | undefined) ?? load.before;
   const after = (r.loadAfter as number[] | undefined) ?? load.after;
-  const cpu = typeof r.cpu === 'string' ? r.cpu : ((r.cpu as { flags?: string } | undefined)?.flags ?? 'not recorded');
+  const cpu = typeof r.cpu === 'string' ? r.cpu : ((r.cpu as { flags?: string } | undefined)?.flags ?? NONE);
   const cores = (r.cores as number | undefined) ?? (r.cpu as { cores?: number } | undefined)?.cores;
   return {
     file,
-    commit: typeof r.commit === 'string' ? `${r.commit}${r.dirty === true ? '+' : ''}` : 'not recorded',
-    date: typeof r.date === 'string' ? r.date.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC') : 'not recorded',
+    commit: typeof r.commit === 'string' ? `${r.commit}${r.dirty === true ? '+' : ''}` : NONE,
+    date: typeof r.date === 'string' ? r.date.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC') : NONE,
     cpu: cores ? `${cpu}, ${cores} cores` : cpu,
-    load: before && after ? `${fixed(before[0], 2)} → ${fixed(after[0], 2)}` : 'not recorded',
+    load: before && after ? `${fixed(before[0], 2)} → ${fixed(after[0], 2)}` : NONE,
     ...(typeof r.command === 'string' ? { command: r.command } : {}),
   };
 }
 
-/** The line under a table: where its figures come from and how to make them again. */
+/** The line under a table: where its figures come from and how to make them again (what a file lacks is said so). */
 function source(run: Run, command = run.command): string {
   const file = `[${run.file}](${path.posix.relative('docs', run.file)})`;
-  return (
-    `Source: ${file}, commit ${run.commit}, ${run.date}, ${run.cpu}, load ${run.load}` +
-    (command ? `; reproduce with \`${command}\`.` : '.')
-  );
+  const fields: Array<[string, string | undefined]> = [
+    ['commit', run.commit === NONE ? undefined : `commit ${run.commit}`],
+    ['date', run.date === NONE ? undefined : run.date],
+    ['CPU', run.cpu === NONE ? undefined : run.cpu],
+    ['load', run.load === NONE ? undefined : `load ${run.load}`],
+  ];
+  const known = fields.flatMap(([, v]) => (v ? [v] : []));
+  const lacking = fields.flatMap(([name, v]) => (v ? [] : [name]));
+  const missing = lacking.length ? ` (the file records no ${lacking.join(', ')}: rerun the bench to have them)` : '';
+  return `Source: ${[file, ...known].join(', ')}${missing}${command ? `; reproduce with \`${command}\`.` : '.'}`;
 }
 
 const fileOf = (name: string) => `bench/results/${name}.json`;
@@ -420,6 +428,112 @@ const BENCH_BLOCKS: Record<string, () => string> = {
       ),
       '',
       ...sources,
+    ].join('\n');
+  },
+
+  index() {
+    const files = readdirSync(RESULTS)
+      .filter((f) => /^index(-\d+)?\.json$/.test(f))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort();
+    const parts: string[] = [];
+    for (const name of files) {
+      const r = readResult(name);
+      type Phase = { seconds: number; rssMiB: number; bytes: number };
+      const f = r.figures as {
+        n: number;
+        k: number;
+        variants: Array<{ variant: string; build: Phase; update: Phase; lookup: Phase }>;
+      };
+      parts.push(
+        `${fixed(f.n, 0)} stamps, ${fixed(f.k, 0)} updated; CPU seconds, each phase its own process:`,
+        '',
+        table(
+          ['index', 'build N', `update ${fixed(f.k, 0)} of N`, 'open + look up all N', 'peak RSS MiB', 'size MiB'],
+          f.variants.map((v) => [
+            v.variant,
+            fixed(v.build.seconds, 2),
+            fixed(v.update.seconds, 3),
+            fixed(v.lookup.seconds, 2),
+            fixed(v.lookup.rssMiB, 0),
+            fixed(v.lookup.bytes / 2 ** 20, 0),
+          ]),
+          ['l', 'r', 'r', 'r', 'r', 'r'],
+        ),
+        '',
+        source(runOf(fileOf(name), r)),
+        '',
+      );
+    }
+    return parts.join('\n').trimEnd();
+  },
+
+  fuzz() {
+    const r = readResult('fuzz');
+    const rows = (
+      r.results as Array<{
+        target: string;
+        executions: number;
+        seconds: number;
+        corpus: number;
+        edges: number;
+        findings: unknown[];
+        startRssMiB: number;
+        peakRssMiB: number;
+        slowestMs: number;
+      }>
+    ).map((t) => [
+      t.target,
+      fixed(t.executions, 0),
+      String(t.seconds),
+      fixed(t.executions / t.seconds, 0),
+      String(t.corpus),
+      String(t.edges),
+      `${fixed(t.slowestMs, 1)} ms`,
+      `${t.startRssMiB} → ${t.peakRssMiB} MiB`,
+      String(t.findings.length),
+    ]);
+    return [
+      table(
+        [
+          'target',
+          'executions',
+          'seconds',
+          'exec/s',
+          'corpus',
+          'edges',
+          'slowest input',
+          'RSS start → peak',
+          'findings',
+        ],
+        rows,
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
+      ),
+      '',
+      source({ ...runOf(fileOf('fuzz'), r), cpu: String(r.machine) }, String(r.command)),
+    ].join('\n');
+  },
+
+  hostile() {
+    const r = readResult('hostile');
+    const rows = r.rows as Array<{ command: string; exit: number; outcome: string; rssMiB: number; seconds: number }>;
+    const outcomes = new Map<string, number>();
+    for (const row of rows) {
+      const what = row.outcome.startsWith('cnn-codes: error') ? 'an error message naming the file' : row.outcome;
+      const kind = `exit ${row.exit}, ${what}`;
+      outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
+    }
+    const worst = r.worstUpTo1MB as { rssMiB: number; seconds: number };
+    return [
+      table(
+        ['runs through the binary', 'outcome'],
+        [...outcomes].map(([kind, n]) => [String(n), kind]),
+        ['r', 'l'],
+      ),
+      '',
+      `For inputs up to 1 MB: worst peak RSS ${worst.rssMiB} MiB, worst wall time ${fixed(worst.seconds, 1)} s.`,
+      '',
+      source(runOf(fileOf('hostile'), r), String(r.command)),
     ].join('\n');
   },
 
