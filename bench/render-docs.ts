@@ -767,6 +767,10 @@ function contextRows(): string[][] {
   for (const m of text.matchAll(/\bint\(\s*'(\w+)',[\s\S]*?,\s*([\d_]+),\s*([\d_]+),?\s*\)/g)) {
     bounds.set(m[1]!, `integer ${m[2]!.replaceAll('_', ',')}..${m[3]!.replaceAll('_', ',')}`);
   }
+  // Keys outside CONTEXT_DEFAULTS may still have a fallback in readConfig: `ctx('key') ?? value`.
+  for (const m of text.matchAll(/ctx\('(\w+)'\)\s*\?\?\s*('[^']*'|\d+|true|false)/g)) {
+    if (!defaults.has(m[1]!)) defaults.set(m[1]!, m[2]!);
+  }
   const known: Record<string, string> = { DEFAULT_MODEL: `'${DEFAULT_MODEL}'` };
   return config.members.filter(ts.isPropertySignature).map((member) => {
     const key = member.name.getText(source);
