@@ -5,6 +5,8 @@
  *   that decides whether a GPU pays (see the rule in docs/deploy.md).
  *
  *   node dist/bench/cost-inputs.js [--images 64] [--resnet50]     (--resnet50 exports a random-weight one with torch)
+ *
+ * Writes bench/results/cost-inputs.json (docs/cost.md renders it).
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -15,13 +17,15 @@ import { configureSharpForWorker, decodeToRgb } from '../core/image/preprocess.j
 import { BUILTIN_MODELS } from '../core/models/builtin.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
 import type { ModelDescriptor } from '../core/models/descriptor.js';
-import { HYMENOPTERA, MODELS_DIR, withTempDir } from '../test/helpers/paths.js';
+import { HYMENOPTERA, MODELS_DIR, REPO_ROOT, withTempDir } from '../test/helpers/paths.js';
 import { exportRandomResnet50 } from '../test/helpers/torchvision-resnet.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
   options: { images: { type: 'string', default: '64' }, resnet50: { type: 'boolean', default: false } },
 });
 const count = Number(values.images);
+const result = startResult('cost-inputs');
 configureSharpForWorker();
 
 const dir = path.join(HYMENOPTERA, 'val', 'bees');
@@ -76,3 +80,9 @@ process.stdout.write(
 );
 process.stdout.write('| backbone | inference CPU ms/image (batch 8, 1 thread) | inference / decode |\n|---|---|---|\n');
 for (const [name, ms] of rows) process.stdout.write(`| ${name} | ${ms.toFixed(1)} | ${(ms / decodeMs).toFixed(2)} |\n`);
+const file = result.save({
+  images: jpegs.length,
+  decodeMs,
+  inference: rows.map(([name, ms]) => ({ name, ms })),
+});
+process.stdout.write(`written: ${path.relative(REPO_ROOT, file)}\n`);

@@ -40,6 +40,7 @@ import { stratifiedKFold } from '../core/heads/folds.js';
 import { inMemoryRows } from '../core/heads/row-source.js';
 import { crossValidateStreamed, fitStreamed } from '../core/heads/streamed-logistic.js';
 import { loadHead } from '../core/heads/serialize.js';
+import { startResult } from './results-file.js';
 
 interface Row {
   method: string;
@@ -390,6 +391,9 @@ const SYNTHETIC_C = 0.01;
 
 async function main(): Promise<void> {
   const repeat = Number(argValue('--repeat') ?? 3);
+  // bench/results/heads.json: the hymenoptera-size and 100k × 512 tables (the large CV pair prints only).
+  const result = startResult('heads', { versions: { blas: JSON.parse(python(['blas'])) as unknown } });
+  const figures: Record<string, Row[]> = {};
   console.log(
     `node ${process.version}, ${cores} cores, load ${loadavg()
       .map((l) => l.toFixed(1))
@@ -416,6 +420,7 @@ async function main(): Promise<void> {
     const lrcv = rows.find((r) => r.method.includes('LogisticRegressionCV (our grid)'));
     const svmGrid = rows.find((r) => r.method.includes('LinearSVC'));
     printTable('C by cross-validation', [...rows, mllr], (r) => (/svm|SVC/.test(r.method) ? svmGrid : lrcv));
+    figures.small = [...rows, mllr];
   }
 
   if (process.argv.includes('--synthetic')) {
@@ -443,7 +448,9 @@ async function main(): Promise<void> {
       [...rows, ...skRows],
       (r) => (/svm|SVC/.test(r.method) ? skRows[1] : skRows[0]),
     );
+    figures.synthetic = [...rows, ...skRows];
   }
+  if (Object.keys(figures).length > 0) console.log(`written: ${result.save(figures)}`);
   if (process.argv.includes('--cv-large')) await largeCv();
   if (process.argv.includes('--train-cli')) trainCli();
 }

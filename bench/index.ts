@@ -6,6 +6,7 @@
  *   node dist/bench/index.js [--n 1000000] [--k 1000]
  *
  * Per variant: build N stamps, open and look up all N in listing order (the re-run path), update k of them, file size.
+ * Writes bench/results/index.json (index-<N>.json for an N other than 1,000,000).
  */
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SqliteStampIndex } from '../core/adapters/sqlite-stamp-index.js';
+import { REPO_ROOT } from '../test/helpers/paths.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
   allowPositionals: true,
@@ -153,7 +156,10 @@ if (values.variant) {
   console.log(JSON.stringify({ seconds, hits, rssMiB: process.resourceUsage().maxRSS / 1024, bytes: dirBytes(dir) }));
 } else {
   const self = fileURLToPath(import.meta.url);
+  const result = startResult(N === 1_000_000 ? 'index' : `index-${N}`);
   const rows: string[] = [];
+  type Phase = { seconds: number; hits: number; rssMiB: number; bytes: number };
+  const figures: Array<{ variant: string; build: Phase; update: Phase; lookup: Phase }> = [];
   for (const name of Object.keys(VARIANTS)) {
     const dir = mkdtempSync(path.join(tmpdir(), 'cnn-codes-bench-index-'));
     try {
@@ -164,12 +170,13 @@ if (values.variant) {
           { encoding: 'utf8', maxBuffer: 1 << 20 },
         );
         if (r.status !== 0) throw new Error(`${name} ${p}: ${r.stderr}`);
-        return JSON.parse(r.stdout) as { seconds: number; hits: number; rssMiB: number; bytes: number };
+        return JSON.parse(r.stdout) as Phase;
       };
       const build = phase('build');
       const update = phase('update');
       const lookup = phase('lookup');
       if (lookup.hits !== N) throw new Error(`${name}: ${lookup.hits} of ${N} lookups matched`);
+      figures.push({ variant: name, build, update, lookup });
       rows.push(
         `| ${name} | ${build.seconds.toFixed(2)} | ${update.seconds.toFixed(3)} | ${lookup.seconds.toFixed(2)} | ${lookup.rssMiB.toFixed(0)} | ${(lookup.bytes / 2 ** 20).toFixed(0)} |`,
       );
@@ -185,4 +192,6 @@ if (values.variant) {
   );
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
+  const file = result.save({ n: N, k: K, variants: figures });
+  console.log(`written: ${path.relative(REPO_ROOT, file)}`);
 }

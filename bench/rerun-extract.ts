@@ -9,6 +9,7 @@
  * With --synthetic the files are not images: a fully cached extract never decodes one, so the workspace is built in
  * this process by the core's extract with a stand-in embedder (codes from the bytes' hash), and the real binary then
  * re-runs over it. That is how the re-run is measured at 100 k files without 100 k inferences.
+ * Writes bench/results/rerun-extract.json (rerun-extract-synthetic.json with --synthetic).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { BUILTIN_MODELS, DEFAULT_MODEL } from '../core/models/builtin.js';
 import type { Embedder } from '../core/ports/embedder.js';
 import { extract as extractCodes } from '../core/use-cases/extract.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -130,6 +132,7 @@ function extract(data: string, out: string, extra: string[] = []): { seconds: nu
   };
 }
 
+const result = startResult(values.synthetic ? 'rerun-extract-synthetic' : 'rerun-extract');
 const root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-bench-rerun-extract-'));
 try {
   const data = path.join(root, 'data');
@@ -168,6 +171,15 @@ try {
   console.log(
     `| re-run, stat index (reads no unchanged file) | ${sWall.toFixed(3)} | ${sCpu.toFixed(3)} | ${(sCpu / vCpu).toFixed(2)} |`,
   );
+  const file = result.save({
+    images,
+    data: what,
+    repeats: repeat,
+    first,
+    verify: { medianSeconds: vWall, medianCpuSeconds: vCpu },
+    statIndex: { medianSeconds: sWall, medianCpuSeconds: sCpu },
+  });
+  console.log(`written: ${path.relative(REPO_ROOT, file)}`);
 } finally {
   await rm(root, { recursive: true, force: true });
 }

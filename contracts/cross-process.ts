@@ -12,18 +12,24 @@ export type Stage = (typeof STAGES)[number];
 
 /** Environment variables, by what they carry. */
 export const ENV = {
+  /** The bucket that holds datasets/, cache/ and runs/ (required by every function and worker; the CLI's --bucket default). */
   bucket: 'CNN_CODES_BUCKET',
+  /** Each stage's queue URL; a function needs the queues it reads or writes, and says which one is missing. */
   queueUrl: {
     run: 'CNN_CODES_RUN_QUEUE_URL',
     extract: 'CNN_CODES_EXTRACT_QUEUE_URL',
     train: 'CNN_CODES_TRAIN_QUEUE_URL',
     evaluate: 'CNN_CODES_EVALUATE_QUEUE_URL',
   } satisfies Record<Stage, string>,
+  /** Model of runs that name none, and of incremental (S3 notification) extraction (default: the built-in default). */
   model: 'CNN_CODES_MODEL',
+  /** Images per extract message for runs without one; unset: the planner sizes shards for the extract compute. */
   shardSize: 'CNN_CODES_SHARD_SIZE',
   /** What runs extract messages (cpu | gpu | lambda), and a Lambda's timeout: the planner sizes shards for them. */
   extractCompute: 'CNN_CODES_EXTRACT_COMPUTE',
+  /** The extract Lambda's timeout in seconds: shards are sized to finish within it. */
   extractTimeLimit: 'CNN_CODES_EXTRACT_TIME_LIMIT_SECONDS',
+  /** cpu | cuda: the onnxruntime execution provider of a worker's sessions (default cpu). */
   executionProvider: 'CNN_CODES_EXECUTION_PROVIDER',
   /**
    * cpu: the session runs the execution provider's graph on the CPU provider instead (a GPU worker's CUDA graph on a
@@ -32,22 +38,32 @@ export const ENV = {
   sessionProvider: 'CNN_CODES_SESSION_PROVIDER',
   /** lambda | batch: where heads are fitted, and the Lambda's forwarding target (core/use-cases/distributed/train-compute.ts). */
   trainCompute: 'CNN_CODES_TRAIN_COMPUTE',
+  /** The queue of the Batch CPU job that fits heads too large for the train Lambda; the Lambda forwards them there. */
   trainBatchQueueUrl: 'CNN_CODES_TRAIN_BATCH_QUEUE_URL',
+  /** The train Lambda's timeout in seconds (required with CNN_CODES_TRAIN_COMPUTE=lambda): a fit is checked against it. */
   trainTimeoutSeconds: 'CNN_CODES_TRAIN_TIMEOUT_SECONDS',
   /** Node side: extra models folders (path list). */
   modelsDir: 'CNN_CODES_MODELS_DIR',
+  /** Comma-separated cut points that incremental extraction caches (default final). */
   cuts: 'CNN_CODES_CUTS',
+  /** Extraction worker threads per process (default: one per core). */
   threads: 'CNN_CODES_THREADS',
   /** auto | as-shipped | uint8: how the CPU graph stores int8 weights (core/models/int8-weights-choice.ts). */
   int8Weights: 'CNN_CODES_WEIGHT_ENCODING',
+  /** A polling worker exits after this many seconds without work (default 120; `never`: run until SIGTERM). */
   idleExit: 'CNN_CODES_IDLE_EXIT_SECONDS',
+  /** Long-poll wait per receive, 1..20 seconds (default 20). */
   pollSeconds: 'CNN_CODES_POLL_SECONDS',
   /** The fine-tune job's models folders: local paths or s3:// prefixes (path list). */
   fineTuneModels: 'CNN_CODES_MODELS',
   /** The shared, read-only models and data (default ../shared). */
   shared: 'CNN_CODES_SHARED',
+  /** Where downloaded models are kept (default $XDG_CACHE_HOME/cnn-codes/models, else ~/.cache/cnn-codes/models). */
   modelCache: 'CNN_CODES_MODEL_CACHE',
-  /** The dispatcher's worker pools, as JSON. */
+  /**
+   * The dispatcher's worker pools, as JSON: an array of {name, queueUrl, jobQueue, jobDefinition, jobName,
+   * messagesPerWorker, maxWorkers}, written by the stack (functions/dispatch/dispatch.ts parses it).
+   */
   dispatchPools: 'CNN_CODES_DISPATCH_POOLS',
   /**
    * A file the local CLI appends each batch's content hashes to before the batch goes to the backbone: bench/scale

@@ -14,7 +14,9 @@ export interface PipelineConfig {
   stackName: string;
   /** GPU: Batch workers on g5/g6 instances. CPU: a Lambda container image per extract message, for small datasets. */
   extractCompute: ExtractCompute;
+  /** Instance types of the GPU compute environment (g5, g6 or g6e). */
   gpuInstanceTypes: string[];
+  /** Run the GPU compute environment on Spot capacity. */
   spot: boolean;
   /** Upper bound of the GPU compute environment; it scales to zero between runs. */
   maxGpuVcpus: number;
@@ -24,13 +26,17 @@ export interface PipelineConfig {
    * one rule, not a second table of sizes in the stack.
    */
   shardSize?: number;
+  /** The deployment's default model (`CNN_CODES_MODEL`): runs that name none, and incremental extraction. */
   model: string;
   /** Backlog one GPU worker is expected to drain before the dispatcher adds another. */
   extractMessagesPerWorker: number;
+  /** Most GPU extract workers the dispatcher runs at once. */
   maxExtractWorkers: number;
+  /** Most fine-tune jobs running at once. */
   maxFineTuneJobs: number;
   /** Cap on concurrent CPU extract Lambdas, so a big upload cannot exhaust the account's concurrency. */
   maxCpuExtractConcurrency: number;
+  /** Days after which objects under the bucket's tmp/ prefix expire. */
   tmpExpirationDays: number;
   /** Only the bucket, queues, notification and alarms: what an emulator (LocalStack via cdklocal) can host. */
   storageOnly: boolean;

@@ -15,3 +15,4 @@ node dist/bench/rerun-extract.js
 node dist/bench/index.js --n 100000
 node dist/bench/scale.js --n 2000 --kills 5
 node dist/bench/schema-library.js
+node dist/bench/render-docs.js    # the docs follow the result files just written

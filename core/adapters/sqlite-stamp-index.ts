@@ -9,7 +9,7 @@ const MIN_RUN_ROWS = 16;
 /**
  * The workspace's stamp index in Node's built-in SQLite (one file, WAL): a lookup is one indexed read, updating k
  * stamps is k row writes in one transaction, and several processes can share the file (bench/index.ts measured it
- * against append-only JSON segments; see README "The workspace index").
+ * against append-only JSON segments; see docs/benchmarks.md, "Workspace index").
  */
 export class SqliteStampIndex implements StampIndex {
   private readonly db: DatabaseSync;
