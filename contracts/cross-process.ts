@@ -40,6 +40,8 @@ export const ENV = {
   threads: 'CNN_CODES_THREADS',
   /** auto | as-shipped | uint8: how the CPU graph stores int8 weights (core/models/int8-weights-choice.ts). */
   int8Weights: 'CNN_CODES_WEIGHT_ENCODING',
+  /** exact | fast: how JPEGs are decoded (core/models/descriptor.ts, `withDecode`); the codes are cached apart. */
+  decode: 'CNN_CODES_DECODE',
   idleExit: 'CNN_CODES_IDLE_EXIT_SECONDS',
   pollSeconds: 'CNN_CODES_POLL_SECONDS',
   /** The fine-tune job's models folders: local paths or s3:// prefixes (path list). */

@@ -6,6 +6,7 @@ import { readImageFile } from '../../core/adapters/regular-file.js';
 import { ConfigError, DataError } from '../../core/errors.js';
 import { namespaceOf } from '../../core/features/feature-store.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
+import { withDecode, type DecodeSetting } from '../../core/models/descriptor.js';
 import { evaluate } from '../../core/use-cases/evaluate.js';
 import { extract } from '../../core/use-cases/extract.js';
 import { predict } from '../../core/use-cases/predict.js';
@@ -50,7 +51,13 @@ const model: OptionSpec = {
   'batch-size': { type: 'string' },
   provider: { type: 'string' },
   tta: { type: 'string' },
+  decode: { type: 'string' },
 };
+
+/** --decode, else CNN_CODES_DECODE (default fast). */
+function decodeSetting(values: FlagValues, ctx: CommandContext): DecodeSetting {
+  return choiceFlag(values, 'decode', ['fast', 'exact'] as const) ?? ctx.env.decode;
+}
 
 /** Builds local (files + worker threads) dependencies from the flags every local command shares. */
 function local(values: FlagValues, ctx: CommandContext, command: string, stamps = false) {
@@ -81,8 +88,10 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
   const deps = opened ? { ...opened, dataDir: path.resolve(String(values.data)) } : local(values, ctx, command, true);
   const stat = await fs.stat(deps.dataDir!).catch(() => undefined);
   if (!stat?.isDirectory()) throw new DataError(`data folder not found: ${deps.dataDir}`);
-  const looked = await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs);
-  // Test-time augmentation is part of the preprocessing, so its codes get their own cache namespace.
+  const found = await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs);
+  // Test-time augmentation and the JPEG decode are part of the preprocessing, so their codes get their own cache
+  // namespaces.
+  const looked = { ...found, descriptor: withDecode(found.descriptor, decodeSetting(values, ctx)) };
   const tta = choiceFlag(values, 'tta', ['flip', 'none'] as const);
   const { tta: _given, ...preprocess } = looked.descriptor.preprocess;
   const registered =
@@ -239,11 +248,16 @@ const predictCommand: CliCommand = {
     const deps = local(values, ctx, 'predict');
     const headPath = path.resolve(stringFlag(values, 'head') ?? path.join(deps.outDir, HEAD_KEY));
     const artefact = await readHeadFile(headPath);
-    const looked = await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs);
-    // A head trained on mirror-averaged codes (--tta flip) is fed the same kind of code: its namespace says which.
-    const flipped = { ...looked.descriptor, preprocess: { ...looked.descriptor.preprocess, tta: 'flip' as const } };
-    const registered =
-      namespaceOf(flipped, artefact.layer).id === artefact.namespace ? { ...looked, descriptor: flipped } : looked;
+    const found = await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs);
+    const looked = { ...found, descriptor: withDecode(found.descriptor, decodeSetting(values, ctx)) };
+    // A head trained on mirror-averaged codes (--tta flip), or on the other decode's, is fed the same kind of code:
+    // its namespace says which.
+    const variants = [
+      looked.descriptor,
+      withDecode(looked.descriptor, looked.descriptor.preprocess.decode ? 'exact' : 'fast'),
+    ].flatMap((d) => [d, { ...d, preprocess: { ...d.preprocess, tta: 'flip' as const } }]);
+    const matching = variants.find((d) => namespaceOf(d, artefact.layer).id === artefact.namespace);
+    const registered = matching ? { ...looked, descriptor: matching } : looked;
     const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
     const results = await predict(
       { model: registered, head: artefact, openEmbedder: deps.openEmbedder, onProgress: ctx.progress },
