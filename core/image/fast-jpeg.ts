@@ -1,5 +1,5 @@
 import { decode as decodeJpegWasm } from '@cwasm/jpeg-turbo';
-import { Transformer } from '@napi-rs/image';
+import { createRequire } from 'node:module';
 import type { PreprocessSpec } from '../models/descriptor.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
 import { readJpegHeader, type JpegHeader } from './jpeg-header.js';
@@ -53,6 +53,14 @@ export async function decodeJpegExact(
 function pillowCrop(image: PixelBuffer, plan: ResizeCropPlan, spec: PreprocessSpec): Buffer {
   const crop = resizeAndCropRgb(image, plan.resized, plan.crop, spec.kernel as PilKernel);
   return Buffer.from(crop.buffer, crop.byteOffset, crop.length);
+}
+
+let napiModule: typeof import('@napi-rs/image') | undefined;
+
+/** @napi-rs/image on first use: its 18 MB native library costs a worker 5–10 ms to load, for nothing under 'exact'. */
+function napiImage(): typeof import('@napi-rs/image') {
+  napiModule ??= createRequire(import.meta.url)('@napi-rs/image') as typeof import('@napi-rs/image');
+  return napiModule;
 }
 
 /** The checks both fast decoders share: the JPEG's header and the resize plan, or undefined where libvips decides. */
@@ -126,7 +134,7 @@ export function decodeJpegNearExact(
   const { header, resize: plan } = checked;
   let rgb: Buffer;
   try {
-    rgb = new Transformer(bytes).rawPixelsSync();
+    rgb = new (napiImage().Transformer)(bytes).rawPixelsSync();
   } catch {
     return undefined;
   }
