@@ -6,7 +6,7 @@ import { readImageFile } from '../../core/adapters/regular-file.js';
 import { ConfigError, DataError } from '../../core/errors.js';
 import { namespaceOf } from '../../core/features/feature-store.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
-import { withDecode, type DecodeSetting } from '../../core/models/descriptor.js';
+import { withDecode, type DecodeSetting, type ModelDescriptor } from '../../core/models/descriptor.js';
 import { evaluate } from '../../core/use-cases/evaluate.js';
 import { extract } from '../../core/use-cases/extract.js';
 import { predict } from '../../core/use-cases/predict.js';
@@ -221,6 +221,21 @@ const evaluateCommand: CliCommand = {
   },
 };
 
+/**
+ * The preprocessing a head's codes were made with: a head trained on mirror-averaged codes (--tta flip), or on the
+ * other decode's, is fed the same kind of code, and its namespace says which. `descriptor` (the setting's) when none
+ * matches, e.g. a head from another version of the model.
+ */
+export function descriptorForHead(
+  descriptor: ModelDescriptor,
+  head: { layer: string; namespace: string },
+): ModelDescriptor {
+  const variants = [descriptor, withDecode(descriptor, descriptor.preprocess.decode ? 'exact' : 'fast')].flatMap(
+    (d) => [d, { ...d, preprocess: { ...d.preprocess, tta: 'flip' as const } }],
+  );
+  return variants.find((d) => namespaceOf(d, head.layer).id === head.namespace) ?? descriptor;
+}
+
 const predictCommand: CliCommand = {
   name: 'predict',
   summary:
@@ -249,15 +264,8 @@ const predictCommand: CliCommand = {
     const headPath = path.resolve(stringFlag(values, 'head') ?? path.join(deps.outDir, HEAD_KEY));
     const artefact = await readHeadFile(headPath);
     const found = await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs);
-    const looked = { ...found, descriptor: withDecode(found.descriptor, decodeSetting(values, ctx)) };
-    // A head trained on mirror-averaged codes (--tta flip), or on the other decode's, is fed the same kind of code:
-    // its namespace says which.
-    const variants = [
-      looked.descriptor,
-      withDecode(looked.descriptor, looked.descriptor.preprocess.decode ? 'exact' : 'fast'),
-    ].flatMap((d) => [d, { ...d, preprocess: { ...d.preprocess, tta: 'flip' as const } }]);
-    const matching = variants.find((d) => namespaceOf(d, artefact.layer).id === artefact.namespace);
-    const registered = matching ? { ...looked, descriptor: matching } : looked;
+    const looked = withDecode(found.descriptor, decodeSetting(values, ctx));
+    const registered = { ...found, descriptor: descriptorForHead(looked, artefact) };
     const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
     const results = await predict(
       { model: registered, head: artefact, openEmbedder: deps.openEmbedder, onProgress: ctx.progress },
