@@ -9,7 +9,12 @@ import { decodeJpegNearExact } from '../../../core/image/fast-jpeg.js';
 import { isCleanBaselineJpeg } from '../../../core/image/jpeg-scan-check.js';
 import { DEFAULT_LIMIT_INPUT_PIXELS, decodeToRgb, type DecodeOptions } from '../../../core/image/preprocess.js';
 import { BUILTIN_MODELS } from '../../../core/models/builtin.js';
-import { parseDecodeSetting, withDecode, type PreprocessSpec } from '../../../core/models/descriptor.js';
+import {
+  parseDecodeSetting,
+  parseDescriptor,
+  withDecode,
+  type PreprocessSpec,
+} from '../../../core/models/descriptor.js';
 import { ConfigError } from '../../../core/errors.js';
 import * as fx from '../../helpers/image-fixtures.js';
 import { HYMENOPTERA } from '../../helpers/paths.js';
@@ -155,6 +160,14 @@ describe('the decode setting', () => {
     assert.equal(exact.id, namespaceOf(d, 'final').id, 'exact codes keep the namespace they always had');
     assert.notEqual(namespaceOf(withDecode(d, 'fast'), 'final').id, exact.id);
     assert.equal(namespaceOf(withDecode(withDecode(d, 'fast'), 'exact'), 'final').id, exact.id);
+  });
+
+  it('a descriptor may carry decode fast (as withDecode writes it) and nothing else there', () => {
+    assert.equal(parseDescriptor(withDecode(d, 'fast')).preprocess.decode, 'fast');
+    assert.throws(
+      () => parseDescriptor({ ...d, preprocess: { ...d.preprocess, decode: 'exact' } }),
+      /"preprocess.decode" must be "fast"/,
+    );
   });
 
   it('is exact by default, fast or exact when set; anything else is a ConfigError naming its source', () => {
