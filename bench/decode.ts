@@ -95,6 +95,9 @@ const CANDIDATES: Record<string, Candidate> = {
   'cnn-codes, decoder wasm (decodeToRgb: WebAssembly fast path, libvips for the rest)': {
     crop: (b) => decodeToRgb(b, SPEC, { decoder: 'wasm' }),
   },
+  'cnn-codes --decode fast (decodeToRgb: scan check + @napi-rs/image, near-exact; the exact path for the rest)': {
+    crop: (b) => decodeToRgb(b, { ...SPEC, decode: 'fast' }),
+  },
   'jpeg-js (pure JS) + Pillow resample': {
     decode: (b) => ({ ...jpegJs.decode(b, { useTArray: true, formatAsRGBA: false }), channels: 3 }),
   },

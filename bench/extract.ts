@@ -11,7 +11,8 @@
  *    in the peer's onnxruntime, rounds alternated, median; onnxruntime's profiler by op type for the added nodes.
  * 2. Whole process: the real `cnn-codes extract` binary and the peer alternate, `--pairs` times each on the 398
  *    hymenoptera images and on N× them (copies with k zero bytes appended: new content hashes, same pixels), medians;
- *    also 8 images (first run, then with the prepared graph cached) and a re-run over the cached 398.
+ *    `cnn-codes extract --decode fast` (near-exact JPEG decode) takes its turn in each round too; also 8 images
+ *    (first run, then with the prepared graph cached) and a re-run over the cached 398.
  * 3. Stages, in process: where the workers' time went (decode+preprocess, inference, idle), beside the peer's own.
  * 4. With --split: worker count × batch size × intra-op threads, the measurement behind the pool's defaults (run it
  *    under `taskset -c 0` for one core); --split-only skips 1–3.
@@ -37,6 +38,7 @@ import { prepareGraph } from '../core/models/onnx-graph.js';
 import { ModelRegistry, resolveModelFile } from '../core/models/registry.js';
 import { extract } from '../core/use-cases/extract.js';
 import { HYMENOPTERA, MODELS_DIR, PYTHON, REPO_ROOT } from '../test/helpers/paths.js';
+import { ENV } from '../contracts/cross-process.js';
 import { imageFiles, repeatedDataset } from './datasets.js';
 
 const { values } = parseArgs({
@@ -374,15 +376,17 @@ async function main(): Promise<void> {
     await rm(rerunOut, { recursive: true, force: true });
 
     // Ours and the peer alternate, so a change in the shared machine's load falls on both sides alike.
-    const runs: Record<string, { ours: WholeProcess[]; peer: PeerRun[] }> = {};
+    const runs: Record<string, { ours: WholeProcess[]; fast: WholeProcess[]; peer: PeerRun[] }> = {};
+    const fastEnv = { ...env, [ENV.decode]: 'fast' };
     for (const [label, data] of [
       [`${files.length} images`, root],
       [`×${scale} (${files.length * scale} images)`, scaled],
     ] as const) {
-      const entry: { ours: WholeProcess[]; peer: PeerRun[] } = { ours: [], peer: [] };
+      const entry: { ours: WholeProcess[]; fast: WholeProcess[]; peer: PeerRun[] } = { ours: [], fast: [], peer: [] };
       for (let i = 0; i < pairs; i++) {
         entry.ours.push(await ours(`cnn-codes extract, ${label}`, data, env));
         if (!skip) entry.peer.push(peer(`Python peer, ${label}`, data, modelPath));
+        entry.fast.push(await ours(`cnn-codes extract --decode fast, ${label}`, data, fastEnv));
       }
       runs[label] = entry;
     }
@@ -417,8 +421,10 @@ async function main(): Promise<void> {
     for (const r of [cold, cached, rerun]) row(r.label, summary([r]));
     for (const [label, entry] of Object.entries(runs)) {
       const o = summary(entry.ours);
+      const f = summary(entry.fast);
       const p = entry.peer.length ? summary(entry.peer) : undefined;
       row(`cnn-codes extract, ${label}`, o, p);
+      row(`cnn-codes extract --decode fast (near-exact), ${label}`, f, p);
       if (p) row(`Python peer (onnxruntime + PIL, ${CORES} processes, batch 16), ${label}`, p, p);
       whole[label] = {
         ours: entry.ours,
@@ -426,6 +432,9 @@ async function main(): Promise<void> {
         oursMedian: o,
         peerMedian: p,
         timesPeer: p && o.rate / p.rate,
+        decodeFast: entry.fast,
+        decodeFastMedian: f,
+        decodeFastTimesPeer: p && f.rate / p.rate,
       };
     }
     for (const t of tutorials) {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Stage } from '../aws/names.js';
 import { ENV } from '../contracts/cross-process.js';
+import { parseDecodeSetting, type DecodeSetting } from '../core/models/descriptor.js';
 import { parseInt8WeightsSetting, type Int8WeightsSetting } from '../core/models/int8-weights-choice.js';
 import { queueUrlsFromEnv } from '../functions/shared/settings.js';
 
@@ -19,6 +20,8 @@ export interface CliEnvironment {
   preparedGraphCacheDir: string;
   /** CNN_CODES_WEIGHT_ENCODING: auto (default) | as-shipped | uint8, the CPU graph's int8 weight encoding. */
   int8Weights: Int8WeightsSetting;
+  /** CNN_CODES_DECODE: exact (default) | fast (near-exact), how JPEGs are decoded; `--decode` overrides it. */
+  decode: DecodeSetting;
   /**
    * A deployment's bucket and queues, from the variables the CDK stack's RuntimeEnvironment output lists
    * (CNN_CODES_BUCKET, CNN_CODES_<STAGE>_QUEUE_URL): with them exported, submit/status/worker talk to that stack.
@@ -47,6 +50,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): CliEnviro
     modelCacheDir: path.resolve(env[ENV.modelCache] ?? path.join(cacheHome, 'cnn-codes', 'models')),
     preparedGraphCacheDir: path.join(cacheHome, 'cnn-codes', 'prepared'),
     int8Weights: parseInt8WeightsSetting(env[ENV.int8Weights], ENV.int8Weights),
+    decode: parseDecodeSetting(env[ENV.decode], ENV.decode),
     deployment: { ...(bucket ? { bucket } : {}), queueUrls: queueUrlsFromEnv(env) },
     ...(embedLog ? { embedLog: path.resolve(embedLog) } : {}),
   };

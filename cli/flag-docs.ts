@@ -47,6 +47,10 @@ export const FLAG_DOCS: Record<string, FlagDoc> = {
     text: 'fit the head without the train images flagged as likely label errors (data-quality.json)',
   },
   tta: { arg: 'flip|none', text: 'test-time augmentation: the mean code of each image and its mirror (default none)' },
+  decode: {
+    arg: 'fast|exact',
+    text: "JPEG decode: exact (default: torchvision's crop byte for byte) or fast (near-exact, ~1 ms less an image; codes cached apart); default CNN_CODES_DECODE",
+  },
   output: { arg: 'FILE', text: 'where to write the classifier (default: <out>/classifier.onnx)' },
   input: {
     arg: 'rgb|float',

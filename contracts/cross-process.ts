@@ -50,6 +50,8 @@ export const ENV = {
   threads: 'CNN_CODES_THREADS',
   /** auto | as-shipped | uint8: how the CPU graph stores int8 weights (core/models/int8-weights-choice.ts). */
   int8Weights: 'CNN_CODES_WEIGHT_ENCODING',
+  /** exact | fast: how JPEGs are decoded (core/models/descriptor.ts, `withDecode`); the codes are cached apart. */
+  decode: 'CNN_CODES_DECODE',
   /** A polling worker exits after this many seconds without work (default 120; `never`: run until SIGTERM). */
   idleExit: 'CNN_CODES_IDLE_EXIT_SECONDS',
   /** Long-poll wait per receive, 1..20 seconds (default 20). */

@@ -2,7 +2,9 @@ import { CnnCodesError, InvalidImageError } from '../core/errors.js';
 import { decodeBmp } from '../core/image/bmp.js';
 import { decodeIco, isIco } from '../core/image/ico.js';
 import { sniffFormat } from '../core/image/invalid-image.js';
+import { decodeJpegNearExact } from '../core/image/fast-jpeg.js';
 import { readJpegHeader } from '../core/image/jpeg-header.js';
+import { isCleanBaselineJpeg } from '../core/image/jpeg-scan-check.js';
 import { decodeNetpbm, isNetpbm } from '../core/image/netpbm.js';
 import { decodeTga, looksLikeTga } from '../core/image/tga.js';
 import { decodeNpy, decodeNpyLabels, encodeNpy } from '../core/features/npy.js';
@@ -168,6 +170,24 @@ export const TARGETS: FuzzTarget[] = [
         Uint8Array.from([...soi, 0xff, 0xff, ...sof, ...sos, 1, 2, 0xff, 0xd9]),
       ];
     },
+  },
+  {
+    // The Huffman walk that decides whether the near-exact decoder may take a JPEG, then that decoder on what it
+    // passes (within the pixel limit, checked before decoding).
+    name: 'jpeg-scan',
+    maxLength: 8192,
+    run(b) {
+      if (!isCleanBaselineJpeg(b)) return;
+      const crop = decodeJpegNearExact(b, { ...BUILTIN_MODELS[0]!.preprocess, decode: 'fast' }, FUZZ_PIXEL_LIMIT);
+      if (crop) checkPixels(crop);
+    },
+    expected: isInvalidImage,
+    seeds: () =>
+      [
+        // 16×16 colour (4:2:0) and grey JPEGs at quality 50, made with sharp.
+        '/9j/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAQABADASIAAhEBAxEB/8QAFgABAQEAAAAAAAAAAAAAAAAAAgAB/8QAIBAAAgICAgIDAAAAAAAAAAAAAQIDERIhABMEUTFB8f/EABQBAQAAAAAAAAAAAAAAAAAAAAD/xAAdEQABAgcAAAAAAAAAAAAAAAABIfAAMmFxscHh/9oADAMBAAIRAxEAPwCWOMyjxlFRKwRqoHHJ47Ot6ZfzhLmaLsBCxquditnBH9+0bmhw6WpKxhTJeyLxST3ranjZO6TqNp46th9/GbpQsb1IvEprjpgVV3Ogz//Z',
+        '/9j/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2P/wAARCAAQABADASIAAhEBAxEB/8QAFQABAQAAAAAAAAAAAAAAAAAAAwL/xAAhEAACAQMEAwEAAAAAAAAAAAABAgMREiEAE0FRBDHw8f/EABQBAQAAAAAAAAAAAAAAAAAAAAD/xAAUEQEAAAAAAAAAAAAAAAAAAAAA/9oADAMBAAIRAxEAPwBljjMwgC0gVghAoCVudKnGcOv5oy5nh3SQsSpfjk7aOOe4z97q8SR31KxhDJ2CbEfvGUOkZBPLa4KeMr2AHkbjrTIziQaD/9k=',
+      ].map((b64) => new Uint8Array(Buffer.from(b64, 'base64'))),
   },
   {
     name: 'npy',

@@ -4,13 +4,14 @@ import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { readImageFile } from '../../core/adapters/regular-file.js';
 import { ConfigError, DataError } from '../../core/errors.js';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
+import type { DecodeSetting } from '../../core/models/descriptor.js';
 import { evaluate } from '../../core/use-cases/evaluate.js';
 import { extract } from '../../core/use-cases/extract.js';
 import { predict } from '../../core/use-cases/predict.js';
 import { run } from '../../core/use-cases/run.js';
 import { trainHead, type TrainRequest } from '../../core/use-cases/train-head.js';
 import { repairWorkspace, verifyWorkspace } from '../../core/use-cases/verify.js';
-import { modelForHead, withTta } from '../../core/use-cases/tta.js';
+import { modelForHead, withDecode, withTta } from '../../core/use-cases/tta.js';
 import { HEAD_KEY } from '../../core/workspace/keys.js';
 import { optional } from '../../core/util/optional.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
@@ -48,7 +49,13 @@ const model: OptionSpec = {
   'batch-size': { type: 'string' },
   provider: { type: 'string' },
   tta: { type: 'string' },
+  decode: { type: 'string' },
 };
+
+/** --decode, else CNN_CODES_DECODE (default fast). */
+function decodeSetting(values: FlagValues, ctx: CommandContext): DecodeSetting {
+  return choiceFlag(values, 'decode', ['fast', 'exact'] as const) ?? ctx.env.decode;
+}
 
 /** Builds local (files + worker threads) dependencies from the flags every local command shares. */
 function local(values: FlagValues, ctx: CommandContext, command: string, stamps = false) {
@@ -79,8 +86,9 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
   const deps = opened ? { ...opened, dataDir: path.resolve(String(values.data)) } : local(values, ctx, command, true);
   const stat = await fs.stat(deps.dataDir!).catch(() => undefined);
   if (!stat?.isDirectory()) throw new DataError(`data folder not found: ${deps.dataDir}`);
+  const found = await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs);
   const registered = withTta(
-    await deps.registry.lookup(stringFlag(values, 'model') ?? DEFAULT_MODEL, deps.modelsDirs),
+    withDecode(found, decodeSetting(values, ctx)),
     choiceFlag(values, 'tta', ['flip', 'none'] as const),
   );
   const listOptions = {
@@ -230,10 +238,8 @@ const predictCommand: CliCommand = {
     const deps = local(values, ctx, 'predict');
     const headPath = path.resolve(stringFlag(values, 'head') ?? path.join(deps.outDir, HEAD_KEY));
     const artefact = await readHeadFile(headPath);
-    const registered = modelForHead(
-      await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs),
-      artefact,
-    );
+    const found = await deps.registry.lookup(stringFlag(values, 'model') ?? artefact.model.name, deps.modelsDirs);
+    const registered = modelForHead(withDecode(found, decodeSetting(values, ctx)), artefact);
     const files = (await Promise.all(positionals.map((p) => imageFiles(path.resolve(p))))).flat();
     const results = await predict(
       { model: registered, head: artefact, openEmbedder: deps.openEmbedder, onProgress: ctx.progress },

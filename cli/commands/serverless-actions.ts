@@ -156,6 +156,8 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
       ...ctx.env.modelsDirs,
     ],
     ...optional('threads', positiveInt(values, 'threads')),
+    int8Weights: ctx.env.int8Weights,
+    decode: ctx.env.decode,
     idleExitSeconds: numberFlag(values, 'idle-exit', (n) => n > 0, 'a positive number of seconds') ?? null,
     pollSeconds:
       numberFlag(

@@ -1,8 +1,10 @@
 import { decode as decodeJpegWasm } from '@cwasm/jpeg-turbo';
+import { createRequire } from 'node:module';
 import type { PreprocessSpec } from '../models/descriptor.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
 import { readJpegHeader, type JpegHeader } from './jpeg-header.js';
-import { isPilKernel, resizeAndCropRgb, type PilKernel } from './pil-resample.js';
+import { isCleanBaselineJpeg } from './jpeg-scan-check.js';
+import { isPilKernel, resizeAndCropRgb, type PilKernel, type PixelBuffer } from './pil-resample.js';
 
 /**
  * Images at least this many times larger (short side) than the resize target go to libvips, whose JPEG
@@ -44,13 +46,21 @@ export async function decodeJpegExact(
   }
   const { width, height, channels } = decoded.info;
   if (width !== plan.header.width || height !== plan.header.height || channels !== 3) return undefined;
-  const crop = resizeAndCropRgb(
-    { data: decoded.data, width, height, channels: 3 },
-    plan.resize.resized,
-    plan.resize.crop,
-    spec.kernel as PilKernel,
-  );
+  return pillowCrop({ data: decoded.data, width, height, channels: 3 }, plan.resize, spec);
+}
+
+/** The decoded image's crop, resized by Pillow's algorithm, as a Buffer. */
+function pillowCrop(image: PixelBuffer, plan: ResizeCropPlan, spec: PreprocessSpec): Buffer {
+  const crop = resizeAndCropRgb(image, plan.resized, plan.crop, spec.kernel as PilKernel);
   return Buffer.from(crop.buffer, crop.byteOffset, crop.length);
+}
+
+let napiModule: typeof import('@napi-rs/image') | undefined;
+
+/** @napi-rs/image on first use: its 18 MB native library costs a worker 5–10 ms to load, for nothing under 'exact'. */
+function napiImage(): typeof import('@napi-rs/image') {
+  napiModule ??= createRequire(import.meta.url)('@napi-rs/image') as typeof import('@napi-rs/image');
+  return napiModule;
 }
 
 /** The checks both fast decoders share: the JPEG's header and the resize plan, or undefined where libvips decides. */
@@ -101,11 +111,34 @@ export function decodeJpegFast(bytes: Uint8Array, spec: PreprocessSpec, limitInp
   }
   if (decoded.width !== header.width || decoded.height !== header.height) return undefined;
   const rgba = new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length);
-  const crop = resizeAndCropRgb(
-    { data: rgba, width: decoded.width, height: decoded.height, channels: 4 },
-    plan.resized,
-    plan.crop,
-    spec.kernel as PilKernel,
-  );
-  return Buffer.from(crop.buffer, crop.byteOffset, crop.length);
+  return pillowCrop({ data: rgba, width: decoded.width, height: decoded.height, channels: 4 }, plan, spec);
+}
+
+/**
+ * The near-exact fast path (`preprocess.decode: 'fast'`: `--decode fast`, CNN_CODES_DECODE=fast): the same plain JPEGs as the exact path
+ * (`fastPathPlan`: header, EXIF orientation, pixel limits before any decode, shrink-on-load size), decoded by
+ * `@napi-rs/image` (Rust, its own IDCT and upsampling: 0.018 levels mean |Δ| from torchvision's crop on hymenoptera,
+ * test/integration/near-exact-decode.test.ts) and resized by Pillow's algorithm. That decoder takes truncated and corrupt data without a
+ * word, so it is handed only files that libjpeg decodes without a warning (`isCleanBaselineJpeg`, a Huffman walk of
+ * the scan); `undefined` for the rest, which the caller sends down the exact path: a corrupt file is rejected there,
+ * with the exact path's error, and an unusual but sound one (progressive, restart markers out of the check's reach)
+ * decoded there.
+ */
+export function decodeJpegNearExact(
+  bytes: Uint8Array,
+  spec: PreprocessSpec,
+  limitInputPixels: number,
+): Buffer | undefined {
+  const checked = fastPathPlan(bytes, spec, limitInputPixels);
+  if (!checked || !isCleanBaselineJpeg(bytes)) return undefined;
+  const { header, resize: plan } = checked;
+  let rgb: Buffer;
+  try {
+    rgb = new (napiImage().Transformer)(bytes).rawPixelsSync();
+  } catch {
+    return undefined;
+  }
+  // RGB for colour and grey JPEGs alike (grey expanded as PIL's convert('RGB') does).
+  if (rgb.length !== header.width * header.height * 3) return undefined;
+  return pillowCrop({ data: rgb, width: header.width, height: header.height, channels: 3 }, plan, spec);
 }

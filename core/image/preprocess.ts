@@ -1,7 +1,7 @@
 import type { Interpolators, OutputInfo, Sharp } from 'sharp';
 import { ConfigError, InvalidImageError } from '../errors.js';
 import type { PreprocessSpec } from '../models/descriptor.js';
-import { decodeJpegExact, decodeJpegFast } from './fast-jpeg.js';
+import { decodeJpegExact, decodeJpegFast, decodeJpegNearExact } from './fast-jpeg.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
 import { sharpInput } from './sharp-input.js';
 import {
@@ -42,8 +42,10 @@ export interface DecodeOptions {
 /**
  * Bytes of any common format → the model's crop as interleaved RGB uint8 (HWC, crop[0]×crop[1]×3), with the geometry
  * of torchvision `Resize(resize)` + `CenterCrop(crop)`. Plain JPEGs below the shrink-on-load size take the
- * libjpeg-turbo + Pillow path (`decodeJpegExact`: byte-identical to torchvision's crop, bench/README-decode.md);
- * everything else runs inside libvips (one pipeline, two for images that must be enlarged).
+ * libjpeg-turbo + Pillow path (`decodeJpegExact`: byte-identical to torchvision's crop, bench/README-decode.md), or
+ * with `spec.decode` 'fast' the near-exact `@napi-rs/image` + Pillow path first (`decodeJpegNearExact`, for the JPEGs
+ * libjpeg decodes without a warning); everything else runs inside libvips (one pipeline, two for images that must be
+ * enlarged), so both settings reject the same files with the same errors.
  *
  * Alpha is flattened onto white, before the resize. `removeAlpha()` would not reproduce PIL's `convert('RGB')`
  * either: sharp applies it after a premultiplied resize, which paints fully transparent pixels black whatever colour
@@ -64,7 +66,8 @@ export async function decodeToRgb(
     const fast =
       decoder === 'wasm'
         ? decodeJpegFast(bytes, spec, limitInputPixels)
-        : await decodeJpegExact(bytes, spec, limitInputPixels, loadSharp);
+        : ((spec.decode === 'fast' ? decodeJpegNearExact(bytes, spec, limitInputPixels) : undefined) ??
+          (await decodeJpegExact(bytes, spec, limitInputPixels, loadSharp)));
     if (fast) return fast;
   }
   const sharp = await loadSharp();

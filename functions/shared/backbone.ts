@@ -1,4 +1,5 @@
 import { startExtractionPool } from '../../core/backbone/start-pool.js';
+import type { Int8WeightsSetting } from '../../core/models/int8-weights-choice.js';
 import { resolveModelFile, type RegisteredModel } from '../../core/models/registry.js';
 import type { Embedder } from '../../core/ports/embedder.js';
 
@@ -9,6 +10,7 @@ export interface BackboneOptions {
   sessionProvider?: 'cpu';
   threads?: number;
   preparedGraphCacheDir?: string;
+  int8Weights?: Int8WeightsSetting;
 }
 
 /**
@@ -62,6 +64,7 @@ export class SharedBackbone {
       executionProvider: this.options.sessionProvider ?? this.options.executionProvider,
       target: this.options.executionProvider,
       ...(this.options.threads ? { workers: this.options.threads } : {}),
+      ...(this.options.int8Weights ? { int8Weights: this.options.int8Weights } : {}),
       ...(this.options.preparedGraphCacheDir ? { preparedGraphCacheDir: this.options.preparedGraphCacheDir } : {}),
     });
   }

@@ -1,6 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hostname } from 'node:os';
+import { withDecode } from '../../core/models/descriptor.js';
 import { ModelRegistry } from '../../core/models/registry.js';
 import { childUri } from '../../core/messages/store-uri.js';
 import type { DistributedDeps, LogEntry } from '../../core/use-cases/distributed/deps.js';
@@ -55,6 +56,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
         executionProvider: settings.executionProvider,
         ...(settings.sessionProvider ? { sessionProvider: settings.sessionProvider } : {}),
         ...(settings.threads ? { threads: settings.threads } : {}),
+        int8Weights: settings.int8Weights,
         ...(options.preparedGraphCacheDir ? { preparedGraphCacheDir: options.preparedGraphCacheDir } : {}),
       })
     : undefined;
@@ -62,7 +64,11 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
   const deps: DistributedDeps = {
     openStore: stores.open,
     openFeatures: stores.features,
-    lookupModel: (name) => registry.lookup(name, settings.modelsDirs),
+    // The decode setting is part of the preprocessing, hence of the namespaces the planner and the extractors use.
+    lookupModel: async (name) => {
+      const model = await registry.lookup(name, settings.modelsDirs);
+      return { ...model, descriptor: withDecode(model.descriptor, settings.decode) };
+    },
     ...(backbone ? { openEmbedder: backbone.open } : {}),
     // The codes an extract process writes are its own graph's; a process without a backbone (the planner) looks them
     // up where the deployment's extract compute writes them.

@@ -3,6 +3,8 @@ import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
 import { ENV, STAGES, type Stage } from '../../contracts/cross-process.js';
 import type { ExtractCompute } from '../../core/use-cases/distributed/shard-sizing.js';
+import { parseDecodeSetting, type DecodeSetting } from '../../core/models/descriptor.js';
+import { parseInt8WeightsSetting, type Int8WeightsSetting } from '../../core/models/int8-weights-choice.js';
 import { optional } from '../../core/util/optional.js';
 
 /** Everything a deployed function or worker is configured with. Built from the environment once per process. */
@@ -22,6 +24,9 @@ export interface ServerlessSettings {
   modelsDirs: string[];
   /** Extraction worker threads per process (default: one per core). */
   threads?: number;
+  /** CNN_CODES_WEIGHT_ENCODING and CNN_CODES_DECODE, as the CLI reads them (default auto and exact). */
+  int8Weights: Int8WeightsSetting;
+  decode: DecodeSetting;
   /** Long-poll wait per receive (SQS allows 0..20); also the longest a graceful shutdown waits for a poll to end. */
   pollSeconds: number;
   /** A polling worker exits after this long without work (Batch jobs); null: never (a service). */
@@ -81,6 +86,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
       .filter(Boolean)
       .map((d) => path.resolve(d)),
     ...(threads ? { threads } : {}),
+    int8Weights: parseInt8WeightsSetting(env[ENV.int8Weights], ENV.int8Weights),
+    decode: parseDecodeSetting(env[ENV.decode], ENV.decode),
     pollSeconds: Math.min(20, positiveInt(env, ENV.pollSeconds) ?? 20),
     idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
     allowLocalStores: false,

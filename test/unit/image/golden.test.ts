@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeJpegFast } from '../../../core/image/fast-jpeg.js';
+import { decodeJpegFast, decodeJpegNearExact } from '../../../core/image/fast-jpeg.js';
 import { DEFAULT_LIMIT_INPUT_PIXELS, decodeToRgb, toTensor } from '../../../core/image/preprocess.js';
 import type { PreprocessSpec } from '../../../core/models/descriptor.js';
 import { IMAGENET_SPEC as SPEC, withExifOrientation } from '../../helpers/image-fixtures.js';
@@ -128,6 +128,28 @@ describe('the JPEG fast path reproduces torchvision exactly', () => {
         worst < REFERENCE_ROUNDING && stats.channelMean < REFERENCE_ROUNDING,
         `max |Δ| ${worst}, ${describeStats(stats)}`,
       );
+    });
+  }
+});
+
+/**
+ * The near-exact path (`decode: 'fast'`) on the reference images: it takes the same JPEGs as the exact fast path, and
+ * everything it returns stays within the golden bounds. Its 0.05-level bound is a mean over all of hymenoptera
+ * (test/integration/near-exact-decode.test.ts): on a few small or low-quality JPEGs the decoders' rounding differs
+ * on most pixels (small-enlarged here: 0.32 levels), on most it differs on almost none.
+ */
+describe('the near-exact fast path (decode: fast) stays within the golden bounds', () => {
+  const FAST: PreprocessSpec = { ...SPEC, decode: 'fast' };
+  it('takes the same plain JPEGs as the exact fast path', () => {
+    const taken = reference.images.filter((image) =>
+      decodeJpegNearExact(sourceBytes(image), FAST, DEFAULT_LIMIT_INPUT_PIXELS),
+    );
+    assert.deepEqual(taken.map((i) => i.name).sort(), ['adobe-rgb-tagged', 'plain', 'small-enlarged']);
+  });
+  for (const image of reference.images) {
+    it(`${image.name}: decodeToRgb with decode fast within the golden bounds`, async () => {
+      const stats = compare(toTensor([await decodeToRgb(sourceBytes(image), FAST)], SPEC, 'NCHW'), image);
+      assert.deepEqual(exceeded(stats), [], describeStats(stats));
     });
   }
 });
