@@ -22,6 +22,8 @@ export interface ServerlessSettings {
   modelsDirs: string[];
   /** Extraction worker threads per process (default: one per core). */
   threads?: number;
+  /** Seconds between a worker's SendTaskHeartbeat calls while it works on a state machine task (default 5). */
+  heartbeatSeconds?: number;
   /** Long-poll wait per receive (SQS allows 0..20); also the longest a graceful shutdown waits for a poll to end. */
   pollSeconds: number;
   /** A polling worker exits after this long without work (Batch jobs); null: never (a service). */

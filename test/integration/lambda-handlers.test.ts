@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -87,7 +88,7 @@ test('train-head handler: plans a run, reports the retryable failure only, moves
   await trainQueue.sendRaw('{"v":1,"type":"train"}');
   await trainQueue.send(plan);
   const messages = await receiveN(c.sqs, made.queues.train.url, 3);
-  const response = await handler(toSqsEvent(messages, arn('train')));
+  const response = (await handler(toSqsEvent(messages, arn('train')))) as SQSBatchResponse;
   const byBody = (needle: string) => messages.find((m) => m.Body!.includes(needle))!.MessageId!;
   assert.deepEqual(
     response.batchItemFailures,
