@@ -11,11 +11,13 @@ does not read, so it authorized the call against "*" and no queue grant matched;
 moto evaluates no s3:prefix condition (and reads a failed condition of an Allow as a Deny); here a ListObjects that
 names a prefix is allowed only by an Allow of s3:ListBucket whose s3:prefix condition (StringLike, or
 StringLikeIfExists) matches it or that has no condition, and one that names none by an unconditioned statement or an
-IfExists one. Nothing else changes. Arguments are moto_server's (-H HOST -p PORT). IAM is enforced after POST /moto-api/reset-auth with
+IfExists one. Step Functions: a second StartExecution no longer fails (see clone_sharing_backend). Nothing else
+changes. Arguments are moto_server's (-H HOST -p PORT). IAM is enforced after POST /moto-api/reset-auth with
 body "0" (docs/serverless.md).
 """
 
 from fnmatch import fnmatchcase
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
 from moto.core.authorization import ActionAuthenticatorMixin
@@ -23,6 +25,7 @@ from moto.core.responses import BaseResponse
 from moto.iam.access_control import IAMPolicy, IAMRequestBase
 from moto.server import main
 from moto.sqs.responses import SQSResponse
+from moto.stepfunctions.parser import models as sfn_models
 
 _setup_class = BaseResponse.setup_class
 _authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
@@ -113,6 +116,23 @@ def check_action_permitted(self, resource):
             return
     self._raise_access_denied()
 
+
+# Step Functions: moto clones a state machine for each StartExecution with copy.deepcopy, and the clone drags in the
+# whole backend (StateMachine.backend) and its own executions, which hold thread locks: from the second execution on
+# every StartExecution fails with "cannot pickle '_thread.RLock' object" (500). Clone the rest; share those two.
+_sfn_copy = sfn_models.copy
+
+
+def clone_sharing_backend(value, memo=None):
+    memo = {} if memo is None else memo
+    for shared in ("backend", "executions"):
+        held = getattr(value, shared, None)
+        if held is not None:
+            memo[id(held)] = held
+    return _sfn_copy.deepcopy(value, memo)
+
+
+sfn_models.copy = SimpleNamespace(deepcopy=clone_sharing_backend, copy=_sfn_copy.copy)
 
 IAMRequestBase.__init__ = init
 IAMRequestBase.check_action_permitted = check_action_permitted

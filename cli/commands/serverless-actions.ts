@@ -151,8 +151,9 @@ async function upStateMachine(c: Connection, values: FlagValues, made: Provision
     extractAttempts: DEFAULT_STATE_MACHINE.extractAttempts,
   });
   const roleArn = role ?? `arn:aws:iam::123456789012:role/${c.queuePrefix}-run-state-machine`;
-  const stateMachineArn = await ensureStateMachine(c.sfn, stateMachineName(c.queuePrefix), definition, roleArn);
+  // First: moto forgets the state machines it holds when execution is first switched on.
   const executes = c.aws.endpoint ? await enableEmulatorExecution(c.aws.endpoint) : true;
+  const stateMachineArn = await ensureStateMachine(c.sfn, stateMachineName(c.queuePrefix), definition, roleArn);
   return { stateMachineArn, executes, diagram: stateDiagram(definition) };
 }
 
