@@ -118,8 +118,8 @@ export class PipelineStack extends Stack {
     });
     heads.trainHead.addEnvironment(ENV.trainCompute, 'lambda');
     heads.trainHead.addEnvironment(ENV.trainTimeoutSeconds, String(SIZES.trainHead.timeout.toSeconds()));
+    // Tells train-head a Batch CPU train job exists (the state machine runs it; train-head sends nothing there).
     heads.trainHead.addEnvironment(ENV.trainBatchQueueUrl, queues.trainBatch.queue.queueUrl);
-    queues.trainBatch.queue.grantSendMessages(heads.trainHead);
 
     const answering: iam.IGrantable[] = [heads.trainHead, heads.evaluate];
     const grantExtract = (grantee: iam.IGrantable & IConstruct) => {
@@ -202,18 +202,11 @@ export class PipelineStack extends Stack {
     });
     storage.grant(trainJob.role, PREFIX.cache, 'read');
     storage.grant(trainJob.role, PREFIX.runs, 'readWrite');
+    // The emulator's stand-in for the `.sync` job answers TrainBatch tasks from this queue (docs/serverless.md).
     queues.trainBatch.grantConsume(trainJob.role);
-    queues.evaluate.queue.grantSendMessages(trainJob.role);
-    pools.push({
-      name: 'train-batch',
-      workQueue: queues.trainBatch,
-      jobDefinition: trainJob.jobDefinition,
-      jobQueue: trainJob.jobQueue,
-      jobName: JOB_NAME.trainBatch,
-      messagesPerWorker: 1,
-      maxWorkers: Math.floor(maxvCpus / vcpus),
-    });
 
+    // Kept for what it earns: warm GPU extract workers (and fine-tune jobs) sized to their queues' backlogs. The
+    // Batch CPU train job is the state machine's to run.
     new Dispatcher(this, 'Dispatcher', { jobQueue: gpu.jobQueue, pools });
 
     const runPath = new RunStateMachine(this, 'RunPath', {

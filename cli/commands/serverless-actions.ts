@@ -183,12 +183,26 @@ async function upIam(c: Connection, templatePath: string, made: Provisioned) {
     region: c.aws.region,
     account: EMULATOR_ACCOUNT,
   });
+  // The emulator variant's stand-ins: where the stack's state machine invokes train-head and evaluate and runs the
+  // Batch job, this one sends callback tasks to their queues. Its role may send there instead (and only there).
+  const machineRole = roles.find((r) => r.name.startsWith(STATE_MACHINE_ROLE));
+  if (machineRole) {
+    const queueArn = (stage: string) => `arn:aws:sqs:${c.aws.region}:${EMULATOR_ACCOUNT}:${c.queuePrefix}-${stage}`;
+    machineRole.policies.push({
+      name: 'EmulatorStandIns',
+      statements: [
+        {
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Resource: [queueArn('run'), queueArn('train'), queueArn('train-batch'), queueArn('evaluate')],
+        },
+      ],
+    });
+  }
   const client = iamClient(c.aws);
   try {
     await installRoles(client, roles);
     const admin = await installAdmin(client, ADMIN_USER);
-    // The stack's state machine role (infra/constructs/run-state-machine.ts), where the template has one.
-    const machineRole = roles.find((r) => r.name.startsWith(STATE_MACHINE_ROLE));
     return {
       roles: roles.map((r) => r.name),
       admin: { user: ADMIN_USER, ...admin },

@@ -145,7 +145,9 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
     );
     const submitted = performance.now();
     const workspace = new S3BlobStore(c.s3, BUCKET, 'runs/hym');
-    const execution = await waitForExecution(c.sfn, 'hym', 240_000);
+    const execution = await waitForExecution(c.sfn, 'hym', 240_000).catch((err: Error) => {
+      throw new Error(`${err.message}; process logs: ${JSON.stringify(workers.map((w) => w.events.slice(-4)))}`);
+    });
     const finished = performance.now();
     assert.equal(
       execution.status,
