@@ -58,8 +58,9 @@ after(async () => {
 });
 
 /**
- * The handlers' log lines (JSON on stderr) while `work` runs: what they answered each task. The tokens here are not
- * a running execution's, so Step Functions (moto) answers InvalidToken, which a worker takes as a late answer.
+ * The handlers' log lines (JSON on stderr) while `work` runs: what they did with each task. The tokens here are no
+ * running execution's: moto, with execution off, accepts their answers (Step Functions would answer InvalidToken,
+ * which a worker takes as a late answer).
  */
 async function logged(work: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> {
   const lines: string[] = [];
@@ -126,7 +127,11 @@ test('train-head handler: plans a run, answers a retryable failure as transient 
     ['orphan'],
   );
   assert.match(String(failed[0]!.error), /compacted groups 0 missing/, 'a store hiccup: answered as transient');
-  assert.equal(log.filter((e) => e.event === 'task:late-answer').length, 2, "moto's InvalidToken is a late answer");
+  // moto, not executing here, accepts any token's answer; a running Step Functions would call these late (harmless).
+  assert.deepEqual(
+    log.filter((e) => e.event === 'run:planned').map((e) => [e.runId, e.shards]),
+    [['mini', 3]],
+  );
   assert.deepEqual(
     (await drainQueue(c.sqs, made.queues.train.deadLetterUrl)).map((m) => m.body),
     ['{"v":1,"type":"train"}'],

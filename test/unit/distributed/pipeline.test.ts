@@ -6,6 +6,9 @@ import type { DataQuality } from '../../../core/quality/data-quality.js';
 import type { Evaluation } from '../../../core/workspace/evaluation.js';
 import type { Manifest } from '../../../core/features/manifest.js';
 import type { RunPlan } from '../../../core/use-cases/distributed/plan-run.js';
+import { compactGroup } from '../../../core/use-cases/distributed/compaction.js';
+import { trainRun } from '../../../core/use-cases/distributed/train-run.js';
+import { ConfigError } from '../../../core/errors.js';
 import { handleBatch, type Accepts } from '../../../core/use-cases/distributed/router.js';
 import { runWorkerLoop } from '../../../core/use-cases/distributed/worker-loop.js';
 import { inProcessSetup, writeFakeDataset, type InProcessSetup } from '../../helpers/distributed.js';
@@ -154,5 +157,64 @@ test('the planner records a dangling symlink as a reject with its kind, as the l
     assert.deepEqual(
       rejectsFile.map((r) => [r.key, r.kind]),
       [['train/ants/dangling.jpg', 'dangling-symlink']],
+    );
+  }));
+
+test('a poison shard: retried, then the run fails with its cause; within --tolerate N the run goes on without it, and train checks the tolerance itself (moto does not)', () =>
+  withTempDir(async (root) => {
+    await writeFakeDataset(path.join(root, 'data'), 4);
+    const setup = inProcessSetup(root);
+    const open = setup.deps.openEmbedder!;
+    let tries = 0;
+    // Shard 1's first image cannot be embedded by this backbone, ever: a permanent error, not a reject.
+    setup.deps.openEmbedder = async (model, cuts) => {
+      const embedder = await open(model, cuts);
+      return {
+        ...embedder,
+        embedBatch: async (items) => {
+          if (items.some((i) => Buffer.from(i.bytes).toString('latin1') === 'ants:train:0')) {
+            tries += 1;
+            throw new ConfigError('this backbone cannot take train/ants/000.jpg');
+          }
+          return embedder.embedBatch(items);
+        },
+      };
+    };
+    await assert.rejects(
+      drain(setup, () => setup.engine.run(setup.runMessage('strict'))),
+      (err: Error) => err.name === 'CnnCodes.Permanent' && /cannot take train\/ants\/000\.jpg/.test(err.message),
+    );
+    assert.equal(tries, 2, 'tried, then retried once, then the run failed');
+
+    const output = (await drain(setup, () =>
+      setup.engine.run(setup.runMessage('lenient', { toleratedFailures: 1 })),
+    )) as { n: number };
+    assert.equal(output.n, 8, 'every val image evaluated: the failed shard held train images');
+    const manifest = JSON.parse(await readFile(path.join(root, 'runs/lenient/manifest.json'), 'utf8')) as Manifest;
+    assert.equal(manifest.entries.length, 13, 'the 3 images of the failed shard are not in it');
+
+    // An engine that does not enforce the Map's tolerance (moto): train refuses, naming the shard and why.
+    const plan = JSON.parse(await readFile(path.join(root, 'runs/strict/plan.json'), 'utf8')) as RunPlan;
+    for (const group of Array.from({ length: plan.groups.groups }, (_, g) => g))
+      await compactGroup(setup.deps, {
+        v: 1,
+        type: 'compact',
+        runId: 'strict',
+        workspace: `${root}/runs/strict`,
+        cache: `${root}/cache`,
+        model: 'mobilenetv2-12-int8',
+        group,
+      }).catch(() => undefined);
+    await assert.rejects(
+      trainRun(setup.deps, {
+        v: 1,
+        type: 'train',
+        runId: 'strict',
+        workspace: `${root}/runs/strict`,
+        cache: `${root}/cache`,
+        train: { C: 1 },
+        split: 'val',
+      }),
+      /1 of 6 shards failed, 0 tolerated: shard 0: .*cannot take train\/ants\/000\.jpg/,
     );
   }));
