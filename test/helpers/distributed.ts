@@ -232,7 +232,7 @@ export class InProcessEngine implements TaskCallbacks {
     if (failed.length > plan.toleratedFailures) throw failed[0]!;
     await Promise.all(plan.compact.map((m) => this.retried(this.queues.extract, m)));
     const train = (await this.retried(this.queues.train, plan.train)) as TrainOutcome;
-    if (train.where === 'batch' && !train.cacheKey) await this.retried(this.queues.train, plan.train);
+    if (train.compute === 'batch' && !train.cacheKey) await this.retried(this.queues.train, plan.train);
     return this.retried(this.queues.evaluate, plan.evaluate);
   }
 }

@@ -122,7 +122,7 @@ function trainBatch(options: StateMachineOptions): State {
       },
     },
     // The job's description is not the run's business: the head is in the workspace (head.json).
-    ResultSelector: { where: 'batch', 'job.$': '$.JobId' },
+    ResultSelector: { compute: 'batch', 'job.$': '$.JobId' },
     ...retries(2),
   };
 }
@@ -177,7 +177,7 @@ export function runStateMachine(options: StateMachineOptions): { StartAt: string
       Train: { ...step(options, 'train', '$.plan.train'), ResultPath: '$.train', Next: 'TrainWhere' },
       TrainWhere: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.train.where', StringEquals: 'batch', Next: 'TrainBatch' }],
+        Choices: [{ Variable: '$.train.compute', StringEquals: 'batch', Next: 'TrainBatch' }],
         Default: 'Evaluate',
       },
       TrainBatch: { ...trainBatch(options), ResultPath: '$.train', Next: 'Evaluate' },

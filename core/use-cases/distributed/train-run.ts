@@ -11,8 +11,11 @@ import { rememberSources } from './source-identities.js';
 import { readRunPlan, type RunPlan } from './plan-run.js';
 
 export interface TrainOutcome {
-  /** Where the head is fitted: 'batch' from the Lambda means "too large here": the state machine runs the Batch job. */
-  where: TrainCompute;
+  /**
+   * Where the head is fitted: 'batch' from the Lambda means "too large here": the state machine runs the Batch job.
+   * Not named `where`: that is a JSONPath keyword, and moto's Choice finds no `$.train.where`.
+   */
+  compute: TrainCompute;
   why: string;
   /** Absent when handed to the Batch job. */
   cacheKey?: string;
@@ -30,7 +33,7 @@ export async function trainRun(deps: DistributedDeps, message: TrainMessage): Pr
   const compute = whereToTrain(deps, manifest, message);
   if (compute.where === 'batch' && deps.trainCompute?.runsOn === 'lambda') {
     deps.log?.({ event: 'train:to-batch', runId: message.runId, why: compute.why });
-    return { where: 'batch', why: compute.why };
+    return { compute: 'batch', why: compute.why };
   }
   const features = deps.openFeatures(message.cache, 'read');
   // The train-head Lambda bundles no onnxruntime and its envelope (train-compute.ts) is sized for the in-memory engine,
@@ -38,7 +41,7 @@ export async function trainRun(deps: DistributedDeps, message: TrainMessage): Pr
   const inMemoryOnly = deps.trainCompute?.runsOn === 'lambda' ? { streamedMinValues: Number.POSITIVE_INFINITY } : {};
   const { artefact, reused } = await trainHead({ workspace, features, compute, ...inMemoryOnly }, message.train);
   deps.log?.({ event: 'train:done', runId: message.runId, reused, cacheKey: artefact.cacheKey });
-  return { where: compute.where, why: compute.why, cacheKey: artefact.cacheKey, reused };
+  return { compute: compute.where, why: compute.why, cacheKey: artefact.cacheKey, reused };
 }
 
 /** Which compute this message's head is fitted on, and why: recorded in head.json and shown in the report. */

@@ -62,7 +62,7 @@ test('the run path: plan → Distributed Map over the S3 shard manifest → comp
   assert.equal(sm.States.Compact.ItemsPath, '$.plan.compact');
   assert.equal(sm.States.Compact.ItemProcessor.States.CompactGroup.Parameters.QueueUrl, queues.extract);
   assert.deepEqual(sm.States.TrainWhere.Choices, [
-    { Variable: '$.train.where', StringEquals: 'batch', Next: 'TrainBatch' },
+    { Variable: '$.train.compute', StringEquals: 'batch', Next: 'TrainBatch' },
   ]);
   assert.equal(sm.States.TrainBatch.Next, 'Evaluate');
   assert.equal(sm.States.Evaluate.End, true);
@@ -89,6 +89,6 @@ test('the diagram of states is generated from the definition', () => {
   const diagram = stateDiagram(runStateMachine(emulator));
   assert.match(diagram, /^stateDiagram-v2\n {2}\[\*\] --> Plan/);
   assert.match(diagram, /state Extract \{[\s\S]*DISTRIBUTED Map[\s\S]*ExtractShard --> \[\*\]/);
-  assert.match(diagram, /TrainWhere --> TrainBatch: \$\.train\.where = batch/);
+  assert.match(diagram, /TrainWhere --> TrainBatch: \$\.train\.compute = batch/);
   assert.match(diagram, /Evaluate --> \[\*\]/);
 });

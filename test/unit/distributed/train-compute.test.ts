@@ -53,10 +53,10 @@ test("a Lambda answers that a set too large for it belongs on Batch (the state m
       batchJob: true,
     };
     const handed = await trainRun(setup.deps, message);
-    assert.equal(handed.where, 'batch');
+    assert.equal(handed.compute, 'batch');
     assert.equal(handed.cacheKey, undefined, 'no head fitted in the Lambda');
     assert.match(handed.why, /over 60 % of the Lambda's/);
-    assert.equal((await trainRun(setup.deps, message)).where, 'batch', 'a retried train step answers the same');
+    assert.equal((await trainRun(setup.deps, message)).compute, 'batch', 'a retried train step answers the same');
     const workspace = setup.deps.openStore(`${root}/runs/r1`);
     assert.equal(await workspace.exists('head.json'), false);
 
@@ -73,7 +73,7 @@ test('within its envelope the Lambda fits the head itself and records why', () =
     const { setup, message } = await readyToTrain(root);
     setup.deps.trainCompute = { runsOn: 'lambda', envelope: LAMBDA, batchJob: true };
     const outcome = await trainRun(setup.deps, message);
-    assert.equal(outcome.where, 'lambda');
+    assert.equal(outcome.compute, 'lambda');
     assert.match(outcome.cacheKey ?? '', /^[0-9a-f]{24}$/);
     const head = await setup.deps.openStore(`${root}/runs/r1`).getJson<HeadArtefact>('head.json');
     assert.equal(head?.compute?.where, 'lambda');
