@@ -162,7 +162,17 @@ function resolver(template: CfnTemplate, names: EmulatorNames) {
     }
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
   };
-  return resolve;
+  // The stack's state machine (`<stack>-run`) is `<prefix>-run` in the emulator, as `cnn-codes up` names it.
+  const machine = /(:states:[^:]*:[^:]*:(?:stateMachine|execution):)[A-Za-z0-9_-]+-run(?=$|:)/;
+  const renamed = (v: unknown): unknown =>
+    typeof v === 'string'
+      ? v.replace(machine, `$1${names.queuePrefix}-run`)
+      : Array.isArray(v)
+        ? v.map(renamed)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renamed(x)]))
+          : v;
+  return (v: unknown) => renamed(resolve(v));
 }
 
 const asList = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Array.isArray(x) ? x : [x]);

@@ -19,7 +19,7 @@ import { MESSAGE_VERSION } from '../core/messages/schema.js';
 import type { Evaluation } from '../core/workspace/evaluation.js';
 import { forEachConcurrent } from '../core/util/concurrency.js';
 import { S3BlobStore } from '../aws/s3-blob-store.js';
-import { SqsQueue } from '../aws/sqs-queue.js';
+import { startRun } from '../aws/step-functions.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { SHARED } from '../test/helpers/paths.js';
 import { BIN, cli, clients, spawnWorker } from '../test/helpers/serverless.js';
@@ -69,6 +69,7 @@ const moto = await startMoto();
 const c = clients(moto.endpoint);
 const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', 'emu', '--json'])) as {
   queues: Record<string, { url: string }>;
+  stateMachineArn: string;
 };
 const workers = Array.from({ length: Number(values.workers) }, () =>
   spawnWorker(
@@ -108,7 +109,7 @@ function motoPids(endpoint: string): number[] {
     .filter((pid) => {
       try {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-        return cmd.some((a) => a.includes('moto_server')) && cmd.includes(port);
+        return cmd.some((a) => /moto_(iam_)?server/.test(a)) && cmd.includes(port);
       } catch {
         return false;
       }
@@ -148,7 +149,7 @@ try {
   await forEachConcurrent(files, 16, async (rel) => dataset.put(rel, await readFile(path.join(data, rel))));
   const uploadSeconds = (performance.now() - started) / 1000;
   const uploadEnded = Date.now();
-  await new SqsQueue(c.sqs, up.queues.run!.url).send({
+  await startRun(c.sfn, up.stateMachineArn, 'emu', {
     v: MESSAGE_VERSION,
     type: 'run',
     runId: 'emu',

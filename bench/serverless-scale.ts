@@ -10,7 +10,7 @@
  * train's read time and GETs, wall times, and the cost of 1 M images per deployment option at list prices. The
  * baseline in the same run is the first run itself: the second run over the same objects must do less.
  */
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,11 +23,12 @@ import type { RunPlan } from '../core/use-cases/distributed/plan-run.js';
 import { rememberSources } from '../core/use-cases/distributed/source-identities.js';
 import { assembleManifest } from '../core/use-cases/distributed/train-run.js';
 import { forEachConcurrent } from '../core/util/concurrency.js';
-import { provision } from '../aws/provision.js';
+import { startRun } from '../aws/step-functions.js';
+import { MEASURED_LOCAL_EXTRACTION } from '../core/use-cases/distributed/shard-sizing.js';
 import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { MODELS_DIR, REPO_ROOT } from '../test/helpers/paths.js';
-import { clients, spawnWorker, type WorkerProcess } from '../test/helpers/serverless.js';
+import { cli, clients, spawnWorker, type WorkerProcess } from '../test/helpers/serverless.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,21 +43,27 @@ const N = Number(values.images);
 const WORKERS = Number(values.workers);
 const BUCKET = 'scale-bench';
 /** Local extraction on this machine (README, "Measured"): what compute costs are scaled from. */
-const LOCAL_IMAGES_PER_SECOND = 57.7;
-const LOCAL_CPUS = 2;
+const LOCAL_IMAGES_PER_SECOND = MEASURED_LOCAL_EXTRACTION.imagesPerSecond;
+const LOCAL_CPUS = MEASURED_LOCAL_EXTRACTION.threads;
 
 const say = (line: string) => values.json || process.stderr.write(`${line}\n`);
 
 const moto = await startMoto();
 const c = clients(moto.endpoint);
-const up = await provision(c.s3, c.sqs, {
-  bucket: BUCKET,
-  queuePrefix: 'scale',
-  region: 'us-east-1',
-  visibilityTimeoutSeconds: 60,
-  maxReceiveCount: 3,
-  notifyPrefix: values.notify ? 'datasets/' : null,
-});
+// The queues and the run's state machine, as `cnn-codes up` makes them (execution on).
+const up = JSON.parse(
+  await cli(moto.endpoint, [
+    'up',
+    '--bucket',
+    BUCKET,
+    '--queue-prefix',
+    'scale',
+    '--visibility-timeout',
+    '60',
+    ...(values.notify ? ['--notify-prefix', 'datasets/'] : ['--no-notify']),
+    '--json',
+  ]),
+) as { queues: Record<'run' | 'extract' | 'train' | 'evaluate', { url: string }>; stateMachineArn: string };
 const dataset = new S3BlobStore(c.s3, BUCKET, 'datasets/scale');
 
 // Small objects, distinct bytes: ImageFolder layout with train/val × two classes.
@@ -142,7 +149,7 @@ async function measureRun(runId: string): Promise<RunFigures> {
     train: { C: 1 },
   };
   const started = performance.now();
-  await c.sqs.send(new SendMessageCommand({ QueueUrl: up.queues.run.url, MessageBody: JSON.stringify(message) }));
+  await startRun(c.sfn, up.stateMachineArn, runId, message);
   let sentAt = 0;
   while (!sentAt) {
     const got = await c.sqs.send(
@@ -152,13 +159,15 @@ async function measureRun(runId: string): Promise<RunFigures> {
         MessageSystemAttributeNames: ['SentTimestamp'],
       }),
     );
+    // The Train step's callback task: every shard extracted and every group compacted.
     for (const m of got.Messages ?? [])
-      if (JSON.parse(m.Body!).runId === runId) sentAt = Number(m.Attributes!.SentTimestamp);
+      if ((JSON.parse(m.Body!) as { message?: { runId?: string } }).message?.runId === runId)
+        sentAt = Number(m.Attributes!.SentTimestamp);
   }
   const seconds = (performance.now() - started) / 1000;
   const lastPart = Math.max(
     ...workers.flatMap((w) =>
-      w.events.filter((e) => e.event === 'extract:part' && e.runId === runId).map((e) => Date.parse(String(e.t))),
+      w.events.filter((e) => e.event === 'extract:done' && e.runId === runId).map((e) => Date.parse(String(e.t))),
     ),
   );
   const runRequests = moto.requests().slice(requestsBefore);

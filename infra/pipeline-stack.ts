@@ -2,6 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct, IConstruct } from 'constructs';
 import type { PipelineConfig } from './config.js';
 import { DeadLetterAlarms } from './constructs/alarms.js';
@@ -14,6 +15,7 @@ import { HeadsFunctions } from './constructs/heads-functions.js';
 import { extractImageSource, fineTuneImageSource } from './constructs/image-assets.js';
 import { acknowledgeBasicExecutionRole } from './constructs/node-function.js';
 import { visibilityFor } from './constructs/queue-consumer.js';
+import { RunStateMachine, TRAIN_MESSAGE_VARIABLE } from './constructs/run-state-machine.js';
 import { Storage } from './constructs/storage.js';
 import { WorkQueue } from './constructs/work-queue.js';
 import { BUCKET_PREFIX as PREFIX, ENV, EXTRACT_TARGET } from '../contracts/cross-process.js';
@@ -75,7 +77,10 @@ export class PipelineStack extends Stack {
     for (const child of this.node.children) {
       if (child.node.id.startsWith('BucketNotificationsHandler')) acknowledgeBasicExecutionRole(child);
     }
-    new DeadLetterAlarms(this, 'Alarms', { queues, ...(config.alarmEmail ? { email: config.alarmEmail } : {}) });
+    const alarms = new DeadLetterAlarms(this, 'Alarms', {
+      queues,
+      ...(config.alarmEmail ? { email: config.alarmEmail } : {}),
+    });
 
     // The run queue's URL goes to train-head only: a worker given it polls that queue too, and runs are planned once.
     const environment: Record<string, string> = {
@@ -91,7 +96,7 @@ export class PipelineStack extends Stack {
     };
     const withRunQueue = { ...environment, [ENV.queueUrl.run]: queues.run.queue.queueUrl };
     this.addOutputs(storage, queues, withRunQueue);
-    if (!config.storageOnly) this.addCompute(config, storage, queues, environment, withRunQueue);
+    if (!config.storageOnly) this.addCompute(config, storage, queues, environment, withRunQueue, alarms.topic);
   }
 
   private addCompute(
@@ -100,6 +105,7 @@ export class PipelineStack extends Stack {
     queues: StageQueues,
     environment: Record<string, string>,
     withRunQueue: Record<string, string>,
+    alarmTopic: sns.ITopic,
   ): void {
     const gpuExtract = config.extractCompute === 'gpu';
     // Lambda sets AWS_REGION itself (and forbids setting it); an ECS container on EC2 may not get it otherwise.
@@ -112,14 +118,15 @@ export class PipelineStack extends Stack {
     });
     heads.trainHead.addEnvironment(ENV.trainCompute, 'lambda');
     heads.trainHead.addEnvironment(ENV.trainTimeoutSeconds, String(SIZES.trainHead.timeout.toSeconds()));
+    // Tells train-head a Batch CPU train job exists (the state machine runs it; train-head sends nothing there).
     heads.trainHead.addEnvironment(ENV.trainBatchQueueUrl, queues.trainBatch.queue.queueUrl);
-    queues.trainBatch.queue.grantSendMessages(heads.trainHead);
 
+    const answering: iam.IGrantable[] = [heads.trainHead, heads.evaluate];
     const grantExtract = (grantee: iam.IGrantable & IConstruct) => {
       storage.grant(grantee, PREFIX.datasets, 'read');
       storage.grant(grantee, PREFIX.cache, 'readWrite');
       storage.grant(grantee, PREFIX.runs, 'readWrite');
-      queues.train.queue.grantSendMessages(grantee);
+      answering.push(grantee);
     };
 
     const gpu = new GpuBatch(this, 'GpuBatch', {
@@ -195,19 +202,30 @@ export class PipelineStack extends Stack {
     });
     storage.grant(trainJob.role, PREFIX.cache, 'read');
     storage.grant(trainJob.role, PREFIX.runs, 'readWrite');
+    // The emulator's stand-in for the `.sync` job answers TrainBatch tasks from this queue (docs/serverless.md).
     queues.trainBatch.grantConsume(trainJob.role);
-    queues.evaluate.queue.grantSendMessages(trainJob.role);
-    pools.push({
-      name: 'train-batch',
-      workQueue: queues.trainBatch,
-      jobDefinition: trainJob.jobDefinition,
-      jobQueue: trainJob.jobQueue,
-      jobName: JOB_NAME.trainBatch,
-      messagesPerWorker: 1,
-      maxWorkers: Math.floor(maxvCpus / vcpus),
-    });
 
+    // Kept for what it earns: warm GPU extract workers (and fine-tune jobs) sized to their queues' backlogs. The
+    // Batch CPU train job is the state machine's to run.
     new Dispatcher(this, 'Dispatcher', { jobQueue: gpu.jobQueue, pools });
+
+    const runPath = new RunStateMachine(this, 'RunPath', {
+      storage,
+      extractQueue: queues.extract,
+      trainHead: heads.trainHead,
+      evaluate: heads.evaluate,
+      trainJob: {
+        jobQueue: trainJob.jobQueue,
+        jobDefinition: trainJob.jobDefinition,
+        messageVariable: TRAIN_MESSAGE_VARIABLE,
+      },
+      alarmTopic,
+    });
+    for (const grantee of [...answering, trainJob.role]) runPath.grantTaskResponse(grantee);
+    new CfnOutput(this, 'RunStateMachine', {
+      description: 'cnn-codes submit --state-machine <this>: every run is an execution of it',
+      value: runPath.stateMachine.stateMachineArn,
+    });
   }
 
   private addOutputs(storage: Storage, queues: StageQueues, runtimeEnvironment: Record<string, string>): void {

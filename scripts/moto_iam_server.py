@@ -11,18 +11,27 @@ does not read, so it authorized the call against "*" and no queue grant matched;
 moto evaluates no s3:prefix condition (and reads a failed condition of an Allow as a Deny); here a ListObjects that
 names a prefix is allowed only by an Allow of s3:ListBucket whose s3:prefix condition (StringLike, or
 StringLikeIfExists) matches it or that has no condition, and one that names none by an unconditioned statement or an
-IfExists one. Nothing else changes. Arguments are moto_server's (-H HOST -p PORT). IAM is enforced after POST /moto-api/reset-auth with
+IfExists one. Step Functions: a second StartExecution no longer fails (see clone_sharing_backend), and the
+interpreter's service calls are made as the execution's role (see client_as_execution_role). Nothing else changes. Arguments are moto_server's (-H HOST -p PORT). IAM is enforced after POST /moto-api/reset-auth with
 body "0" (docs/serverless.md).
 """
 
 from fnmatch import fnmatchcase
+from types import FunctionType, SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
+import boto3
+from botocore.config import Config as BotoConfig
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.responses import BaseResponse
 from moto.iam.access_control import IAMPolicy, IAMRequestBase
 from moto.server import main
+from moto.settings import moto_server_port
 from moto.sqs.responses import SQSResponse
+from moto.stepfunctions.parser import models as sfn_models
+from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto
+from moto.stepfunctions.responses import StepFunctionResponse
+from moto.sts.models import sts_backends
 
 _setup_class = BaseResponse.setup_class
 _authorize = ActionAuthenticatorMixin._authenticate_and_authorize_action
@@ -113,6 +122,89 @@ def check_action_permitted(self, resource):
             return
     self._raise_access_denied()
 
+
+# Step Functions: moto clones a state machine for each StartExecution with copy.deepcopy, and the clone drags in the
+# whole backend (StateMachine.backend) and its own executions, which hold thread locks: from the second execution on
+# every StartExecution fails with "cannot pickle '_thread.RLock' object" (500). Clone the rest; share those two.
+_sfn_copy = sfn_models.copy
+
+
+def clone_sharing_backend(value, memo=None):
+    memo = {} if memo is None else memo
+    for shared in ("backend", "executions"):
+        held = getattr(value, shared, None)
+        if held is not None:
+            memo[id(held)] = held
+    return _sfn_copy.deepcopy(value, memo)
+
+
+sfn_models.copy = SimpleNamespace(deepcopy=clone_sharing_backend, copy=_sfn_copy.copy)
+
+
+# Step Functions: moto's interpreter sends a state's service calls (SQS SendMessage, the ItemReader's S3 GetObject)
+# over HTTP with the keys "ak"/"sk", which IAM knows nothing of: once IAM is enforced every task fails with
+# InvalidClientTokenId. AWS makes those calls as the state machine's role; here too: a session of the execution's role
+# (StateCredentials.role_arn) is created in moto's STS, so its policies are enforced on each call as AWS would.
+_original_client_for = FunctionType(
+    sfn_boto.boto_client_for.__code__, sfn_boto.boto_client_for.__globals__, "boto_client_for_original"
+)
+
+
+def client_as_execution_role(region, service, state_credentials=None):
+    role_arn = getattr(state_credentials, "role_arn", None)
+    if not role_arn:
+        return _original_client_for(region, service, state_credentials)
+    account = role_arn.split(":")[4]
+    session = sts_backends[account]["aws"].assume_role(
+        region_name=region,
+        role_session_name="states",
+        role_arn=role_arn,
+        policy=None,
+        duration=900,
+        external_id=None,
+    )
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=f"http://localhost:{moto_server_port()}",
+        aws_access_key_id=session.access_key_id,
+        aws_secret_access_key=session.secret_access_key,
+        aws_session_token=session.session_token,
+        config=BotoConfig(parameter_validation=False, retries={"max_attempts": 0, "total_max_attempts": 1}),
+    )
+
+
+def _calls_client_as_execution_role(region, service, state_credentials=None):
+    return _client_as_execution_role(region, service, state_credentials)  # noqa: F821 (the module's global below)
+
+
+# Step Functions: moto authorizes SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat against "*", so a worker
+# granted them on its state machine (as CDK's grantTaskResponse writes it) is refused. AWS authorizes them against the
+# state machine whose task the token belongs to: here too, found by the running execution that holds the token.
+TASK_ACTIONS = {"SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"}
+
+
+def task_resource(self):
+    if self._get_action() not in TASK_ACTIONS:
+        return "*"
+    token = self._get_param("taskToken")
+    try:
+        for machine in self.stepfunction_backend.state_machines:
+            for execution in machine.executions:
+                worker = getattr(execution, "exec_worker", None)
+                pool = getattr(getattr(getattr(worker, "env", None), "callback_pool_manager", None), "_pool", {})
+                if token in pool:
+                    return machine.arn
+    except Exception:
+        pass
+    return "*"
+
+
+StepFunctionResponse._determine_resource = task_resource
+
+# Every interpreter module imported the function by name: its code is replaced, so each of them calls the new one.
+sfn_boto._client_as_execution_role = client_as_execution_role
+sfn_boto.boto_client_for.__code__ = _calls_client_as_execution_role.__code__
 
 IAMRequestBase.__init__ = init
 IAMRequestBase.check_action_permitted = check_action_permitted

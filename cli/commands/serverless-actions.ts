@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -8,10 +9,24 @@ import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { childUri } from '../../core/messages/store-uri.js';
 import { MESSAGE_VERSION, parseWorkMessage, type RunMessage } from '../../core/messages/schema.js';
 import { forEachConcurrent } from '../../core/util/concurrency.js';
-import { runStatus, type RunStatus } from '../../core/use-cases/distributed/run-status.js';
+import {
+  DEFAULT_STATE_MACHINE,
+  runStateMachine,
+  stateDiagram,
+} from '../../core/use-cases/distributed/state-machine.js';
 import { optional } from '../../core/util/optional.js';
 import { awsSettings, s3ClientConfig, sqsClientConfig, type AwsSettings } from '../../aws/endpoints.js';
 import { DEFAULT_PROVISION, STAGES, type Stage } from '../../aws/names.js';
+import {
+  describeRun,
+  enableEmulatorExecution,
+  ensureStateMachine,
+  executionArn,
+  findStateMachine,
+  sfnClientConfig,
+  startRun,
+  type RunExecution,
+} from '../../aws/step-functions.js';
 import { BUCKET_PREFIX, bucketKey, ENV } from '../../contracts/cross-process.js';
 import type { CfnTemplate } from '../../aws/iam-roles.js';
 import { ensureQueue, findQueues, provision, type Provisioned } from '../../aws/provision.js';
@@ -43,6 +58,7 @@ function connect(values: FlagValues, env: CliEnvironment) {
     aws,
     s3: new S3Client(s3ClientConfig(aws)),
     sqs: new SQSClient(sqsClientConfig(aws)),
+    sfn: new SFNClient(sfnClientConfig(aws)),
     bucket: stringFlag(values, 'bucket') ?? env.deployment.bucket ?? DEFAULT_PROVISION.bucket,
     queuePrefix: prefixFlag ?? DEFAULT_PROVISION.queuePrefix,
     queueUrls: prefixFlag ? {} : env.deployment.queueUrls,
@@ -84,6 +100,7 @@ export async function up(values: FlagValues, ctx: CommandContext): Promise<unkno
   });
   const template = stringFlag(values, 'iam');
   const iam = template ? await upIam(c, template, made) : undefined;
+  const machine = await upStateMachine(c, values, made, iam?.stateMachineRole);
   if (!ctx.json) {
     say(`bucket s3://${made.bucket}${c.aws.s3Endpoint ? ` at ${c.aws.s3Endpoint}` : ''}`);
     for (const stage of STAGES)
@@ -93,6 +110,9 @@ export async function up(values: FlagValues, ctx: CommandContext): Promise<unkno
         ? 'incremental mode off (no bucket notification)'
         : `incremental mode: s3://${made.bucket}/${notify}* → ${c.queuePrefix}-extract`,
     );
+    say(
+      `state machine ${machine.stateMachineArn}${machine.executes ? '' : ' (the endpoint did not accept execution on)'}`,
+    );
     if (iam) {
       for (const role of iam.roles) say(`role ${role}`);
       say(
@@ -100,10 +120,46 @@ export async function up(values: FlagValues, ctx: CommandContext): Promise<unkno
       );
     }
   }
-  return iam ? { ...made, iam } : made;
+  return { ...made, ...machine, ...(iam ? { iam } : {}) };
+}
+
+/** The emulator's name for the run's state machine (the stack's is its own): `<prefix>-run`. */
+const stateMachineName = (queuePrefix: string): string => `${queuePrefix}-run`;
+
+/**
+ * The run's state machine, emulator variant (every task a callback on a queue, see state-machine.ts), created with the
+ * role the template gives it under `--iam`, else a role name the emulator does not check; and execution switched on.
+ */
+async function upStateMachine(c: Connection, values: FlagValues, made: Provisioned, role: string | undefined) {
+  const trainBatch = await ensureQueue(c.sqs, `${c.queuePrefix}-train-batch`, {
+    VisibilityTimeout: String(positiveInt(values, 'visibility-timeout') ?? DEFAULT_PROVISION.visibilityTimeoutSeconds),
+  });
+  const definition = runStateMachine({
+    target: {
+      kind: 'emulator',
+      queues: {
+        run: made.queues.run.url,
+        extract: made.queues.extract.url,
+        train: made.queues.train.url,
+        trainBatch: trainBatch.url,
+        evaluate: made.queues.evaluate.url,
+      },
+    },
+    heartbeatSeconds: positiveInt(values, 'heartbeat') ?? DEFAULT_STATE_MACHINE.heartbeatSeconds,
+    // moto runs one thread per concurrent child: a bound the emulator can carry.
+    maxConcurrency: positiveInt(values, 'max-concurrency') ?? 64,
+    extractAttempts: DEFAULT_STATE_MACHINE.extractAttempts,
+  });
+  const roleArn = role ?? `arn:aws:iam::123456789012:role/${c.queuePrefix}-run-state-machine`;
+  // First: moto forgets the state machines it holds when execution is first switched on.
+  const executes = c.aws.endpoint ? await enableEmulatorExecution(c.aws.endpoint) : true;
+  const stateMachineArn = await ensureStateMachine(c.sfn, stateMachineName(c.queuePrefix), definition, roleArn);
+  return { stateMachineArn, executes, diagram: stateDiagram(definition) };
 }
 
 const ADMIN_USER = 'cnn-codes-admin';
+/** The logical id of the stack's state machine role, as `rolesFromTemplate` names roles. */
+const STATE_MACHINE_ROLE = 'RunStateMachineRole';
 
 /** The IAM and STS clients load only for `up --iam` and `worker --role`. */
 const iamRoles = () => import('../../aws/iam-roles.js');
@@ -127,11 +183,31 @@ async function upIam(c: Connection, templatePath: string, made: Provisioned) {
     region: c.aws.region,
     account: EMULATOR_ACCOUNT,
   });
+  // The emulator variant's stand-ins: where the stack's state machine invokes train-head and evaluate and runs the
+  // Batch job, this one sends callback tasks to their queues. Its role may send there instead (and only there).
+  const machineRole = roles.find((r) => r.name.startsWith(STATE_MACHINE_ROLE));
+  if (machineRole) {
+    const queueArn = (stage: string) => `arn:aws:sqs:${c.aws.region}:${EMULATOR_ACCOUNT}:${c.queuePrefix}-${stage}`;
+    machineRole.policies.push({
+      name: 'EmulatorStandIns',
+      statements: [
+        {
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Resource: [queueArn('run'), queueArn('train'), queueArn('train-batch'), queueArn('evaluate')],
+        },
+      ],
+    });
+  }
   const client = iamClient(c.aws);
   try {
     await installRoles(client, roles);
     const admin = await installAdmin(client, ADMIN_USER);
-    return { roles: roles.map((r) => r.name), admin: { user: ADMIN_USER, ...admin } };
+    return {
+      roles: roles.map((r) => r.name),
+      admin: { user: ADMIN_USER, ...admin },
+      ...(machineRole ? { stateMachineRole: `arn:aws:iam::${EMULATOR_ACCOUNT}:role/${machineRole.name}` } : {}),
+    };
   } finally {
     client.destroy();
   }
@@ -205,7 +281,7 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
   const data = stringFlag(values, 'data');
   if (!data) throw new ConfigError('submit: --data DIR (a local ImageFolder) or --data s3://BUCKET/PREFIX is required');
   const c = connect(values, ctx.env);
-  const { run: runQueue } = await queuesOrFail(c, ['run']);
+  const machine = await stateMachineOrFail(c, values);
   const bucketUri = `s3://${c.bucket}`;
   let dataset = data;
   let uploaded = 0;
@@ -241,20 +317,42 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
       ),
     },
     ...optional('split', choiceFlag(values, 'split', ['val', 'test'] as const)),
+    ...optional(
+      'toleratedFailures',
+      numberFlag(values, 'tolerate', (n) => Number.isInteger(n) && n >= 0, 'a count'),
+    ),
   };
   parseWorkMessage(message);
-  await new SqsQueue(c.sqs, runQueue!).send(message);
+  const { executionArn: execution, started } = await startRun(c.sfn, machine, runId, message);
   if (!ctx.json)
-    say(`submitted run ${runId}: ${dataset}${uploaded ? ` (${uploaded} files uploaded)` : ''} → ${message.workspace}`);
-  if (values.wait !== true) return { runId, dataset, uploaded, workspace: message.workspace };
+    say(
+      `${started ? 'submitted' : 'already running or run:'} ${runId}: ${dataset}${uploaded ? ` (${uploaded} files uploaded)` : ''} → ${message.workspace}\nexecution ${execution}`,
+    );
+  const submitted = { runId, dataset, uploaded, workspace: message.workspace, executionArn: execution };
+  if (values.wait !== true) return submitted;
   const status = await waitForRun(
-    new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs, runId)),
+    c,
+    execution,
     runId,
     numberFlag(values, 'timeout', (n) => n > 0, 'seconds') ?? 3600,
     ctx,
   );
-  if (!ctx.json) printRunStatus(status);
-  return { runId, dataset, uploaded, workspace: message.workspace, status };
+  if (!ctx.json) printRunStatus(runId, status);
+  if (status.status !== 'SUCCEEDED')
+    throw new DataError(`run ${runId} ${status.status}: ${status.error ?? ''} ${status.cause ?? ''} (${execution})`);
+  return { ...submitted, status };
+}
+
+/** The run's state machine: --state-machine ARN, else the one `up` made for this queue prefix. */
+async function stateMachineOrFail(c: Connection, values: FlagValues): Promise<string> {
+  const named = stringFlag(values, 'state-machine');
+  if (named) return named;
+  const found = await findStateMachine(c.sfn, stateMachineName(c.queuePrefix));
+  if (!found)
+    throw new ConfigError(
+      `state machine ${stateMachineName(c.queuePrefix)} not found: run "cnn-codes up" against this endpoint first, or pass a deployment's --state-machine ARN (the stack's RunStateMachine output)`,
+    );
+  return found;
 }
 
 export async function status(values: FlagValues, ctx: CommandContext): Promise<unknown> {
@@ -271,15 +369,16 @@ export async function status(values: FlagValues, ctx: CommandContext): Promise<u
   }
   const runsStore = new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs));
   const runIds = values.run ? [String(values.run)] : await listRunIds(runsStore);
+  const machine = await stateMachineOrFail(c, values);
   const runs = await Promise.all(
-    runIds.map((id) => runStatus(new S3BlobStore(c.s3, c.bucket, bucketKey(BUCKET_PREFIX.runs, id)), id)),
+    runIds.map(async (runId) => ({ runId, ...(await describeRun(c.sfn, executionArn(machine, runId))) })),
   );
   if (!ctx.json) {
     for (const [stage, q] of Object.entries(queues)) say(`queue ${stage.padEnd(8)} ${JSON.stringify(q)}`);
-    runs.forEach(printRunStatus);
+    for (const run of runs) printRunStatus(run.runId, run);
     if (runs.length === 0) say(`no runs in s3://${c.bucket}/${BUCKET_PREFIX.runs}`);
   }
-  return { queues, runs };
+  return { queues, stateMachineArn: machine, runs };
 }
 
 async function listRunIds(runs: S3BlobStore): Promise<string[]> {
@@ -289,11 +388,12 @@ async function listRunIds(runs: S3BlobStore): Promise<string[]> {
   return ids;
 }
 
-function printRunStatus(s: RunStatus): void {
-  const accuracy = s.accuracy === undefined ? '' : `, accuracy ${(s.accuracy * 100).toFixed(1)} % on ${s.evaluatedOn}`;
-  say(
-    `run ${s.runId}: ${s.state}, shards ${s.shards.done}/${s.shards.total}, ${s.images} images, messages ${JSON.stringify(s.events)}${accuracy}`,
-  );
+function printRunStatus(runId: string, s: RunExecution): void {
+  const out = s.output as { accuracy?: number; n?: number } | undefined;
+  const accuracy = out?.accuracy === undefined ? '' : `, accuracy ${(out.accuracy * 100).toFixed(1)} % on ${out.n}`;
+  const shards = s.shards ? `, shards ${s.shards.succeeded}/${s.shards.total} (${s.shards.failed} failed)` : '';
+  const why = s.error ? `, ${s.error}: ${s.cause ?? ''}` : '';
+  say(`run ${runId}: ${s.status}${shards}${accuracy}${why}\n  execution ${s.executionArn}`);
 }
 
 async function uploadFolder(dir: string, store: S3BlobStore, ctx: CommandContext): Promise<number> {
@@ -319,30 +419,31 @@ async function uploadFolder(dir: string, store: S3BlobStore, ctx: CommandContext
   return files.length;
 }
 
-/** A CLI convenience that polls the run's workspace; the pipeline itself never polls. */
+/** `submit --wait`: the execution, described every second until it ends (progress from its Map Run). */
 async function waitForRun(
-  workspace: S3BlobStore,
+  c: Connection,
+  execution: string,
   runId: string,
   timeoutSeconds: number,
   ctx: CommandContext,
-): Promise<RunStatus> {
+): Promise<RunExecution> {
   const deadline = Date.now() + timeoutSeconds * 1000;
   for (;;) {
-    const status = await runStatus(workspace, runId);
-    if (status.shards.total > 0)
+    const status = await describeRun(c.sfn, execution);
+    if (status.shards)
       ctx.progress({
         phase: 'extract',
-        done: status.shards.done,
+        done: status.shards.succeeded + status.shards.failed,
         total: status.shards.total,
-        message: `run ${runId} (${status.state})`,
+        message: `run ${runId} (${status.status})`,
       });
-    if (status.state === 'done') {
+    if (status.status !== 'RUNNING') {
       ctx.progress.end();
       return status;
     }
     if (Date.now() > deadline)
       throw new DataError(
-        `run ${runId} not done after ${timeoutSeconds} s (state ${status.state}); see "cnn-codes status --run ${runId}"`,
+        `run ${runId} not done after ${timeoutSeconds} s (${status.status}); see "cnn-codes status --run ${runId}"`,
       );
     await new Promise((r) => setTimeout(r, 1000));
   }

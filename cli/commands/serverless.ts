@@ -14,9 +14,12 @@ const target: OptionSpec = {
 
 const upCommand: CliCommand = {
   name: 'up',
-  summary: 'create the bucket, queues, DLQs and bucket notification on an S3/SQS endpoint (LocalStack, moto, AWS)',
+  summary:
+    "create the bucket, queues, DLQs, bucket notification and the run's state machine on an endpoint (moto, LocalStack, AWS)",
   options: {
     ...target,
+    heartbeat: { type: 'string' },
+    'max-concurrency': { type: 'string' },
     'visibility-timeout': { type: 'string' },
     'max-receive-count': { type: 'string' },
     'notify-prefix': { type: 'string' },
@@ -24,6 +27,11 @@ const upCommand: CliCommand = {
     iam: { type: 'string' },
   },
   flagDocs: {
+    heartbeat: {
+      arg: 'S',
+      text: "seconds a shard's worker may go without a heartbeat before its shard is retried (120)",
+    },
+    'max-concurrency': { arg: 'N', text: 'shards the state machine hands out at once (64 on an emulator)' },
     iam: {
       arg: 'TEMPLATE',
       text: "emulator: also the template's queues and IAM roles (from `cdk synth`'s JSON) and an allow-all user, see docs/serverless.md",
@@ -36,7 +44,8 @@ const upCommand: CliCommand = {
 
 const workerCommand: CliCommand = {
   name: 'worker',
-  summary: 'consume the queues (plan, extract, train, evaluate) until SIGTERM; run several for parallelism',
+  summary:
+    "answer the state machine's tasks (plan, extract, train, evaluate) until SIGTERM; run several for parallelism",
   usage: 'worker [--endpoint URL] [--queues LIST] [options]',
   example: 'cnn-codes worker --endpoint http://127.0.0.1:5000 --idle-exit 60',
   flagDocs: {
@@ -59,13 +68,15 @@ const workerCommand: CliCommand = {
 
 const submitCommand: CliCommand = {
   name: 'submit',
-  summary: 'upload a local dataset to the bucket (datasets/<name>/) and send a run request',
+  summary: "upload a local dataset to the bucket (datasets/<name>/) and start the run's execution",
   usage: 'submit --data DIR|s3://BUCKET/PREFIX [--endpoint URL] [--wait] [options]',
   example: 'cnn-codes submit --endpoint http://127.0.0.1:5000 --data ../shared/data/hymenoptera_data --wait',
   flagDocs: {
     data: { arg: 'DIR|s3://B/P', text: 'a local dataset (uploaded to datasets/<name>/) or one already in a bucket' },
     seed: { arg: 'N', text: 'seed of the cross-validation folds (default 0)' },
     split: { arg: 'val|test', text: 'split to evaluate (default val)' },
+    tolerate: { arg: 'N', text: 'shards that may fail (after their retries) without failing the run (default 0)' },
+    'state-machine': { arg: 'ARN', text: "the run's state machine (default: the one `up` made for --queue-prefix)" },
   },
   options: {
     ...target,
@@ -78,16 +89,19 @@ const submitCommand: CliCommand = {
     split: { type: 'string' },
     wait: { type: 'boolean', default: false },
     timeout: { type: 'string' },
+    tolerate: { type: 'string' },
+    'state-machine': { type: 'string' },
   },
   run: async (values, _positionals, ctx) => (await actions()).submit(values, ctx),
 };
 
 const statusCommand: CliCommand = {
   name: 'status',
-  summary: 'queue depths (and DLQs) plus per-run progress read from the bucket',
+  summary: "queue depths (and DLQs) plus each run's execution and its Map Run (Step Functions)",
   usage: 'status [--endpoint URL] [--run ID]',
   example: 'cnn-codes status --endpoint http://127.0.0.1:5000',
-  options: { ...target, run: { type: 'string' } },
+  flagDocs: { 'state-machine': { arg: 'ARN', text: "the run's state machine (default: the one `up` made)" } },
+  options: { ...target, run: { type: 'string' }, 'state-machine': { type: 'string' } },
   run: async (values, _positionals, ctx) => (await actions()).status(values, ctx),
 };
 

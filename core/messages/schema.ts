@@ -57,6 +57,8 @@ export interface RunMessage extends RunScoped {
   list?: { valFraction?: number; seed?: number };
   train?: TrainOptions;
   split?: 'val' | 'test';
+  /** Shards that may fail (after their retries) without failing the run; default 0. */
+  toleratedFailures?: number;
 }
 
 export interface ShardItem {
@@ -69,7 +71,7 @@ export interface ShardItem {
   hash?: string;
 }
 
-/** One shard of a planned run: these images through the backbone into the cache, then the join. */
+/** One shard of a planned run: these images through the backbone into the cache, as one part of the manifest. */
 export interface ExtractMessage extends RunScoped {
   type: 'extract';
   dataset: string;
@@ -83,18 +85,27 @@ export interface TrainMessage extends RunScoped {
   train: TrainOptions;
   /** The split the evaluate step that follows will score. */
   split: 'val' | 'test';
+  /** Shards of the run that may have failed for good (the run request's tolerance); default 0. */
+  toleratedFailures?: number;
 }
 
 export interface EvaluateMessage extends RunScoped {
   type: 'evaluate';
-  /** cacheKey of the head artefact (workspace/heads/<cacheKey>.json) to score. */
-  head: string;
+  /** cacheKey of the head artefact (workspace/heads/<cacheKey>.json) to score; absent: the run's head.json. */
+  head?: string;
   split: 'val' | 'test';
 }
 
-export type WorkMessage = RunMessage | ExtractMessage | TrainMessage | EvaluateMessage;
+/** One group of a run's extracted shards (its layout is in the plan) compacted into one code shard per cut. */
+export interface CompactMessage extends RunScoped {
+  type: 'compact';
+  model: string;
+  group: number;
+}
+
+export type WorkMessage = RunMessage | ExtractMessage | CompactMessage | TrainMessage | EvaluateMessage;
 export type MessageType = WorkMessage['type'];
-export const MESSAGE_TYPES: readonly MessageType[] = ['run', 'extract', 'train', 'evaluate'];
+export const MESSAGE_TYPES: readonly MessageType[] = ['run', 'extract', 'compact', 'train', 'evaluate'];
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 // Control characters (U+0000..U+001F) are exactly what a key must not contain: the regex names them on purpose.
@@ -160,6 +171,7 @@ const schemas: Record<MessageType, Check<unknown>> = {
       list: object({}, { valFraction: fraction(), seed: integer(0, 2 ** 31 - 1) }),
       train: trainOptions,
       split: evalSplit,
+      toleratedFailures: integer(0, 100_000),
     },
   ),
   extract: object({
@@ -174,13 +186,15 @@ const schemas: Record<MessageType, Check<unknown>> = {
       items: arrayOf(shardItem, { min: 1, max: 10_000 }),
     }),
   }),
-  train: object({ ...common, type: oneOf('train'), train: trainOptions, split: evalSplit }),
-  evaluate: object({
-    ...common,
-    type: oneOf('evaluate'),
-    head: string(/^[0-9a-f]{24}$/, 'a head cacheKey (24 hex digits)'),
-    split: evalSplit,
-  }),
+  compact: object({ ...common, type: oneOf('compact'), model, group: integer(0, 99_999) }),
+  train: object(
+    { ...common, type: oneOf('train'), train: trainOptions, split: evalSplit },
+    { toleratedFailures: integer(0, 100_000) },
+  ),
+  evaluate: object(
+    { ...common, type: oneOf('evaluate'), split: evalSplit },
+    { head: string(/^[0-9a-f]{24}$/, 'a head cacheKey (24 hex digits)') },
+  ),
 };
 
 /** Validates a decoded message body; throws InvalidMessageError naming every bad field. */
@@ -211,4 +225,24 @@ export function parseWorkMessage(body: unknown): WorkMessage {
     ]);
   }
   return message;
+}
+
+/** A callback task of the run's state machine: the task token to answer and the work message. */
+export interface TaskEnvelope {
+  task: string;
+  message: WorkMessage;
+}
+
+export function looksLikeTask(body: unknown): body is { task: unknown; message: unknown } {
+  return typeof body === 'object' && body !== null && Object.hasOwn(body, 'task') && Object.hasOwn(body, 'message');
+}
+
+/** A callback task's queue message: a token (Step Functions' are opaque text, at most 1,024 characters) and a work message. */
+export function parseTask(body: unknown): TaskEnvelope {
+  const { task, message } = body as { task: unknown; message: unknown };
+  if (typeof task !== 'string' || task.length === 0 || task.length > 1024)
+    throw new InvalidMessageError([`task: expected a task token (1 to 1,024 characters), got ${typeof task}`]);
+  const extra = Object.keys(body as object).filter((k) => k !== 'task' && k !== 'message');
+  if (extra.length > 0) throw new InvalidMessageError(extra.map((k) => `${k}: not a field of a task message`));
+  return { task, message: parseWorkMessage(message) };
 }

@@ -4,7 +4,8 @@ import { settingsFromEnv } from '../shared/settings.js';
 import { handleSqsEvent, lazyRuntime } from '../shared/sqs-lambda.js';
 
 /**
- * The extract container as an SQS Lambda (small CPU deployments): shards, S3 notifications and run planning.
+ * The extract container as an SQS Lambda (small CPU deployments): the state machine's shard and compaction tasks, and
+ * S3 notifications.
  * The backbone is created on the first shard and kept for the container's life.
  */
 const runtime = lazyRuntime(() =>
@@ -12,6 +13,6 @@ const runtime = lazyRuntime(() =>
 );
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
-  handleSqsEvent(runtime.get(), event, new Set(['extract', 's3', 'run']));
+  handleSqsEvent(runtime.get(), event, new Set(['extract', 'compact', 's3']));
 
 export const dispose = runtime.dispose;

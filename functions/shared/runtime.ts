@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hostname } from 'node:os';
 import { withDecode } from '../../core/models/descriptor.js';
@@ -6,6 +7,7 @@ import { ModelRegistry } from '../../core/models/registry.js';
 import { childUri } from '../../core/messages/store-uri.js';
 import type { DistributedDeps, LogEntry } from '../../core/use-cases/distributed/deps.js';
 import { s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
+import { sfnClientConfig, sfnTaskCallbacks } from '../../aws/step-functions.js';
 import type { Stage } from '../../aws/names.js';
 import { BUCKET_PREFIX, bucketKey, EXTRACT_TARGET } from '../../contracts/cross-process.js';
 import type { S3BlobStoreOptions } from '../../aws/s3-blob-store.js';
@@ -22,6 +24,7 @@ export interface Runtime {
   deps: DistributedDeps;
   s3: S3Client;
   sqs: SQSClient;
+  sfn: SFNClient;
   queues: Partial<Record<Stage, SqsQueue>>;
   /** The configured queue an SQS event record came from (matched by name in its ARN). */
   queueForArn(arn: string): SqsQueue | undefined;
@@ -41,6 +44,7 @@ export interface RuntimeOptions {
 export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptions): Runtime {
   const s3 = new S3Client(s3ClientConfig(settings.aws));
   const sqs = new SQSClient(sqsClientConfig(settings.aws));
+  const sfn = new SFNClient(sfnClientConfig(settings.aws));
   const stores = new StoreResolver(
     s3,
     { buckets: new Set([settings.bucket]), allowLocal: settings.allowLocalStores },
@@ -74,11 +78,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     // up where the deployment's extract compute writes them.
     extractTarget:
       backbone || !settings.extractCompute ? settings.executionProvider : EXTRACT_TARGET[settings.extractCompute.kind],
-    queues: {
-      ...(queues.extract ? { extract: queues.extract } : {}),
-      ...(queues.train ? { train: queues.train } : {}),
-      ...(queues.evaluate ? { evaluate: queues.evaluate } : {}),
-    },
+    tasks: sfnTaskCallbacks(sfn, settings.heartbeatSeconds),
     ...(backbone
       ? {
           ingest: {
@@ -93,7 +93,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     ...(settings.extractCompute ? { extractCompute: settings.extractCompute } : {}),
     // A GPU worker drains 128-image batches: 8 GETs in flight (the CPU default) would starve it on S3 latency.
     ...(settings.executionProvider === 'cuda' ? { readConcurrency: GPU_READ_CONCURRENCY } : {}),
-    ...trainCompute(settings, sqs),
+    ...trainCompute(settings),
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
   };
   return {
@@ -101,21 +101,25 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     deps,
     s3,
     sqs,
+    sfn,
     queues,
     queueForArn: (arn) => Object.values(queues).find((q) => q.name === arn.slice(arn.lastIndexOf(':') + 1)),
     async close() {
       await backbone?.close();
       s3.destroy();
       sqs.destroy();
+      sfn.destroy();
     },
   };
 }
 
-function trainCompute(settings: ServerlessSettings, sqs: SQSClient): Pick<DistributedDeps, 'trainCompute'> {
+function trainCompute(settings: ServerlessSettings): Pick<DistributedDeps, 'trainCompute'> {
   if (settings.trainCompute === 'batch') return { trainCompute: { runsOn: 'batch' } };
   if (settings.trainCompute !== 'lambda' || !settings.lambdaEnvelope) return {};
-  const batchQueue = settings.trainBatchQueueUrl ? { batchQueue: new SqsQueue(sqs, settings.trainBatchQueueUrl) } : {};
-  return { trainCompute: { runsOn: 'lambda', envelope: settings.lambdaEnvelope, ...batchQueue } };
+  // A deployment with a Batch CPU train job names its queue: the state machine's TrainBatch step runs it.
+  return {
+    trainCompute: { runsOn: 'lambda', envelope: settings.lambdaEnvelope, batchJob: !!settings.trainBatchQueueUrl },
+  };
 }
 
 /** One JSON line per event on stderr: CloudWatch and `docker logs` both keep it, tests parse it. */

@@ -1,7 +1,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { errorMessage } from '../../core/errors.js';
 import type { ReceivedMessage } from '../../core/ports/work-queue.js';
-import { handleBatch, type Accepts } from '../../core/use-cases/distributed/router.js';
+import { handleBatch, handleStateInput, type Accepts } from '../../core/use-cases/distributed/router.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -32,6 +32,15 @@ export async function handleSqsEvent(runtime: Runtime, event: SQSEvent, accepts:
     }
   }
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+/** A function the state machine invokes directly (AWS), or that an SQS queue of callback tasks feeds (emulator). */
+export function handleStateOrSqs(
+  runtime: Runtime,
+  event: SQSEvent | { message: unknown },
+  accepts: Accepts,
+): Promise<SQSBatchResponse | unknown> {
+  return 'Records' in event ? handleSqsEvent(runtime, event, accepts) : handleStateInput(runtime.deps, event);
 }
 
 function toReceived(record: SQSRecord): ReceivedMessage<unknown> {

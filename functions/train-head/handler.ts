@@ -1,17 +1,18 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { buildRuntime, jsonLog } from '../shared/runtime.js';
 import { settingsFromEnv } from '../shared/settings.js';
-import { handleSqsEvent, lazyRuntime } from '../shared/sqs-lambda.js';
+import { handleStateOrSqs, lazyRuntime } from '../shared/sqs-lambda.js';
 
 /**
- * train → the core trainHead on the run's assembled manifest → one evaluate message. Also plans runs (list, shard,
- * fan out): that needs no backbone, so the run queue can feed this small function.
+ * The state machine's Plan and Train steps (invoked with the state's input on AWS; fed by a queue of callback tasks in
+ * the emulator): plan a run (list, shard, write the shard manifest), and fit the head on the assembled manifest, or
+ * answer that it belongs on the Batch CPU job. Neither needs a backbone.
  */
 const runtime = lazyRuntime(() =>
   buildRuntime(settingsFromEnv(), { withBackbone: false, log: jsonLog({ role: 'train-head' }) }),
 );
 
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
-  handleSqsEvent(runtime.get(), event, new Set(['train', 'run']));
+export const handler = (event: SQSEvent | { message: unknown }): Promise<SQSBatchResponse | unknown> =>
+  handleStateOrSqs(runtime.get(), event, new Set(['train', 'run']));
 
 export const dispose = runtime.dispose;

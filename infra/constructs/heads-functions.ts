@@ -25,8 +25,9 @@ export class HeadsFunctions extends Construct {
     super(scope, id);
     const { storage, queues } = props;
 
-    // The runtime plans runs here too (list the dataset, write the plan, one extract message per shard): that needs
-    // no backbone, so run requests are served by this small function rather than by a GPU worker.
+    // The state machine's Plan step runs here too (list the dataset, write the plan and its shard manifest): that
+    // needs no backbone, so it is this small function rather than a GPU worker. The queues feed it callback tasks
+    // where the state machine cannot invoke it (the emulator); on AWS the state machine invokes it directly.
     this.trainHead = new NodeFunction(this, 'TrainHead', {
       entry: path.join(props.sourceRoot, RUNTIME_SOURCES.trainHeadEntry),
       description: 'cnn-codes: plans runs; fits a linear head on cached CNN codes, C chosen by cross-validation',
@@ -35,8 +36,6 @@ export class HeadsFunctions extends Construct {
     }).fn;
     consumeWith(this.trainHead, queues.run);
     consumeWith(this.trainHead, queues.train);
-    queues.extract.queue.grantSendMessages(this.trainHead);
-    queues.evaluate.queue.grantSendMessages(this.trainHead);
     storage.grant(this.trainHead, PREFIX.datasets, 'read');
     storage.grant(this.trainHead, PREFIX.cache, 'read');
     // Train records which content hash each listed object had (cache/sources/), so a re-run reads none of them again.

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { FsBlobStore } from '../../core/adapters/fs-blob-store.js';
 import { InProcessQueue } from './in-process-queue.js';
 import { FeatureStore } from '../../core/features/feature-store.js';
@@ -7,7 +8,10 @@ import { MESSAGE_VERSION, type RunMessage } from '../../core/messages/schema.js'
 import { ModelRegistry, type RegisteredModel } from '../../core/models/registry.js';
 import type { BlobInfo, BlobStore } from '../../core/ports/blob-store.js';
 import type { Embedder, EmbedResult } from '../../core/ports/embedder.js';
-import type { DistributedDeps } from '../../core/use-cases/distributed/deps.js';
+import type { DistributedDeps, TaskCallbacks } from '../../core/use-cases/distributed/deps.js';
+import type { PlanOutput } from '../../core/use-cases/distributed/plan-run.js';
+import type { TrainOutcome } from '../../core/use-cases/distributed/train-run.js';
+import { TASK_ERRORS } from '../../core/use-cases/distributed/state-machine.js';
 import { indexCachingFeatureStore } from '../../core/use-cases/distributed/index-caching-features.js';
 
 /**
@@ -59,6 +63,7 @@ class ConcurrentFsBlobStore extends FsBlobStore {
 
 export interface InProcessSetup {
   deps: DistributedDeps;
+  engine: InProcessEngine;
   queues: Record<'extract' | 'train' | 'evaluate' | 'run', InProcessQueue<unknown>>;
   deadLetters: Record<'extract' | 'train' | 'evaluate' | 'run', InProcessQueue<unknown>>;
   counter: { embedded: number };
@@ -97,7 +102,9 @@ export function inProcessSetup(
   };
   const registry = new ModelRegistry();
   const counter = { embedded: 0 };
+  const engine = new InProcessEngine(queues);
   const deps: DistributedDeps = {
+    tasks: engine,
     openStore,
     openFeatures: (uri, purpose) => {
       const { parent, name } = splitLastSegment(uri);
@@ -109,12 +116,12 @@ export function inProcessSetup(
     },
     lookupModel: (name) => registry.lookup(name),
     openEmbedder: async (model, cuts) => fakeEmbedder(model, cuts, counter),
-    queues: { extract: queues.extract, train: queues.train, evaluate: queues.evaluate },
     ingest: { cache: `${root}/cache`, model: 'mobilenetv2-12-int8', cuts: ['final'] },
     workerId: 'test',
   };
   return {
     deps,
+    engine,
     queues,
     deadLetters,
     counter,
@@ -148,4 +155,84 @@ export async function writeFakeDataset(root: string, perClass: number, bad: stri
     }
   }
   return keys;
+}
+
+type StageQueues = Record<'extract' | 'train' | 'evaluate' | 'run', InProcessQueue<unknown>>;
+
+/**
+ * Step Functions' part in the unit tests: each step of the run's state machine (state-machine.ts) as a callback task
+ * on its queue, answered by the workers through TaskCallbacks, in the machine's order: plan, every shard of the
+ * manifest (retried as its Retry says: a lapsed heartbeat or transient error 3 more times, a permanent one once),
+ * compaction per group, train (the Batch step when train answers "batch"), evaluate. The real engine runs the same
+ * definition in test/integration.
+ */
+export class InProcessEngine implements TaskCallbacks {
+  beatSeconds = 0.02;
+  heartbeats = 0;
+  /** Answered tasks per message type, late answers apart. */
+  answered: Record<string, number> = {};
+  late = 0;
+  private readonly pending = new Map<string, { type: string; resolve(v: unknown): void; reject(e: Error): void }>();
+
+  constructor(private readonly queues: StageQueues) {}
+
+  async succeed(token: string, output: unknown): Promise<'answered' | 'late'> {
+    return this.settle(token, (p) => p.resolve(output));
+  }
+
+  async fail(token: string, error: string, cause: string): Promise<'answered' | 'late'> {
+    return this.settle(token, (p) => p.reject(Object.assign(new Error(cause), { name: error })));
+  }
+
+  async heartbeat(): Promise<void> {
+    this.heartbeats += 1;
+  }
+
+  private settle(token: string, answer: (p: { resolve(v: unknown): void; reject(e: Error): void }) => void) {
+    const found = this.pending.get(token);
+    if (!found) {
+      this.late += 1;
+      return 'late' as const;
+    }
+    this.pending.delete(token);
+    this.answered[found.type] = (this.answered[found.type] ?? 0) + 1;
+    answer(found);
+    return 'answered' as const;
+  }
+
+  task(queue: InProcessQueue<unknown>, message: { type: string }): Promise<unknown> {
+    const token = randomUUID();
+    const answered = new Promise<unknown>((resolve, reject) =>
+      this.pending.set(token, { type: message.type, resolve, reject }),
+    );
+    void queue.send({ task: token, message });
+    return answered;
+  }
+
+  private async retried(queue: InProcessQueue<unknown>, message: { type: string }): Promise<unknown> {
+    let permanent = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.task(queue, message);
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === TASK_ERRORS.permanent && ++permanent <= 1) continue;
+        if (name !== TASK_ERRORS.permanent && attempt < 3) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** One execution: the run message in, the evaluate step's output out; fails as the state machine would. */
+  async run(message: { type: 'run'; toleratedFailures?: number }): Promise<unknown> {
+    const plan = (await this.retried(this.queues.run, message)) as PlanOutput;
+    const items = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as Array<{ type: string }>;
+    const shards = await Promise.allSettled(items.map((item) => this.retried(this.queues.extract, item)));
+    const failed = shards.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+    if (failed.length > plan.toleratedFailures) throw failed[0]!;
+    await Promise.all(plan.compact.map((m) => this.retried(this.queues.extract, m)));
+    const train = (await this.retried(this.queues.train, plan.train)) as TrainOutcome;
+    if (train.compute === 'batch' && !train.cacheKey) await this.retried(this.queues.train, plan.train);
+    return this.retried(this.queues.evaluate, plan.evaluate);
+  }
 }

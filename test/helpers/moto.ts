@@ -35,10 +35,11 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
   const port = await freePort();
   // Through a shell that stops moto when its stdin closes: that happens on stop() and also when this test process
   // dies of a signal or a timeout, which no exit handler would see.
-  // The IAM variant runs on moto's own interpreter (the moto_server script's, found as .ci/run finds it).
-  const server = options.iam
-    ? `py=$(head -n 1 "$(pyenv which moto_server 2>/dev/null || command -v moto_server)" | sed -n 's/^#!//p'); $py '${path.join(REPO_ROOT, 'scripts', 'moto_iam_server.py')}'`
-    : 'moto_server';
+  // Always through scripts/moto_iam_server.py, on moto's own interpreter (the moto_server script's, found as .ci/run
+  // finds it): besides IAM it fixes moto's StartExecution, which fails from a state machine's second execution on.
+  // Without `iam`, nothing is enforced (no /moto-api/reset-auth) and any keys do.
+  void options.iam;
+  const server = `py=$(head -n 1 "$(pyenv which moto_server 2>/dev/null || command -v moto_server)" | sed -n 's/^#!//p'); $py '${path.join(REPO_ROOT, 'scripts', 'moto_iam_server.py')}'`;
   const script = `${server} -H 127.0.0.1 -p ${port} & moto=$!; read _ignored; kill $moto; wait $moto`;
   const child: ChildProcess = spawn('sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];

@@ -6,7 +6,7 @@ import type { RunPlan } from '../../core/use-cases/distributed/plan-run.js';
  */
 export function testRunPlan(given: Partial<RunPlan> & Pick<RunPlan, 'runId'>): RunPlan {
   return {
-    version: 1,
+    version: 2,
     dataset: 's3://bucket/datasets/test',
     datasetLocation: 's3://bucket/datasets/test',
     cache: 's3://bucket/cache',
@@ -17,6 +17,7 @@ export function testRunPlan(given: Partial<RunPlan> & Pick<RunPlan, 'runId'>): R
     ignored: [],
     shardSize: 32,
     shards: [],
+    groups: { groups: 0, perGroup: 1 },
     train: {},
     split: 'val',
     plannedAt: new Date(0).toISOString(),

@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -7,6 +8,13 @@ import * as path from 'node:path';
 import { type FeatureStore } from '../../core/features/feature-store.js';
 import type { Manifest } from '../../core/features/manifest.js';
 import { awsSettings, s3ClientConfig, sqsClientConfig, type Credentials } from '../../aws/endpoints.js';
+import {
+  describeRun,
+  executionArn,
+  findStateMachine,
+  sfnClientConfig,
+  type RunExecution,
+} from '../../aws/step-functions.js';
 import { type S3BlobStore } from '../../aws/s3-blob-store.js';
 import { motoEnv } from './moto.js';
 import { REPO_ROOT, SHARED } from './paths.js';
@@ -23,7 +31,49 @@ export const LAMBDA_HOST = path.join(REPO_ROOT, 'dist', 'test', 'helpers', 'lamb
 /** S3 and SQS clients for the emulator: with dummy keys, or with these credentials (IAM enforced). */
 export function clients(endpoint: string, credentials?: Credentials) {
   const settings = { ...awsSettings({ endpoint }, {}), ...(credentials ? { credentials } : {}) };
-  return { s3: new S3Client(s3ClientConfig(settings)), sqs: new SQSClient(sqsClientConfig(settings)) };
+  return {
+    s3: new S3Client(s3ClientConfig(settings)),
+    sqs: new SQSClient(sqsClientConfig(settings)),
+    sfn: new SFNClient(sfnClientConfig(settings)),
+  };
+}
+
+/** The run's execution (the state machine `up` made for this queue prefix), once it has ended. */
+export async function waitForExecution(
+  sfn: SFNClient,
+  runId: string,
+  timeoutMs: number,
+  queuePrefix = 'cnn-codes',
+): Promise<RunExecution> {
+  const machine = await findStateMachine(sfn, `${queuePrefix}-run`);
+  if (!machine) throw new Error(`no state machine ${queuePrefix}-run: run "up" first`);
+  const arn = executionArn(machine, runId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await describeRun(sfn, arn).catch(() => undefined);
+    if (run && run.status !== 'RUNNING') return run;
+    if (Date.now() > deadline) throw new Error(`execution ${arn} still ${run?.status} after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** How often each state of the execution (not the Map's children) was left with success: one per step for a run. */
+export async function statesSucceeded(sfn: SFNClient, arn: string): Promise<Record<string, number>> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: arn, ...(nextToken ? { nextToken } : {}) }),
+    );
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const counts: Record<string, number> = {};
+  for (const e of events) {
+    const name = e.stateExitedEventDetails?.name;
+    if (name) counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
 }
 
 /**
@@ -258,16 +308,6 @@ export async function waitForObject<T>(store: S3BlobStore, key: string, timeoutM
     const found = await store.getJson<T>(key);
     if (found) return found;
     if (Date.now() > deadline) throw new Error(`${store.location}/${key} did not appear within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** A run is over once its evaluate event exists (written after metrics.json); returns the metrics. */
-export async function waitForEvaluated<T>(workspace: S3BlobStore, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for await (const _ of workspace.list('events/evaluate/')) return (await workspace.getJson<T>('metrics.json'))!;
-    if (Date.now() > deadline) throw new Error(`${workspace.location} was not evaluated within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

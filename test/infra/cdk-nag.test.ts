@@ -61,7 +61,7 @@ test('every acknowledged finding is an IAM managed-policy, IAM wildcard-resource
   for (const rule of wildcards) {
     assert.match(
       rule,
-      /\[Resource::(<StorageData[0-9A-F]+\.Arn>\/(datasets|cache|cache\/sources|runs|models)\/\*|arn:<AWS::Partition>:logs:.*:log-group:\/aws\/batch\/job:\*|\*)\]$/,
+      /\[Resource::(<StorageData[0-9A-F]+\.Arn>\/(datasets|cache|cache\/sources|runs|models)\/\*|arn:<AWS::Partition>:logs:.*:log-group:\/aws\/batch\/job:\*|arn:<AWS::Partition>:states:.*:execution:[\w-]+-run:\*|\*)\]$/,
     );
   }
 });

@@ -179,7 +179,17 @@ describe('queues', () => {
     const deadLetterQueues = resourcesOfType(p, 'AWS::SQS::Queue')
       .filter(([, r]) => !r.Properties!.RedrivePolicy)
       .map(([id]) => id);
-    const alarms = resourcesOfType(p, 'AWS::CloudWatch::Alarm');
+    const alarms = resourcesOfType(p, 'AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties!.Namespace === 'AWS/SQS',
+    );
+    const failedRuns = resourcesOfType(p, 'AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties!.Namespace === 'AWS/States',
+    );
+    assert.deepEqual(
+      failedRuns.map(([, a]) => [a.Properties!.MetricName, a.Properties!.Threshold]),
+      [['ExecutionsFailed', 1]],
+      'and one on failed run executions',
+    );
     const watched = alarms.map(([, a]) => {
       assert.equal(a.Properties!.MetricName, 'ApproximateNumberOfMessagesVisible');
       assert.equal(a.Properties!.Threshold, 1);
@@ -244,12 +254,15 @@ describe('GPU extract and fine-tune on Batch', () => {
     assert.deepEqual(fineTune.Parameters, { queueUrl: { Ref: queueIdOf(p, 'FineTune') } });
   });
 
-  test('the dispatcher runs every minute and may submit only to these job queues and job definitions', () => {
+  test('the dispatcher runs every minute and may submit only to these job queues and job definitions (the train job: the state machine)', () => {
     const p = gpu();
     p.template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     const submit = identityStatements(p).filter(({ statement }) => actionsOf(statement).includes('batch:SubmitJob'));
-    assert.equal(submit.length, 1);
-    const allowed = (submit[0]!.statement.Resource as unknown[]).map(referencedId).sort();
+    assert.equal(submit.length, 2, "the dispatcher's (GPU workers, fine-tune) and the state machine's (CPU train job)");
+    const allowed = submit
+      .flatMap((s) => s.statement.Resource as unknown[])
+      .map(referencedId)
+      .sort();
     const expected = [...resourcesOfType(p, 'AWS::Batch::JobQueue'), ...resourcesOfType(p, 'AWS::Batch::JobDefinition')]
       .map(([id]) => id)
       .sort();
@@ -294,7 +307,7 @@ describe('Batch CPU train job (heads too large for the train-head Lambda)', () =
     );
   });
 
-  test('the train-head Lambda knows its envelope and where to forward, and may send there; the dispatcher starts the job', () => {
+  test('the train-head Lambda knows its envelope and that a Batch job exists, and sends nothing there; the state machine submits the job, not the dispatcher', () => {
     const p = gpu();
     const [lambdaId, lambda] = resourcesOfType(p, 'AWS::Lambda::Function').find(([id]) =>
       id.startsWith('HeadsTrainHead'),
@@ -309,7 +322,19 @@ describe('Batch CPU train job (heads too large for the train-head Lambda)', () =
         actionsOf(statement).includes('sqs:SendMessage') &&
         referencedId(statement.Resource) === queueIdOf(p, 'TrainBatch'),
     );
-    assert.equal(sends.length, 1, `${lambdaId} may send to the train-batch queue`);
+    assert.equal(sends.length, 0, `${lambdaId} hands large sets over by its answer, not by a message`);
+    const submits = identityStatements(p).filter(
+      ({ policy, statement }) =>
+        policy.startsWith('RunStateMachineRole') && actionsOf(statement).includes('batch:SubmitJob'),
+    );
+    assert.deepEqual(
+      (submits[0]?.statement.Resource as unknown[]).map(referencedId).sort(),
+      [
+        jobOf(p)[0],
+        resourcesOfType(p, 'AWS::Batch::JobQueue').find(([id]) => id.startsWith('TrainBatchJob'))![0],
+      ].sort(),
+      "the state machine's role may submit the train job (.sync), to its own job queue",
+    );
     const consumed = new Set(
       resourcesOfType(p, 'AWS::Lambda::EventSourceMapping').map(([, m]) => referencedId(m.Properties!.EventSourceArn)),
     );
@@ -322,8 +347,8 @@ describe('Batch CPU train job (heads too large for the train-head Lambda)', () =
       (dispatch[1].Properties!.Environment as { Variables: Record<string, unknown> }).Variables,
     );
     assert.ok(
-      pools.includes(JOB_NAME.trainBatch) && pools.includes(jobOf(p)[0]),
-      'the dispatcher has a train-batch pool',
+      !pools.includes(JOB_NAME.trainBatch) && !pools.includes(jobOf(p)[0]),
+      'the dispatcher has no train-batch pool: the state machine runs the job',
     );
   });
 });
@@ -434,11 +459,11 @@ describe('context', () => {
     const pools = dispatchPools(p);
     assert.deepEqual(
       pools.map((pool) => pool.name),
-      ['fine-tune', 'train-batch'],
+      ['fine-tune'],
     );
     assert.deepEqual(
       dispatchPools(gpu()).map((pool) => pool.name),
-      ['extract', 'fine-tune', 'train-batch'],
+      ['extract', 'fine-tune'],
     );
   });
 

@@ -173,16 +173,12 @@ for (const [variant, context] of Object.entries(variants)) {
 }
 
 test("the layout's longest keys fit S3's 1,024 bytes: a run's objects under a 100-character run id, the code cache's under every built-in model", () => {
-  const messageId = 'm'.repeat(100); // SQS message ids and Lambda request ids are 36; local ids shorter
   const runKeys = [
     RUN_KEYS.plan,
+    RUN_KEYS.shards,
     RUN_KEYS.part(999_999),
     RUN_KEYS.group(9999),
-    RUN_KEYS.groupCounter(9999),
-    RUN_KEYS.runCounter,
-    RUN_KEYS.claim('train-batch'),
-    RUN_KEYS.sent('train-batch'),
-    RUN_KEYS.event('evaluate', messageId),
+    RUN_KEYS.failure(999_999),
   ].map((k) => `runs/${RUN_ID}/${k}`);
   const shardId = 'f'.repeat(64);
   const cacheKeys = BUILTIN_MODELS.flatMap((d) =>

@@ -83,35 +83,56 @@ const list = (prefix: string): Attempt => [
 /** Per role: what its function does (allowed), and what it must not (refused). */
 const EXPECTED: Record<string, { allowed: Attempt[]; refused: Attempt[] }> = {
   HeadsTrainHeadFunctionServiceRole: {
-    allowed: [
-      get('cache/m/final-0/index.json'),
-      put('cache/sources/d.json'),
-      put('runs/r/x'),
+    allowed: [get('cache/m/final-0/index.json'), put('cache/sources/d.json'), put('runs/r/x'), list('datasets/d/')],
+    // The planner reads the code cache; only extract writes it. It writes the shard manifest, sends no shard: the
+    // state machine's Map hands them out.
+    refused: [
+      put('cache/m/final-0/index.json'),
+      get('models/m.onnx'),
+      receive('evaluate'),
+      list('models/'),
       send('extract'),
-      list('datasets/d/'),
     ],
-    // The planner reads the code cache; only extract writes it.
-    refused: [put('cache/m/final-0/index.json'), get('models/m.onnx'), receive('evaluate'), list('models/')],
   },
   HeadsEvaluateFunctionServiceRole: {
     allowed: [get('datasets/d/train/a/1.jpg'), put('runs/r/metrics.json'), receive('evaluate')],
     refused: [put('cache/m/final-0/x.npy'), put('datasets/d/x'), send('train')],
   },
   ExtractLambdaFunctionServiceRole: {
-    allowed: [get('datasets/d/train/a/1.jpg'), put('cache/m/final-0/x.npy'), send('train'), list('datasets/d/')],
-    refused: [get('models/m.onnx'), put('datasets/d/x'), send('evaluate'), receive('run'), list('models/')],
+    allowed: [get('datasets/d/train/a/1.jpg'), put('cache/m/final-0/x.npy'), list('datasets/d/')],
+    // No join, no train message: the state machine goes on once every shard's task is answered.
+    refused: [
+      get('models/m.onnx'),
+      put('datasets/d/x'),
+      send('evaluate'),
+      receive('run'),
+      list('models/'),
+      send('train'),
+    ],
   },
   ExtractWorkersJobRole: {
     allowed: [get('datasets/d/train/a/1.jpg'), put('cache/m/final-0/x.npy'), receive('extract')],
     refused: [get('models/m.onnx'), put('datasets/d/x'), receive('run'), send('evaluate')],
   },
   TrainBatchJobJobRole: {
-    allowed: [get('cache/m/final-0/index.json'), put('runs/r/head.json'), receive('trainBatch'), send('evaluate')],
-    refused: [put('cache/m/final-0/x.npy'), get('datasets/d/train/a/1.jpg'), receive('train'), list('datasets/')],
+    allowed: [get('cache/m/final-0/index.json'), put('runs/r/head.json'), receive('trainBatch')],
+    refused: [
+      put('cache/m/final-0/x.npy'),
+      get('datasets/d/train/a/1.jpg'),
+      receive('train'),
+      list('datasets/'),
+      send('evaluate'),
+    ],
   },
   FineTuneJobJobRole: {
     allowed: [get('datasets/d/train/a/1.jpg'), put('models/tuned.onnx'), receive('fineTune')],
     refused: [put('cache/m/final-0/x.npy'), get('runs/r/plan.json'), receive('extract')],
+  },
+  // The state machine's calls, as the emulator's interpreter makes them under this role (moto_iam_server.py): the
+  // extract queue and, in the emulator only, the stand-in queues of the steps AWS invokes directly; the shard manifest.
+  RunStateMachineRole: {
+    allowed: [send('extract'), send('train'), send('evaluate'), get('runs/r/plan.json')],
+    refused: [receive('extract'), put('runs/r/x'), get('datasets/d/train/a/1.jpg'), put('cache/m/final-0/x.npy')],
   },
   DispatcherDispatchFunctionServiceRole: {
     allowed: [attributes('extract'), attributes('fineTune')],

@@ -4,15 +4,14 @@ import { MESSAGE_VERSION } from '../../core/messages/schema.js';
 import type { Evaluation } from '../../core/workspace/evaluation.js';
 import type { RunPlan } from '../../core/use-cases/distributed/plan-run.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
-import { provision } from '../../aws/provision.js';
-import { SqsQueue } from '../../aws/sqs-queue.js';
 import { buildRuntime } from '../../functions/shared/runtime.js';
 import { settingsFromEnv } from '../../functions/shared/settings.js';
 import { runWorkers } from '../../functions/shared/workers.js';
 import { fakeEmbedder } from '../helpers/distributed.js';
 import { startMoto, type MotoServer } from '../helpers/moto.js';
 import { MODELS_DIR } from '../helpers/paths.js';
-import { clients, waitForEvaluated } from '../helpers/serverless.js';
+import { cli, clients, waitForExecution } from '../helpers/serverless.js';
+import { startRun } from '../../aws/step-functions.js';
 
 /**
  * What the runtime costs in requests, counted from moto's own log over HTTP: the join lists nothing, a run's LISTs are
@@ -28,14 +27,19 @@ before(async () => {
 after(() => moto?.stop());
 
 test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset GET the second time', async () => {
-  const up = await provision(c.s3, c.sqs, {
-    bucket: 'scale-it',
-    queuePrefix: 'scale',
-    region: 'us-east-1',
-    visibilityTimeoutSeconds: 30,
-    maxReceiveCount: 3,
-    notifyPrefix: null,
-  });
+  const up = JSON.parse(
+    await cli(moto.endpoint, [
+      'up',
+      '--bucket',
+      'scale-it',
+      '--queue-prefix',
+      'scale',
+      '--visibility-timeout',
+      '30',
+      '--no-notify',
+      '--json',
+    ]),
+  ) as { queues: Record<string, { url: string }>; stateMachineArn: string };
   const dataset = new S3BlobStore(c.s3, 'scale-it', 'datasets/d');
   const keys = Array.from(
     { length: 160 },
@@ -64,7 +68,7 @@ test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset 
   });
   const runOnce = async (runId: string) => {
     const before = moto.requests().length;
-    await new SqsQueue(c.sqs, up.queues.run.url).send({
+    await startRun(c.sfn, up.stateMachineArn, runId, {
       v: MESSAGE_VERSION,
       type: 'run',
       runId,
@@ -77,15 +81,18 @@ test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset 
       train: { C: 1 },
     });
     const workspace = new S3BlobStore(c.s3, 'scale-it', `runs/${runId}`);
-    const metrics = await waitForEvaluated<Evaluation>(workspace, 120_000);
+    const execution = await waitForExecution(c.sfn, runId, 120_000, 'scale');
+    assert.equal(execution.status, 'SUCCEEDED', `${execution.error}: ${execution.cause}`);
+    const metrics = (await workspace.getJson<Evaluation>('metrics.json'))!;
     const all = moto
       .requests()
       .slice(before)
       .filter((l) => l.includes(' /scale-it/') || l.includes(' /scale-it?'));
-    // Up to the join's send: evaluate reads the misclassified images again for report.html, which is not extraction.
+    // Up to the compaction step (after every shard): evaluate reads the misclassified images again for report.html,
+    // which is not extraction.
     const s3 = all.slice(
       0,
-      all.findIndex((l) => l.includes(`/runs/${runId}/claims/train.sent`)),
+      all.findIndex((l) => l.includes(`PUT /scale-it/runs/${runId}/groups/`)),
     );
     const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
     return {
@@ -107,17 +114,15 @@ test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset 
     assert.equal(counter.embedded, 160, 'nothing embedded again');
     assert.equal(second.metrics.metrics.accuracy, first.metrics.metrics.accuracy);
     for (const [i, run] of [first, second].entries()) {
-      // The only listings: the dataset (one page) and waitForEvaluated's polling of events/evaluate/ (this test's).
-      const pipelineLists = run.s3.filter(
-        (l) => l.includes('list-type') && !l.includes('events%2Fevaluate') && !l.includes('events/evaluate'),
-      );
+      // The only listings: the dataset (one page).
+      const pipelineLists = run.s3.filter((l) => l.includes('list-type'));
       assert.ok(pipelineLists.length <= 2 * run.plan.shards.length + 10, `${pipelineLists.length} LISTs`);
       // A cache without its shard list (here: a new one) is listed by the planner, which may only read the cache,
       // and once more by the first extract worker, which creates the list; never again.
       assert.equal(
         pipelineLists.filter((l) => !l.includes('datasets')).length,
         i === 0 ? 2 : 0,
-        `no LIST of parts, claims or the cache: ${pipelineLists.join('\n')}`,
+        `no LIST of parts or the cache: ${pipelineLists.join('\n')}`,
       );
     }
   } finally {

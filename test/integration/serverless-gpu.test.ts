@@ -17,7 +17,8 @@ import {
   cli,
   clients,
   spawnWorker,
-  waitForEvaluated,
+  statesSucceeded,
+  waitForExecution,
   type WorkerProcess,
 } from '../helpers/serverless.js';
 import * as path from 'node:path';
@@ -76,7 +77,7 @@ test('the GPU path on CPU: plan → CUDA-graph extract → compaction → Batch 
           CNN_CODES_RUN_QUEUE_URL: urls.run,
           CNN_CODES_TRAIN_COMPUTE: 'lambda',
           CNN_CODES_TRAIN_BATCH_QUEUE_URL: trainBatchQueue,
-          // An envelope no head fits: the Lambda forwards the train message to the Batch CPU job.
+          // An envelope no head fits: the Lambda answers "batch" and the state machine runs the Batch CPU job.
           AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1',
           CNN_CODES_TRAIN_TIMEOUT_SECONDS: '1',
         },
@@ -106,10 +107,14 @@ test('the GPU path on CPU: plan → CUDA-graph extract → compaction → Batch 
     );
     const c = clients(moto.endpoint, admin);
     const workspace = new S3BlobStore(c.s3, BUCKET, 'runs/gpu');
-    const metrics = await waitForEvaluated<Evaluation>(workspace, 300_000).catch((err: Error) => {
-      throw new Error(`${err.message}; process logs: ${JSON.stringify(workers.map((w) => w.events.slice(-3)))}`);
-    });
-    t.diagnostic(`submitted → metrics.json ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const execution = await waitForExecution(c.sfn, 'gpu', 300_000);
+    assert.equal(
+      execution.status,
+      'SUCCEEDED',
+      `${execution.error}: ${execution.cause}; process logs: ${JSON.stringify(workers.map((w) => w.events.slice(-3)))}`,
+    );
+    const metrics = (await workspace.getJson<Evaluation>('metrics.json'))!;
+    t.diagnostic(`submitted → SUCCEEDED ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     const descriptor = BUILTIN_MODELS.find((d) => d.name === DEFAULT_MODEL)!;
     const cuda = namespaceOf(descriptor, 'final', 'cuda');
@@ -128,11 +133,11 @@ test('the GPU path on CPU: plan → CUDA-graph extract → compaction → Batch 
     t.diagnostic(`val: ${correct}/153 with the GPU graph's codes (int8: ${INT8_CORRECT}/153)`);
     assert.ok(Math.abs(correct - INT8_CORRECT) <= 1, `${correct} vs ${INT8_CORRECT}`);
 
-    const train: Array<Record<string, unknown>> = [];
-    for await (const blob of workspace.list('events/train/')) train.push((await workspace.getJson(blob.key))!);
-    assert.deepEqual(train.map((e) => e.outcome).sort(), ['forwarded-to-batch', 'trained'], 'the Batch train route');
+    const steps = await statesSucceeded(c.sfn, execution.executionArn);
+    assert.deepEqual([steps.Train, steps.TrainBatch, steps.Evaluate], [1, 1, 1], 'the Batch train route (the Choice)');
     c.s3.destroy();
     c.sqs.destroy();
+    c.sfn.destroy();
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
   }

@@ -29,16 +29,18 @@ import {
   comparableManifest,
   drainQueue,
   spawnWorker,
-  waitForEvaluated,
+  statesSucceeded,
+  waitForExecution,
   type WorkerProcess,
 } from '../helpers/serverless.js';
 
 /**
- * The whole job through an S3/SQS emulator over HTTP, as deployed and under the deployment's IAM: `up --iam` creates
- * the synthesized template's roles, moto then checks every request, and each process runs with credentials of its
- * function's role (its own STS session): the train-head and evaluate Lambda handlers (fed by an event source mapping
- * over HTTP), two extract processes as the CPU deployment's extract Lambda role. `submit` and the test's own reads run
- * as the admin `up --iam` makes. Compared with the local run of the same data on the same machine.
+ * The whole job through an S3/SQS/Step Functions emulator over HTTP, as deployed and under the deployment's IAM:
+ * `up --iam` creates the synthesized template's roles and the run's state machine (the emulator variant of the stack's,
+ * with the stack's state machine role), moto executes it and checks every request, and each process runs with
+ * credentials of its function's role (its own STS session): the train-head and evaluate Lambda handlers (answering the
+ * plan, train and evaluate tasks from their queues), two extract processes as the CPU deployment's extract Lambda role.
+ * `submit` and the test's own reads run as the admin `up --iam` makes. Compared with the local run of the same data.
  */
 const BUCKET = 'cnn-codes-it';
 let moto: MotoServer;
@@ -92,7 +94,7 @@ const ROLES = {
   extractLambda: 'ExtractLambdaFunctionServiceRole',
 } as const;
 
-test('hymenoptera under IAM, each function as its role: codes bit for bit, accuracy, one train, one evaluate, poison in the DLQs', async (t) => {
+test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution, codes bit for bit, accuracy, one train, one evaluate, poison in the DLQs', async (t) => {
   const urls = Object.fromEntries(Object.entries(up.queues).map(([stage, q]) => [stage, q.url]));
   const env = stackEnv(urls);
   const workers: WorkerProcess[] = [
@@ -143,12 +145,16 @@ test('hymenoptera under IAM, each function as its role: codes bit for bit, accur
     );
     const submitted = performance.now();
     const workspace = new S3BlobStore(c.s3, BUCKET, 'runs/hym');
-    const metrics = await waitForEvaluated<Evaluation>(workspace, 240_000).catch((err: Error) => {
-      throw new Error(
-        `${err.message}; process logs: ${JSON.stringify(workers.map((w) => w.events.filter((e) => String(e.event).includes('fail') || String(e.error ?? '').length > 0).slice(-3)))}`,
-      );
+    const execution = await waitForExecution(c.sfn, 'hym', 240_000).catch((err: Error) => {
+      throw new Error(`${err.message}; process logs: ${JSON.stringify(workers.map((w) => w.events.slice(-4)))}`);
     });
     const finished = performance.now();
+    assert.equal(
+      execution.status,
+      'SUCCEEDED',
+      `${execution.error}: ${execution.cause}; process logs: ${JSON.stringify(workers.map((w) => w.events.filter((e) => String(e.event).includes('fail') || String(e.error ?? '').length > 0).slice(-3)))}`,
+    );
+    const metrics = (await workspace.getJson<Evaluation>('metrics.json'))!;
     const requests = moto.requests().slice(requestsBefore);
 
     // Bit for bit: every image's code in the emulated bucket equals the local run's.
@@ -191,15 +197,14 @@ test('hymenoptera under IAM, each function as its role: codes bit for bit, accur
     assert.equal(head.cacheKey, local.head.cacheKey, 'same manifest, same options: the same head');
     assert.deepEqual(head.head, local.head.head);
 
-    const events = await eventsByStage(workspace);
-    assert.deepEqual(Object.fromEntries(Object.entries(events).map(([k, v]) => [k, v.length])), {
-      run: 1,
-      extract: 13,
-      train: 1,
-      evaluate: 1,
-    });
-    assert.equal(events.train![0]!.outcome, 'trained');
-    const workersUsed = new Set(events.extract!.map((e) => e.worker));
+    // One execution: plan once, 13 shards through the Distributed Map, one train, one evaluate.
+    assert.deepEqual(execution.shards, { total: 13, succeeded: 13, failed: 0, running: 0, pending: 0, timedOut: 0 });
+    const steps = await statesSucceeded(c.sfn, execution.executionArn);
+    assert.deepEqual([steps.Plan, steps.Train, steps.TrainBatch, steps.Evaluate], [1, 1, undefined, 1]);
+    assert.equal((execution.output as { accuracy: number }).accuracy, metrics.metrics.accuracy);
+    const parts = await partsOf(workspace);
+    assert.equal(parts.length, 13);
+    const workersUsed = new Set(parts.map((p) => p.worker));
     assert.equal(workersUsed.size, 2, 'both workers took shards');
 
     for (const stage of STAGES) {
@@ -213,13 +218,10 @@ test('hymenoptera under IAM, each function as its role: codes bit for bit, accur
       assert.match(dead[0]!.reason ?? '', /^CONFIG: /);
     }
 
-    // The test's own polling for the evaluate event is not the pipeline's.
-    const s3Requests = requests.filter(
-      (line) => (line.includes(` /${BUCKET}/`) || line.includes(` /${BUCKET}?`)) && !line.includes('/events/evaluate/'),
-    );
+    const s3Requests = requests.filter((line) => line.includes(` /${BUCKET}/`) || line.includes(` /${BUCKET}?`));
     const uploads = s3Requests.filter((line) => line.includes(`"PUT /${BUCKET}/datasets/`)).length;
     const seconds = (finished - submitted) / 1000;
-    t.diagnostic(`stages (from event times): ${await stageTimes(workspace)}`);
+    t.diagnostic(`execution ${execution.executionArn}: ${execution.startDate} → ${execution.stopDate}`);
     t.diagnostic(
       `uptime: ${(await import('node:os'))
         .loadavg()
@@ -244,24 +246,27 @@ test('hymenoptera under IAM, each function as its role: codes bit for bit, accur
       for await (const blob of cache.list('')) await cache.delete(blob.key);
       workers.push(spawnWorker([EXTRACT_WORKER], await asRole(ROLES.extractLambda, env, 'extract-one')));
       await workers.at(-1)!.waitFor((e) => e.event === 'worker:started');
-      const one = new S3BlobStore(c.s3, BUCKET, 'runs/hym-one');
       const oneStarted = performance.now();
-      await new SqsQueue(c.sqs, urls.run!).send({
-        v: 1,
-        type: 'run',
-        runId: 'hym-one',
-        dataset: `s3://${BUCKET}/datasets/hymenoptera_data`,
-        workspace: `s3://${BUCKET}/runs/hym-one`,
-        cache: `s3://${BUCKET}/cache`,
-        model: 'mobilenetv2-12-int8',
-        cuts: ['final'],
-        shardSize: 32,
-      });
-      const oneMetrics = await waitForEvaluated<Evaluation>(one, 300_000);
+      await cli(
+        moto.endpoint,
+        [
+          'submit',
+          '--bucket',
+          BUCKET,
+          '--data',
+          `s3://${BUCKET}/datasets/hymenoptera_data`,
+          '--run-id',
+          'hym-one',
+          '--shard-size',
+          '32',
+        ],
+        credentialsEnv(admin),
+      );
+      const one = await waitForExecution(c.sfn, 'hym-one', 300_000);
       const oneSeconds = (performance.now() - oneStarted) / 1000;
-      assert.equal(oneMetrics.metrics.accuracy, metrics.metrics.accuracy);
+      assert.equal((one.output as { accuracy: number }).accuracy, metrics.metrics.accuracy);
       t.diagnostic(
-        `emulator, 1 worker × 1 thread: run sent → metrics.json ${oneSeconds.toFixed(1)} s = ${(398 / oneSeconds).toFixed(1)} img/s end to end; stages: ${await stageTimes(one)}`,
+        `emulator, 1 worker × 1 thread: run started → SUCCEEDED ${oneSeconds.toFixed(1)} s = ${(398 / oneSeconds).toFixed(1)} img/s end to end`,
       );
     }
   } finally {
@@ -269,26 +274,11 @@ test('hymenoptera under IAM, each function as its role: codes bit for bit, accur
   }
 });
 
-async function eventsByStage(workspace: S3BlobStore): Promise<Record<string, Array<Record<string, unknown>>>> {
-  const out: Record<string, Array<Record<string, unknown>>> = {};
-  for await (const blob of workspace.list('events/')) {
-    const stage = blob.key.split('/')[1]!;
-    (out[stage] ??= []).push((await workspace.getJson<Record<string, unknown>>(blob.key))!);
-  }
+async function partsOf(workspace: S3BlobStore): Promise<Array<{ worker: string | null }>> {
+  const out: Array<{ worker: string | null }> = [];
+  for await (const blob of workspace.list('parts/'))
+    out.push((await workspace.getJson<{ worker: string | null }>(blob.key))!);
   return out;
-}
-
-/** Fan-out → last shard (extraction), → trained, → evaluated, from the events' timestamps. */
-async function stageTimes(workspace: S3BlobStore): Promise<string> {
-  const events = await eventsByStage(workspace);
-  const at = (stage: string, pick: (times: number[]) => number) =>
-    pick(events[stage]!.map((e) => Date.parse(String(e.at))));
-  const planned = at('run', (x) => Math.min(...x));
-  const joined = at('extract', (x) => Math.max(...x));
-  const trained = at('train', (x) => Math.max(...x));
-  const evaluated = at('evaluate', (x) => Math.max(...x));
-  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-  return `extract ${s(joined - planned)} (${(398 / ((joined - planned) / 1000)).toFixed(1)} img/s), train ${s(trained - joined)}, evaluate ${s(evaluated - trained)}`;
 }
 
 function summarize(lines: string[]): string {

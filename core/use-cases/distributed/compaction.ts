@@ -1,46 +1,14 @@
 import { DataError } from '../../errors.js';
 import { namespaceOf } from '../../features/feature-store.js';
 import type { Manifest, ManifestEntry, RejectRecord } from '../../features/manifest.js';
-import type { ExtractMessage } from '../../messages/schema.js';
+import type { CompactMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
-import { checkedElsewhere, count, fields, finite, integer, oneOf, readArtefact } from '../../workspace/schema.js';
+import { checkedElsewhere, count, fields, list, oneOf, readArtefact, text } from '../../workspace/schema.js';
 import { EntriesSchema, NamespacesSchema, RejectsSchema } from '../../workspace/manifest-artefact.js';
 import type { DistributedDeps } from './deps.js';
-import type { ShardPart } from './extract-shard.js';
-import { RUN_KEYS } from './layout.js';
-
-/**
- * Train reads at most this many code objects per run, however many shards there were: shards are joined in groups,
- * and each group's codes are compacted into one cache shard per cut point.
- */
-export const MAX_TRAIN_CODE_OBJECTS = 100;
-/**
- * Train's GETs for the joined run: per group its summary, and per cut point the compacted code shard's .npy and .json.
- * Groups are capped so they stay within this many (32 groups for one cut point): a 50k run's second pass, its items
- * carrying content hashes and so 46 shards to a message-size cap, took 141 GETs when every shard was its own group.
- */
-export const MAX_TRAIN_GETS = 96;
-
-/** Contiguous runs of shards; group g holds shards [g·perGroup, (g+1)·perGroup). A pure function of the message. */
-export interface GroupLayout {
-  groups: number;
-  perGroup: number;
-}
-
-export function groupLayout(shards: number, cuts: number): GroupLayout {
-  const perGroupGets = 1 + 2 * Math.max(1, cuts);
-  const maxGroups = Math.max(
-    1,
-    Math.floor(Math.min(MAX_TRAIN_CODE_OBJECTS / Math.max(1, cuts), MAX_TRAIN_GETS / perGroupGets)),
-  );
-  const perGroup = Math.ceil(shards / Math.min(shards, maxGroups));
-  return { groups: Math.ceil(shards / perGroup), perGroup };
-}
-
-export function shardsOfGroup(layout: GroupLayout, group: number, shards: number): { first: number; end: number } {
-  const first = group * layout.perGroup;
-  return { first, end: Math.min(shards, first + layout.perGroup) };
-}
+import { readShardPart, type ShardPart } from './extract-shard.js';
+import { RUN_KEYS, shardsOfGroup } from './layout.js';
+import { readRunPlan } from './plan-run.js';
 
 /** A group's slice of the manifest, its code locations pointing at the group's compacted cache shards. */
 export interface GroupSummary {
@@ -52,25 +20,8 @@ export interface GroupSummary {
   rejects: RejectRecord[];
   embedded: number;
   cached: number;
-}
-
-const checkShardPart = checkedElsewhere<ShardPart>()(
-  fields({
-    version: oneOf(1),
-    index: count,
-    count: integer(1, Number.MAX_SAFE_INTEGER),
-    namespaces: NamespacesSchema,
-    entries: EntriesSchema,
-    rejects: RejectsSchema,
-    embedded: count,
-    cached: count,
-    seconds: finite,
-  }),
-);
-
-/** One shard's part (extract-shard.ts writes it), checked; undefined until the shard is done. */
-export function readShardPart(workspace: BlobStore, index: number): Promise<ShardPart | undefined> {
-  return readArtefact(workspace, RUN_KEYS.part(index), 1, checkShardPart);
+  /** Shards of this group that failed for good (the run tolerated them), with why. */
+  failed: Array<{ shard: number; error: string }>;
 }
 
 const checkGroupSummary = checkedElsewhere<GroupSummary>()(
@@ -83,6 +34,7 @@ const checkGroupSummary = checkedElsewhere<GroupSummary>()(
     rejects: RejectsSchema,
     embedded: count,
     cached: count,
+    failed: list(fields({ shard: count, error: text })),
   }),
 );
 
@@ -92,27 +44,28 @@ export function readGroupSummary(workspace: BlobStore, group: number): Promise<G
 }
 
 /**
- * Reads the group's parts and their codes, writes the codes again as one content-addressed cache shard per cut (a
- * rewrite by a redelivery is a no-op), then the summary. Deterministic: any worker may do it, any number of times.
+ * The compaction step of a run, after the Map: reads the group's parts (layout from the plan) and their codes, writes
+ * the codes again as one content-addressed cache shard per cut (a rewrite by a retry is a no-op), then the summary.
+ * Deterministic: any worker may do it, any number of times. A shard without a part failed for good and was tolerated
+ * by the Map (or, on an engine that does not count failures, is checked against the tolerance by train).
  */
 export async function compactGroup(
   deps: DistributedDeps,
-  workspace: BlobStore,
-  message: ExtractMessage,
-  group: number,
-  range: { first: number; end: number },
-): Promise<GroupSummary> {
+  message: CompactMessage,
+): Promise<{ group: number; entries: number; failed: number }> {
+  const workspace = deps.openStore(message.workspace);
+  const plan = await readRunPlan(workspace);
+  if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
+  const group = message.group;
+  if (group >= plan.groups.groups)
+    throw new DataError(`run ${message.runId} has ${plan.groups.groups} compaction groups, not ${group + 1}`);
+  const range = shardsOfGroup(plan.groups, group, plan.shards.length);
   const indices = Array.from({ length: range.end - range.first }, (_, i) => range.first + i);
   const parts = await Promise.all(indices.map((i) => readShardPart(workspace, i)));
-  const missing = indices.filter((_, i) => !parts[i]);
-  // Not permanent: the group counter only completes once every part exists, so this is a store hiccup; retry.
-  if (missing.length > 0)
-    throw new Error(
-      `parts of shards ${missing.join(', ')} missing while compacting group ${group} of run ${message.runId}`,
-    );
-  const present = parts as ShardPart[];
+  const failed = await Promise.all(indices.flatMap((index, i) => (parts[i] ? [] : [failureOf(workspace, index)])));
+  const present = parts.filter((p): p is ShardPart => p !== undefined);
   const entries = present.flatMap((p) => p.entries);
-  const namespaces = present[0]!.namespaces;
+  const namespaces = present[0]?.namespaces ?? {};
   const model = await deps.lookupModel(message.model);
   // Codes are read through this process's long-lived cache store, which already holds most shards' .json (ingest and
   // extraction loaded or wrote them): one GET per code object instead of two. The compacted shard is written plainly.
@@ -147,7 +100,18 @@ export async function compactGroup(
     rejects: present.flatMap((p) => p.rejects),
     embedded: present.reduce((n, p) => n + p.embedded, 0),
     cached: present.reduce((n, p) => n + p.cached, 0),
+    failed,
   };
   await workspace.put(RUN_KEYS.group(group), JSON.stringify(summary));
-  return summary;
+  deps.log?.({ event: 'compact:done', runId: message.runId, group, entries: entries.length, failed: failed.length });
+  return { group, entries: entries.length, failed: failed.length };
+}
+
+async function failureOf(workspace: BlobStore, shard: number): Promise<{ shard: number; error: string }> {
+  const found = await workspace.getJson<{ error?: unknown }>(RUN_KEYS.failure(shard));
+  return {
+    shard,
+    error:
+      typeof found?.error === 'string' ? found.error : 'no part and no recorded failure (its worker never finished)',
+  };
 }

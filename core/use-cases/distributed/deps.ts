@@ -1,9 +1,9 @@
+import { CnnCodesError } from '../../errors.js';
 import type { FeatureStore } from '../../features/feature-store.js';
 import type { Target } from '../../models/targets.js';
 import type { RegisteredModel } from '../../models/registry.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { Embedder } from '../../ports/embedder.js';
-import type { WorkQueue } from '../../ports/work-queue.js';
 import type { ExtractCompute } from './shard-sizing.js';
 import type { LambdaEnvelope } from './train-compute.js';
 
@@ -21,15 +21,9 @@ export interface DistributedDeps {
   openEmbedder?: (model: RegisteredModel, cuts: string[]) => Promise<Embedder>;
   /** The graph `openEmbedder` runs (default cpu): GPU codes go to namespaces of their own. */
   extractTarget?: Target;
-  queues: { extract?: WorkQueue<unknown>; train?: WorkQueue<unknown>; evaluate?: WorkQueue<unknown> };
   /** Incremental mode: where codes of newly uploaded images go, and with which model. Absent: notices are ignored. */
   ingest?: { cache: string; model: string; cuts: string[] };
   log?: (entry: LogEntry) => void;
-  /**
-   * How long a fresh claim to send a downstream message keeps other deliveries of the same logical message from
-   * sending (default 30 s). Keep it below the visibility timeout, or crash recovery waits longer than the queue.
-   */
-  sendLeaseSeconds?: number;
   /** Shard size for run messages without one; absent: sized for `extractCompute` (shard-sizing.ts). */
   defaultShardSize?: number;
   /** What runs extract messages in this deployment (default: a CPU worker), for shard sizing. */
@@ -37,12 +31,26 @@ export interface DistributedDeps {
   /** Images read from the dataset store at once while extracting (default 8); a GPU worker needs more in flight. */
   readConcurrency?: number;
   /**
-   * Where this process fits heads. A Lambda forwards train messages too large for its envelope to `batchQueue` (the
-   * Batch CPU job's queue), see train-compute.ts; absent: train everything here.
+   * Where this process fits heads. A Lambda answers train messages too large for its envelope with `where: 'batch'`
+   * (the state machine then runs the Batch CPU job, see train-compute.ts); absent: train everything here.
    */
-  trainCompute?: { runsOn: 'lambda'; envelope: LambdaEnvelope; batchQueue?: WorkQueue<unknown> } | { runsOn: 'batch' };
-  /** Names this process in events (host:pid, Lambda request id). */
+  trainCompute?: { runsOn: 'lambda'; envelope: LambdaEnvelope; batchJob: boolean } | { runsOn: 'batch' };
+  /** Names this process in logs and shard parts (host:pid, Lambda request id). */
   workerId?: string;
+  /** Answers the state machine's callback tasks (absent: this process takes no tasks, e.g. a pure ingest worker). */
+  tasks?: TaskCallbacks;
+}
+
+/**
+ * The engine's side of a callback task (Step Functions' SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat). An
+ * answer to a task that has already timed out, been retried or whose execution ended is 'late', never an error.
+ */
+export interface TaskCallbacks {
+  succeed(token: string, output: unknown): Promise<'answered' | 'late'>;
+  fail(token: string, error: string, cause: string): Promise<'answered' | 'late'>;
+  heartbeat(token: string): Promise<void>;
+  /** Seconds between heartbeats: well inside the state's HeartbeatSeconds. */
+  beatSeconds: number;
 }
 
 export interface LogEntry {
@@ -50,8 +58,9 @@ export interface LogEntry {
   [field: string]: unknown;
 }
 
-/** One delivery of a message: its SQS id (names its audit event) and how often it came. */
-export interface Delivery {
-  id: string;
-  receiveCount: number;
+/** Wrong input or wrong data: the same message would fail the same way on every try. */
+const PERMANENT = new Set(['CONFIG', 'DATA', 'NOT_FOUND']);
+
+export function isPermanent(err: unknown): boolean {
+  return err instanceof CnnCodesError && PERMANENT.has(err.code);
 }

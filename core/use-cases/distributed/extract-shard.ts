@@ -1,21 +1,20 @@
-import { ConfigError, NotFoundError } from '../../errors.js';
+import { ConfigError, errorMessage } from '../../errors.js';
 import type { ManifestEntry, RejectRecord } from '../../features/manifest.js';
-import { MESSAGE_VERSION, type ExtractMessage, type TrainMessage } from '../../messages/schema.js';
+import type { ExtractMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { DatasetItem } from '../../dataset/image-folder.js';
+import * as v from 'valibot';
+import { checkedElsewhere, count, fields, finite, integer, oneOf, readArtefact, text } from '../../workspace/schema.js';
+import { EntriesSchema, NamespacesSchema, RejectsSchema } from '../../workspace/manifest-artefact.js';
 import { extractItems, resolveCuts, type ExtractedItems } from '../extract.js';
-import { recordEvent, sendOnce, type SendOnceResult } from './claims.js';
-import type { Delivery, DistributedDeps } from './deps.js';
-import { ONCE, RUN_KEYS } from './layout.js';
+import { isPermanent, type DistributedDeps } from './deps.js';
+import { RUN_KEYS } from './layout.js';
 import { tolerateMissing } from './tolerate-missing.js';
 import { optional } from '../../util/optional.js';
-import { readRunPlan } from './plan-run.js';
-import { compactGroup, groupLayout, shardsOfGroup } from './compaction.js';
-import { markDone, requireConditionalWrites } from './join-counter.js';
 import { bytesMatchSource } from './source-identities.js';
 import { awaitInFlight } from './in-flight.js';
 
-/** One shard's slice of the manifest. Its existence marks the shard done; train joins the parts in index order. */
+/** One shard's slice of the manifest. Its existence marks the shard done; compaction joins the parts in index order. */
 export interface ShardPart {
   version: 1;
   index: number;
@@ -29,73 +28,63 @@ export interface ShardPart {
   worker: string | null;
 }
 
+const checkShardPart = checkedElsewhere<ShardPart>()(
+  fields({
+    version: oneOf(1),
+    index: count,
+    count: integer(1, Number.MAX_SAFE_INTEGER),
+    namespaces: NamespacesSchema,
+    entries: EntriesSchema,
+    rejects: RejectsSchema,
+    embedded: count,
+    cached: count,
+    seconds: finite,
+    worker: v.nullable(text),
+  }),
+);
+
+/** One shard's part, checked; undefined until the shard is done. */
+export function readShardPart(workspace: BlobStore, index: number): Promise<ShardPart | undefined> {
+  return readArtefact(workspace, RUN_KEYS.part(index), 1, checkShardPart);
+}
+
 export interface ShardOutcome {
-  /** False when a part already existed (a redelivery after the work was done): nothing was recomputed. */
+  shard: number;
+  /** False when a part already existed (a retry or redelivery after the work was done): nothing was recomputed. */
   extracted: boolean;
-  done: number;
-  count: number;
-  train: SendOnceResult | 'waiting';
+  embedded: number;
+  cached: number;
 }
 
 /**
- * extract → codes in the cache → this shard's part → the join. The join is two counters updated by compare-and-swap
- * (O(1) requests per shard, no listing): the shard marks itself in its group's counter; the shard that completes a
- * group compacts the group (≤ 100 code objects per run for train) and marks the group in the run's counter; every
- * worker that sees the run's counter complete tries the train claim (putIfAbsent), which exactly one wins. Marks are
- * idempotent bits, so a redelivery at any point re-asserts what is done and carries on from there.
+ * extract → codes in the cache → this shard's part, written once (putIfAbsent). The state machine's Map joins the
+ * shards; a retried or redelivered shard finds its part and answers at once. A shard that can never succeed records
+ * why (failures/), so a run that tolerates it names it, and one that does not fails with the cause.
  */
-export async function extractShard(
-  deps: DistributedDeps,
-  message: ExtractMessage,
-  delivery: Delivery,
-): Promise<ShardOutcome> {
+export async function extractShard(deps: DistributedDeps, message: ExtractMessage): Promise<ShardOutcome> {
   const workspace = deps.openStore(message.workspace);
-  const partKey = RUN_KEYS.part(message.shard.index);
-  let extracted = false;
-  if (!(await workspace.exists(partKey))) {
-    const part = await computePart(deps, message);
-    // A concurrent twin of this message may have written an equivalent part first; either one is correct.
-    extracted = await workspace.putIfAbsent(partKey, JSON.stringify(part));
-    deps.log?.({
-      event: 'extract:part',
-      runId: message.runId,
-      shard: message.shard.index,
-      embedded: part.embedded,
-      cached: part.cached,
-    });
+  const index = message.shard.index;
+  const existing = await readShardPart(workspace, index);
+  if (existing) return { shard: index, extracted: false, embedded: existing.embedded, cached: existing.cached };
+  let part: ShardPart;
+  try {
+    part = await computePart(deps, message);
+  } catch (err) {
+    if (isPermanent(err))
+      await workspace.put(RUN_KEYS.failure(index), JSON.stringify({ shard: index, error: errorMessage(err) }));
+    throw err;
   }
-  const { done, complete } = await joinShard(deps, workspace, message);
-  let train: ShardOutcome['train'] = 'waiting';
-  if (complete) {
-    train = await sendOnce(
-      workspace,
-      ONCE.train,
-      `shard:${message.shard.index}`,
-      async () => {
-        const trainQueue = deps.queues.train;
-        if (!trainQueue) throw new ConfigError('this worker has no train queue to trigger');
-        await trainQueue.send(await trainMessage(workspace, message));
-      },
-      deps.sendLeaseSeconds,
-    );
-  }
-  await recordEvent(
-    workspace,
-    'extract',
-    delivery,
-    { shard: message.shard.index, extracted, done, count: message.shard.count, train },
-    deps.workerId,
-  );
+  // A concurrent twin of this message may have written an equivalent part first; either one is correct.
+  const extracted = await workspace.putIfAbsent(RUN_KEYS.part(index), JSON.stringify(part));
   deps.log?.({
     event: 'extract:done',
     runId: message.runId,
-    shard: message.shard.index,
+    shard: index,
     extracted,
-    done,
-    count: message.shard.count,
-    train,
+    embedded: part.embedded,
+    cached: part.cached,
   });
-  return { extracted, done, count: message.shard.count, train };
+  return { shard: index, extracted, embedded: part.embedded, cached: part.cached };
 }
 
 async function computePart(deps: DistributedDeps, message: ExtractMessage): Promise<ShardPart> {
@@ -149,37 +138,5 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     cached: result.cached,
     seconds: result.seconds,
     worker: deps.workerId ?? null,
-  };
-}
-
-/** Marks this shard done; returns how many shards are known done (exact once the run is complete). */
-async function joinShard(
-  deps: DistributedDeps,
-  workspace: BlobStore,
-  message: ExtractMessage,
-): Promise<{ done: number; complete: boolean }> {
-  const store = requireConditionalWrites(workspace);
-  const { index, count } = message.shard;
-  const layout = groupLayout(count, message.cuts.length);
-  const group = Math.floor(index / layout.perGroup);
-  const range = shardsOfGroup(layout, group, count);
-  const inGroup = await markDone(store, RUN_KEYS.groupCounter(group), index - range.first, range.end - range.first);
-  if (!inGroup.complete) return { done: inGroup.done, complete: false };
-  if (!(await workspace.exists(RUN_KEYS.group(group)))) await compactGroup(deps, workspace, message, group, range);
-  const run = await markDone(store, RUN_KEYS.runCounter, group, layout.groups);
-  return { done: run.complete ? count : Math.min(count, run.done * layout.perGroup), complete: run.complete };
-}
-
-async function trainMessage(workspace: BlobStore, message: ExtractMessage): Promise<TrainMessage> {
-  const plan = await readRunPlan(workspace);
-  if (!plan) throw new NotFoundError(`${workspace.location}/${RUN_KEYS.plan}`);
-  return {
-    v: MESSAGE_VERSION,
-    type: 'train',
-    runId: message.runId,
-    workspace: message.workspace,
-    cache: message.cache,
-    train: plan.train,
-    split: plan.split,
   };
 }

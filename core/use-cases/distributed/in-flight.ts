@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { hasConditionalWrites } from '../../ports/conditional-writes.js';
-import { updateJson } from './join-counter.js';
+import { updateJson } from '../../util/update-json.js';
 
 /**
  * Ingest on upload and a run over the same objects overlap: the run's shards arrive while the last notices are being

@@ -8,7 +8,7 @@ import {
 } from '../../features/feature-store.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { hasConditionalWrites } from '../../ports/conditional-writes.js';
-import { updateJson } from './join-counter.js';
+import { updateJson } from '../../util/update-json.js';
 
 /** The namespace's list of shards, in one directly readable object: `<root>/<ns>/index.json`. */
 interface ShardList {

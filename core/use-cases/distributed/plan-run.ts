@@ -13,20 +13,22 @@ import {
   readArtefact,
   text,
 } from '../../workspace/schema.js';
-import { ConfigError, DataError } from '../../errors.js';
+import { DataError } from '../../errors.js';
 import type { Manifest, RejectRecord } from '../../features/manifest.js';
 import {
   MESSAGE_VERSION,
+  type CompactMessage,
+  type EvaluateMessage,
   type ExtractMessage,
+  type TrainMessage,
   type RunMessage,
   type ShardItem,
   type TrainOptions,
 } from '../../messages/schema.js';
-import { forEachConcurrent } from '../../util/concurrency.js';
 import { resolveCuts } from '../extract.js';
-import { recordEvent, sendOnce } from './claims.js';
-import type { Delivery, DistributedDeps } from './deps.js';
-import { ONCE, RUN_KEYS } from './layout.js';
+import type { DistributedDeps } from './deps.js';
+import { groupLayout, RUN_KEYS, type GroupLayout } from './layout.js';
+import { parseStoreUri } from '../../messages/store-uri.js';
 import { sizeShards, type ShardSizing } from './shard-sizing.js';
 import { recordListing, withCachedIdentities, withKnownContent } from './source-identities.js';
 import { inFlightSources } from './in-flight.js';
@@ -34,7 +36,8 @@ import { namespaceOf } from '../../features/feature-store.js';
 
 /** The frozen decision of a run: which images, in which shards, for which model. Written once, never changed. */
 export interface RunPlan {
-  version: 1;
+  /** 2: the compaction layout is recorded (`groups`). */
+  version: 2;
   runId: string;
   dataset: string;
   datasetLocation: string;
@@ -58,6 +61,8 @@ export interface RunPlan {
    */
   knownContent?: number;
   shards: ShardItem[][];
+  /** Which shards each compaction group joins (layout.ts): fixed here, so every later step reads the same layout. */
+  groups: GroupLayout;
   train: TrainOptions;
   split: 'val' | 'test';
   plannedAt: string;
@@ -67,7 +72,7 @@ const item = fields({ key: text, split: text, label: count });
 
 const checkRunPlan = checkedElsewhere<RunPlan>()(
   fields({
-    version: oneOf(1),
+    version: oneOf(2),
     runId: text,
     dataset: text,
     datasetLocation: text,
@@ -80,6 +85,7 @@ const checkRunPlan = checkedElsewhere<RunPlan>()(
     unreadable: v.optional(list(fields({ key: text, split: text, label: count, kind: text, message: text }))),
     shardSize: integer(1, Number.MAX_SAFE_INTEGER),
     shards: list(list(item)),
+    groups: fields({ groups: count, perGroup: integer(1, Number.MAX_SAFE_INTEGER) }),
     train: anyObject,
     split: oneOf('val', 'test'),
     plannedAt: text,
@@ -91,24 +97,32 @@ const checkRunPlan = checkedElsewhere<RunPlan>()(
  * when the run has not been planned. Its reader lives with its type here: the plan is the serverless run's own file.
  */
 export function readRunPlan(workspace: BlobStore): Promise<RunPlan | undefined> {
-  return readArtefact(workspace, RUN_KEYS.plan, 1, checkRunPlan);
-}
-
-export interface PlanOutcome {
-  shards: number;
-  images: number;
-  fanOut: 'sent' | 'already-sent' | 'claimed-by-another';
-  replanned: boolean;
+  return readArtefact(workspace, RUN_KEYS.plan, 2, checkRunPlan);
 }
 
 /**
- * run → plan → one `extract` per shard. The plan is created with putIfAbsent, so every delivery of this run (and a
- * resubmission of the same run id) works from the same listing even if the dataset changes meanwhile.
+ * What the plan step answers the state machine: where the Distributed Map finds the shard manifest, how many shard
+ * failures the run tolerates, and the messages of the steps after it (compaction per group, train, evaluate).
  */
-export async function planRun(deps: DistributedDeps, message: RunMessage, delivery: Delivery): Promise<PlanOutcome> {
-  const extractQueue = deps.queues.extract;
-  if (!extractQueue) throw new ConfigError('this worker has no extract queue to fan a run out to');
+export interface PlanOutput {
+  manifest: { bucket: string; key: string };
+  shards: number;
+  images: number;
+  replanned: boolean;
+  toleratedFailures: number;
+  compact: CompactMessage[];
+  train: TrainMessage;
+  evaluate: EvaluateMessage;
+}
+
+/**
+ * run → plan → the shard manifest (one extract message per shard, in S3 for the Distributed Map). The plan is created
+ * with putIfAbsent, so every try of this step (and a resubmission of the same run id) works from the same listing even
+ * if the dataset changes meanwhile; the manifest is a pure function of the plan.
+ */
+export async function planRun(deps: DistributedDeps, message: RunMessage): Promise<PlanOutput> {
   const workspace = deps.openStore(message.workspace);
+  const where = parseStoreUri(message.workspace);
   let plan = await readRunPlan(workspace);
   const replanned = plan !== undefined;
   if (!plan) {
@@ -121,36 +135,50 @@ export async function planRun(deps: DistributedDeps, message: RunMessage, delive
     );
   }
   const frozen = plan;
-  const fanOut = await sendOnce(
-    workspace,
-    ONCE.fanOut,
-    `run:${message.runId}`,
-    () =>
-      forEachConcurrent(
-        frozen.shards.map((items, index) => index),
-        8,
-        (index) => extractQueue.send(extractMessage(message, frozen, index)),
-      ),
-    deps.sendLeaseSeconds,
+  await workspace.put(
+    RUN_KEYS.shards,
+    JSON.stringify(frozen.shards.map((_, index) => extractMessage(message, frozen, index))),
   );
   const images = frozen.shards.reduce((n, s) => n + s.length, 0);
-  await recordEvent(
-    workspace,
-    'run',
-    delivery,
-    { outcome: fanOut, shards: frozen.shards.length, images },
-    deps.workerId,
-  );
   deps.log?.({
     event: 'run:planned',
     runId: message.runId,
     shards: frozen.shards.length,
     images,
-    fanOut,
     shardSize: frozen.shardSize,
     sizing: frozen.sizing?.reason,
   });
-  return { shards: frozen.shards.length, images, fanOut, replanned };
+  const scope = {
+    v: MESSAGE_VERSION as typeof MESSAGE_VERSION,
+    runId: message.runId,
+    workspace: message.workspace,
+    cache: frozen.cache,
+  };
+  return {
+    // The Distributed Map reads it from S3; a workspace in a folder (tests, the embedded pipeline) has no bucket.
+    manifest:
+      where.scheme === 's3'
+        ? { bucket: where.bucket, key: where.prefix ? `${where.prefix}/${RUN_KEYS.shards}` : RUN_KEYS.shards }
+        : { bucket: '', key: `${where.path}/${RUN_KEYS.shards}` },
+    shards: frozen.shards.length,
+    images,
+    replanned,
+    toleratedFailures: message.toleratedFailures ?? 0,
+    compact: Array.from({ length: frozen.groups.groups }, (_, group) => ({
+      ...scope,
+      type: 'compact' as const,
+      model: frozen.model.name,
+      group,
+    })),
+    train: {
+      ...scope,
+      type: 'train',
+      train: frozen.train,
+      split: frozen.split,
+      toleratedFailures: message.toleratedFailures ?? 0,
+    },
+    evaluate: { ...scope, type: 'evaluate', split: frozen.split },
+  };
 }
 
 /**
@@ -190,7 +218,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
   const shards: ShardItem[][] = [];
   for (let i = 0; i < ready.items.length; i += shardSize) shards.push(ready.items.slice(i, i + shardSize));
   return {
-    version: 1,
+    version: 2,
     runId: message.runId,
     dataset: message.dataset,
     datasetLocation: dataset.location,
@@ -211,6 +239,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     sizing,
     knownContent: ready.items.filter((item) => item.hash).length,
     shards,
+    groups: groupLayout(shards.length, cuts.length),
     train: message.train ?? {},
     split: message.split ?? 'val',
     plannedAt: new Date().toISOString(),

@@ -1,19 +1,28 @@
-import { CnnCodesError, errorMessage } from '../../errors.js';
+import { errorMessage } from '../../errors.js';
 import { looksLikeS3Notification, parseS3Notification, type S3ObjectRef } from '../../messages/s3-event.js';
-import { MESSAGE_TYPES, parseWorkMessage, type MessageType, type WorkMessage } from '../../messages/schema.js';
+import {
+  looksLikeTask,
+  MESSAGE_TYPES,
+  parseTask,
+  parseWorkMessage,
+  type MessageType,
+  type WorkMessage,
+} from '../../messages/schema.js';
 import { InvalidMessageError } from '../../messages/validate.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
-import { ClaimBusyError } from './claims.js';
-import type { Delivery, DistributedDeps } from './deps.js';
+import { compactGroup } from './compaction.js';
+import { isPermanent, type DistributedDeps, type TaskCallbacks } from './deps.js';
 import { evaluateRun } from './evaluate-run.js';
 import { extractShard } from './extract-shard.js';
 import { ingestObjects } from './ingest.js';
 import { planRun } from './plan-run.js';
+import { TASK_ERRORS } from './state-machine.js';
 import { trainRun } from './train-run.js';
 
 /**
- * What to do with a message after handling it. `poison` goes to the dead-letter queue at once (it can never
- * succeed); `retry` comes back after a backoff and, after the queue's maxReceiveCount, is redriven to the DLQ.
+ * What to do with a queue message after handling it. `poison` goes to the dead-letter queue at once (it can never
+ * succeed); `retry` comes back after a backoff and, after the queue's maxReceiveCount, is redriven to the DLQ. A
+ * state machine task is `done` once its token is answered, success or failure: retries are the engine's.
  */
 export type Outcome =
   | { kind: 'done'; result?: unknown }
@@ -23,18 +32,15 @@ export type Outcome =
 /** Message kinds one consumer serves: work types, plus 's3' for S3 event notifications (incremental mode). */
 export type Accepts = ReadonlySet<MessageType | 's3'>;
 
-/** Wrong input or wrong data: the same message would fail the same way on every delivery. */
-const PERMANENT = new Set(['CONFIG', 'DATA', 'NOT_FOUND']);
-
 export function classifyFailure(err: unknown, receiveCount: number): Outcome {
-  if (err instanceof CnnCodesError && PERMANENT.has(err.code))
-    return { kind: 'poison', reason: `${err.code}: ${errorMessage(err)}` };
-  if (err instanceof ClaimBusyError)
-    return { kind: 'retry', reason: errorMessage(err), delaySeconds: err.retryAfterSeconds };
+  if (isPermanent(err)) return { kind: 'poison', reason: `${(err as { code: string }).code}: ${errorMessage(err)}` };
   return { kind: 'retry', reason: errorMessage(err), delaySeconds: Math.min(300, 2 ** Math.min(receiveCount, 8)) };
 }
 
-type Parsed = { kind: 'work'; message: WorkMessage } | { kind: 's3'; objects: S3ObjectRef[] };
+type Parsed =
+  | { kind: 'task'; task: string; message: WorkMessage }
+  | { kind: 'bad-task'; task: string; error: unknown }
+  | { kind: 's3'; objects: S3ObjectRef[] };
 
 function parseDelivery(body: unknown, accepts: Accepts): Parsed {
   if (looksLikeS3Notification(body)) {
@@ -45,27 +51,97 @@ function parseDelivery(body: unknown, accepts: Accepts): Parsed {
     const notice = parseS3Notification(body);
     return { kind: 's3', objects: notice.kind === 'objects' ? notice.objects : [] };
   }
-  // Misrouting is named before field errors: it is the more useful thing to know about such a message.
-  const type = (body as { type?: unknown } | null)?.type;
-  if (typeof type === 'string' && MESSAGE_TYPES.includes(type as MessageType) && !accepts.has(type as MessageType)) {
+  if (!looksLikeTask(body)) {
+    // Not a task of the run's state machine: say what it is wrong with, then that runs start with `submit`.
+    misrouted((body as { type?: unknown } | null)?.type, accepts);
+    parseWorkMessage(body);
+    throw new InvalidMessageError([
+      'body: a work message without a task token; runs are executions of the state machine (cnn-codes submit)',
+    ]);
+  }
+  const task = typeof body.task === 'string' ? body.task : '';
+  try {
+    misrouted((body.message as { type?: unknown } | null)?.type, accepts);
+    const { message } = parseTask(body);
+    return { kind: 'task', task, message };
+  } catch (err) {
+    if (!task) throw err;
+    return { kind: 'bad-task', task, error: err };
+  }
+}
+
+/** Misrouting is named before field errors: it is the more useful thing to know about such a message. */
+function misrouted(type: unknown, accepts: Accepts): void {
+  if (typeof type === 'string' && MESSAGE_TYPES.includes(type as MessageType) && !accepts.has(type as MessageType))
     throw new InvalidMessageError([
       `type: "${type}" is not served here (this consumer takes ${[...accepts].join(', ')}); send it to the ${type} queue`,
     ]);
-  }
-  return { kind: 'work', message: parseWorkMessage(body) };
 }
 
-export function handleWork(deps: DistributedDeps, message: WorkMessage, delivery: Delivery): Promise<unknown> {
+export function handleWork(deps: DistributedDeps, message: WorkMessage): Promise<unknown> {
   switch (message.type) {
     case 'run':
-      return planRun(deps, message, delivery);
+      return planRun(deps, message);
     case 'extract':
-      return extractShard(deps, message, delivery);
+      return extractShard(deps, message);
+    case 'compact':
+      return compactGroup(deps, message);
     case 'train':
-      return trainRun(deps, message, delivery);
+      return trainRun(deps, message);
     case 'evaluate':
-      return evaluateRun(deps, message, delivery);
+      return evaluateRun(deps, message);
   }
+}
+
+/** The error name a task failure is reported under: the state machine retries transient ones with backoff. */
+export function taskErrorName(err: unknown): string {
+  return isPermanent(err) ? TASK_ERRORS.permanent : TASK_ERRORS.transient;
+}
+
+/** A task failure as a Lambda throws it: Step Functions reads the error type from the name. */
+export class TaskFailure extends Error {
+  constructor(err: unknown) {
+    super(errorMessage(err), { cause: err });
+    this.name = taskErrorName(err);
+  }
+}
+
+/** A state's input to a Lambda task ({ message }), handled as the callback workers handle a task's message. */
+export async function handleStateInput(deps: DistributedDeps, input: unknown): Promise<unknown> {
+  try {
+    const message = parseWorkMessage((input as { message?: unknown } | null)?.message);
+    return await handleWork(deps, message);
+  } catch (err) {
+    throw new TaskFailure(err);
+  }
+}
+
+/** Works on a task's message while telling the engine it is alive; then answers its token either way. */
+async function runTask(
+  deps: DistributedDeps,
+  tasks: TaskCallbacks,
+  task: string,
+  message: WorkMessage,
+): Promise<Outcome> {
+  const beat = setInterval(() => {
+    tasks
+      .heartbeat(task)
+      .catch((err: unknown) => deps.log?.({ event: 'task:heartbeat-failed', error: errorMessage(err) }));
+  }, tasks.beatSeconds * 1000);
+  let answer: Promise<'answered' | 'late'>;
+  let result: unknown;
+  try {
+    result = await handleWork(deps, message);
+    answer = tasks.succeed(task, result ?? {});
+  } catch (err) {
+    deps.log?.({ event: 'task:failed', type: message.type, runId: message.runId, error: errorMessage(err) });
+    answer = tasks.fail(task, taskErrorName(err), errorMessage(err));
+  } finally {
+    clearInterval(beat);
+  }
+  // A late answer (the task timed out and was retried, or the execution ended) is harmless: the retry does the work.
+  if ((await answer) === 'late') deps.log?.({ event: 'task:late-answer', type: message.type, runId: message.runId });
+  return { kind: 'done', result };
 }
 
 /**
@@ -81,7 +157,7 @@ export async function handleBatch(
   const outcomes: Outcome[] = new Array(messages.length);
   const notices: number[] = [];
   const objects: S3ObjectRef[] = [];
-  const work: Array<{ i: number; message: WorkMessage }> = [];
+  const work: Array<{ i: number; parsed: Exclude<Parsed, { kind: 's3' }> }> = [];
   const fail = (i: number, err: unknown): void => {
     const m = messages[i]!;
     outcomes[i] = classifyFailure(err, m.receiveCount);
@@ -90,7 +166,7 @@ export async function handleBatch(
   for (const [i, m] of messages.entries()) {
     try {
       const parsed = parseDelivery(m.body, accepts);
-      if (parsed.kind === 'work') work.push({ i, message: parsed.message });
+      if (parsed.kind !== 's3') work.push({ i, parsed });
       else {
         notices.push(i);
         objects.push(...parsed.objects);
@@ -110,12 +186,16 @@ export async function handleBatch(
     }
     for (const i of notices) outcomes[i] = outcome;
   }
-  for (const { i, message } of work) {
+  for (const { i, parsed } of work) {
     try {
-      outcomes[i] = {
-        kind: 'done',
-        result: await handleWork(deps, message, { id: messages[i]!.id, receiveCount: messages[i]!.receiveCount }),
-      };
+      if (!deps.tasks) throw new Error('this worker cannot answer state machine tasks (no Step Functions client)');
+      if (parsed.kind === 'bad-task') {
+        // The engine learns at once that this task can never succeed; the message itself is parked as poison.
+        await deps.tasks.fail(parsed.task, TASK_ERRORS.permanent, errorMessage(parsed.error));
+        fail(i, parsed.error);
+        continue;
+      }
+      outcomes[i] = await runTask(deps, deps.tasks, parsed.task, parsed.message);
     } catch (err) {
       fail(i, err);
     }

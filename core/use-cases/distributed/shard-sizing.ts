@@ -21,8 +21,14 @@ export interface ShardSizing {
 }
 
 /**
- * Measured on this project's 2-vCPU machine (README, "Measured": 57.7 images/s with two threads, so ≈ 0.017 s per
- * image per task); a Lambda container at 4 GB gets ~2 vCPUs and is given the same cost plus a margin for cold
+ * The one local extraction measurement the serverless figures start from: `cnn-codes run` on hymenoptera (398 images,
+ * mobilenetv2-12-int8, both threads) on the project's 2-vCPU AMD EPYC machine, as the README's "Measured" section
+ * reports it. bench/serverless-scale.ts extrapolates from it too.
+ */
+export const MEASURED_LOCAL_EXTRACTION = { imagesPerSecond: 57.7, threads: 2 } as const;
+
+/**
+ * From MEASURED_LOCAL_EXTRACTION: 57.7 images/s with two threads, so ≈ 0.017 s per image per task; a Lambda container at 4 GB gets ~2 vCPUs and is given the same cost plus a margin for cold
  * decoding; a g5/g6.xlarge GPU task is bounded by decoding on its 4 vCPUs (≈ 4 × 115 images/s).
  */
 export const SECONDS_PER_IMAGE: Record<ExtractComputeKind, number> = { cpu: 0.0175, lambda: 0.025, gpu: 0.0025 };

@@ -3,8 +3,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Manifest } from '../../../core/features/manifest.js';
-import type { ExtractMessage, TrainMessage } from '../../../core/messages/schema.js';
-import { groupLayout, MAX_TRAIN_CODE_OBJECTS, MAX_TRAIN_GETS } from '../../../core/use-cases/distributed/compaction.js';
+import type { ExtractMessage } from '../../../core/messages/schema.js';
+import { compactGroup } from '../../../core/use-cases/distributed/compaction.js';
+import { groupLayout, MAX_TRAIN_CODE_OBJECTS, MAX_TRAIN_GETS } from '../../../core/use-cases/distributed/layout.js';
 import { forEachConcurrent } from '../../../core/util/concurrency.js';
 import { extractShard } from '../../../core/use-cases/distributed/extract-shard.js';
 import { planRun } from '../../../core/use-cases/distributed/plan-run.js';
@@ -28,35 +29,22 @@ test('group layout: at most 100 code objects per run for any number of shards an
   assert.deepEqual(groupLayout(46, 1), { groups: 23, perGroup: 2 }, 'at most 32 groups for one cut point');
 });
 
-test('120 shards in 30 groups, every message delivered twice, 16 at a time: one train, whose manifest names ≤ 100 code shards', () =>
+test('120 shards in 30 groups (the layout in the plan), every task done twice, 16 at a time: train reads ≤ 100 code shards', () =>
   withTempDir(async (root) => {
     await writeFakeDataset(path.join(root, 'data'), 30); // 120 images
     const setup = inProcessSetup(root);
-    await planRun(setup.deps, setup.runMessage('big', { shardSize: 1, cuts: ['final'] }), {
-      id: 'run',
-      receiveCount: 1,
-    });
-    const extracts = (await setup.queues.extract.receive({ max: 1000 })).map((m) => m.body as ExtractMessage);
+    const plan = await planRun(setup.deps, setup.runMessage('big', { shardSize: 1, cuts: ['final'] }));
+    const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
     assert.equal(extracts.length, 120);
-    const deliveries = [...extracts, ...extracts].map((m, i) => ({
-      m,
-      d: { id: `x${i % extracts.length}`, receiveCount: 1 + Math.floor(i / extracts.length) },
-    }));
+    assert.equal(plan.compact.length, groupLayout(120, 1).groups, 'one compaction task per group of the plan');
+    const deliveries = [...extracts, ...extracts];
     deliveries.sort(() => Math.random() - 0.5);
-    setup.deps.sendLeaseSeconds = 0.05;
-    const busy: typeof deliveries = [];
-    // 16 deliveries in flight, as 16 workers would have them.
-    await forEachConcurrent(deliveries, 16, (delivery) =>
-      extractShard(setup.deps, delivery.m, delivery.d).then(
-        () => undefined,
-        () => void busy.push(delivery),
-      ),
+    // 16 deliveries in flight, as 16 workers would have them (a retried or redelivered shard finds its part).
+    await forEachConcurrent(deliveries, 16, (m) => extractShard(setup.deps, m).then(() => undefined));
+    await forEachConcurrent([...plan.compact, ...plan.compact], 16, (m) =>
+      compactGroup(setup.deps, m).then(() => undefined),
     );
-    // A twin of the join's owner may have found the claim fresh (ClaimBusy): it comes back and finds the send done.
-    for (const { m, d } of busy) await extractShard(setup.deps, m, d);
-    const train = setup.queues.train.peek().map((e) => e.body as TrainMessage);
-    assert.equal(train.length, 1);
-    await trainRun(setup.deps, train[0]!, { id: 't', receiveCount: 1 });
+    await trainRun(setup.deps, plan.train);
     const manifest = JSON.parse(await readFile(path.join(root, 'runs/big/manifest.json'), 'utf8')) as Manifest;
     assert.equal(manifest.entries.length, 120);
     assert.deepEqual(

@@ -4,10 +4,11 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { namespaceOf } from '../../../core/features/feature-store.js';
 import type { Manifest } from '../../../core/features/manifest.js';
-import type { ExtractMessage, TrainMessage } from '../../../core/messages/schema.js';
+import type { ExtractMessage } from '../../../core/messages/schema.js';
+import { compactGroup } from '../../../core/use-cases/distributed/compaction.js';
 import { BUILTIN_MODELS } from '../../../core/models/builtin.js';
 import { extractShard } from '../../../core/use-cases/distributed/extract-shard.js';
-import { planRun } from '../../../core/use-cases/distributed/plan-run.js';
+import { planRun, type PlanOutput } from '../../../core/use-cases/distributed/plan-run.js';
 import { trainRun } from '../../../core/use-cases/distributed/train-run.js';
 import { buildRuntime } from '../../../functions/shared/runtime.js';
 import { settingsFromEnv } from '../../../functions/shared/settings.js';
@@ -19,9 +20,11 @@ import { withTempDir } from '../../helpers/paths.js';
 
 const descriptor = BUILTIN_MODELS.find((d) => d.name === 'mobilenetv2-12-int8')!;
 
-async function extractAll(setup: InProcessSetup): Promise<void> {
-  const extracts = (await setup.queues.extract.receive({ max: 1000 })).map((m) => m.body as ExtractMessage);
-  for (const [i, m] of extracts.entries()) await extractShard(setup.deps, m, { id: `x${i}`, receiveCount: 1 });
+/** The Map and the compaction step, in order: every shard of the plan's manifest, then every group. */
+async function extractAll(setup: InProcessSetup, plan: PlanOutput): Promise<void> {
+  const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
+  for (const m of extracts) await extractShard(setup.deps, m);
+  for (const m of plan.compact) await compactGroup(setup.deps, m);
 }
 
 async function keysUnder(dir: string): Promise<string[]> {
@@ -39,8 +42,8 @@ test('the planner reads the code cache and never writes it: a fresh cache plans 
       if (purpose === 'write') throw new Error(`AccessDenied: the planner opened ${uri} for writing`);
       return open(uri, purpose);
     };
-    await planRun(setup.deps, setup.runMessage('fresh'), { id: 'run', receiveCount: 1 });
-    assert.equal(setup.queues.extract.size, 4, '12 images in shards of 3');
+    const plan = await planRun(setup.deps, setup.runMessage('fresh'));
+    assert.equal(plan.shards, 4, '12 images in shards of 3');
     assert.deepEqual(
       (await keysUnder(path.join(root, 'cache'))).filter((k) => !k.startsWith('sources/')),
       [],
@@ -53,11 +56,9 @@ test('a GPU deployment: parts in the CUDA namespace compact and train, and a pla
     await writeFakeDataset(path.join(root, 'data'), 3);
     const setup = inProcessSetup(root);
     setup.deps.extractTarget = 'cuda';
-    await planRun(setup.deps, setup.runMessage('gpu'), { id: 'run', receiveCount: 1 });
-    await extractAll(setup);
-    const train = setup.queues.train.peek().map((e) => e.body as TrainMessage);
-    assert.equal(train.length, 1, 'every group compacted: the run reached train');
-    await trainRun(setup.deps, train[0]!, { id: 't', receiveCount: 1 });
+    const plan = await planRun(setup.deps, setup.runMessage('gpu'));
+    await extractAll(setup, plan);
+    await trainRun(setup.deps, plan.train);
     const manifest = JSON.parse(await readFile(path.join(root, 'runs/gpu/manifest.json'), 'utf8')) as Manifest;
     const cuda = namespaceOf(descriptor, 'final', 'cuda');
     assert.equal(manifest.namespaces.final!.id, cuda.id);
@@ -80,7 +81,7 @@ test('a GPU deployment: parts in the CUDA namespace compact and train, and a pla
       };
       return store;
     };
-    await planRun(planner.deps, planner.runMessage('again'), { id: 'run2', receiveCount: 1 });
+    await planRun(planner.deps, planner.runMessage('again'));
     assert.deepEqual(looked, [{ ns: cuda.id, codes: 12 }]);
   }));
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { InProcessQueue } from '../../helpers/in-process-queue.js';
 import type { ExtractMessage, TrainMessage } from '../../../core/messages/schema.js';
+import { compactGroup } from '../../../core/use-cases/distributed/compaction.js';
 import { extractShard } from '../../../core/use-cases/distributed/extract-shard.js';
 import { planRun } from '../../../core/use-cases/distributed/plan-run.js';
 import { chooseTrainCompute } from '../../../core/use-cases/distributed/train-compute.js';
@@ -35,51 +36,45 @@ async function readyToTrain(
 ): Promise<{ setup: ReturnType<typeof inProcessSetup>; message: TrainMessage }> {
   await writeFakeDataset(path.join(root, 'data'), 4);
   const setup = inProcessSetup(root);
-  await planRun(setup.deps, setup.runMessage('r1'), { id: 'run-msg', receiveCount: 1 });
-  const extracts = await setup.queues.extract.receive({ max: 100 });
-  await setup.queues.extract.ackAll(extracts);
-  for (const [i, m] of extracts.entries())
-    await extractShard(setup.deps, m.body as ExtractMessage, { id: `x${i}`, receiveCount: 1 });
-  const [train] = setup.queues.train.peek();
-  return { setup, message: train!.body as TrainMessage };
+  const plan = await planRun(setup.deps, setup.runMessage('r1'));
+  const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
+  for (const m of extracts) await extractShard(setup.deps, m);
+  for (const m of plan.compact) await compactGroup(setup.deps, m);
+  return { setup, message: plan.train };
 }
 
-test('a Lambda forwards a set too large for it to the Batch queue once; the Batch job fits it and says so in head.json', () =>
+test("a Lambda answers that a set too large for it belongs on Batch (the state machine's Choice); the Batch job fits it and says so in head.json", () =>
   withTempDir(async (root) => {
     const { setup, message } = await readyToTrain(root);
-    const batchQueue = new InProcessQueue<unknown>('train-batch');
     // An envelope too small for even this tiny set stands in for a large set in a real Lambda.
-    setup.deps.trainCompute = { runsOn: 'lambda', envelope: { memoryBytes: 1024, timeoutSeconds: 900 }, batchQueue };
-    const forwarded = await trainRun(setup.deps, message, { id: 't1', receiveCount: 1 });
-    assert.equal(forwarded.forwarded?.send, 'sent');
-    assert.match(forwarded.forwarded!.why, /over 60 % of the Lambda's/);
-    assert.equal(
-      (await trainRun(setup.deps, message, { id: 't1', receiveCount: 2 })).forwarded?.send,
-      'already-sent',
-      'a redelivery forwards nothing new',
-    );
-    assert.equal(batchQueue.size, 1);
-    assert.equal(setup.queues.evaluate.size, 0, 'no evaluate before a head exists');
+    setup.deps.trainCompute = {
+      runsOn: 'lambda',
+      envelope: { memoryBytes: 1024, timeoutSeconds: 900 },
+      batchJob: true,
+    };
+    const handed = await trainRun(setup.deps, message);
+    assert.equal(handed.compute, 'batch');
+    assert.equal(handed.cacheKey, undefined, 'no head fitted in the Lambda');
+    assert.match(handed.why, /over 60 % of the Lambda's/);
+    assert.equal((await trainRun(setup.deps, message)).compute, 'batch', 'a retried train step answers the same');
     const workspace = setup.deps.openStore(`${root}/runs/r1`);
     assert.equal(await workspace.exists('head.json'), false);
 
     setup.deps.trainCompute = { runsOn: 'batch' };
-    const [job] = await batchQueue.receive({ max: 1 });
-    const trained = await trainRun(setup.deps, job!.body as TrainMessage, { id: 'b1', receiveCount: 1 });
-    assert.equal(trained.evaluate, 'sent');
+    const trained = await trainRun(setup.deps, message);
+    assert.match(trained.cacheKey ?? '', /^[0-9a-f]{24}$/);
     const head = await workspace.getJson<HeadArtefact>('head.json');
     assert.deepEqual(head?.compute?.where, 'batch');
-    assert.match(head!.compute!.why, /forwarded by the train-head Lambda/);
+    assert.match(head!.compute!.why, /handed over by the train-head Lambda/);
   }));
 
 test('within its envelope the Lambda fits the head itself and records why', () =>
   withTempDir(async (root) => {
     const { setup, message } = await readyToTrain(root);
-    const batchQueue = new InProcessQueue<unknown>('train-batch');
-    setup.deps.trainCompute = { runsOn: 'lambda', envelope: LAMBDA, batchQueue };
-    const outcome = await trainRun(setup.deps, message, { id: 't1', receiveCount: 1 });
-    assert.equal(outcome.forwarded, undefined);
-    assert.equal(batchQueue.size, 0);
+    setup.deps.trainCompute = { runsOn: 'lambda', envelope: LAMBDA, batchJob: true };
+    const outcome = await trainRun(setup.deps, message);
+    assert.equal(outcome.compute, 'lambda');
+    assert.match(outcome.cacheKey ?? '', /^[0-9a-f]{24}$/);
     const head = await setup.deps.openStore(`${root}/runs/r1`).getJson<HeadArtefact>('head.json');
     assert.equal(head?.compute?.where, 'lambda');
     assert.match(head!.compute!.why, /within the Lambda's envelope/);

@@ -9,7 +9,8 @@ import {
   type CodeMapFile,
   type DataQuality,
 } from '../../../core/quality/data-quality.js';
-import { readGroupSummary, readShardPart } from '../../../core/use-cases/distributed/compaction.js';
+import { readGroupSummary } from '../../../core/use-cases/distributed/compaction.js';
+import { readShardPart } from '../../../core/use-cases/distributed/extract-shard.js';
 import { readRunPlan } from '../../../core/use-cases/distributed/plan-run.js';
 import { InvalidArtefactError } from '../../../core/workspace/artefact-error.js';
 import {
@@ -116,7 +117,7 @@ test('a data-quality.json or code-map.json without a version (or malformed) is a
 test('a plan.json with shards of the wrong shape is an error naming the file', () =>
   withTempDir(async (dir) => {
     const store = new FsBlobStore(dir);
-    await store.put('plan.json', JSON.stringify({ version: 1, runId: 'r1', shards: 'all' }));
+    await store.put('plan.json', JSON.stringify({ version: 2, runId: 'r1', shards: 'all' }));
     await rejectsNaming(readRunPlan(store), 'plan.json', /\$\.shards: expected an array/);
   }));
 
@@ -152,6 +153,7 @@ test('a serverless shard part or group summary of the wrong shape is an error na
       rejects,
       embedded: 1,
       cached: 0,
+      failed: [],
     };
     await store.put('groups/0000.json', JSON.stringify({ ...summary, rejects: [{ key: 'k' }] }));
     await rejectsNaming(readGroupSummary(store, 0), 'groups/0000.json', /\$\.rejects\[0\]\.split: required/);

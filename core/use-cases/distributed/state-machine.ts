@@ -1,0 +1,211 @@
+/**
+ * The run path as one AWS Step Functions state machine, in Amazon States Language: the one definition the CDK stack
+ * deploys and `cnn-codes up` creates in the emulator. Pure: it names queues, functions and jobs it is given.
+ *
+ *   Plan → Extract (Distributed Map over the plan's shard manifest in S3) → Compact (one task per group) → Train →
+ *   Choice (head too large for the Lambda?) → TrainBatch → Evaluate
+ *
+ * Extract and Compact are always SQS callback tasks (`sqs:sendMessage.waitForTaskToken`) answered by the warm
+ * CPU/GPU workers, which beat `SendTaskHeartbeat` while they work: a killed worker's heartbeat lapses and the child is
+ * retried. Plan, Train and Evaluate invoke the small Lambdas on AWS and the Batch CPU job `.sync`; the emulator
+ * (moto runs neither Lambdas nor Batch jobs without Docker) hands those to queues as callback tasks too, answered by
+ * `cnn-codes worker`. Both variants are this one function with a different `target`: same states, same paths, same
+ * Retry/Catch; only the Resource and Parameters of plan/train/evaluate differ.
+ */
+
+/** Error names a worker reports with SendTaskFailure (a Lambda throws them as its error type). */
+export const TASK_ERRORS = {
+  /** The same input fails the same way on every try (bad message, bad data): retried once, then the run fails. */
+  permanent: 'CnnCodes.Permanent',
+  /** A store hiccup, a busy resource: retried with backoff. */
+  transient: 'CnnCodes.Transient',
+} as const;
+
+/**
+ * A lapsed heartbeat: AWS names it States.HeartbeatTimeout, moto's interpreter (LocalStack's) States.Timeout. Both
+ * are retried, so a killed worker's shard comes back on either engine.
+ */
+const TIMEOUTS = ['States.HeartbeatTimeout', 'States.Timeout'];
+
+export type TaskKind = 'run' | 'extract' | 'compact' | 'train' | 'trainBatch' | 'evaluate';
+
+/** The queues callback tasks go to: the extract queue serves extract and compact tasks. */
+export interface CallbackQueues {
+  extract: string;
+  /** Emulator: the queues standing in for the plan, train, Batch train and evaluate steps. */
+  run?: string;
+  train?: string;
+  trainBatch?: string;
+  evaluate?: string;
+}
+
+export type StateMachineTarget =
+  | { kind: 'emulator'; queues: Required<CallbackQueues> }
+  | {
+      kind: 'aws';
+      queues: Pick<CallbackQueues, 'extract'>;
+      /** ARNs of the train-head (which also plans) and evaluate functions. */
+      functions: { plan: string; train: string; evaluate: string };
+      /** The Batch CPU train job, run `.sync` with the train message in its environment. */
+      trainJob: { queue: string; definition: string; messageVariable: string };
+    };
+
+export interface StateMachineOptions {
+  target: StateMachineTarget;
+  /** A worker beats at least three times per period; a killed one's shard is retried this long after its last beat. */
+  heartbeatSeconds: number;
+  /** Shards extracted at once (Distributed Map MaxConcurrency): the warm workers take them from the queue. */
+  maxConcurrency: number;
+  /** Tries of a shard whose worker died or hit a transient error. */
+  extractAttempts: number;
+}
+
+export const DEFAULT_STATE_MACHINE = { heartbeatSeconds: 120, maxConcurrency: 1000, extractAttempts: 4 } as const;
+
+type State = Record<string, unknown>;
+
+/** Execution names: the run id (Step Functions refuses a second execution of a name, so a resubmission is a no-op). */
+export function executionName(runId: string): string {
+  return runId.slice(0, 80);
+}
+
+/**
+ * What a callback task's queue message carries: the task token and the work message. The paths are JSONPath over
+ * the state's input (`message.$`).
+ */
+function callback(queue: string, messagePath: string, heartbeatSeconds?: number): State {
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+    Parameters: { QueueUrl: queue, MessageBody: { 'task.$': '$$.Task.Token', 'message.$': messagePath } },
+    ...(heartbeatSeconds ? { HeartbeatSeconds: heartbeatSeconds } : {}),
+  };
+}
+
+function retries(transientAttempts: number): State {
+  return {
+    Retry: [
+      {
+        ErrorEquals: [...TIMEOUTS, TASK_ERRORS.transient, 'Lambda.ServiceException', 'Lambda.TooManyRequestsException'],
+        IntervalSeconds: 2,
+        MaxAttempts: transientAttempts,
+        BackoffRate: 2,
+      },
+      // A poison input is tried once more (a worker may have met a half-written object), then the run fails.
+      { ErrorEquals: [TASK_ERRORS.permanent], IntervalSeconds: 1, MaxAttempts: 1 },
+    ],
+  };
+}
+
+/** plan, train and evaluate: a Lambda on AWS, a callback task on the emulator. */
+function step(options: StateMachineOptions, kind: 'run' | 'train' | 'evaluate', messagePath: string): State {
+  const target = options.target;
+  if (target.kind === 'emulator') return { ...callback(target.queues[kind], messagePath), ...retries(3) };
+  const fn =
+    kind === 'run' ? target.functions.plan : kind === 'train' ? target.functions.train : target.functions.evaluate;
+  // A function's ARN as the Resource returns its result itself (no Payload wrapper), as a callback's output is.
+  return { Type: 'Task', Resource: fn, Parameters: { 'message.$': messagePath }, ...retries(3) };
+}
+
+function trainBatch(options: StateMachineOptions): State {
+  const target = options.target;
+  if (target.kind === 'emulator') return { ...callback(target.queues.trainBatch, '$.plan.train'), ...retries(2) };
+  return {
+    Type: 'Task',
+    Resource: 'arn:aws:states:::batch:submitJob.sync',
+    Parameters: {
+      'JobName.$': '$.runId',
+      JobQueue: target.trainJob.queue,
+      JobDefinition: target.trainJob.definition,
+      ContainerOverrides: {
+        Environment: [{ Name: target.trainJob.messageVariable, 'Value.$': 'States.JsonToString($.plan.train)' }],
+      },
+    },
+    // The job's description is not the run's business: the head is in the workspace (head.json).
+    ResultSelector: { compute: 'batch', 'job.$': '$.JobId' },
+    ...retries(2),
+  };
+}
+
+/**
+ * The state machine. Its input is a run message (core/messages/schema.ts); the plan step's output (PlanOutput) feeds
+ * the rest: where the shard manifest is, the compaction layout, the train and evaluate messages.
+ */
+export function runStateMachine(options: StateMachineOptions): { StartAt: string; States: Record<string, State> } {
+  const extractQueue = options.target.queues.extract;
+  return {
+    StartAt: 'Plan',
+    States: {
+      Plan: { ...step(options, 'run', '$'), ResultPath: '$.plan', Next: 'Extract' },
+      Extract: {
+        Type: 'Map',
+        ItemReader: {
+          Resource: 'arn:aws:states:::s3:getObject',
+          ReaderConfig: { InputType: 'JSON' },
+          Parameters: { 'Bucket.$': '$.plan.manifest.bucket', 'Key.$': '$.plan.manifest.key' },
+        },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+          StartAt: 'ExtractShard',
+          States: {
+            ExtractShard: {
+              ...callback(extractQueue, '$', options.heartbeatSeconds),
+              ...retries(options.extractAttempts - 1),
+              End: true,
+            },
+          },
+        },
+        MaxConcurrency: options.maxConcurrency,
+        // moto's parser refuses ToleratedFailurePercentage 0: the count alone, set by the run request.
+        ToleratedFailureCountPath: '$.plan.toleratedFailures',
+        ResultPath: null,
+        Next: 'Compact',
+      },
+      Compact: {
+        Type: 'Map',
+        ItemsPath: '$.plan.compact',
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: 'CompactGroup',
+          States: {
+            CompactGroup: { ...callback(extractQueue, '$', options.heartbeatSeconds), ...retries(3), End: true },
+          },
+        },
+        ResultPath: null,
+        Next: 'Train',
+      },
+      Train: { ...step(options, 'train', '$.plan.train'), ResultPath: '$.train', Next: 'TrainWhere' },
+      TrainWhere: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.train.compute', StringEquals: 'batch', Next: 'TrainBatch' }],
+        Default: 'Evaluate',
+      },
+      TrainBatch: { ...trainBatch(options), ResultPath: '$.train', Next: 'Evaluate' },
+      Evaluate: { ...step(options, 'evaluate', '$.plan.evaluate'), End: true },
+    },
+  };
+}
+
+/** A picture of the states (Mermaid), generated from the definition: docs/serverless.md shows it. */
+export function stateDiagram(definition: ReturnType<typeof runStateMachine>): string {
+  const lines = ['stateDiagram-v2', `  [*] --> ${definition.StartAt}`];
+  const walk = (states: Record<string, State>, indent: string): void => {
+    for (const [name, state] of Object.entries(states)) {
+      const processor = state.ItemProcessor as { StartAt: string; States: Record<string, State> } | undefined;
+      if (processor) {
+        const mode = (processor as unknown as { ProcessorConfig: { Mode: string } }).ProcessorConfig.Mode;
+        lines.push(`${indent}state ${name} {`, `${indent}  [*] --> ${processor.StartAt}`);
+        lines.push(`${indent}  note right of ${processor.StartAt}: ${mode} Map, one per item`);
+        walk(processor.States, `${indent}  `);
+        lines.push(`${indent}}`);
+      }
+      for (const choice of (state.Choices as Array<{ Next: string; Variable: string; StringEquals: string }>) ?? [])
+        lines.push(`${indent}${name} --> ${choice.Next}: ${choice.Variable} = ${choice.StringEquals}`);
+      if (state.Default) lines.push(`${indent}${name} --> ${String(state.Default)}`);
+      if (state.Next) lines.push(`${indent}${name} --> ${String(state.Next)}`);
+      if (state.End) lines.push(`${indent}${name} --> [*]`);
+    }
+  };
+  walk(definition.States, '  ');
+  return lines.join('\n');
+}
