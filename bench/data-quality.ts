@@ -17,7 +17,7 @@
  * CPU and peak RSS (one process each), the data-quality views' own seconds. Merges its figures into
  * bench/results/data-quality.json under the image count.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -45,6 +45,8 @@ const { values } = parseArgs({
     duplicates: { type: 'string', default: '100' },
     'synthetic-codes': { type: 'boolean', default: false },
     dim: { type: 'string', default: '1280' },
+    sides: { type: 'string', default: '224-448' },
+    'one-process': { type: 'boolean', default: false },
   },
 });
 const SYNTHETIC = values['synthetic-codes'] === true;
@@ -58,6 +60,11 @@ const LEAKS = Number(values.leaks);
 const DUPLICATES = Number(values.duplicates);
 /** Bump when the images change, so a set made by another generator is made again. */
 const GENERATOR = 5;
+/** Image sides drawn uniformly from this range (--sides MIN-MAX): small images make 100 k feasible to generate. */
+const [MIN_SIDE, MAX_SIDE] = values.sides!.split('-').map(Number) as [number, number];
+if (!(MIN_SIDE >= 32 && MAX_SIDE >= MIN_SIDE)) throw new Error(`--sides MIN-MAX, got ${values.sides}`);
+/** --one-process: one `cnn-codes run` (extract → train → evaluate → data quality → report), its whole peak RSS. */
+const ONE_PROCESS = values['one-process'] === true;
 const SOURCE_SIDE = 256;
 
 interface Planted {
@@ -92,7 +99,8 @@ async function sourcePhotos(): Promise<Buffer[]> {
 
 async function generate(dataDir: string): Promise<Planted> {
   const marker = path.join(dataDir, '.generated');
-  const stamp = `generator ${GENERATOR} seed ${SEED} n ${N} flips ${FLIP_RATE} leaks ${LEAKS} duplicates ${DUPLICATES}`;
+  const sides = MIN_SIDE === 224 && MAX_SIDE === 448 ? '' : ` sides ${MIN_SIDE}-${MAX_SIDE}`;
+  const stamp = `generator ${GENERATOR} seed ${SEED} n ${N} flips ${FLIP_RATE} leaks ${LEAKS} duplicates ${DUPLICATES}${sides}`;
   if (existsSync(marker) && (await readFile(marker, 'utf8')) === stamp)
     return JSON.parse(await readFile(path.join(dataDir, '.planted.json'), 'utf8')) as Planted;
   await rm(dataDir, { recursive: true, force: true });
@@ -109,7 +117,7 @@ async function generate(dataDir: string): Promise<Planted> {
       const split = random() < 0.8 ? 'train' : 'val';
       const flipped = split === 'train' && random() < FLIP_RATE;
       const filed = flipped ? (label + 1 + Math.floor(random() * (CLASSES - 1))) % CLASSES : label;
-      const side = 224 + Math.floor(random() * 225);
+      const side = MIN_SIDE + Math.floor(random() * (MAX_SIDE - MIN_SIDE + 1));
       // A 2 × 2 mosaic of crops of four random photos: distinct images share no background.
       const tiles = Array.from({ length: 4 }, () => {
         const crop = Math.floor(SOURCE_SIDE * (0.3 + 0.4 * random()));
@@ -264,19 +272,48 @@ interface Timed {
   stderr: string;
 }
 
-/** One CLI process under /usr/bin/time: wall and CPU seconds, peak RSS. */
-function cli(args: string[]): Timed {
+/**
+ * One CLI process under /usr/bin/time: wall and CPU seconds, peak RSS; and its RSS once a second beside the last line
+ * of progress it printed (DIR/rss-COMMAND-N.tsv), to see which step holds the memory.
+ */
+async function cli(args: string[]): Promise<Timed> {
   const timeFile = path.join(DIR, `time-${process.pid}.txt`);
   const started = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, BIN, ...args, '--json'], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
+  const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, BIN, ...args, '--json'], {
     env: { ...process.env, CNN_CODES_SHARED: SHARED },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  let lastLine = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-64 * 1024);
+    const lines = chunk.split(/[\r\n]+/).filter((l) => l.trim() !== '');
+    if (lines.length > 0) lastLine = lines.at(-1)!.trim().slice(0, 160);
+  });
+  const timeline: string[] = ['seconds\trssMiB\tprogress'];
+  const sampler = setInterval(() => {
+    const rss = childRssKiB(child.pid!);
+    if (rss !== undefined)
+      timeline.push(`${((performance.now() - started) / 1000).toFixed(0)}\t${(rss / 1024).toFixed(0)}\t${lastLine}`);
+  }, 1000);
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
+  await writeFile(path.join(DIR, `rss-${args[0]}-${N}.tsv`), timeline.join('\n') + '\n');
+  if (status !== 0) throw new Error(`cnn-codes ${args[0]} exited ${status}: ${stderr.slice(-2000)}`);
   const [rssKiB, user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  if (r.status !== 0) throw new Error(`cnn-codes ${args[0]} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return { status: r.status, seconds, cpuSeconds: user! + system!, rssMiB: rssKiB! / 1024, stderr: r.stderr };
+  return { status, seconds, cpuSeconds: user! + system!, rssMiB: rssKiB! / 1024, stderr };
+}
+
+/** VmRSS of the process /usr/bin/time started (its only child). */
+function childRssKiB(timePid: number): number | undefined {
+  try {
+    const child = readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(' ')[0];
+    const status = readFileSync(`/proc/${child}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 const readJson = async <T>(file: string): Promise<T> => JSON.parse(await readFile(file, 'utf8')) as T;
@@ -288,15 +325,18 @@ await rm(ws, { recursive: true, force: true });
 const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
 const date = new Date().toISOString();
 let planted: Planted;
-let extract: Timed & { estimated?: string };
+let extract: (Timed & { estimated?: string }) | undefined;
+let train: Timed | undefined;
+let evaluate: Timed | undefined;
+let whole: Timed | undefined;
 if (SYNTHETIC) {
   planted = await syntheticWorkspace(ws);
   // No images: the extraction a real run would spend, at the images/s of this bench's last real run.
   const real = await readJson<{
-    runs: Record<string, { images: number; phases: { extract: { wallSeconds: number } } }>;
+    runs: Record<string, { images: number; phases: { extract?: { wallSeconds: number } } }>;
   }>(path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json')).catch(() => undefined);
   const measured = Object.values(real?.runs ?? {}).find((r) => r.phases?.extract);
-  const perImage = measured ? measured.phases.extract.wallSeconds / measured.images : 0;
+  const perImage = measured ? measured.phases.extract!.wallSeconds / measured.images : 0;
   extract = {
     status: 0,
     seconds: perImage * N,
@@ -308,10 +348,13 @@ if (SYNTHETIC) {
 } else {
   const dataDir = path.join(DIR, `data-${N}`);
   planted = await generate(dataDir);
-  extract = cli(['extract', '--data', dataDir, '--out', ws]);
+  if (ONE_PROCESS) whole = await cli(['run', '--data', dataDir, '--out', ws]);
+  else extract = await cli(['extract', '--data', dataDir, '--out', ws]);
 }
-const train = cli(['train', '--out', ws]);
-const evaluate = cli(['evaluate', '--out', ws]);
+if (!whole) {
+  train = await cli(['train', '--out', ws]);
+  evaluate = await cli(['evaluate', '--out', ws]);
+}
 const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
 
 interface HeadFile {
@@ -352,7 +395,15 @@ const together = Object.entries(planted.duplicates).filter(
   ([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original),
 );
 const largestGroup = Math.max(0, ...head.quality.duplicates.map((g) => g.length));
-const runSeconds = extract.seconds + train.seconds + evaluate.seconds;
+const timed = (
+  [
+    ['extract', extract],
+    ['train', train],
+    ['evaluate', evaluate],
+    ['run (extract → train → evaluate, one process)', whole],
+  ] as Array<[string, Timed | undefined]>
+).filter((p): p is [string, Timed] => p[1] !== undefined);
+const runSeconds = timed.reduce((sum, [, t]) => sum + t.seconds, 0);
 const searchSeconds = head.quality.searchSeconds ?? 0;
 const dqSeconds = metrics.timings['dataQualitySeconds'] ?? 0;
 const cpu = cpus()[0]?.model ?? 'CPU';
@@ -384,17 +435,19 @@ const figures = {
   valAccuracy: metrics.metrics.accuracy,
   mapPoints: codeMap.points.length,
   phases: Object.fromEntries(
-    (
-      [
-        ['extract', extract],
-        ['train', train],
-        ['evaluate', evaluate],
-      ] as const
-    ).map(([name, t]) => [
+    timed.map(([name, t]) => [
       name,
       { wallSeconds: round(t.seconds), cpuSeconds: round(t.cpuSeconds), peakRssMiB: Math.round(t.rssMiB) },
     ]),
   ),
+  ...(whole
+    ? {
+        steps: {
+          extractSeconds: round(metrics.timings['extractSeconds'] ?? 0),
+          imagesPerSecond: round(metrics.timings['imagesPerSecond'] ?? 0),
+        },
+      }
+    : {}),
   views: {
     'train: near-duplicate search + neighbour similarity (cell search)': round(searchSeconds),
     'train: CV with out-of-fold probabilities (all of CV)': round(head.cv?.wallSeconds ?? 0),
@@ -402,7 +455,7 @@ const figures = {
   },
   dataQualityShare: round((searchSeconds + dqSeconds) / runSeconds),
   runSeconds: round(runSeconds),
-  peakRssMiB: Math.round(Math.max(extract.rssMiB, train.rssMiB, evaluate.rssMiB)),
+  peakRssMiB: Math.round(Math.max(...timed.map(([, t]) => t.rssMiB))),
 };
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
@@ -427,15 +480,15 @@ await mkdir(path.dirname(resultsFile), { recursive: true });
 const previous = existsSync(resultsFile)
   ? await readJson<{ runs: Record<string, unknown> }>(resultsFile)
   : { runs: {} as Record<string, unknown> };
-previous.runs[SYNTHETIC ? `codes-${N}` : String(N)] = {
+previous.runs[(SYNTHETIC ? `codes-${N}` : String(N)) + (values.sides === '224-448' ? '' : `-${values.sides}px`)] = {
   commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
   dirty: version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
   date,
   cpu: { model: cpu, cores: cpus().length, flags: describeCpu() },
   load: { before: loadBefore, after: loadAfter },
   versions: { node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
-  command: `node dist/bench/data-quality.js --images ${N}${SYNTHETIC ? ' --synthetic-codes' : ''}`,
-  ...(extract.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}),
+  command: `node dist/bench/data-quality.js --images ${N}${SYNTHETIC ? ' --synthetic-codes' : ''}${values.sides === '224-448' ? '' : ` --sides ${values.sides}`}${ONE_PROCESS ? ' --one-process' : ''}`,
+  ...(extract?.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}),
   ...figures,
 };
 await writeFile(resultsFile, JSON.stringify(previous, null, 2) + '\n');
