@@ -4,6 +4,8 @@
  *
  *   node dist/bench/data-quality.js [--images 6000] [--dir /tmp/cnn-codes-dq] [--seed 1] [--keep]
  *   node dist/bench/data-quality.js --synthetic-codes --images 100000     # train + evaluate only, codes synthetic
+ *   node dist/bench/data-quality.js --images 100000 --sides 128-256 --one-process   # one `cnn-codes run`
+ *   node dist/bench/data-quality.js --data ../shared/data/hymenoptera_data --one-process   # a real set, nothing planted
  *
  * Images (10 classes, 80 % train / 20 % val, 224–448 px, JPEG and PNG): a 2 × 2 mosaic of random crops of random
  * hymenoptera photos (mirrored half the time) with its class's motif on a square patch at a random place (a hue, a
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     dim: { type: 'string', default: '1280' },
     sides: { type: 'string', default: '224-448' },
     'one-process': { type: 'boolean', default: false },
+    data: { type: 'string' },
   },
 });
 const SYNTHETIC = values['synthetic-codes'] === true;
@@ -65,6 +68,12 @@ const [MIN_SIDE, MAX_SIDE] = values.sides!.split('-').map(Number) as [number, nu
 if (!(MIN_SIDE >= 32 && MAX_SIDE >= MIN_SIDE)) throw new Error(`--sides MIN-MAX, got ${values.sides}`);
 /** --one-process: one `cnn-codes run` (extract → train → evaluate → data quality → report), its whole peak RSS. */
 const ONE_PROCESS = values['one-process'] === true;
+/** --data DIR: an ImageFolder as it is, nothing planted (the calibration and time figures of a real set). */
+const REAL = values.data === undefined ? undefined : path.resolve(values.data);
+/** The row of bench/results/data-quality.json this run writes. */
+const ROW = REAL
+  ? path.basename(REAL)
+  : (SYNTHETIC ? `codes-${N}` : String(N)) + (values.sides === '224-448' ? '' : `-${values.sides}px`);
 const SOURCE_SIDE = 256;
 
 interface Planted {
@@ -274,7 +283,7 @@ interface Timed {
 
 /**
  * One CLI process under /usr/bin/time: wall and CPU seconds, peak RSS; and its RSS once a second beside the last line
- * of progress it printed (DIR/rss-COMMAND-N.tsv), to see which step holds the memory.
+ * of progress it printed (DIR/rss-COMMAND-ROW.tsv), to see which step holds the memory.
  */
 async function cli(args: string[]): Promise<Timed> {
   const timeFile = path.join(DIR, `time-${process.pid}.txt`);
@@ -299,7 +308,7 @@ async function cli(args: string[]): Promise<Timed> {
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
-  await writeFile(path.join(DIR, `rss-${args[0]}-${N}.tsv`), timeline.join('\n') + '\n');
+  await writeFile(path.join(DIR, `rss-${args[0]}-${ROW}.tsv`), timeline.join('\n') + '\n');
   if (status !== 0) throw new Error(`cnn-codes ${args[0]} exited ${status}: ${stderr.slice(-2000)}`);
   const [rssKiB, user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
   return { status, seconds, cpuSeconds: user! + system!, rssMiB: rssKiB! / 1024, stderr };
@@ -320,7 +329,7 @@ const readJson = async <T>(file: string): Promise<T> => JSON.parse(await readFil
 const version = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim();
 
 await mkdir(DIR, { recursive: true });
-const ws = path.join(DIR, SYNTHETIC ? `ws-codes-${N}` : `ws-${N}`);
+const ws = path.join(DIR, `ws-${ROW}`);
 await rm(ws, { recursive: true, force: true });
 const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
 const date = new Date().toISOString();
@@ -346,8 +355,8 @@ if (SYNTHETIC) {
     estimated: measured ? `${N} × ${perImage.toFixed(4)} s (the ${measured.images}-image real run)` : 'none',
   };
 } else {
-  const dataDir = path.join(DIR, `data-${N}`);
-  planted = await generate(dataDir);
+  const dataDir = REAL ?? path.join(DIR, `data-${N}`);
+  planted = REAL ? { flips: [], leaks: {}, duplicates: {} } : await generate(dataDir);
   if (ONE_PROCESS) whole = await cli(['run', '--data', dataDir, '--out', ws]);
   else extract = await cli(['extract', '--data', dataDir, '--out', ws]);
 }
@@ -408,21 +417,23 @@ const searchSeconds = head.quality.searchSeconds ?? 0;
 const dqSeconds = metrics.timings['dataQualitySeconds'] ?? 0;
 const cpu = cpus()[0]?.model ?? 'CPU';
 
+const leakCount = Object.keys(planted.leaks).length;
+const duplicateCount = Object.keys(planted.duplicates).length;
 const figures = {
-  images: N,
+  images: codeMap.points.length,
   train: head.trainedOn,
-  planted: { flips: k, leaks: LEAKS, duplicates: DUPLICATES },
+  planted: { flips: k, leaks: leakCount, duplicates: duplicateCount },
   labelIssues: { topK: k, caught, recall: caught / Math.max(1, k), flagged: head.quality.labelIssues.length },
   leakage: {
-    planted: LEAKS,
+    planted: leakCount,
     flagged: leaksFound.length,
-    recall: leaksFound.length / Math.max(1, LEAKS),
+    recall: leaksFound.length / Math.max(1, leakCount),
     unplanted: unplantedLeaks,
   },
   duplicates: {
-    planted: DUPLICATES,
+    planted: duplicateCount,
     inOneGroup: together.length,
-    recall: together.length / Math.max(1, DUPLICATES),
+    recall: together.length / Math.max(1, duplicateCount),
     groupedFolds: head.quality.grouped,
     groups: head.quality.duplicates.length,
     largestGroup,
@@ -462,7 +473,7 @@ function round(x: number): number {
 }
 
 console.log(
-  `${N} images, ${cpus().length} × ${cpu}; load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`,
+  `${figures.images} images, ${cpus().length} × ${cpu}; load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`,
 );
 console.log('| phase | wall s | CPU s | peak RSS MiB |');
 console.log('|---|---:|---:|---:|');
@@ -472,7 +483,7 @@ console.log('| view | wall s |');
 console.log('|---|---:|');
 for (const [name, s] of Object.entries(figures.views)) console.log(`| ${name} | ${s} |`);
 console.log(
-  `label flips in the top ${k}: ${caught} (${(100 * figures.labelIssues.recall).toFixed(1)} %); planted leaks flagged: ${leaksFound.length}/${LEAKS} (${unplantedLeaks} other val images flagged); planted duplicates grouped with their original: ${together.length}/${DUPLICATES} (folds grouped: ${head.quality.grouped}, largest group ${largestGroup}); temperature ${figures.calibration.temperature}, val ECE ${JSON.stringify(figures.calibration.valEce)}; val accuracy ${(100 * metrics.metrics.accuracy).toFixed(1)} %; data quality ${(100 * figures.dataQualityShare).toFixed(1)} % of the run; peak RSS ${figures.peakRssMiB} MiB`,
+  `label flips in the top ${k}: ${caught} (${(100 * figures.labelIssues.recall).toFixed(1)} %); planted leaks flagged: ${leaksFound.length}/${leakCount} (${unplantedLeaks} other val images flagged); planted duplicates grouped with their original: ${together.length}/${duplicateCount} (folds grouped: ${head.quality.grouped}, largest group ${largestGroup}); temperature ${figures.calibration.temperature}, val ECE ${JSON.stringify(figures.calibration.valEce)}; val accuracy ${(100 * metrics.metrics.accuracy).toFixed(1)} %; data quality ${(100 * figures.dataQualityShare).toFixed(1)} % of the run; peak RSS ${figures.peakRssMiB} MiB`,
 );
 
 const resultsFile = path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json');
@@ -480,14 +491,14 @@ await mkdir(path.dirname(resultsFile), { recursive: true });
 const previous = existsSync(resultsFile)
   ? await readJson<{ runs: Record<string, unknown> }>(resultsFile)
   : { runs: {} as Record<string, unknown> };
-previous.runs[(SYNTHETIC ? `codes-${N}` : String(N)) + (values.sides === '224-448' ? '' : `-${values.sides}px`)] = {
+previous.runs[ROW] = {
   commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
   dirty: version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
   date,
   cpu: { model: cpu, cores: cpus().length, flags: describeCpu() },
   load: { before: loadBefore, after: loadAfter },
   versions: { node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
-  command: `node dist/bench/data-quality.js --images ${N}${SYNTHETIC ? ' --synthetic-codes' : ''}${values.sides === '224-448' ? '' : ` --sides ${values.sides}`}${ONE_PROCESS ? ' --one-process' : ''}`,
+  command: `node dist/bench/data-quality.js ${REAL ? `--data ${path.relative(REPO_ROOT, REAL)}` : `--images ${N}`}${SYNTHETIC ? ' --synthetic-codes' : ''}${values.sides === '224-448' ? '' : ` --sides ${values.sides}`}${ONE_PROCESS ? ' --one-process' : ''}`,
   ...(extract?.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}),
   ...figures,
 };
