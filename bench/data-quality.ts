@@ -34,6 +34,8 @@ import { forEachConcurrent } from '../core/use-cases/extract.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { REENCODINGS } from '../test/helpers/planted-duplicates.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
+import { readLocalManifest } from '../core/adapters/sqlite-manifest-index.js';
+import { NEAR_DUPLICATE_COSINE } from '../core/quality/duplicates.js';
 import { gaussian, putSyntheticManifest, syntheticNamespace } from './synthetic-codes.js';
 
 const { values } = parseArgs({
@@ -279,11 +281,13 @@ interface Timed {
   cpuSeconds: number;
   rssMiB: number;
   stderr: string;
+  /** [seconds since start, RSS MiB], once a second. */
+  samples: Array<[number, number]>;
 }
 
 /**
- * One CLI process under /usr/bin/time: wall and CPU seconds, peak RSS; and its RSS once a second beside the last line
- * of progress it printed (DIR/rss-COMMAND-ROW.tsv), to see which step holds the memory.
+ * One CLI process under /usr/bin/time: wall and CPU seconds, peak RSS; and its RSS once a second (also written to
+ * DIR/rss-COMMAND-ROW.tsv), to see which step holds the memory.
  */
 async function cli(args: string[]): Promise<Timed> {
   const timeFile = path.join(DIR, `time-${process.pid}.txt`);
@@ -293,25 +297,24 @@ async function cli(args: string[]): Promise<Timed> {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  let lastLine = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-64 * 1024);
-    const lines = chunk.split(/[\r\n]+/).filter((l) => l.trim() !== '');
-    if (lines.length > 0) lastLine = lines.at(-1)!.trim().slice(0, 160);
   });
-  const timeline: string[] = ['seconds\trssMiB\tprogress'];
+  const samples: Array<[number, number]> = [];
   const sampler = setInterval(() => {
     const rss = childRssKiB(child.pid!);
-    if (rss !== undefined)
-      timeline.push(`${((performance.now() - started) / 1000).toFixed(0)}\t${(rss / 1024).toFixed(0)}\t${lastLine}`);
+    if (rss !== undefined) samples.push([Math.round((performance.now() - started) / 1000), Math.round(rss / 1024)]);
   }, 1000);
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
-  await writeFile(path.join(DIR, `rss-${args[0]}-${ROW}.tsv`), timeline.join('\n') + '\n');
+  await writeFile(
+    path.join(DIR, `rss-${args[0]}-${ROW}.tsv`),
+    ['seconds\trssMiB', ...samples.map((p) => p.join('\t'))].join('\n') + '\n',
+  );
   if (status !== 0) throw new Error(`cnn-codes ${args[0]} exited ${status}: ${stderr.slice(-2000)}`);
   const [rssKiB, user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  return { status, seconds, cpuSeconds: user! + system!, rssMiB: rssKiB! / 1024, stderr };
+  return { status, seconds, cpuSeconds: user! + system!, rssMiB: rssKiB! / 1024, stderr, samples };
 }
 
 /** VmRSS of the process /usr/bin/time started (its only child). */
@@ -338,7 +341,8 @@ let extract: (Timed & { estimated?: string }) | undefined;
 let train: Timed | undefined;
 let evaluate: Timed | undefined;
 let whole: Timed | undefined;
-if (SYNTHETIC) {
+const dataDir = SYNTHETIC ? undefined : (REAL ?? path.join(DIR, `data-${N}`));
+if (!dataDir) {
   planted = await syntheticWorkspace(ws);
   // No images: the extraction a real run would spend, at the images/s of this bench's last real run.
   const real = await readJson<{
@@ -352,10 +356,10 @@ if (SYNTHETIC) {
     cpuSeconds: 0,
     rssMiB: 0,
     stderr: '',
+    samples: [],
     estimated: measured ? `${N} × ${perImage.toFixed(4)} s (the ${measured.images}-image real run)` : 'none',
   };
 } else {
-  const dataDir = REAL ?? path.join(DIR, `data-${N}`);
   planted = REAL ? { flips: [], leaks: {}, duplicates: {} } : await generate(dataDir);
   if (ONE_PROCESS) whole = await cli(['run', '--data', dataDir, '--out', ws]);
   else extract = await cli(['extract', '--data', dataDir, '--out', ws]);
@@ -404,6 +408,46 @@ const together = Object.entries(planted.duplicates).filter(
   ([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original),
 );
 const largestGroup = Math.max(0, ...head.quality.duplicates.map((g) => g.length));
+const missedLeaks = await missed(
+  Object.entries(planted.leaks).filter(([copy]) => !leaksFound.some(([found]) => found === copy)),
+);
+const missedDuplicates = await missed(
+  Object.entries(planted.duplicates).filter(([copy]) => !together.some(([found]) => found === copy)),
+);
+
+/**
+ * Why planted copies were missed: each one's exact cosine to its original (final-layer codes, as the search compares
+ * them), how many of those fall below the threshold (then no search could flag them) and how many originals are PNG
+ * (lossless, so the JPEG q60 copy is their first lossy encoding) or small (under 160 px).
+ */
+async function missed(pairs: Array<[string, string]>) {
+  const manifest = pairs.length > 0 && dataDir ? await readLocalManifest(ws) : undefined;
+  const ns = manifest?.namespaces['final'];
+  if (!manifest || !ns) return { count: pairs.length };
+  const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: 'final' };
+  const byKey = new Map(manifest.entries.map((e) => [e.key, e]));
+  const codes = await new FeatureStore(new FsBlobStore(ws)).readCodes(
+    info,
+    pairs.flat().map((key) => byKey.get(key)!.codes['final']!),
+  );
+  const row = (i: number) => codes.subarray(i * ns.dim, (i + 1) * ns.dim);
+  const cosines = pairs.map((_, p) => {
+    const [a, b] = [row(2 * p), row(2 * p + 1)];
+    let [ab, aa, bb] = [0, 0, 0];
+    for (let t = 0; t < ns.dim; t++) [ab, aa, bb] = [ab + a[t]! * b[t]!, aa + a[t]! ** 2, bb + b[t]! ** 2];
+    return ab / Math.sqrt(aa * bb);
+  });
+  const widths = await Promise.all(
+    pairs.map(async ([, original]) => (await sharp(path.join(dataDir!, original)).metadata()).width),
+  );
+  return {
+    count: pairs.length,
+    cosineToOriginal: [round(Math.min(...cosines)), round(Math.max(...cosines))],
+    belowThreshold: cosines.filter((c) => c < NEAR_DUPLICATE_COSINE).length,
+    pngOriginals: pairs.filter(([, original]) => original.endsWith('.png')).length,
+    originalsUnder160px: widths.filter((w) => w !== undefined && w < 160).length,
+  };
+}
 const timed = (
   [
     ['extract', extract],
@@ -429,11 +473,13 @@ const figures = {
     flagged: leaksFound.length,
     recall: leaksFound.length / Math.max(1, leakCount),
     unplanted: unplantedLeaks,
+    missed: missedLeaks,
   },
   duplicates: {
     planted: duplicateCount,
     inOneGroup: together.length,
     recall: together.length / Math.max(1, duplicateCount),
+    missed: missedDuplicates,
     groupedFolds: head.quality.grouped,
     groups: head.quality.duplicates.length,
     largestGroup,
@@ -451,14 +497,7 @@ const figures = {
       { wallSeconds: round(t.seconds), cpuSeconds: round(t.cpuSeconds), peakRssMiB: Math.round(t.rssMiB) },
     ]),
   ),
-  ...(whole
-    ? {
-        steps: {
-          extractSeconds: round(metrics.timings['extractSeconds'] ?? 0),
-          imagesPerSecond: round(metrics.timings['imagesPerSecond'] ?? 0),
-        },
-      }
-    : {}),
+  ...(whole ? { steps: stepsOf(whole) } : {}),
   views: {
     'train: near-duplicate search + neighbour similarity (cell search)': round(searchSeconds),
     'train: CV with out-of-fold probabilities (all of CV)': round(head.cv?.wallSeconds ?? 0),
@@ -468,6 +507,27 @@ const figures = {
   runSeconds: round(runSeconds),
   peakRssMiB: Math.round(Math.max(...timed.map(([, t]) => t.rssMiB))),
 };
+/**
+ * One process's steps: extraction's seconds (from metrics.json), the train step's near-duplicate search (head.json)
+ * right after it, and the rest (CV, fit, evaluate, data quality, report), each with the highest RSS sampled within.
+ */
+function stepsOf(run: Timed) {
+  const extractSeconds = metrics.timings['extractSeconds'] ?? 0;
+  const spans: Array<[string, number, number]> = [
+    ['extract', 0, extractSeconds],
+    ['train: near-duplicate search', extractSeconds, extractSeconds + searchSeconds],
+    ['train CV and fit, evaluate, data quality, report', extractSeconds + searchSeconds, run.seconds],
+  ];
+  return Object.fromEntries(
+    spans.map(([name, from, to]) => [
+      name,
+      {
+        wallSeconds: round(to - from),
+        peakRssMiB: Math.max(0, ...run.samples.filter(([t]) => t >= from && t <= to + 1).map(([, rss]) => rss)),
+      },
+    ]),
+  );
+}
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
