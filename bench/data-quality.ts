@@ -553,7 +553,10 @@ const previous = existsSync(resultsFile)
   : { runs: {} as Record<string, unknown> };
 previous.runs[ROW] = {
   commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
-  dirty: version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
+  // The results file itself is not the code measured: a second run in one checkout would otherwise say dirty.
+  dirty:
+    version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results']) !==
+    '',
   date,
   cpu: { model: cpu, cores: cpus().length, flags: describeCpu() },
   load: { before: loadBefore, after: loadAfter },
