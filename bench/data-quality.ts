@@ -4,6 +4,8 @@
  *
  *   node dist/bench/data-quality.js [--images 6000] [--dir /tmp/cnn-codes-dq] [--seed 1] [--keep]
  *   node dist/bench/data-quality.js --synthetic-codes --images 100000     # train + evaluate only, codes synthetic
+ *   node dist/bench/data-quality.js --images 100000 --sides 128-256 --one-process   # one `cnn-codes run`
+ *   node dist/bench/data-quality.js --data ../shared/data/hymenoptera_data --one-process   # a real set, nothing planted
  *
  * Images (10 classes, 80 % train / 20 % val, 224–448 px, JPEG and PNG): a 2 × 2 mosaic of random crops of random
  * hymenoptera photos (mirrored half the time) with its class's motif on a square patch at a random place (a hue, a
@@ -17,7 +19,7 @@
  * CPU and peak RSS (one process each), the data-quality views' own seconds. Merges its figures into
  * bench/results/data-quality.json under the image count.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -32,6 +34,8 @@ import { forEachConcurrent } from '../core/util/concurrency.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { REENCODINGS } from '../test/helpers/planted-duplicates.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
+import { readLocalManifest } from '../core/adapters/sqlite-manifest-index.js';
+import { NEAR_DUPLICATE_COSINE } from '../core/quality/duplicates.js';
 import { gaussian, putSyntheticManifest, syntheticNamespace } from './synthetic-codes.js';
 
 const { values } = parseArgs({
@@ -45,6 +49,9 @@ const { values } = parseArgs({
     duplicates: { type: 'string', default: '100' },
     'synthetic-codes': { type: 'boolean', default: false },
     dim: { type: 'string', default: '1280' },
+    sides: { type: 'string', default: '224-448' },
+    'one-process': { type: 'boolean', default: false },
+    data: { type: 'string' },
   },
 });
 const SYNTHETIC = values['synthetic-codes'] === true;
@@ -58,6 +65,17 @@ const LEAKS = Number(values.leaks);
 const DUPLICATES = Number(values.duplicates);
 /** Bump when the images change, so a set made by another generator is made again. */
 const GENERATOR = 5;
+/** Image sides drawn uniformly from this range (--sides MIN-MAX): small images make 100 k feasible to generate. */
+const [MIN_SIDE, MAX_SIDE] = values.sides!.split('-').map(Number) as [number, number];
+if (!(MIN_SIDE >= 32 && MAX_SIDE >= MIN_SIDE)) throw new Error(`--sides MIN-MAX, got ${values.sides}`);
+/** --one-process: one `cnn-codes run` (extract → train → evaluate → data quality → report), its whole peak RSS. */
+const ONE_PROCESS = values['one-process'] === true;
+/** --data DIR: an ImageFolder as it is, nothing planted (the calibration and time figures of a real set). */
+const REAL = values.data === undefined ? undefined : path.resolve(values.data);
+/** The row of bench/results/data-quality.json this run writes. */
+const ROW = REAL
+  ? path.basename(REAL)
+  : (SYNTHETIC ? `codes-${N}` : String(N)) + (values.sides === '224-448' ? '' : `-${values.sides}px`);
 const SOURCE_SIDE = 256;
 
 interface Planted {
@@ -92,7 +110,8 @@ async function sourcePhotos(): Promise<Buffer[]> {
 
 async function generate(dataDir: string): Promise<Planted> {
   const marker = path.join(dataDir, '.generated');
-  const stamp = `generator ${GENERATOR} seed ${SEED} n ${N} flips ${FLIP_RATE} leaks ${LEAKS} duplicates ${DUPLICATES}`;
+  const sides = MIN_SIDE === 224 && MAX_SIDE === 448 ? '' : ` sides ${MIN_SIDE}-${MAX_SIDE}`;
+  const stamp = `generator ${GENERATOR} seed ${SEED} n ${N} flips ${FLIP_RATE} leaks ${LEAKS} duplicates ${DUPLICATES}${sides}`;
   if (existsSync(marker) && (await readFile(marker, 'utf8')) === stamp)
     return JSON.parse(await readFile(path.join(dataDir, '.planted.json'), 'utf8')) as Planted;
   await rm(dataDir, { recursive: true, force: true });
@@ -109,7 +128,7 @@ async function generate(dataDir: string): Promise<Planted> {
       const split = random() < 0.8 ? 'train' : 'val';
       const flipped = split === 'train' && random() < FLIP_RATE;
       const filed = flipped ? (label + 1 + Math.floor(random() * (CLASSES - 1))) % CLASSES : label;
-      const side = 224 + Math.floor(random() * 225);
+      const side = MIN_SIDE + Math.floor(random() * (MAX_SIDE - MIN_SIDE + 1));
       // A 2 × 2 mosaic of crops of four random photos: distinct images share no background.
       const tiles = Array.from({ length: 4 }, () => {
         const crop = Math.floor(SOURCE_SIDE * (0.3 + 0.4 * random()));
@@ -262,56 +281,93 @@ interface Timed {
   cpuSeconds: number;
   rssMiB: number;
   stderr: string;
+  /** [seconds since start, RSS MiB], once a second. */
+  samples: Array<[number, number]>;
 }
 
-/** One CLI process under /usr/bin/time: wall and CPU seconds, peak RSS. */
-function cli(args: string[]): Timed {
+/**
+ * One CLI process under /usr/bin/time: wall and CPU seconds, peak RSS; and its RSS once a second (also written to
+ * DIR/rss-COMMAND-ROW.tsv), to see which step holds the memory.
+ */
+async function cli(args: string[]): Promise<Timed> {
   const timeFile = path.join(DIR, `time-${process.pid}.txt`);
   const started = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, BIN, ...args, '--json'], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
+  const child = spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, BIN, ...args, '--json'], {
     env: { ...process.env, CNN_CODES_SHARED: SHARED },
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-64 * 1024);
+  });
+  const samples: Array<[number, number]> = [];
+  const sampler = setInterval(() => {
+    const rss = childRssKiB(child.pid!);
+    if (rss !== undefined) samples.push([Math.round((performance.now() - started) / 1000), Math.round(rss / 1024)]);
+  }, 1000);
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearInterval(sampler);
   const seconds = (performance.now() - started) / 1000;
+  await writeFile(
+    path.join(DIR, `rss-${args[0]}-${ROW}.tsv`),
+    ['seconds\trssMiB', ...samples.map((p) => p.join('\t'))].join('\n') + '\n',
+  );
+  if (status !== 0) throw new Error(`cnn-codes ${args[0]} exited ${status}: ${stderr.slice(-2000)}`);
   const [rssKiB, user, system] = readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
-  if (r.status !== 0) throw new Error(`cnn-codes ${args[0]} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return { status: r.status, seconds, cpuSeconds: user! + system!, rssMiB: rssKiB! / 1024, stderr: r.stderr };
+  return { status, seconds, cpuSeconds: user! + system!, rssMiB: rssKiB! / 1024, stderr, samples };
+}
+
+/** VmRSS of the process /usr/bin/time started (its only child). */
+function childRssKiB(timePid: number): number | undefined {
+  try {
+    const child = readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(' ')[0];
+    const status = readFileSync(`/proc/${child}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 const readJson = async <T>(file: string): Promise<T> => JSON.parse(await readFile(file, 'utf8')) as T;
 const version = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim();
 
 await mkdir(DIR, { recursive: true });
-const ws = path.join(DIR, SYNTHETIC ? `ws-codes-${N}` : `ws-${N}`);
+const ws = path.join(DIR, `ws-${ROW}`);
 await rm(ws, { recursive: true, force: true });
 const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
 const date = new Date().toISOString();
 let planted: Planted;
-let extract: Timed & { estimated?: string };
-if (SYNTHETIC) {
+let extract: (Timed & { estimated?: string }) | undefined;
+let train: Timed | undefined;
+let evaluate: Timed | undefined;
+let whole: Timed | undefined;
+const dataDir = SYNTHETIC ? undefined : (REAL ?? path.join(DIR, `data-${N}`));
+if (!dataDir) {
   planted = await syntheticWorkspace(ws);
   // No images: the extraction a real run would spend, at the images/s of this bench's last real run.
   const real = await readJson<{
-    runs: Record<string, { images: number; phases: { extract: { wallSeconds: number } } }>;
+    runs: Record<string, { images: number; phases: { extract?: { wallSeconds: number } } }>;
   }>(path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json')).catch(() => undefined);
   const measured = Object.values(real?.runs ?? {}).find((r) => r.phases?.extract);
-  const perImage = measured ? measured.phases.extract.wallSeconds / measured.images : 0;
+  const perImage = measured ? measured.phases.extract!.wallSeconds / measured.images : 0;
   extract = {
     status: 0,
     seconds: perImage * N,
     cpuSeconds: 0,
     rssMiB: 0,
     stderr: '',
+    samples: [],
     estimated: measured ? `${N} × ${perImage.toFixed(4)} s (the ${measured.images}-image real run)` : 'none',
   };
 } else {
-  const dataDir = path.join(DIR, `data-${N}`);
-  planted = await generate(dataDir);
-  extract = cli(['extract', '--data', dataDir, '--out', ws]);
+  planted = REAL ? { flips: [], leaks: {}, duplicates: {} } : await generate(dataDir);
+  if (ONE_PROCESS) whole = await cli(['run', '--data', dataDir, '--out', ws]);
+  else extract = await cli(['extract', '--data', dataDir, '--out', ws]);
 }
-const train = cli(['train', '--out', ws]);
-const evaluate = cli(['evaluate', '--out', ws]);
+if (!whole) {
+  train = await cli(['train', '--out', ws]);
+  evaluate = await cli(['evaluate', '--out', ws]);
+}
 const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
 
 interface HeadFile {
@@ -352,26 +408,78 @@ const together = Object.entries(planted.duplicates).filter(
   ([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original),
 );
 const largestGroup = Math.max(0, ...head.quality.duplicates.map((g) => g.length));
-const runSeconds = extract.seconds + train.seconds + evaluate.seconds;
+const missedLeaks = await missed(
+  Object.entries(planted.leaks).filter(([copy]) => !leaksFound.some(([found]) => found === copy)),
+);
+const missedDuplicates = await missed(
+  Object.entries(planted.duplicates).filter(([copy]) => !together.some(([found]) => found === copy)),
+);
+
+/**
+ * Why planted copies were missed: each one's exact cosine to its original (final-layer codes, as the search compares
+ * them), how many of those fall below the threshold (then no search could flag them) and how many originals are PNG
+ * (lossless, so the JPEG q60 copy is their first lossy encoding) or small (under 160 px).
+ */
+async function missed(pairs: Array<[string, string]>) {
+  const manifest = pairs.length > 0 && dataDir ? await readLocalManifest(ws) : undefined;
+  const ns = manifest?.namespaces['final'];
+  if (!manifest || !ns) return { count: pairs.length };
+  const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: 'final' };
+  const byKey = new Map(manifest.entries.map((e) => [e.key, e]));
+  const codes = await new FeatureStore(new FsBlobStore(ws)).readCodes(
+    info,
+    pairs.flat().map((key) => byKey.get(key)!.codes['final']!),
+  );
+  const row = (i: number) => codes.subarray(i * ns.dim, (i + 1) * ns.dim);
+  const cosines = pairs.map((_, p) => {
+    const [a, b] = [row(2 * p), row(2 * p + 1)];
+    let [ab, aa, bb] = [0, 0, 0];
+    for (let t = 0; t < ns.dim; t++) [ab, aa, bb] = [ab + a[t]! * b[t]!, aa + a[t]! ** 2, bb + b[t]! ** 2];
+    return ab / Math.sqrt(aa * bb);
+  });
+  const widths = await Promise.all(
+    pairs.map(async ([, original]) => (await sharp(path.join(dataDir!, original)).metadata()).width),
+  );
+  return {
+    count: pairs.length,
+    cosineToOriginal: [round(Math.min(...cosines)), round(Math.max(...cosines))],
+    belowThreshold: cosines.filter((c) => c < NEAR_DUPLICATE_COSINE).length,
+    pngOriginals: pairs.filter(([, original]) => original.endsWith('.png')).length,
+    originalsUnder160px: widths.filter((w) => w !== undefined && w < 160).length,
+  };
+}
+const timed = (
+  [
+    ['extract', extract],
+    ['train', train],
+    ['evaluate', evaluate],
+    ['run (extract → train → evaluate, one process)', whole],
+  ] as Array<[string, Timed | undefined]>
+).filter((p): p is [string, Timed] => p[1] !== undefined);
+const runSeconds = timed.reduce((sum, [, t]) => sum + t.seconds, 0);
 const searchSeconds = head.quality.searchSeconds ?? 0;
 const dqSeconds = metrics.timings['dataQualitySeconds'] ?? 0;
 const cpu = cpus()[0]?.model ?? 'CPU';
 
+const leakCount = Object.keys(planted.leaks).length;
+const duplicateCount = Object.keys(planted.duplicates).length;
 const figures = {
-  images: N,
+  images: codeMap.points.length,
   train: head.trainedOn,
-  planted: { flips: k, leaks: LEAKS, duplicates: DUPLICATES },
+  planted: { flips: k, leaks: leakCount, duplicates: duplicateCount },
   labelIssues: { topK: k, caught, recall: caught / Math.max(1, k), flagged: head.quality.labelIssues.length },
   leakage: {
-    planted: LEAKS,
+    planted: leakCount,
     flagged: leaksFound.length,
-    recall: leaksFound.length / Math.max(1, LEAKS),
+    recall: leaksFound.length / Math.max(1, leakCount),
     unplanted: unplantedLeaks,
+    missed: missedLeaks,
   },
   duplicates: {
-    planted: DUPLICATES,
+    planted: duplicateCount,
     inOneGroup: together.length,
-    recall: together.length / Math.max(1, DUPLICATES),
+    recall: together.length / Math.max(1, duplicateCount),
+    missed: missedDuplicates,
     groupedFolds: head.quality.grouped,
     groups: head.quality.duplicates.length,
     largestGroup,
@@ -384,17 +492,12 @@ const figures = {
   valAccuracy: metrics.metrics.accuracy,
   mapPoints: codeMap.points.length,
   phases: Object.fromEntries(
-    (
-      [
-        ['extract', extract],
-        ['train', train],
-        ['evaluate', evaluate],
-      ] as const
-    ).map(([name, t]) => [
+    timed.map(([name, t]) => [
       name,
       { wallSeconds: round(t.seconds), cpuSeconds: round(t.cpuSeconds), peakRssMiB: Math.round(t.rssMiB) },
     ]),
   ),
+  ...(whole ? { steps: stepsOf(whole) } : {}),
   views: {
     'train: near-duplicate search + neighbour similarity (cell search)': round(searchSeconds),
     'train: CV with out-of-fold probabilities (all of CV)': round(head.cv?.wallSeconds ?? 0),
@@ -402,14 +505,35 @@ const figures = {
   },
   dataQualityShare: round((searchSeconds + dqSeconds) / runSeconds),
   runSeconds: round(runSeconds),
-  peakRssMiB: Math.round(Math.max(extract.rssMiB, train.rssMiB, evaluate.rssMiB)),
+  peakRssMiB: Math.round(Math.max(...timed.map(([, t]) => t.rssMiB))),
 };
+/**
+ * One process's steps: extraction's seconds (from metrics.json), the train step's near-duplicate search (head.json)
+ * right after it, and the rest (CV, fit, evaluate, data quality, report), each with the highest RSS sampled within.
+ */
+function stepsOf(run: Timed) {
+  const extractSeconds = metrics.timings['extractSeconds'] ?? 0;
+  const spans: Array<[string, number, number]> = [
+    ['extract', 0, extractSeconds],
+    ['train: near-duplicate search', extractSeconds, extractSeconds + searchSeconds],
+    ['train CV and fit, evaluate, data quality, report', extractSeconds + searchSeconds, run.seconds],
+  ];
+  return Object.fromEntries(
+    spans.map(([name, from, to]) => [
+      name,
+      {
+        wallSeconds: round(to - from),
+        peakRssMiB: Math.max(0, ...run.samples.filter(([t]) => t >= from && t <= to + 1).map(([, rss]) => rss)),
+      },
+    ]),
+  );
+}
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
 console.log(
-  `${N} images, ${cpus().length} × ${cpu}; load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`,
+  `${figures.images} images, ${cpus().length} × ${cpu}; load ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after`,
 );
 console.log('| phase | wall s | CPU s | peak RSS MiB |');
 console.log('|---|---:|---:|---:|');
@@ -419,7 +543,7 @@ console.log('| view | wall s |');
 console.log('|---|---:|');
 for (const [name, s] of Object.entries(figures.views)) console.log(`| ${name} | ${s} |`);
 console.log(
-  `label flips in the top ${k}: ${caught} (${(100 * figures.labelIssues.recall).toFixed(1)} %); planted leaks flagged: ${leaksFound.length}/${LEAKS} (${unplantedLeaks} other val images flagged); planted duplicates grouped with their original: ${together.length}/${DUPLICATES} (folds grouped: ${head.quality.grouped}, largest group ${largestGroup}); temperature ${figures.calibration.temperature}, val ECE ${JSON.stringify(figures.calibration.valEce)}; val accuracy ${(100 * metrics.metrics.accuracy).toFixed(1)} %; data quality ${(100 * figures.dataQualityShare).toFixed(1)} % of the run; peak RSS ${figures.peakRssMiB} MiB`,
+  `label flips in the top ${k}: ${caught} (${(100 * figures.labelIssues.recall).toFixed(1)} %); planted leaks flagged: ${leaksFound.length}/${leakCount} (${unplantedLeaks} other val images flagged); planted duplicates grouped with their original: ${together.length}/${duplicateCount} (folds grouped: ${head.quality.grouped}, largest group ${largestGroup}); temperature ${figures.calibration.temperature}, val ECE ${JSON.stringify(figures.calibration.valEce)}; val accuracy ${(100 * metrics.metrics.accuracy).toFixed(1)} %; data quality ${(100 * figures.dataQualityShare).toFixed(1)} % of the run; peak RSS ${figures.peakRssMiB} MiB`,
 );
 
 const resultsFile = path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json');
@@ -427,15 +551,18 @@ await mkdir(path.dirname(resultsFile), { recursive: true });
 const previous = existsSync(resultsFile)
   ? await readJson<{ runs: Record<string, unknown> }>(resultsFile)
   : { runs: {} as Record<string, unknown> };
-previous.runs[SYNTHETIC ? `codes-${N}` : String(N)] = {
+previous.runs[ROW] = {
   commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
-  dirty: version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no']) !== '',
+  // The results file itself is not the code measured: a second run in one checkout would otherwise say dirty.
+  dirty:
+    version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results']) !==
+    '',
   date,
   cpu: { model: cpu, cores: cpus().length, flags: describeCpu() },
   load: { before: loadBefore, after: loadAfter },
   versions: { node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
-  command: `node dist/bench/data-quality.js --images ${N}${SYNTHETIC ? ' --synthetic-codes' : ''}`,
-  ...(extract.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}),
+  command: `node dist/bench/data-quality.js ${REAL ? `--data ${path.relative(REPO_ROOT, REAL)}` : `--images ${N}`}${SYNTHETIC ? ' --synthetic-codes' : ''}${values.sides === '224-448' ? '' : ` --sides ${values.sides}`}${ONE_PROCESS ? ' --one-process' : ''}`,
+  ...(extract?.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}),
   ...figures,
 };
 await writeFile(resultsFile, JSON.stringify(previous, null, 2) + '\n');

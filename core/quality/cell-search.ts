@@ -37,7 +37,7 @@ export interface CellSearchOptions {
   cellRows?: number;
   /** Cells each row is compared in (its own and the next most similar; default 3). */
   probes?: number;
-  /** Bytes of codes held at once for a batch of cells (default 192 MiB). */
+  /** Bytes of codes held at once for a batch of cells (default SEARCH_BATCH_BYTES). */
   budgetBytes?: number;
   seed?: number;
   /** onnxruntime intra-op threads (default: every core). */
@@ -51,6 +51,14 @@ export interface CellSearch {
   /** Pairs of rows whose cosine was computed (the exact search computes n(n−1)/2). */
   compared: number;
 }
+
+/**
+ * Codes held at once for a batch of cells. The search runs inside `cnn-codes run` after extraction, whose process
+ * then already holds about 650 MiB at 100 k images (bench/data-quality.ts --one-process); at 192 MiB a batch the
+ * train step's search took that process to 1,001 MiB. The GEMMs are the same whatever the batch; a smaller batch only
+ * reads rows that probe cells of two batches twice.
+ */
+export const SEARCH_BATCH_BYTES = 64 * 2 ** 20;
 
 const TILE_ROWS = 1024;
 const TILE_COLS = 4096;
@@ -107,7 +115,7 @@ export async function searchByCells(reader: RowReader, options: CellSearchOption
       if (cosine >= options.threshold) kept.offer(Math.min(a, b), Math.max(a, b), cosine);
     };
     // 3: batches of cells within the budget.
-    const budgetRows = Math.max(TILE_COLS, Math.floor((options.budgetBytes ?? 192 * 2 ** 20) / (4 * d)));
+    const budgetRows = Math.max(TILE_COLS, Math.floor((options.budgetBytes ?? SEARCH_BATCH_BYTES) / (4 * d)));
     for (let c0 = 0; c0 < cells;) {
       let c1 = c0;
       let size = 0;

@@ -22,22 +22,24 @@ export async function run(
   const started = performance.now();
   const layer = request.train?.layer;
   const cuts = request.extract?.cuts ?? (layer === 'auto' ? ['all'] : [layer ?? 'final']);
-  const extracted = await extract(deps, { ...request.extract, cuts });
+  // Only the summary is kept: train and evaluate read the manifest themselves, and extraction's copy (about 36 MB at
+  // 100 k images) would otherwise stay live through both.
+  const { summary } = await extract(deps, { ...request.extract, cuts });
   const trained = await trainHead(deps, request.train);
-  const unchanged = extracted.summary.embedded === 0 && trained.reused;
+  const unchanged = summary.embedded === 0 && trained.reused;
   const stored = unchanged ? await storedEvaluation(deps, request.split) : undefined;
   const evaluation =
     stored ??
     (await evaluate(deps, {
       ...(request.split ? { split: request.split } : {}),
       timings: {
-        extractSeconds: extracted.summary.seconds,
-        imagesEmbedded: extracted.summary.embedded,
-        imagesPerSecond: extracted.summary.embedded > 0 ? extracted.summary.imagesPerSecond : 0,
+        extractSeconds: summary.seconds,
+        imagesEmbedded: summary.embedded,
+        imagesPerSecond: summary.embedded > 0 ? summary.imagesPerSecond : 0,
       },
     }));
   return {
-    extract: extracted.summary,
+    extract: summary,
     head: trained.artefact,
     headReused: trained.reused,
     evaluation,
