@@ -9,6 +9,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { parseMessageBody } from '../core/messages/schema.js';
 import type { ReceivedMessage, WorkQueue } from '../core/ports/work-queue.js';
 
 /** The attribute a dead-lettered message carries: why it can never succeed. */
@@ -60,7 +61,7 @@ export class SqsQueue implements WorkQueue<unknown> {
       );
       return (response.Messages ?? []).map((m) => ({
         id: m.MessageId!,
-        body: parseBody(m.Body ?? ''),
+        body: parseMessageBody(m.Body ?? ''),
         raw: m.Body ?? '',
         receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
         handle: m.ReceiptHandle!,
@@ -207,13 +208,4 @@ function batchesOfTen<T>(items: ReadonlyArray<T>): T[][] {
 /** SQS's range for a visibility timeout: 0 s to 12 hours, whole seconds. */
 function visibility(seconds: number): number {
   return Math.min(43_200, Math.max(0, Math.round(seconds)));
-}
-
-/** JSON when it parses; otherwise the text itself, which validation then rejects with a clear reason. */
-function parseBody(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }

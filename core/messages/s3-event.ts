@@ -1,4 +1,4 @@
-import { InvalidMessageError } from './validate.js';
+import { InvalidMessageError } from './schema.js';
 
 /** An S3 event notification as S3 delivers it to SQS (incremental mode): which new objects to extract. */
 export type S3Notice = { kind: 'test-event' } | { kind: 'objects'; objects: S3ObjectRef[] };

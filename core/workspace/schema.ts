@@ -15,7 +15,8 @@ const show = (value: unknown): string => {
   const text = JSON.stringify(value);
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
-const expected =
+/** A Valibot message: "expected <what>, got <the value, shortened>". */
+export const expected =
   (what: string) =>
   (issue: v.BaseIssue<unknown>): string =>
     `expected ${what}, got ${show(issue.input)}`;
@@ -75,13 +76,15 @@ export function checkedElsewhere<T>() {
 /** Any object: a part this reader does not look into. */
 export const anyObject = v.custom<object>(isRecord, expected('an object'));
 
-/** Problems named by path ("$.a.b[2]"); the first 20 of a file with many (one per row helps nobody). */
-function problemsOf(issues: readonly v.BaseIssue<unknown>[]): string[] {
-  const named = issues.slice(0, 20).map((issue) => {
+/**
+ * Problems named by path from `root` ("$.a.b[2]"); the first `limit` of a value with many (one per row helps nobody).
+ */
+export function problemsOf(issues: readonly v.BaseIssue<unknown>[], root = '$', limit = 20): string[] {
+  const named = issues.slice(0, limit).map((issue) => {
     const at = (issue.path ?? [])
       .map((item) => (typeof item.key === 'number' ? `[${item.key}]` : `.${String(item.key)}`))
       .join('');
-    return `$${at}: ${issue.message}`;
+    return `${root}${at}: ${issue.message}`;
   });
   if (issues.length > named.length) named.push(`and ${issues.length - named.length} more`);
   return named;

@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { errorMessage } from '../../core/errors.js';
+import { parseMessageBody } from '../../core/messages/schema.js';
 import type { ReceivedMessage } from '../../core/ports/work-queue.js';
 import { handleBatch, handleStateInput, type Accepts } from '../../core/use-cases/distributed/router.js';
 import type { Runtime } from './runtime.js';
@@ -44,15 +45,9 @@ export function handleStateOrSqs(
 }
 
 function toReceived(record: SQSRecord): ReceivedMessage<unknown> {
-  let body: unknown;
-  try {
-    body = JSON.parse(record.body);
-  } catch {
-    body = record.body;
-  }
   return {
     id: record.messageId,
-    body,
+    body: parseMessageBody(record.body),
     raw: record.body,
     receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
     handle: record.receiptHandle,

@@ -1,6 +1,7 @@
 import { errorMessage } from '../../errors.js';
 import { looksLikeS3Notification, parseS3Notification, type S3ObjectRef } from '../../messages/s3-event.js';
 import {
+  InvalidMessageError,
   looksLikeTask,
   MESSAGE_TYPES,
   parseTask,
@@ -8,7 +9,6 @@ import {
   type MessageType,
   type WorkMessage,
 } from '../../messages/schema.js';
-import { InvalidMessageError } from '../../messages/validate.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
 import { compactGroup } from './compaction.js';
 import { isPermanent, type DistributedDeps, type TaskCallbacks } from './deps.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parseS3Notification, looksLikeS3Notification } from '../../../core/messages/s3-event.js';
 import { MESSAGE_VERSION, parseWorkMessage } from '../../../core/messages/schema.js';
 import { parseStoreUri, splitLastSegment } from '../../../core/messages/store-uri.js';
-import { InvalidMessageError } from '../../../core/messages/validate.js';
+import { InvalidMessageError } from '../../../core/messages/schema.js';
 import { EXTRACT_MESSAGE, RUN_MESSAGE } from '../../helpers/message-fixtures.js';
 
 const extract = EXTRACT_MESSAGE;
