@@ -1,3 +1,5 @@
+import * as v from 'valibot';
+import { expected, problemsOf, text } from '../workspace/schema.js';
 import { InvalidMessageError } from './schema.js';
 
 /** An S3 event notification as S3 delivers it to SQS (incremental mode): which new objects to extract. */
@@ -11,51 +13,60 @@ export interface S3ObjectRef {
   etag?: string;
 }
 
+// S3 adds fields over time, so the notice's objects are loose: only what is read here is checked.
+const TestEvent = v.looseObject({ Service: v.literal('Amazon S3'), Event: v.literal('s3:TestEvent') });
+const FromS3 = v.looseObject({ eventSource: v.literal('aws:s3') });
+/** Only ObjectCreated records count; removals and others are acknowledged and ignored (the cache is append-only). */
+const Created = v.looseObject({
+  eventSource: v.literal('aws:s3'),
+  eventName: v.pipe(text, v.startsWith('ObjectCreated:')),
+});
+const CreatedObject = v.looseObject({
+  s3: v.looseObject({
+    bucket: v.looseObject({ name: text }),
+    object: v.looseObject({
+      // Keys arrive URL-encoded with '+' for spaces, as S3 sends them.
+      key: v.pipe(
+        text,
+        v.rawTransform(({ dataset, addIssue, NEVER }) => {
+          try {
+            return decodeURIComponent(dataset.value.replace(/\+/g, ' '));
+          } catch {
+            addIssue({ message: `not URL-encoded: ${JSON.stringify(dataset.value)}` });
+            return NEVER;
+          }
+        }),
+      ),
+      // As before: a size or ETag that is absent or not as S3 sends it is read as unknown, not refused.
+      size: v.fallback(v.number(), -1),
+      eTag: v.fallback(v.string(), ''),
+    }),
+  }),
+});
+const Notification = v.looseObject({ Records: v.optional(v.array(v.unknown(), expected('a list'))) });
+
 export function looksLikeS3Notification(body: unknown): boolean {
-  if (typeof body !== 'object' || body === null) return false;
-  const b = body as { Records?: unknown; Event?: unknown; Service?: unknown };
-  return (
-    (Array.isArray(b.Records) && b.Records.some((r) => (r as { eventSource?: unknown })?.eventSource === 'aws:s3')) ||
-    (b.Service === 'Amazon S3' && b.Event === 's3:TestEvent')
-  );
+  if (v.is(TestEvent, body)) return true;
+  const records = v.is(Notification, body) ? (body.Records ?? []) : [];
+  return records.some((record) => v.is(FromS3, record));
 }
 
-/**
- * Only ObjectCreated records count; removals and others are acknowledged and ignored (the cache is append-only).
- * Keys arrive URL-encoded with '+' for spaces, as S3 sends them.
- */
 export function parseS3Notification(body: unknown): S3Notice {
-  const b = body as { Records?: unknown[]; Event?: unknown };
-  if (b.Event === 's3:TestEvent') return { kind: 'test-event' };
+  if (v.is(TestEvent, body)) return { kind: 'test-event' };
+  const notice = v.safeParse(Notification, body);
+  if (!notice.success) throw new InvalidMessageError(problemsOf(notice.issues, 'notice'));
   const objects: S3ObjectRef[] = [];
   const problems: string[] = [];
-  (b.Records ?? []).forEach((record, i) => {
-    const r = record as {
-      eventSource?: unknown;
-      eventName?: unknown;
-      s3?: { bucket?: { name?: unknown }; object?: { key?: unknown; size?: unknown; eTag?: unknown } };
-    };
-    if (r.eventSource !== 'aws:s3' || typeof r.eventName !== 'string' || !r.eventName.startsWith('ObjectCreated:'))
-      return;
-    const bucket = r.s3?.bucket?.name;
-    const key = r.s3?.object?.key;
-    if (typeof bucket !== 'string' || typeof key !== 'string') {
-      problems.push(`Records[${i}].s3: expected bucket.name and object.key strings`);
-      return;
-    }
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(key.replace(/\+/g, ' '));
-    } catch {
-      problems.push(`Records[${i}].s3.object.key: not URL-encoded: ${JSON.stringify(key)}`);
-      return;
-    }
-    const etag = r.s3?.object?.eTag;
+  (notice.output.Records ?? []).forEach((record, i) => {
+    if (!v.is(Created, record)) return;
+    const parsed = v.safeParse(CreatedObject, record);
+    if (!parsed.success) return void problems.push(...problemsOf(parsed.issues, `Records[${i}]`));
+    const { bucket, object } = parsed.output.s3;
     objects.push({
-      bucket,
-      key: decoded,
-      size: typeof r.s3?.object?.size === 'number' ? r.s3.object.size : -1,
-      ...(typeof etag === 'string' && etag ? { etag } : {}),
+      bucket: bucket.name,
+      key: object.key,
+      size: object.size,
+      ...(object.eTag ? { etag: object.eTag } : {}),
     });
   });
   if (problems.length > 0) throw new InvalidMessageError(problems);
