@@ -66,8 +66,7 @@ export const SVM_PARAMETERS = { C, classWeight, tol, maxIter, loss: svmLoss, see
 /** A head (standardizer + estimator) as head.json records it: the union of both kinds' parameters. */
 export const HEAD_PARAMETERS = { kind, C, classWeight, seed, tol, maxIter, svmLoss };
 
-/** The defaults of one declaration, e.g. for a solver called without options. */
-export const DEFAULT_TOL = PARAMETERS.tol.default!;
+/** The default of one declaration, for a solver called without options. */
 export const DEFAULT_MAX_ITER = PARAMETERS.maxIter.default!;
 
 /**
