@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hostname } from 'node:os';
-import { withDecode } from '../../core/models/descriptor.js';
+import { withDecode } from '../../core/use-cases/tta.js';
 import { ModelRegistry } from '../../core/models/registry.js';
 import { childUri } from '../../core/messages/store-uri.js';
 import type { DistributedDeps, LogEntry } from '../../core/use-cases/distributed/deps.js';
@@ -69,10 +69,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     openStore: stores.open,
     openFeatures: stores.features,
     // The decode setting is part of the preprocessing, hence of the namespaces the planner and the extractors use.
-    lookupModel: async (name) => {
-      const model = await registry.lookup(name, settings.modelsDirs);
-      return { ...model, descriptor: withDecode(model.descriptor, settings.decode) };
-    },
+    lookupModel: async (name) => withDecode(await registry.lookup(name, settings.modelsDirs), settings.decode),
     ...(backbone ? { openEmbedder: backbone.open } : {}),
     // The codes an extract process writes are its own graph's; a process without a backbone (the planner) looks them
     // up where the deployment's extract compute writes them.
