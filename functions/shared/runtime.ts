@@ -13,7 +13,7 @@ import { BUCKET_PREFIX, bucketKey, EXTRACT_TARGET } from '../../contracts/cross-
 import type { S3BlobStoreOptions } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { StoreResolver } from '../../aws/stores.js';
-import { SharedBackbone } from './backbone.js';
+import { SharedBackbone } from '../../core/backbone/shared-backbone.js';
 import type { ServerlessSettings } from './settings.js';
 
 const GPU_READ_CONCURRENCY = 64;

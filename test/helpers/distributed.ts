@@ -12,7 +12,7 @@ import type { DistributedDeps, TaskCallbacks } from '../../core/use-cases/distri
 import type { PlanOutput } from '../../core/use-cases/distributed/plan-run.js';
 import type { TrainOutcome } from '../../core/use-cases/distributed/train-run.js';
 import { TASK_ERRORS } from '../../core/use-cases/distributed/state-machine.js';
-import { indexCachingFeatureStore } from '../../core/use-cases/distributed/index-caching-features.js';
+import { indexCachingFeatureStore } from '../../core/features/shard-list-catalog.js';
 
 /**
  * A stand-in backbone for the distributed unit tests: codes are a pure function of the image bytes, so any

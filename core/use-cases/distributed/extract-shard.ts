@@ -9,7 +9,7 @@ import { EntriesSchema, NamespacesSchema, RejectsSchema } from '../../workspace/
 import { extractItems, resolveCuts, type ExtractedItems } from '../extract.js';
 import { isPermanent, type DistributedDeps } from './deps.js';
 import { RUN_KEYS } from './layout.js';
-import { tolerateMissing } from './tolerate-missing.js';
+import { tolerateMissing } from '../../dataset/tolerate-missing.js';
 import { optional } from '../../util/optional.js';
 import { bytesMatchSource } from './source-identities.js';
 import { awaitInFlight } from './in-flight.js';

@@ -3,7 +3,7 @@ import { ConfigError } from '../../errors.js';
 import type { S3ObjectRef } from '../../messages/s3-event.js';
 import { extractItems, resolveCuts } from '../extract.js';
 import type { DistributedDeps } from './deps.js';
-import { tolerateMissing } from './tolerate-missing.js';
+import { tolerateMissing } from '../../dataset/tolerate-missing.js';
 import { optional } from '../../util/optional.js';
 import { bytesMatchSource, identityOf } from './source-identities.js';
 import { announceInFlight, awaitInFlight } from './in-flight.js';

@@ -7,7 +7,7 @@ import { NotFoundError } from '../../../core/errors.js';
 import type { BlobInfo, BlobStore } from '../../../core/ports/blob-store.js';
 import { hasConditionalWrites } from '../../../core/ports/conditional-writes.js';
 import { recordListing } from '../../../core/use-cases/distributed/source-identities.js';
-import { tolerateMissing } from '../../../core/use-cases/distributed/tolerate-missing.js';
+import { tolerateMissing } from '../../../core/dataset/tolerate-missing.js';
 import { decorate } from '../../../core/util/decorate.js';
 import { withNoticeTopUp } from '../../../functions/shared/workers.js';
 import { InProcessQueue } from '../../helpers/in-process-queue.js';
