@@ -14,7 +14,6 @@ import {
   text,
 } from '../../workspace/schema.js';
 import { DataError } from '../../errors.js';
-import type { Manifest, RejectRecord } from '../../features/manifest.js';
 import {
   MESSAGE_VERSION,
   type CompactMessage,
@@ -27,77 +26,57 @@ import {
 } from '../../messages/schema.js';
 import { resolveCuts } from '../extract.js';
 import type { DistributedDeps } from './deps.js';
-import { groupLayout, RUN_KEYS, type GroupLayout } from './layout.js';
+import { groupLayout, RUN_KEYS } from './layout.js';
 import { parseStoreUri } from '../../messages/store-uri.js';
-import { sizeShards, type ShardSizing } from './shard-sizing.js';
+import { sizeShards } from './shard-sizing.js';
 import { recordListing, withCachedIdentities, withKnownContent } from './source-identities.js';
 import { inFlightSources } from './in-flight.js';
 import { namespaceOf } from '../../features/feature-store.js';
 
 /** The frozen decision of a run: which images, in which shards, for which model. Written once, never changed. */
-export interface RunPlan {
+const RunPlanSchema = fields({
   /** 2: the compaction layout is recorded (`groups`). */
-  version: 2;
-  runId: string;
-  dataset: string;
-  datasetLocation: string;
-  cache: string;
-  model: Manifest['model'];
-  cuts: string[];
-  classes: string[];
-  splitSynthesized: boolean;
-  ignored: Manifest['ignored'];
+  version: oneOf(2),
+  runId: text,
+  dataset: text,
+  datasetLocation: text,
+  cache: text,
+  model: fields({ name: text, sha256: text }),
+  cuts: list(text),
+  classes: list(text),
+  splitSynthesized: bool,
+  ignored: list(fields({ key: text, reason: text })),
   /**
    * Files the listing found but cannot read (dangling symlinks, no permission): rejects with their kind, as the local
    * extract records them, never handed to an extract shard. Absent in plans written before it was added.
    */
-  unreadable?: Array<Omit<RejectRecord, 'contentHash'>>;
-  shardSize: number;
+  unreadable: v.optional(list(fields({ key: text, split: text, label: count, kind: text, message: text }))),
+  shardSize: integer(1, Number.MAX_SAFE_INTEGER),
   /** Why this shard size: the compute that runs extract messages, and what bounded it. */
-  sizing?: ShardSizing;
+  sizing: v.optional(fields({ compute: oneOf('cpu', 'gpu', 'lambda'), shardSize: count, shards: count, reason: text })),
   /**
    * Items whose content hash the plan carries (identity unchanged since a run read them, or recorded beside its codes
    * by ingest on upload): not read again if cached.
    */
-  knownContent?: number;
-  shards: ShardItem[][];
+  knownContent: v.optional(count),
+  /** Items keep their identity and known content hash: train records them (rememberSources) for the next plan. */
+  shards: list(
+    list(fields({ key: text, split: text, label: count, source: v.optional(text), hash: v.optional(text) })),
+  ),
   /** Which shards each compaction group joins (layout.ts): fixed here, so every later step reads the same layout. */
-  groups: GroupLayout;
-  train: TrainOptions;
-  split: 'val' | 'test';
-  plannedAt: string;
-}
-
-const item = fields({ key: text, split: text, label: count });
-
-const checkRunPlan = checkedElsewhere<RunPlan>()(
-  fields({
-    version: oneOf(2),
-    runId: text,
-    dataset: text,
-    datasetLocation: text,
-    cache: text,
-    model: fields({ name: text, sha256: text }),
-    cuts: list(text),
-    classes: list(text),
-    splitSynthesized: bool,
-    ignored: list(fields({ key: text, reason: text })),
-    unreadable: v.optional(list(fields({ key: text, split: text, label: count, kind: text, message: text }))),
-    shardSize: integer(1, Number.MAX_SAFE_INTEGER),
-    shards: list(list(item)),
-    groups: fields({ groups: count, perGroup: integer(1, Number.MAX_SAFE_INTEGER) }),
-    train: anyObject,
-    split: oneOf('val', 'test'),
-    plannedAt: text,
-  }),
-);
+  groups: fields({ groups: count, perGroup: integer(1, Number.MAX_SAFE_INTEGER) }),
+  train: checkedElsewhere<TrainOptions>()(anyObject),
+  split: oneOf('val', 'test'),
+  plannedAt: text,
+});
+export type RunPlan = v.InferOutput<typeof RunPlanSchema>;
 
 /**
  * plan.json, checked (InvalidArtefactError naming the file when it is not this build's version or shape); undefined
  * when the run has not been planned. Its reader lives with its type here: the plan is the serverless run's own file.
  */
 export function readRunPlan(workspace: BlobStore): Promise<RunPlan | undefined> {
-  return readArtefact(workspace, RUN_KEYS.plan, 2, checkRunPlan);
+  return readArtefact(workspace, RUN_KEYS.plan, 2, RunPlanSchema);
 }
 
 /**
