@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hostname } from 'node:os';
+import { optional } from '../../core/util/optional.js';
 import { withDecode } from '../../core/use-cases/tta.js';
 import { ModelRegistry } from '../../core/models/registry.js';
 import { childUri } from '../../core/messages/store-uri.js';
@@ -90,7 +91,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     ...(settings.extractCompute ? { extractCompute: settings.extractCompute } : {}),
     // A GPU worker drains 128-image batches: 8 GETs in flight (the CPU default) would starve it on S3 latency.
     ...(settings.executionProvider === 'cuda' ? { readConcurrency: GPU_READ_CONCURRENCY } : {}),
-    ...trainCompute(settings),
+    ...optional('trainCompute', settings.trainCompute),
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
   };
   return {
@@ -107,15 +108,6 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
       sqs.destroy();
       sfn.destroy();
     },
-  };
-}
-
-function trainCompute(settings: ServerlessSettings): Pick<DistributedDeps, 'trainCompute'> {
-  if (settings.trainCompute === 'batch') return { trainCompute: { runsOn: 'batch' } };
-  if (settings.trainCompute !== 'lambda' || !settings.lambdaEnvelope) return {};
-  // A deployment with a Batch CPU train job names its queue: the state machine's TrainBatch step runs it.
-  return {
-    trainCompute: { runsOn: 'lambda', envelope: settings.lambdaEnvelope, batchJob: !!settings.trainBatchQueueUrl },
   };
 }
 
