@@ -65,7 +65,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
         ...(options.preparedGraphCacheDir ? { preparedGraphCacheDir: options.preparedGraphCacheDir } : {}),
       })
     : undefined;
-  const bucketUri = `s3://${settings.bucket}`;
+  const cacheUri = childUri(`s3://${settings.bucket}`, bucketKey(BUCKET_PREFIX.cache));
   const deps: DistributedDeps = {
     openStore: stores.open,
     openFeatures: stores.features,
@@ -77,15 +77,8 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     extractTarget:
       backbone || !settings.extractCompute ? settings.executionProvider : EXTRACT_TARGET[settings.extractCompute.kind],
     tasks: sfnTaskCallbacks(sfn, settings.heartbeatSeconds),
-    ...(backbone
-      ? {
-          ingest: {
-            cache: childUri(bucketUri, bucketKey(BUCKET_PREFIX.cache)),
-            model: settings.model,
-            cuts: settings.cuts,
-          },
-        }
-      : {}),
+    // Incremental extraction (S3 notices) needs a backbone: the deployment's model and cuts, into its code cache.
+    ...optional('ingest', backbone && { cache: cacheUri, model: settings.model, cuts: settings.cuts }),
     ...(options.log ? { log: options.log } : {}),
     ...(settings.shardSize ? { defaultShardSize: settings.shardSize } : {}),
     ...(settings.extractCompute ? { extractCompute: settings.extractCompute } : {}),

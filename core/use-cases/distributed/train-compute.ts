@@ -12,6 +12,14 @@ export interface TrainComputeChoice {
   estimatedBytes: number;
 }
 
+/** Codes a head is fitted on (train split), their classes, and how many fits cross-validation makes. */
+export interface TrainSize {
+  rows: number;
+  dim: number;
+  classes: number;
+  fits: number;
+}
+
 export interface LambdaEnvelope {
   memoryBytes: number;
   timeoutSeconds: number;
@@ -37,49 +45,32 @@ export const HEAD_COST = {
   memoryMargin: 0.6,
 } as const;
 
-export function chooseTrainCompute(
-  size: { rows: number; dim: number; classes: number; fits: number },
-  lambda: LambdaEnvelope,
-): TrainComputeChoice {
+export function chooseTrainCompute(size: TrainSize, lambda: LambdaEnvelope): TrainComputeChoice {
   const outputs = size.classes === 2 ? 1 : size.classes;
   const perPass = size.rows < size.dim ? size.rows * size.rows * outputs * 2 : 2 * size.rows * size.dim * outputs;
   const gram = size.rows < size.dim ? (size.rows * size.rows * size.dim) / 2 : 0;
   const estimatedSeconds =
     (size.fits * (HEAD_COST.evaluationsPerFit * perPass) + gram) / HEAD_COST.multiplyAddsPerSecond;
   const estimatedBytes = HEAD_COST.bytesPerValue * size.rows * size.dim;
-  const timeBudget = HEAD_COST.timeMargin * lambda.timeoutSeconds;
-  const memoryBudget = HEAD_COST.memoryMargin * lambda.memoryBytes;
+  const overTime = estimatedSeconds > HEAD_COST.timeMargin * lambda.timeoutSeconds;
+  const overMemory = estimatedBytes > HEAD_COST.memoryMargin * lambda.memoryBytes;
+  const verdict = overTime
+    ? `over half the Lambda's ${lambda.timeoutSeconds} s timeout`
+    : overMemory
+      ? `over 60 % of the Lambda's ${(lambda.memoryBytes / 2 ** 30).toFixed(1)} GiB`
+      : "within the Lambda's envelope with margin";
   const shape = `${size.rows} × ${size.dim} codes, ${size.classes} classes, ${size.fits} fits`;
   const estimate = `about ${Math.ceil(estimatedSeconds)} s and ${(estimatedBytes / 2 ** 30).toFixed(2)} GiB`;
-  if (estimatedSeconds > timeBudget) {
-    return {
-      where: 'batch',
-      why: `${shape}: ${estimate}; over half the Lambda's ${lambda.timeoutSeconds} s timeout`,
-      estimatedSeconds,
-      estimatedBytes,
-    };
-  }
-  if (estimatedBytes > memoryBudget) {
-    return {
-      where: 'batch',
-      why: `${shape}: ${estimate}; over 60 % of the Lambda's ${(lambda.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
-      estimatedSeconds,
-      estimatedBytes,
-    };
-  }
   return {
-    where: 'lambda',
-    why: `${shape}: ${estimate}; within the Lambda's envelope with margin`,
+    where: overTime || overMemory ? 'batch' : 'lambda',
+    why: `${shape}: ${estimate}; ${verdict}`,
     estimatedSeconds,
     estimatedBytes,
   };
 }
 
 /** The size of a train request on a manifest: rows and dims of the train split, and how many fits CV makes. */
-export function trainSize(
-  manifest: Manifest,
-  request: TrainRequest,
-): { rows: number; dim: number; classes: number; fits: number } {
+export function trainSize(manifest: Manifest, request: TrainRequest): TrainSize {
   const layers = request.layer === 'auto' ? Object.keys(manifest.namespaces) : [request.layer ?? 'final'];
   const dim = Math.max(...layers.map((l) => manifest.namespaces[l]?.dim ?? 0));
   const kinds = request.head === 'auto' ? 2 : 1;
