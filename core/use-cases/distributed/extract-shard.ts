@@ -10,7 +10,7 @@ import { isPermanent, type DistributedDeps } from './deps.js';
 import { RUN_KEYS } from './layout.js';
 import { tolerateMissing } from '../../dataset/tolerate-missing.js';
 import { optional } from '../../util/optional.js';
-import { bytesMatchSource } from './source-identities.js';
+import { bytesMatchSource } from '../../dataset/source-identity.js';
 import { awaitInFlight } from './in-flight.js';
 
 /** One shard's slice of the manifest. Its existence marks the shard done; compaction joins the parts in index order. */

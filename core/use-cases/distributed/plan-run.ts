@@ -29,7 +29,8 @@ import type { DistributedDeps } from './deps.js';
 import { groupLayout, RUN_KEYS } from './layout.js';
 import { parseStoreUri } from '../../messages/store-uri.js';
 import { sizeShards } from './shard-sizing.js';
-import { recordListing, withCachedIdentities, withKnownContent } from './source-identities.js';
+import { recordListing } from '../../dataset/source-identity.js';
+import { withCachedIdentities, withKnownContent } from './source-identities.js';
 import { inFlightSources } from './in-flight.js';
 import { namespaceOf } from '../../features/feature-store.js';
 
@@ -175,7 +176,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
   const cuts = resolveCuts(model, message.cuts);
   const { store: data, listed } = recordListing(deps.openStore(message.dataset));
   const dataset = await listImageFolder(data, '', message.list ?? {});
-  const { items } = await withKnownContent(
+  const items = await withKnownContent(
     deps.openStore(message.cache),
     message.dataset,
     dataset.items.map(({ key, split, label }) => ({ key, split, label })),

@@ -6,7 +6,7 @@ import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
 import { NotFoundError } from '../../../core/errors.js';
 import type { BlobInfo, BlobStore } from '../../../core/ports/blob-store.js';
 import { hasConditionalWrites } from '../../../core/ports/conditional-writes.js';
-import { recordListing } from '../../../core/use-cases/distributed/source-identities.js';
+import { recordListing } from '../../../core/dataset/source-identity.js';
 import { tolerateMissing } from '../../../core/dataset/tolerate-missing.js';
 import { decorate } from '../../../core/util/decorate.js';
 import { withNoticeTopUp } from '../../../functions/shared/workers.js';
