@@ -1,4 +1,4 @@
-import * as v from 'valibot';
+import type * as v from 'valibot';
 import { DataError } from '../../errors.js';
 import { namespaceOf } from '../../features/feature-store.js';
 import type { CompactMessage } from '../../messages/schema.js';

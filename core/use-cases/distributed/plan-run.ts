@@ -115,10 +115,21 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     );
   }
   const frozen = plan;
-  await workspace.put(
-    RUN_KEYS.shards,
-    JSON.stringify(frozen.shards.map((_, index) => extractMessage(message, frozen, index))),
-  );
+  const scope = {
+    v: MESSAGE_VERSION as typeof MESSAGE_VERSION,
+    runId: message.runId,
+    workspace: message.workspace,
+    cache: frozen.cache,
+  };
+  const extracts = frozen.shards.map((items, index): ExtractMessage => ({
+    ...scope,
+    type: 'extract',
+    dataset: frozen.dataset,
+    model: frozen.model.name,
+    cuts: frozen.cuts,
+    shard: { index, count: frozen.shards.length, items },
+  }));
+  await workspace.put(RUN_KEYS.shards, JSON.stringify(extracts));
   const images = frozen.shards.reduce((n, s) => n + s.length, 0);
   deps.log?.({
     event: 'run:planned',
@@ -128,12 +139,6 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     shardSize: frozen.shardSize,
     sizing: frozen.sizing?.reason,
   });
-  const scope = {
-    v: MESSAGE_VERSION as typeof MESSAGE_VERSION,
-    runId: message.runId,
-    workspace: message.workspace,
-    cache: frozen.cache,
-  };
   return {
     // The Distributed Map reads it from S3; a workspace in a folder (tests, the embedded pipeline) has no bucket.
     manifest:
@@ -223,19 +228,5 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     train: message.train ?? {},
     split: message.split ?? 'val',
     plannedAt: new Date().toISOString(),
-  };
-}
-
-function extractMessage(run: RunMessage, plan: RunPlan, index: number): ExtractMessage {
-  return {
-    v: MESSAGE_VERSION,
-    type: 'extract',
-    runId: run.runId,
-    workspace: run.workspace,
-    cache: plan.cache,
-    dataset: plan.dataset,
-    model: plan.model.name,
-    cuts: plan.cuts,
-    shard: { index, count: plan.shards.length, items: plan.shards[index]! },
   };
 }
