@@ -12,7 +12,7 @@ import {
   type SFNClient,
   type SFNClientConfig,
 } from '@aws-sdk/client-sfn';
-import type { TaskCallbacks } from '../core/use-cases/distributed/deps.js';
+import type { TaskCallbacks } from '../core/ports/task-callbacks.js';
 import { executionName } from '../core/use-cases/distributed/state-machine.js';
 import { credentialsOf, type AwsSettings } from './endpoints.js';
 

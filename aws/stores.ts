@@ -4,7 +4,7 @@ import { ConfigError } from '../core/errors.js';
 import { FeatureStore } from '../core/features/feature-store.js';
 import { parseStoreUri, splitLastSegment } from '../core/messages/store-uri.js';
 import type { BlobStore } from '../core/ports/blob-store.js';
-import { indexCachingFeatureStore } from '../core/use-cases/distributed/index-caching-features.js';
+import { indexCachingFeatureStore } from '../core/features/shard-list-catalog.js';
 import { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.js';
 
 export interface StorePolicy {

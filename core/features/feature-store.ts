@@ -126,7 +126,7 @@ export class CodeIndex {
 /**
  * Where a feature store learns what a namespace holds, instead of listing and checking its shard folder: a long-lived
  * worker's catalog reads one object naming the shards and keeps every shard's .json it has seen (see
- * core/use-cases/distributed/index-caching-features.ts).
+ * core/features/shard-list-catalog.ts).
  */
 export interface ShardCatalog {
   /** What the namespace holds: takes the place of `loadIndex`'s listing and checks. */

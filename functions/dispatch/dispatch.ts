@@ -1,20 +1,27 @@
-import { arraySizeFor, MAX_ARRAY_SIZE, workersToAdd } from './sizing.js';
+import * as v from 'valibot';
+import { ENV } from '../../contracts/cross-process.js';
+import { expected, integer, problemsOf, text } from '../../core/workspace/schema.js';
 
 /** The environment variable through which the stack hands the dispatcher its pools, as a JSON array. */
-import { ENV } from '../../contracts/cross-process.js';
-
 export const DISPATCH_POOLS_ENV = ENV.dispatchPools;
 
+/** AWS Batch array jobs have between 2 and 10,000 children. */
+export const MAX_ARRAY_SIZE = 10_000;
+
+const named = v.pipe(text, v.nonEmpty(expected('a non-empty string')));
+
 /** A queue drained by Batch workers of one job definition. */
-export interface WorkerPool {
-  name: string;
-  queueUrl: string;
-  jobQueue: string;
-  jobDefinition: string;
-  jobName: string;
-  messagesPerWorker: number;
-  maxWorkers: number;
-}
+const workerPool = v.object({
+  name: named,
+  queueUrl: named,
+  jobQueue: named,
+  jobDefinition: named,
+  jobName: named,
+  /** Backlog one worker is expected to drain; more backlog than that earns another worker. */
+  messagesPerWorker: integer(1, Number.MAX_SAFE_INTEGER),
+  maxWorkers: integer(1, MAX_ARRAY_SIZE),
+});
+export type WorkerPool = v.InferOutput<typeof workerPool>;
 
 export interface JobSubmission {
   jobName: string;
@@ -24,6 +31,7 @@ export interface JobSubmission {
 }
 
 export interface DispatchPorts {
+  /** Messages waiting in the pool's queue (visible ones: in-flight messages already have a worker). */
   backlog(queueUrl: string): Promise<number>;
   /** Workers of `jobName` on `jobQueue` not yet finished, counting every child of an array job. */
   activeWorkers(jobQueue: string, jobName: string): Promise<number>;
@@ -39,18 +47,31 @@ export interface PoolDispatch {
   jobId?: string;
 }
 
+/** Workers to add so that active + added = ⌈backlog / messagesPerWorker⌉, capped at maxWorkers. */
+export function workersToAdd(
+  load: Pick<WorkerPool, 'messagesPerWorker' | 'maxWorkers'> & { backlog: number; active: number },
+): number {
+  if (load.backlog <= 0) return 0;
+  const wanted = Math.min(load.maxWorkers, Math.ceil(load.backlog / load.messagesPerWorker));
+  return Math.max(0, wanted - load.active);
+}
+
+/** One submission per dispatch: an array job for two or more workers, a plain job for one. */
+export function arraySizeFor(workers: number): number | undefined {
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_ARRAY_SIZE)
+    throw new RangeError(`cannot submit ${workers} workers (1..${MAX_ARRAY_SIZE})`);
+  return workers === 1 ? undefined : workers;
+}
+
 /** Tops up each pool's workers to its backlog. Pools are independent: one failing does not stop the others. */
 export async function dispatchWorkers(pools: readonly WorkerPool[], ports: DispatchPorts): Promise<PoolDispatch[]> {
   const settled = await Promise.allSettled(pools.map((pool) => dispatchPool(pool, ports)));
-  const failures = settled.flatMap((s, i) =>
-    s.status === 'rejected' ? [{ pool: pools[i]!.name, reason: s.reason as unknown }] : [],
-  );
-  if (failures.length > 0) {
+  const failed = pools.filter((_, i) => settled[i]!.status === 'rejected').map((p) => p.name);
+  if (failed.length > 0)
     throw new AggregateError(
-      failures.map((f) => f.reason),
-      `dispatch failed for ${failures.map((f) => f.pool).join(', ')}`,
+      settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : [])),
+      `dispatch failed for ${failed.join(', ')}`,
     );
-  }
   return settled.map((s) => (s as PromiseFulfilledResult<PoolDispatch>).value);
 }
 
@@ -58,44 +79,18 @@ async function dispatchPool(pool: WorkerPool, ports: DispatchPorts): Promise<Poo
   const backlog = await ports.backlog(pool.queueUrl);
   if (backlog === 0) return { pool: pool.name, backlog, active: 0, added: 0 };
   const active = await ports.activeWorkers(pool.jobQueue, pool.jobName);
-  const added = workersToAdd({
-    backlog,
-    active,
-    messagesPerWorker: pool.messagesPerWorker,
-    maxWorkers: pool.maxWorkers,
-  });
+  const added = workersToAdd({ ...pool, backlog, active });
   if (added === 0) return { pool: pool.name, backlog, active, added };
   const arraySize = arraySizeFor(added);
-  const jobId = await ports.submit({
-    jobName: pool.jobName,
-    jobQueue: pool.jobQueue,
-    jobDefinition: pool.jobDefinition,
-    ...(arraySize === undefined ? {} : { arraySize }),
-  });
+  const { jobName, jobQueue, jobDefinition } = pool;
+  const jobId = await ports.submit({ jobName, jobQueue, jobDefinition, ...(arraySize ? { arraySize } : {}) });
   return { pool: pool.name, backlog, active, added, jobId };
 }
 
 /** Reads the pools the stack wrote into the environment, naming the field that is wrong. */
 export function parsePools(json: string | undefined): WorkerPool[] {
   if (!json) throw new Error(`${DISPATCH_POOLS_ENV} is not set`);
-  const raw: unknown = JSON.parse(json);
-  if (!Array.isArray(raw)) throw new Error(`${DISPATCH_POOLS_ENV}: expected a JSON array`);
-  return raw.map((entry: Record<string, unknown>, i) => {
-    const field = <T>(key: keyof WorkerPool, ok: (v: unknown) => boolean): T => {
-      if (!ok(entry?.[key]))
-        throw new Error(`${DISPATCH_POOLS_ENV}[${i}].${key}: invalid ${JSON.stringify(entry?.[key])}`);
-      return entry[key] as T;
-    };
-    const text = (v: unknown) => typeof v === 'string' && v.length > 0;
-    const count = (max: number) => (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max;
-    return {
-      name: field<string>('name', text),
-      queueUrl: field<string>('queueUrl', text),
-      jobQueue: field<string>('jobQueue', text),
-      jobDefinition: field<string>('jobDefinition', text),
-      jobName: field<string>('jobName', text),
-      messagesPerWorker: field<number>('messagesPerWorker', count(Number.MAX_SAFE_INTEGER)),
-      maxWorkers: field<number>('maxWorkers', count(MAX_ARRAY_SIZE)),
-    };
-  });
+  const parsed = v.safeParse(v.array(workerPool, 'expected a JSON array'), JSON.parse(json));
+  if (!parsed.success) throw new Error(problemsOf(parsed.issues, DISPATCH_POOLS_ENV).join('; '));
+  return parsed.output;
 }

@@ -1,16 +1,12 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { buildRuntime, jsonLog } from '../shared/runtime.js';
-import { settingsFromEnv } from '../shared/settings.js';
-import { handleSqsEvent, lazyRuntime } from '../shared/sqs-lambda.js';
+import { handleSqsEvent, lambdaRuntime } from '../shared/sqs-lambda.js';
 
 /**
  * The extract container as an SQS Lambda (small CPU deployments): the state machine's shard and compaction tasks, and
  * S3 notifications.
  * The backbone is created on the first shard and kept for the container's life.
  */
-const runtime = lazyRuntime(() =>
-  buildRuntime(settingsFromEnv(), { withBackbone: true, log: jsonLog({ role: 'extract-lambda' }) }),
-);
+const runtime = lambdaRuntime('extract-lambda', { withBackbone: true });
 
 export const handler = (event: SQSEvent): Promise<SQSBatchResponse> =>
   handleSqsEvent(runtime.get(), event, new Set(['extract', 'compact', 's3']));

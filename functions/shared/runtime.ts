@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { hostname } from 'node:os';
+import { optional } from '../../core/util/optional.js';
 import { withDecode } from '../../core/use-cases/tta.js';
 import { ModelRegistry } from '../../core/models/registry.js';
 import { childUri } from '../../core/messages/store-uri.js';
@@ -13,7 +14,7 @@ import { BUCKET_PREFIX, bucketKey, EXTRACT_TARGET } from '../../contracts/cross-
 import type { S3BlobStoreOptions } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { StoreResolver } from '../../aws/stores.js';
-import { SharedBackbone } from './backbone.js';
+import { SharedBackbone } from '../../core/backbone/shared-backbone.js';
 import type { ServerlessSettings } from './settings.js';
 
 const GPU_READ_CONCURRENCY = 64;
@@ -64,7 +65,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
         ...(options.preparedGraphCacheDir ? { preparedGraphCacheDir: options.preparedGraphCacheDir } : {}),
       })
     : undefined;
-  const bucketUri = `s3://${settings.bucket}`;
+  const cacheUri = childUri(`s3://${settings.bucket}`, bucketKey(BUCKET_PREFIX.cache));
   const deps: DistributedDeps = {
     openStore: stores.open,
     openFeatures: stores.features,
@@ -76,21 +77,14 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     extractTarget:
       backbone || !settings.extractCompute ? settings.executionProvider : EXTRACT_TARGET[settings.extractCompute.kind],
     tasks: sfnTaskCallbacks(sfn, settings.heartbeatSeconds),
-    ...(backbone
-      ? {
-          ingest: {
-            cache: childUri(bucketUri, bucketKey(BUCKET_PREFIX.cache)),
-            model: settings.model,
-            cuts: settings.cuts,
-          },
-        }
-      : {}),
+    // Incremental extraction (S3 notices) needs a backbone: the deployment's model and cuts, into its code cache.
+    ...optional('ingest', backbone && { cache: cacheUri, model: settings.model, cuts: settings.cuts }),
     ...(options.log ? { log: options.log } : {}),
     ...(settings.shardSize ? { defaultShardSize: settings.shardSize } : {}),
     ...(settings.extractCompute ? { extractCompute: settings.extractCompute } : {}),
     // A GPU worker drains 128-image batches: 8 GETs in flight (the CPU default) would starve it on S3 latency.
     ...(settings.executionProvider === 'cuda' ? { readConcurrency: GPU_READ_CONCURRENCY } : {}),
-    ...trainCompute(settings),
+    ...optional('trainCompute', settings.trainCompute),
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
   };
   return {
@@ -107,15 +101,6 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
       sqs.destroy();
       sfn.destroy();
     },
-  };
-}
-
-function trainCompute(settings: ServerlessSettings): Pick<DistributedDeps, 'trainCompute'> {
-  if (settings.trainCompute === 'batch') return { trainCompute: { runsOn: 'batch' } };
-  if (settings.trainCompute !== 'lambda' || !settings.lambdaEnvelope) return {};
-  // A deployment with a Batch CPU train job names its queue: the state machine's TrainBatch step runs it.
-  return {
-    trainCompute: { runsOn: 'lambda', envelope: settings.lambdaEnvelope, batchJob: !!settings.trainBatchQueueUrl },
   };
 }
 

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { DEFAULT_MODEL } from '../../core/models/builtin.js';
 import { awsSettings, type AwsFlags, type AwsSettings } from '../../aws/endpoints.js';
 import { ENV, STAGES, type Stage } from '../../contracts/cross-process.js';
+import type { DistributedDeps } from '../../core/use-cases/distributed/deps.js';
 import type { ExtractCompute } from '../../core/use-cases/distributed/shard-sizing.js';
 import { parseDecodeSetting, type DecodeSetting } from '../../core/models/descriptor.js';
 import { parseInt8WeightsSetting, type Int8WeightsSetting } from '../../core/models/int8-weights-choice.js';
@@ -37,13 +38,10 @@ export interface ServerlessSettings {
   allowLocalStores: boolean;
   aws: AwsSettings;
   /**
-   * Where heads are fitted here: 'lambda' (the train-head function, which forwards sets too large for it to
-   * `trainBatchQueueUrl`) or 'batch' (the Batch CPU job that drains that queue). Unset: fit everything here.
+   * Where heads are fitted here: the train-head Lambda (which answers sets too large for its envelope as 'batch', for
+   * the state machine's Batch CPU job, when the deployment has one) or that job. Unset: fit everything here.
    */
-  trainCompute?: 'lambda' | 'batch';
-  trainBatchQueueUrl?: string;
-  /** The function's memory (Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB) and timeout (the stack sets it). */
-  lambdaEnvelope?: { memoryBytes: number; timeoutSeconds: number };
+  trainCompute?: DistributedDeps['trainCompute'];
 }
 
 /** Set by Lambda itself (not a name of ours): the function's memory in MB, the envelope a train fit is checked against. */
@@ -106,22 +104,19 @@ function extractComputeFromEnv(env: NodeJS.ProcessEnv, provider: 'cpu' | 'cuda')
   return { kind, ...optional('timeLimitSeconds', positiveInt(env, ENV.extractTimeLimit)) };
 }
 
-function trainComputeFromEnv(
-  env: NodeJS.ProcessEnv,
-): Pick<ServerlessSettings, 'trainCompute' | 'trainBatchQueueUrl' | 'lambdaEnvelope'> {
+function trainComputeFromEnv(env: NodeJS.ProcessEnv): Pick<ServerlessSettings, 'trainCompute'> {
   const compute = env[ENV.trainCompute];
   if (compute === undefined || compute === '') return {};
-  if (compute === 'batch') return { trainCompute: 'batch' };
+  if (compute === 'batch') return { trainCompute: { runsOn: 'batch' } };
   if (compute !== 'lambda') throw new Error(`${ENV.trainCompute} must be lambda or batch, got "${compute}"`);
   const memoryMb = positiveInt(env, LAMBDA_MEMORY_ENV);
   const timeoutSeconds = positiveInt(env, ENV.trainTimeoutSeconds);
   if (!memoryMb || !timeoutSeconds)
     throw new Error(`${ENV.trainCompute}=lambda needs ${LAMBDA_MEMORY_ENV} and ${ENV.trainTimeoutSeconds}`);
-  const queue = env[ENV.trainBatchQueueUrl];
+  // The deployment names the Batch CPU train job's queue only where that job exists.
+  const batchJob = !!env[ENV.trainBatchQueueUrl];
   return {
-    trainCompute: 'lambda',
-    lambdaEnvelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds },
-    ...(queue ? { trainBatchQueueUrl: queue } : {}),
+    trainCompute: { runsOn: 'lambda', envelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds }, batchJob },
   };
 }
 

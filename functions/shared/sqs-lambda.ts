@@ -3,7 +3,8 @@ import { errorMessage } from '../../core/errors.js';
 import { parseMessageBody } from '../../core/messages/schema.js';
 import type { ReceivedMessage } from '../../core/ports/work-queue.js';
 import { handleBatch, handleStateInput, type Accepts } from '../../core/use-cases/distributed/router.js';
-import type { Runtime } from './runtime.js';
+import { buildRuntime, jsonLog, type Runtime, type RuntimeOptions } from './runtime.js';
+import { settingsFromEnv } from './settings.js';
 
 /**
  * An SQS-triggered Lambda over the core router, with ReportBatchItemFailures: a message to retry is reported as a
@@ -55,13 +56,17 @@ function toReceived(record: SQSRecord): ReceivedMessage<unknown> {
 }
 
 /**
- * Builds the runtime on the first invocation and keeps it for the container's life (never at import time).
- * `dispose` releases it (backbone threads, sockets): for tests, which must let their process exit.
+ * A Lambda's runtime, from its environment, logging as `role`: built on the first invocation and kept for the
+ * container's life (never at import time). `dispose` releases it (backbone threads, sockets): for tests, which must
+ * let their process exit.
  */
-export function lazyRuntime(make: () => Runtime): { get(): Runtime; dispose(): Promise<void> } {
+export function lambdaRuntime(
+  role: string,
+  { withBackbone }: Pick<RuntimeOptions, 'withBackbone'>,
+): { get(): Runtime; dispose(): Promise<void> } {
   let runtime: Runtime | undefined;
   return {
-    get: () => (runtime ??= make()),
+    get: () => (runtime ??= buildRuntime(settingsFromEnv(), { withBackbone, log: jsonLog({ role }) })),
     dispose: async () => {
       const current = runtime;
       runtime = undefined;

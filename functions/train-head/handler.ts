@@ -1,16 +1,12 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { buildRuntime, jsonLog } from '../shared/runtime.js';
-import { settingsFromEnv } from '../shared/settings.js';
-import { handleStateOrSqs, lazyRuntime } from '../shared/sqs-lambda.js';
+import { handleStateOrSqs, lambdaRuntime } from '../shared/sqs-lambda.js';
 
 /**
  * The state machine's Plan and Train steps (invoked with the state's input on AWS; fed by a queue of callback tasks in
  * the emulator): plan a run (list, shard, write the shard manifest), and fit the head on the assembled manifest, or
  * answer that it belongs on the Batch CPU job. Neither needs a backbone.
  */
-const runtime = lazyRuntime(() =>
-  buildRuntime(settingsFromEnv(), { withBackbone: false, log: jsonLog({ role: 'train-head' }) }),
-);
+const runtime = lambdaRuntime('train-head', { withBackbone: false });
 
 export const handler = (event: SQSEvent | { message: unknown }): Promise<SQSBatchResponse | unknown> =>
   handleStateOrSqs(runtime.get(), event, new Set(['train', 'run']));

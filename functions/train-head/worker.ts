@@ -26,7 +26,7 @@ if (given) {
   }
 } else {
   requireQueue(settings, 'train');
-  log({ event: 'worker:started', stages: ['train'], compute: settings.trainCompute ?? 'unset' });
+  log({ event: 'worker:started', stages: ['train'], compute: settings.trainCompute?.runsOn ?? 'unset' });
   const stats = await runWorkers(runtime, {
     stages: ['train'],
     signal: shutdownOnSignals(log),

@@ -8,11 +8,12 @@ import { MESSAGE_VERSION, type RunMessage } from '../../core/messages/schema.js'
 import { ModelRegistry, type RegisteredModel } from '../../core/models/registry.js';
 import type { BlobInfo, BlobStore } from '../../core/ports/blob-store.js';
 import type { Embedder, EmbedResult } from '../../core/ports/embedder.js';
-import type { DistributedDeps, TaskCallbacks } from '../../core/use-cases/distributed/deps.js';
+import type { DistributedDeps } from '../../core/use-cases/distributed/deps.js';
+import type { TaskCallbacks } from '../../core/ports/task-callbacks.js';
 import type { PlanOutput } from '../../core/use-cases/distributed/plan-run.js';
 import type { TrainOutcome } from '../../core/use-cases/distributed/train-run.js';
 import { TASK_ERRORS } from '../../core/use-cases/distributed/state-machine.js';
-import { indexCachingFeatureStore } from '../../core/use-cases/distributed/index-caching-features.js';
+import { indexCachingFeatureStore } from '../../core/features/shard-list-catalog.js';
 
 /**
  * A stand-in backbone for the distributed unit tests: codes are a pure function of the image bytes, so any

@@ -7,7 +7,7 @@ import {
   type JobSubmission,
   type WorkerPool,
 } from '../../functions/dispatch/dispatch.js';
-import { arraySizeFor, MAX_ARRAY_SIZE, workersToAdd } from '../../functions/dispatch/sizing.js';
+import { arraySizeFor, MAX_ARRAY_SIZE, workersToAdd } from '../../functions/dispatch/dispatch.js';
 
 describe('sizing', () => {
   const load = { backlog: 0, active: 0, messagesPerWorker: 500, maxWorkers: 4 };

@@ -1,9 +1,9 @@
+import type * as v from 'valibot';
 import { DataError } from '../../errors.js';
 import { namespaceOf } from '../../features/feature-store.js';
-import type { Manifest, ManifestEntry, RejectRecord } from '../../features/manifest.js';
 import type { CompactMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
-import { checkedElsewhere, count, fields, list, oneOf, readArtefact, text } from '../../workspace/schema.js';
+import { count, fields, list, oneOf, readArtefact, text } from '../../workspace/schema.js';
 import { EntriesSchema, NamespacesSchema, RejectsSchema } from '../../workspace/manifest-artefact.js';
 import type { DistributedDeps } from './deps.js';
 import { readShardPart, type ShardPart } from './extract-shard.js';
@@ -11,36 +11,23 @@ import { RUN_KEYS, shardsOfGroup } from './layout.js';
 import { readRunPlan } from './plan-run.js';
 
 /** A group's slice of the manifest, its code locations pointing at the group's compacted cache shards. */
-export interface GroupSummary {
-  version: 1;
-  group: number;
-  shards: { first: number; end: number };
-  namespaces: Manifest['namespaces'];
-  entries: ManifestEntry[];
-  rejects: RejectRecord[];
-  embedded: number;
-  cached: number;
+const GroupSummarySchema = fields({
+  version: oneOf(1),
+  group: count,
+  shards: fields({ first: count, end: count }),
+  namespaces: NamespacesSchema,
+  entries: EntriesSchema,
+  rejects: RejectsSchema,
+  embedded: count,
+  cached: count,
   /** Shards of this group that failed for good (the run tolerated them), with why. */
-  failed: Array<{ shard: number; error: string }>;
-}
-
-const checkGroupSummary = checkedElsewhere<GroupSummary>()(
-  fields({
-    version: oneOf(1),
-    group: count,
-    shards: fields({ first: count, end: count }),
-    namespaces: NamespacesSchema,
-    entries: EntriesSchema,
-    rejects: RejectsSchema,
-    embedded: count,
-    cached: count,
-    failed: list(fields({ shard: count, error: text })),
-  }),
-);
+  failed: list(fields({ shard: count, error: text })),
+});
+export type GroupSummary = v.InferOutput<typeof GroupSummarySchema>;
 
 /** A compacted group's summary, checked; undefined until the group is compacted. */
 export function readGroupSummary(workspace: BlobStore, group: number): Promise<GroupSummary | undefined> {
-  return readArtefact(workspace, RUN_KEYS.group(group), 1, checkGroupSummary);
+  return readArtefact(workspace, RUN_KEYS.group(group), 1, GroupSummarySchema);
 }
 
 /**

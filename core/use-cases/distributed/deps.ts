@@ -4,6 +4,7 @@ import type { Target } from '../../models/targets.js';
 import type { RegisteredModel } from '../../models/registry.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { Embedder } from '../../ports/embedder.js';
+import type { TaskCallbacks } from '../../ports/task-callbacks.js';
 import type { ExtractCompute } from './shard-sizing.js';
 import type { LambdaEnvelope } from './train-compute.js';
 
@@ -39,18 +40,6 @@ export interface DistributedDeps {
   workerId?: string;
   /** Answers the state machine's callback tasks (absent: this process takes no tasks, e.g. a pure ingest worker). */
   tasks?: TaskCallbacks;
-}
-
-/**
- * The engine's side of a callback task (Step Functions' SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat). An
- * answer to a task that has already timed out, been retried or whose execution ended is 'late', never an error.
- */
-export interface TaskCallbacks {
-  succeed(token: string, output: unknown): Promise<'answered' | 'late'>;
-  fail(token: string, error: string, cause: string): Promise<'answered' | 'late'>;
-  heartbeat(token: string): Promise<void>;
-  /** Seconds between heartbeats: well inside the state's HeartbeatSeconds. */
-  beatSeconds: number;
 }
 
 export interface LogEntry {

@@ -1,51 +1,36 @@
 import { ConfigError, errorMessage } from '../../errors.js';
-import type { ManifestEntry, RejectRecord } from '../../features/manifest.js';
 import type { ExtractMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { DatasetItem } from '../../dataset/image-folder.js';
 import * as v from 'valibot';
-import { checkedElsewhere, count, fields, finite, integer, oneOf, readArtefact, text } from '../../workspace/schema.js';
+import { count, fields, finite, integer, oneOf, readArtefact, text } from '../../workspace/schema.js';
 import { EntriesSchema, NamespacesSchema, RejectsSchema } from '../../workspace/manifest-artefact.js';
-import { extractItems, resolveCuts, type ExtractedItems } from '../extract.js';
+import { extractItems, resolveCuts } from '../extract.js';
 import { isPermanent, type DistributedDeps } from './deps.js';
 import { RUN_KEYS } from './layout.js';
-import { tolerateMissing } from './tolerate-missing.js';
+import { tolerateMissing } from '../../dataset/tolerate-missing.js';
 import { optional } from '../../util/optional.js';
-import { bytesMatchSource } from './source-identities.js';
+import { bytesMatchSource } from '../../dataset/source-identity.js';
 import { awaitInFlight } from './in-flight.js';
 
 /** One shard's slice of the manifest. Its existence marks the shard done; compaction joins the parts in index order. */
-export interface ShardPart {
-  version: 1;
-  index: number;
-  count: number;
-  namespaces: ExtractedItems['namespaces'];
-  entries: ManifestEntry[];
-  rejects: RejectRecord[];
-  embedded: number;
-  cached: number;
-  seconds: number;
-  worker: string | null;
-}
-
-const checkShardPart = checkedElsewhere<ShardPart>()(
-  fields({
-    version: oneOf(1),
-    index: count,
-    count: integer(1, Number.MAX_SAFE_INTEGER),
-    namespaces: NamespacesSchema,
-    entries: EntriesSchema,
-    rejects: RejectsSchema,
-    embedded: count,
-    cached: count,
-    seconds: finite,
-    worker: v.nullable(text),
-  }),
-);
+const ShardPartSchema = fields({
+  version: oneOf(1),
+  index: count,
+  count: integer(1, Number.MAX_SAFE_INTEGER),
+  namespaces: NamespacesSchema,
+  entries: EntriesSchema,
+  rejects: RejectsSchema,
+  embedded: count,
+  cached: count,
+  seconds: finite,
+  worker: v.nullable(text),
+});
+export type ShardPart = v.InferOutput<typeof ShardPartSchema>;
 
 /** One shard's part, checked; undefined until the shard is done. */
 export function readShardPart(workspace: BlobStore, index: number): Promise<ShardPart | undefined> {
-  return readArtefact(workspace, RUN_KEYS.part(index), 1, checkShardPart);
+  return readArtefact(workspace, RUN_KEYS.part(index), 1, ShardPartSchema);
 }
 
 export interface ShardOutcome {

@@ -3,9 +3,9 @@ import { ConfigError } from '../../errors.js';
 import type { S3ObjectRef } from '../../messages/s3-event.js';
 import { extractItems, resolveCuts } from '../extract.js';
 import type { DistributedDeps } from './deps.js';
-import { tolerateMissing } from './tolerate-missing.js';
+import { tolerateMissing } from '../../dataset/tolerate-missing.js';
 import { optional } from '../../util/optional.js';
-import { bytesMatchSource, identityOf } from './source-identities.js';
+import { bytesMatchSource, identityOf } from '../../dataset/source-identity.js';
 import { announceInFlight, awaitInFlight } from './in-flight.js';
 
 const NOT_IMAGES = /(^|\/)\.|\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;

@@ -14,7 +14,6 @@ import {
   text,
 } from '../../workspace/schema.js';
 import { DataError } from '../../errors.js';
-import type { Manifest, RejectRecord } from '../../features/manifest.js';
 import {
   MESSAGE_VERSION,
   type CompactMessage,
@@ -27,77 +26,58 @@ import {
 } from '../../messages/schema.js';
 import { resolveCuts } from '../extract.js';
 import type { DistributedDeps } from './deps.js';
-import { groupLayout, RUN_KEYS, type GroupLayout } from './layout.js';
+import { groupLayout, RUN_KEYS } from './layout.js';
 import { parseStoreUri } from '../../messages/store-uri.js';
-import { sizeShards, type ShardSizing } from './shard-sizing.js';
-import { recordListing, withCachedIdentities, withKnownContent } from './source-identities.js';
+import { sizeShards } from './shard-sizing.js';
+import { recordListing } from '../../dataset/source-identity.js';
+import { withCachedIdentities, withKnownContent } from './source-identities.js';
 import { inFlightSources } from './in-flight.js';
 import { namespaceOf } from '../../features/feature-store.js';
 
 /** The frozen decision of a run: which images, in which shards, for which model. Written once, never changed. */
-export interface RunPlan {
+const RunPlanSchema = fields({
   /** 2: the compaction layout is recorded (`groups`). */
-  version: 2;
-  runId: string;
-  dataset: string;
-  datasetLocation: string;
-  cache: string;
-  model: Manifest['model'];
-  cuts: string[];
-  classes: string[];
-  splitSynthesized: boolean;
-  ignored: Manifest['ignored'];
+  version: oneOf(2),
+  runId: text,
+  dataset: text,
+  datasetLocation: text,
+  cache: text,
+  model: fields({ name: text, sha256: text }),
+  cuts: list(text),
+  classes: list(text),
+  splitSynthesized: bool,
+  ignored: list(fields({ key: text, reason: text })),
   /**
    * Files the listing found but cannot read (dangling symlinks, no permission): rejects with their kind, as the local
    * extract records them, never handed to an extract shard. Absent in plans written before it was added.
    */
-  unreadable?: Array<Omit<RejectRecord, 'contentHash'>>;
-  shardSize: number;
+  unreadable: v.optional(list(fields({ key: text, split: text, label: count, kind: text, message: text }))),
+  shardSize: integer(1, Number.MAX_SAFE_INTEGER),
   /** Why this shard size: the compute that runs extract messages, and what bounded it. */
-  sizing?: ShardSizing;
+  sizing: v.optional(fields({ compute: oneOf('cpu', 'gpu', 'lambda'), shardSize: count, shards: count, reason: text })),
   /**
    * Items whose content hash the plan carries (identity unchanged since a run read them, or recorded beside its codes
    * by ingest on upload): not read again if cached.
    */
-  knownContent?: number;
-  shards: ShardItem[][];
+  knownContent: v.optional(count),
+  /** Items keep their identity and known content hash: train records them (rememberSources) for the next plan. */
+  shards: list(
+    list(fields({ key: text, split: text, label: count, source: v.optional(text), hash: v.optional(text) })),
+  ),
   /** Which shards each compaction group joins (layout.ts): fixed here, so every later step reads the same layout. */
-  groups: GroupLayout;
-  train: TrainOptions;
-  split: 'val' | 'test';
-  plannedAt: string;
-}
-
-const item = fields({ key: text, split: text, label: count });
-
-const checkRunPlan = checkedElsewhere<RunPlan>()(
-  fields({
-    version: oneOf(2),
-    runId: text,
-    dataset: text,
-    datasetLocation: text,
-    cache: text,
-    model: fields({ name: text, sha256: text }),
-    cuts: list(text),
-    classes: list(text),
-    splitSynthesized: bool,
-    ignored: list(fields({ key: text, reason: text })),
-    unreadable: v.optional(list(fields({ key: text, split: text, label: count, kind: text, message: text }))),
-    shardSize: integer(1, Number.MAX_SAFE_INTEGER),
-    shards: list(list(item)),
-    groups: fields({ groups: count, perGroup: integer(1, Number.MAX_SAFE_INTEGER) }),
-    train: anyObject,
-    split: oneOf('val', 'test'),
-    plannedAt: text,
-  }),
-);
+  groups: fields({ groups: count, perGroup: integer(1, Number.MAX_SAFE_INTEGER) }),
+  train: checkedElsewhere<TrainOptions>()(anyObject),
+  split: oneOf('val', 'test'),
+  plannedAt: text,
+});
+export type RunPlan = v.InferOutput<typeof RunPlanSchema>;
 
 /**
  * plan.json, checked (InvalidArtefactError naming the file when it is not this build's version or shape); undefined
  * when the run has not been planned. Its reader lives with its type here: the plan is the serverless run's own file.
  */
 export function readRunPlan(workspace: BlobStore): Promise<RunPlan | undefined> {
-  return readArtefact(workspace, RUN_KEYS.plan, 2, checkRunPlan);
+  return readArtefact(workspace, RUN_KEYS.plan, 2, RunPlanSchema);
 }
 
 /**
@@ -135,10 +115,21 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     );
   }
   const frozen = plan;
-  await workspace.put(
-    RUN_KEYS.shards,
-    JSON.stringify(frozen.shards.map((_, index) => extractMessage(message, frozen, index))),
-  );
+  const scope = {
+    v: MESSAGE_VERSION as typeof MESSAGE_VERSION,
+    runId: message.runId,
+    workspace: message.workspace,
+    cache: frozen.cache,
+  };
+  const extracts = frozen.shards.map((items, index): ExtractMessage => ({
+    ...scope,
+    type: 'extract',
+    dataset: frozen.dataset,
+    model: frozen.model.name,
+    cuts: frozen.cuts,
+    shard: { index, count: frozen.shards.length, items },
+  }));
+  await workspace.put(RUN_KEYS.shards, JSON.stringify(extracts));
   const images = frozen.shards.reduce((n, s) => n + s.length, 0);
   deps.log?.({
     event: 'run:planned',
@@ -148,12 +139,6 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     shardSize: frozen.shardSize,
     sizing: frozen.sizing?.reason,
   });
-  const scope = {
-    v: MESSAGE_VERSION as typeof MESSAGE_VERSION,
-    runId: message.runId,
-    workspace: message.workspace,
-    cache: frozen.cache,
-  };
   return {
     // The Distributed Map reads it from S3; a workspace in a folder (tests, the embedded pipeline) has no bucket.
     manifest:
@@ -196,7 +181,7 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
   const cuts = resolveCuts(model, message.cuts);
   const { store: data, listed } = recordListing(deps.openStore(message.dataset));
   const dataset = await listImageFolder(data, '', message.list ?? {});
-  const { items } = await withKnownContent(
+  const items = await withKnownContent(
     deps.openStore(message.cache),
     message.dataset,
     dataset.items.map(({ key, split, label }) => ({ key, split, label })),
@@ -243,19 +228,5 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     train: message.train ?? {},
     split: message.split ?? 'val',
     plannedAt: new Date().toISOString(),
-  };
-}
-
-function extractMessage(run: RunMessage, plan: RunPlan, index: number): ExtractMessage {
-  return {
-    v: MESSAGE_VERSION,
-    type: 'extract',
-    runId: run.runId,
-    workspace: run.workspace,
-    cache: plan.cache,
-    dataset: plan.dataset,
-    model: plan.model.name,
-    cuts: plan.cuts,
-    shard: { index, count: plan.shards.length, items: plan.shards[index]! },
   };
 }

@@ -9,9 +9,10 @@ import {
   type MessageType,
   type WorkMessage,
 } from '../../messages/schema.js';
+import type { TaskCallbacks } from '../../ports/task-callbacks.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
 import { compactGroup } from './compaction.js';
-import { isPermanent, type DistributedDeps, type TaskCallbacks } from './deps.js';
+import { isPermanent, type DistributedDeps } from './deps.js';
 import { evaluateRun } from './evaluate-run.js';
 import { extractShard } from './extract-shard.js';
 import { ingestObjects } from './ingest.js';

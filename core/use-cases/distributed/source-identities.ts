@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Manifest } from '../../features/manifest.js';
 import type { ShardItem } from '../../messages/schema.js';
 import type { BlobInfo, BlobStore } from '../../ports/blob-store.js';
+import { identityOf } from '../../dataset/source-identity.js';
 import type { CodeIndex } from '../../features/feature-store.js';
-import { decorate } from '../../util/decorate.js';
 
 /**
  * Content known without reading it. A listing names every object's identity (S3: ETag and size); the cache keeps, per
@@ -23,58 +23,21 @@ export function sourcesKey(dataset: string): string {
   return `sources/${createHash('sha256').update(dataset).digest('hex').slice(0, 24)}.json`;
 }
 
-export function identityOf(blob: Pick<BlobInfo, 'etag' | 'size'>): string | undefined {
-  return blob.etag && blob.size >= 0 ? `${blob.etag.replace(/"/g, '')}/${blob.size}` : undefined;
-}
-
-/**
- * Whether `bytes` are the object an identity names: its size, and its ETag as the MD5 of the bytes (what S3 gives a
- * single-part upload). A multipart ETag ("…-N") cannot be checked this way and is not trusted. A notice or listing
- * that is stale (the object was replaced before it was read) fails the check, so no identity is recorded wrongly.
- */
-export function bytesMatchSource(source: string, bytes: Uint8Array): boolean {
-  const slash = source.lastIndexOf('/');
-  const etag = source.slice(0, slash);
-  if (Number(source.slice(slash + 1)) !== bytes.byteLength || !/^[0-9a-f]{32}$/.test(etag)) return false;
-  return createHash('md5').update(bytes).digest('hex') === etag;
-}
-
-/**
- * The store, with every listed object's info kept by key (the planner lists once and needs the ETags); its other
- * capabilities are kept as they are.
- */
-export function recordListing(store: BlobStore): { store: BlobStore; listed: Map<string, BlobInfo> } {
-  const listed = new Map<string, BlobInfo>();
-  const recording = decorate(store, {
-    list: async function* (prefix, options) {
-      for await (const blob of store.list(prefix, options)) {
-        listed.set(blob.key, blob);
-        yield blob;
-      }
-    },
-  });
-  return { store: recording, listed };
-}
-
 /** Items with their identity, and their content hash where the cache saw the same identity before. */
 export async function withKnownContent(
   cache: BlobStore,
   dataset: string,
   items: ShardItem[],
   listed: ReadonlyMap<string, BlobInfo>,
-): Promise<{ items: ShardItem[]; known: number }> {
+): Promise<ShardItem[]> {
   const previous = (await cache.getJson<DatasetSources>(sourcesKey(dataset)))?.entries ?? {};
-  let known = 0;
-  const out = items.map((item): ShardItem => {
+  return items.map((item): ShardItem => {
     const info = listed.get(item.key);
     const source = info && identityOf(info);
     if (!source) return item;
     const seen = previous[item.key];
-    if (seen?.[0] !== source) return { ...item, source };
-    known += 1;
-    return { ...item, source, hash: seen[1] };
+    return seen?.[0] === source ? { ...item, source, hash: seen[1] } : { ...item, source };
   });
-  return { items: out, known };
 }
 
 /**

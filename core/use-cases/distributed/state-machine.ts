@@ -27,8 +27,6 @@ export const TASK_ERRORS = {
  */
 const TIMEOUTS = ['States.HeartbeatTimeout', 'States.Timeout'];
 
-export type TaskKind = 'run' | 'extract' | 'compact' | 'train' | 'trainBatch' | 'evaluate';
-
 /** The queues callback tasks go to: the extract queue serves extract and compact tasks. */
 export interface CallbackQueues {
   extract: string;

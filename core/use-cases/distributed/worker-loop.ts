@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage } from '../../errors.js';
 import type { ReceivedMessage, WorkQueue } from '../../ports/work-queue.js';
 import type { LogEntry } from './deps.js';
@@ -42,7 +43,8 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
       if (signal.aborted) break;
       failures += 1;
       log?.({ event: 'queue:receive-failed', queue: queue.name, error: errorMessage(err) });
-      await sleep(Math.min(30, 2 ** failures) * 1000, signal);
+      // A shutdown cuts the backoff short (the timer rejects with an AbortError, which only ends the wait).
+      await sleep(Math.min(30, 2 ** failures) * 1000, undefined, { signal }).catch(() => undefined);
       continue;
     }
     if (signal.aborted) {
@@ -118,16 +120,4 @@ async function settle(
     if (result.status === 'rejected')
       log?.({ event: 'queue:settle-failed', queue: queue.name, error: errorMessage(result.reason) });
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,7 +1,7 @@
-import { startExtractionPool } from '../../core/backbone/start-pool.js';
-import type { Int8WeightsSetting } from '../../core/models/int8-weights-choice.js';
-import { resolveModelFile, type RegisteredModel } from '../../core/models/registry.js';
-import type { Embedder } from '../../core/ports/embedder.js';
+import { startExtractionPool } from './start-pool.js';
+import type { Int8WeightsSetting } from '../models/int8-weights-choice.js';
+import { resolveModelFile, type RegisteredModel } from '../models/registry.js';
+import type { Embedder } from '../ports/embedder.js';
 
 export interface BackboneOptions {
   modelsDirs: string[];

@@ -1,6 +1,6 @@
-import { NotFoundError } from '../../errors.js';
-import type { BlobStore } from '../../ports/blob-store.js';
-import { decorate } from '../../util/decorate.js';
+import { NotFoundError } from '../errors.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { decorate } from '../util/decorate.js';
 
 /**
  * An image deleted between planning and extraction is a reject, not a failed shard: it reads as 0 bytes, which the

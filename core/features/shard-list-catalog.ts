@@ -5,10 +5,10 @@ import {
   type NamespaceInfo,
   type ShardCatalog,
   type ShardIndex,
-} from '../../features/feature-store.js';
-import type { BlobStore } from '../../ports/blob-store.js';
-import { hasConditionalWrites } from '../../ports/conditional-writes.js';
-import { updateJson } from '../../util/update-json.js';
+} from './feature-store.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import { hasConditionalWrites } from '../ports/conditional-writes.js';
+import { updateJson } from '../util/update-json.js';
 
 /** The namespace's list of shards, in one directly readable object: `<root>/<ns>/index.json`. */
 interface ShardList {
