@@ -480,7 +480,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
   fuzz() {
     const r = readResult('fuzz');
     const rows = (
-      r.results as Array<{
+      (r.figures as Json).results as Array<{
         target: string;
         executions: number;
         seconds: number;
@@ -519,20 +519,21 @@ const BENCH_BLOCKS: Record<string, () => string> = {
         ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
       ),
       '',
-      source({ ...runOf(fileOf('fuzz'), r), cpu: String(r.machine) }, String(r.command)),
+      source(runOf(fileOf('fuzz'), r)),
     ].join('\n');
   },
 
   hostile() {
     const r = readResult('hostile');
-    const rows = r.rows as Array<{ command: string; exit: number; outcome: string; rssMiB: number; seconds: number }>;
+    const f = r.figures as Json;
+    const rows = f.rows as Array<{ command: string; exit: number; outcome: string; rssMiB: number; seconds: number }>;
     const outcomes = new Map<string, number>();
     for (const row of rows) {
       const what = row.outcome.startsWith('cnn-codes: error') ? 'an error message naming the file' : row.outcome;
       const kind = `exit ${row.exit}, ${what}`;
       outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
     }
-    const worst = r.worstUpTo1MB as { rssMiB: number; seconds: number };
+    const worst = f.worstUpTo1MB as { rssMiB: number; seconds: number };
     return [
       table(
         ['runs through the binary', 'outcome'],
@@ -542,7 +543,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
       '',
       `For inputs up to 1 MB: worst peak RSS ${worst.rssMiB} MiB, worst wall time ${fixed(worst.seconds, 1)} s.`,
       '',
-      source(runOf(fileOf('hostile'), r), String(r.command)),
+      source(runOf(fileOf('hostile'), r)),
     ].join('\n');
   },
 

@@ -49,7 +49,7 @@ function git(args: string[]): string | undefined {
 export function startResult(
   bench: string,
   options: { command?: string; versions?: Record<string, unknown> } = {},
-): { envelope: Omit<ResultEnvelope, 'figures' | 'loadAfter'>; save<F>(figures: F): string } {
+): { envelope: Omit<ResultEnvelope, 'figures' | 'loadAfter'>; save<F>(figures: F, file?: string): string } {
   const envelope = {
     bench,
     command: options.command ?? `node dist/bench/${bench}.js ${process.argv.slice(2).join(' ')}`.trim(),
@@ -63,10 +63,10 @@ export function startResult(
   };
   return {
     envelope,
-    save<F>(figures: F): string {
-      const file = path.join(RESULTS_DIR, `${bench}.json`);
+    /** Writes bench/results/<bench>.json, or `file` (relative to the working directory) where one is given. */
+    save<F>(figures: F, file = path.join(RESULTS_DIR, `${bench}.json`)): string {
       const result: ResultEnvelope<F> = { ...envelope, loadAfter: loadAverage(), figures };
-      mkdirSync(RESULTS_DIR, { recursive: true });
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
       return file;
     },
