@@ -23,6 +23,7 @@ import { BUILTIN_MODELS, DEFAULT_MODEL } from '../core/models/builtin.js';
 import { estimateCosts, PRICE_TABLE } from '../core/report/pricing.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import type { StreamedFit } from './heads-stream.js';
+import { measuredExtraction } from './results-file.js';
 
 type Json = Record<string, unknown>;
 
@@ -672,8 +673,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
 
   cost() {
     const r = readResult('extract');
-    const [label, run] = extractRuns(r).at(-1)!;
-    const cores = r.cores as number;
+    const { imagesPerSecond, cpus: cores, set: label } = measuredExtraction();
     const sizes = readFileSync(path.join(REPO_ROOT, 'infra', 'sizes.ts'), 'utf8');
     const deployedMb = Number(/extractLambda:\s*\{\s*memorySize:\s*(\d+)/.exec(sizes)?.[1]);
     if (!deployedMb) throw new Error('infra/sizes.ts: no extractLambda memorySize');
@@ -689,7 +689,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
         },
       ],
     };
-    const estimate = estimateCosts(run.oursMedian.rate, cores, table_)!;
+    const estimate = estimateCosts(imagesPerSecond, cores, table_)!;
     return [
       table(
         ['compute', 'vCPUs', 'images/s (scaled)', 'compute $ per 1 M images', 'hours per 1 M on one'],
@@ -703,7 +703,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
         ['l', 'r', 'r', 'r', 'r'],
       ),
       '',
-      `Scaled from the whole-process extraction rate of bench/extract's ${label} set (${fixed(run.oursMedian.rate, 1)} images/s on ${cores} vCPUs, decoding included) by \`estimateCosts\` in [core/report/pricing.ts](../core/report/pricing.ts), linearly in vCPUs (Lambda: one vCPU per 1,769 MB); prices from that file (${PRICE_TABLE.region}, ${PRICE_TABLE.asOf}). Compute only: requests, storage and idle time are not in it.`,
+      `Scaled from the whole-process extraction rate of bench/extract's ${label} set (${fixed(imagesPerSecond, 1)} images/s on ${cores} vCPUs, decoding included) by \`estimateCosts\` in [core/report/pricing.ts](../core/report/pricing.ts), linearly in vCPUs (Lambda: one vCPU per 1,769 MB); prices from that file (${PRICE_TABLE.region}, ${PRICE_TABLE.asOf}). Compute only: requests, storage and idle time are not in it.`,
       '',
       source(runOf(fileOf('extract'), r), 'node dist/bench/extract.js'),
     ].join('\n');

@@ -9,7 +9,7 @@
  *   result.save({ firstSeconds, ... });          // adds load after and writes bench/results/rerun.json
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
@@ -70,5 +70,28 @@ export function startResult(
       writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
       return file;
     },
+  };
+}
+
+/**
+ * The local extraction rate that compute costs are scaled from, read from bench/results/extract.json rather than
+ * typed: bench/extract's whole-process rate (the real binary, decoding included) on its largest set, the ×4
+ * hymenoptera copy, with the cores it ran on. docs/cost.md's table (bench/render-docs.ts) and bench/serverless-scale's
+ * cost per million images both start from it, so they cannot quote two rates for one machine.
+ */
+export function measuredExtraction(): { imagesPerSecond: number; cpus: number; set: string; source: string } {
+  const file = path.join(RESULTS_DIR, 'extract.json');
+  const r = JSON.parse(readFileSync(file, 'utf8')) as {
+    commit?: string;
+    cores: number;
+    wholeProcess: { runs: Record<string, { oursMedian: { rate: number } }> };
+  };
+  const [set, run] = Object.entries(r.wholeProcess.runs).at(-1) ?? [];
+  if (!set || !run) throw new Error(`${file}: no whole-process run`);
+  return {
+    imagesPerSecond: run.oursMedian.rate,
+    cpus: r.cores,
+    set,
+    source: `bench/results/extract.json (commit ${r.commit ?? 'not recorded'}, ${set})`,
   };
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { BLOCK_NAMES, markersIn, renderAll, renderText } from '../../../bench/render-docs.js';
 import { COMMANDS } from '../../../cli/commands/index.js';
+import { measuredExtraction } from '../../../bench/results-file.js';
 import { REPO_ROOT } from '../../helpers/paths.js';
 
 const read = (file: string) => readFileSync(path.join(REPO_ROOT, file), 'utf8');
@@ -121,4 +122,17 @@ test('a result file transcribed from committed output says so and claims no run 
     }
   }
   assert.ok(recorded >= 3, 'the transcribed history is in result files');
+});
+
+test('the rate compute costs are scaled from is read from bench/results/extract.json, the one docs/cost.md quotes', () => {
+  const rate = measuredExtraction();
+  const extract = JSON.parse(readFileSync(path.join(REPO_ROOT, 'bench', 'results', 'extract.json'), 'utf8')) as {
+    cores: number;
+    wholeProcess: { runs: Record<string, { oursMedian: { rate: number } }> };
+  };
+  const runs = Object.values(extract.wholeProcess.runs);
+  assert.equal(rate.imagesPerSecond, runs.at(-1)!.oursMedian.rate);
+  assert.equal(rate.cpus, extract.cores);
+  const cost = /<!-- figures:cost -->[\s\S]*?<!-- \/figures:cost -->/.exec(read('docs/cost.md'))![0];
+  assert.ok(cost.includes(`(${rate.imagesPerSecond.toFixed(1)} images/s on ${rate.cpus} vCPUs`), 'cost.md quotes it');
 });
