@@ -1070,6 +1070,68 @@ const RECORDED_BLOCKS: Record<string, () => string> = {
     return parts.join('\n').trimEnd();
   },
 
+  'duplicate-threshold'() {
+    const r = readResult('duplicate-threshold');
+    type Quantiles = Record<'pairs' | 'min' | 'p1' | 'p5' | 'median' | 'p95' | 'p99' | 'max', number>;
+    const f = r.figures as {
+      layer: string;
+      centred: boolean;
+      images: number;
+      plantedCopies: number;
+      copyToOriginal: Quantiles;
+      nearestOther: Quantiles;
+      chosen: number;
+      sweep: Array<{ threshold: number; copiesMissed: number; distinctFlagged: number }>;
+    };
+    const row = (name: string, x: Quantiles) => [
+      name,
+      fixed(x.pairs, 0),
+      ...(['min', 'p1', 'p5', 'median', 'p95', 'p99', 'max'] as const).map((k) => fixed(x[k], 3)),
+    ];
+    const bold = (chosen: boolean, text: string) => (chosen ? `**${text}**` : text);
+    return [
+      table(
+        [
+          `cosine of ${f.layer} codes${f.centred ? ' (centred)' : ''}`,
+          'pairs',
+          'min',
+          '1 %',
+          '5 %',
+          'median',
+          '95 %',
+          '99 %',
+          'max',
+        ],
+        [
+          row('copy vs its original', f.copyToOriginal),
+          row('image vs its most similar *different* image', f.nearestOther),
+        ],
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      table(
+        [
+          'threshold',
+          `copies missed (of ${fixed(f.copyToOriginal.pairs, 0)})`,
+          `distinct images joined (of ${fixed(f.nearestOther.pairs, 0)})`,
+        ],
+        f.sweep.map((s) => {
+          const chosen = s.threshold === f.chosen;
+          return [
+            bold(chosen, fixed(s.threshold, 2)),
+            fixed(s.copiesMissed, 0),
+            bold(chosen, fixed(s.distinctFlagged, 0)),
+          ];
+        }),
+        ['r', 'r', 'r'],
+      ),
+      '',
+      `${fixed(f.images, 0)} images, ${fixed(f.plantedCopies, 0)} of them planted copies; the threshold in bold is \`NEAR_DUPLICATE_COSINE\` (core/quality/duplicates.ts).`,
+      '',
+      source(runOf(fileOf('duplicate-threshold'), r)),
+    ].join('\n');
+  },
+
   'evaluate-100000'() {
     const r = readResult('evaluate-100000');
     type Run_ = { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
