@@ -1132,6 +1132,42 @@ const RECORDED_BLOCKS: Record<string, () => string> = {
     ].join('\n');
   },
 
+  calibration() {
+    const r = readResult('rerun');
+    type Scored = { ece: number; logLoss: number | null };
+    const f = r.figures as {
+      data: string;
+      first: {
+        val: { accuracy: number; n: number };
+        calibration: { C: number; temperature: number; rows: number; before: Scored; after: Scored };
+      };
+    };
+    const { val, calibration: c } = f.first;
+    const logLoss = (x: number | null) => (x === null ? '–' : fixed(x, 4));
+    return [
+      table(
+        [`${f.data} val (${fixed(val.n, 0)} images), \`cnn-codes run\``, 'ECE', 'log-loss', 'accuracy'],
+        [
+          [
+            `before (C = ${c.C}, the head's own probabilities)`,
+            pct(c.before.ece),
+            logLoss(c.before.logLoss),
+            pct(val.accuracy),
+          ],
+          [
+            `after (T = ${fixed(c.temperature, 3)}, fitted on ${fixed(c.rows, 0)} out-of-fold train rows)`,
+            pct(c.after.ece),
+            logLoss(c.after.logLoss),
+            pct(val.accuracy),
+          ],
+        ],
+        ['l', 'r', 'r', 'r'],
+      ),
+      '',
+      source(runOf(fileOf('rerun'), r)),
+    ].join('\n');
+  },
+
   'evaluate-100000'() {
     const r = readResult('evaluate-100000');
     type Run_ = { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
