@@ -1168,6 +1168,46 @@ const RECORDED_BLOCKS: Record<string, () => string> = {
     ].join('\n');
   },
 
+  tta() {
+    const r = readResult('tta');
+    type Row = {
+      data: string;
+      tta: 'none' | 'flip';
+      cv: { meanAccuracy: number; stdAccuracy: number };
+      C: number;
+      val: number;
+      extractSeconds: number;
+    };
+    const { rows } = r.figures as { rows: Row[] };
+    const points = (x: number) => `${x >= 0 ? '+' : '−'}${fixed(Math.abs(x) * 100, 1)}`;
+    const pairs = [...new Set(rows.map((row) => row.data))].map((data) => {
+      const [plain, flip] = (['none', 'flip'] as const).map((t) =>
+        rows.find((row) => row.data === data && row.tta === t)!,
+      );
+      return { data, plain: plain!, flip: flip! };
+    });
+    const each = (what: (p: (typeof pairs)[number]) => string) =>
+      pairs.map((p) => `${what(p)} on ${p.data}`).join(', ');
+    return [
+      table(
+        ['data', 'codes', 'CV accuracy on train (± std)', 'chosen C', 'val accuracy', 'extraction s'],
+        rows.map((row) => [
+          row.data,
+          row.tta === 'flip' ? 'mean of image + mirror' : 'image',
+          `${pct(row.cv.meanAccuracy)} ± ${pct(row.cv.stdAccuracy)}`,
+          String(row.C),
+          pct(row.val),
+          fixed(row.extractSeconds, 1),
+        ]),
+        ['l', 'l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      `Flip against plain codes: CV ${each((p) => `${points(p.flip.cv.meanAccuracy - p.plain.cv.meanAccuracy)} points (fold-to-fold std ${fixed(p.plain.cv.stdAccuracy * 100, 1)})`)}; val ${each((p) => `${points(p.flip.val - p.plain.val)} points`)}; extraction time ${each((p) => `×${fixed(p.flip.extractSeconds / p.plain.extractSeconds, 1)}`)}.`,
+      '',
+      source(runOf(fileOf('tta'), r)),
+    ].join('\n');
+  },
+
   'evaluate-100000'() {
     const r = readResult('evaluate-100000');
     type Run_ = { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
