@@ -1208,6 +1208,50 @@ const RECORDED_BLOCKS: Record<string, () => string> = {
     ].join('\n');
   },
 
+  'gpu-fidelity'() {
+    const r = readResult('gpu-fidelity');
+    type Variant = { precision: string; activations: string };
+    const f = r.figures as {
+      cpuSeconds: number;
+      rows: Array<{
+        model: string;
+        variant: 'int8' | 'int8, 10 input bytes +1' | Variant;
+        chosen: boolean;
+        images: number;
+        medianCosine: number;
+        minCosine: number;
+        valCorrect: number | null;
+      }>;
+    };
+    const images = f.rows[0]!.images;
+    const name = (v: (typeof f.rows)[number]['variant']) =>
+      v === 'int8'
+        ? 'int8 graph (reference)'
+        : v === 'int8, 10 input bytes +1'
+          ? 'int8 graph, 10 input bytes one step up'
+          : `${v.precision}, ${v.activations}`;
+    return [
+      table(
+        ['model', 'variant', 'median cosine', 'min cosine', `val correct (of ${images})`],
+        f.rows.map((row, i) => {
+          const b = (text: string) => (row.chosen ? `**${text}**` : text);
+          return [
+            i > 0 && f.rows[i - 1]!.model === row.model ? '' : row.model,
+            b(`${name(row.variant)}${row.chosen ? ' (chosen)' : ''}`),
+            b(fixed(row.medianCosine, 4)),
+            b(fixed(row.minCosine, 4)),
+            row.valCorrect === null ? '–' : b(fixed(row.valCorrect, 0)),
+          ];
+        }),
+        ['l', 'l', 'r', 'r', 'r'],
+      ),
+      '',
+      `${fixed(f.cpuSeconds, 0)} s of CPU for the ${new Set(f.rows.map((row) => row.model)).size} models; "chosen" is each descriptor's GPU variant (\`cudaVariant\`, core/models/targets.ts).`,
+      '',
+      source(runOf(fileOf('gpu-fidelity'), r)),
+    ].join('\n');
+  },
+
   'evaluate-100000'() {
     const r = readResult('evaluate-100000');
     type Run_ = { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
