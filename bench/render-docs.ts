@@ -23,6 +23,7 @@ import { BUILTIN_MODELS, DEFAULT_MODEL } from '../core/models/builtin.js';
 import { estimateCosts, PRICE_TABLE } from '../core/report/pricing.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
 import type { StreamedFit } from './heads-stream.js';
+import type { TrainStep } from './train-workspace.js';
 import { measuredExtraction } from './results-file.js';
 
 type Json = Record<string, unknown>;
@@ -970,6 +971,42 @@ const RECORDED_BLOCKS: Record<string, () => string> = {
       ),
       '',
       source(runOf(fileOf('train-workspace'), r)),
+    ].join('\n');
+  },
+
+  'train-workspace-runs'() {
+    const names = readdirSync(RESULTS)
+      .filter((f) => /^train-workspace-\d+(-cv)?(-in-memory)?\.json$/.test(f))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort((a, b) => Number(a.split('-')[2]) - Number(b.split('-')[2]) || a.localeCompare(b));
+    type Run_ = TrainStep & { inMemory: boolean };
+    const rows: string[][] = [];
+    const sources: string[] = [];
+    for (const name of names) {
+      const r = readResult(name);
+      const f = r.figures as { images: number; dim: number; classes: number; cv: boolean; runs: Run_[] };
+      for (const run of f.runs)
+        rows.push([
+          `${fixed(f.images, 0)} × ${f.dim} × ${f.classes}, ${f.cv ? 'C by 5-fold CV over 8 Cs' : 'one C'}`,
+          run.inMemory ? 'in memory' : 'streamed from shards',
+          `${fixed(run.peakRssBytes / 2 ** 20, 0)} MiB`,
+          `${fixed(run.wallSeconds, 1)} s / ${fixed(run.cpuSeconds, 1)} s`,
+          String(run.C),
+          run.converged ? 'yes' : 'NO',
+        ]);
+      sources.push(source(runOf(fileOf(name), r)));
+    }
+    return [
+      table(['train rows × dim × classes', 'path', 'peak RSS', 'wall / CPU', 'C', 'converged'], rows, [
+        'l',
+        'l',
+        'r',
+        'r',
+        'r',
+        'l',
+      ]),
+      '',
+      ...sources.flatMap((line, i) => (i ? ['', line] : [line])),
     ].join('\n');
   },
 
