@@ -309,8 +309,14 @@ function sklearnLrcv(dir: string): Row[] {
   ) as Row[];
 }
 
+/** The command line that reproduces a result file of this bench (the files are named by section, not by script). */
+const HEADS_COMMAND = `node dist/bench/heads.js ${process.argv.slice(2).join(' ')}`.trim();
+
 async function largeCv(): Promise<void> {
-  const saved = startResult('heads-cv-large', { versions: { blas: JSON.parse(python(['blas'])) as unknown } });
+  const saved = startResult('heads-cv-large', {
+    command: HEADS_COMMAND,
+    versions: { blas: JSON.parse(python(['blas'])) as unknown },
+  });
   const dir = ensureData('synthetic', 1280);
   const train = load32(dir, 'train');
   const val = load32(dir, 'val');
@@ -345,7 +351,10 @@ async function largeCv(): Promise<void> {
 
 /** The real binary on the 100k × 512 set with CV, against LogisticRegressionCV on the same folds and grid. */
 function trainCli(): void {
-  const saved = startResult('heads-train-cli', { versions: { blas: JSON.parse(python(['blas'])) as unknown } });
+  const saved = startResult('heads-train-cli', {
+    command: HEADS_COMMAND,
+    versions: { blas: JSON.parse(python(['blas'])) as unknown },
+  });
   const dir = ensureData('synthetic');
   const y = load32(dir, 'train').y;
   sharedFolds(dir, y, 5);
