@@ -1036,7 +1036,7 @@ const RECORDED_BLOCKS: Record<string, () => string> = {
         evaluate: Phase;
         runAgain: Median;
         index: Json;
-        x4?: { imagesPerSecond: number; rateShare?: number; perCpuShare?: number };
+        x4?: { imagesPerSecond: number; imagesPerCpuSecond?: number; rateShare?: number; perCpuShare?: number };
         killTest: { embeddedAgain: number[]; bound: number; identical: boolean; referenceImages: number };
         benchSeconds: number;
       };
@@ -1048,7 +1048,16 @@ const RECORDED_BLOCKS: Record<string, () => string> = {
           ? `\`index.sqlite\` ${fixed(i.indexSqliteMiB, 1)} MiB, \`manifest.json\` ${fixed(i.manifestKiB!, 1)} KiB, shard \`.json\` ${fixed(i.shardJsonMiB!, 1)} MiB beside ${fixed(i.codesMiB!, 0)} MiB of codes in ${fixed(i.shards!, 0)} shards`
           : `\`index.sqlite\` ${fixed(i.indexBytes! / 2 ** 20, 1)} MiB, \`manifest.json\` ${fixed(i.manifestBytes! / 1024, 1)} KiB, shard \`.json\` ${fixed(i.shardJsonBytes! / 2 ** 20, 1)} MiB beside ${fixed(i.npyBytes! / 2 ** 20, 0)} MiB of codes in ${fixed(i.shards!, 0)} shards`;
       const x4 = f.x4
-        ? ` Extraction ran at ${fixed(resumeRate, 1)} images/s against bench/extract's ×4 hymenoptera set's ${fixed(f.x4.imagesPerSecond, 1)} in the same run${f.x4.rateShare ? ` (${pct(f.x4.rateShare, 0)}; ${pct(f.x4.perCpuShare!, 0)} per CPU second)` : ''}: the synthetic images are smaller to decode.`
+        ? (() => {
+            const share = f.x4.rateShare ?? resumeRate / f.x4.imagesPerSecond;
+            const perCpu =
+              f.x4.perCpuShare ??
+              (f.x4.imagesPerCpuSecond
+                ? f.lastResume.embedded / f.lastResume.cpuSeconds / f.x4.imagesPerCpuSecond
+                : undefined);
+            const why = share > 1 ? ': the synthetic images are smaller to decode' : '';
+            return ` Extraction ran at ${fixed(resumeRate, 1)} images/s against bench/extract's ×4 hymenoptera set's ${fixed(f.x4.imagesPerSecond, 1)} in the same run (${pct(share, 0)}${perCpu === undefined ? '' : `; ${pct(perCpu, 0)} per CPU second`})${why}.`;
+          })()
         : '';
       parts.push(
         `N = ${fixed(f.n, 0)}, ${f.kills} kills (bench ${fixed(f.benchSeconds, 0)} s):`,
@@ -1286,6 +1295,37 @@ const RECORDED_BLOCKS: Record<string, () => string> = {
       `${fixed(f.cpuSeconds, 0)} s of CPU for the ${new Set(f.rows.map((row) => row.model)).size} models; "chosen" is each descriptor's GPU variant (\`cudaVariant\`, core/models/targets.ts).`,
       '',
       source(runOf(fileOf('gpu-fidelity'), r)),
+    ].join('\n');
+  },
+
+  'schema-library'() {
+    const r = readResult('schema-library');
+    type Candidate = { bundleBytes: number; bundleGzipBytes: number; coldImportMs: number; parseMicroseconds: number };
+    const f = r.figures as Record<string, Candidate>;
+    const m = r.message as { items: number; jsonBytes: number };
+    const versions = r.versions as Record<string, string>;
+    return [
+      table(
+        [
+          'library (the same extract message schema)',
+          'bundle bytes (minified)',
+          'gzipped',
+          'cold import ms (median)',
+          `µs per parse of a ${fixed(m.items, 0)}-item message`,
+        ],
+        Object.entries(f).map(([name, c]) => [
+          `${name}${versions[name.split('-')[0]!] ? ` ${versions[name.split('-')[0]!]}` : ''}`,
+          fixed(c.bundleBytes, 0),
+          fixed(c.bundleGzipBytes, 0),
+          fixed(c.coldImportMs, 2),
+          fixed(c.parseMicroseconds, 1),
+        ]),
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      `Medians of ${fixed(r.rounds as number, 0)} alternated rounds; each parse figure is over ${fixed(r.parses as number, 0)} parses of a ${fixed(m.jsonBytes / 1024, 1)} KiB message.`,
+      '',
+      source(runOf(fileOf('schema-library'), r), 'node dist/bench/schema-library.js'),
     ].join('\n');
   },
 

@@ -136,3 +136,13 @@ test('the rate compute costs are scaled from is read from bench/results/extract.
   const cost = /<!-- figures:cost -->[\s\S]*?<!-- \/figures:cost -->/.exec(read('docs/cost.md'))![0];
   assert.ok(cost.includes(`(${rate.imagesPerSecond.toFixed(1)} images/s on ${rate.cpus} vCPUs`), 'cost.md quotes it');
 });
+
+test('every result file in bench/results is rendered on some page, so no measured figure sits unread', () => {
+  const pages = renderAll()
+    .map(({ rendered }) => rendered)
+    .join('\n');
+  const unread = readdirSync(path.join(REPO_ROOT, 'bench', 'results'))
+    .filter((f) => f.endsWith('.json'))
+    .filter((f) => !pages.includes(`bench/results/${f}`));
+  assert.deepEqual(unread, [], 'give each a renderer in bench/render-docs.ts and a marker on its page');
+});
