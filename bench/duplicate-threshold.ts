@@ -19,6 +19,7 @@ import { NEAR_DUPLICATE_COSINE } from '../core/quality/duplicates.js';
 import { normalizedRows } from '../core/quality/near-duplicates.js';
 import { plantDuplicates } from '../test/helpers/planted-duplicates.js';
 import { HYMENOPTERA, REPO_ROOT } from '../test/helpers/paths.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +30,8 @@ const { values } = parseArgs({
   },
 });
 const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
+// bench/results/duplicate-threshold.json (bench/results-file.ts), rendered into docs/data-quality.md.
+const result = startResult('duplicate-threshold');
 
 const root = values.keep ?? (await mkdtemp(path.join(tmpdir(), 'cnn-codes-bench-dups-')));
 try {
@@ -90,7 +93,8 @@ try {
   const sweep = [...new Set([...copyToOriginal, ...nearestOther].map((c) => Math.floor(c * 50) / 50))]
     .filter((t) => t >= q(nearestOther, 0.5) && t <= q(copyToOriginal, 0.5))
     .sort();
-  for (const t of [...sweep, NEAR_DUPLICATE_COSINE]) {
+  const thresholds = [...new Set([...sweep, NEAR_DUPLICATE_COSINE])].sort();
+  for (const t of thresholds) {
     console.log(
       `| ${t.toFixed(2)}${t === NEAR_DUPLICATE_COSINE ? ' (chosen)' : ''} | ${copyToOriginal.filter((c) => c < t).length} | ${nearestOther.filter((c) => c >= t).length} |`,
     );
@@ -103,6 +107,38 @@ try {
   const offenders = originals.filter((_, k) => nearestOther[k]! >= NEAR_DUPLICATE_COSINE).map(({ e }) => e.key);
   if (offenders.length > 0)
     console.log(`distinct images above the threshold (inspect: real duplicates in the data?): ${offenders.join(', ')}`);
+  const quantiles = (xs: number[]) => ({
+    pairs: xs.length,
+    ...Object.fromEntries(
+      (
+        [
+          ['min', 0],
+          ['p1', 0.01],
+          ['p5', 0.05],
+          ['median', 0.5],
+          ['p95', 0.95],
+          ['p99', 0.99],
+        ] as const
+      ).map(([k, p]) => [k, q(xs, p)]),
+    ),
+    max: Math.max(...xs),
+  });
+  const saved = result.save({
+    data: path.relative(REPO_ROOT, values.data!),
+    layer: values.layer,
+    centred: values.center,
+    images: entries.length,
+    plantedCopies: copies.size,
+    copyToOriginal: quantiles(copyToOriginal),
+    nearestOther: quantiles(nearestOther),
+    chosen: NEAR_DUPLICATE_COSINE,
+    sweep: thresholds.map((t) => ({
+      threshold: t,
+      copiesMissed: copyToOriginal.filter((c) => c < t).length,
+      distinctFlagged: nearestOther.filter((c) => c >= t).length,
+    })),
+  });
+  console.log(`written: ${saved}`);
 } finally {
   if (!values.keep) await rm(root, { recursive: true, force: true });
 }

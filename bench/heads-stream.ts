@@ -13,7 +13,7 @@
  * blobs, class means 0.1·N(0, 1)), drawn with mulberry32; a 10,000-row val set from the same distribution is scored.
  * --tile: when generating 5 GB is too slow (a loaded machine), the same rows ten times over give the same passes,
  * bytes read and memory as 1M distinct rows (the optimum is the 100k set's, so iterations match it); the file is then
- * read from the page cache rather than disk.
+ * read from the page cache rather than disk. The figures go to bench/results/heads-stream.json (bench/results-file.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,19 @@ import { decodeNpy, encodeNpy } from '../core/features/npy.js';
 import { loadHead } from '../core/heads/serialize.js';
 import { fitStreamed } from '../core/heads/streamed-logistic.js';
 import { startClock } from '../core/util/clock.js';
+import { startResult } from './results-file.js';
 import { syntheticCodes } from './synthetic-codes.js';
+
+/** What the fitting child reports (and bench/results/heads-stream.json keeps, beside the set's shape and limits). */
+export interface StreamedFit {
+  wallSeconds: number;
+  cpuSeconds: number;
+  passes: number;
+  iterations: number;
+  converged: boolean;
+  valAccuracy: number;
+  peakRssBytes: number;
+}
 
 const SHARD_ROWS = 65_536;
 const GB = 1e9;
@@ -83,22 +95,23 @@ async function fit(dir: string, C: number): Promise<void> {
     const X = { rows: chunk.rows, cols: val.dim, data: Float64Array.from(chunk.X.subarray(0, chunk.rows * val.dim)) };
     hits += head.score(X, chunk.y) * chunk.rows;
   }
-  console.log(
-    JSON.stringify({
-      ...spent,
-      passes: result.passes,
-      iterations: result.head.fit.iterations,
-      converged: result.head.fit.converged,
-      valAccuracy: hits / val.n,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    }),
-  );
+  const report: StreamedFit = {
+    wallSeconds: spent.wallSeconds,
+    cpuSeconds: spent.cpuSeconds,
+    passes: result.passes,
+    iterations: result.head.fit.iterations,
+    converged: result.head.fit.converged,
+    valAccuracy: hits / val.n,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  console.log(JSON.stringify(report));
 }
 
 async function main(): Promise<void> {
   const C = Number(argValue('--C') ?? 0.01);
   if (argValue('--fit')) return fit(argValue('--fit')!, C);
   const from = argValue('--tile');
+  const result = startResult('heads-stream');
   let rows = Number(argValue('--rows') ?? 1_000_000);
   let dim = Number(argValue('--dim') ?? 1280);
   const classes = Number(argValue('--classes') ?? 10);
@@ -125,15 +138,7 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     if (child.status !== 0) throw new Error(`the fit failed (exit ${child.status})`);
-    const r = JSON.parse(child.stdout) as {
-      wallSeconds: number;
-      cpuSeconds: number;
-      passes: number;
-      iterations: number;
-      converged: boolean;
-      valAccuracy: number;
-      peakRssBytes: number;
-    };
+    const r = JSON.parse(child.stdout) as StreamedFit;
     console.log(
       `\n${rows} × ${dim} × ${classes}, C = ${C}, streamed from .npy shards; ${availableParallelism()} cores, load before ${load}`,
     );
@@ -149,6 +154,9 @@ async function main(): Promise<void> {
       `| L-BFGS iterations | ${r.iterations}${r.converged ? ', converged (tol 1e-4)' : ', NOT converged'} | | |`,
     );
     console.log(`| val accuracy (10,000 rows) | ${(100 * r.valAccuracy).toFixed(2)} % | | |`);
+    const copies = from ? Number(argValue('--copies') ?? 10) : undefined;
+    const figures = { rows, dim, classes, C, ...(copies ? { tiledCopies: copies } : {}), ...r, valRows: 10_000 };
+    console.log(`written: ${result.save({ ...figures, limits: { peakRssBytes: 10 * GB, wallSeconds: 900 } })}`);
   } finally {
     if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
   }

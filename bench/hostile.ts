@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { encodeNpy } from '../core/features/npy.js';
+import { startResult } from './results-file.js';
 import { bmpFile, netpbmFile, npyWith, rle8Bomb, tgaFile } from '../test/helpers/hostile-files.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -95,6 +96,7 @@ const images: Record<string, () => Buffer | string> = {
 };
 
 async function main(): Promise<void> {
+  const result = startResult('hostile', { versions: { libvips: sharp.versions.vips } });
   const rows: Row[] = [];
   const good = path.join(work, 'good');
   for (const cls of ['ants', 'bees'])
@@ -235,15 +237,7 @@ async function main(): Promise<void> {
   console.log(
     `\ninputs ≤ 1 MB: worst peak RSS ${worst.rssMiB} MiB, worst wall ${worst.seconds.toFixed(2)} s; exit 1 or hang: ${bad.length}`,
   );
-  mkdirSync(path.join(repo, 'bench', 'results'), { recursive: true });
-  writeFileSync(
-    path.join(repo, 'bench', 'results', 'hostile.json'),
-    JSON.stringify(
-      { command: 'node dist/bench/hostile.js', node: process.version, worstUpTo1MB: worst, rows },
-      null,
-      2,
-    ) + '\n',
-  );
+  console.log(`wrote ${result.save({ worstUpTo1MB: worst, rows })}`);
   rmSync(work, { recursive: true, force: true });
 }
 

@@ -22,6 +22,9 @@ import { ENV } from '../contracts/cross-process.js';
 import { BUILTIN_MODELS, DEFAULT_MODEL } from '../core/models/builtin.js';
 import { estimateCosts, PRICE_TABLE } from '../core/report/pricing.js';
 import { REPO_ROOT } from '../test/helpers/paths.js';
+import type { StreamedFit } from './heads-stream.js';
+import type { TrainStep } from './train-workspace.js';
+import { measuredExtraction } from './results-file.js';
 
 type Json = Record<string, unknown>;
 
@@ -67,7 +70,27 @@ interface Run {
   cpu: string;
   load: string;
   command?: string;
+  /** Set for a file transcribed from a run's output committed before result files existed (see RecordedFrom). */
+  recorded?: RecordedFrom;
 }
+
+/**
+ * A result file made from a run's printed output that was committed before bench/results-file.ts existed: which file
+ * and commit hold that output. Such a file has no commit, date or load before/after of its own (null), the load as
+ * the text gave it (`loadRecorded`), and is not a re-measurement; the docs say so under its table.
+ */
+interface RecordedFrom {
+  file: string;
+  commit: string;
+  committed: string;
+  note: string;
+}
+
+const utc = (iso: string): string =>
+  new Date(iso)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/:\d\d(\.\d+)?Z$/, ' UTC');
 
 function runOf(file: string, r: Json): Run {
   const load = (r.load as { before?: number[]; after?: number[] } | undefined) ?? {};
@@ -75,19 +98,37 @@ function runOf(file: string, r: Json): Run {
   const after = (r.loadAfter as number[] | undefined) ?? load.after;
   const cpu = typeof r.cpu === 'string' ? r.cpu : ((r.cpu as { flags?: string } | undefined)?.flags ?? NONE);
   const cores = (r.cores as number | undefined) ?? (r.cpu as { cores?: number } | undefined)?.cores;
+  const recorded = r.recordedFrom as RecordedFrom | undefined;
   return {
     file,
     commit: typeof r.commit === 'string' ? `${r.commit}${r.dirty === true ? '+' : ''}` : NONE,
-    date: typeof r.date === 'string' ? r.date.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC') : NONE,
-    cpu: cores ? `${cpu}, ${cores} cores` : cpu,
-    load: before && after ? `${fixed(before[0], 2)} → ${fixed(after[0], 2)}` : NONE,
+    date: typeof r.date === 'string' ? utc(r.date) : NONE,
+    cpu: cores && !recorded ? `${cpu}, ${cores} cores` : cpu,
+    load:
+      before && after
+        ? `${fixed(before[0], 2)} → ${fixed(after[0], 2)}`
+        : typeof r.loadRecorded === 'string'
+          ? `${r.loadRecorded} (as recorded)`
+          : NONE,
     ...(typeof r.command === 'string' ? { command: r.command } : {}),
+    ...(recorded ? { recorded } : {}),
   };
 }
 
 /** The line under a table: where its figures come from and how to make them again (what a file lacks is said so). */
 function source(run: Run, command = run.command): string {
   const file = `[${run.file}](${path.posix.relative('docs', run.file)})`;
+  const reproduce = command ? `; reproduce with \`${command}\`.` : '.';
+  if (run.recorded) {
+    const { file: from, commit, committed } = run.recorded;
+    const where = from === 'commit message' ? `the message of commit ${commit}` : `${from} at commit ${commit}`;
+    // A command that is not a bench's (a hand run of the CLI) is said as such, not offered as a one-line reproduction.
+    const how = command && !command.startsWith('node ') ? `; a hand run: ${command}.` : reproduce;
+    return (
+      `Source: ${file}, **recorded, not re-measured**: transcribed from the output quoted in ${where} ` +
+      `(${utc(committed)}; the run was before it, its commit and exact date not recorded), ${run.cpu}, load ${run.load}${how}`
+    );
+  }
   const fields: Array<[string, string | undefined]> = [
     ['commit', run.commit === NONE ? undefined : `commit ${run.commit}`],
     ['date', run.date === NONE ? undefined : run.date],
@@ -97,7 +138,7 @@ function source(run: Run, command = run.command): string {
   const known = fields.flatMap(([, v]) => (v ? [v] : []));
   const lacking = fields.flatMap(([name, v]) => (v ? [] : [name]));
   const missing = lacking.length ? ` (the file records no ${lacking.join(', ')}: rerun the bench to have them)` : '';
-  return `Source: ${[file, ...known].join(', ')}${missing}${command ? `; reproduce with \`${command}\`.` : '.'}`;
+  return `Source: ${[file, ...known].join(', ')}${missing}${reproduce}`;
 }
 
 const fileOf = (name: string) => `bench/results/${name}.json`;
@@ -406,6 +447,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
   'rerun-extract'() {
     const rows: string[][] = [];
     const sources: string[] = [];
+    const notes: string[] = [];
     for (const name of ['rerun-extract', 'rerun-extract-synthetic']) {
       if (!existsSync(path.join(RESULTS, `${name}.json`))) continue;
       const r = readResult(name);
@@ -415,7 +457,15 @@ const BENCH_BLOCKS: Record<string, () => string> = {
         repeats: number;
         verify: { medianSeconds: number; medianCpuSeconds: number };
         statIndex: { medianSeconds: number; medianCpuSeconds: number };
+        cpuSplitSeconds?: { listAndStat: number; sqliteLookups: number };
+        shards?: number;
+        manifestMB?: number;
       };
+      const split = f.cpuSplitSeconds;
+      if (split && f.shards && f.manifestMB)
+        notes.push(
+          `At ${fixed(f.images, 0)} files the re-run's CPU splits roughly into listing and stat'ing the files (~${fixed(split.listAndStat, 1)} s), one SQLite lookup per file (~${fixed(split.sqliteLookups, 1)} s), indexing ${fixed(f.shards, 0)} shards by their stamps, and writing the ${fixed(f.manifestMB, 0)} MB manifest (the manifest's entries have since moved to \`index.sqlite\`).`,
+        );
       rows.push([
         `${f.data} (${fixed(f.images, 0)} images), median of ${f.repeats}`,
         `${fixed(f.statIndex.medianCpuSeconds, 2)} CPU s, ${fixed(f.statIndex.medianSeconds, 2)} wall s`,
@@ -436,7 +486,8 @@ const BENCH_BLOCKS: Record<string, () => string> = {
         ['l', 'r', 'r', 'r'],
       ),
       '',
-      ...sources,
+      ...notes.flatMap((n) => [n, '']),
+      ...sources.flatMap((s, i) => (i ? ['', s] : [s])),
     ].join('\n');
   },
 
@@ -480,7 +531,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
   fuzz() {
     const r = readResult('fuzz');
     const rows = (
-      r.results as Array<{
+      (r.figures as Json).results as Array<{
         target: string;
         executions: number;
         seconds: number;
@@ -519,20 +570,21 @@ const BENCH_BLOCKS: Record<string, () => string> = {
         ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
       ),
       '',
-      source({ ...runOf(fileOf('fuzz'), r), cpu: String(r.machine) }, String(r.command)),
+      source(runOf(fileOf('fuzz'), r)),
     ].join('\n');
   },
 
   hostile() {
     const r = readResult('hostile');
-    const rows = r.rows as Array<{ command: string; exit: number; outcome: string; rssMiB: number; seconds: number }>;
+    const f = r.figures as Json;
+    const rows = f.rows as Array<{ command: string; exit: number; outcome: string; rssMiB: number; seconds: number }>;
     const outcomes = new Map<string, number>();
     for (const row of rows) {
       const what = row.outcome.startsWith('cnn-codes: error') ? 'an error message naming the file' : row.outcome;
       const kind = `exit ${row.exit}, ${what}`;
       outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
     }
-    const worst = r.worstUpTo1MB as { rssMiB: number; seconds: number };
+    const worst = f.worstUpTo1MB as { rssMiB: number; seconds: number };
     return [
       table(
         ['runs through the binary', 'outcome'],
@@ -542,7 +594,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
       '',
       `For inputs up to 1 MB: worst peak RSS ${worst.rssMiB} MiB, worst wall time ${fixed(worst.seconds, 1)} s.`,
       '',
-      source(runOf(fileOf('hostile'), r), String(r.command)),
+      source(runOf(fileOf('hostile'), r)),
     ].join('\n');
   },
 
@@ -622,8 +674,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
 
   cost() {
     const r = readResult('extract');
-    const [label, run] = extractRuns(r).at(-1)!;
-    const cores = r.cores as number;
+    const { imagesPerSecond, cpus: cores, set: label } = measuredExtraction();
     const sizes = readFileSync(path.join(REPO_ROOT, 'infra', 'sizes.ts'), 'utf8');
     const deployedMb = Number(/extractLambda:\s*\{\s*memorySize:\s*(\d+)/.exec(sizes)?.[1]);
     if (!deployedMb) throw new Error('infra/sizes.ts: no extractLambda memorySize');
@@ -639,7 +690,7 @@ const BENCH_BLOCKS: Record<string, () => string> = {
         },
       ],
     };
-    const estimate = estimateCosts(run.oursMedian.rate, cores, table_)!;
+    const estimate = estimateCosts(imagesPerSecond, cores, table_)!;
     return [
       table(
         ['compute', 'vCPUs', 'images/s (scaled)', 'compute $ per 1 M images', 'hours per 1 M on one'],
@@ -653,12 +704,776 @@ const BENCH_BLOCKS: Record<string, () => string> = {
         ['l', 'r', 'r', 'r', 'r'],
       ),
       '',
-      `Scaled from the whole-process extraction rate of bench/extract's ${label} set (${fixed(run.oursMedian.rate, 1)} images/s on ${cores} vCPUs, decoding included) by \`estimateCosts\` in [core/report/pricing.ts](../core/report/pricing.ts), linearly in vCPUs (Lambda: one vCPU per 1,769 MB); prices from that file (${PRICE_TABLE.region}, ${PRICE_TABLE.asOf}). Compute only: requests, storage and idle time are not in it.`,
+      `Scaled from the whole-process extraction rate of bench/extract's ${label} set (${fixed(imagesPerSecond, 1)} images/s on ${cores} vCPUs, decoding included) by \`estimateCosts\` in [core/report/pricing.ts](../core/report/pricing.ts), linearly in vCPUs (Lambda: one vCPU per 1,769 MB); prices from that file (${PRICE_TABLE.region}, ${PRICE_TABLE.asOf}). Compute only: requests, storage and idle time are not in it.`,
       '',
       source(runOf(fileOf('extract'), r), 'node dist/bench/extract.js'),
     ].join('\n');
   },
 };
+
+// ---- heads, scale and decode history: result files of long runs (several recorded from committed output) --------
+
+interface Method {
+  method: string;
+  valAccuracy: number;
+  fitSeconds: number;
+  cpuSeconds: number;
+  notes: string;
+  /** What the CPU column counts where it is not the whole process (scikit-learn's parent without its loky workers). */
+  cpuCounts?: string;
+  /** The CPU ratio as the bench printed it, where the file keeps rounded seconds only. */
+  cpuTimesReference?: number;
+  /** CPU seconds of the first (cold) round, before V8 optimized the loops. */
+  coldFirstRoundCpuSeconds?: number;
+}
+
+const isSklearn = (m: Method) => m.method.startsWith('scikit-learn');
+const cpuCell = (m: Method, digits = 1) => `${fixed(m.cpuSeconds, digits)}${m.cpuCounts ? ` (${m.cpuCounts})` : ''}`;
+
+/** Our rows against the first scikit-learn row: accuracy, wall and CPU seconds and the wall ratio. */
+function methodsTable(methods: Method[], digits = 2): string {
+  const ref = methods.find(isSklearn)!;
+  return table(
+    ['method', 'val accuracy', 'wall s', 'CPU s', 'wall × scikit-learn', 'notes'],
+    methods.map((m) => [
+      m.method,
+      pct(m.valAccuracy, digits),
+      fixed(m.fitSeconds, 1),
+      cpuCell(m),
+      times(m.fitSeconds / ref.fitSeconds),
+      m.notes,
+    ]),
+    ['l', 'r', 'r', 'r', 'r', 'l'],
+  );
+}
+
+const RECORDED_BLOCKS: Record<string, () => string> = {
+  'heads-cv-large'() {
+    const r = readResult('heads-cv-large');
+    const f = r.figures as {
+      rows: number;
+      dim: number;
+      classes?: number;
+      folds: number;
+      Cs: number;
+      cores: number;
+      methods: Method[];
+      sklearnWorkers?: { cpuSecondsSeenByPs: number[]; atWallMinutes: number };
+    };
+    const [ours, sk] = [f.methods.find((m) => !isSklearn(m))!, f.methods.find(isSklearn)!];
+    const workers = f.sklearnWorkers
+      ? ` \`ps\` showed its ${f.sklearnWorkers.cpuSecondsSeenByPs.length} loky workers at ${f.sklearnWorkers.cpuSecondsSeenByPs.map((s) => `${fixed(s, 0)} s`).join(' and ')} of CPU with the fit still running at ${f.sklearnWorkers.atWallMinutes} minutes, so its CPU was above ${fixed(f.sklearnWorkers.cpuSecondsSeenByPs.reduce((a, b) => a + b, 0) + sk.cpuSeconds, 0)} s against our ${fixed(ours.cpuSeconds, 1)} s for everything.`
+      : '';
+    return [
+      `${fixed(f.rows, 0)} × ${fixed(f.dim, 0)}${f.classes ? ` × ${f.classes}` : ''}, C by ${f.folds}-fold CV over ${f.Cs} Cs on identical folds, ${f.cores} cores a side:`,
+      '',
+      methodsTable(f.methods),
+      '',
+      `Val accuracy ${pct(ours.valAccuracy, 2)} against ${pct(sk.valAccuracy, 2)}, **${times(ours.fitSeconds / sk.fitSeconds)} the wall time**.${sk.cpuCounts === 'parent only' ? " scikit-learn's CPU column counts its parent process only, not the workers that fit the folds." : ''}${workers}`,
+      '',
+      source(runOf(fileOf('heads-cv-large'), r)),
+    ].join('\n');
+  },
+
+  'heads-train-cli'() {
+    const r = readResult('heads-train-cli');
+    const f = r.figures as {
+      rows: number;
+      dim: number;
+      methods: Method[];
+      handRunBefore?: { wallSeconds: number; cpuSeconds: number; peakRssGB: number };
+    };
+    const [ours, sk] = [f.methods.find((m) => !isSklearn(m))!, f.methods.find(isSklearn)!];
+    const gap = (ours.valAccuracy - sk.valAccuracy) * 100;
+    const hand = f.handRunBefore
+      ? ` A hand run of the same command a few minutes earlier took ${fixed(f.handRunBefore.wallSeconds, 0)} s wall and ${fixed(f.handRunBefore.cpuSeconds, 1)} s CPU, ${fixed(f.handRunBefore.peakRssGB, 2)} GB peak RSS.`
+      : '';
+    return [
+      `The real binary on ${fixed(f.rows, 0)} × ${f.dim}, C by 5-fold CV, against LogisticRegressionCV on the same folds and grid:`,
+      '',
+      methodsTable(f.methods),
+      '',
+      `Val accuracy gap **${gap >= 0 ? '+' : '−'}${fixed(Math.abs(gap), 2)} points** (target ±0.2). Our CV used ${fixed(ours.cpuSeconds, 1)} CPU s in ${fixed(ours.fitSeconds, 1)} s of wall time (${pct(ours.cpuSeconds / ours.fitSeconds, 0)} of one core)${ours.cpuSeconds / ours.fitSeconds < 0.5 ? ' on a loaded machine, so the wall ratio does not separate the engines' : ''}.${hand}`,
+      '',
+      source(runOf(fileOf('heads-train-cli'), r)),
+    ].join('\n');
+  },
+
+  'heads-stream'() {
+    const r = readResult('heads-stream');
+    const f = r.figures as StreamedFit & {
+      rows: number;
+      dim: number;
+      classes: number;
+      C: number;
+      tiledCopies?: number;
+      valRows: number;
+      cpuShare?: number;
+      limits: { peakRssBytes: number; wallSeconds: number };
+    };
+    const GB = 1e9;
+    const within = (ok: boolean) => (ok ? 'yes' : 'NO');
+    return [
+      `${fixed(f.rows, 0)} × ${f.dim} × ${f.classes} float32, C = ${f.C}${f.tiledCopies ? `, ${f.tiledCopies} shards linked to one 100k-row file (read from the page cache)` : ''}:`,
+      '',
+      table(
+        ['what', 'figure', 'limit', 'within'],
+        [
+          [
+            'peak RSS',
+            `${fixed(f.peakRssBytes / GB, 2)} GB`,
+            `${fixed(f.limits.peakRssBytes / GB, 0)} GB`,
+            within(f.peakRssBytes < f.limits.peakRssBytes),
+          ],
+          [
+            'wall time',
+            `${fixed(f.wallSeconds, 0)} s`,
+            `${fixed(f.limits.wallSeconds, 0)} s`,
+            within(f.wallSeconds < f.limits.wallSeconds),
+          ],
+          ['CPU time (all threads)', `${fixed(f.cpuSeconds, 0)} s`, '', ''],
+          ['passes over the shards', `${f.passes} (1 for statistics)`, '', ''],
+          ['L-BFGS iterations', `${f.iterations}${f.converged ? ', converged (tol 1e-4)' : ', NOT converged'}`, '', ''],
+          [`val accuracy (${fixed(f.valRows, 0)} rows)`, pct(f.valAccuracy, 2), '', ''],
+        ],
+        ['l', 'r', 'r', 'l'],
+      ),
+      '',
+      f.cpuShare === undefined
+        ? ''
+        : `The process got ${pct(f.cpuShare, 0)} of a CPU on average (GNU time) at that load, hence the wall time; the CPU time is the run's cost.\n`,
+      source(runOf(fileOf('heads-stream'), r)),
+    ].join('\n');
+  },
+
+  'heads-history'() {
+    const r = readResult('heads-2026-11-28');
+    type Section = { methods: Method[] };
+    const f = r.figures as {
+      small: Section & {
+        codes: string;
+        rows: number;
+        dim: number;
+        valRows: number;
+        piecesWarmPerFoldMs: {
+          rows: number;
+          standardization: number;
+          gram: number[];
+          pivotedCholesky: number;
+          logisticPath8Cs: number;
+          lbfgsIterations: number;
+        };
+      };
+      synthetic: Section & { rows: number; dim: number; classes: number; C: number };
+    };
+    // Seconds as the bench printed them: the small section three decimals below 10 s, the synthetic one a decimal.
+    const render = (methods: Method[], digitsOf: (seconds: number) => number) =>
+      table(
+        ['method', 'val accuracy', 'wall s', 'CPU s', 'CPU × scikit-learn (as printed)', 'notes'],
+        methods.map((m) => [
+          m.method,
+          pct(m.valAccuracy, 1),
+          fixed(m.fitSeconds, digitsOf(m.fitSeconds)),
+          fixed(m.cpuSeconds, digitsOf(m.cpuSeconds)),
+          m.cpuTimesReference === undefined ? '–' : times(m.cpuTimesReference),
+          [m.notes, m.coldFirstRoundCpuSeconds && `cold first round ${fixed(m.coldFirstRoundCpuSeconds, 2)} s CPU`]
+            .filter(Boolean)
+            .join('; '),
+        ]),
+        ['l', 'r', 'r', 'r', 'r', 'l'],
+      );
+    const p = f.small.piecesWarmPerFoldMs;
+    return [
+      `${f.small.codes}; ${f.small.rows} × ${fixed(f.small.dim, 0)} train, ${f.small.valRows} val, one thread a side:`,
+      '',
+      render(f.small.methods, (x) => (x < 10 ? 3 : 1)),
+      '',
+      `Pieces, warm, per fold of ${p.rows} rows: standardization ${p.standardization} ms, Gram matrix ${p.gram.join('–')} ms, pivoted Cholesky ${p.pivotedCholesky} ms, the 8-C logistic path ${p.logisticPath8Cs} ms (${p.lbfgsIterations} L-BFGS iterations in total).`,
+      '',
+      `Synthetic ${fixed(f.synthetic.rows, 0)} × ${f.synthetic.dim} × ${f.synthetic.classes}, one C = ${f.synthetic.C} for every method, one fit each:`,
+      '',
+      render(f.synthetic.methods, () => 1),
+      '',
+      source(runOf(fileOf('heads-2026-11-28'), r)),
+    ].join('\n');
+  },
+
+  'heads-gram'() {
+    const r = readResult('heads-gram');
+    type Side = { fitSeconds: number; cpuSeconds: number };
+    const f = r.figures as {
+      rows: number;
+      dim: number;
+      Cs: number;
+      runs: Array<{ gram: string; repeat: number; load: number; ours: Side; lrcv: Side }>;
+      profile: { gramShareScalar: number; basisShare: number; standardizerShare: number; gramShareSimd: number };
+      gramMs196x1280: { simd: number; scalar: number };
+    };
+    const pair = (s: Side) => `${fixed(s.fitSeconds, 3)} / ${fixed(s.cpuSeconds, 3)}`;
+    return [
+      table(
+        [
+          `per-fold CV (${f.rows} × ${fixed(f.dim, 0)}, ${f.Cs} Cs)`,
+          'ours wall / CPU s',
+          `LogisticRegressionCV, same ${f.Cs} Cs, wall / CPU s`,
+          'wall ×',
+          'CPU ×',
+        ],
+        f.runs.map((run) => [
+          `${run.gram} Gram (\`--repeat ${run.repeat}\`, load ${run.load})`,
+          pair(run.ours),
+          pair(run.lrcv),
+          times(run.ours.fitSeconds / run.lrcv.fitSeconds),
+          times(run.ours.cpuSeconds / run.lrcv.cpuSeconds),
+        ]),
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      `Profile of the per-fold CV before: ${pct(f.profile.gramShareScalar, 0)} in \`gram\`, ${pct(f.profile.basisShare, 0)} in the low-rank basis and the map back to features, ${pct(f.profile.standardizerShare, 0)} in the standardizer; after, \`gram\` takes ${pct(f.profile.gramShareSimd, 0)} (the SIMD kernel: ${fixed(f.gramMs196x1280.simd, 1)} ms against ${fixed(f.gramMs196x1280.scalar, 1)} ms for 196 × 1280 under load).`,
+      '',
+      source(runOf(fileOf('heads-gram'), r)),
+    ].join('\n');
+  },
+
+  'train-workspace'() {
+    const r = readResult('train-workspace');
+    type Point = {
+      rows: number;
+      peakRssMiB: number;
+      wallSeconds: number;
+      cpuSeconds: number;
+      cv?: { folds: number; Cs: number; passes: number; chosenC: number };
+    };
+    const f = r.figures as { dim: number; C: number; streamed: Point[]; inMemoryBefore: Point[] };
+    const spent = (p: Point) => `${fixed(p.wallSeconds, 1)} s / ${fixed(p.cpuSeconds, 1)} s`;
+    return [
+      table(
+        [
+          `train rows × ${f.dim}, C = ${f.C}`,
+          'streamed: peak RSS',
+          'wall / CPU',
+          'in memory (before): peak RSS',
+          'wall / CPU',
+        ],
+        f.streamed.map((p) => {
+          const before = p.cv ? undefined : f.inMemoryBefore.find((q) => q.rows === p.rows);
+          return [
+            p.cv
+              ? `${fixed(p.rows, 0)}, \`--cv\` (${p.cv.folds} folds × ${p.cv.Cs} Cs, ${p.cv.passes} passes, chose C = ${p.cv.chosenC})`
+              : fixed(p.rows, 0),
+            `${fixed(p.peakRssMiB, 0)} MiB`,
+            spent(p),
+            before ? `${fixed(before.peakRssMiB, 0)} MiB` : '',
+            before ? spent(before) : '',
+          ];
+        }),
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      source(runOf(fileOf('train-workspace'), r)),
+    ].join('\n');
+  },
+
+  'train-workspace-runs'() {
+    const names = readdirSync(RESULTS)
+      .filter((f) => /^train-workspace-\d+(-cv)?(-in-memory)?\.json$/.test(f))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort((a, b) => Number(a.split('-')[2]) - Number(b.split('-')[2]) || a.localeCompare(b));
+    type Run_ = TrainStep & { inMemory: boolean };
+    const rows: string[][] = [];
+    const sources: string[] = [];
+    for (const name of names) {
+      const r = readResult(name);
+      const f = r.figures as { images: number; dim: number; classes: number; cv: boolean; runs: Run_[] };
+      for (const run of f.runs)
+        rows.push([
+          `${fixed(f.images, 0)} × ${f.dim} × ${f.classes}, ${f.cv ? 'C by 5-fold CV over 8 Cs' : 'one C'}`,
+          run.inMemory ? 'in memory' : 'streamed from shards',
+          `${fixed(run.peakRssBytes / 2 ** 20, 0)} MiB`,
+          `${fixed(run.wallSeconds, 1)} s / ${fixed(run.cpuSeconds, 1)} s`,
+          String(run.C),
+          run.converged ? 'yes' : 'NO',
+        ]);
+      sources.push(source(runOf(fileOf(name), r)));
+    }
+    return [
+      table(['train rows × dim × classes', 'path', 'peak RSS', 'wall / CPU', 'C', 'converged'], rows, [
+        'l',
+        'l',
+        'r',
+        'r',
+        'r',
+        'l',
+      ]),
+      '',
+      ...sources.flatMap((line, i) => (i ? ['', line] : [line])),
+    ].join('\n');
+  },
+
+  scale() {
+    const files = readdirSync(RESULTS)
+      .filter((f) => /^scale-\d+\.json$/.test(f))
+      .map((f) => f.slice(0, -'.json'.length))
+      .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)));
+    const parts: string[] = [];
+    for (const name of files) {
+      const r = readResult(name);
+      type Phase = { seconds: number; cpuSeconds: number; rssMiB: number };
+      type Median = {
+        repeats: number;
+        medianSeconds: number;
+        medianCpuSeconds: number;
+        medianRssMiB: number;
+        laterRepeatsSeconds?: number[];
+      };
+      const f = r.figures as {
+        n: number;
+        kills: number;
+        extractWithKills: { seconds: number; rssMiB: number; processes: number };
+        lastResume: Phase & { embedded: number };
+        extractAgain: Median;
+        train: Phase;
+        evaluate: Phase;
+        runAgain: Median;
+        index: Json;
+        x4?: { imagesPerSecond: number; imagesPerCpuSecond?: number; rateShare?: number; perCpuShare?: number };
+        killTest: { embeddedAgain: number[]; bound: number; identical: boolean; referenceImages: number };
+        benchSeconds: number;
+      };
+      const median = (m: Median) => [fixed(m.medianSeconds, 2), fixed(m.medianCpuSeconds, 2), fixed(m.medianRssMiB, 0)];
+      const resumeRate = f.lastResume.embedded / f.lastResume.seconds;
+      const i = f.index as Record<string, number>;
+      const index =
+        i.indexSqliteMiB !== undefined
+          ? `\`index.sqlite\` ${fixed(i.indexSqliteMiB, 1)} MiB, \`manifest.json\` ${fixed(i.manifestKiB!, 1)} KiB, shard \`.json\` ${fixed(i.shardJsonMiB!, 1)} MiB beside ${fixed(i.codesMiB!, 0)} MiB of codes in ${fixed(i.shards!, 0)} shards`
+          : `\`index.sqlite\` ${fixed(i.indexBytes! / 2 ** 20, 1)} MiB, \`manifest.json\` ${fixed(i.manifestBytes! / 1024, 1)} KiB, shard \`.json\` ${fixed(i.shardJsonBytes! / 2 ** 20, 1)} MiB beside ${fixed(i.npyBytes! / 2 ** 20, 0)} MiB of codes in ${fixed(i.shards!, 0)} shards`;
+      const x4 = f.x4
+        ? (() => {
+            const share = f.x4.rateShare ?? resumeRate / f.x4.imagesPerSecond;
+            const perCpu =
+              f.x4.perCpuShare ??
+              (f.x4.imagesPerCpuSecond
+                ? f.lastResume.embedded / f.lastResume.cpuSeconds / f.x4.imagesPerCpuSecond
+                : undefined);
+            const why = share > 1 ? ': the synthetic images are smaller to decode' : '';
+            return ` Extraction ran at ${fixed(resumeRate, 1)} images/s against bench/extract's ×4 hymenoptera set's ${fixed(f.x4.imagesPerSecond, 1)} in the same run (${pct(share, 0)}${perCpu === undefined ? '' : `; ${pct(perCpu, 0)} per CPU second`})${why}.`;
+          })()
+        : '';
+      parts.push(
+        `N = ${fixed(f.n, 0)}, ${f.kills} kills (bench ${fixed(f.benchSeconds, 0)} s):`,
+        '',
+        table(
+          ['step', 'wall s', 'CPU s', 'peak RSS MiB', 'notes'],
+          [
+            [
+              `extract, ${f.kills} kills + resumes`,
+              fixed(f.extractWithKills.seconds, 1),
+              '–',
+              fixed(f.extractWithKills.rssMiB, 0),
+              `${f.extractWithKills.processes} processes, ${fixed(f.n / f.extractWithKills.seconds, 1)} images/s over all of them`,
+            ],
+            [
+              'extract, last resume alone',
+              fixed(f.lastResume.seconds, 1),
+              fixed(f.lastResume.cpuSeconds, 1),
+              fixed(f.lastResume.rssMiB, 0),
+              `${fixed(f.lastResume.embedded, 0)} embedded: ${fixed(resumeRate, 1)} images/s`,
+            ],
+            [
+              `extract again, unchanged (median of ${f.extractAgain.repeats})`,
+              ...median(f.extractAgain),
+              `no image read${f.extractAgain.laterRepeatsSeconds ? ` (${f.extractAgain.laterRepeatsSeconds.map((s) => fixed(s, 1)).join('–')} s in later repeats)` : ''}`,
+            ],
+            [
+              'train (C by 5-fold CV, streamed from the shards)',
+              fixed(f.train.seconds, 1),
+              fixed(f.train.cpuSeconds, 1),
+              fixed(f.train.rssMiB, 0),
+              '',
+            ],
+            [
+              'evaluate (with the data-quality views)',
+              fixed(f.evaluate.seconds, 1),
+              fixed(f.evaluate.cpuSeconds, 1),
+              fixed(f.evaluate.rssMiB, 0),
+              '',
+            ],
+            [
+              `\`run\` again, unchanged (median of ${f.runAgain.repeats})`,
+              ...median(f.runAgain),
+              'head and evaluation kept (target ≤ 2 s)',
+            ],
+          ],
+          ['l', 'r', 'r', 'r', 'l'],
+        ),
+        '',
+        `Kill test: the resumes embedded ${[...new Set(f.killTest.embeddedAgain)].join(', ')} images again each (bound ${f.killTest.bound}); the final codes are ${f.killTest.identical ? 'byte-identical' : 'NOT identical'} to an uninterrupted extraction of a seeded ${fixed(f.killTest.referenceImages, 0)}-image sample.${x4} Index: ${index}.`,
+        '',
+        source(runOf(fileOf(name), r)),
+        '',
+      );
+    }
+    return parts.join('\n').trimEnd();
+  },
+
+  'duplicate-threshold'() {
+    const r = readResult('duplicate-threshold');
+    type Quantiles = Record<'pairs' | 'min' | 'p1' | 'p5' | 'median' | 'p95' | 'p99' | 'max', number>;
+    const f = r.figures as {
+      layer: string;
+      centred: boolean;
+      images: number;
+      plantedCopies: number;
+      copyToOriginal: Quantiles;
+      nearestOther: Quantiles;
+      chosen: number;
+      sweep: Array<{ threshold: number; copiesMissed: number; distinctFlagged: number }>;
+    };
+    const row = (name: string, x: Quantiles) => [
+      name,
+      fixed(x.pairs, 0),
+      ...(['min', 'p1', 'p5', 'median', 'p95', 'p99', 'max'] as const).map((k) => fixed(x[k], 3)),
+    ];
+    const bold = (chosen: boolean, text: string) => (chosen ? `**${text}**` : text);
+    return [
+      table(
+        [
+          `cosine of ${f.layer} codes${f.centred ? ' (centred)' : ''}`,
+          'pairs',
+          'min',
+          '1 %',
+          '5 %',
+          'median',
+          '95 %',
+          '99 %',
+          'max',
+        ],
+        [
+          row('copy vs its original', f.copyToOriginal),
+          row('image vs its most similar *different* image', f.nearestOther),
+        ],
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      table(
+        [
+          'threshold',
+          `copies missed (of ${fixed(f.copyToOriginal.pairs, 0)})`,
+          `distinct images joined (of ${fixed(f.nearestOther.pairs, 0)})`,
+        ],
+        f.sweep.map((s) => {
+          const chosen = s.threshold === f.chosen;
+          return [
+            bold(chosen, fixed(s.threshold, 2)),
+            fixed(s.copiesMissed, 0),
+            bold(chosen, fixed(s.distinctFlagged, 0)),
+          ];
+        }),
+        ['r', 'r', 'r'],
+      ),
+      '',
+      `${fixed(f.images, 0)} images, ${fixed(f.plantedCopies, 0)} of them planted copies; the threshold in bold is \`NEAR_DUPLICATE_COSINE\` (core/quality/duplicates.ts).`,
+      '',
+      source(runOf(fileOf('duplicate-threshold'), r)),
+    ].join('\n');
+  },
+
+  calibration() {
+    const r = readResult('rerun');
+    type Scored = { ece: number; logLoss: number | null };
+    const f = r.figures as {
+      data: string;
+      first: {
+        val: { accuracy: number; n: number };
+        calibration: { C: number; temperature: number; rows: number; before: Scored; after: Scored };
+      };
+    };
+    const { val, calibration: c } = f.first;
+    const logLoss = (x: number | null) => (x === null ? '–' : fixed(x, 4));
+    return [
+      table(
+        [`${f.data} val (${fixed(val.n, 0)} images), \`cnn-codes run\``, 'ECE', 'log-loss', 'accuracy'],
+        [
+          [
+            `before (C = ${c.C}, the head's own probabilities)`,
+            pct(c.before.ece),
+            logLoss(c.before.logLoss),
+            pct(val.accuracy),
+          ],
+          [
+            `after (T = ${fixed(c.temperature, 3)}, fitted on ${fixed(c.rows, 0)} out-of-fold train rows)`,
+            pct(c.after.ece),
+            logLoss(c.after.logLoss),
+            pct(val.accuracy),
+          ],
+        ],
+        ['l', 'r', 'r', 'r'],
+      ),
+      '',
+      source(runOf(fileOf('rerun'), r)),
+    ].join('\n');
+  },
+
+  tta() {
+    const r = readResult('tta');
+    type Row = {
+      data: string;
+      tta: 'none' | 'flip';
+      cv: { meanAccuracy: number; stdAccuracy: number };
+      C: number;
+      val: number;
+      extractSeconds: number;
+    };
+    const { rows } = r.figures as { rows: Row[] };
+    const points = (x: number) => `${x >= 0 ? '+' : '−'}${fixed(Math.abs(x) * 100, 1)}`;
+    const pairs = [...new Set(rows.map((row) => row.data))].map((data) => {
+      const [plain, flip] = (['none', 'flip'] as const).map((t) =>
+        rows.find((row) => row.data === data && row.tta === t)!,
+      );
+      return { data, plain: plain!, flip: flip! };
+    });
+    const each = (what: (p: (typeof pairs)[number]) => string) =>
+      pairs.map((p) => `${what(p)} on ${p.data}`).join(', ');
+    return [
+      table(
+        ['data', 'codes', 'CV accuracy on train (± std)', 'chosen C', 'val accuracy', 'extraction s'],
+        rows.map((row) => [
+          row.data,
+          row.tta === 'flip' ? 'mean of image + mirror' : 'image',
+          `${pct(row.cv.meanAccuracy)} ± ${pct(row.cv.stdAccuracy)}`,
+          String(row.C),
+          pct(row.val),
+          fixed(row.extractSeconds, 1),
+        ]),
+        ['l', 'l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      `Flip against plain codes: CV ${each((p) => `${points(p.flip.cv.meanAccuracy - p.plain.cv.meanAccuracy)} points (fold-to-fold std ${fixed(p.plain.cv.stdAccuracy * 100, 1)})`)}; val ${each((p) => `${points(p.flip.val - p.plain.val)} points`)}; extraction time ${each((p) => `×${fixed(p.flip.extractSeconds / p.plain.extractSeconds, 1)}`)}.`,
+      '',
+      source(runOf(fileOf('tta'), r)),
+    ].join('\n');
+  },
+
+  'gpu-fidelity'() {
+    const r = readResult('gpu-fidelity');
+    type Variant = { precision: string; activations: string };
+    const f = r.figures as {
+      cpuSeconds: number;
+      rows: Array<{
+        model: string;
+        variant: 'int8' | 'int8, 10 input bytes +1' | Variant;
+        chosen: boolean;
+        images: number;
+        medianCosine: number;
+        minCosine: number;
+        valCorrect: number | null;
+      }>;
+    };
+    const images = f.rows[0]!.images;
+    const name = (v: (typeof f.rows)[number]['variant']) =>
+      v === 'int8'
+        ? 'int8 graph (reference)'
+        : v === 'int8, 10 input bytes +1'
+          ? 'int8 graph, 10 input bytes one step up'
+          : `${v.precision}, ${v.activations}`;
+    return [
+      table(
+        ['model', 'variant', 'median cosine', 'min cosine', `val correct (of ${images})`],
+        f.rows.map((row, i) => {
+          const b = (text: string) => (row.chosen ? `**${text}**` : text);
+          return [
+            i > 0 && f.rows[i - 1]!.model === row.model ? '' : row.model,
+            b(`${name(row.variant)}${row.chosen ? ' (chosen)' : ''}`),
+            b(fixed(row.medianCosine, 4)),
+            b(fixed(row.minCosine, 4)),
+            row.valCorrect === null ? '–' : b(fixed(row.valCorrect, 0)),
+          ];
+        }),
+        ['l', 'l', 'r', 'r', 'r'],
+      ),
+      '',
+      `${fixed(f.cpuSeconds, 0)} s of CPU for the ${new Set(f.rows.map((row) => row.model)).size} models; "chosen" is each descriptor's GPU variant (\`cudaVariant\`, core/models/targets.ts).`,
+      '',
+      source(runOf(fileOf('gpu-fidelity'), r)),
+    ].join('\n');
+  },
+
+  'schema-library'() {
+    const r = readResult('schema-library');
+    type Candidate = { bundleBytes: number; bundleGzipBytes: number; coldImportMs: number; parseMicroseconds: number };
+    const f = r.figures as Record<string, Candidate>;
+    const m = r.message as { items: number; jsonBytes: number };
+    const versions = r.versions as Record<string, string>;
+    return [
+      table(
+        [
+          'library (the same extract message schema)',
+          'bundle bytes (minified)',
+          'gzipped',
+          'cold import ms (median)',
+          `µs per parse of a ${fixed(m.items, 0)}-item message`,
+        ],
+        Object.entries(f).map(([name, c]) => [
+          `${name}${versions[name.split('-')[0]!] ? ` ${versions[name.split('-')[0]!]}` : ''}`,
+          fixed(c.bundleBytes, 0),
+          fixed(c.bundleGzipBytes, 0),
+          fixed(c.coldImportMs, 2),
+          fixed(c.parseMicroseconds, 1),
+        ]),
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      `Medians of ${fixed(r.rounds as number, 0)} alternated rounds; each parse figure is over ${fixed(r.parses as number, 0)} parses of a ${fixed(m.jsonBytes / 1024, 1)} KiB message.`,
+      '',
+      source(runOf(fileOf('schema-library'), r), 'node dist/bench/schema-library.js'),
+    ].join('\n');
+  },
+
+  'evaluate-100000'() {
+    const r = readResult('evaluate-100000');
+    type Run_ = { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
+    const f = r.figures as {
+      rows: number;
+      streamedBlocks: Run_;
+      heldEveryCode: Run_;
+      readAheadSlowdown: Array<[number, number]>;
+      outputsByteIdentical: boolean;
+    };
+    const row = (label: string, x: Run_) => [
+      label,
+      fixed(x.wallSeconds, 1),
+      fixed(x.cpuSeconds, 1),
+      fixed(x.peakRssMiB, 0),
+    ];
+    return [
+      table(
+        [`\`cnn-codes evaluate\`, ${fixed(f.rows, 0)} images`, 'wall s', 'CPU s', 'peak RSS MiB'],
+        [
+          row('train codes streamed in blocks', f.streamedBlocks),
+          row('every code held (the build before)', f.heldEveryCode),
+        ],
+        ['l', 'r', 'r', 'r'],
+      ),
+      '',
+      `Outputs ${f.outputsByteIdentical ? 'byte-identical' : 'differ'}. Reading the next block ahead beside the GEMMs made it slower: ${f.readAheadSlowdown.map(([a, b]) => `${fixed(a, 1)} s against ${fixed(b, 1)} s`).join(', ')}.`,
+      '',
+      source(runOf(fileOf('evaluate-100000'), r)),
+    ].join('\n');
+  },
+
+  'run-again-100000'() {
+    const r = readResult('run-again-100000');
+    type Side = { medianSeconds: number; medianCpuSeconds: number };
+    const f = r.figures as {
+      images: number;
+      train: number;
+      val: number;
+      shards: number;
+      repeats: number;
+      after: Side;
+      before: Side;
+      profileSeconds: Record<string, number>;
+    };
+    const p = f.profileSeconds;
+    return [
+      table(
+        [
+          `\`cnn-codes run\` again, unchanged ${fixed(f.images, 0)} images (${fixed(f.train, 0)} train, ${fixed(f.val, 0)} val, ${fixed(f.shards, 0)} shards), median of ${f.repeats}`,
+          'wall s',
+          'CPU s',
+        ],
+        [
+          [
+            'one ordered stamp pass, manifest entries in `index.sqlite`',
+            fixed(f.after.medianSeconds, 2),
+            fixed(f.after.medianCpuSeconds, 2),
+          ],
+          ['the build before (alternated)', fixed(f.before.medianSeconds, 2), fixed(f.before.medianCpuSeconds, 2)],
+        ],
+        ['l', 'r', 'r'],
+      ),
+      '',
+      `What is left is mostly the file system: stat'ing the images and shard files (~${p.statImagesAndShards} s), \`access\` per image (~${p.accessPerImage} s), readdir (~${p.readdir} s) and the collector (~${p.collector} s).`,
+      '',
+      source(runOf(fileOf('run-again-100000'), r)),
+    ].join('\n');
+  },
+};
+
+/**
+ * The decode bench's earlier runs, one block each (docs/benchmarks.md's history puts its reading of each run beside
+ * it): two are the bench's own output kept from decode.json's history, one was transcribed from committed output.
+ */
+const DECODE_RUNS: Array<[string, string]> = [
+  ['decode-d5df3b5', 'node dist/bench/decode.js --large 2 --rounds 2 --only "SIMD,cnn-codes,napi,in JS"'],
+  ['decode-679269c', 'node dist/bench/decode.js --large 4 --rounds 2'],
+  ['decode-2026-12-02', 'node dist/bench/decode.js --large 6 --rounds 1'],
+];
+
+function decodeRun(name: string, command: string): string {
+  type Row = {
+    name: string;
+    decodeMs?: number | null;
+    pipelineMs: number;
+    twoCoreRate: number;
+    meanAbs?: number;
+    bias?: number;
+    timesPil?: number;
+  };
+  const r = readResult(name);
+  const sets = ((r.figures as Json | undefined)?.sets ?? r.sets) as Record<
+    string,
+    { pil: Record<string, number> | Row; rows: Row[] }
+  >;
+  const num = (x: number | null | undefined, digits: number) => (typeof x === 'number' ? fixed(x, digits) : '–');
+  const parts: string[] = [];
+  for (const [set, v] of Object.entries(sets)) {
+    // A bench output keeps PIL's timings by step; a recorded file keeps its printed row.
+    const pil: Row =
+      'name' in v.pil
+        ? (v.pil as Row)
+        : {
+            name: 'PIL + torchvision (baseline, bench/decode_pil.py)',
+            decodeMs: (v.pil as Record<string, number>)['decode@1'],
+            pipelineMs: (v.pil as Record<string, number>)['decode+resize+crop@1']!,
+            twoCoreRate: 1000 / (v.pil as Record<string, number>)['decode+resize+crop@2']!,
+            meanAbs: 0,
+            bias: 0,
+          };
+    parts.push(
+      `${set}:`,
+      '',
+      table(
+        [
+          'path',
+          'decode, CPU ms/image',
+          'decode → crop, CPU ms/image',
+          'images/s on 2 cores (wall)',
+          '× PIL (CPU per image)',
+          'mean abs Δ vs torchvision (levels)',
+          'mean Δ (bias)',
+        ],
+        [pil, ...v.rows].map((row) => [
+          row.name,
+          num(row.decodeMs, 2),
+          fixed(row.pipelineMs, 2),
+          fixed(row.twoCoreRate, 0),
+          fixed(row === pil ? 1 : (row.timesPil ?? pil.pipelineMs / row.pipelineMs), 2),
+          num(row.meanAbs, 3),
+          num(row.bias, 3),
+        ]),
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+    );
+  }
+  parts.push(source(runOf(fileOf(name), r), command));
+  return parts.join('\n');
+}
+
+const DECODE_HISTORY_BLOCKS: Record<string, () => string> = Object.fromEntries(
+  DECODE_RUNS.map(([name, command]) => [name, () => decodeRun(name, command)]),
+);
 
 // ---- generated references -----------------------------------------------------------------------------------------
 
@@ -836,6 +1651,8 @@ function renderModels(): string {
 
 const BLOCKS: Record<string, () => string> = {
   ...BENCH_BLOCKS,
+  ...RECORDED_BLOCKS,
+  ...DECODE_HISTORY_BLOCKS,
   cli: renderCli,
   configuration: renderConfiguration,
   models: renderModels,

@@ -9,7 +9,7 @@
  *   result.save({ firstSeconds, ... });          // adds load after and writes bench/results/rerun.json
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import * as path from 'node:path';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
@@ -49,7 +49,7 @@ function git(args: string[]): string | undefined {
 export function startResult(
   bench: string,
   options: { command?: string; versions?: Record<string, unknown> } = {},
-): { envelope: Omit<ResultEnvelope, 'figures' | 'loadAfter'>; save<F>(figures: F): string } {
+): { envelope: Omit<ResultEnvelope, 'figures' | 'loadAfter'>; save<F>(figures: F, file?: string): string } {
   const envelope = {
     bench,
     command: options.command ?? `node dist/bench/${bench}.js ${process.argv.slice(2).join(' ')}`.trim(),
@@ -63,12 +63,35 @@ export function startResult(
   };
   return {
     envelope,
-    save<F>(figures: F): string {
-      const file = path.join(RESULTS_DIR, `${bench}.json`);
+    /** Writes bench/results/<bench>.json, or `file` (relative to the working directory) where one is given. */
+    save<F>(figures: F, file = path.join(RESULTS_DIR, `${bench}.json`)): string {
       const result: ResultEnvelope<F> = { ...envelope, loadAfter: loadAverage(), figures };
-      mkdirSync(RESULTS_DIR, { recursive: true });
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
       return file;
     },
+  };
+}
+
+/**
+ * The local extraction rate that compute costs are scaled from, read from bench/results/extract.json rather than
+ * typed: bench/extract's whole-process rate (the real binary, decoding included) on its largest set, the ×4
+ * hymenoptera copy, with the cores it ran on. docs/cost.md's table (bench/render-docs.ts) and bench/serverless-scale's
+ * cost per million images both start from it, so they cannot quote two rates for one machine.
+ */
+export function measuredExtraction(): { imagesPerSecond: number; cpus: number; set: string; source: string } {
+  const file = path.join(RESULTS_DIR, 'extract.json');
+  const r = JSON.parse(readFileSync(file, 'utf8')) as {
+    commit?: string;
+    cores: number;
+    wholeProcess: { runs: Record<string, { oursMedian: { rate: number } }> };
+  };
+  const [set, run] = Object.entries(r.wholeProcess.runs).at(-1) ?? [];
+  if (!set || !run) throw new Error(`${file}: no whole-process run`);
+  return {
+    imagesPerSecond: run.oursMedian.rate,
+    cpus: r.cores,
+    set,
+    source: `bench/results/extract.json (commit ${r.commit ?? 'not recorded'}, ${set})`,
   };
 }

@@ -12,7 +12,8 @@
  *
  * Images go to DIR/data-N (made once and reused while its marker matches N, the seed and the generator: a second
  * bench run does not regenerate them), the ×4 set to DIR/hymenoptera-x4; workspaces to DIR/ws-*, removed at the end
- * unless --keep. Prints tables; exits non-zero if a check fails.
+ * unless --keep. Prints tables and, from N = 1,000 up (CI's N = 40 check writes none), bench/results/scale-<N>.json
+ * (bench/results-file.ts's envelope); exits non-zero if a check fails.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ import { ENV } from '../contracts/cross-process.js';
 import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { imageFiles, repeatedDataset } from './datasets.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -291,6 +293,7 @@ const ws = path.join(DIR, 'ws-main');
 const wsReference = path.join(DIR, 'ws-reference');
 const logOf = (k: number) => path.join(DIR, `embed-log-${k}.txt`);
 const benchStarted = performance.now();
+const result = startResult(`scale-${N}`, { command: `node dist/bench/scale.js ${process.argv.slice(2).join(' ')}` });
 try {
   await generate(data);
   for (const dir of [ws, wsReference]) await rm(dir, { recursive: true, force: true });
@@ -438,6 +441,47 @@ try {
   console.log(
     `bench wall time ${((performance.now() - benchStarted) / 1000).toFixed(0)} s (reference extract ${reference.seconds.toFixed(0)} s)`,
   );
+  const phase = (r: { seconds: number; cpuSeconds: number; rssMiB: number }) => ({
+    seconds: r.seconds,
+    cpuSeconds: r.cpuSeconds,
+    rssMiB: r.rssMiB,
+  });
+  const medianOf = (runs: Array<{ seconds: number; cpuSeconds: number; rssMiB: number }>) => ({
+    repeats: runs.length,
+    medianSeconds: median(runs.map((r) => r.seconds)),
+    medianCpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    medianRssMiB: median(runs.map((r) => r.rssMiB)),
+  });
+  if (N >= 1000)
+    console.log(
+      `written: ${result.save({
+        n: N,
+        rejected: e.rejected,
+        kills: KILLS,
+        extractWithKills: { seconds: extractSeconds, rssMiB: extractRss, processes: KILLS + 1 },
+        lastResume: { ...phase(final), embedded: e.embedded },
+        extractAgain: medianOf(reExtract),
+        train: { ...phase(train), cvAccuracy: train.json.head.cv?.meanAccuracy as number | undefined },
+        evaluate: { ...phase(evaluate), valAccuracy: evaluate.json.evaluation.metrics.accuracy as number },
+        runAgain: medianOf(reRun),
+        index: { indexBytes, manifestBytes, shardJsonBytes, npyBytes, shards },
+        ...(x4Before && x4After
+          ? {
+              x4: {
+                imagesPerSecond: (x4Before.images + x4After.images) / (x4Before.seconds + x4After.seconds),
+                imagesPerCpuSecond: (x4Before.images + x4After.images) / (x4Before.cpuSeconds + x4After.cpuSeconds),
+              },
+            }
+          : {}),
+        killTest: {
+          embeddedAgain: resumes.slice(1).map((r) => r.embeddedAgain),
+          bound: resumes[1]?.bound,
+          identical,
+          referenceImages: referenceHashes.length,
+        },
+        benchSeconds: (performance.now() - benchStarted) / 1000,
+      })}`,
+    );
   if (failures.length > 0) {
     console.error(`FAILED: ${failures.join('; ')}`);
     process.exitCode = 1;

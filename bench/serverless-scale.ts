@@ -22,9 +22,9 @@ import { estimateCosts, PRICE_TABLE, REQUEST_PRICES } from '../core/report/prici
 import type { RunPlan } from '../core/use-cases/distributed/plan-run.js';
 import { rememberSources } from '../core/use-cases/distributed/source-identities.js';
 import { assembleManifest } from '../core/use-cases/distributed/train-run.js';
+import { measuredExtraction } from './results-file.js';
 import { forEachConcurrent } from '../core/util/concurrency.js';
 import { startRun } from '../aws/step-functions.js';
-import { MEASURED_LOCAL_EXTRACTION } from '../core/use-cases/distributed/shard-sizing.js';
 import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { MODELS_DIR, REPO_ROOT } from '../test/helpers/paths.js';
@@ -42,9 +42,8 @@ const { values } = parseArgs({
 const N = Number(values.images);
 const WORKERS = Number(values.workers);
 const BUCKET = 'scale-bench';
-/** Local extraction on this machine (README, "Measured"): what compute costs are scaled from. */
-const LOCAL_IMAGES_PER_SECOND = MEASURED_LOCAL_EXTRACTION.imagesPerSecond;
-const LOCAL_CPUS = MEASURED_LOCAL_EXTRACTION.threads;
+/** Local extraction on this machine, read from bench/results/extract.json: what compute costs are scaled from. */
+const { imagesPerSecond: LOCAL_IMAGES_PER_SECOND, cpus: LOCAL_CPUS } = measuredExtraction();
 
 const say = (line: string) => values.json || process.stderr.write(`${line}\n`);
 

@@ -23,6 +23,7 @@ import { MANIFEST_KEY, type ManifestEntry } from '../core/features/manifest.js';
 import { trainHead } from '../core/use-cases/train-head.js';
 import { startClock } from '../core/util/clock.js';
 import { putSyntheticManifest, syntheticCodes, syntheticNamespace } from './synthetic-codes.js';
+import { startResult } from './results-file.js';
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -60,6 +61,16 @@ async function generate(dir: string, images: number, dim: number, classes: numbe
   );
 }
 
+/** What the child reports of its train step (bench/results/train-workspace-*.json keep it per run). */
+export interface TrainStep {
+  wallSeconds: number;
+  cpuSeconds: number;
+  C: number;
+  engine: string;
+  converged: boolean;
+  peakRssBytes: number;
+}
+
 /** The child: one train step, its own peak RSS. */
 async function train(dir: string, inMemory: boolean): Promise<void> {
   const workspace = new FsBlobStore(dir);
@@ -73,15 +84,14 @@ async function train(dir: string, inMemory: boolean): Promise<void> {
     },
     { ...(cv ? {} : { C: Number(argValue('--C') ?? 0.01) }), seed: Date.now() % 1000 },
   );
-  console.log(
-    JSON.stringify({
-      ...clock(),
-      C: artefact.options.C,
-      engine: artefact.cv?.engine ?? (inMemory ? 'in memory, float64' : 'streamed'),
-      converged: artefact.head.fit.converged,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    }),
-  );
+  const step: TrainStep = {
+    ...clock(),
+    C: artefact.options.C,
+    engine: artefact.cv?.engine ?? (inMemory ? 'in memory, float64' : 'streamed'),
+    converged: artefact.head.fit.converged,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+  console.log(JSON.stringify(step));
 }
 
 async function main(): Promise<void> {
@@ -99,11 +109,17 @@ async function main(): Promise<void> {
       `wrote a workspace of ${images} × ${dim} float32 codes (${((images * dim * 4) / MiB).toFixed(0)} MiB) in shards of ${shardRows} rows to ${dir} in ${clock().wallSeconds.toFixed(0)} s`,
     );
   }
+  const cv = process.argv.includes('--cv');
+  const inMemoryToo = process.argv.includes('--in-memory');
+  // bench/results/train-workspace-<N>[-cv][-in-memory].json: one file per shape of run, rendered in docs/heads-and-cv.md.
+  const result = startResult(`train-workspace-${images}${cv ? '-cv' : ''}${inMemoryToo ? '-in-memory' : ''}`, {
+    command: `node dist/bench/train-workspace.js ${process.argv.slice(2).join(' ')}`,
+  });
   try {
     const load = loadavg()
       .map((l) => l.toFixed(1))
       .join(' ');
-    const runs = process.argv.includes('--in-memory') ? [false, true] : [false];
+    const runs = inMemoryToo ? [false, true] : [false];
     const rows = runs.map((inMemory) => {
       // --cv and --C pass through; the seed varies so a cached head from an earlier run is never reused.
       const args = [
@@ -115,17 +131,10 @@ async function main(): Promise<void> {
       ];
       const r = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
       if (r.status !== 0) throw new Error(`the train step failed (exit ${r.status})`);
-      return JSON.parse(r.stdout) as {
-        wallSeconds: number;
-        cpuSeconds: number;
-        C: number;
-        engine: string;
-        converged: boolean;
-        peakRssBytes: number;
-      };
+      return JSON.parse(r.stdout) as TrainStep;
     });
     console.log(
-      `\ntrainHead on ${images} × ${dim} × ${classes} (${process.argv.includes('--cv') ? 'C by 5-fold CV over 8 Cs' : `C = ${argValue('--C') ?? 0.01}`}); ${availableParallelism()} cores, load before ${load}`,
+      `\ntrainHead on ${images} × ${dim} × ${classes} (${cv ? 'C by 5-fold CV over 8 Cs' : `C = ${argValue('--C') ?? 0.01}`}); ${availableParallelism()} cores, load before ${load}`,
     );
     console.log('| path | peak RSS (MiB) | wall (s) | CPU (s) | chose C | converged | engine |');
     console.log('|---|---:|---:|---:|---:|---|---|');
@@ -134,6 +143,8 @@ async function main(): Promise<void> {
         `| ${runs[i] ? 'in memory (before)' : 'streamed from shards'} | ${(r.peakRssBytes / MiB).toFixed(0)} | ${r.wallSeconds.toFixed(1)} | ${r.cpuSeconds.toFixed(1)} | ${r.C} | ${r.converged} | ${r.engine} |`,
       ),
     );
+    const figures = { images, dim, classes, shardRows, cv, runs: rows.map((r, i) => ({ inMemory: runs[i]!, ...r })) };
+    console.log(`written: ${result.save(figures)}`);
   } finally {
     if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,8 @@
  * decides a default) and val accuracy of the chosen head, plus extraction time.
  *
  *   node dist/bench/tta.js [--data DIR]
+ *
+ * Writes bench/results/tta.json (bench/results-file.ts), rendered into docs/data-quality.md.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -15,10 +17,13 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { mulberry32 } from '../core/heads/prng.js';
 import { HYMENOPTERA, REPO_ROOT } from '../test/helpers/paths.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({ options: { data: { type: 'string', default: HYMENOPTERA } } });
 const BIN = path.join(REPO_ROOT, 'bin', 'cnn-codes.js');
 const SIZE = 128;
+/** Synthetic textures per class and split. */
+const TEXTURES_PER_CLASS = { train: 60, val: 30 } as const;
 
 type Painter = (x: number, y: number) => number;
 
@@ -50,10 +55,7 @@ function texture(kind: number, random: () => number): Painter {
 async function writeTextures(root: string): Promise<void> {
   const random = mulberry32(11);
   const names = ['stripes', 'checks', 'dots', 'blobs'];
-  for (const [split, count] of [
-    ['train', 60],
-    ['val', 30],
-  ] as const) {
+  for (const [split, count] of Object.entries(TEXTURES_PER_CLASS)) {
     for (const [kind, name] of names.entries()) {
       const dir = path.join(root, split, name);
       await mkdir(dir, { recursive: true });
@@ -99,6 +101,8 @@ function run(data: string, out: string, tta: 'flip' | 'none') {
   };
 }
 
+const result = startResult('tta');
+const rows: Array<{ data: string; tta: 'none' | 'flip' } & ReturnType<typeof run>> = [];
 const root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-bench-tta-'));
 try {
   const textures = path.join(root, 'textures');
@@ -113,11 +117,13 @@ try {
   ] as const) {
     for (const tta of ['none', 'flip'] as const) {
       const r = run(data, path.join(root, `${name}-${tta}`), tta);
+      rows.push({ data: name, tta, ...r });
       console.log(
         `| ${name} | ${tta === 'flip' ? 'mean of image + mirror' : 'image'} | ${pct(r.cv.meanAccuracy)} ± ${pct(r.cv.stdAccuracy)} | ${r.C} | ${pct(r.val)} | ${r.extractSeconds.toFixed(1)} |`,
       );
     }
   }
+  console.log(`written: ${result.save({ texturesPerClass: TEXTURES_PER_CLASS, size: SIZE, rows })}`);
 } finally {
   await rm(root, { recursive: true, force: true });
 }

@@ -21,9 +21,11 @@ export interface ShardSizing {
 }
 
 /**
- * The one local extraction measurement the serverless figures start from: `cnn-codes run` on hymenoptera (398 images,
- * mobilenetv2-12-int8, both threads) on the project's 2-vCPU AMD EPYC machine, as the README's "Measured" section
- * reports it. bench/serverless-scale.ts extrapolates from it too.
+ * The local extraction measurement the planner's per-image costs (SECONDS_PER_IMAGE) were set from: extraction of
+ * hymenoptera (398 images, mobilenetv2-12-int8, both threads) on the project's 2-vCPU AMD EPYC, recorded in README.md's
+ * "Measured" table at commit 4ff7baa (2026-11-28), not re-measured. Later builds extract faster (bench/extract's
+ * whole-process rate, bench/results/extract.json, rendered in docs/benchmarks.md), so these costs err long; figures
+ * that quote a rate (docs/cost.md, bench/serverless-scale) read that file instead (bench/results-file.ts).
  */
 export const MEASURED_LOCAL_EXTRACTION = { imagesPerSecond: 57.7, threads: 2 } as const;
 
