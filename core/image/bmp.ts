@@ -49,7 +49,8 @@ export function decodeBmpRgba(
   if (buffer.length < 34)
     throw new InvalidImageError('truncated', `truncated ${what}: ${buffer.length} bytes, shorter than its header`);
   // Checked before decoding: the decoder allocates width × height × 4 bytes up front.
-  const width = Math.abs(buffer.readInt32LE(18));
+  // Unsigned, as bmp-ts allocates from it (and PIL reads an icon's): a "negative" width is 2³² − |w| pixels wide.
+  const width = buffer.readUInt32LE(18);
   const height = Math.abs(buffer.readInt32LE(22));
   checkLayout(buffer, width, height, what);
   checkDecodeBudget(what, width, height, BMP_BYTES_PER_PIXEL, limitInputPixels);

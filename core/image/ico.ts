@@ -60,7 +60,8 @@ function decodeDibEntry(file: Uint8Array, dib: Uint8Array, entry: Entry, limitIn
   const view = new DataView(dib.buffer, dib.byteOffset, dib.length);
   const headerSize = view.getUint32(0, true);
   if (headerSize < 40) throw failed(`entry ${entry.index} has a ${headerSize}-byte DIB header`);
-  const width = Math.abs(view.getInt32(4, true));
+  // Unsigned, as PIL reads it: a "negative" width is a too-large icon, refused before anything is allocated.
+  const width = view.getUint32(4, true);
   const height = Math.trunc(Math.abs(view.getInt32(8, true)) / 2);
   if (width * height > limitInputPixels) throw tooLargeError(width, height, limitInputPixels);
   const bpp = view.getUint16(14, true);

@@ -94,3 +94,25 @@ test('what the fuzzer found: zero widths with huge heights, absurd palettes and 
   assert.ok(performance.now() - started < 100);
   assert.throws(() => sharpInput(Uint8Array.of(0, 0, 1, 0, 1), 1e8), /truncated ICO/);
 });
+
+test('what the fuzzer found: an icon whose DIB declares width −1 is refused as too large before any allocation', () => {
+  // One 32-bit entry: directory, then a 40-byte DIB header with width 0xffffffff and (XOR + AND) height 74.
+  const dib = Buffer.alloc(40 + 64);
+  dib.writeUInt32LE(40, 0);
+  dib.writeInt32LE(-1, 4);
+  dib.writeInt32LE(74, 8);
+  dib.writeUInt16LE(1, 12);
+  dib.writeUInt16LE(32, 14);
+  const ico = Buffer.alloc(22);
+  ico.writeUInt16LE(1, 2);
+  ico.writeUInt16LE(1, 4);
+  ico.writeUInt16LE(32, 6 + 6);
+  ico.writeUInt32LE(dib.length, 6 + 8);
+  ico.writeUInt32LE(22, 6 + 12);
+  const started = performance.now();
+  assert.throws(
+    () => sharpInput(Buffer.concat([ico, dib]), 268_402_689),
+    (err: unknown) => err instanceof InvalidImageError && err.kind === 'too-large' && /4294967295/.test(err.message),
+  );
+  assert.ok(performance.now() - started < 50, 'refused without allocating');
+});
