@@ -407,6 +407,12 @@ async function writeRow(row: string, command: string, load: { before: number[]; 
     ...body,
   };
   await writeFile(resultsFile, JSON.stringify(previous, null, 2) + '\n');
+  // Formatted as the repository formats JSON, so a run's diff is its figures.
+  spawnSync(process.execPath, [
+    path.join(REPO_ROOT, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    '--write',
+    resultsFile,
+  ]);
   console.log(`wrote ${path.relative(REPO_ROOT, resultsFile)}`);
 }
 
@@ -473,7 +479,7 @@ async function viewsOnly(): Promise<void> {
   const { quality } = await analyzeDataQuality(
     { workspace, features, ...(byImage ? { data: dataStore } : {}) },
     manifest,
-    { ...artefact, quality: { ...artefact.quality!, duplicates: trainGroups } },
+    { ...artefact, quality: { ...artefact.quality!, duplicates: trainGroups, confirmedByImage: byImage } },
   );
   const evalSeconds = evalClock();
   const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
@@ -523,7 +529,8 @@ async function viewsOnly(): Promise<void> {
     peakRssMiB,
   };
   console.log(JSON.stringify(body, null, 2));
-  const row = `${ROW}: views${byImage ? '' : ', codes only'}`;
+  // The row of the run that left the workspace (`--images N --sides …`), not of --data's folder name.
+  const row = `${N}${values.sides === '224-448' ? '' : `-${values.sides}px`}: views${byImage ? '' : ', codes only'}`;
   await writeRow(
     row,
     `node dist/bench/data-quality.js --views-only --workspace ${wsDir} --data ${data} --images ${N}${values.sides === '224-448' ? '' : ` --sides ${values.sides}`}${byImage ? '' : ' --codes-only'}`,

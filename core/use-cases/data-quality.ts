@@ -96,7 +96,10 @@ export async function analyzeDataQuality(
   // recall bench/data-quality.ts measures), the codes read a batch of cells at a time; candidates confirmed by the
   // images' signatures when the images are at hand (core/quality/duplicates.ts nearDuplicateRule).
   if (nTrain < entries.length) {
-    const rule = nearDuplicateRule(await imageSignaturesOf(deps, entries), cosine);
+    // The train step's rule: by the images where it had them (a local run), by the codes alone where it had not (a
+    // serverless train step), so the groups agree and a serverless evaluate does not read every image again.
+    const signatures = trained?.confirmedByImage === true ? await imageSignaturesOf(deps, entries) : undefined;
+    const rule = nearDuplicateRule(signatures, cosine);
     const search = await searchByCells(cachedRowReader(deps.features, info, locations), {
       threshold: rule.threshold,
       ...(rule.accept ? { accept: rule.accept } : {}),
