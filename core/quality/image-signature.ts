@@ -130,3 +130,54 @@ export async function imageSignaturesOf(
   }
   return reader.readImageSignatures(source.data, source.workspace, entries);
 }
+
+/**
+ * Pairs of rows (i < j) whose signatures are at most `maxBits` apart, by multi-index hashing: the 63 bits are cut
+ * into maxBits + 1 blocks, two signatures that close agree exactly on at least one of them (pigeonhole), so only rows
+ * that share a block's value are compared; a pair is reported at the first block they share. At most `perRow`
+ * partners a row (the first met), so a folder of identical blank images stays linear. Rows without a signature take
+ * no part. Cost: about n²/2^(63/(maxBits+1)) comparisons per block (100 k rows, 11 blocks: under 10⁹ popcounts).
+ */
+export function signaturePairs(signatures: ImageSignatures, maxBits: number, perRow = 10): Array<[number, number]> {
+  const { bits, present } = signatures;
+  const n = present.length;
+  const blocks = maxBits + 1;
+  const bounds = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * 63) / blocks));
+  const blockValue = (row: number, b: number) => {
+    let v = 0;
+    for (let t = bounds[b]!; t < bounds[b + 1]!; t++)
+      v = (v << 1) | ((bits[row * SIGNATURE_BYTES + (t >> 3)]! >> (t & 7)) & 1);
+    return v;
+  };
+  const values = new Int32Array(n * blocks);
+  for (let r = 0; r < n; r++) for (let b = 0; b < blocks; b++) values[r * blocks + b] = blockValue(r, b);
+  const partners = new Int32Array(n);
+  const out: Array<[number, number]> = [];
+  for (let b = 0; b < blocks; b++) {
+    const byValue = new Map<number, number[]>();
+    for (let r = 0; r < n; r++) {
+      if (present[r] !== 1) continue;
+      const v = values[r * blocks + b]!;
+      const list = byValue.get(v);
+      if (list) list.push(r);
+      else byValue.set(v, [r]);
+    }
+    for (const rows of byValue.values())
+      for (let x = 0; x < rows.length; x++) {
+        const i = rows[x]!;
+        if (partners[i]! >= perRow) continue;
+        for (let y = x + 1; y < rows.length; y++) {
+          const j = rows[y]!;
+          if (partners[j]! >= perRow || hammingDistance(bits, i, j) > maxBits) continue;
+          let earlier = false;
+          for (let e = 0; e < b && !earlier; e++) earlier = values[i * blocks + e] === values[j * blocks + e];
+          if (earlier) continue;
+          out.push([i, j]);
+          partners[i]!++;
+          partners[j]!++;
+          if (partners[i]! >= perRow) break;
+        }
+      }
+  }
+  return out;
+}

@@ -11,7 +11,12 @@ import {
   type DataQuality,
   type LeakageRecord,
 } from '../quality/data-quality.js';
-import { joinSameContent, NEAR_DUPLICATE_COSINE, nearDuplicateRule } from '../quality/duplicates.js';
+import {
+  joinSameContent,
+  NEAR_DUPLICATE_COSINE,
+  nearDuplicateRule,
+  signatureConfirmedPairs,
+} from '../quality/duplicates.js';
 import { imageSignaturesOf } from '../quality/image-signature.js';
 import { cachedRowReader, searchByCells } from '../quality/cell-search.js';
 import { normalizeRows } from '../quality/near-duplicates.js';
@@ -100,12 +105,14 @@ export async function analyzeDataQuality(
     // serverless train step), so the groups agree and a serverless evaluate does not read every image again.
     const signatures = trained?.confirmedByImage === true ? await imageSignaturesOf(deps, entries) : undefined;
     const rule = nearDuplicateRule(signatures, cosine);
-    const search = await searchByCells(cachedRowReader(deps.features, info, locations), {
+    const reader = cachedRowReader(deps.features, info, locations);
+    const search = await searchByCells(reader, {
       threshold: rule.threshold,
       ...(rule.accept ? { accept: rule.accept } : {}),
       topK: LEAKAGE_PARTNERS,
     });
-    for (const p of search.pairs) {
+    // With the pairs the signatures propose, wherever the cells put them (none without signatures).
+    for (const p of [...search.pairs, ...(await signatureConfirmedPairs(rule, (rows) => reader.read(rows), dim))]) {
       sets.union(p.i, p.j);
       if (p.i < nTrain && p.j >= nTrain) addPartner(p.j, p.i, p.cosine);
     }

@@ -1,7 +1,12 @@
 import type { FeatureStore, NamespaceInfo } from '../features/feature-store.js';
 import type { ManifestEntry } from '../features/manifest.js';
 import { cachedRowReader, searchByCells } from '../quality/cell-search.js';
-import { joinSameContent, OUTLIER_NEIGHBOURS, type NearDuplicateRule } from '../quality/duplicates.js';
+import {
+  joinSameContent,
+  OUTLIER_NEIGHBOURS,
+  signatureConfirmedPairs,
+  type NearDuplicateRule,
+} from '../quality/duplicates.js';
 import { UnionFind } from '../quality/union-find.js';
 import { startClock } from '../util/clock.js';
 
@@ -47,6 +52,8 @@ export async function searchCachedDuplicates(
     neighbours: OUTLIER_NEIGHBOURS,
   });
   for (const p of search.pairs) sets.union(p.i, p.j);
+  // The pairs the signatures propose, wherever the cells put them (empty without signatures).
+  for (const p of await signatureConfirmedPairs(rule, (rows) => reader.read(rows), searched.dim)) sets.union(p.i, p.j);
   const searchSeconds = searchClock().wallSeconds;
   const duplicates = sets.groups();
   return {

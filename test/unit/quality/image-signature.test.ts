@@ -21,6 +21,7 @@ import {
   perceptualHash,
   SIGNATURE_BYTES,
   SIGNATURE_SIDE,
+  signaturePairs,
   type ImageSignatures,
 } from '../../../core/quality/image-signature.js';
 import { normalizedRows, searchSimilar } from '../../../core/quality/near-duplicates.js';
@@ -149,4 +150,31 @@ test('a rejected pair takes no place among the partners: the exact, the cell and
     nearDuplicateRule(signaturesOf([0x00, 0xff, 0x0f, 0xf0, 0x00, 0x55].map(filled))),
   );
   assert.deepEqual(found.groups, [[0, 4]]);
+});
+
+test('signaturePairs finds exactly the pairs at most maxBits apart that a comparison of every pair finds', () => {
+  const random = mulberry32(12);
+  const n = 400;
+  const rows = Array.from({ length: n }, () => Uint8Array.from({ length: SIGNATURE_BYTES }, () => random() * 256));
+  // Every 8th row a copy of the row before with 0–12 of its 63 bits flipped.
+  for (let i = 8; i < n; i += 8) {
+    const copy = Uint8Array.from(rows[i - 1]!);
+    for (let f = Math.floor(random() * 13); f > 0; f--) {
+      const bit = Math.floor(random() * 63);
+      copy[bit >> 3]! ^= 1 << (bit & 7);
+    }
+    rows[i] = copy;
+  }
+  const signatures = signaturesOf(rows);
+  signatures.present[16] = 0;
+  const brute: string[] = [];
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++)
+      if (signatures.present[i] && signatures.present[j] && hammingDistance(signatures.bits, i, j) <= 10)
+        brute.push(`${i},${j}`);
+  const found = signaturePairs(signatures, 10, n).map(([i, j]) => `${i},${j}`);
+  assert.ok(brute.length >= 30, `${brute.length} pairs to find`);
+  assert.deepEqual(found.sort(), brute.sort());
+  assert.ok(!found.some((p) => p.split(',').includes('16')), 'a row without a signature takes no part');
+  assert.ok(signaturePairs(signaturesOf(Array.from({ length: 50 }, () => rows[0]!)), 10, 3).length <= 50 * 3);
 });
