@@ -537,7 +537,8 @@ async function viewsOnly(): Promise<void> {
     { before: loadBefore, after: loadAfter },
     body,
   );
-  await rm(scratch, { recursive: true, force: true });
+  if (values.keep) console.log(`kept ${scratch} (data-quality.json, image-signatures.json)`);
+  else await rm(scratch, { recursive: true, force: true });
 }
 
 /**
