@@ -12,6 +12,7 @@ import {
   NEAR_DUPLICATE_COSINE,
   nearDuplicateRule,
   SAME_PICTURE_BITS,
+  signatureConfirmedPairs,
 } from '../../../core/quality/duplicates.js';
 import {
   emptySignatures,
@@ -177,4 +178,35 @@ test('signaturePairs finds exactly the pairs at most maxBits apart that a compar
   assert.deepEqual(found.sort(), brute.sort());
   assert.ok(!found.some((p) => p.split(',').includes('16')), 'a row without a signature takes no part');
   assert.ok(signaturePairs(signaturesOf(Array.from({ length: 50 }, () => rows[0]!)), 10, 3).length <= 50 * 3);
+});
+
+test('signatureConfirmedPairs: pairs the signatures propose, kept where the codes reach the candidate cosine, from those rows alone', async () => {
+  const d = 8;
+  // Rows 0/1: cosine 0.85, same signature (kept); 2/3: same signature, cosine 0 (dropped); 4/5: cosine 1, signatures
+  // far apart (not proposed).
+  const X = new Float32Array(6 * d);
+  X.set([1, 0, 0, 0, 0, 0, 0, 0], 0);
+  X.set([0.85, Math.sqrt(1 - 0.85 ** 2), 0, 0, 0, 0, 0, 0], d);
+  X.set([0, 0, 1, 0, 0, 0, 0, 0], 2 * d);
+  X.set([0, 0, 0, 1, 0, 0, 0, 0], 3 * d);
+  X.set([0, 0, 0, 0, 1, 1, 0, 0], 4 * d);
+  X.set([0, 0, 0, 0, 2, 2, 0, 0], 5 * d);
+  const filled = (byte: number) => new Uint8Array(SIGNATURE_BYTES).fill(byte);
+  const rule = nearDuplicateRule(signaturesOf([0x11, 0x11, 0x0f, 0x0f, 0x00, 0xff].map(filled)));
+  const asked: number[][] = [];
+  const pairs = await signatureConfirmedPairs(
+    rule,
+    (rows) => {
+      asked.push([...rows]);
+      return memoryRows(X, d).read(rows);
+    },
+    d,
+  );
+  assert.deepEqual(
+    pairs.map((p) => [p.i, p.j]),
+    [[0, 1]],
+  );
+  assert.ok(Math.abs(pairs[0]!.cosine - 0.85) < 1e-6);
+  assert.deepEqual(asked, [[0, 1, 2, 3]], 'only the proposed rows are read');
+  assert.deepEqual(await signatureConfirmedPairs(nearDuplicateRule(), () => Promise.reject(new Error('read')), d), []);
 });
