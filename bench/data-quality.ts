@@ -6,6 +6,14 @@
  *   node dist/bench/data-quality.js --synthetic-codes --images 100000     # train + evaluate only, codes synthetic
  *   node dist/bench/data-quality.js --images 100000 --sides 128-256 --one-process   # one `cnn-codes run`
  *   node dist/bench/data-quality.js --data ../shared/data/hymenoptera_data --one-process   # a real set, nothing planted
+ *   node dist/bench/data-quality.js --views-only --workspace WS --data DIR [--codes-only] --images N --sides 128-256
+ *
+ * --views-only reruns only the near-duplicate views on a workspace a run left (its codes and head.json; nothing is
+ * extracted or trained): the train step's duplicate groups (core/use-cases/train-streamed.ts) and evaluate's
+ * duplicates and leakage across splits with the map (core/use-cases/data-quality.ts), scored against DIR/.planted.json,
+ * with the image signatures read afresh from DIR (--codes-only: without them, as where only codes exist). It writes
+ * nothing into WS (its outputs go to a scratch folder) and records its seconds per view and its peak RSS under
+ * "<row>: views" (or "<row>: views, codes only").
  *
  * Images (10 classes, 80 % train / 20 % val, 224–448 px, JPEG and PNG): a 2 × 2 mosaic of random crops of random
  * hymenoptera photos (mirrored half the time) with its class's motif on a square patch at a random place (a hue, a
@@ -35,7 +43,19 @@ import { HYMENOPTERA, REPO_ROOT, SHARED } from '../test/helpers/paths.js';
 import { REENCODINGS } from '../test/helpers/planted-duplicates.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
 import { readLocalManifest } from '../core/adapters/sqlite-manifest-index.js';
-import { NEAR_DUPLICATE_COSINE } from '../core/quality/duplicates.js';
+import {
+  CANDIDATE_COSINE,
+  NEAR_DUPLICATE_COSINE,
+  nearDuplicateRule,
+  SAME_PICTURE_BITS,
+  type NearDuplicateRule,
+} from '../core/quality/duplicates.js';
+import { hammingDistance, imageSignaturesOf, signatureCount } from '../core/quality/image-signature.js';
+import { qualityLayer } from '../core/quality/data-quality.js';
+import { analyzeDataQuality } from '../core/use-cases/data-quality.js';
+import { searchCachedDuplicates } from '../core/use-cases/train-streamed.js';
+import { readHeadArtefact } from '../core/workspace/head-artefact.js';
+import type { BlobStore } from '../core/ports/blob-store.js';
 import { gaussian, putSyntheticManifest, syntheticNamespace } from './synthetic-codes.js';
 
 const { values } = parseArgs({
@@ -52,6 +72,9 @@ const { values } = parseArgs({
     sides: { type: 'string', default: '224-448' },
     'one-process': { type: 'boolean', default: false },
     data: { type: 'string' },
+    'views-only': { type: 'boolean', default: false },
+    workspace: { type: 'string' },
+    'codes-only': { type: 'boolean', default: false },
   },
 });
 const SYNTHETIC = values['synthetic-codes'] === true;
@@ -77,6 +100,7 @@ const ROW = REAL
   ? path.basename(REAL)
   : (SYNTHETIC ? `codes-${N}` : String(N)) + (values.sides === '224-448' ? '' : `-${values.sides}px`);
 const SOURCE_SIDE = 256;
+const resultsFile = path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json');
 
 interface Planted {
   flips: string[];
@@ -331,6 +355,269 @@ function childRssKiB(timePid: number): number | undefined {
 const readJson = async <T>(file: string): Promise<T> => JSON.parse(await readFile(file, 'utf8')) as T;
 const version = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim();
 
+/** Planted copies found: leaks flagged with their original, duplicates in their original's group. */
+function scorePlanted(
+  planted: Planted,
+  leakage: ReadonlyArray<{ key: string; trainKeys: string[] }>,
+  trainGroups: ReadonlyArray<readonly string[]>,
+) {
+  const leakOf = new Map(leakage.map((l) => [l.key, l.trainKeys]));
+  const leaksFound = Object.entries(planted.leaks).filter(([copy, original]) => leakOf.get(copy)?.includes(original));
+  const groupOf = new Map<string, number>();
+  trainGroups.forEach((g, i) => g.forEach((key) => groupOf.set(key, i)));
+  const together = Object.entries(planted.duplicates).filter(
+    ([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original),
+  );
+  const found = new Set([...leaksFound, ...together].map(([copy]) => copy));
+  return {
+    leaksFound,
+    unplantedLeaks: leakage.filter((l) => !(l.key in planted.leaks)).length,
+    together,
+    largestGroup: Math.max(0, ...trainGroups.map((g) => g.length)),
+    missedLeaks: Object.entries(planted.leaks).filter(([copy]) => !found.has(copy)),
+    missedDuplicates: Object.entries(planted.duplicates).filter(([copy]) => !found.has(copy)),
+  };
+}
+
+/** Merges one row into bench/results/data-quality.json with the envelope (commit, CPU flags, load, versions). */
+async function writeRow(row: string, command: string, load: { before: number[]; after: number[] }, body: object) {
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  const previous = existsSync(resultsFile)
+    ? await readJson<{ runs: Record<string, unknown> }>(resultsFile)
+    : { runs: {} as Record<string, unknown> };
+  previous.runs[row] = {
+    commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
+    // The results file itself is not the code measured: a second run in one checkout would otherwise say dirty.
+    dirty:
+      version('git', [
+        '-C',
+        REPO_ROOT,
+        'status',
+        '--porcelain',
+        '--untracked-files=no',
+        '--',
+        '.',
+        ':!bench/results',
+      ]) !== '',
+    date: new Date().toISOString(),
+    cpu: { model: cpus()[0]?.model ?? 'CPU', cores: cpus().length, flags: describeCpu() },
+    load,
+    versions: { node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
+    command,
+    ...body,
+  };
+  await writeFile(resultsFile, JSON.stringify(previous, null, 2) + '\n');
+  // Formatted as the repository formats JSON, so a run's diff is its figures.
+  spawnSync(process.execPath, [
+    path.join(REPO_ROOT, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    '--write',
+    resultsFile,
+  ]);
+  console.log(`wrote ${path.relative(REPO_ROOT, resultsFile)}`);
+}
+
+/**
+ * A BlobStore that reads `base` and writes `scratch` (reading back what it wrote there first): the views rerun on a
+ * workspace without touching it.
+ */
+function overlay(base: FsBlobStore, scratch: FsBlobStore): BlobStore {
+  return {
+    location: base.location,
+    get: async (key) => ((await scratch.exists(key)) ? scratch.get(key) : base.get(key)),
+    getJson: async <T>(key: string) => ((await scratch.exists(key)) ? scratch.getJson<T>(key) : base.getJson<T>(key)),
+    put: (key, body) => scratch.put(key, body),
+    putIfAbsent: (key, body) => scratch.putIfAbsent(key, body),
+    exists: async (key) => (await scratch.exists(key)) || base.exists(key),
+    list: (prefix, options) => base.list(prefix, options),
+    delete: (key) => scratch.delete(key),
+  };
+}
+
+/** --views-only: the near-duplicate views on an existing workspace, scored against the planted copies. */
+async function viewsOnly(): Promise<void> {
+  if (!values.workspace || !values.data) throw new Error('--views-only needs --workspace WS and --data DIR');
+  const wsDir = path.resolve(values.workspace);
+  const data = path.resolve(values.data);
+  const byImage = values['codes-only'] !== true;
+  const planted = await readJson<Planted>(path.join(data, '.planted.json'));
+  const scratch = path.join(DIR, `views-${process.pid}`);
+  await rm(scratch, { recursive: true, force: true });
+  await mkdir(scratch, { recursive: true });
+  const loadBefore = loadavg().map((l) => Number(l.toFixed(2)));
+  const base = new FsBlobStore(wsDir);
+  const workspace = overlay(base, new FsBlobStore(scratch));
+  const features = new FeatureStore(base);
+  const clock = () => {
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
+    return () => ({
+      wallSeconds: round((performance.now() - wall) / 1000),
+      cpuSeconds: round((process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1e6),
+    });
+  };
+  const read = clock();
+  const manifest = await readLocalManifest(wsDir);
+  const artefact = (await readHeadArtefact(base))!;
+  const manifestSeconds = read();
+  const layer = qualityLayer(manifest.namespaces, artefact.layer);
+  const ns = manifest.namespaces[layer]!;
+  const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: layer };
+  const train = manifest.entries.filter((e) => e.split === 'train');
+  const dataStore = new FsBlobStore(data);
+  // Train: signatures (decoded, none cached), then the train step's search and groups.
+  const signing = clock();
+  const trainSignatures = byImage ? await imageSignaturesOf({ data: dataStore, workspace }, train) : undefined;
+  const trainSignatureSeconds = signing();
+  const trainClock = clock();
+  const rule = nearDuplicateRule(trainSignatures);
+  const bits = trainSignatures ? signatureDistances(train, planted, rule) : undefined;
+  const trainFound = await searchCachedDuplicates(features, info, train, bits?.rule ?? rule);
+  const trainSeconds = trainClock();
+  const trainGroups = trainFound.duplicates.map((g) => g.map((i) => train[i]!.key));
+  // Evaluate: every split's signatures (train's now cached), near duplicates, leakage and the map.
+  const evalClock = clock();
+  const { quality } = await analyzeDataQuality(
+    { workspace, features, ...(byImage ? { data: dataStore } : {}) },
+    manifest,
+    { ...artefact, quality: { ...artefact.quality!, duplicates: trainGroups, confirmedByImage: byImage } },
+  );
+  const evalSeconds = evalClock();
+  const loadAfter = loadavg().map((l) => Number(l.toFixed(2)));
+  const found = scorePlanted(planted, quality.leakage, trainGroups);
+  const missedCosines = await cosinesToOriginal([...found.missedLeaks, ...found.missedDuplicates], wsDir);
+  const leaks = Object.keys(planted.leaks).length;
+  const duplicates = Object.keys(planted.duplicates).length;
+  const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  const body = {
+    workspace: wsDir,
+    images: manifest.entries.length,
+    train: train.length,
+    rule: byImage
+      ? `cosine ≥ ${CANDIDATE_COSINE} and image signatures ≤ ${SAME_PICTURE_BITS} bits apart (codes alone, ≥ ${NEAR_DUPLICATE_COSINE}, for images without one)`
+      : `codes alone: cosine ≥ ${NEAR_DUPLICATE_COSINE}`,
+    signatures: trainSignatures
+      ? { train: signatureCount(trainSignatures), of: train.length, bitsApart: bits!.summary() }
+      : null,
+    leakage: {
+      planted: leaks,
+      flagged: found.leaksFound.length,
+      recall: found.leaksFound.length / Math.max(1, leaks),
+      unplanted: found.unplantedLeaks,
+      flaggedInAll: quality.leakage.length,
+    },
+    duplicates: {
+      planted: duplicates,
+      inOneGroup: found.together.length,
+      recall: found.together.length / Math.max(1, duplicates),
+      groups: trainGroups.length,
+      largestGroup: found.largestGroup,
+      groupsAllSplits: quality.duplicates.length,
+      largestGroupAllSplits: Math.max(0, ...quality.duplicates.map((g) => g.length)),
+    },
+    missed: {
+      leaks: found.missedLeaks.map(([copy]) => copy),
+      duplicates: found.missedDuplicates.map(([copy]) => copy),
+      cosineToOriginal: missedCosines,
+    },
+    views: {
+      'read manifest and head.json': manifestSeconds,
+      ...(byImage ? { 'train: image signatures of train (decoded, none cached)': trainSignatureSeconds } : {}),
+      'train: near-duplicate search + neighbour similarity (cell search)': trainSeconds,
+      [`evaluate: ${byImage ? 'signatures of the other splits, ' : ''}near duplicates + leakage across splits, and the map`]:
+        evalSeconds,
+    },
+    peakRssMiB,
+  };
+  console.log(JSON.stringify(body, null, 2));
+  // The row of the run that left the workspace (`--images N --sides …`), not of --data's folder name.
+  const row = `${N}${values.sides === '224-448' ? '' : `-${values.sides}px`}: views${byImage ? '' : ', codes only'}`;
+  await writeRow(
+    row,
+    `node dist/bench/data-quality.js --views-only --workspace ${wsDir} --data ${data} --images ${N}${values.sides === '224-448' ? '' : ` --sides ${values.sides}`}${byImage ? '' : ' --codes-only'}`,
+    { before: loadBefore, after: loadAfter },
+    body,
+  );
+  if (values.keep) console.log(`kept ${scratch} (data-quality.json, image-signatures.json)`);
+  else await rm(scratch, { recursive: true, force: true });
+}
+
+/**
+ * The rule with every candidate pair the train step's search meets (cosine ≥ CANDIDATE_COSINE) counted by how many
+ * bits its signatures differ in, planted copy and original apart from the rest (same bytes left out): the measured
+ * separation behind SAME_PICTURE_BITS.
+ */
+function signatureDistances(
+  train: ReadonlyArray<{ key: string; contentHash: string }>,
+  planted: Planted,
+  rule: NearDuplicateRule,
+) {
+  const rowOf = new Map(train.map((e, i) => [e.key, i]));
+  const copies = new Set(
+    Object.entries(planted.duplicates).map(([copy, original]) => {
+      const [a, b] = [rowOf.get(copy)!, rowOf.get(original)!];
+      return `${Math.min(a, b)},${Math.max(a, b)}`;
+    }),
+  );
+  const planted64 = new Float64Array(65);
+  const others64 = new Float64Array(65);
+  const { signatures } = rule;
+  const counting: NearDuplicateRule = {
+    ...rule,
+    accept: (i, j, cosine) => {
+      if (signatures && signatures.present[i] === 1 && signatures.present[j] === 1) {
+        const bitsApart = hammingDistance(signatures.bits, i, j);
+        if (copies.has(`${i},${j}`)) planted64[bitsApart]!++;
+        else if (train[i]!.contentHash !== train[j]!.contentHash) others64[bitsApart]!++;
+      }
+      return rule.accept!(i, j, cosine);
+    },
+  };
+  const quantiles = (h: Float64Array) => {
+    const total = h.reduce((a, b) => a + b, 0);
+    const at = (q: number) => {
+      let seen = 0;
+      for (let b = 0; b < h.length; b++) if ((seen += h[b]!) >= q * total) return b;
+      return h.length - 1;
+    };
+    return { pairs: total, min: at(0), p01: at(0.01), median: at(0.5), p99: at(0.99), max: at(1) };
+  };
+  return {
+    rule: counting,
+    summary: () => ({
+      note: `candidate pairs met by the train step's search (cosine ≥ ${CANDIDATE_COSINE}; a pair is met if in the cells it shares), bits in which their signatures differ`,
+      plantedCopies: quantiles(planted64),
+      others: quantiles(others64),
+      othersWithin: others64.slice(0, SAME_PICTURE_BITS + 1).reduce((a, b) => a + b, 0),
+    }),
+  };
+}
+
+/** Exact cosine of each pair's final-layer codes (rounded), as the search compares them. */
+async function cosinesToOriginal(pairs: Array<[string, string]>, wsDir: string): Promise<number[]> {
+  const manifest = pairs.length > 0 ? await readLocalManifest(wsDir) : undefined;
+  const ns = manifest?.namespaces['final'];
+  if (!manifest || !ns) return [];
+  const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: 'final' };
+  const byKey = new Map(manifest.entries.map((e) => [e.key, e]));
+  const codes = await new FeatureStore(new FsBlobStore(wsDir)).readCodes(
+    info,
+    pairs.flat().map((key) => byKey.get(key)!.codes['final']!),
+  );
+  const row = (i: number) => codes.subarray(i * ns.dim, (i + 1) * ns.dim);
+  return pairs.map((_, p) => {
+    const [a, b] = [row(2 * p), row(2 * p + 1)];
+    let [ab, aa, bb] = [0, 0, 0];
+    for (let t = 0; t < ns.dim; t++) [ab, aa, bb] = [ab + a[t]! * b[t]!, aa + a[t]! ** 2, bb + b[t]! ** 2];
+    return round(ab / Math.sqrt(aa * bb));
+  });
+}
+
+if (values['views-only']) {
+  await mkdir(DIR, { recursive: true });
+  await viewsOnly();
+  process.exit(0);
+}
+
 await mkdir(DIR, { recursive: true });
 const ws = path.join(DIR, `ws-${ROW}`);
 await rm(ws, { recursive: true, force: true });
@@ -399,21 +686,10 @@ const codeMap = await readJson<{ points: unknown[] }>(path.join(ws, 'code-map.js
 const flips = new Set(planted.flips);
 const k = flips.size;
 const caught = head.quality.labelIssues.slice(0, k).filter((i) => flips.has(i.key)).length;
-const leakOf = new Map(quality.leakage.map((l) => [l.key, l.trainKeys]));
-const leaksFound = Object.entries(planted.leaks).filter(([copy, original]) => leakOf.get(copy)?.includes(original));
-const unplantedLeaks = quality.leakage.filter((l) => !(l.key in planted.leaks)).length;
-const groupOf = new Map<string, number>();
-head.quality.duplicates.forEach((g, i) => g.forEach((key) => groupOf.set(key, i)));
-const together = Object.entries(planted.duplicates).filter(
-  ([copy, original]) => groupOf.has(copy) && groupOf.get(copy) === groupOf.get(original),
-);
-const largestGroup = Math.max(0, ...head.quality.duplicates.map((g) => g.length));
-const missedLeaks = await missed(
-  Object.entries(planted.leaks).filter(([copy]) => !leaksFound.some(([found]) => found === copy)),
-);
-const missedDuplicates = await missed(
-  Object.entries(planted.duplicates).filter(([copy]) => !together.some(([found]) => found === copy)),
-);
+const scored = scorePlanted(planted, quality.leakage, head.quality.duplicates);
+const { leaksFound, unplantedLeaks, together, largestGroup } = scored;
+const missedLeaks = await missed(scored.missedLeaks);
+const missedDuplicates = await missed(scored.missedDuplicates);
 
 /**
  * Why planted copies were missed: each one's exact cosine to its original (final-layer codes, as the search compares
@@ -421,28 +697,14 @@ const missedDuplicates = await missed(
  * (lossless, so the JPEG q60 copy is their first lossy encoding) or small (under 160 px).
  */
 async function missed(pairs: Array<[string, string]>) {
-  const manifest = pairs.length > 0 && dataDir ? await readLocalManifest(ws) : undefined;
-  const ns = manifest?.namespaces['final'];
-  if (!manifest || !ns) return { count: pairs.length };
-  const info = { id: ns.id, dim: ns.dim, model: manifest.model.name, modelSha256: manifest.model.sha256, cut: 'final' };
-  const byKey = new Map(manifest.entries.map((e) => [e.key, e]));
-  const codes = await new FeatureStore(new FsBlobStore(ws)).readCodes(
-    info,
-    pairs.flat().map((key) => byKey.get(key)!.codes['final']!),
-  );
-  const row = (i: number) => codes.subarray(i * ns.dim, (i + 1) * ns.dim);
-  const cosines = pairs.map((_, p) => {
-    const [a, b] = [row(2 * p), row(2 * p + 1)];
-    let [ab, aa, bb] = [0, 0, 0];
-    for (let t = 0; t < ns.dim; t++) [ab, aa, bb] = [ab + a[t]! * b[t]!, aa + a[t]! ** 2, bb + b[t]! ** 2];
-    return ab / Math.sqrt(aa * bb);
-  });
+  const cosines = dataDir ? await cosinesToOriginal(pairs, ws) : [];
+  if (cosines.length === 0) return { count: pairs.length };
   const widths = await Promise.all(
     pairs.map(async ([, original]) => (await sharp(path.join(dataDir!, original)).metadata()).width),
   );
   return {
     count: pairs.length,
-    cosineToOriginal: [round(Math.min(...cosines)), round(Math.max(...cosines))],
+    cosineToOriginal: [Math.min(...cosines), Math.max(...cosines)],
     belowThreshold: cosines.filter((c) => c < NEAR_DUPLICATE_COSINE).length,
     pngOriginals: pairs.filter(([, original]) => original.endsWith('.png')).length,
     originalsUnder160px: widths.filter((w) => w !== undefined && w < 160).length,
@@ -546,25 +808,10 @@ console.log(
   `label flips in the top ${k}: ${caught} (${(100 * figures.labelIssues.recall).toFixed(1)} %); planted leaks flagged: ${leaksFound.length}/${leakCount} (${unplantedLeaks} other val images flagged); planted duplicates grouped with their original: ${together.length}/${duplicateCount} (folds grouped: ${head.quality.grouped}, largest group ${largestGroup}); temperature ${figures.calibration.temperature}, val ECE ${JSON.stringify(figures.calibration.valEce)}; val accuracy ${(100 * metrics.metrics.accuracy).toFixed(1)} %; data quality ${(100 * figures.dataQualityShare).toFixed(1)} % of the run; peak RSS ${figures.peakRssMiB} MiB`,
 );
 
-const resultsFile = path.join(REPO_ROOT, 'bench', 'results', 'data-quality.json');
-await mkdir(path.dirname(resultsFile), { recursive: true });
-const previous = existsSync(resultsFile)
-  ? await readJson<{ runs: Record<string, unknown> }>(resultsFile)
-  : { runs: {} as Record<string, unknown> };
-previous.runs[ROW] = {
-  commit: version('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']),
-  // The results file itself is not the code measured: a second run in one checkout would otherwise say dirty.
-  dirty:
-    version('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results']) !==
-    '',
-  date,
-  cpu: { model: cpu, cores: cpus().length, flags: describeCpu() },
-  load: { before: loadBefore, after: loadAfter },
-  versions: { node: process.version, sharp: sharp.versions.sharp, libvips: sharp.versions.vips },
-  command: `node dist/bench/data-quality.js ${REAL ? `--data ${path.relative(REPO_ROOT, REAL)}` : `--images ${N}`}${SYNTHETIC ? ' --synthetic-codes' : ''}${values.sides === '224-448' ? '' : ` --sides ${values.sides}`}${ONE_PROCESS ? ' --one-process' : ''}`,
-  ...(extract?.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}),
-  ...figures,
-};
-await writeFile(resultsFile, JSON.stringify(previous, null, 2) + '\n');
-console.log(`wrote ${path.relative(REPO_ROOT, resultsFile)}`);
+await writeRow(
+  ROW,
+  `node dist/bench/data-quality.js ${REAL ? `--data ${path.relative(REPO_ROOT, REAL)}` : `--images ${N}`}${SYNTHETIC ? ' --synthetic-codes' : ''}${values.sides === '224-448' ? '' : ` --sides ${values.sides}`}${ONE_PROCESS ? ' --one-process' : ''}`,
+  { before: loadBefore, after: loadAfter },
+  { date, ...(extract?.estimated ? { extraction: `estimated, not run: ${extract.estimated}` } : {}), ...figures },
+);
 if (!values.keep) await rm(ws, { recursive: true, force: true });

@@ -13,6 +13,8 @@ import { trainHead, type TrainRequest } from '../../core/use-cases/train-head.js
 import { repairWorkspace, verifyWorkspace } from '../../core/use-cases/verify.js';
 import { modelForHead, withDecode, withTta } from '../../core/use-cases/tta.js';
 import { HEAD_KEY } from '../../core/workspace/keys.js';
+import { MANIFEST_KEY } from '../../core/features/manifest.js';
+import type { BlobStore } from '../../core/ports/blob-store.js';
 import { optional } from '../../core/util/optional.js';
 import { choiceFlag, numberFlag, positiveInt, stringFlag } from '../args.js';
 import type { CliCommand, CommandContext, FlagValues, OptionSpec } from '../command.js';
@@ -20,7 +22,7 @@ import { whileInterruptible } from '../interrupt.js';
 import { localDeps } from '../local-deps.js';
 import { readHeadFile } from './head-file.js';
 import { HEAD_OPTIONS, headChoices } from './head-flags.js';
-import { predictWithClassifierFile } from './report.js';
+import { localDatasetOf, predictWithClassifierFile } from './report.js';
 import { CODES_FLAG_DOCS, CODES_OPTIONS, trainOnCodesCommand } from './train-codes.js';
 import {
   printEvaluation,
@@ -108,6 +110,16 @@ async function withData(values: FlagValues, ctx: CommandContext, command: string
   return { deps, extractDeps, listOptions, verify: values.verify === true };
 }
 
+/**
+ * The folder extract read, when it is still there: train and evaluate confirm near-duplicate candidates by the images
+ * (core/quality/duplicates.ts nearDuplicateRule), as `run` does with the folder it is given.
+ */
+async function extractedDataset(workspace: BlobStore): Promise<{ data?: BlobStore }> {
+  const manifest = await workspace.getJson<{ dataset?: unknown }>(MANIFEST_KEY).catch(() => undefined);
+  const dir = typeof manifest?.dataset === 'string' ? localDatasetOf({ dataset: manifest.dataset }) : undefined;
+  return dir && (await fs.stat(dir).catch(() => undefined))?.isDirectory() ? { data: new FsBlobStore(dir) } : {};
+}
+
 function warn(ctx: CommandContext): (message: string) => void {
   return (message) => {
     ctx.progress.end();
@@ -185,7 +197,10 @@ const trainCommand: CliCommand = {
   async run(values, _positionals, ctx) {
     if (values.codes !== undefined) return trainOnCodesCommand(values, ctx);
     const deps = local(values, ctx, 'train');
-    const result = await trainHead({ ...deps, onProgress: ctx.progress }, trainRequest(values));
+    const result = await trainHead(
+      { ...deps, ...(await extractedDataset(deps.workspace)), onProgress: ctx.progress },
+      trainRequest(values),
+    );
     ctx.progress.end();
     return printTrain(result.artefact, result.reused, deps.outDir, ctx.json);
   },
@@ -204,7 +219,7 @@ const evaluateCommand: CliCommand = {
   async run(values, _positionals, ctx) {
     const deps = local(values, ctx, 'evaluate');
     const evaluation = await evaluate(
-      { ...deps, onProgress: ctx.progress },
+      { ...deps, ...(await extractedDataset(deps.workspace)), onProgress: ctx.progress },
       optional('split', stringFlag(values, 'split')),
     );
     return printEvaluation(evaluation, deps.outDir, ctx.json);

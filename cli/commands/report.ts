@@ -117,8 +117,8 @@ function requireOut(value: unknown, command: string): string {
   return path.resolve(value);
 }
 
-/** The local folder the manifest was extracted from, when it still exists there. */
-function localDatasetOf(manifest: Manifest): string | undefined {
+/** The local folder the manifest was extracted from (whether it still exists there is the caller's to check). */
+export function localDatasetOf(manifest: Pick<Manifest, 'dataset'>): string | undefined {
   return manifest.dataset.startsWith('file://') ? fileURLToPath(manifest.dataset) : undefined;
 }
 

@@ -29,6 +29,8 @@ export interface RowReader {
 
 export interface CellSearchOptions {
   threshold: number;
+  /** Whether a pair at or above the threshold is kept (see NearDuplicateOptions.accept); rows as the reader's. */
+  accept?: (i: number, j: number, cosine: number) => boolean;
   /** Partners kept per row, the most similar first (default 10). */
   topK?: number;
   /** Also the mean cosine to each row's `neighbours` most similar rows met (the outlier score); 0 = none. */
@@ -74,7 +76,11 @@ export async function searchByCells(reader: RowReader, options: CellSearchOption
   const cells = Math.max(1, Math.ceil(n / cellRows));
   const probes = Math.min(options.probes ?? 3, cells);
   const k = Math.min(options.neighbours ?? 0, Math.max(0, n - 1));
-  const kept = new TopPairs(n, true, { threshold: options.threshold, topK: options.topK ?? 10 });
+  const kept = new TopPairs(n, true, {
+    threshold: options.threshold,
+    topK: options.topK ?? 10,
+    ...(options.accept ? { accept: options.accept } : {}),
+  });
   const nearest = new Float32Array(n * k).fill(-Infinity);
   if (n === 0) return { pairs: [], cells: 0, compared: 0 };
   const gemm = await OnnxGemm.create(new Float32Array(d), options.threads);

@@ -33,7 +33,10 @@ export interface LabelIssue {
 export interface TrainQuality {
   /** Cut point whose codes were compared. */
   layer: string;
+  /** Cosine from which codes alone make a near duplicate (pairs without image signatures). */
   threshold: number;
+  /** Near-duplicate candidates (cosine ≥ CANDIDATE_COSINE) were confirmed by the images' signatures. */
+  confirmedByImage?: boolean;
   /** Duplicate groups within train (keys). */
   duplicates: string[][];
   /** Whether CV folds kept each group together (false when a class had fewer than two groups). */

@@ -24,6 +24,11 @@ export interface NearDuplicateOptions {
    * threshold (an image that resembles nothing in the data set is an outlier). Costs a compare per pair, no extra pass.
    */
   neighbours?: number;
+  /**
+   * Whether a pair at or above the threshold is kept (e.g. confirmed by image signatures, core/quality/duplicates.ts):
+   * asked before a row's top-k, so rejected pairs take no place among its partners. Rows as in the search.
+   */
+  accept?: (i: number, j: number, cosine: number) => boolean;
 }
 
 export interface SimilaritySearch {
@@ -149,6 +154,7 @@ export class TopPairs {
   private readonly floor: Float64Array;
   private readonly threshold: number;
   private readonly topK: number;
+  private readonly accept: ((i: number, j: number, cosine: number) => boolean) | undefined;
 
   constructor(
     rows: number,
@@ -159,10 +165,12 @@ export class TopPairs {
     this.floor = new Float64Array(rows).fill(-Infinity);
     this.threshold = options.threshold;
     this.topK = options.topK ?? 10;
+    this.accept = options.accept;
   }
 
   /** A pair's cosine; within one set called once per pair (i < j). */
   offer(i: number, j: number, cosine: number): void {
+    if (!(cosine >= this.threshold) || (this.accept && !this.accept(i, j, cosine))) return;
     this.keep(i, j, cosine);
     if (this.within) this.keep(j, i, cosine);
   }

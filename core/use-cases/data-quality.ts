@@ -11,7 +11,13 @@ import {
   type DataQuality,
   type LeakageRecord,
 } from '../quality/data-quality.js';
-import { joinSameContent, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
+import {
+  joinSameContent,
+  NEAR_DUPLICATE_COSINE,
+  nearDuplicateRule,
+  signatureConfirmedPairs,
+} from '../quality/duplicates.js';
+import { imageSignaturesOf } from '../quality/image-signature.js';
 import { cachedRowReader, searchByCells } from '../quality/cell-search.js';
 import { normalizeRows } from '../quality/near-duplicates.js';
 import { UnionFind } from '../quality/union-find.js';
@@ -30,13 +36,13 @@ export interface DataQualityResult {
  * exact up to 1,000 images); memory is a batch of cells' codes, the map's sample and a few numbers per image.
  */
 export async function analyzeDataQuality(
-  deps: { workspace: BlobStore; features: FeatureStore },
+  deps: { workspace: BlobStore; features: FeatureStore; data?: BlobStore | undefined },
   manifest: Manifest,
   artefact: HeadArtefact,
 ): Promise<DataQualityResult> {
   const trained = artefact.quality;
   const layer = trained?.layer ?? qualityLayer(manifest.namespaces, artefact.layer);
-  const threshold = trained?.threshold ?? NEAR_DUPLICATE_COSINE;
+  const cosine = trained?.threshold ?? NEAR_DUPLICATE_COSINE;
   const splits = [...new Set(manifest.entries.map((e) => e.split))].sort((a, b) =>
     a === 'train' ? -1 : b === 'train' ? 1 : a.localeCompare(b),
   );
@@ -92,13 +98,21 @@ export async function analyzeDataQuality(
   for (let r = nTrain; r < entries.length; r++)
     for (const t of trainRowsByContent.get(entries[r]!.contentHash) ?? []) addPartner(r, t, 1);
   // Near duplicates across every split, by the cell search over the cache (exact up to 1,000 images; above, the
-  // recall bench/data-quality.ts measures), the codes read a batch of cells at a time.
+  // recall bench/data-quality.ts measures), the codes read a batch of cells at a time; candidates confirmed by the
+  // images' signatures when the images are at hand (core/quality/duplicates.ts nearDuplicateRule).
   if (nTrain < entries.length) {
-    const search = await searchByCells(cachedRowReader(deps.features, info, locations), {
-      threshold,
+    // The train step's rule: by the images where it had them (a local run), by the codes alone where it had not (a
+    // serverless train step), so the groups agree and a serverless evaluate does not read every image again.
+    const signatures = trained?.confirmedByImage === true ? await imageSignaturesOf(deps, entries) : undefined;
+    const rule = nearDuplicateRule(signatures, cosine);
+    const reader = cachedRowReader(deps.features, info, locations);
+    const search = await searchByCells(reader, {
+      threshold: rule.threshold,
+      ...(rule.accept ? { accept: rule.accept } : {}),
       topK: LEAKAGE_PARTNERS,
     });
-    for (const p of search.pairs) {
+    // With the pairs the signatures propose, wherever the cells put them (none without signatures).
+    for (const p of [...search.pairs, ...(await signatureConfirmedPairs(rule, (rows) => reader.read(rows), dim))]) {
       sets.union(p.i, p.j);
       if (p.i < nTrain && p.j >= nTrain) addPartner(p.j, p.i, p.cosine);
     }

@@ -10,7 +10,13 @@ import { takeLabels, takeRows, type Matrix } from '../heads/matrix.js';
 import { inMemoryRows } from '../heads/row-source.js';
 import { classCounts } from '../heads/validate.js';
 import { qualityLayer, type TrainQuality } from '../quality/data-quality.js';
-import { findDuplicates, NEAR_DUPLICATE_COSINE } from '../quality/duplicates.js';
+import {
+  findDuplicates,
+  NEAR_DUPLICATE_COSINE,
+  nearDuplicateRule,
+  type NearDuplicateRule,
+} from '../quality/duplicates.js';
+import { imageSignaturesOf } from '../quality/image-signature.js';
 import { rankLabelIssues } from '../quality/label-issues.js';
 import { normalizedRows } from '../quality/near-duplicates.js';
 import type { TrainOptions } from '../messages/schema.js';
@@ -43,10 +49,15 @@ export interface TrainDeps {
    * tests lower it to run the streamed path on small data.
    */
   streamedMinValues?: number;
+  /**
+   * The dataset's images, when at hand (local runs): near-duplicate candidates on the codes are confirmed by each
+   * image's signature (core/quality/duplicates.ts nearDuplicateRule); without them, the codes decide alone.
+   */
+  data?: BlobStore;
 }
 
 /** Bump when the train step's data-quality analysis changes, so cached heads are refitted with the new one. */
-const QUALITY_REVISION = 3;
+const QUALITY_REVISION = 4;
 
 /** Kept here for its callers; the reader (and the entry index behind it) is core/workspace/manifest-store.ts. */
 export { readManifest } from '../workspace/manifest-store.js';
@@ -65,7 +76,15 @@ export async function trainHead(
         : ['final']
       : [request.layer];
 
-  const cacheKey = headCacheKey(manifest, layers, search.kinds, request, search.folds, search.seed);
+  const cacheKey = headCacheKey(
+    manifest,
+    layers,
+    search.kinds,
+    request,
+    search.folds,
+    search.seed,
+    deps.data !== undefined,
+  );
   const cached = await readHeadArtefact(deps.workspace, cachedHeadKey(cacheKey));
   if (cached) {
     await deps.workspace.put(HEAD_KEY, JSON.stringify(cached));
@@ -131,15 +150,16 @@ async function fitWithQuality(
   const keys = entries.map((e) => e.key);
   const size = (layer: string) => ({ rows: { n: entries.length, dim: infoOf(layer).dim } });
   const qLayer = qualityLayer(manifest.namespaces, layers[0]!);
+  const rule = nearDuplicateRule(await imageSignaturesOf({ data: deps.data, workspace: deps.workspace }, entries));
   const { rows, near } = runsStreamed(layers.map(size), search.kinds, deps.streamedMinValues)
     ? streamedFromCache(
         deps.features,
         layers.map(infoOf),
         entries,
         y,
-        await searchCachedDuplicates(deps.features, infoOf(qLayer), entries, NEAR_DUPLICATE_COSINE),
+        await searchCachedDuplicates(deps.features, infoOf(qLayer), entries, rule),
       )
-    : await inMemoryFromCache(deps.features, manifest, layers, qLayer, entries, y);
+    : await inMemoryFromCache(deps.features, manifest, layers, qLayer, entries, y, rule);
   const issuesOf = (outOfFold: Matrix | undefined) =>
     rankLabelIssues({ outOfFold, y, neighbourSimilarity: near.neighbourSimilarity, keys, classes: manifest.classes });
   const fitted = await fitHead({ layers: rows, labels: y, origin: 'from the code cache' }, search, {
@@ -153,6 +173,7 @@ async function fitWithQuality(
   const quality: TrainQuality = {
     layer: qLayer,
     threshold: NEAR_DUPLICATE_COSINE,
+    ...(rule.byImage ? { confirmedByImage: true } : {}),
     duplicates: near.duplicates.map((g) => g.map((i) => keys[i]!)),
     grouped: fitted.grouped,
     labelIssues,
@@ -215,6 +236,7 @@ async function inMemoryFromCache(
   qLayer: string,
   entries: readonly ManifestEntry[],
   y: Int32Array,
+  rule: NearDuplicateRule,
 ): Promise<Prepared> {
   const codes = new Map<string, { codes: Float32Array; dim: number }>();
   for (const layer of layers) codes.set(layer, await loadSplitCodes(features, manifest, layer, 'train'));
@@ -223,6 +245,7 @@ async function inMemoryFromCache(
     entries.map((e) => e.contentHash),
     normalizedRows(q.codes, entries.length, q.dim),
     q.dim,
+    rule,
   );
   return {
     rows: layers.map((layer) => ({ layer, rows: inMemoryRows(codes.get(layer)!.codes, y, codes.get(layer)!.dim) })),
@@ -264,12 +287,13 @@ function headCacheKey(
   request: TrainRequest,
   folds: number,
   seed: number,
+  byImage: boolean,
 ): string {
   const hash = createHash('sha256');
   hash.update(
     JSON.stringify({
       v: 1,
-      quality: [QUALITY_REVISION, NEAR_DUPLICATE_COSINE, request.excludeSuspects === true],
+      quality: [QUALITY_REVISION, NEAR_DUPLICATE_COSINE, request.excludeSuspects === true, byImage],
       layers: layers.map((l) => manifest.namespaces[l]?.id ?? l),
       kinds,
       C: request.C ?? null,

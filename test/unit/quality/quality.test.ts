@@ -4,7 +4,7 @@ import { matrixFromRows, type Matrix } from '../../../core/heads/matrix.js';
 import { crossValidate, stratifiedGroupKFold, stratifiedKFold } from '../../../core/heads/model-selection.js';
 import { mulberry32 } from '../../../core/heads/prng.js';
 import { fitPrincipalAxes, principalMap, principalSample, projectRows } from '../../../core/quality/code-map.js';
-import { findDuplicates } from '../../../core/quality/duplicates.js';
+import { findDuplicates, nearDuplicateRule } from '../../../core/quality/duplicates.js';
 import { findLabelIssues, findOutliers } from '../../../core/quality/label-issues.js';
 import { similarPairsAcrossBlocks, similarPairsByGemm } from '../../../core/quality/gemm-similarity.js';
 import { normalizedRows, searchSimilar, similarPairs } from '../../../core/quality/near-duplicates.js';
@@ -123,7 +123,12 @@ test('neighbour similarity is the mean cosine to the k nearest other rows', () =
 test('duplicates: identical bytes and near-identical codes join one group, distinct images stay apart', () => {
   const { X, origin } = codesWithCopies(60, 64, 10, 2, 0.05);
   const hashes = origin.map((o, i) => (i === 75 ? 'h-same' : i === 3 ? 'h-same' : `h${i}`));
-  const found = findDuplicates(hashes, normalizedRows(X.data, X.rows, X.cols), X.cols, 0.95);
+  const found = findDuplicates(
+    hashes,
+    normalizedRows(X.data, X.rows, X.cols),
+    X.cols,
+    nearDuplicateRule(undefined, 0.95),
+  );
   for (let i = 60; i < X.rows; i++)
     assert.equal(found.groupIds[i], found.groupIds[origin[i]!], `copy ${i} with its original ${origin[i]}`);
   assert.equal(found.groupIds[75], found.groupIds[3], 'same content hash → same group, whatever the codes');
