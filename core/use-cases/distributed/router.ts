@@ -4,6 +4,7 @@ import {
   InvalidMessageError,
   looksLikeTask,
   MESSAGE_TYPES,
+  parseStateMessage,
   parseTask,
   parseWorkMessage,
   type MessageType,
@@ -109,7 +110,7 @@ export class TaskFailure extends Error {
 /** A state's input to a Lambda task ({ message }), handled as the callback workers handle a task's message. */
 export async function handleStateInput(deps: DistributedDeps, input: unknown): Promise<unknown> {
   try {
-    const message = parseWorkMessage((input as { message?: unknown } | null)?.message);
+    const message = parseStateMessage(input);
     return await handleWork(deps, message);
   } catch (err) {
     throw new TaskFailure(err);
