@@ -102,6 +102,41 @@ export interface WorkerProcess {
   stop(): Promise<number | null>;
 }
 
+/** Where a `cnn-codes worker` started by a test or bench works, and as whom. */
+export interface WorkerTarget {
+  endpoint: string;
+  bucket: string;
+  /** The queues and state machine `up --queue-prefix` made; absent: `up`'s default names. */
+  queuePrefix?: string;
+  /** Stages to serve (`--queues`), comma-separated; absent: all. */
+  queues?: string;
+  /** An IAM role to work as (`--role`), under an enforced emulator. */
+  role?: string;
+  /** `--idle-exit`: seconds without a message before the worker exits; default 60. */
+  idleExitSeconds?: number;
+}
+
+/** `cnn-codes worker` as tests and benches start it (for spawnWorker): one thread, a 2 s poll, an idle exit. */
+export function workerArgs(target: WorkerTarget): string[] {
+  return [
+    BIN,
+    'worker',
+    '--endpoint',
+    target.endpoint,
+    '--bucket',
+    target.bucket,
+    ...(target.queuePrefix ? ['--queue-prefix', target.queuePrefix] : []),
+    ...(target.queues ? ['--queues', target.queues] : []),
+    ...(target.role ? ['--role', target.role] : []),
+    '--threads',
+    '1',
+    '--idle-exit',
+    String(target.idleExitSeconds ?? 60),
+    '--poll',
+    '2',
+  ];
+}
+
 export function spawnWorker(args: string[], env: NodeJS.ProcessEnv): WorkerProcess {
   const child = spawn(process.execPath, args, {
     env: { ...process.env, CNN_CODES_SHARED: SHARED, ...env },

@@ -20,7 +20,6 @@ import { copyHymenopteraSubset, localPipeline } from '../helpers/local-pipeline.
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { MODELS_DIR, requireShared } from '../helpers/paths.js';
 import {
-  BIN,
   cli,
   clients,
   codesByHash,
@@ -28,6 +27,7 @@ import {
   spawnWorker,
   statesSucceeded,
   waitForExecution,
+  workerArgs,
 } from '../helpers/serverless.js';
 
 /**
@@ -207,25 +207,12 @@ test('every message delivered three times and every shard sent twice: the local 
 test('a worker killed mid-shard: its shard comes back (heartbeat lapse or visibility timeout) and the run ends as the local one', async () => {
   const urls = await upAndSubmit('kill-bucket', 'kill', 'kill', 4, 6);
   const env = { ...motoEnv(moto.endpoint), CNN_CODES_SHARED: path.dirname(MODELS_DIR) };
-  const args = [
-    '--endpoint',
-    moto.endpoint,
-    '--bucket',
-    'kill-bucket',
-    '--queue-prefix',
-    'kill',
-    '--threads',
-    '1',
-    '--idle-exit',
-    '60',
-    '--poll',
-    '2',
-  ];
-  const victim = spawnWorker([BIN, 'worker', '--queues', 'run,extract', ...args], env);
+  const target = { endpoint: moto.endpoint, bucket: 'kill-bucket', queuePrefix: 'kill' };
+  const victim = spawnWorker(workerArgs({ ...target, queues: 'run,extract' }), env);
   const started = await victim.waitFor((e) => e.event === 'extract:start');
   victim.child.kill('SIGKILL');
   await victim.stop();
-  const survivor = spawnWorker([BIN, 'worker', ...args], env);
+  const survivor = spawnWorker(workerArgs(target), env);
   try {
     await waitForExecution(c.sfn, 'kill', 180_000, 'kill');
   } finally {
