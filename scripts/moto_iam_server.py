@@ -17,6 +17,8 @@ body "0" (docs/serverless.md).
 """
 
 from fnmatch import fnmatchcase
+from threading import Lock
+from time import monotonic
 from types import FunctionType, SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
@@ -150,10 +152,27 @@ _original_client_for = FunctionType(
 )
 
 
+# One client per (role, service, region), made again before its session (900 s) lapses: a new client and session for
+# every call cost ~15 ms of moto's one core each (and a new connection), on every callback task the interpreter sends.
+_clients = {}
+_clients_lock = Lock()
+CLIENT_SECONDS = 600
+
+
 def client_as_execution_role(region, service, state_credentials=None):
     role_arn = getattr(state_credentials, "role_arn", None)
     if not role_arn:
         return _original_client_for(region, service, state_credentials)
+    key = (role_arn, service, region)
+    with _clients_lock:
+        made = _clients.get(key)
+        if made is None or made[0] < monotonic():
+            made = (monotonic() + CLIENT_SECONDS, _role_client(role_arn, region, service))
+            _clients[key] = made
+        return made[1]
+
+
+def _role_client(role_arn, region, service):
     account = role_arn.split(":")[4]
     session = sts_backends[account]["aws"].assume_role(
         region_name=region,
