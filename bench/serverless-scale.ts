@@ -5,12 +5,14 @@
  * objects. Counts every request from moto's own log.
  *
  *   node dist/bench/serverless-scale.js [--images 50000] [--workers 2] [--shard-size N] [--notify] [--json]
+ *                                       [--dump PREFIX]
  *
  * Prints S3 requests per image by verb, SQS requests, the join's latency (last part written → train message sent),
  * train's read time and GETs, wall times, and the cost of 1 M images per deployment option at list prices. The
  * baseline in the same run is the first run itself: the second run over the same objects must do less.
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +31,7 @@ import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { MODELS_DIR, REPO_ROOT } from '../test/helpers/paths.js';
 import { cli, clients, spawnWorker, type WorkerProcess } from '../test/helpers/serverless.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     'shard-size': { type: 'string' },
     notify: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    dump: { type: 'string' },
   },
 });
 const N = Number(values.images);
@@ -47,6 +51,8 @@ const LOCAL_IMAGES_PER_SECOND = MEASURED_LOCAL_EXTRACTION.imagesPerSecond;
 const LOCAL_CPUS = MEASURED_LOCAL_EXTRACTION.threads;
 
 const say = (line: string) => values.json || process.stderr.write(`${line}\n`);
+// Commit, CPU, load before: recorded now; the figures go to bench/results/serverless-scale.json at the end.
+const result = startResult('serverless-scale');
 
 const moto = await startMoto();
 const c = clients(moto.endpoint);
@@ -106,6 +112,7 @@ try {
   };
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printReport(report);
+  say(`written: ${result.save(report)}`);
 } finally {
   await Promise.all(workers.map((w) => w.stop()));
   await moto.stop();
@@ -132,6 +139,10 @@ interface RunFigures {
   sqsRequests: number;
   trainReadSeconds: number;
   trainGets: number;
+  /** Shard extractions the workers started (extract:start), per shard: more than 1 means a shard was redone. */
+  shardStarts: Record<string, number>;
+  /** Worker log events other than the usual ones (late answers, failed tasks, heartbeats that failed). */
+  oddEvents: Record<string, number>;
 }
 
 async function measureRun(runId: string): Promise<RunFigures> {
@@ -171,6 +182,21 @@ async function measureRun(runId: string): Promise<RunFigures> {
     ),
   );
   const runRequests = moto.requests().slice(requestsBefore);
+  const runEvents = workers.flatMap((w) =>
+    w.events.filter((e) => e.runId === runId || e.event?.toString().startsWith('task:')),
+  );
+  const shardStarts: Record<string, number> = {};
+  const oddEvents: Record<string, number> = {};
+  for (const e of runEvents) {
+    if (e.event === 'extract:start') shardStarts[String(e.shard)] = (shardStarts[String(e.shard)] ?? 0) + 1;
+    else if (e.event !== 'extract:done') oddEvents[String(e.event)] = (oddEvents[String(e.event)] ?? 0) + 1;
+  }
+  // --dump PREFIX: every worker event and moto request of the run, to PREFIX-<runId>.json, for a closer look.
+  if (values.dump)
+    writeFileSync(
+      `${values.dump}-${runId}.json`,
+      JSON.stringify({ events: workers.map((w) => w.events), requests: runRequests }),
+    );
   const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
 
   // What train does before fitting: the manifest from the compacted groups, then every code of both splits.
@@ -205,6 +231,8 @@ async function measureRun(runId: string): Promise<RunFigures> {
     sqsRequests: runRequests.length - s3.length,
     trainReadSeconds,
     trainGets,
+    shardStarts,
+    oddEvents,
   };
 }
 
@@ -265,6 +293,17 @@ function printReport(r: {
   row(`LIST (target ≤ 2 × shards + 10)`, (x) => `${x.lists} (≤ ${2 * x.shards + 10})`);
   row('SQS requests', (x) => String(x.sqsRequests));
   row('join latency (last part → train sent)', (x) => `${x.joinLatencyMs} ms`);
+  row('shard extractions started (shards started twice)', (x) => {
+    const starts = Object.values(x.shardStarts);
+    return `${starts.reduce((a, b) => a + b, 0)} (${starts.filter((n) => n > 1).length})`;
+  });
+  row(
+    'other worker events',
+    (x) =>
+      Object.entries(x.oddEvents)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none',
+  );
   row('train read: manifest + codes', (x) => `${x.trainReadSeconds.toFixed(2)} s, ${x.trainGets} GETs`);
   console.log(
     `\nsizing: ${r.first.sizing}\n\nCost per 1 M images (requests $${r.cost.requestsUsd.toFixed(2)} from the first run's counts):\n`,
