@@ -216,6 +216,20 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
     assert.deepEqual(execution.shards, { total: 13, succeeded: 13, failed: 0, running: 0, pending: 0, timedOut: 0 });
     const steps = await statesSucceeded(c.sfn, execution.executionArn);
     assert.deepEqual([steps.Plan, steps.Train, steps.TrainBatch, steps.Evaluate], [1, 1, undefined, 1]);
+    // `status` finds the run by its plan and names its execution: in --json beside the Map Run's counts, and in words.
+    const status = JSON.parse(await cli(moto.endpoint, ['status', '--bucket', BUCKET, '--json'], credentialsEnv(admin)))
+      .runs as Array<RunExecution & { runId: string }>;
+    assert.deepEqual(
+      status.map((r) => [r.runId, r.executionArn, r.status, r.mapRunArn, r.shards]),
+      [['hym', execution.executionArn, 'SUCCEEDED', execution.mapRunArn, execution.shards]],
+    );
+    const said = await cli(moto.endpoint, ['status', '--bucket', BUCKET, '--run', 'hym'], credentialsEnv(admin));
+    assert.ok(
+      said.includes(
+        `run hym: SUCCEEDED, shards 13/13 (0 failed), accuracy ${(metrics.metrics.accuracy * 100).toFixed(1)} % on 153\n  execution ${execution.executionArn}\n`,
+      ),
+      said,
+    );
     assert.equal((execution.output as { accuracy: number }).accuracy, metrics.metrics.accuracy);
     const parts = await partsOf(workspace);
     assert.equal(parts.length, 13);
