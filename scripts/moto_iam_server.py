@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 from botocore.config import Config as BotoConfig
 from moto.core.authorization import ActionAuthenticatorMixin
-from moto.core.responses import BaseResponse
+from moto.core.responses import BaseResponse, EmptyResult
 from moto.iam.access_control import IAMPolicy, IAMRequestBase
 from moto.server import main
 from moto.settings import moto_server_port
@@ -220,6 +220,18 @@ def task_resource(self):
 
 
 StepFunctionResponse._determine_resource = task_resource
+
+
+# Step Functions: moto's SendTaskFailure handler passes the error on and drops the cause, so a task failed with one
+# fails its execution with none, and `submit --wait` could not say why. AWS keeps it (TaskFailed, ExecutionFailed).
+def send_task_failure(self):
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+StepFunctionResponse.send_task_failure = send_task_failure
 
 # Every interpreter module imported the function by name: its code is replaced, so each of them calls the new one.
 sfn_boto._client_as_execution_role = client_as_execution_role

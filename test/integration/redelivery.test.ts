@@ -226,3 +226,57 @@ test('a worker killed mid-shard: its shard comes back (heartbeat lapse or visibi
   );
   assert.ok(urls.extract);
 });
+
+test('submit --wait on a run that cannot succeed: the plan fails for good, and submit exits non-zero with the cause and the execution', async () => {
+  await cli(moto.endpoint, ['up', '--bucket', 'doomed-bucket', '--queue-prefix', 'doomed', '--no-notify', '--json']);
+  const env = { ...motoEnv(moto.endpoint), CNN_CODES_SHARED: path.dirname(MODELS_DIR) };
+  const planner = spawnWorker(
+    workerArgs({ endpoint: moto.endpoint, bucket: 'doomed-bucket', queuePrefix: 'doomed', queues: 'run' }),
+    env,
+  );
+  const submit = (...more: string[]) =>
+    cli(moto.endpoint, [
+      'submit',
+      '--bucket',
+      'doomed-bucket',
+      '--queue-prefix',
+      'doomed',
+      // Nothing was uploaded there: the plan finds no images, a DataError, so the task fails as permanent.
+      '--data',
+      's3://doomed-bucket/datasets/empty',
+      '--run-id',
+      'doomed',
+      '--wait',
+      '--timeout',
+      '120',
+      ...more,
+    ]);
+  let failure: Error | undefined;
+  try {
+    await submit().catch((err: Error) => (failure = err));
+  } finally {
+    await planner.stop();
+  }
+  const execution = await waitForExecution(c.sfn, 'doomed', 1000, 'doomed');
+  assert.equal(execution.status, 'FAILED');
+  assert.ok(failure, 'submit --wait exited non-zero');
+  // The data error's exit code, the engine's error and cause, and which execution it was.
+  assert.match(
+    failure.message,
+    /exited 3: cnn-codes: error: run doomed FAILED: CnnCodes\.Permanent: no images found at s3:\/\/doomed-bucket\/datasets\/empty/s,
+  );
+  assert.ok(failure.message.includes(`(${execution.executionArn})`), failure.message);
+  assert.equal(execution.error, 'CnnCodes.Permanent');
+  // The plan's task was tried twice (the permanent error's one retry), then the run stopped: no shard, no train.
+  const steps = await statesSucceeded(c.sfn, execution.executionArn);
+  assert.deepEqual(steps, {});
+  assert.equal(planner.events.filter((e) => e.event === 'task:failed' && e.type === 'run').length, 2);
+  // Waiting again on the ended run says the same, in --json too.
+  const again = await submit('--json').then(
+    () => assert.fail('submit --wait --json of a failed run exited 0'),
+    (err: Error) =>
+      JSON.parse((err.cause as { stdout: string }).stdout) as { error: { code: string; message: string } },
+  );
+  assert.equal(again.error.code, 'DATA');
+  assert.match(again.error.message, /^run doomed FAILED: CnnCodes\.Permanent: no images found/);
+});
