@@ -5,7 +5,7 @@
  * objects. Counts every request from moto's own log.
  *
  *   node dist/bench/serverless-scale.js [--images 50000] [--workers 2] [--shard-size N] [--notify] [--json]
- *                                       [--dump PREFIX]
+ *                                       [--heartbeat SECONDS] [--dump PREFIX]
  *
  * Prints S3 requests per image by verb, SQS requests, the join's latency (last part written → train message sent),
  * train's read time and GETs, wall times, and the cost of 1 M images per deployment option at list prices. The
@@ -30,7 +30,7 @@ import { MEASURED_LOCAL_EXTRACTION } from '../core/use-cases/distributed/shard-s
 import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { MODELS_DIR, REPO_ROOT } from '../test/helpers/paths.js';
-import { cli, clients, spawnWorker, type WorkerProcess } from '../test/helpers/serverless.js';
+import { cli, clients, executionHistory, spawnWorker, type WorkerProcess } from '../test/helpers/serverless.js';
 import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     notify: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     dump: { type: 'string' },
+    heartbeat: { type: 'string' },
   },
 });
 const N = Number(values.images);
@@ -66,6 +67,7 @@ const up = JSON.parse(
     'scale',
     '--visibility-timeout',
     '60',
+    ...(values.heartbeat ? ['--heartbeat', values.heartbeat] : []),
     ...(values.notify ? ['--notify-prefix', 'datasets/'] : ['--no-notify']),
     '--json',
   ]),
@@ -143,6 +145,8 @@ interface RunFigures {
   shardStarts: Record<string, number>;
   /** Worker log events other than the usual ones (late answers, failed tasks, heartbeats that failed). */
   oddEvents: Record<string, number>;
+  /** The execution's history up to the train task, by event type: timed-out and failed tasks are retries. */
+  engineEvents: Record<string, number>;
 }
 
 async function measureRun(runId: string): Promise<RunFigures> {
@@ -160,7 +164,7 @@ async function measureRun(runId: string): Promise<RunFigures> {
     train: { C: 1 },
   };
   const started = performance.now();
-  await startRun(c.sfn, up.stateMachineArn, runId, message);
+  const { executionArn } = await startRun(c.sfn, up.stateMachineArn, runId, message);
   let sentAt = 0;
   while (!sentAt) {
     const got = await c.sqs.send(
@@ -197,6 +201,9 @@ async function measureRun(runId: string): Promise<RunFigures> {
       `${values.dump}-${runId}.json`,
       JSON.stringify({ events: workers.map((w) => w.events), requests: runRequests }),
     );
+  const engineEvents: Record<string, number> = {};
+  for (const e of await executionHistory(c.sfn, executionArn))
+    engineEvents[e.type ?? 'unknown'] = (engineEvents[e.type ?? 'unknown'] ?? 0) + 1;
   const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
 
   // What train does before fitting: the manifest from the compacted groups, then every code of both splits.
@@ -233,6 +240,7 @@ async function measureRun(runId: string): Promise<RunFigures> {
     trainGets,
     shardStarts,
     oddEvents,
+    engineEvents,
   };
 }
 
@@ -303,6 +311,9 @@ function printReport(r: {
       Object.entries(x.oddEvents)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ') || 'none',
+  );
+  row('engine: tasks scheduled, timed out, failed', (x) =>
+    ['TaskScheduled', 'TaskTimedOut', 'TaskFailed'].map((k) => x.engineEvents[k] ?? 0).join(', '),
   );
   row('train read: manifest + codes', (x) => `${x.trainReadSeconds.toFixed(2)} s, ${x.trainGets} GETs`);
   console.log(

@@ -57,8 +57,8 @@ export async function waitForExecution(
   }
 }
 
-/** How often each state of the execution (not the Map's children) was left with success: one per step for a run. */
-export async function statesSucceeded(sfn: SFNClient, arn: string): Promise<Record<string, number>> {
+/** Every event of an execution's history, in order. */
+export async function executionHistory(sfn: SFNClient, arn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
@@ -68,8 +68,13 @@ export async function statesSucceeded(sfn: SFNClient, arn: string): Promise<Reco
     events.push(...(page.events ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
+  return events;
+}
+
+/** How often each state of the execution (not the Map's children) was left with success: one per step for a run. */
+export async function statesSucceeded(sfn: SFNClient, arn: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const e of events) {
+  for (const e of await executionHistory(sfn, arn)) {
     const name = e.stateExitedEventDetails?.name;
     if (name) counts[name] = (counts[name] ?? 0) + 1;
   }
