@@ -17,6 +17,7 @@ body "0" (docs/serverless.md).
 """
 
 from fnmatch import fnmatchcase
+from inspect import signature
 from threading import Lock
 from time import monotonic
 from types import FunctionType, SimpleNamespace
@@ -224,10 +225,12 @@ StepFunctionResponse._determine_resource = task_resource
 
 # Step Functions: moto's SendTaskFailure handler passes the error on and drops the cause, so a task failed with one
 # fails its execution with none, and `submit --wait` could not say why. AWS keeps it (TaskFailed, ExecutionFailed).
+# Only the executing backend (the interpreter's) takes a cause; the plain one, without execution, ignores the call.
 def send_task_failure(self):
-    self.stepfunction_backend.send_task_failure(
-        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
-    )
+    backend = self.stepfunction_backend
+    takes_cause = "cause" in signature(backend.send_task_failure).parameters
+    cause = {"cause": self._get_param("cause")} if takes_cause else {}
+    backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"), **cause)
     return EmptyResult()
 
 
