@@ -179,6 +179,11 @@ const extractMessage = strict({
       ['index'],
     ),
   ),
+  /**
+   * The plan's compaction layout (shards [g·perGroup, (g+1)·perGroup) form group g): the extract whose part completes
+   * its group compacts it before answering. Absent (a planner from before it): the extract compacts nothing.
+   */
+  groups: v.optional(strict({ groups: integer(1, 100_000), perGroup: integer(1, 100_000) })),
 });
 export type ExtractMessage = v.InferOutput<typeof extractMessage>;
 

@@ -110,6 +110,7 @@ export interface PlanOutput {
   images: number;
   replanned: boolean;
   toleratedFailures: number;
+  /** The Compact step's groups: every group when the run tolerates failed shards, else none (see compactIfComplete). */
   compact: CompactMessage[];
   train: TrainMessage;
   evaluate: EvaluateMessage;
@@ -164,7 +165,9 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     images,
     replanned,
     toleratedFailures: message.toleratedFailures ?? 0,
-    compact: Array.from({ length: frozen.groups.groups }, (_, group) => ({
+    // Each group is compacted by the extract whose part completes it (compactIfComplete); a group with a shard that
+    // failed for good is completed by none, so a run that tolerates failures has the Compact step do every group.
+    compact: Array.from({ length: (message.toleratedFailures ?? 0) > 0 ? frozen.groups.groups : 0 }, (_, group) => ({
       ...scope,
       type: 'compact' as const,
       model: frozen.model.name,
@@ -257,5 +260,6 @@ function extractMessage(run: RunMessage, plan: RunPlan, index: number): ExtractM
     model: plan.model.name,
     cuts: plan.cuts,
     shard: { index, count: plan.shards.length, items: plan.shards[index]! },
+    groups: plan.groups,
   };
 }

@@ -11,7 +11,7 @@ import {
   type WorkMessage,
 } from '../../messages/schema.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
-import { compactGroup } from './compaction.js';
+import { compactGroup, compactIfComplete } from './compaction.js';
 import { isPermanent, type DistributedDeps, type TaskCallbacks } from './deps.js';
 import { evaluateRun } from './evaluate-run.js';
 import { extractShard } from './extract-shard.js';
@@ -84,7 +84,8 @@ export function handleWork(deps: DistributedDeps, message: WorkMessage): Promise
     case 'run':
       return planRun(deps, message);
     case 'extract':
-      return extractShard(deps, message);
+      // The group this part completes is compacted at once, not between the Map's last shard and train.
+      return extractShard(deps, message, (part, fresh) => compactIfComplete(deps, message, part, fresh));
     case 'compact':
       return compactGroup(deps, message);
     case 'train':
