@@ -74,6 +74,7 @@ export async function extractShard(
   const index = message.shard.index;
   const existing = await readShardPart(workspace, index);
   if (existing) {
+    deps.log?.({ event: 'extract:again', runId: message.runId, shard: index });
     await afterPart?.(existing, false);
     return { shard: index, extracted: false, embedded: existing.embedded, cached: existing.cached };
   }

@@ -197,6 +197,14 @@ export async function handleBatch(
         fail(i, parsed.error);
         continue;
       }
+      // A queue's redelivery (its visibility lapsed before the message was settled), told apart from an engine's retry.
+      if (messages[i]!.receiveCount > 1)
+        deps.log?.({
+          event: 'task:redelivered',
+          type: parsed.message.type,
+          runId: parsed.message.runId,
+          receiveCount: messages[i]!.receiveCount,
+        });
       outcomes[i] = await runTask(deps, deps.tasks, parsed.task, parsed.message);
     } catch (err) {
       fail(i, err);
