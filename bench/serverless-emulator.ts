@@ -22,8 +22,9 @@ import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { startRun } from '../aws/step-functions.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { SHARED } from '../test/helpers/paths.js';
-import { BIN, cli, clients, spawnWorker } from '../test/helpers/serverless.js';
+import { BIN, cli, clients, spawnWorker, workerArgs } from '../test/helpers/serverless.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +35,8 @@ const { values } = parseArgs({
   },
 });
 const N = Number(values.images);
+// Commit, CPU, load before: recorded now; the figures go to bench/results/serverless-emulator.json at the end.
+const result = startResult('serverless-emulator');
 const root = await mkdtemp(path.join(tmpdir(), 'cnn-codes-emulator-'));
 const data = path.join(root, 'data');
 const files: string[] = [];
@@ -72,23 +75,9 @@ const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', 'emu', '--json
   stateMachineArn: string;
 };
 const workers = Array.from({ length: Number(values.workers) }, () =>
-  spawnWorker(
-    [
-      BIN,
-      'worker',
-      '--endpoint',
-      moto.endpoint,
-      '--bucket',
-      'emu',
-      '--threads',
-      '1',
-      '--poll',
-      '2',
-      '--idle-exit',
-      '900',
-    ],
-    { ...motoEnv(moto.endpoint) },
-  ),
+  spawnWorker(workerArgs({ endpoint: moto.endpoint, bucket: 'emu', idleExitSeconds: 900 }), {
+    ...motoEnv(moto.endpoint),
+  }),
 );
 
 /** CPU seconds a live process has used (utime + stime from /proc, 100 ticks/s). */
@@ -175,7 +164,7 @@ try {
   const ingested = events.filter((e) => e.event === 'ingest:done');
   const ingestEmbedded = ingested.reduce((n, e) => n + Number(e.embedded), 0);
   const shardEmbedded = events
-    .filter((e) => e.event === 'extract:part' && e.runId === 'emu')
+    .filter((e) => e.event === 'extract:done' && e.runId === 'emu')
     .reduce((n, e) => n + Number(e.embedded), 0);
   // Busy time: the union of the intervals in which some worker was extracting a batch of notices.
   const busy = ingestBusySeconds(ingested);
@@ -248,6 +237,7 @@ try {
     accuracy: metrics.metrics.accuracy,
   };
   console.log(JSON.stringify(report, null, 2));
+  process.stderr.write(`written: ${result.save(report)}\n`);
 } finally {
   await Promise.all(workers.map((w) => w.stop()));
   await moto.stop();

@@ -5,12 +5,14 @@
  * objects. Counts every request from moto's own log.
  *
  *   node dist/bench/serverless-scale.js [--images 50000] [--workers 2] [--shard-size N] [--notify] [--json]
+ *                                       [--heartbeat SECONDS] [--dump PREFIX]
  *
  * Prints S3 requests per image by verb, SQS requests, the join's latency (last part written → train message sent),
  * train's read time and GETs, wall times, and the cost of 1 M images per deployment option at list prices. The
  * baseline in the same run is the first run itself: the second run over the same objects must do less.
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +30,8 @@ import { startRun } from '../aws/step-functions.js';
 import { S3BlobStore } from '../aws/s3-blob-store.js';
 import { motoEnv, startMoto } from '../test/helpers/moto.js';
 import { MODELS_DIR, REPO_ROOT } from '../test/helpers/paths.js';
-import { cli, clients, spawnWorker, type WorkerProcess } from '../test/helpers/serverless.js';
+import { cli, clients, executionHistory, spawnWorker, type WorkerProcess } from '../test/helpers/serverless.js';
+import { startResult } from './results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +40,8 @@ const { values } = parseArgs({
     'shard-size': { type: 'string' },
     notify: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    dump: { type: 'string' },
+    heartbeat: { type: 'string' },
   },
 });
 const N = Number(values.images);
@@ -46,6 +51,8 @@ const BUCKET = 'scale-bench';
 const { imagesPerSecond: LOCAL_IMAGES_PER_SECOND, cpus: LOCAL_CPUS } = measuredExtraction();
 
 const say = (line: string) => values.json || process.stderr.write(`${line}\n`);
+// Commit, CPU, load before: recorded now; the figures go to bench/results/serverless-scale.json at the end.
+const result = startResult('serverless-scale');
 
 const moto = await startMoto();
 const c = clients(moto.endpoint);
@@ -59,6 +66,7 @@ const up = JSON.parse(
     'scale',
     '--visibility-timeout',
     '60',
+    ...(values.heartbeat ? ['--heartbeat', values.heartbeat] : []),
     ...(values.notify ? ['--notify-prefix', 'datasets/'] : ['--no-notify']),
     '--json',
   ]),
@@ -105,6 +113,7 @@ try {
   };
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else printReport(report);
+  say(`written: ${result.save(report)}`);
 } finally {
   await Promise.all(workers.map((w) => w.stop()));
   await moto.stop();
@@ -131,6 +140,12 @@ interface RunFigures {
   sqsRequests: number;
   trainReadSeconds: number;
   trainGets: number;
+  /** Shard extractions the workers started (extract:start), per shard: more than 1 means a shard was redone. */
+  shardStarts: Record<string, number>;
+  /** Worker log events other than the usual ones (late answers, failed tasks, heartbeats that failed). */
+  oddEvents: Record<string, number>;
+  /** The execution's history up to the train task, by event type: timed-out and failed tasks are retries. */
+  engineEvents: Record<string, number>;
 }
 
 async function measureRun(runId: string): Promise<RunFigures> {
@@ -148,7 +163,7 @@ async function measureRun(runId: string): Promise<RunFigures> {
     train: { C: 1 },
   };
   const started = performance.now();
-  await startRun(c.sfn, up.stateMachineArn, runId, message);
+  const { executionArn } = await startRun(c.sfn, up.stateMachineArn, runId, message);
   let sentAt = 0;
   while (!sentAt) {
     const got = await c.sqs.send(
@@ -170,6 +185,24 @@ async function measureRun(runId: string): Promise<RunFigures> {
     ),
   );
   const runRequests = moto.requests().slice(requestsBefore);
+  const runEvents = workers.flatMap((w) =>
+    w.events.filter((e) => e.runId === runId || e.event?.toString().startsWith('task:')),
+  );
+  const shardStarts: Record<string, number> = {};
+  const oddEvents: Record<string, number> = {};
+  for (const e of runEvents) {
+    if (e.event === 'extract:start') shardStarts[String(e.shard)] = (shardStarts[String(e.shard)] ?? 0) + 1;
+    else if (e.event !== 'extract:done') oddEvents[String(e.event)] = (oddEvents[String(e.event)] ?? 0) + 1;
+  }
+  // --dump PREFIX: every worker event and moto request of the run, to PREFIX-<runId>.json, for a closer look.
+  if (values.dump)
+    writeFileSync(
+      `${values.dump}-${runId}.json`,
+      JSON.stringify({ events: workers.map((w) => w.events), requests: runRequests }),
+    );
+  const engineEvents: Record<string, number> = {};
+  for (const e of await executionHistory(c.sfn, executionArn))
+    engineEvents[e.type ?? 'unknown'] = (engineEvents[e.type ?? 'unknown'] ?? 0) + 1;
   const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
 
   // What train does before fitting: the manifest from the compacted groups, then every code of both splits.
@@ -204,6 +237,9 @@ async function measureRun(runId: string): Promise<RunFigures> {
     sqsRequests: runRequests.length - s3.length,
     trainReadSeconds,
     trainGets,
+    shardStarts,
+    oddEvents,
+    engineEvents,
   };
 }
 
@@ -264,6 +300,20 @@ function printReport(r: {
   row(`LIST (target ≤ 2 × shards + 10)`, (x) => `${x.lists} (≤ ${2 * x.shards + 10})`);
   row('SQS requests', (x) => String(x.sqsRequests));
   row('join latency (last part → train sent)', (x) => `${x.joinLatencyMs} ms`);
+  row('shard extractions started (shards started twice)', (x) => {
+    const starts = Object.values(x.shardStarts);
+    return `${starts.reduce((a, b) => a + b, 0)} (${starts.filter((n) => n > 1).length})`;
+  });
+  row(
+    'other worker events',
+    (x) =>
+      Object.entries(x.oddEvents)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none',
+  );
+  row('engine: tasks scheduled, timed out, failed', (x) =>
+    ['TaskScheduled', 'TaskTimedOut', 'TaskFailed'].map((k) => x.engineEvents[k] ?? 0).join(', '),
+  );
   row('train read: manifest + codes', (x) => `${x.trainReadSeconds.toFixed(2)} s, ${x.trainGets} GETs`);
   console.log(
     `\nsizing: ${r.first.sizing}\n\nCost per 1 M images (requests $${r.cost.requestsUsd.toFixed(2)} from the first run's counts):\n`,

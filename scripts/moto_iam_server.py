@@ -17,13 +17,16 @@ body "0" (docs/serverless.md).
 """
 
 from fnmatch import fnmatchcase
+from inspect import signature
+from threading import Lock
+from time import monotonic
 from types import FunctionType, SimpleNamespace
 from urllib.parse import parse_qs, urlparse
 
 import boto3
 from botocore.config import Config as BotoConfig
 from moto.core.authorization import ActionAuthenticatorMixin
-from moto.core.responses import BaseResponse
+from moto.core.responses import BaseResponse, EmptyResult
 from moto.iam.access_control import IAMPolicy, IAMRequestBase
 from moto.server import main
 from moto.settings import moto_server_port
@@ -150,10 +153,27 @@ _original_client_for = FunctionType(
 )
 
 
+# One client per (role, service, region), made again before its session (900 s) lapses: a new client and session for
+# every call cost ~15 ms of moto's one core each (and a new connection), on every callback task the interpreter sends.
+_clients = {}
+_clients_lock = Lock()
+CLIENT_SECONDS = 600
+
+
 def client_as_execution_role(region, service, state_credentials=None):
     role_arn = getattr(state_credentials, "role_arn", None)
     if not role_arn:
         return _original_client_for(region, service, state_credentials)
+    key = (role_arn, service, region)
+    with _clients_lock:
+        made = _clients.get(key)
+        if made is None or made[0] < monotonic():
+            made = (monotonic() + CLIENT_SECONDS, _role_client(role_arn, region, service))
+            _clients[key] = made
+        return made[1]
+
+
+def _role_client(role_arn, region, service):
     account = role_arn.split(":")[4]
     session = sts_backends[account]["aws"].assume_role(
         region_name=region,
@@ -201,6 +221,20 @@ def task_resource(self):
 
 
 StepFunctionResponse._determine_resource = task_resource
+
+
+# Step Functions: moto's SendTaskFailure handler passes the error on and drops the cause, so a task failed with one
+# fails its execution with none, and `submit --wait` could not say why. AWS keeps it (TaskFailed, ExecutionFailed).
+# Only the executing backend (the interpreter's) takes a cause; the plain one, without execution, ignores the call.
+def send_task_failure(self):
+    backend = self.stepfunction_backend
+    takes_cause = "cause" in signature(backend.send_task_failure).parameters
+    cause = {"cause": self._get_param("cause")} if takes_cause else {}
+    backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"), **cause)
+    return EmptyResult()
+
+
+StepFunctionResponse.send_task_failure = send_task_failure
 
 # Every interpreter module imported the function by name: its code is replaced, so each of them calls the new one.
 sfn_boto._client_as_execution_role = client_as_execution_role

@@ -339,7 +339,9 @@ export async function submit(values: FlagValues, ctx: CommandContext): Promise<u
   );
   if (!ctx.json) printRunStatus(runId, status);
   if (status.status !== 'SUCCEEDED')
-    throw new DataError(`run ${runId} ${status.status}: ${status.error ?? ''} ${status.cause ?? ''} (${execution})`);
+    throw new DataError(
+      `run ${runId} ${status.status}: ${[status.error, status.cause].filter(Boolean).join(': ') || 'no cause given'} (${execution})`,
+    );
   return { ...submitted, status };
 }
 

@@ -179,6 +179,11 @@ const extractMessage = strict({
       ['index'],
     ),
   ),
+  /**
+   * The plan's compaction layout (shards [g·perGroup, (g+1)·perGroup) form group g): the extract whose part completes
+   * its group compacts it before answering. Absent (a planner from before it): the extract compacts nothing.
+   */
+  groups: v.optional(strict({ groups: integer(1, 100_000), perGroup: integer(1, 100_000) })),
 });
 export type ExtractMessage = v.InferOutput<typeof extractMessage>;
 
@@ -203,6 +208,8 @@ const evaluateMessage = strict({
   /** cacheKey of the head artefact (workspace/heads/<cacheKey>.json) to score; absent: the run's head.json. */
   head: v.optional(pattern(/^[0-9a-f]{24}$/, 'a head cacheKey (24 hex digits)')),
   split: evalSplit,
+  /** The run's execution (ARN): the state machine passes it beside the evaluate task's message, and the report names it. */
+  execution: v.optional(pattern(/^arn:[\w-]+:states:[^\s]{1,2000}$/, 'an execution ARN')),
 });
 export type EvaluateMessage = v.InferOutput<typeof evaluateMessage>;
 
@@ -249,12 +256,27 @@ export function looksLikeTask(body: unknown): body is { task: unknown; message: 
   return typeof body === 'object' && body !== null && Object.hasOwn(body, 'task') && Object.hasOwn(body, 'message');
 }
 
-/** A callback task's queue message: a token (Step Functions' are opaque text, at most 1,024 characters) and a work message. */
+/**
+ * A callback task's queue message: a token (Step Functions' are opaque text, at most 1,024 characters), a work message
+ * and, for evaluate, the execution's ARN.
+ */
 export function parseTask(body: unknown): TaskEnvelope {
-  const { task, message } = body as { task: unknown; message: unknown };
+  const { task } = body as { task: unknown };
   if (typeof task !== 'string' || task.length === 0 || task.length > 1024)
     throw new InvalidMessageError([`task: expected a task token (1 to 1,024 characters), got ${typeof task}`]);
-  const extra = Object.keys(body as object).filter((k) => k !== 'task' && k !== 'message');
+  const extra = Object.keys(body as object).filter((k) => !['task', 'message', 'execution'].includes(k));
   if (extra.length > 0) throw new InvalidMessageError(extra.map((k) => `${k}: not a field of a task message`));
-  return { task, message: parseWorkMessage(message) };
+  return { task, message: parseStateMessage(body) };
+}
+
+/**
+ * A state's work message (`{ message, execution? }`, a callback task's body or a Lambda task's input). The state
+ * machine passes the evaluate step its execution's ARN beside the message, from its context object; it becomes the
+ * message's `execution`, which the report names.
+ */
+export function parseStateMessage(input: unknown): WorkMessage {
+  const { message, execution } = (input ?? {}) as { message?: unknown; execution?: unknown };
+  const isEvaluate =
+    typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'evaluate';
+  return parseWorkMessage(execution !== undefined && isEvaluate ? { ...message, execution } : message);
 }

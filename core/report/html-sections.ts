@@ -237,6 +237,8 @@ export function timingsAndCost(r: HtmlReportInput): string {
     items.push(
       `Fitted on ${r.head.compute.where === 'batch' ? 'the Batch CPU job' : 'the train-head Lambda'}: ${esc(r.head.compute.why)}.`,
     );
+  if (r.evaluation.run)
+    items.push(`Run: Step Functions execution <code id="execution">${esc(r.evaluation.run.execution)}</code>.`);
   const costs = r.costs
     ? `<table id="cost-table"><thead><tr><th>compute</th><th>images/s (est.)</th><th>USD per 1 000 images</th></tr></thead><tbody>${r.costs.rows
         .map(

@@ -28,6 +28,7 @@ export function renderMarkdownReport({ manifest, head, evaluation, quality }: Re
           `- Calibration: scores divided by T = ${evaluation.calibration.temperature.toPrecision(3)} (fitted on train's out-of-fold probabilities); ${evaluation.split} ECE ${pct(evaluation.calibration.before.ece)} → ${pct(evaluation.calibration.after.ece)}, accuracy unchanged`,
         ]
       : []),
+    ...(evaluation.run ? [`- Run: Step Functions execution \`${evaluation.run.execution}\``] : []),
     '',
     '## Data',
     '',

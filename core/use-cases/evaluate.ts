@@ -28,6 +28,8 @@ export interface EvaluateRequest {
   split?: string;
   /** Extra context for the report (timings from extract/train). */
   timings?: Record<string, number>;
+  /** The serverless run's execution (ARN), named by the reports. */
+  execution?: string;
 }
 
 export interface EvaluateDeps {
@@ -111,6 +113,7 @@ export async function evaluate(deps: EvaluateDeps, request: EvaluateRequest = {}
     timings: { headFitSeconds: artefact.fitSeconds, ...(request.timings ?? {}) },
     inputs: evaluationInputs(manifest, artefact, split),
     ...(calibration ? { calibration } : {}),
+    ...(request.execution ? { run: { execution: request.execution } } : {}),
   };
   deps.onProgress?.({ phase: 'evaluate', done: predictions.length, total: predictions.length });
   // metrics.json last: its inputs digest vouches for the reports beside it (see storedEvaluation), even after a crash.

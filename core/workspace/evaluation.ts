@@ -83,6 +83,8 @@ export const EvaluationSchema = fields({
    * before/after; absent when the head has none.
    */
   calibration: v.optional(checkedElsewhere<CalibrationComparison>()(anyObject)),
+  /** The serverless run's Step Functions execution (ARN); absent for local runs. */
+  run: v.optional(fields({ execution: text })),
 });
 export type Evaluation = v.InferOutput<typeof EvaluationSchema>;
 

@@ -27,3 +27,13 @@ export const RUN_MESSAGE = {
   train: { head: 'svm', C: 0.5, folds: 3 },
   split: 'test',
 };
+
+export const EVALUATE_MESSAGE = {
+  v: 1,
+  type: 'evaluate',
+  runId: 'r1',
+  workspace: 's3://b-1/runs/r1',
+  cache: 's3://b-1/cache',
+  head: 'a'.repeat(24),
+  split: 'val',
+};

@@ -57,8 +57,8 @@ export async function waitForExecution(
   }
 }
 
-/** How often each state of the execution (not the Map's children) was left with success: one per step for a run. */
-export async function statesSucceeded(sfn: SFNClient, arn: string): Promise<Record<string, number>> {
+/** Every event of an execution's history, in order. */
+export async function executionHistory(sfn: SFNClient, arn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
@@ -68,8 +68,13 @@ export async function statesSucceeded(sfn: SFNClient, arn: string): Promise<Reco
     events.push(...(page.events ?? []));
     nextToken = page.nextToken;
   } while (nextToken);
+  return events;
+}
+
+/** How often each state of the execution (not the Map's children) was left with success: one per step for a run. */
+export async function statesSucceeded(sfn: SFNClient, arn: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const e of events) {
+  for (const e of await executionHistory(sfn, arn)) {
     const name = e.stateExitedEventDetails?.name;
     if (name) counts[name] = (counts[name] ?? 0) + 1;
   }
@@ -100,6 +105,41 @@ export interface WorkerProcess {
   waitFor(predicate: (e: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** SIGTERM and wait: the graceful path. */
   stop(): Promise<number | null>;
+}
+
+/** Where a `cnn-codes worker` started by a test or bench works, and as whom. */
+export interface WorkerTarget {
+  endpoint: string;
+  bucket: string;
+  /** The queues and state machine `up --queue-prefix` made; absent: `up`'s default names. */
+  queuePrefix?: string;
+  /** Stages to serve (`--queues`), comma-separated; absent: all. */
+  queues?: string;
+  /** An IAM role to work as (`--role`), under an enforced emulator. */
+  role?: string;
+  /** `--idle-exit`: seconds without a message before the worker exits; default 60. */
+  idleExitSeconds?: number;
+}
+
+/** `cnn-codes worker` as tests and benches start it (for spawnWorker): one thread, a 2 s poll, an idle exit. */
+export function workerArgs(target: WorkerTarget): string[] {
+  return [
+    BIN,
+    'worker',
+    '--endpoint',
+    target.endpoint,
+    '--bucket',
+    target.bucket,
+    ...(target.queuePrefix ? ['--queue-prefix', target.queuePrefix] : []),
+    ...(target.queues ? ['--queues', target.queues] : []),
+    ...(target.role ? ['--role', target.role] : []),
+    '--threads',
+    '1',
+    '--idle-exit',
+    String(target.idleExitSeconds ?? 60),
+    '--poll',
+    '2',
+  ];
 }
 
 export function spawnWorker(args: string[], env: NodeJS.ProcessEnv): WorkerProcess {

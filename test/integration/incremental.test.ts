@@ -14,7 +14,15 @@ import type { Credentials } from '../../aws/endpoints.js';
 import { credentialsEnv, enforceIam, writeTemplate } from '../helpers/iam.js';
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { MODELS_DIR, requireShared } from '../helpers/paths.js';
-import { BIN, cli, clients, codesByHash, drainQueue, spawnWorker, waitForObject } from '../helpers/serverless.js';
+import {
+  cli,
+  clients,
+  codesByHash,
+  drainQueue,
+  spawnWorker,
+  waitForObject,
+  workerArgs,
+} from '../helpers/serverless.js';
 
 /**
  * Incremental mode: S3 ObjectCreated notifications into the extract queue put new images' codes in the cache. Under
@@ -62,29 +70,11 @@ test('uploads are extracted as they land; a later run over them embeds nothing',
   const local = await extract(deps);
 
   const worker = (queues: string, role: string) =>
-    spawnWorker(
-      [
-        BIN,
-        'worker',
-        '--endpoint',
-        moto.endpoint,
-        '--bucket',
-        'inc-bucket',
-        '--queue-prefix',
-        'inc',
-        '--queues',
-        queues,
-        '--role',
-        role,
-        '--threads',
-        '1',
-        '--idle-exit',
-        '60',
-        '--poll',
-        '2',
-      ],
-      { ...motoEnv(moto.endpoint), ...admin, CNN_CODES_SHARED: path.dirname(MODELS_DIR) },
-    );
+    spawnWorker(workerArgs({ endpoint: moto.endpoint, bucket: 'inc-bucket', queuePrefix: 'inc', queues, role }), {
+      ...motoEnv(moto.endpoint),
+      ...admin,
+      CNN_CODES_SHARED: path.dirname(MODELS_DIR),
+    });
   const extractor = worker('extract', 'ExtractLambdaFunctionServiceRole');
   const planner = worker('run', 'HeadsTrainHeadFunctionServiceRole');
   try {

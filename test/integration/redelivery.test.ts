@@ -20,7 +20,6 @@ import { copyHymenopteraSubset, localPipeline } from '../helpers/local-pipeline.
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { MODELS_DIR, requireShared } from '../helpers/paths.js';
 import {
-  BIN,
   cli,
   clients,
   codesByHash,
@@ -28,6 +27,7 @@ import {
   spawnWorker,
   statesSucceeded,
   waitForExecution,
+  workerArgs,
 } from '../helpers/serverless.js';
 
 /**
@@ -200,32 +200,23 @@ test('every message delivered three times and every shard sent twice: the local 
   for await (const blob of new S3BlobStore(c.s3, 'dup-bucket', 'runs/dup').list('parts/')) parts.push(blob.key);
   assert.equal(parts.length, 4, 'one part per shard, however often it was done');
   // Every task came three times and every shard was sent twice: the engine took the repeated answers (late ones, or
-  // moto's acceptance of a second SendTaskSuccess) without a second train or evaluate, as asserted above.
-  assert.ok(answers >= 3 * (4 * 2 + 4 + 3), `answers: ${answers}`);
+  // moto's acceptance of a second SendTaskSuccess) without a second train or evaluate, as asserted above. The run
+  // tolerates no failed shard, so there is no Compact task: each group was compacted by the extract completing it.
+  assert.ok(answers >= 3 * (4 * 2 + 3), `answers: ${answers}`);
+  const groups: string[] = [];
+  for await (const blob of new S3BlobStore(c.s3, 'dup-bucket', 'runs/dup').list('groups/')) groups.push(blob.key);
+  assert.equal(groups.length, 4, 'every group compacted');
 });
 
 test('a worker killed mid-shard: its shard comes back (heartbeat lapse or visibility timeout) and the run ends as the local one', async () => {
   const urls = await upAndSubmit('kill-bucket', 'kill', 'kill', 4, 6);
   const env = { ...motoEnv(moto.endpoint), CNN_CODES_SHARED: path.dirname(MODELS_DIR) };
-  const args = [
-    '--endpoint',
-    moto.endpoint,
-    '--bucket',
-    'kill-bucket',
-    '--queue-prefix',
-    'kill',
-    '--threads',
-    '1',
-    '--idle-exit',
-    '60',
-    '--poll',
-    '2',
-  ];
-  const victim = spawnWorker([BIN, 'worker', '--queues', 'run,extract', ...args], env);
+  const target = { endpoint: moto.endpoint, bucket: 'kill-bucket', queuePrefix: 'kill' };
+  const victim = spawnWorker(workerArgs({ ...target, queues: 'run,extract' }), env);
   const started = await victim.waitFor((e) => e.event === 'extract:start');
   victim.child.kill('SIGKILL');
   await victim.stop();
-  const survivor = spawnWorker([BIN, 'worker', ...args], env);
+  const survivor = spawnWorker(workerArgs(target), env);
   try {
     await waitForExecution(c.sfn, 'kill', 180_000, 'kill');
   } finally {
@@ -238,4 +229,58 @@ test('a worker killed mid-shard: its shard comes back (heartbeat lapse or visibi
     'the killed shard was done again, by the survivor',
   );
   assert.ok(urls.extract);
+});
+
+test('submit --wait on a run that cannot succeed: the plan fails for good, and submit exits non-zero with the cause and the execution', async () => {
+  await cli(moto.endpoint, ['up', '--bucket', 'doomed-bucket', '--queue-prefix', 'doomed', '--no-notify', '--json']);
+  const env = { ...motoEnv(moto.endpoint), CNN_CODES_SHARED: path.dirname(MODELS_DIR) };
+  const planner = spawnWorker(
+    workerArgs({ endpoint: moto.endpoint, bucket: 'doomed-bucket', queuePrefix: 'doomed', queues: 'run' }),
+    env,
+  );
+  const submit = (...more: string[]) =>
+    cli(moto.endpoint, [
+      'submit',
+      '--bucket',
+      'doomed-bucket',
+      '--queue-prefix',
+      'doomed',
+      // Nothing was uploaded there: the plan finds no images, a DataError, so the task fails as permanent.
+      '--data',
+      's3://doomed-bucket/datasets/empty',
+      '--run-id',
+      'doomed',
+      '--wait',
+      '--timeout',
+      '120',
+      ...more,
+    ]);
+  let failure: Error | undefined;
+  try {
+    await submit().catch((err: Error) => (failure = err));
+  } finally {
+    await planner.stop();
+  }
+  const execution = await waitForExecution(c.sfn, 'doomed', 1000, 'doomed');
+  assert.equal(execution.status, 'FAILED');
+  assert.ok(failure, 'submit --wait exited non-zero');
+  // The data error's exit code, the engine's error and cause, and which execution it was.
+  assert.match(
+    failure.message,
+    /exited 3: cnn-codes: error: run doomed FAILED: CnnCodes\.Permanent: no images found at s3:\/\/doomed-bucket\/datasets\/empty/s,
+  );
+  assert.ok(failure.message.includes(`(${execution.executionArn})`), failure.message);
+  assert.equal(execution.error, 'CnnCodes.Permanent');
+  // The plan's task was tried twice (the permanent error's one retry), then the run stopped: no shard, no train.
+  const steps = await statesSucceeded(c.sfn, execution.executionArn);
+  assert.deepEqual(steps, {});
+  assert.equal(planner.events.filter((e) => e.event === 'task:failed' && e.type === 'run').length, 2);
+  // Waiting again on the ended run says the same, in --json too.
+  const again = await submit('--json').then(
+    () => assert.fail('submit --wait --json of a failed run exited 0'),
+    (err: Error) =>
+      JSON.parse((err.cause as { stdout: string }).stdout) as { error: { code: string; message: string } },
+  );
+  assert.equal(again.error.code, 'DATA');
+  assert.match(again.error.message, /^run doomed FAILED: CnnCodes\.Permanent: no images found/);
 });

@@ -88,11 +88,11 @@ test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset 
       .requests()
       .slice(before)
       .filter((l) => l.includes(' /scale-it/') || l.includes(' /scale-it?'));
-    // Up to the compaction step (after every shard): evaluate reads the misclassified images again for report.html,
-    // which is not extraction.
+    // Up to train (after every shard; it reads the groups the extracts compacted): evaluate reads the misclassified
+    // images again for report.html, which is not extraction.
     const s3 = all.slice(
       0,
-      all.findIndex((l) => l.includes(`PUT /scale-it/runs/${runId}/groups/`)),
+      all.findIndex((l) => l.includes(`GET /scale-it/runs/${runId}/groups/`)),
     );
     const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
     return {

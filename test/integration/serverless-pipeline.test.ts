@@ -13,6 +13,7 @@ import type { HeadArtefact } from '../../core/workspace/head-artefact.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import type { Credentials } from '../../aws/endpoints.js';
+import type { RunExecution } from '../../aws/step-functions.js';
 import { STAGES } from '../../contracts/cross-process.js';
 import { credentialsEnv, roleCredentials, upUnderIam, type UpUnderIam } from '../helpers/iam.js';
 import { localPipeline } from '../helpers/local-pipeline.js';
@@ -138,17 +139,23 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
     await Promise.all(workers.map((w) => w.waitFor((e) => e.event === 'worker:started')));
     const requestsBefore = moto.requests().length;
     const started = performance.now();
-    await cli(
-      moto.endpoint,
-      ['submit', '--bucket', BUCKET, '--data', HYMENOPTERA, '--run-id', 'hym', '--shard-size', '32', '--json'],
-      credentialsEnv(admin),
-    );
-    const submitted = performance.now();
-    const workspace = new S3BlobStore(c.s3, BUCKET, 'runs/hym');
-    const execution = await waitForExecution(c.sfn, 'hym', 240_000).catch((err: Error) => {
-      throw new Error(`${err.message}; process logs: ${JSON.stringify(workers.map((w) => w.events.slice(-4)))}`);
-    });
+    // `submit --wait` uploads, starts the execution and waits on it (DescribeExecution, DescribeMapRun) until it ends.
+    const submitted = JSON.parse(
+      await cli(
+        moto.endpoint,
+        submitArgs(HYMENOPTERA, 'hym', '--wait', '--timeout', '240', '--json'),
+        credentialsEnv(admin),
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; process logs: ${JSON.stringify(workers.map((w) => w.events.slice(-4)))}`);
+      }),
+    ) as { executionArn: string; uploaded: number; status: RunExecution };
     const finished = performance.now();
+    const workspace = new S3BlobStore(c.s3, BUCKET, 'runs/hym');
+    const execution = submitted.status;
+    // Every file of the folder: 398 images, SHA256SUMS and PROVENANCE.md.
+    assert.equal(submitted.uploaded, 400);
+    assert.equal(execution.executionArn, submitted.executionArn, 'submit waited on the execution it started');
+    assert.deepEqual(await waitForExecution(c.sfn, 'hym', 1000), execution, 'and returned it as it ended');
     assert.equal(
       execution.status,
       'SUCCEEDED',
@@ -193,6 +200,14 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
       /<div class="thumb" data-key="train\/ants\/imageNotFound.gif"><img src="data:image\/jpeg;base64,/,
     );
     assert.match(html, /<svg class="chart" id="code-map-svg"/);
+    // Both reports name the run's execution, which the state machine passed to the evaluate step.
+    assert.ok(
+      html.includes(`<code id="execution">${execution.executionArn}</code>`),
+      'report.html names the execution',
+    );
+    const markdown = Buffer.from(await workspace.get('report.md')).toString('utf8');
+    assert.ok(markdown.includes(`Step Functions execution \`${execution.executionArn}\``), 'report.md names it');
+    assert.equal(metrics.run?.execution, execution.executionArn);
     const head = (await workspace.getJson<HeadArtefact>('head.json'))!;
     assert.equal(head.cacheKey, local.head.cacheKey, 'same manifest, same options: the same head');
     assert.deepEqual(head.head, local.head.head);
@@ -201,6 +216,20 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
     assert.deepEqual(execution.shards, { total: 13, succeeded: 13, failed: 0, running: 0, pending: 0, timedOut: 0 });
     const steps = await statesSucceeded(c.sfn, execution.executionArn);
     assert.deepEqual([steps.Plan, steps.Train, steps.TrainBatch, steps.Evaluate], [1, 1, undefined, 1]);
+    // `status` finds the run by its plan and names its execution: in --json beside the Map Run's counts, and in words.
+    const status = JSON.parse(await cli(moto.endpoint, ['status', '--bucket', BUCKET, '--json'], credentialsEnv(admin)))
+      .runs as Array<RunExecution & { runId: string }>;
+    assert.deepEqual(
+      status.map((r) => [r.runId, r.executionArn, r.status, r.mapRunArn, r.shards]),
+      [['hym', execution.executionArn, 'SUCCEEDED', execution.mapRunArn, execution.shards]],
+    );
+    const said = await cli(moto.endpoint, ['status', '--bucket', BUCKET, '--run', 'hym'], credentialsEnv(admin));
+    assert.ok(
+      said.includes(
+        `run hym: SUCCEEDED, shards 13/13 (0 failed), accuracy ${(metrics.metrics.accuracy * 100).toFixed(1)} % on 153\n  execution ${execution.executionArn}\n`,
+      ),
+      said,
+    );
     assert.equal((execution.output as { accuracy: number }).accuracy, metrics.metrics.accuracy);
     const parts = await partsOf(workspace);
     assert.equal(parts.length, 13);
@@ -220,7 +249,8 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
 
     const s3Requests = requests.filter((line) => line.includes(` /${BUCKET}/`) || line.includes(` /${BUCKET}?`));
     const uploads = s3Requests.filter((line) => line.includes(`"PUT /${BUCKET}/datasets/`)).length;
-    const seconds = (finished - submitted) / 1000;
+    assert.equal(uploads, submitted.uploaded, 'one PUT per file submit said it uploaded');
+    const seconds = (Date.parse(execution.stopDate!) - Date.parse(execution.startDate!)) / 1000;
     t.diagnostic(`execution ${execution.executionArn}: ${execution.startDate} → ${execution.stopDate}`);
     t.diagnostic(
       `uptime: ${(await import('node:os'))
@@ -232,7 +262,7 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
       `local run: extract ${local.extract.seconds.toFixed(1)} s = ${local.extract.imagesPerSecond.toFixed(1)} img/s (2 threads), whole run ${local.seconds.toFixed(1)} s`,
     );
     t.diagnostic(
-      `emulator, 2 workers × 1 thread: submit (upload) ${((submitted - started) / 1000).toFixed(1)} s, submitted → metrics.json ${seconds.toFixed(1)} s = ${(398 / seconds).toFixed(1)} img/s end to end`,
+      `emulator, 2 workers × 1 thread: submit --wait (upload and run) ${((finished - started) / 1000).toFixed(1)} s, execution start → stop ${seconds.toFixed(1)} s = ${(398 / seconds).toFixed(1)} img/s end to end`,
     );
     t.diagnostic(
       `S3 requests: ${s3Requests.length} total, ${uploads} dataset uploads, ${((s3Requests.length - uploads) / 398).toFixed(2)} per image for the pipeline (${summarize(s3Requests)})`,
@@ -249,17 +279,7 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
       const oneStarted = performance.now();
       await cli(
         moto.endpoint,
-        [
-          'submit',
-          '--bucket',
-          BUCKET,
-          '--data',
-          `s3://${BUCKET}/datasets/hymenoptera_data`,
-          '--run-id',
-          'hym-one',
-          '--shard-size',
-          '32',
-        ],
+        submitArgs(`s3://${BUCKET}/datasets/hymenoptera_data`, 'hym-one'),
         credentialsEnv(admin),
       );
       const one = await waitForExecution(c.sfn, 'hym-one', 300_000);
@@ -273,6 +293,11 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
     await Promise.all(workers.map((w) => w.stop()));
   }
 });
+
+/** `cnn-codes submit` of a dataset as this test's run, in shards of 32. */
+function submitArgs(data: string, runId: string, ...more: string[]): string[] {
+  return ['submit', '--bucket', BUCKET, '--data', data, '--run-id', runId, '--shard-size', '32', ...more];
+}
 
 async function partsOf(workspace: S3BlobStore): Promise<Array<{ worker: string | null }>> {
   const out: Array<{ worker: string | null }> = [];

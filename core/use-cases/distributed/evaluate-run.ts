@@ -5,6 +5,7 @@ import type { DistributedDeps } from './deps.js';
 import { readRunPlan } from './plan-run.js';
 import { readHeadArtefact } from '../../workspace/head-artefact.js';
 import { cachedHeadKey, HEAD_KEY } from '../../workspace/keys.js';
+import { optional } from '../../util/optional.js';
 
 /** The run's result, small enough for the execution's output. */
 export interface EvaluateOutcome {
@@ -34,7 +35,7 @@ export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessag
   const data = plan ? { data: deps.openStore(plan.dataset) } : {};
   const evaluation = await evaluate(
     { workspace, features: deps.openFeatures(message.cache, 'read'), ...data },
-    { split: message.split },
+    { split: message.split, ...optional('execution', message.execution) },
   );
   const { accuracy, balancedAccuracy, n } = evaluation.metrics;
   deps.log?.({ event: 'evaluate:done', runId: message.runId, split: message.split, accuracy, n });

@@ -46,11 +46,23 @@ export interface ShardOutcome {
  * shards; a retried or redelivered shard finds its part and answers at once. A shard that can never succeed records
  * why (failures/), so a run that tolerates it names it, and one that does not fails with the cause.
  */
-export async function extractShard(deps: DistributedDeps, message: ExtractMessage): Promise<ShardOutcome> {
+export async function extractShard(
+  deps: DistributedDeps,
+  message: ExtractMessage,
+  /**
+   * Called with the shard's part once it is written, `fresh` when by this call (the router compacts the shard's group
+   * if the part completes it). Its failure fails the task, whose retry finds the part and calls it again.
+   */
+  afterPart?: (part: ShardPart, fresh: boolean) => Promise<unknown>,
+): Promise<ShardOutcome> {
   const workspace = deps.openStore(message.workspace);
   const index = message.shard.index;
   const existing = await readShardPart(workspace, index);
-  if (existing) return { shard: index, extracted: false, embedded: existing.embedded, cached: existing.cached };
+  if (existing) {
+    deps.log?.({ event: 'extract:again', runId: message.runId, shard: index });
+    await afterPart?.(existing, false);
+    return { shard: index, extracted: false, embedded: existing.embedded, cached: existing.cached };
+  }
   let part: ShardPart;
   try {
     part = await computePart(deps, message);
@@ -69,6 +81,7 @@ export async function extractShard(deps: DistributedDeps, message: ExtractMessag
     embedded: part.embedded,
     cached: part.cached,
   });
+  await afterPart?.(part, extracted);
   return { shard: index, extracted, embedded: part.embedded, cached: part.cached };
 }
 
@@ -106,6 +119,9 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     cuts,
     {
       ...optional('readConcurrency', deps.readConcurrency),
+      // One code object per cut for the whole shard (a shard is sized to a minute of work, and is what a retry redoes):
+      // the part is then already compact, and a group of one shard needs no rewrite.
+      shardRows: message.shard.items.length,
       knownHashes: new Map(message.shard.items.flatMap((item) => (item.hash ? [[item.key, item.hash] as const] : []))),
       confirmSource: bytesMatchSource,
     },

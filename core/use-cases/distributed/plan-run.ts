@@ -90,6 +90,7 @@ export interface PlanOutput {
   images: number;
   replanned: boolean;
   toleratedFailures: number;
+  /** The Compact step's groups: every group when the run tolerates failed shards, else none (see compactIfComplete). */
   compact: CompactMessage[];
   train: TrainMessage;
   evaluate: EvaluateMessage;
@@ -128,6 +129,7 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     model: frozen.model.name,
     cuts: frozen.cuts,
     shard: { index, count: frozen.shards.length, items },
+    groups: frozen.groups,
   }));
   await workspace.put(RUN_KEYS.shards, JSON.stringify(extracts));
   const images = frozen.shards.reduce((n, s) => n + s.length, 0);
@@ -149,7 +151,9 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     images,
     replanned,
     toleratedFailures: message.toleratedFailures ?? 0,
-    compact: Array.from({ length: frozen.groups.groups }, (_, group) => ({
+    // Each group is compacted by the extract whose part completes it (compactIfComplete); a group with a shard that
+    // failed for good is completed by none, so a run that tolerates failures has the Compact step do every group.
+    compact: Array.from({ length: (message.toleratedFailures ?? 0) > 0 ? frozen.groups.groups : 0 }, (_, group) => ({
       ...scope,
       type: 'compact' as const,
       model: frozen.model.name,

@@ -4,6 +4,7 @@ import {
   InvalidMessageError,
   looksLikeTask,
   MESSAGE_TYPES,
+  parseStateMessage,
   parseTask,
   parseWorkMessage,
   type MessageType,
@@ -11,7 +12,7 @@ import {
 } from '../../messages/schema.js';
 import type { TaskCallbacks } from '../../ports/task-callbacks.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
-import { compactGroup } from './compaction.js';
+import { compactGroup, compactIfComplete } from './compaction.js';
 import { isPermanent, type DistributedDeps } from './deps.js';
 import { evaluateRun } from './evaluate-run.js';
 import { extractShard } from './extract-shard.js';
@@ -84,7 +85,8 @@ export function handleWork(deps: DistributedDeps, message: WorkMessage): Promise
     case 'run':
       return planRun(deps, message);
     case 'extract':
-      return extractShard(deps, message);
+      // The group this part completes is compacted at once, not between the Map's last shard and train.
+      return extractShard(deps, message, (part, fresh) => compactIfComplete(deps, message, part, fresh));
     case 'compact':
       return compactGroup(deps, message);
     case 'train':
@@ -110,7 +112,7 @@ export class TaskFailure extends Error {
 /** A state's input to a Lambda task ({ message }), handled as the callback workers handle a task's message. */
 export async function handleStateInput(deps: DistributedDeps, input: unknown): Promise<unknown> {
   try {
-    const message = parseWorkMessage((input as { message?: unknown } | null)?.message);
+    const message = parseStateMessage(input);
     return await handleWork(deps, message);
   } catch (err) {
     throw new TaskFailure(err);
@@ -196,6 +198,14 @@ export async function handleBatch(
         fail(i, parsed.error);
         continue;
       }
+      // A queue's redelivery (its visibility lapsed before the message was settled), told apart from an engine's retry.
+      if (messages[i]!.receiveCount > 1)
+        deps.log?.({
+          event: 'task:redelivered',
+          type: parsed.message.type,
+          runId: parsed.message.runId,
+          receiveCount: messages[i]!.receiveCount,
+        });
       outcomes[i] = await runTask(deps, deps.tasks, parsed.task, parsed.message);
     } catch (err) {
       fail(i, err);

@@ -67,15 +67,18 @@ export function executionName(runId: string): string {
   return runId.slice(0, 80);
 }
 
+/** Evaluate's task also gets the execution's ARN, from the context object: the report names it. */
+const EXECUTION = { 'execution.$': '$$.Execution.Id' };
+
 /**
  * What a callback task's queue message carries: the task token and the work message. The paths are JSONPath over
  * the state's input (`message.$`).
  */
-function callback(queue: string, messagePath: string, heartbeatSeconds?: number): State {
+function callback(queue: string, messagePath: string, heartbeatSeconds?: number, extra: State = {}): State {
   return {
     Type: 'Task',
     Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
-    Parameters: { QueueUrl: queue, MessageBody: { 'task.$': '$$.Task.Token', 'message.$': messagePath } },
+    Parameters: { QueueUrl: queue, MessageBody: { 'task.$': '$$.Task.Token', 'message.$': messagePath, ...extra } },
     ...(heartbeatSeconds ? { HeartbeatSeconds: heartbeatSeconds } : {}),
   };
 }
@@ -98,11 +101,13 @@ function retries(transientAttempts: number): State {
 /** plan, train and evaluate: a Lambda on AWS, a callback task on the emulator. */
 function step(options: StateMachineOptions, kind: 'run' | 'train' | 'evaluate', messagePath: string): State {
   const target = options.target;
-  if (target.kind === 'emulator') return { ...callback(target.queues[kind], messagePath), ...retries(3) };
+  const extra = kind === 'evaluate' ? EXECUTION : {};
+  if (target.kind === 'emulator')
+    return { ...callback(target.queues[kind], messagePath, undefined, extra), ...retries(3) };
   const fn =
     kind === 'run' ? target.functions.plan : kind === 'train' ? target.functions.train : target.functions.evaluate;
   // A function's ARN as the Resource returns its result itself (no Payload wrapper), as a callback's output is.
-  return { Type: 'Task', Resource: fn, Parameters: { 'message.$': messagePath }, ...retries(3) };
+  return { Type: 'Task', Resource: fn, Parameters: { 'message.$': messagePath, ...extra }, ...retries(3) };
 }
 
 function trainBatch(options: StateMachineOptions): State {

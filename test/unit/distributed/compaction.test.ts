@@ -10,6 +10,7 @@ import { forEachConcurrent } from '../../../core/util/concurrency.js';
 import { extractShard } from '../../../core/use-cases/distributed/extract-shard.js';
 import { planRun } from '../../../core/use-cases/distributed/plan-run.js';
 import { trainRun } from '../../../core/use-cases/distributed/train-run.js';
+import { handleWork } from '../../../core/use-cases/distributed/router.js';
 import { inProcessSetup, writeFakeDataset } from '../../helpers/distributed.js';
 import { withTempDir } from '../../helpers/paths.js';
 
@@ -33,7 +34,11 @@ test('120 shards in 30 groups (the layout in the plan), every task done twice, 1
   withTempDir(async (root) => {
     await writeFakeDataset(path.join(root, 'data'), 30); // 120 images
     const setup = inProcessSetup(root);
-    const plan = await planRun(setup.deps, setup.runMessage('big', { shardSize: 1, cuts: ['final'] }));
+    // A run that tolerates a failed shard: the Compact step compacts every group (they may lack a part).
+    const plan = await planRun(
+      setup.deps,
+      setup.runMessage('big', { shardSize: 1, cuts: ['final'], toleratedFailures: 1 }),
+    );
     const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
     assert.equal(extracts.length, 120);
     assert.equal(plan.compact.length, groupLayout(120, 1).groups, 'one compaction task per group of the plan');
@@ -56,4 +61,40 @@ test('120 shards in 30 groups (the layout in the plan), every task done twice, 1
     assert.equal(shards.size, groupLayout(120, 1).groups);
     assert.ok(shards.size <= MAX_TRAIN_CODE_OBJECTS);
     assert.equal((await readdir(path.join(root, 'runs/big/groups'))).length, groupLayout(120, 1).groups);
+  }));
+
+test('the extract that completes its group compacts it: the Compact step after the Map finds every group done and rewrites nothing', () =>
+  withTempDir(async (root) => {
+    await writeFakeDataset(path.join(root, 'data'), 10); // 40 images
+    const setup = inProcessSetup(root);
+    const events: Array<{ event?: unknown; group?: unknown }> = [];
+    setup.deps.log = (entry) => void events.push(entry);
+    const run = setup.runMessage('early', { shardSize: 1, cuts: ['final'] });
+    assert.deepEqual((await planRun(setup.deps, run)).compact, [], 'no failure tolerated: no Compact task at all');
+    // Tolerating one, the Compact step has every group, and finds each one done.
+    const plan = await planRun(setup.deps, { ...run, toleratedFailures: 1 });
+    const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
+    assert.deepEqual(extracts[0]!.groups, { groups: 20, perGroup: 2 }, 'the plan tells each shard its layout');
+    // As the workers get them: in any order, 8 at a time, each shard through the router.
+    const shuffled = [...extracts].sort(() => Math.random() - 0.5);
+    await forEachConcurrent(shuffled, 8, (m) => handleWork(setup.deps, m).then(() => undefined));
+    const early = events.filter((e) => e.event === 'compact:done').map((e) => e.group);
+    assert.deepEqual(
+      [...new Set(early)].sort((a, b) => Number(a) - Number(b)),
+      [...Array(20).keys()],
+    );
+    assert.equal((await readdir(path.join(root, 'runs/early/groups'))).length, 20);
+    const answers = await Promise.all(plan.compact.map((m) => compactGroup(setup.deps, m)));
+    assert.deepEqual(
+      answers,
+      plan.compact.map((m) => ({ group: m.group, entries: 2, failed: 0 })),
+    );
+    assert.equal(events.filter((e) => e.event === 'compact:done').length, early.length, 'nothing compacted again');
+    await trainRun(setup.deps, plan.train);
+    const manifest = JSON.parse(await readFile(path.join(root, 'runs/early/manifest.json'), 'utf8')) as Manifest;
+    assert.deepEqual(
+      manifest.entries.map((e) => e.key),
+      extracts.map((m) => m.shard.items[0]!.key),
+    );
+    assert.equal(new Set(manifest.entries.map((e) => e.codes.final!.shard)).size, 20, 'one code shard per group');
   }));

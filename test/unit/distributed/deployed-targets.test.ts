@@ -7,7 +7,7 @@ import type { Manifest } from '../../../core/features/manifest.js';
 import type { ExtractMessage } from '../../../core/messages/schema.js';
 import { compactGroup } from '../../../core/use-cases/distributed/compaction.js';
 import { BUILTIN_MODELS } from '../../../core/models/builtin.js';
-import { extractShard } from '../../../core/use-cases/distributed/extract-shard.js';
+import { handleWork } from '../../../core/use-cases/distributed/router.js';
 import { planRun, type PlanOutput } from '../../../core/use-cases/distributed/plan-run.js';
 import { trainRun } from '../../../core/use-cases/distributed/train-run.js';
 import { buildRuntime } from '../../../functions/shared/runtime.js';
@@ -20,10 +20,10 @@ import { withTempDir } from '../../helpers/paths.js';
 
 const descriptor = BUILTIN_MODELS.find((d) => d.name === 'mobilenetv2-12-int8')!;
 
-/** The Map and the compaction step, in order: every shard of the plan's manifest, then every group. */
+/** The Map and the compaction step, in order: every shard of the plan's manifest (compacting the groups it completes), then the Compact step's groups. */
 async function extractAll(setup: InProcessSetup, plan: PlanOutput): Promise<void> {
   const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
-  for (const m of extracts) await extractShard(setup.deps, m);
+  for (const m of extracts) await handleWork(setup.deps, m);
   for (const m of plan.compact) await compactGroup(setup.deps, m);
 }
 

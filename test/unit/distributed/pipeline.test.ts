@@ -88,7 +88,9 @@ test('run → shards → one train → one evaluate; bad images are rejects; poi
       await readFile(path.join(ws, 'report.html'), 'utf8'),
       /<section id="data-quality">[\s\S]*<section id="code-map">/,
     );
-    assert.deepEqual(setup.engine.answered, { run: 1, extract: 7, compact: 7, train: 1, evaluate: 1 });
+    // No failure tolerated: no Compact task, each group compacted by the extract that completed it.
+    assert.deepEqual(setup.engine.answered, { run: 1, extract: 7, train: 1, evaluate: 1 });
+    assert.equal((await readdir(path.join(ws, 'groups'))).length, 7);
     assert.equal(setup.engine.late, 0);
     for (const stage of STAGES) {
       assert.deepEqual(

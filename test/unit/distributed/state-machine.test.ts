@@ -66,6 +66,17 @@ test('the run path: plan → Distributed Map over the S3 shard manifest → comp
   ]);
   assert.equal(sm.States.TrainBatch.Next, 'Evaluate');
   assert.equal(sm.States.Evaluate.End, true);
+  // The evaluate task alone is given the execution's ARN (the report names it); the others carry only their message.
+  assert.deepEqual(sm.States.Evaluate.Parameters.MessageBody, {
+    'task.$': '$$.Task.Token',
+    'message.$': '$.plan.evaluate',
+    'execution.$': '$$.Execution.Id',
+  });
+  assert.equal('execution.$' in sm.States.Train.Parameters.MessageBody, false);
+  assert.deepEqual((runStateMachine(aws) as Any).States.Evaluate.Parameters, {
+    'message.$': '$.plan.evaluate',
+    'execution.$': '$$.Execution.Id',
+  });
 });
 
 test('the emulator variant is the AWS one with plan, train, Batch train and evaluate as callback tasks on queues', () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseS3Notification, looksLikeS3Notification } from '../../../core/messages/s3-event.js';
-import { MESSAGE_VERSION, parseWorkMessage } from '../../../core/messages/schema.js';
+import { MESSAGE_VERSION, parseTask, parseWorkMessage } from '../../../core/messages/schema.js';
 import { parseStoreUri, splitLastSegment } from '../../../core/messages/store-uri.js';
 import { InvalidMessageError } from '../../../core/messages/schema.js';
-import { EXTRACT_MESSAGE, RUN_MESSAGE } from '../../helpers/message-fixtures.js';
+import { EVALUATE_MESSAGE, EXTRACT_MESSAGE, RUN_MESSAGE } from '../../helpers/message-fixtures.js';
 
 const extract = EXTRACT_MESSAGE;
 
@@ -35,15 +35,7 @@ test('valid messages of every type parse to themselves', () => {
     split: 'val',
   };
   assert.deepEqual(parseWorkMessage(train), train);
-  const evaluate = {
-    v: 1,
-    type: 'evaluate',
-    runId: 'r1',
-    workspace: 's3://b-1/runs/r1',
-    cache: 's3://b-1/cache',
-    head: 'a'.repeat(24),
-    split: 'val',
-  };
+  const evaluate = structuredClone(EVALUATE_MESSAGE);
   assert.deepEqual(parseWorkMessage(evaluate), evaluate);
 });
 
@@ -131,4 +123,23 @@ test('D11: names inherited from Object.prototype are not message types: poison, 
   }
   const proto = JSON.parse(`{"v": ${MESSAGE_VERSION}, "type": "__proto__", "runId": "r1"}`) as unknown;
   rejects(proto, /type: expected one of/);
+});
+
+test("a task's execution ARN reaches the evaluate message (its report names it); other tasks carry none, and unknown envelope fields are refused", () => {
+  const evaluate = structuredClone(EVALUATE_MESSAGE);
+  const execution = 'arn:aws:states:us-east-1:123456789012:execution:cnn-codes-run:r1';
+  assert.deepEqual(parseTask({ task: 't', message: evaluate, execution }), {
+    task: 't',
+    message: { ...evaluate, execution },
+  });
+  assert.deepEqual(parseTask({ task: 't', message: evaluate }).message, evaluate, 'without one, none');
+  assert.deepEqual(parseTask({ task: 't', message: structuredClone(extract), execution }).message, extract);
+  assert.throws(
+    () => parseTask({ task: 't', message: evaluate, execution: 'not an arn' }),
+    /execution: expected an execution ARN/,
+  );
+  assert.throws(
+    () => parseTask({ task: 't', message: evaluate, colour: 'red' }),
+    /colour: not a field of a task message/,
+  );
 });

@@ -246,3 +246,19 @@ test('data quality: leakage is warned in the header and tabled with its train co
   assert.equal([...html.matchAll(/class="map-point map-mistake"/g)].length, 3, 'the three val mistakes');
   assert.equal([...html.matchAll(/class="map-point map-suspect"/g)].length, 2, 'the two suspects');
 });
+
+test("a serverless run's reports name its Step Functions execution; a local run's name none", () => {
+  const execution = 'arn:aws:states:us-east-1:123456789012:execution:cnn-codes-run:r1';
+  const serverless = input();
+  serverless.evaluation = { ...serverless.evaluation, run: { execution } };
+  assert.match(
+    renderMarkdownReport(serverless),
+    /- Run: Step Functions execution `arn:aws:states:us-east-1:123456789012:execution:cnn-codes-run:r1`/,
+  );
+  assert.match(
+    renderHtmlReport(serverless),
+    /<code id="execution">arn:aws:states:us-east-1:123456789012:execution:cnn-codes-run:r1<\/code>/,
+  );
+  assert.doesNotMatch(renderMarkdownReport(input()), /execution/);
+  assert.doesNotMatch(renderHtmlReport(input()), /id="execution"/);
+});
