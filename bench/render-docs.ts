@@ -158,6 +158,11 @@ function extractRuns(r: Json): Array<[string, WholeRun]> {
 const recallOf = (r: { sample: number; exactPairs: number; found: number; recall: number }): string =>
   `${fixed(r.recall, 3)} (${fixed(r.found, 0)} of ${fixed(r.exactPairs, 0)} exact pairs among ${fixed(r.sample, 0)} rows)`;
 
+/** The provenance of the runs a table shows, one line each, under the table. */
+function runLines(file: string, runs: Array<[string, Json]>): string[] {
+  return runs.map(([key, run]) => `- ${key}: ${source(runOf(file, run)).replace(/^Source: [^,]+, /, '')}`);
+}
+
 /** One row per run of bench/results/data-quality.json that `keep` selects, each run's provenance listed below. */
 function perRun(keep: (run: Json) => boolean, header: string[], row: (key: string, run: Json) => string[]): string {
   const runs = Object.entries(readResult('data-quality').runs as Record<string, Json>).filter(([, run]) => keep(run));
@@ -171,7 +176,7 @@ function perRun(keep: (run: Json) => boolean, header: string[], row: (key: strin
     '',
     `Source: [${file}](../${file}), one entry per run:`,
     '',
-    ...runs.map(([key, run]) => `- ${key}: ${source(runOf(file, run)).replace(/^Source: [^,]+, /, '')}`),
+    ...runLines(file, runs),
   ].join('\n');
 }
 
@@ -1475,6 +1480,133 @@ const DECODE_HISTORY_BLOCKS: Record<string, () => string> = Object.fromEntries(
   DECODE_RUNS.map(([name, command]) => [name, () => decodeRun(name, command)]),
 );
 
+// ---- data quality: the views on cached codes, and runs kept from the result file's history -------------------------
+
+type DqRun = Json & {
+  leakage: { planted: number; flagged: number; recall: number; unplanted: number };
+  duplicates: { planted: number; inOneGroup: number; recall: number; largestGroup: number; groupedFolds?: boolean };
+};
+
+/** `flagged/planted`, bold when every plant was found. */
+const ofPlanted = (found: number, planted: number): string =>
+  found === planted ? `**${found}/${planted}**` : `${found}/${planted}`;
+
+/** The views rerun on a cached workspace (`--views-only`): codes alone against codes + image signatures. */
+function dataQualityViews(): string {
+  const file = fileOf('data-quality');
+  const all = readResult('data-quality').runs as Record<string, DqRun>;
+  const columns: Array<[string, string]> = [
+    ['6,000: codes ≥ 0.88', '6000-128-256px: views, codes only'],
+    ['6,000: codes + image', '6000-128-256px: views'],
+    ['100,000: codes ≥ 0.88 (full run)', '100000-128-256px'],
+    ['100,000: codes + image', '100000-128-256px: views'],
+  ];
+  const runs = columns.map(([, key]): [string, DqRun] => {
+    const run = all[key];
+    if (!run) throw new Error(`${file} has no run "${key}"`);
+    return [key, run];
+  });
+  // A full run's peak is the whole run's, not the views'; only a --views-only run measures the views alone.
+  const viewsOnly = (run: DqRun) => typeof run.workspace === 'string';
+  const signatureSeconds = (run: DqRun) => {
+    const views = run.views as Record<string, { cpuSeconds?: number } | number> | undefined;
+    const step = Object.entries(views ?? {}).find(([name]) => name.startsWith('train: image signatures'))?.[1];
+    return typeof step === 'object' && typeof step.cpuSeconds === 'number' ? fixed(step.cpuSeconds, 0) : '–';
+  };
+  const row = (name: string, f: (run: DqRun) => string) => [name, ...runs.map(([, run]) => f(run))];
+  return [
+    table(
+      ['views on the cached codes (128–256 px)', ...columns.map(([label]) => label)],
+      [
+        row('planted leaks flagged with their original', (r) => ofPlanted(r.leakage.flagged, r.leakage.planted)),
+        row("planted duplicates in their original's group", (r) =>
+          ofPlanted(r.duplicates.inOneGroup, r.duplicates.planted),
+        ),
+        row('other val images flagged as leakage', (r) => fixed(r.leakage.unplanted, 0)),
+        row('largest train duplicate group', (r) => fixed(r.duplicates.largestGroup, 0)),
+        row('signatures of the train images (CPU s)', signatureSeconds),
+        row('peak RSS of the views (MiB)', (r) => (viewsOnly(r) ? fixed(r.peakRssMiB, 0) : '–')),
+      ],
+      ['l', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    `Source: [${file}](../${file}), one entry per run:`,
+    '',
+    ...runLines(file, runs),
+  ].join('\n');
+}
+
+/** Column labels of the runs kept in bench/results/data-quality-246e55e.json (what each generated). */
+const KEPT_DQ_RUNS: Array<[string, string]> = [
+  ['6000-128px', '6,000 images, 128–256 px'],
+  ['6000', '6,000 images, 224–448 px'],
+  ['codes-100000', '100,000 synthetic codes (no images)'],
+];
+
+/** Three bench runs side by side, as the bench wrote them before its result file was rewritten (see keptFrom). */
+function dataQualityKept(): string {
+  type Phase = { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
+  type Kept = DqRun & {
+    train: number;
+    planted: { flips: number };
+    labelIssues: { topK: number; caught: number; recall: number };
+    calibration: { temperature: number; valEce: [number, number] };
+    phases: Record<'extract' | 'train' | 'evaluate', Phase>;
+    views: Record<string, number>;
+    extraction?: string;
+  };
+  const name = 'data-quality-246e55e';
+  const file = fileOf(name);
+  const r = readResult(name);
+  const kept = r.keptFrom as { file: string; commit: string; committed: string; note: string };
+  const all = r.runs as Record<string, Kept>;
+  const runs = KEPT_DQ_RUNS.map(([key]): [string, Kept] => [key, all[key]!]);
+  const row = (label: string, f: (run: Kept) => string) => [label, ...runs.map(([, run]) => f(run))];
+  const phase = (step: 'extract' | 'train' | 'evaluate') => (run: Kept) => {
+    const p = run.phases[step];
+    if (step === 'extract' && run.extraction) return `not run (est. ${fixed(p.wallSeconds, 0)} s)`;
+    return `${fixed(p.wallSeconds, 0)} / ${fixed(p.cpuSeconds, 0)}, ${fixed(p.peakRssMiB, 0)} MiB`;
+  };
+  const views = Object.keys(runs[0]![1].views);
+  return [
+    table(
+      ['`node dist/bench/data-quality.js …`', ...KEPT_DQ_RUNS.map(([, label]) => label)],
+      [
+        row('train images / planted flips', (x) => `${fixed(x.train, 0)} / ${fixed(x.planted.flips, 0)}`),
+        row(
+          'flips among the top-k label issues (k = flips)',
+          (x) => `**${pct(x.labelIssues.recall)}** (${fixed(x.labelIssues.caught, 0)})`,
+        ),
+        row('planted leaks flagged with their original', (x) => `**${x.leakage.flagged}/${x.leakage.planted}**`),
+        row('other val images flagged as leakage', (x) => fixed(x.leakage.unplanted, 0)),
+        row(
+          "planted train copies in their original's group (folds grouped)",
+          (x) => `**${x.duplicates.inOneGroup}/${x.duplicates.planted}** (${x.duplicates.groupedFolds ? 'yes' : 'no'})`,
+        ),
+        row('largest duplicate group', (x) => fixed(x.duplicates.largestGroup, 0)),
+        row(
+          'temperature; val ECE before → after',
+          (x) =>
+            `${fixed(x.calibration.temperature, 2)}; ${pct(x.calibration.valEce[0])} → ${pct(x.calibration.valEce[1])}`,
+        ),
+        row('val accuracy', (x) => pct(x.valAccuracy)),
+        row('extract: wall / CPU s, peak RSS', phase('extract')),
+        row('train: wall / CPU s, peak RSS', phase('train')),
+        row('evaluate: wall / CPU s, peak RSS', phase('evaluate')),
+        ...views.map((view) => row(`${view} (wall s)`, (x) => fixed(x.views[view], 0))),
+        row('data quality (search + evaluate view) / run, wall', (x) => pct(x.dataQualityShare)),
+        row('load average before → after', (x) => runOf(file, x).load),
+      ],
+      ['l', 'r', 'r', 'r'],
+    ),
+    '',
+    `Source: [${file}](../${file}), the bench's own output kept from ${kept.file} at commit ${kept.commit} ` +
+      `(${utc(kept.committed)}). ${kept.note} One entry per run:`,
+    '',
+    ...runLines(file, runs),
+  ].join('\n');
+}
+
 // ---- generated references -----------------------------------------------------------------------------------------
 
 /** docs/cli.md's body: every command's synopsis, summary, flags (the FlagDocs `--help` prints) and example. */
@@ -1653,6 +1785,8 @@ const BLOCKS: Record<string, () => string> = {
   ...BENCH_BLOCKS,
   ...RECORDED_BLOCKS,
   ...DECODE_HISTORY_BLOCKS,
+  'data-quality-views': dataQualityViews,
+  'data-quality-kept': dataQualityKept,
   cli: renderCli,
   configuration: renderConfiguration,
   models: renderModels,

@@ -83,7 +83,7 @@ function typedTables(text: string): string[] {
 }
 
 test('the benchmark pages type no figure table: every one is rendered between markers from a result file', () => {
-  for (const page of ['docs/benchmarks.md', 'docs/heads-and-cv.md'])
+  for (const page of ['docs/benchmarks.md', 'docs/heads-and-cv.md', 'docs/data-quality.md'])
     assert.deepEqual(typedTables(read(page)), [], page);
   assert.deepEqual(typedTables('| a | b |\n| --- | --- |\n| x | 1.5 |\n'), ['| a | b |'], 'a typed table is found');
 });
