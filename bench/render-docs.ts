@@ -1607,6 +1607,217 @@ function dataQualityKept(): string {
   ].join('\n');
 }
 
+// ---- serverless: bench/serverless-scale and bench/serverless-emulator ----------------------------------------------
+
+/** A number, or – where a result file of an older shape lacks it. */
+const maybe = (x: unknown, digits: number): string =>
+  typeof x === 'number' && Number.isFinite(x) ? fixed(x, digits) : '–';
+const counts = (byKey: Record<string, number> | undefined, digits = 0): string =>
+  Object.entries(byKey ?? {})
+    .map(([k, v]) => `${k} ${fixed(v, digits)}`)
+    .join(', ');
+
+/** What a page shows where a bench has not yet written its result file on this tree. */
+function notYetMeasured(name: string, command: string): string {
+  return (
+    `Not measured on this tree yet: \`${command}\` writes \`bench/results/${name}.json\`, ` +
+    'and `npm run docs` then renders its figures here.'
+  );
+}
+
+/** Reads bench/results/<name>.json, or undefined where the bench has not written it. */
+function readIfPresent(name: string): Json | undefined {
+  return existsSync(path.join(RESULTS, `${name}.json`)) ? readResult(name) : undefined;
+}
+
+/** One run's figures as bench/serverless-scale's `measureRun` returns them; the optional ones came later. */
+interface ScaleRun {
+  shards: number;
+  shardSize: number;
+  seconds: number;
+  s3PerImage: number;
+  s3: Record<string, number>;
+  lists: number;
+  sqsRequests: number;
+  joinLatencyMs: number;
+  trainReadSeconds: number;
+  trainGets: number;
+  sizing?: string;
+  knownContent?: number;
+  datasetGets?: number;
+  shardStarts?: Record<string, number>;
+  oddEvents?: Record<string, number>;
+  engineEvents?: Record<string, number>;
+}
+
+interface ScaleReport {
+  images: number;
+  workers: number;
+  notify?: boolean;
+  uploadSeconds: number;
+  first: ScaleRun;
+  second: ScaleRun;
+  cost?: {
+    requestsUsd: number;
+    options: Array<{ name: string; computeUsd: number; totalUsd: number; hours: number }>;
+    assumption?: string;
+  };
+}
+
+const SCALE_COMMAND = 'node dist/bench/serverless-scale.js --images 50000';
+
+/**
+ * bench/serverless-scale's report (the `figures` of its result file): both runs side by side, the planner's sizing,
+ * the cost per million images from the first run's request counts, and where the figures come from. A field an older
+ * result file lacks renders as –; no file at all renders as a note saying how to make it.
+ */
+export function renderServerlessScale(r: Json | undefined, file: string): string {
+  if (!r) return notYetMeasured('serverless-scale', SCALE_COMMAND);
+  const f = r.figures as ScaleReport;
+  const row = (name: string, cellOf: (x: ScaleRun) => string) => [name, cellOf(f.first), cellOf(f.second)];
+  const starts = (x: ScaleRun) => {
+    if (!x.shardStarts) return '–';
+    const n = Object.values(x.shardStarts);
+    return `${fixed(
+      n.reduce((a, b) => a + b, 0),
+      0,
+    )} (${n.filter((k) => k > 1).length})`;
+  };
+  const engine = (x: ScaleRun) =>
+    x.engineEvents
+      ? ['TaskScheduled', 'TaskTimedOut', 'TaskFailed'].map((k) => fixed(x.engineEvents![k] ?? 0, 0)).join(', ')
+      : '–';
+  const parts = [
+    `${fixed(f.images, 0)} objects, ${f.workers} worker processes${f.notify ? ', incremental mode (`--notify`)' : ''}; ` +
+      `upload ${fixed(f.uploadSeconds, 1)} s (not counted).`,
+    '',
+    table(
+      ['', 'first run', 'second run, same objects'],
+      [
+        row('shards × size (planner, CPU worker)', (x) => `${fixed(x.shards, 0)} × ${fixed(x.shardSize, 0)}`),
+        row(
+          'run sent → train message',
+          (x) => `${fixed(x.seconds, 1)} s (${fixed(f.images / x.seconds, 0)} images/s through moto)`,
+        ),
+        row('S3 requests per image, worker side', (x) => `${fixed(x.s3PerImage, 3)} (${counts(x.s3)})`),
+        row('items known from the listing (ETag/size)', (x) => maybe(x.knownContent, 0)),
+        row('dataset GETs', (x) => maybe(x.datasetGets, 0)),
+        row('LIST (≤ 2 × shards + 10)', (x) => `${fixed(x.lists, 0)} (≤ ${fixed(2 * x.shards + 10, 0)})`),
+        row('SQS requests', (x) => fixed(x.sqsRequests, 0)),
+        row('join latency (last part written → train message sent)', (x) => `${fixed(x.joinLatencyMs, 0)} ms`),
+        row('shard extractions started (shards started twice)', starts),
+        row('other worker events', (x) => (x.oddEvents ? cell(counts(x.oddEvents)) || 'none' : '–')),
+        row('engine: tasks scheduled, timed out, failed', engine),
+        row(
+          'train read: manifest from the groups + all codes',
+          (x) => `${fixed(x.trainReadSeconds, 2)} s, ${fixed(x.trainGets, 0)} GETs`,
+        ),
+      ],
+    ),
+    '',
+    ...(['first', 'second'] as const).flatMap((run) =>
+      f[run].sizing ? [`Sizing, ${run} run: ${cell(f[run].sizing!)}.`, ''] : [],
+    ),
+  ];
+  if (f.cost) {
+    const requests = `$${fixed(f.cost.requestsUsd, 2)}`;
+    parts.push(
+      `Cost per 1 M images, requests from the first run's counts (${requests}):`,
+      '',
+      table(
+        ['option', 'compute', 'requests', 'total', 'hours on one instance'],
+        f.cost.options.map((o) => [
+          o.name,
+          `$${fixed(o.computeUsd, 2)}`,
+          requests,
+          `$${fixed(o.totalUsd, 2)}`,
+          fixed(o.hours, 1),
+        ]),
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      ...(f.cost.assumption ? [f.cost.assumption, ''] : []),
+    );
+  }
+  parts.push(source(runOf(file, r)));
+  return parts.join('\n');
+}
+
+/** bench/serverless-emulator's report (the `figures` of its result file); optional fields came later or may be null. */
+interface EmulatorReport {
+  images: number;
+  distinctImages?: number;
+  embedded: { onUpload: number; byRunShards: number; twice: number };
+  s3PerImage: number;
+  s3PerImageByVerb?: Record<string, number>;
+  s3ByArea?: Record<string, Record<string, number>>;
+  lists: { count: number; budget: number; shards?: number };
+  ingest: { batches: number; imagesPerSecondWhileBusy: number; vsLocalExtraction?: number | null };
+  local: { runSeconds: number; extractImagesPerSecond?: number | null; cpuSeconds?: number };
+  uploadSeconds: number;
+  totalSeconds: number;
+  targetSeconds: number;
+  workerCpuSeconds?: number;
+  motoCpuSeconds?: number;
+  sqsRequests?: number;
+  accuracy?: number;
+}
+
+/** Issue 13's targets for the 3,000-image scenario (each checked against the report below its table). */
+const EMULATOR_TARGETS = { s3PerImage: 1.2, ingestVsLocal: 0.5 };
+
+const EMULATOR_COMMAND = 'node dist/bench/serverless-emulator.js --images 3000';
+
+/** bench/serverless-emulator's report: the 3,000-image scenario with the real model, each figure against its target. */
+export function renderServerlessEmulator(r: Json | undefined, file: string): string {
+  if (!r) return notYetMeasured('serverless-emulator', EMULATOR_COMMAND);
+  const f = r.figures as EmulatorReport;
+  const met = (ok: boolean | undefined) => (ok === undefined ? '–' : ok ? '**met**' : '**not met**');
+  const datasetGets = f.s3ByArea?.datasets?.GET;
+  const vsLocal = f.ingest.vsLocalExtraction;
+  const rows: string[][] = [
+    [
+      'images embedded',
+      `${fixed(f.embedded.onUpload, 0)} on upload, ${fixed(f.embedded.byRunShards, 0)} by the run, **${fixed(f.embedded.twice, 0)} twice**`,
+      `each once: ${met(f.embedded.twice === 0)}`,
+    ],
+    [
+      'worker-side S3 requests per image',
+      `**${fixed(f.s3PerImage, 2)}**` +
+        (f.s3PerImageByVerb ? ` (${counts(f.s3PerImageByVerb, 3)})` : '') +
+        (datasetGets === undefined ? '' : `; dataset GETs ${fixed(datasetGets, 0)}`),
+      `≤ ${EMULATOR_TARGETS.s3PerImage}: ${met(f.s3PerImage <= EMULATOR_TARGETS.s3PerImage)}`,
+    ],
+    ['run shards (planner)', maybe(f.lists.shards, 0), ''],
+    ['ingest batches', fixed(f.ingest.batches, 0), ''],
+    [
+      'LIST',
+      fixed(f.lists.count, 0),
+      `≤ 2 × shards + 10 = ${fixed(f.lists.budget, 0)}: ${met(f.lists.count <= f.lists.budget)}`,
+    ],
+    [
+      'ingest, images/s while busy vs local extraction',
+      `${fixed(f.ingest.imagesPerSecondWhileBusy, 1)} vs ${maybe(f.local.extractImagesPerSecond, 1)}` +
+        (typeof vsLocal === 'number' ? ` (${pct(vsLocal, 0)})` : ''),
+      `≥ ${pct(EMULATOR_TARGETS.ingestVsLocal, 0)}: ${met(typeof vsLocal === 'number' ? vsLocal >= EMULATOR_TARGETS.ingestVsLocal : undefined)}`,
+    ],
+    ['local `cnn-codes run`', `${fixed(f.local.runSeconds, 1)} s`, ''],
+    ['upload', `${fixed(f.uploadSeconds, 1)} s`, ''],
+    [
+      'upload start → metrics.json',
+      `${fixed(f.totalSeconds, 1)} s`,
+      `≤ 2 × local + upload = ${fixed(f.targetSeconds, 1)} s: ${met(f.totalSeconds <= f.targetSeconds)}`,
+    ],
+    ['CPU seconds: workers / moto', `${maybe(f.workerCpuSeconds, 1)} / ${maybe(f.motoCpuSeconds, 1)}`, ''],
+    ['SQS requests', maybe(f.sqsRequests, 0), ''],
+    ['val accuracy', typeof f.accuracy === 'number' ? pct(f.accuracy) : '–', ''],
+  ];
+  const distinct = typeof f.distinctImages === 'number' ? ` (${fixed(f.distinctImages, 0)} distinct)` : '';
+  return [table(['', `${fixed(f.images, 0)} images${distinct}`, 'target'], rows), '', source(runOf(file, r))].join(
+    '\n',
+  );
+}
+
 // ---- generated references -----------------------------------------------------------------------------------------
 
 /** docs/cli.md's body: every command's synopsis, summary, flags (the FlagDocs `--help` prints) and example. */
@@ -1787,6 +1998,11 @@ const BLOCKS: Record<string, () => string> = {
   ...DECODE_HISTORY_BLOCKS,
   'data-quality-views': dataQualityViews,
   'data-quality-kept': dataQualityKept,
+  'serverless-scale': () => renderServerlessScale(readIfPresent('serverless-scale'), fileOf('serverless-scale')),
+  'serverless-scale-8482c37': () =>
+    renderServerlessScale(readResult('serverless-scale-8482c37'), fileOf('serverless-scale-8482c37')),
+  'serverless-emulator': () =>
+    renderServerlessEmulator(readIfPresent('serverless-emulator'), fileOf('serverless-emulator')),
   cli: renderCli,
   configuration: renderConfiguration,
   models: renderModels,
