@@ -1818,6 +1818,20 @@ export function renderServerlessEmulator(r: Json | undefined, file: string): str
   );
 }
 
+// ---- IAM: each needed grant removed in turn (scripts/iam-grant-removal.sh) -----------------------------------------
+
+/** docs/iam.md's grant-removal table: the table the script writes, as it wrote it, with where it comes from. */
+function renderGrantRemoval(): string {
+  const file = 'bench/results/iam-grant-removal.md';
+  return [
+    readFileSync(path.join(REPO_ROOT, file), 'utf8').trimEnd(),
+    '',
+    `Source: [${file}](../${file}), written by \`bash scripts/iam-grant-removal.sh\` (about 6 minutes; the script ` +
+      'writes the table alone, with no commit, date or load: `git log` on the file says when it was last run, and ' +
+      'the seconds are wall time on a shared machine).',
+  ].join('\n');
+}
+
 // ---- generated references -----------------------------------------------------------------------------------------
 
 /** docs/cli.md's body: every command's synopsis, summary, flags (the FlagDocs `--help` prints) and example. */
@@ -1998,6 +2012,7 @@ const BLOCKS: Record<string, () => string> = {
   ...DECODE_HISTORY_BLOCKS,
   'data-quality-views': dataQualityViews,
   'data-quality-kept': dataQualityKept,
+  'iam-grant-removal': renderGrantRemoval,
   'serverless-scale': () => renderServerlessScale(readIfPresent('serverless-scale'), fileOf('serverless-scale')),
   'serverless-scale-8482c37': () =>
     renderServerlessScale(readResult('serverless-scale-8482c37'), fileOf('serverless-scale-8482c37')),

@@ -91,8 +91,8 @@ function typedTables(text: string): string[] {
 
 /**
  * The tables outside markers that hold digits and are not measurements, by page and header: definitions (commands,
- * keys, rules, files, roles) and one table of measured results that scripts/iam-grant-removal.sh writes between its own
- * markers from bench/results/iam-grant-removal.md. Any other typed table with a digit is a figure table to render.
+ * keys, rules, files, roles; docs/iam.md's role tables are generated and checked by infra/iam-table.ts and its test).
+ * Any other typed table with a digit is a figure table to render.
  */
 const NOT_FIGURES: Record<string, string[]> = {
   'README.md': ['| command | what it does |'],
@@ -101,7 +101,6 @@ const NOT_FIGURES: Record<string, string[]> = {
   'docs/iam.md': [
     '| Test | Template | Processes, each a session of its role |',
     '| Role | Refused (AccessDenied) |',
-    '| Role | Grant removed | Test | Result | First failure |',
     '| Role | Trusted by | Actions | Resources |',
     '| Role | Trusted by | Actions | Resources |',
   ],
