@@ -158,6 +158,11 @@ function extractRuns(r: Json): Array<[string, WholeRun]> {
 const recallOf = (r: { sample: number; exactPairs: number; found: number; recall: number }): string =>
   `${fixed(r.recall, 3)} (${fixed(r.found, 0)} of ${fixed(r.exactPairs, 0)} exact pairs among ${fixed(r.sample, 0)} rows)`;
 
+/** The provenance of the runs a table shows, one line each, under the table. */
+function runLines(file: string, runs: Array<[string, Json]>): string[] {
+  return runs.map(([key, run]) => `- ${key}: ${source(runOf(file, run)).replace(/^Source: [^,]+, /, '')}`);
+}
+
 /** One row per run of bench/results/data-quality.json that `keep` selects, each run's provenance listed below. */
 function perRun(keep: (run: Json) => boolean, header: string[], row: (key: string, run: Json) => string[]): string {
   const runs = Object.entries(readResult('data-quality').runs as Record<string, Json>).filter(([, run]) => keep(run));
@@ -171,7 +176,7 @@ function perRun(keep: (run: Json) => boolean, header: string[], row: (key: strin
     '',
     `Source: [${file}](../${file}), one entry per run:`,
     '',
-    ...runs.map(([key, run]) => `- ${key}: ${source(runOf(file, run)).replace(/^Source: [^,]+, /, '')}`),
+    ...runLines(file, runs),
   ].join('\n');
 }
 
@@ -1475,6 +1480,358 @@ const DECODE_HISTORY_BLOCKS: Record<string, () => string> = Object.fromEntries(
   DECODE_RUNS.map(([name, command]) => [name, () => decodeRun(name, command)]),
 );
 
+// ---- data quality: the views on cached codes, and runs kept from the result file's history -------------------------
+
+type DqRun = Json & {
+  leakage: { planted: number; flagged: number; recall: number; unplanted: number };
+  duplicates: { planted: number; inOneGroup: number; recall: number; largestGroup: number; groupedFolds?: boolean };
+};
+
+/** `flagged/planted`, bold when every plant was found. */
+const ofPlanted = (found: number, planted: number): string =>
+  found === planted ? `**${found}/${planted}**` : `${found}/${planted}`;
+
+/** The views rerun on a cached workspace (`--views-only`): codes alone against codes + image signatures. */
+function dataQualityViews(): string {
+  const file = fileOf('data-quality');
+  const all = readResult('data-quality').runs as Record<string, DqRun>;
+  const columns: Array<[string, string]> = [
+    ['6,000: codes ≥ 0.88', '6000-128-256px: views, codes only'],
+    ['6,000: codes + image', '6000-128-256px: views'],
+    ['100,000: codes ≥ 0.88 (full run)', '100000-128-256px'],
+    ['100,000: codes + image', '100000-128-256px: views'],
+  ];
+  const runs = columns.map(([, key]): [string, DqRun] => {
+    const run = all[key];
+    if (!run) throw new Error(`${file} has no run "${key}"`);
+    return [key, run];
+  });
+  // A full run's peak is the whole run's, not the views'; only a --views-only run measures the views alone.
+  const viewsOnly = (run: DqRun) => typeof run.workspace === 'string';
+  const signatureSeconds = (run: DqRun) => {
+    const views = run.views as Record<string, { cpuSeconds?: number } | number> | undefined;
+    const step = Object.entries(views ?? {}).find(([name]) => name.startsWith('train: image signatures'))?.[1];
+    return typeof step === 'object' && typeof step.cpuSeconds === 'number' ? fixed(step.cpuSeconds, 0) : '–';
+  };
+  const row = (name: string, f: (run: DqRun) => string) => [name, ...runs.map(([, run]) => f(run))];
+  return [
+    table(
+      ['views on the cached codes (128–256 px)', ...columns.map(([label]) => label)],
+      [
+        row('planted leaks flagged with their original', (r) => ofPlanted(r.leakage.flagged, r.leakage.planted)),
+        row("planted duplicates in their original's group", (r) =>
+          ofPlanted(r.duplicates.inOneGroup, r.duplicates.planted),
+        ),
+        row('other val images flagged as leakage', (r) => fixed(r.leakage.unplanted, 0)),
+        row('largest train duplicate group', (r) => fixed(r.duplicates.largestGroup, 0)),
+        row('signatures of the train images (CPU s)', signatureSeconds),
+        row('peak RSS of the views (MiB)', (r) => (viewsOnly(r) ? fixed(r.peakRssMiB, 0) : '–')),
+      ],
+      ['l', 'r', 'r', 'r', 'r'],
+    ),
+    '',
+    `Source: [${file}](../${file}), one entry per run:`,
+    '',
+    ...runLines(file, runs),
+  ].join('\n');
+}
+
+/** Column labels of the runs kept in bench/results/data-quality-246e55e.json (what each generated). */
+const KEPT_DQ_RUNS: Array<[string, string]> = [
+  ['6000-128px', '6,000 images, 128–256 px'],
+  ['6000', '6,000 images, 224–448 px'],
+  ['codes-100000', '100,000 synthetic codes (no images)'],
+];
+
+/** Three bench runs side by side, as the bench wrote them before its result file was rewritten (see keptFrom). */
+function dataQualityKept(): string {
+  type Phase = { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
+  type Kept = DqRun & {
+    train: number;
+    planted: { flips: number };
+    labelIssues: { topK: number; caught: number; recall: number };
+    calibration: { temperature: number; valEce: [number, number] };
+    phases: Record<'extract' | 'train' | 'evaluate', Phase>;
+    views: Record<string, number>;
+    extraction?: string;
+  };
+  const name = 'data-quality-246e55e';
+  const file = fileOf(name);
+  const r = readResult(name);
+  const kept = r.keptFrom as { file: string; commit: string; committed: string; note: string };
+  const all = r.runs as Record<string, Kept>;
+  const runs = KEPT_DQ_RUNS.map(([key]): [string, Kept] => [key, all[key]!]);
+  const row = (label: string, f: (run: Kept) => string) => [label, ...runs.map(([, run]) => f(run))];
+  const phase = (step: 'extract' | 'train' | 'evaluate') => (run: Kept) => {
+    const p = run.phases[step];
+    if (step === 'extract' && run.extraction) return `not run (est. ${fixed(p.wallSeconds, 0)} s)`;
+    return `${fixed(p.wallSeconds, 0)} / ${fixed(p.cpuSeconds, 0)}, ${fixed(p.peakRssMiB, 0)} MiB`;
+  };
+  const views = Object.keys(runs[0]![1].views);
+  return [
+    table(
+      ['`node dist/bench/data-quality.js …`', ...KEPT_DQ_RUNS.map(([, label]) => label)],
+      [
+        row('train images / planted flips', (x) => `${fixed(x.train, 0)} / ${fixed(x.planted.flips, 0)}`),
+        row(
+          'flips among the top-k label issues (k = flips)',
+          (x) => `**${pct(x.labelIssues.recall)}** (${fixed(x.labelIssues.caught, 0)})`,
+        ),
+        row('planted leaks flagged with their original', (x) => `**${x.leakage.flagged}/${x.leakage.planted}**`),
+        row('other val images flagged as leakage', (x) => fixed(x.leakage.unplanted, 0)),
+        row(
+          "planted train copies in their original's group (folds grouped)",
+          (x) => `**${x.duplicates.inOneGroup}/${x.duplicates.planted}** (${x.duplicates.groupedFolds ? 'yes' : 'no'})`,
+        ),
+        row('largest duplicate group', (x) => fixed(x.duplicates.largestGroup, 0)),
+        row(
+          'temperature; val ECE before → after',
+          (x) =>
+            `${fixed(x.calibration.temperature, 2)}; ${pct(x.calibration.valEce[0])} → ${pct(x.calibration.valEce[1])}`,
+        ),
+        row('val accuracy', (x) => pct(x.valAccuracy)),
+        row('extract: wall / CPU s, peak RSS', phase('extract')),
+        row('train: wall / CPU s, peak RSS', phase('train')),
+        row('evaluate: wall / CPU s, peak RSS', phase('evaluate')),
+        ...views.map((view) => row(`${view} (wall s)`, (x) => fixed(x.views[view], 0))),
+        row('data quality (search + evaluate view) / run, wall', (x) => pct(x.dataQualityShare)),
+        row('load average before → after', (x) => runOf(file, x).load),
+      ],
+      ['l', 'r', 'r', 'r'],
+    ),
+    '',
+    `Source: [${file}](../${file}), the bench's own output kept from ${kept.file} at commit ${kept.commit} ` +
+      `(${utc(kept.committed)}). ${kept.note} One entry per run:`,
+    '',
+    ...runLines(file, runs),
+  ].join('\n');
+}
+
+// ---- serverless: bench/serverless-scale and bench/serverless-emulator ----------------------------------------------
+
+/** A number, or – where a result file of an older shape lacks it. */
+const maybe = (x: unknown, digits: number): string =>
+  typeof x === 'number' && Number.isFinite(x) ? fixed(x, digits) : '–';
+const counts = (byKey: Record<string, number> | undefined, digits = 0): string =>
+  Object.entries(byKey ?? {})
+    .map(([k, v]) => `${k} ${fixed(v, digits)}`)
+    .join(', ');
+
+/** What a page shows where a bench has not yet written its result file on this tree. */
+function notYetMeasured(name: string, command: string): string {
+  return (
+    `Not measured on this tree yet: \`${command}\` writes \`bench/results/${name}.json\`, ` +
+    'and `npm run docs` then renders its figures here.'
+  );
+}
+
+/** Reads bench/results/<name>.json, or undefined where the bench has not written it. */
+function readIfPresent(name: string): Json | undefined {
+  return existsSync(path.join(RESULTS, `${name}.json`)) ? readResult(name) : undefined;
+}
+
+/** One run's figures as bench/serverless-scale's `measureRun` returns them; the optional ones came later. */
+interface ScaleRun {
+  shards: number;
+  shardSize: number;
+  seconds: number;
+  s3PerImage: number;
+  s3: Record<string, number>;
+  lists: number;
+  sqsRequests: number;
+  joinLatencyMs: number;
+  trainReadSeconds: number;
+  trainGets: number;
+  sizing?: string;
+  knownContent?: number;
+  datasetGets?: number;
+  shardStarts?: Record<string, number>;
+  oddEvents?: Record<string, number>;
+  engineEvents?: Record<string, number>;
+}
+
+interface ScaleReport {
+  images: number;
+  workers: number;
+  notify?: boolean;
+  uploadSeconds: number;
+  first: ScaleRun;
+  second: ScaleRun;
+  cost?: {
+    requestsUsd: number;
+    options: Array<{ name: string; computeUsd: number; totalUsd: number; hours: number }>;
+    assumption?: string;
+  };
+}
+
+const SCALE_COMMAND = 'node dist/bench/serverless-scale.js --images 50000';
+
+/**
+ * bench/serverless-scale's report (the `figures` of its result file): both runs side by side, the planner's sizing,
+ * the cost per million images from the first run's request counts, and where the figures come from. A field an older
+ * result file lacks renders as –; no file at all renders as a note saying how to make it.
+ */
+export function renderServerlessScale(r: Json | undefined, file: string): string {
+  if (!r) return notYetMeasured('serverless-scale', SCALE_COMMAND);
+  const f = r.figures as ScaleReport;
+  const row = (name: string, cellOf: (x: ScaleRun) => string) => [name, cellOf(f.first), cellOf(f.second)];
+  const starts = (x: ScaleRun) => {
+    if (!x.shardStarts) return '–';
+    const n = Object.values(x.shardStarts);
+    return `${fixed(
+      n.reduce((a, b) => a + b, 0),
+      0,
+    )} (${n.filter((k) => k > 1).length})`;
+  };
+  const engine = (x: ScaleRun) =>
+    x.engineEvents
+      ? ['TaskScheduled', 'TaskTimedOut', 'TaskFailed'].map((k) => fixed(x.engineEvents![k] ?? 0, 0)).join(', ')
+      : '–';
+  const parts = [
+    `${fixed(f.images, 0)} objects, ${f.workers} worker processes${f.notify ? ', incremental mode (`--notify`)' : ''}; ` +
+      `upload ${fixed(f.uploadSeconds, 1)} s (not counted).`,
+    '',
+    table(
+      ['', 'first run', 'second run, same objects'],
+      [
+        row('shards × size (planner, CPU worker)', (x) => `${fixed(x.shards, 0)} × ${fixed(x.shardSize, 0)}`),
+        row(
+          'run sent → train message',
+          (x) => `${fixed(x.seconds, 1)} s (${fixed(f.images / x.seconds, 0)} images/s through moto)`,
+        ),
+        row('S3 requests per image, worker side', (x) => `${fixed(x.s3PerImage, 3)} (${counts(x.s3)})`),
+        row('items known from the listing (ETag/size)', (x) => maybe(x.knownContent, 0)),
+        row('dataset GETs', (x) => maybe(x.datasetGets, 0)),
+        row('LIST (≤ 2 × shards + 10)', (x) => `${fixed(x.lists, 0)} (≤ ${fixed(2 * x.shards + 10, 0)})`),
+        row('SQS requests', (x) => fixed(x.sqsRequests, 0)),
+        row('join latency (last part written → train message sent)', (x) => `${fixed(x.joinLatencyMs, 0)} ms`),
+        row('shard extractions started (shards started twice)', starts),
+        row('other worker events', (x) => (x.oddEvents ? cell(counts(x.oddEvents)) || 'none' : '–')),
+        row('engine: tasks scheduled, timed out, failed', engine),
+        row(
+          'train read: manifest from the groups + all codes',
+          (x) => `${fixed(x.trainReadSeconds, 2)} s, ${fixed(x.trainGets, 0)} GETs`,
+        ),
+      ],
+    ),
+    '',
+    ...(['first', 'second'] as const).flatMap((run) =>
+      f[run].sizing ? [`Sizing, ${run} run: ${cell(f[run].sizing!)}.`, ''] : [],
+    ),
+  ];
+  if (f.cost) {
+    const requests = `$${fixed(f.cost.requestsUsd, 2)}`;
+    parts.push(
+      `Cost per 1 M images, requests from the first run's counts (${requests}):`,
+      '',
+      table(
+        ['option', 'compute', 'requests', 'total', 'hours on one instance'],
+        f.cost.options.map((o) => [
+          o.name,
+          `$${fixed(o.computeUsd, 2)}`,
+          requests,
+          `$${fixed(o.totalUsd, 2)}`,
+          fixed(o.hours, 1),
+        ]),
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      ...(f.cost.assumption ? [f.cost.assumption, ''] : []),
+    );
+  }
+  parts.push(source(runOf(file, r)));
+  return parts.join('\n');
+}
+
+/** bench/serverless-emulator's report (the `figures` of its result file); optional fields came later or may be null. */
+interface EmulatorReport {
+  images: number;
+  distinctImages?: number;
+  embedded: { onUpload: number; byRunShards: number; twice: number };
+  s3PerImage: number;
+  s3PerImageByVerb?: Record<string, number>;
+  s3ByArea?: Record<string, Record<string, number>>;
+  lists: { count: number; budget: number; shards?: number };
+  ingest: { batches: number; imagesPerSecondWhileBusy: number; vsLocalExtraction?: number | null };
+  local: { runSeconds: number; extractImagesPerSecond?: number | null; cpuSeconds?: number };
+  uploadSeconds: number;
+  totalSeconds: number;
+  targetSeconds: number;
+  workerCpuSeconds?: number;
+  motoCpuSeconds?: number;
+  sqsRequests?: number;
+  accuracy?: number;
+}
+
+/** Issue 13's targets for the 3,000-image scenario (each checked against the report below its table). */
+const EMULATOR_TARGETS = { s3PerImage: 1.2, ingestVsLocal: 0.5 };
+
+const EMULATOR_COMMAND = 'node dist/bench/serverless-emulator.js --images 3000';
+
+/** bench/serverless-emulator's report: the 3,000-image scenario with the real model, each figure against its target. */
+export function renderServerlessEmulator(r: Json | undefined, file: string): string {
+  if (!r) return notYetMeasured('serverless-emulator', EMULATOR_COMMAND);
+  const f = r.figures as EmulatorReport;
+  const met = (ok: boolean | undefined) => (ok === undefined ? '–' : ok ? '**met**' : '**not met**');
+  const datasetGets = f.s3ByArea?.datasets?.GET;
+  const vsLocal = f.ingest.vsLocalExtraction;
+  const rows: string[][] = [
+    [
+      'images embedded',
+      `${fixed(f.embedded.onUpload, 0)} on upload, ${fixed(f.embedded.byRunShards, 0)} by the run, **${fixed(f.embedded.twice, 0)} twice**`,
+      `each once: ${met(f.embedded.twice === 0)}`,
+    ],
+    [
+      'worker-side S3 requests per image',
+      `**${fixed(f.s3PerImage, 2)}**` +
+        (f.s3PerImageByVerb ? ` (${counts(f.s3PerImageByVerb, 3)})` : '') +
+        (datasetGets === undefined ? '' : `; dataset GETs ${fixed(datasetGets, 0)}`),
+      `≤ ${EMULATOR_TARGETS.s3PerImage}: ${met(f.s3PerImage <= EMULATOR_TARGETS.s3PerImage)}`,
+    ],
+    ['run shards (planner)', maybe(f.lists.shards, 0), ''],
+    ['ingest batches', fixed(f.ingest.batches, 0), ''],
+    [
+      'LIST',
+      fixed(f.lists.count, 0),
+      `≤ 2 × shards + 10 = ${fixed(f.lists.budget, 0)}: ${met(f.lists.count <= f.lists.budget)}`,
+    ],
+    [
+      'ingest, images/s while busy vs local extraction',
+      `${fixed(f.ingest.imagesPerSecondWhileBusy, 1)} vs ${maybe(f.local.extractImagesPerSecond, 1)}` +
+        (typeof vsLocal === 'number' ? ` (${pct(vsLocal, 0)})` : ''),
+      `≥ ${pct(EMULATOR_TARGETS.ingestVsLocal, 0)}: ${met(typeof vsLocal === 'number' ? vsLocal >= EMULATOR_TARGETS.ingestVsLocal : undefined)}`,
+    ],
+    ['local `cnn-codes run`', `${fixed(f.local.runSeconds, 1)} s`, ''],
+    ['upload', `${fixed(f.uploadSeconds, 1)} s`, ''],
+    [
+      'upload start → metrics.json',
+      `${fixed(f.totalSeconds, 1)} s`,
+      `≤ 2 × local + upload = ${fixed(f.targetSeconds, 1)} s: ${met(f.totalSeconds <= f.targetSeconds)}`,
+    ],
+    ['CPU seconds: workers / moto', `${maybe(f.workerCpuSeconds, 1)} / ${maybe(f.motoCpuSeconds, 1)}`, ''],
+    ['SQS requests', maybe(f.sqsRequests, 0), ''],
+    ['val accuracy', typeof f.accuracy === 'number' ? pct(f.accuracy) : '–', ''],
+  ];
+  const distinct = typeof f.distinctImages === 'number' ? ` (${fixed(f.distinctImages, 0)} distinct)` : '';
+  return [table(['', `${fixed(f.images, 0)} images${distinct}`, 'target'], rows), '', source(runOf(file, r))].join(
+    '\n',
+  );
+}
+
+// ---- IAM: each needed grant removed in turn (scripts/iam-grant-removal.sh) -----------------------------------------
+
+/** docs/iam.md's grant-removal table: the table the script writes, as it wrote it, with where it comes from. */
+function renderGrantRemoval(): string {
+  const file = 'bench/results/iam-grant-removal.md';
+  return [
+    readFileSync(path.join(REPO_ROOT, file), 'utf8').trimEnd(),
+    '',
+    `Source: [${file}](../${file}), written by \`bash scripts/iam-grant-removal.sh\` (about 6 minutes; the script ` +
+      'writes the table alone, with no commit, date or load: `git log` on the file says when it was last run, and ' +
+      'the seconds are wall time on a shared machine).',
+  ].join('\n');
+}
+
 // ---- generated references -----------------------------------------------------------------------------------------
 
 /** docs/cli.md's body: every command's synopsis, summary, flags (the FlagDocs `--help` prints) and example. */
@@ -1653,6 +2010,14 @@ const BLOCKS: Record<string, () => string> = {
   ...BENCH_BLOCKS,
   ...RECORDED_BLOCKS,
   ...DECODE_HISTORY_BLOCKS,
+  'data-quality-views': dataQualityViews,
+  'data-quality-kept': dataQualityKept,
+  'iam-grant-removal': renderGrantRemoval,
+  'serverless-scale': () => renderServerlessScale(readIfPresent('serverless-scale'), fileOf('serverless-scale')),
+  'serverless-scale-8482c37': () =>
+    renderServerlessScale(readResult('serverless-scale-8482c37'), fileOf('serverless-scale-8482c37')),
+  'serverless-emulator': () =>
+    renderServerlessEmulator(readIfPresent('serverless-emulator'), fileOf('serverless-emulator')),
   cli: renderCli,
   configuration: renderConfiguration,
   models: renderModels,

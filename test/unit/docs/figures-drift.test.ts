@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { BLOCK_NAMES, markersIn, renderAll, renderText } from '../../../bench/render-docs.js';
+import {
+  BLOCK_NAMES,
+  markersIn,
+  renderAll,
+  renderServerlessEmulator,
+  renderServerlessScale,
+  renderText,
+} from '../../../bench/render-docs.js';
 import { COMMANDS } from '../../../cli/commands/index.js';
 import { measuredExtraction } from '../../../bench/results-file.js';
 import { REPO_ROOT } from '../../helpers/paths.js';
@@ -82,10 +89,170 @@ function typedTables(text: string): string[] {
   return tables;
 }
 
-test('the benchmark pages type no figure table: every one is rendered between markers from a result file', () => {
-  for (const page of ['docs/benchmarks.md', 'docs/heads-and-cv.md'])
-    assert.deepEqual(typedTables(read(page)), [], page);
+/**
+ * The tables outside markers that hold digits and are not measurements, by page and header: definitions (commands,
+ * keys, rules, files, roles; docs/iam.md's role tables are generated and checked by infra/iam-table.ts and its test).
+ * Any other typed table with a digit is a figure table to render.
+ */
+const NOT_FIGURES: Record<string, string[]> = {
+  'README.md': ['| command | what it does |'],
+  'docs/deploy.md': ['| key | default | what it does |'],
+  'docs/hostile-input.md': ['| Where | Rule | Reject kind / exit |'],
+  'docs/iam.md': [
+    '| Test | Template | Processes, each a session of its role |',
+    '| Role | Refused (AccessDenied) |',
+    '| Role | Trusted by | Actions | Resources |',
+    '| Role | Trusted by | Actions | Resources |',
+  ],
+  'docs/report-and-export.md': ['| section | what it holds |', '| | `--input rgb` (default) | `--input float` |'],
+  'docs/serverless.md': [
+    '| | moto (what CI uses) | LocalStack |',
+    '| What happens | What the state machine does |',
+    '| variable | used by | meaning |',
+  ],
+  'docs/workspace-format.md': ['| file | what | grows with the images? |'],
+};
+
+test('no page types a figure table: every one is rendered between markers from a result file', () => {
+  for (const page of ['README.md', 'CONTRIBUTING.md', ...docsPages().map((p) => `docs/${p}`)])
+    assert.deepEqual(
+      typedTables(read(page)).map((header) => header.replace(/\s+/g, ' ')),
+      NOT_FIGURES[page] ?? [],
+      page,
+    );
   assert.deepEqual(typedTables('| a | b |\n| --- | --- |\n| x | 1.5 |\n'), ['| a | b |'], 'a typed table is found');
+});
+
+/** A result envelope around a bench's figures, as bench/results-file.ts writes it. */
+const envelope = (bench: string, figures: unknown) => ({
+  bench,
+  command: `node dist/bench/${bench}.js`,
+  commit: '0000000',
+  dirty: false,
+  date: '2026-01-01T00:00:00.000Z',
+  cpu: 'test CPU',
+  cores: 2,
+  loadBefore: [1, 1, 1],
+  loadAfter: [2, 2, 2],
+  versions: {},
+  figures,
+});
+
+/** One run of bench/serverless-scale's report with only the fields its first printed output had. */
+const olderScaleRun = {
+  shards: 4,
+  shardSize: 250,
+  seconds: 10,
+  s3PerImage: 1.25,
+  s3: { GET: 1000, LIST: 3, PUT: 20 },
+  lists: 3,
+  sqsRequests: 40,
+  joinLatencyMs: 120,
+  trainReadSeconds: 0.5,
+  trainGets: 9,
+};
+
+test('bench/serverless-scale renders from its report, from an older shape lacking fields, and says when it is missing', () => {
+  const file = 'bench/results/serverless-scale.json';
+  assert.match(
+    renderServerlessScale(undefined, file),
+    /Not measured on this tree yet: `node dist\/bench\/serverless-scale\.js/,
+  );
+  const older = renderServerlessScale(
+    envelope('serverless-scale', {
+      images: 1000,
+      workers: 2,
+      uploadSeconds: 5,
+      first: olderScaleRun,
+      second: olderScaleRun,
+    }),
+    file,
+  );
+  assert.match(older, /\| run sent → train message \| 10\.0 s \(100 images\/s through moto\) \|/);
+  assert.match(older, /\| shard extractions started \(shards started twice\) \| – \| – \|/);
+  assert.match(older, /\| dataset GETs \| – \| – \|/);
+  assert.doesNotMatch(older, /Cost per 1 M images/, 'no cost table without a cost');
+  const current = renderServerlessScale(
+    envelope('serverless-scale', {
+      images: 1000,
+      workers: 2,
+      notify: false,
+      uploadSeconds: 5,
+      first: {
+        ...olderScaleRun,
+        sizing: 'CPU worker: 250 a shard',
+        knownContent: 0,
+        datasetGets: 1000,
+        shardStarts: { 0: 1, 1: 2, 2: 1, 3: 1 },
+        oddEvents: {},
+        engineEvents: { TaskScheduled: 2, TaskTimedOut: 1 },
+      },
+      second: { ...olderScaleRun, knownContent: 1000, datasetGets: 0 },
+      cost: { requestsUsd: 0.5, options: [{ name: 'c7i.large', computeUsd: 0.4, totalUsd: 0.9, hours: 4.8 }] },
+    }),
+    file,
+  );
+  assert.match(current, /\| shard extractions started \(shards started twice\) \| 5 \(1\) \| – \|/);
+  assert.match(current, /\| other worker events \| none \| – \|/);
+  assert.match(current, /\| engine: tasks scheduled, timed out, failed \| 2, 1, 0 \| – \|/);
+  assert.match(current, /\| dataset GETs \| 1,000 \| 0 \|/);
+  assert.match(current, /Sizing, first run: CPU worker: 250 a shard\./);
+  assert.match(current, /\| c7i\.large \| \$0\.40 \| \$0\.50 \| \$0\.90 \| 4\.8 \|/);
+  assert.match(
+    current,
+    /Source: \[bench\/results\/serverless-scale\.json\]\(\.\.\/bench\/results\/serverless-scale\.json\), commit 0000000/,
+  );
+});
+
+test('bench/serverless-emulator renders each figure against its target, tolerates missing fields, and says when it is missing', () => {
+  const file = 'bench/results/serverless-emulator.json';
+  assert.match(renderServerlessEmulator(undefined, file), /Not measured on this tree yet/);
+  const minimal = {
+    images: 300,
+    embedded: { onUpload: 300, byRunShards: 10, twice: 10 },
+    s3PerImage: 1.5,
+    lists: { count: 4, budget: 28 },
+    ingest: { batches: 3, imagesPerSecondWhileBusy: 30, vsLocalExtraction: null },
+    local: { runSeconds: 20, extractImagesPerSecond: null },
+    uploadSeconds: 10,
+    totalSeconds: 40,
+    targetSeconds: 50,
+  };
+  const older = renderServerlessEmulator(envelope('serverless-emulator', minimal), file);
+  assert.match(
+    older,
+    /\| images embedded \| 300 on upload, 10 by the run, \*\*10 twice\*\* \| each once: \*\*not met\*\* \|/,
+  );
+  assert.match(older, /\| worker-side S3 requests per image \| \*\*1\.50\*\* \| ≤ 1\.2: \*\*not met\*\* \|/);
+  assert.match(older, /\| ingest, images\/s while busy vs local extraction \| 30\.0 vs – \| ≥ 50 %: – \|/);
+  assert.match(older, /\| upload start → metrics\.json \| 40\.0 s \| ≤ 2 × local \+ upload = 50\.0 s: \*\*met\*\* \|/);
+  assert.match(older, /\| CPU seconds: workers \/ moto \| – \/ – \|/);
+  const current = renderServerlessEmulator(
+    envelope('serverless-emulator', {
+      ...minimal,
+      embedded: { onUpload: 300, byRunShards: 0, twice: 0 },
+      s3PerImage: 1.1,
+      s3PerImageByVerb: { GET: 1.05, PUT: 0.05 },
+      s3ByArea: { datasets: { GET: 301 } },
+      lists: { count: 4, budget: 28, shards: 9 },
+      ingest: { batches: 3, imagesPerSecondWhileBusy: 30, vsLocalExtraction: 0.6 },
+      local: { runSeconds: 20, extractImagesPerSecond: 50 },
+      workerCpuSeconds: 12,
+      motoCpuSeconds: 80,
+      accuracy: 0.9,
+    }),
+    file,
+  );
+  assert.match(current, /\*\*1\.10\*\* \(GET 1\.050, PUT 0\.050\); dataset GETs 301 \| ≤ 1\.2: \*\*met\*\* \|/);
+  assert.match(current, /\| 30\.0 vs 50\.0 \(60 %\) \| ≥ 50 %: \*\*met\*\* \|/);
+  assert.match(current, /\| run shards \(planner\) \| 9 \|/);
+  assert.match(current, /\| val accuracy \| 90\.0 % \|/);
+});
+
+test('docs/serverless.md renders the serverless benches: the latest result files and the recorded 50,000-object run', () => {
+  const page = read('docs/serverless.md');
+  for (const name of ['serverless-scale', 'serverless-scale-8482c37', 'serverless-emulator'])
+    assert.ok(markersIn(page).includes(name), name);
 });
 
 test('a result file transcribed from committed output says so and claims no run of its own; the others name theirs', () => {
