@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import sharp from 'sharp';
 import { decodeJpegFast } from '../../../core/image/fast-jpeg.js';
 import { readJpegHeader } from '../../../core/image/jpeg-header.js';
 import { decodeToRgb, DEFAULT_LIMIT_INPUT_PIXELS } from '../../../core/image/preprocess.js';
+import { vipsJpegDecoder } from '../../../core/image/vips-jpeg.js';
 import * as fx from '../../helpers/image-fixtures.js';
 
 const { IMAGENET_SPEC: SPEC, CROP_BYTES } = fx;
@@ -81,5 +83,45 @@ describe('decodeJpegFast takes plain JPEGs and leaves the rest to libvips', () =
   it('keeps working after a corrupt file threw inside the WebAssembly decoder', async () => {
     for (let i = 0; i < 3; i++) assert.equal(fast(await fx.corruptJpeg()), undefined);
     assert.equal(fast(await fx.jpeg())?.length, CROP_BYTES);
+  });
+});
+
+describe("the in-thread libvips decode (vipsJpegDecoder): sharp's pixels, sharp's rejects", () => {
+  const raw = async (bytes: Uint8Array) => {
+    const { data, info } = await sharp(bytes, { failOn: 'warning', ignoreIcc: true })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
+  };
+
+  it('is available where sharp is loaded (Linux), so the default decode takes it', () => {
+    assert.ok(vipsJpegDecoder(), 'koffi and the libvips sharp loaded');
+  });
+
+  it('decodes to the bytes sharp decodes, for colour and greyscale, whole buffers and views into larger ones', async () => {
+    const decode = vipsJpegDecoder()!;
+    const colour = await fx.jpeg(321, 239);
+    const grey = await fx.pattern(64, 48).greyscale().jpeg().toBuffer();
+    const padded = new Uint8Array(colour.length + 64);
+    padded.set(colour, 32);
+    const view = padded.subarray(32, 32 + colour.length);
+    for (const bytes of [colour, grey, view]) assert.deepEqual(decode(bytes), await raw(bytes));
+  });
+
+  it('answers undefined, and keeps working, for what sharp rejects with failOn warning and for other formats', async () => {
+    const decode = vipsJpegDecoder()!;
+    for (const bad of [fx.truncate(await fx.jpeg()), await fx.corruptJpeg(), fx.garbage()]) {
+      await assert.rejects(raw(bad));
+      assert.equal(decode(bad), undefined);
+    }
+    assert.equal(decode(await fx.png()), undefined, 'the JPEG loader only');
+    assert.deepEqual(decode(await fx.jpeg()), await raw(await fx.jpeg()));
+  });
+
+  it("gives decodeToRgb's default the same crop as the sharp-pipeline and WebAssembly decodes", async () => {
+    const bytes = await fx.jpeg(500, 375);
+    const crop = await decodeToRgb(bytes, SPEC);
+    assert.deepEqual(await decodeToRgb(bytes, SPEC, { decoder: 'sharp-raw' }), crop);
+    assert.deepEqual(await decodeToRgb(bytes, SPEC, { decoder: 'wasm' }), crop);
   });
 });
