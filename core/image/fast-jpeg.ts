@@ -4,8 +4,8 @@ import type { PreprocessSpec } from '../models/descriptor.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
 import { readJpegHeader, type JpegHeader } from './jpeg-header.js';
 import { isCleanBaselineJpeg } from './jpeg-scan-check.js';
-import { isPilKernel, resizeAndCropRgb, type PilKernel, type PixelBuffer } from './pil-resample.js';
-import { vipsJpegDecoder, type DecodedPixels } from './vips-jpeg.js';
+import { isPilKernel, resizeAndCropRgb, resizeAndCropRows, type PilKernel, type PixelBuffer } from './pil-resample.js';
+import { vipsJpeg, type DecodedPixels } from './vips-jpeg.js';
 
 /**
  * Images at least this many times larger (short side) than the resize target go to libvips, whose JPEG
@@ -24,9 +24,10 @@ type Sharp = (typeof import('sharp'))['default'];
  * enough for shrink-on-load, kernels Pillow lacks): the caller decodes those with libvips, which also words the error.
  *
  * The decoder is libvips' (sharp's, its embedded ICC profile ignored as PIL ignores it), called in this thread
- * (`vipsJpegDecoder`; `inThread` false, or where that cannot be had, through sharp's pipeline: the same pixels, ~1 ms
- * more per image on hymenoptera, bench/results/decode.json); greyscale JPEGs, which libvips hands over as one band,
- * take the WebAssembly build (`decodeJpegFast`), which expands them to RGB as PIL does.
+ * (`vipsJpeg`), which writes only the rows the crop reads, straight into the resampler's memory (`resizeAndCropRows`);
+ * with `inThread` false, or where that cannot be had, through sharp's pipeline: the same pixels, ~1 ms more per image
+ * on hymenoptera (bench/results/decode.json). Greyscale JPEGs, which libvips hands over as one band, take the
+ * WebAssembly build (`decodeJpegFast`), which expands them to RGB as PIL does.
  */
 export async function decodeJpegExact(
   bytes: Uint8Array,
@@ -39,8 +40,23 @@ export async function decodeJpegExact(
   if (!plan) return undefined;
   if (plan.header.components !== 3) return decodeJpegFast(bytes, spec, limitInputPixels);
   const sharp = await loadSharp();
-  const decoded = inThread ? vipsJpegDecoder() : undefined;
-  const pixels = decoded ? decoded(bytes) : await decodeWithSharp(sharp, bytes, limitInputPixels);
+  const vips = inThread ? vipsJpeg() : undefined;
+  if (vips) {
+    const { width, height } = plan.header;
+    const crop = resizeAndCropRows(
+      {
+        width,
+        height,
+        channels: 3,
+        fill: (into, from, to) => vips.decodeRowsInto(bytes, plan.header, from, to, into),
+      },
+      plan.resize.resized,
+      plan.resize.crop,
+      spec.kernel as PilKernel,
+    );
+    return crop && Buffer.from(crop.buffer, crop.byteOffset, crop.length);
+  }
+  const pixels = await decodeWithSharp(sharp, bytes, limitInputPixels);
   if (!pixels) return undefined;
   const { data, width, height, channels } = pixels;
   if (width !== plan.header.width || height !== plan.header.height || channels !== 3) return undefined;

@@ -12,28 +12,43 @@ export interface DecodedPixels {
 /**
  * libvips' JPEG loader (sharp's own libvips, hence the same libjpeg-turbo and the same pixels as
  * `sharp(bytes, { failOn: 'warning', ignoreIcc: true }).raw()`), called through its C API in the calling thread and
- * decoding straight into a Node buffer: no sharp pipeline, no hop to libuv's thread pool, no libvips thread pool, no
- * intermediate copy. On hymenoptera that halves what sharp adds on top of libjpeg-turbo's own work
- * (bench/results/decode.json: the "in-thread" row against "sharp decode to raw").
+ * decoding straight into memory the caller gives: no sharp pipeline, no hop to libuv's thread pool, no libvips thread
+ * pool, no intermediate copy. On hymenoptera that halves what sharp adds on top of libjpeg-turbo's own work
+ * (bench/results/decode.json: the "in-thread" rows against "sharp decode to raw").
  *
- * Answers `undefined` for any JPEG libjpeg decodes with a warning or an error (failOn 'warning', as sharp is asked),
- * so the caller sends it to the sharp pipeline, which words the reject. Synchronous: the thread is busy for the
- * decode, as it would be waiting for sharp's promise.
+ * Fails (`undefined`, `false`) for any JPEG libjpeg decodes with a warning or an error (failOn 'warning', as sharp is
+ * asked), so the caller sends it to the sharp pipeline, which words the reject. Synchronous: the thread is busy for
+ * the decode, as it would be waiting for sharp's promise.
  */
-export type VipsJpegDecode = (bytes: Uint8Array) => DecodedPixels | undefined;
+export interface VipsJpeg {
+  /** The whole image, into a new buffer. */
+  decode: (bytes: Uint8Array) => DecodedPixels | undefined;
+  /**
+   * Rows [from, to) of an image that must be `width` × `height` with 3 bands, into `into` (`width` × 3 bytes a row;
+   * libjpeg decodes the other rows too, as it must to check the whole file, but nothing copies them). False where the
+   * image is not that size or the decode fails.
+   */
+  decodeRowsInto: (
+    bytes: Uint8Array,
+    size: { width: number; height: number },
+    from: number,
+    to: number,
+    into: Uint8Array,
+  ) => boolean;
+}
 
 const VIPS_FAIL_ON_WARNING = 3;
 const VIPS_ACCESS_SEQUENTIAL = 1;
 const VIPS_FORMAT_UCHAR = 0;
 
-let loaded: VipsJpegDecode | null | undefined;
+let loaded: VipsJpeg | null | undefined;
 
 /**
  * The in-thread decoder, or `undefined` where it cannot be had: the FFI library (koffi) missing, or no libvips loaded
  * in this process that exports the C API (sharp must be imported first; found through /proc/self/maps, so Linux
  * only). Callers then keep to sharp's pipeline, which gives the same pixels.
  */
-export function vipsJpegDecoder(): VipsJpegDecode | undefined {
+export function vipsJpeg(): VipsJpeg | undefined {
   if (loaded === undefined) {
     try {
       loaded = bindVips(loadedLibvips());
@@ -55,7 +70,7 @@ function loadedLibvips(): string {
 type Koffi = typeof import('koffi');
 type Pointer = unknown;
 
-function bindVips(libraryPath: string): VipsJpegDecode {
+function bindVips(libraryPath: string): VipsJpeg {
   const koffi = createRequire(import.meta.url)('koffi') as Koffi;
   const lib = koffi.load(libraryPath);
   const rect = koffi.struct({ left: 'int', top: 'int', width: 'int', height: 'int' });
@@ -75,6 +90,7 @@ function bindVips(libraryPath: string): VipsJpegDecode {
   ]);
   const regionNew = lib.func('vips_region_new', 'void *', ['void *']);
   const regionImage = lib.func('vips_region_image', 'int', ['void *', koffi.pointer(rect)]);
+  const regionPrepare = lib.func('vips_region_prepare', 'int', ['void *', koffi.pointer(rect)]);
   const regionPrepareTo = lib.func('vips_region_prepare_to', 'int', [
     'void *',
     'void *',
@@ -83,12 +99,13 @@ function bindVips(libraryPath: string): VipsJpegDecode {
     'int',
   ]);
   const unref = lib.func('g_object_unref', 'void', ['void *']);
-  const width = lib.func('vips_image_get_width', 'int', ['void *']);
-  const height = lib.func('vips_image_get_height', 'int', ['void *']);
-  const bands = lib.func('vips_image_get_bands', 'int', ['void *']);
+  const getWidth = lib.func('vips_image_get_width', 'int', ['void *']);
+  const getHeight = lib.func('vips_image_get_height', 'int', ['void *']);
+  const getBands = lib.func('vips_image_get_bands', 'int', ['void *']);
   const errorClear = lib.func('vips_error_clear', 'void', []);
 
-  return (bytes) => {
+  /** The loader's image (owned by the caller), or undefined with libvips' error cleared. */
+  function load(bytes: Uint8Array): Pointer | undefined {
     const out: Pointer[] = [null];
     // Options as name/value pairs, NULL-terminated (the C API's varargs). The load goes through libvips' operation
     // cache as sharp's own do: off in extraction workers (configureSharpForWorker), elsewhere bounded by sharp's
@@ -109,34 +126,77 @@ function bindVips(libraryPath: string): VipsJpegDecode {
       'void *',
       null,
     ) as number;
-    if (failed !== 0 || !out[0]) {
-      errorClear();
-      return undefined;
-    }
-    const image = out[0];
-    const owned: Pointer[] = [image];
+    if (failed === 0 && out[0]) return out[0];
+    errorClear();
+    return undefined;
+  }
+
+  /**
+   * Rows [from, to) of the loaded image into `into`, through a memory image over it: libjpeg's scanlines are written
+   * there. `into` (a Node buffer or a WebAssembly memory's view) must stay where it is for the call, which it does: it
+   * is referenced throughout, and neither kind of memory moves. The rows below `to` are decoded too, into libvips' own
+   * region, and thrown away: a file corrupt only there is rejected, as sharp and the whole decode reject it.
+   */
+  function rowsInto(
+    image: Pointer,
+    width: number,
+    height: number,
+    bands: number,
+    from: number,
+    to: number,
+    into: Uint8Array,
+  ): boolean {
+    const owned: Pointer[] = [];
+    let done = false;
     try {
-      const [w, h, c] = [width(image) as number, height(image) as number, bands(image) as number];
-      const data = Buffer.allocUnsafe(w * h * c);
-      const whole = { left: 0, top: 0, width: w, height: h };
-      const target = imageFromMemory(data, data.length, w, h, c, VIPS_FORMAT_UCHAR);
-      if (!target) return void errorClear();
+      const target = imageFromMemory(into, width * (to - from) * bands, width, to - from, bands, VIPS_FORMAT_UCHAR);
+      if (!target) return false;
       owned.push(target);
       const source = regionNew(image);
-      if (!source) return void errorClear();
+      if (!source) return false;
       owned.push(source);
       const destination = regionNew(target);
-      if (!destination) return void errorClear();
+      if (!destination) return false;
       owned.push(destination);
-      // The destination region is the buffer's memory: libjpeg's scanlines are written into it.
-      if (regionImage(destination, whole) !== 0 || regionPrepareTo(source, destination, whole, 0, 0) !== 0) {
-        errorClear();
-        return undefined;
-      }
-      return { data, width: w, height: h, channels: c };
+      const whole = { left: 0, top: 0, width, height: to - from };
+      const wanted = { left: 0, top: from, width, height: to - from };
+      const rest = { left: 0, top: to, width, height: height - to };
+      done =
+        regionImage(destination, whole) === 0 &&
+        regionPrepareTo(source, destination, wanted, 0, 0) === 0 &&
+        (to === height || regionPrepare(source, rest) === 0);
+      return done;
     } finally {
       // Regions before the images they hold.
       for (const object of owned.reverse()) unref(object);
+      if (!done) errorClear();
     }
+  }
+
+  const sizeOf = (image: Pointer) => [getWidth(image), getHeight(image), getBands(image)] as [number, number, number];
+
+  return {
+    decode(bytes) {
+      const image = load(bytes);
+      if (!image) return undefined;
+      try {
+        const [w, h, c] = sizeOf(image);
+        const data = Buffer.allocUnsafe(w * h * c);
+        return rowsInto(image, w, h, c, 0, h, data) ? { data, width: w, height: h, channels: c } : undefined;
+      } finally {
+        unref(image);
+      }
+    },
+    decodeRowsInto(bytes, size, from, to, into) {
+      if (from < 0 || to > size.height || from >= to || into.length < size.width * 3 * (to - from)) return false;
+      const image = load(bytes);
+      if (!image) return false;
+      try {
+        const [w, h, c] = sizeOf(image);
+        return w === size.width && h === size.height && c === 3 && rowsInto(image, w, h, c, from, to, into);
+      } finally {
+        unref(image);
+      }
+    },
   };
 }
