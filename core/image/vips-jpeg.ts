@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** Pixels as a decoder hands them over: interleaved, 8 bits a sample. */
@@ -44,9 +43,9 @@ const VIPS_FORMAT_UCHAR = 0;
 let loaded: VipsJpeg | null | undefined;
 
 /**
- * The in-thread decoder, or `undefined` where it cannot be had: the FFI library (koffi) missing, or no libvips loaded
- * in this process that exports the C API (sharp must be imported first; found through /proc/self/maps, so Linux
- * only). Callers then keep to sharp's pipeline, which gives the same pixels.
+ * The in-thread decoder, or `undefined` where it cannot be had: the FFI library (koffi) missing, or sharp's libvips
+ * not loaded in this process (sharp must be imported first) under the name its prebuilt package gives it. Callers then
+ * keep to sharp's pipeline, which gives the same pixels.
  */
 export function vipsJpeg(): VipsJpeg | undefined {
   if (loaded === undefined) {
@@ -59,12 +58,15 @@ export function vipsJpeg(): VipsJpeg | undefined {
   return loaded ?? undefined;
 }
 
-/** The path of the libvips that sharp loaded into this process. */
+/**
+ * The libvips sharp loaded, by the name the dynamic loader knows it under: sharp's prebuilt libvips (Linux) has the
+ * soname libvips-cpp.so.<version>, and asking for a loaded library by its soname returns it, without a search of the
+ * disk. A libvips of the system's (sharp built from source, other platforms' names) is not found so: the fallback.
+ */
 function loadedLibvips(): string {
-  const maps = readFileSync('/proc/self/maps', 'utf8');
-  const line = maps.split('\n').find((l) => /\/libvips(-cpp)?\.so[.\d]*$/.test(l));
-  if (!line) throw new Error('libvips is not loaded in this process');
-  return line.slice(line.indexOf('/'));
+  if (process.platform !== 'linux') throw new Error('only Linux names sharp libvips by this soname');
+  const sharp = createRequire(import.meta.url)('sharp') as { versions: { vips: string } };
+  return `libvips-cpp.so.${sharp.versions.vips}`;
 }
 
 type Koffi = typeof import('koffi');
