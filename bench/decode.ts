@@ -25,6 +25,7 @@ import { planResizeAndCrop } from '../core/image/geometry.js';
 import { readJpegHeader } from '../core/image/jpeg-header.js';
 import { resizeAndCropRgb } from '../core/image/pil-resample.js';
 import { configureSharpForWorker, decodeToRgb } from '../core/image/preprocess.js';
+import { vipsJpeg } from '../core/image/vips-jpeg.js';
 import { IMAGENET_PREPROCESS as SPEC } from '../core/models/builtin.js';
 import { describeCpu } from '../core/models/int8-weights-choice.js';
 import { HYMENOPTERA, PYTHON, REPO_ROOT } from '../test/helpers/paths.js';
@@ -91,7 +92,19 @@ const CANDIDATES: Record<string, Candidate> = {
       return { data, width, height, channels: data.length / (width * height) };
     },
   },
-  'cnn-codes default (decodeToRgb: fast path, libvips for the rest)': { crop: (b) => decodeToRgb(b, SPEC) },
+  "libvips' JPEG loader called in-thread (C API through koffi, into a Node buffer) + Pillow resample (SIMD)": {
+    decode: (b) => {
+      const decoded = vipsJpeg()!.decode(b);
+      if (!decoded) throw new Error('libvips rejected the JPEG');
+      return decoded;
+    },
+  },
+  'cnn-codes default (decodeToRgb: crop rows decoded in-thread into the resampler; libvips for the rest)': {
+    crop: (b) => decodeToRgb(b, SPEC),
+  },
+  "cnn-codes, decoder sharp-raw (decodeToRgb: fast path decoded through sharp's pipeline, the default before)": {
+    crop: (b) => decodeToRgb(b, SPEC, { decoder: 'sharp-raw' }),
+  },
   'cnn-codes, decoder wasm (decodeToRgb: WebAssembly fast path, libvips for the rest)': {
     crop: (b) => decodeToRgb(b, SPEC, { decoder: 'wasm' }),
   },

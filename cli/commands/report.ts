@@ -106,6 +106,7 @@ const exportCommand: CliCommand = {
           ? 'input "image": uint8 [N, H, W, 3] RGB crops (normalization is in the graph); outputs "probabilities", "label"'
           : 'input "image": the backbone\'s normalized float tensor; outputs "probabilities", "label"',
       );
+      say(`decode: ${s.decode} (the JPEG decode the head was trained with, named in the file's metadata)`);
     }
     return { classifier: target, ...s };
   },

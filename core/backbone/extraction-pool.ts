@@ -10,13 +10,15 @@ import { loadPreparedGraph } from '../models/prepared-graph-cache.js';
 import type { Int8WeightsSetting } from '../models/int8-weights-choice.js';
 
 /**
- * Defaults set by bench/extract.ts's "worker split" tables (398 hymenoptera images, in process, start-up included; one
- * run each on a 2-vCPU EPYC shared at load 17-19, so read the order, not the figures; bench/results/extract-split-*):
- * on 2 cores, 2 workers × 1 thread at batch 4 / 8 / 16 / 32 gave 52.9 / 59.7 / 61.6 / 55.2 images/s, 1 worker × 2
- * threads 33.4-35.7, 3 and 4 workers 52.7 and 56.4; on 1 core (taskset), batch 4 / 8 / 16 / 32 gave 40.9 / 46.1 /
- * 44.2 / 38.1 and 2 workers 39.4. One single-threaded session per core, each decoding its own batches, at batch 8:
- * the best on one core and within noise of 16 on two, where the first result comes sooner; with the pool's two
- * batches in flight per worker, no worker waits for work.
+ * Defaults set by bench/extract.ts's "worker split" tables, re-measured after the inference (weights as shipped) and
+ * decode (in-thread libvips) changes of issue 20: 398 hymenoptera images in process, start-up included, the splits
+ * alternated, best of N rounds, on a 2-vCPU EPYC shared with four other engineers (bench/results/extract-split-*).
+ * On 2 cores (3 rounds, load 4.9-5.8), 2 workers × 1 thread at batch 4 / 8 / 16 / 32 gave 243 / 252 / 256 / 243
+ * images/s (7.5-8.0 CPU ms an image), 1 worker × 2 threads 193, 3 and 4 workers 239 and 217; a 5-round rerun at load
+ * 5-12 gave 112 / 118 / 81 / 85 for the batches, so 8 and 16 are within the noise of each other. On 1 core (taskset,
+ * 5 rounds), batch 4 / 8 / 16 / 32 gave 132 / 138 / 129 / 123 and 2 workers 125. One single-threaded session per
+ * core, each decoding its own batches, at batch 8: the best on one core and within noise of 16 on two, where the first
+ * result comes sooner; with the pool's two batches in flight per worker, no worker waits for work.
  */
 export const DEFAULT_BATCH_SIZE = 8;
 

@@ -4,7 +4,8 @@ import type { PreprocessSpec } from '../models/descriptor.js';
 import { planResizeAndCrop, type ResizeCropPlan } from './geometry.js';
 import { readJpegHeader, type JpegHeader } from './jpeg-header.js';
 import { isCleanBaselineJpeg } from './jpeg-scan-check.js';
-import { isPilKernel, resizeAndCropRgb, type PilKernel, type PixelBuffer } from './pil-resample.js';
+import { isPilKernel, resizeAndCropRgb, resizeAndCropRows, type PilKernel, type PixelBuffer } from './pil-resample.js';
+import { vipsJpeg, type DecodedPixels } from './vips-jpeg.js';
 
 /**
  * Images at least this many times larger (short side) than the resize target go to libvips, whose JPEG
@@ -22,31 +23,60 @@ type Sharp = (typeof import('sharp'))['default'];
  * `undefined` for everything else (other formats, EXIF rotation, CMYK, truncated or corrupt data, images large
  * enough for shrink-on-load, kernels Pillow lacks): the caller decodes those with libvips, which also words the error.
  *
- * The decoder is libvips' (sharp, its embedded ICC profile ignored as PIL ignores it), ~1 ms per image cheaper than
- * the same library compiled to WebAssembly without SIMD (bench/results/decode.json); greyscale JPEGs, which libvips
- * hands over as one band, take the WebAssembly build (`decodeJpegFast`), which expands them to RGB as PIL does.
+ * The decoder is libvips' (sharp's, its embedded ICC profile ignored as PIL ignores it), called in this thread
+ * (`vipsJpeg`), which writes only the rows the crop reads, straight into the resampler's memory (`resizeAndCropRows`);
+ * with `inThread` false, or where that cannot be had, through sharp's pipeline: the same pixels, ~1 ms more per image
+ * on hymenoptera (bench/results/decode.json). Greyscale JPEGs, which libvips hands over as one band, take the
+ * WebAssembly build (`decodeJpegFast`), which expands them to RGB as PIL does.
  */
 export async function decodeJpegExact(
   bytes: Uint8Array,
   spec: PreprocessSpec,
   limitInputPixels: number,
   loadSharp: () => Promise<Sharp>,
+  inThread = true,
 ): Promise<Buffer | undefined> {
   const plan = fastPathPlan(bytes, spec, limitInputPixels);
   if (!plan) return undefined;
   if (plan.header.components !== 3) return decodeJpegFast(bytes, spec, limitInputPixels);
   const sharp = await loadSharp();
-  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
+  const vips = inThread ? vipsJpeg() : undefined;
+  if (vips) {
+    const { width, height } = plan.header;
+    const crop = resizeAndCropRows(
+      {
+        width,
+        height,
+        channels: 3,
+        fill: (into, from, to) => vips.decodeRowsInto(bytes, plan.header, from, to, into),
+      },
+      plan.resize.resized,
+      plan.resize.crop,
+      spec.kernel as PilKernel,
+    );
+    return crop && Buffer.from(crop.buffer, crop.byteOffset, crop.length);
+  }
+  const pixels = await decodeWithSharp(sharp, bytes, limitInputPixels);
+  if (!pixels) return undefined;
+  const { data, width, height, channels } = pixels;
+  if (width !== plan.header.width || height !== plan.header.height || channels !== 3) return undefined;
+  return pillowCrop({ data, width, height, channels: 3 }, plan.resize, spec);
+}
+
+/** The same decode through sharp's pipeline (libuv's thread pool): where the in-thread call cannot be had. */
+async function decodeWithSharp(
+  sharp: Sharp,
+  bytes: Uint8Array,
+  limitInputPixels: number,
+): Promise<DecodedPixels | undefined> {
   try {
-    decoded = await sharp(bytes, { failOn: 'warning', ignoreIcc: true, limitInputPixels })
+    const { data, info } = await sharp(bytes, { failOn: 'warning', ignoreIcc: true, limitInputPixels })
       .raw()
       .toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, channels: info.channels };
   } catch {
     return undefined;
   }
-  const { width, height, channels } = decoded.info;
-  if (width !== plan.header.width || height !== plan.header.height || channels !== 3) return undefined;
-  return pillowCrop({ data: decoded.data, width, height, channels: 3 }, plan.resize, spec);
 }
 
 /** The decoded image's crop, resized by Pillow's algorithm, as a Buffer. */

@@ -96,7 +96,40 @@ export function resizeAndCropRgb(
   kernel: PilKernel,
   options: { simd?: boolean } = {},
 ): Uint8Array {
-  const { width, height } = image;
+  const stride = image.width * image.channels;
+  const rows: RowSource = {
+    ...image,
+    image,
+    fill: (into, from, to) => {
+      into.set(image.data.subarray(from * stride, to * stride));
+      return true;
+    },
+  };
+  return resizeAndCropRows(rows, resized, crop, kernel, options)!;
+}
+
+/**
+ * An image whose rows are written on demand: `fill` writes rows [from, to), `width × channels` bytes each, into
+ * `into` (false: it could not, e.g. a decode error). A decoder can thus write straight into the resampler's memory,
+ * and only the rows the crop reads (`image`: the whole image where it is already at hand).
+ */
+export interface RowSource {
+  width: number;
+  height: number;
+  channels: 3 | 4;
+  fill: (into: Uint8Array, from: number, to: number) => boolean;
+  image?: PixelBuffer;
+}
+
+/** `resizeAndCropRgb` over rows filled on demand; undefined when `fill` fails. */
+export function resizeAndCropRows(
+  source: RowSource,
+  resized: [number, number],
+  crop: CropBox,
+  kernel: PilKernel,
+  options: { simd?: boolean } = {},
+): Uint8Array | undefined {
+  const { width, height } = source;
   const filter = FILTERS[kernel];
   const needHorizontal = resized[1] !== width;
   const needVertical = resized[0] !== height;
@@ -107,9 +140,11 @@ export function resizeAndCropRgb(
   const simd = (options.simd ?? true) && needHorizontal && vertical ? resampleKernel() : null;
   if (simd) {
     const horizontal = coefficients(width, resized[1], crop.left, crop.width, filter);
-    return bothPassesSimd(simd, image, rowFrom, rowTo, horizontal, vertical!);
+    return bothPassesSimd(simd, source, rowFrom, rowTo, horizontal, vertical!);
   }
 
+  const image = source.image ?? filledImage(source, rowFrom, rowTo);
+  if (!image) return undefined;
   // The horizontal pass (or, without one, a copy of the cropped columns) yields RGB rows of the crop's width.
   const rows = needHorizontal
     ? horizontalPass(image, rowFrom, rowTo, coefficients(width, resized[1], crop.left, crop.width, filter))
@@ -117,15 +152,25 @@ export function resizeAndCropRgb(
   return vertical ? verticalPass(rows, crop.width, rowFrom, vertical) : rows.subarray(0, crop.width * crop.height * 3);
 }
 
-/** Both passes in WebAssembly: the rows the vertical pass reads are copied in, the crop copied out. */
+/** The whole image's buffer with rows [from, to) filled (the others are never read). */
+function filledImage(source: RowSource, from: number, to: number): PixelBuffer | undefined {
+  const { width, height, channels } = source;
+  const data = new Uint8Array(width * height * channels);
+  const stride = width * channels;
+  return source.fill(data.subarray(from * stride, to * stride), from, to)
+    ? { data, width, height, channels }
+    : undefined;
+}
+
+/** Both passes in WebAssembly: the rows the vertical pass reads are filled into its memory, the crop copied out. */
 function bothPassesSimd(
   kernel: ResampleKernel,
-  { data, width, channels }: PixelBuffer,
+  { width, channels, fill }: RowSource,
   rowFrom: number,
   rowTo: number,
   h: Coefficients,
   v: Coefficients,
-): Uint8Array {
+): Uint8Array | undefined {
   const outWidth = h.first.length;
   const outHeight = v.first.length;
   const rows = rowTo - rowFrom;
@@ -161,7 +206,8 @@ function bothPassesSimd(
   );
   ints.set(v.taps, vTaps >> 2);
   ints.set(v.weights, vWeights >> 2);
-  heap.set(data.subarray(rowFrom * stride, rowTo * stride), src);
+  // The memory does not grow from here on, so `fill` may hold its address for the call.
+  if (!fill(heap.subarray(src, src + rows * stride), rowFrom, rowTo)) return undefined;
   kernel.horizontal(src, stride, channels, rows, hOffsets, hTaps, hWeights, h.ksize, outWidth, mid);
   kernel.vertical(mid, midStride, outHeight, vOffsets, vTaps, vWeights, v.ksize, dst);
   return heap.slice(dst, dst + outHeight * midStride);

@@ -32,11 +32,11 @@ export interface DecodeOptions {
   honourIccProfile?: boolean;
   /**
    * 'auto' (default) takes the libjpeg-turbo + Pillow-resample fast path for the images it can reproduce exactly
-   * (`decodeJpegExact`, libvips' libjpeg-turbo) and libvips for the rest; 'wasm' takes the same fast path with
-   * libjpeg-turbo compiled to WebAssembly (`decodeJpegFast`, the same pixels); 'sharp' sends every image through
-   * libvips (benchmarks, comparisons).
+   * (`decodeJpegExact`, libvips' libjpeg-turbo called in this thread) and libvips for the rest; 'sharp-raw' takes the
+   * same fast path decoded through sharp's pipeline, and 'wasm' with libjpeg-turbo compiled to WebAssembly
+   * (`decodeJpegFast`), both the same pixels; 'sharp' sends every image through libvips (benchmarks, comparisons).
    */
-  decoder?: 'auto' | 'wasm' | 'sharp';
+  decoder?: 'auto' | 'sharp-raw' | 'wasm' | 'sharp';
 }
 
 /**
@@ -67,7 +67,7 @@ export async function decodeToRgb(
       decoder === 'wasm'
         ? decodeJpegFast(bytes, spec, limitInputPixels)
         : ((spec.decode === 'fast' ? decodeJpegNearExact(bytes, spec, limitInputPixels) : undefined) ??
-          (await decodeJpegExact(bytes, spec, limitInputPixels, loadSharp)));
+          (await decodeJpegExact(bytes, spec, limitInputPixels, loadSharp, decoder === 'auto')));
     if (fast) return fast;
   }
   const sharp = await loadSharp();

@@ -1,8 +1,10 @@
 import { ConfigError } from '../errors.js';
 import { buildClassifier } from '../models/onnx-export.js';
 import type { ClassifierInputKind } from '../models/onnx-export-metadata.js';
+import { withDecode, type DecodeSetting } from '../models/descriptor.js';
 import type { RegisteredModel } from '../models/registry.js';
 import type { HeadArtefact } from '../workspace/head-artefact.js';
+import { modelForHead } from './tta.js';
 
 export interface ExportDeps {
   /** The backbone's verified bytes (the adapter resolves and checks the file). */
@@ -25,6 +27,8 @@ export interface ExportedClassifier {
     C: number;
     classes: string[];
     input: ClassifierInputKind;
+    /** The JPEG decode the head was trained with, which the classifier's metadata names for its callers. */
+    decode: DecodeSetting;
     bytes: number;
   };
 }
@@ -36,9 +40,10 @@ export async function exportClassifier(deps: ExportDeps, request: ExportRequest)
     throw new ConfigError(`head was trained on ${head.model.name} codes, not ${model.descriptor.name}`);
   }
   const input = request.input ?? 'rgb';
+  const decode = trainedDecode(model, head);
   const bytes = buildClassifier(
     await deps.readModel(model),
-    model.descriptor,
+    withDecode(model.descriptor, decode),
     { layer: head.layer, classes: head.classes, head: head.head },
     input,
   );
@@ -51,7 +56,18 @@ export async function exportClassifier(deps: ExportDeps, request: ExportRequest)
       C: head.options.C,
       classes: head.classes,
       input,
+      decode,
       bytes: bytes.length,
     },
   };
+}
+
+/**
+ * The decode the head's codes came from, read from its namespace: a head trained on the near-exact decode's codes is
+ * exported with that decode in its metadata, so whoever feeds the classifier crops it the way the head was trained
+ * (the setting the export itself runs under says nothing about the head). Test-time augmentation is not carried: the
+ * exported graph classifies one crop. A head whose namespace matches neither decode keeps the model's own setting.
+ */
+function trainedDecode(model: RegisteredModel, head: HeadArtefact): DecodeSetting {
+  return modelForHead(model, head).descriptor.preprocess.decode ?? 'exact';
 }

@@ -3,11 +3,14 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { ConfigError } from '../../../core/errors.js';
+import { namespaceOf } from '../../../core/features/feature-store.js';
 import { createHead, type HeadJSON } from '../../../core/heads/index.js';
 import { loadHead } from '../../../core/heads/serialize.js';
-import type { ModelDescriptor } from '../../../core/models/descriptor.js';
+import { withDecode, type DecodeSetting, type ModelDescriptor } from '../../../core/models/descriptor.js';
 import { buildClassifier } from '../../../core/models/onnx-export.js';
 import { readClassifierInfo } from '../../../core/models/onnx-export-metadata.js';
+import { exportClassifier } from '../../../core/use-cases/export.js';
+import { HEAD_ARTEFACT_VERSION, type HeadArtefact } from '../../../core/workspace/head-artefact.js';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -172,3 +175,36 @@ test('refusals: float input for a uint8 backbone, a head for another layer width
   );
   assert.throws(() => readClassifierInfo(tinyBackbone(), 'plain.onnx'), /not a cnn-codes classifier/);
 });
+
+/** A head.json as train writes it, for codes of `descriptor` at the tiny backbone's cut point. */
+function headArtefact(descriptor: ModelDescriptor): HeadArtefact {
+  return {
+    version: HEAD_ARTEFACT_VERSION,
+    model: { name: descriptor.name, sha256: descriptor.sha256 },
+    layer: 'final',
+    namespace: namespaceOf(descriptor, 'final').id,
+    classes: ['ant', 'bee'],
+    options: { kind: 'logistic', C: 1 },
+    cv: null,
+    head: fittedHead(2),
+    trainedOn: 60,
+    fitSeconds: 0,
+    cacheKey: 'test',
+  };
+}
+
+for (const trained of ['fast', 'exact'] as const) {
+  for (const setting of ['fast', 'exact'] as const) {
+    test(`export names the decode the head was trained with (${trained}), whatever the model's setting (${setting})`, async () => {
+      const head = headArtefact(withDecode(DESCRIPTOR, trained));
+      const exported = await exportClassifier(
+        { readModel: async () => tinyBackbone() },
+        { head, model: { descriptor: withDecode(DESCRIPTOR, setting) } },
+      );
+      const expected: DecodeSetting = trained;
+      assert.equal(exported.summary.decode, expected);
+      const info = readClassifierInfo(exported.bytes, 'tiny classifier');
+      assert.deepEqual(info.preprocess, withDecode(DESCRIPTOR, trained).preprocess);
+    });
+  }
+}
