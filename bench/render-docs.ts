@@ -1757,7 +1757,8 @@ interface EmulatorReport {
   uploadSeconds: number;
   totalSeconds: number;
   targetSeconds: number;
-  workerCpuSeconds?: number;
+  /** One figure per worker process, as the bench writes it (an older shape wrote their sum). */
+  workerCpuSeconds?: number | number[];
   motoCpuSeconds?: number;
   sqsRequests?: number;
   accuracy?: number;
@@ -1808,7 +1809,11 @@ export function renderServerlessEmulator(r: Json | undefined, file: string): str
       `${fixed(f.totalSeconds, 1)} s`,
       `≤ 2 × local + upload = ${fixed(f.targetSeconds, 1)} s: ${met(f.totalSeconds <= f.targetSeconds)}`,
     ],
-    ['CPU seconds: workers / moto', `${maybe(f.workerCpuSeconds, 1)} / ${maybe(f.motoCpuSeconds, 1)}`, ''],
+    [
+      'CPU seconds: workers / moto',
+      `${maybe(Array.isArray(f.workerCpuSeconds) ? f.workerCpuSeconds.reduce((a, b) => a + b, 0) : f.workerCpuSeconds, 1)} / ${maybe(f.motoCpuSeconds, 1)}`,
+      '',
+    ],
     ['SQS requests', maybe(f.sqsRequests, 0), ''],
     ['val accuracy', typeof f.accuracy === 'number' ? pct(f.accuracy) : '–', ''],
   ];
