@@ -15,10 +15,12 @@ import {
   signatureConfirmedPairs,
 } from '../../../core/quality/duplicates.js';
 import {
+  cacheImageSignatures,
   emptySignatures,
   hammingDistance,
   IMAGE_SIGNATURES_KEY,
   imageSignaturesOf,
+  mergeSignatures,
   perceptualHash,
   SIGNATURE_BYTES,
   SIGNATURE_SIDE,
@@ -102,7 +104,43 @@ test('imageSignaturesOf: a re-encoded copy within SAME_PICTURE_BITS of its origi
     const cached = (await imageSignaturesOf({ data: new Unreadable(dir), workspace }, entries.slice(0, 3)))!;
     assert.deepEqual(cached.bits, signatures.bits.subarray(0, 3 * SIGNATURE_BYTES));
     assert.ok(await workspace.exists(IMAGE_SIGNATURES_KEY));
-    assert.equal(await imageSignaturesOf({ workspace }, entries), undefined, 'no images: no signatures');
+    // No images (a serverless train step, `train --codes`): the cache's signatures, rows it lacks without one.
+    const fromCache = (await imageSignaturesOf({ workspace }, [...entries].reverse()))!;
+    assert.deepEqual([...fromCache.present], [0, 1, 1, 1], 'the unreadable image has none');
+    assert.deepEqual(
+      fromCache.bits.subarray(SIGNATURE_BYTES),
+      Uint8Array.from(
+        [2, 1, 0].flatMap((r) => [...signatures.bits.subarray(r * SIGNATURE_BYTES, (r + 1) * SIGNATURE_BYTES)]),
+      ),
+    );
+    const none = path.join(dir, 'empty-ws');
+    assert.equal(await imageSignaturesOf({ workspace: new FsBlobStore(none) }, entries), undefined, 'no cache: none');
+    const unknown = entries.map((e) => ({ ...e, contentHash: `other-${e.key}` }));
+    assert.equal(await imageSignaturesOf({ workspace }, unknown), undefined, 'none of these rows cached: none');
+  });
+});
+
+test('cacheImageSignatures adds to the cache what imageSignaturesOf reads; mergeSignatures joins parts, absent when none has any', async () => {
+  await withTempDir(async (dir) => {
+    const workspace = new FsBlobStore(dir);
+    assert.deepEqual(mergeSignatures([{}, { signatures: undefined }]), {});
+    const merged = mergeSignatures([
+      { signatures: { a: '0123456789abcdef' } },
+      {},
+      { signatures: { b: 'fedcba9876543210' } },
+    ]);
+    assert.deepEqual(merged, { signatures: { a: '0123456789abcdef', b: 'fedcba9876543210' } });
+    await cacheImageSignatures(workspace, {});
+    assert.equal(await workspace.exists(IMAGE_SIGNATURES_KEY), false, 'nothing new: nothing written');
+    await cacheImageSignatures(workspace, merged.signatures);
+    await cacheImageSignatures(workspace, { c: '00000000000000ff', bad: 'not hex' });
+    const found = (await imageSignaturesOf(
+      { workspace },
+      ['c', 'a', 'bad', 'b'].map((h) => ({ key: h, contentHash: h })),
+    ))!;
+    assert.deepEqual([...found.present], [1, 1, 0, 1]);
+    assert.equal(Buffer.from(found.bits.subarray(0, SIGNATURE_BYTES)).toString('hex'), '00000000000000ff');
+    assert.equal(Buffer.from(found.bits.subarray(24, 32)).toString('hex'), 'fedcba9876543210');
   });
 });
 
