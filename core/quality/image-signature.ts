@@ -157,13 +157,40 @@ export function mergeSignatures(parts: ReadonlyArray<{ signatures?: Record<strin
   return found.length > 0 ? { signatures: Object.assign({}, ...found) as Record<string, string> } : {};
 }
 
-/** Adds `signatures` (content hash → 16 hex digits) to the workspace's cache; written only when something is new. */
-export async function cacheImageSignatures(workspace: BlobStore, signatures?: Record<string, string>): Promise<void> {
+/**
+ * Adds a serverless run's signatures (content hash → 16 hex digits, as its extract workers took them) to the
+ * workspace's cache, which imageSignaturesOf reads; each file is written only when something is new. With `remembered`
+ * (a file of the code cache per dataset, which outlives runs), they are added there too, and the workspace also gets
+ * from it the signatures of `entries` the run did not read: a re-run over unchanged objects reads none of them.
+ */
+export async function cacheImageSignatures(
+  workspace: BlobStore,
+  signatures: Record<string, string> | undefined,
+  entries: ReadonlyArray<{ contentHash: string }>,
+  remembered?: { store: BlobStore; key: string },
+): Promise<void> {
+  const run = validCache({ version: VERSION, side: SIGNATURE_SIDE, signatures: signatures ?? {} }).signatures;
+  if (remembered) {
+    const kept = await readCache(remembered.store, remembered.key);
+    if (addSignatures(kept, run)) await remembered.store.put(remembered.key, JSON.stringify(kept));
+    for (const { contentHash } of entries) {
+      const hex = kept.signatures[contentHash];
+      if (hex !== undefined) run[contentHash] ??= hex;
+    }
+  }
   const cache = await readCache(workspace);
-  const fresh = Object.entries(signatures ?? {}).filter(([h, hex]) => HEX.test(hex) && cache.signatures[h] !== hex);
-  if (fresh.length === 0) return;
-  for (const [hash, hex] of fresh) cache.signatures[hash] = hex;
-  await workspace.put(IMAGE_SIGNATURES_KEY, JSON.stringify(cache));
+  if (addSignatures(cache, run)) await workspace.put(IMAGE_SIGNATURES_KEY, JSON.stringify(cache));
+}
+
+/** Adds `signatures` to `cache`; whether any was new. */
+function addSignatures(cache: CacheFile, signatures: Record<string, string>): boolean {
+  let added = false;
+  for (const [hash, hex] of Object.entries(signatures))
+    if (cache.signatures[hash] !== hex) {
+      cache.signatures[hash] = hex;
+      added = true;
+    }
+  return added;
 }
 
 /**
@@ -269,8 +296,8 @@ async function readImageSignatures(
   return out;
 }
 
-async function readCache(workspace: BlobStore): Promise<CacheFile> {
-  return validCache(await workspace.getJson<unknown>(IMAGE_SIGNATURES_KEY).catch(() => undefined));
+async function readCache(store: BlobStore, key = IMAGE_SIGNATURES_KEY): Promise<CacheFile> {
+  return validCache(await store.getJson<unknown>(key).catch(() => undefined));
 }
 
 /** The cache as written by this version, else an empty one (a file of another version or shape is rebuilt). */

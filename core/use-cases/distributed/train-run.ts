@@ -7,7 +7,7 @@ import type { DistributedDeps } from './deps.js';
 import { readGroupSummary, type GroupSummary } from './compaction.js';
 import { chooseTrainCompute, trainSize, type TrainCompute } from './train-compute.js';
 import { RUN_KEYS } from './layout.js';
-import { rememberSources } from './source-identities.js';
+import { rememberSources, sourcesKey } from './source-identities.js';
 import { readRunPlan, type RunPlan } from './plan-run.js';
 import { cacheImageSignatures, mergeSignatures } from '../../quality/image-signature.js';
 
@@ -29,8 +29,11 @@ export async function trainRun(deps: DistributedDeps, message: TrainMessage): Pr
   const workspace = deps.openStore(message.workspace);
   const { manifest, plan, signatures } = await assembleManifestAndPlan(workspace, message.toleratedFailures ?? 0);
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
-  await cacheImageSignatures(workspace, signatures); // what trainHead's and evaluate's rule read without the images
-  await rememberSources(deps.openStore(message.cache), plan.dataset, plan.shards.flat(), manifest);
+  const cache = deps.openStore(message.cache);
+  // What trainHead's and evaluate's rule read without the images; kept per dataset beside its sources for re-runs.
+  const remembered = { store: cache, key: sourcesKey(plan.dataset).replace(/\.json$/, '.signatures.json') };
+  await cacheImageSignatures(workspace, signatures, manifest.entries, remembered);
+  await rememberSources(cache, plan.dataset, plan.shards.flat(), manifest);
   await workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
   const compute = whereToTrain(deps, manifest, message);
   if (compute.where === 'batch' && deps.trainCompute?.runsOn === 'lambda') {

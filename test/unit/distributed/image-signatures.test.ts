@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { FsBlobStore } from '../../../core/adapters/fs-blob-store.js';
+import type { BlobInfo } from '../../../core/ports/blob-store.js';
 import { FeatureStore } from '../../../core/features/feature-store.js';
 import type { Manifest } from '../../../core/features/manifest.js';
 import type { ExtractMessage } from '../../../core/messages/schema.js';
@@ -88,6 +90,52 @@ test('serverless: extract workers take each signature from the bytes they read; 
     assert.equal(head.cacheKey, byImages.cacheKey);
     assert.deepEqual(head.head, byImages.head);
     assert.ok(await workspace.exists(IMAGE_SIGNATURES_KEY));
+  }));
+
+/** A folder listed as S3 lists a bucket (each object's ETag: the MD5 of its bytes), counting the reads of its objects. */
+class BucketLikeStore extends FsBlobStore {
+  reads = 0;
+  override async *list(prefix: string): AsyncIterable<BlobInfo> {
+    for await (const blob of super.list(prefix))
+      yield {
+        ...blob,
+        etag: createHash('md5')
+          .update(await super.get(blob.key))
+          .digest('hex'),
+      };
+  }
+  override get(key: string): Promise<Uint8Array> {
+    this.reads += 1;
+    return super.get(key);
+  }
+}
+
+test('a re-run over unchanged objects reads none of them, yet its train step has their signatures (kept per dataset in the code cache by the first run) and fits the same head', () =>
+  withTempDir(async (root) => {
+    await writeImages(path.join(root, 'data'));
+    const setup = inProcessSetup(root);
+    const data = new BucketLikeStore(path.join(root, 'data'));
+    const openStore = setup.deps.openStore;
+    setup.deps.openStore = (uri) => (uri === `${root}/data` ? data : openStore(uri));
+    const runOnce = async (runId: string) => {
+      const plan = await planRun(setup.deps, setup.runMessage(runId, { shardSize: 4, cuts: ['final'] }));
+      const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
+      const before = data.reads;
+      await forEachConcurrent(extracts, 4, (m) => handleWork(setup.deps, m).then(() => undefined));
+      const reads = data.reads - before;
+      await trainRun(setup.deps, plan.train);
+      const workspace = new FsBlobStore(path.join(root, 'runs', runId));
+      const signatures = await workspace.getJson<{ signatures: Record<string, string> }>(IMAGE_SIGNATURES_KEY);
+      return { reads, signatures: signatures!.signatures, head: (await workspace.getJson<HeadArtefact>('head.json'))! };
+    };
+    const first = await runOnce('first');
+    assert.equal(first.reads, 13, 'every object read once');
+    const second = await runOnce('second');
+    assert.equal(second.reads, 0, 'nothing read again');
+    assert.equal(Object.keys(second.signatures).length, 12);
+    assert.deepEqual(second.signatures, first.signatures);
+    assert.equal(second.head.quality?.confirmedByImage, true);
+    assert.equal(second.head.cacheKey, first.head.cacheKey);
   }));
 
 test('extractItems takes no signature unless asked (the local extract), and one per decodable image when asked', () =>

@@ -130,10 +130,10 @@ test('cacheImageSignatures adds to the cache what imageSignaturesOf reads; merge
       { signatures: { b: 'fedcba9876543210' } },
     ]);
     assert.deepEqual(merged, { signatures: { a: '0123456789abcdef', b: 'fedcba9876543210' } });
-    await cacheImageSignatures(workspace, {});
+    await cacheImageSignatures(workspace, {}, []);
     assert.equal(await workspace.exists(IMAGE_SIGNATURES_KEY), false, 'nothing new: nothing written');
-    await cacheImageSignatures(workspace, merged.signatures);
-    await cacheImageSignatures(workspace, { c: '00000000000000ff', bad: 'not hex' });
+    await cacheImageSignatures(workspace, merged.signatures, []);
+    await cacheImageSignatures(workspace, { c: '00000000000000ff', bad: 'not hex' }, []);
     const found = (await imageSignaturesOf(
       { workspace },
       ['c', 'a', 'bad', 'b'].map((h) => ({ key: h, contentHash: h })),
@@ -247,4 +247,27 @@ test('signatureConfirmedPairs: pairs the signatures propose, kept where the code
   assert.ok(Math.abs(pairs[0]!.cosine - 0.85) < 1e-6);
   assert.deepEqual(asked, [[0, 1, 2, 3]], 'only the proposed rows are read');
   assert.deepEqual(await signatureConfirmedPairs(nearDuplicateRule(), () => Promise.reject(new Error('read')), d), []);
+});
+
+test('cacheImageSignatures through a remembered file: a run adds its signatures there, a later run that read no image gets those of its entries', async () => {
+  await withTempDir(async (dir) => {
+    const remembered = { store: new FsBlobStore(path.join(dir, 'cache')), key: 'sources/d.signatures.json' };
+    const first = new FsBlobStore(path.join(dir, 'first'));
+    const entries = ['a', 'b', 'c'].map((contentHash) => ({ contentHash }));
+    await cacheImageSignatures(first, { a: '0123456789abcdef', b: 'fedcba9876543210' }, entries, remembered);
+    assert.ok(await remembered.store.exists(remembered.key));
+    // A re-run: its workers read nothing (no signature of their own), but one new image, read and signed.
+    const second = new FsBlobStore(path.join(dir, 'second'));
+    await cacheImageSignatures(second, { c: '00000000000000ff' }, [...entries, { contentHash: 'd' }], remembered);
+    const rows = ['a', 'b', 'c', 'd'].map((h) => ({ key: h, contentHash: h }));
+    const inFirst = (await imageSignaturesOf({ workspace: first }, rows))!;
+    const inSecond = (await imageSignaturesOf({ workspace: second }, rows))!;
+    assert.deepEqual([...inFirst.present], [1, 1, 0, 0]);
+    assert.deepEqual([...inSecond.present], [1, 1, 1, 0]);
+    assert.deepEqual(inSecond.bits.subarray(0, 2 * SIGNATURE_BYTES), inFirst.bits.subarray(0, 2 * SIGNATURE_BYTES));
+    // Only the entries of the run: a signature the remembered file has of another image is not copied.
+    const third = new FsBlobStore(path.join(dir, 'third'));
+    await cacheImageSignatures(third, undefined, [{ contentHash: 'c' }], remembered);
+    assert.deepEqual([...(await imageSignaturesOf({ workspace: third }, rows))!.present], [0, 0, 1, 0]);
+  });
 });
