@@ -4,7 +4,8 @@ import { namespaceOf } from '../../features/feature-store.js';
 import type { CompactMessage, ExtractMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { count, fields, list, oneOf, readArtefact, text } from '../../workspace/schema.js';
-import { EntriesSchema, NamespacesSchema, RejectsSchema } from '../../workspace/manifest-artefact.js';
+import { EntriesSchema, NamespacesSchema, RejectsSchema, SignaturesSchema } from '../../workspace/manifest-artefact.js';
+import { mergeSignatures } from '../../quality/image-signature.js';
 import type { DistributedDeps } from './deps.js';
 import { readShardPart, type ShardPart } from './extract-shard.js';
 import { RUN_KEYS, shardsOfGroup } from './layout.js';
@@ -22,6 +23,7 @@ const GroupSummarySchema = fields({
   cached: count,
   /** Shards of this group that failed for good (the run tolerated them), with why. */
   failed: list(fields({ shard: count, error: text })),
+  signatures: SignaturesSchema,
 });
 export type GroupSummary = v.InferOutput<typeof GroupSummarySchema>;
 
@@ -129,6 +131,7 @@ async function compactRange(
     embedded: present.reduce((n, p) => n + p.embedded, 0),
     cached: present.reduce((n, p) => n + p.cached, 0),
     failed,
+    ...mergeSignatures(present),
   };
   await workspace.put(RUN_KEYS.group(group), JSON.stringify(summary));
   deps.log?.({ event: 'compact:done', runId: message.runId, group, entries: entries.length, failed: failed.length });
