@@ -34,6 +34,18 @@ export interface VipsJpeg {
     to: number,
     into: Uint8Array,
   ) => boolean;
+  /**
+   * A JPEG (libjpeg's DCT scaling by `shrink`: 1, 2, 4 or 8) or an 8-bit PNG (`shrink` must be 1), whole, with its
+   * EXIF orientation (1–8) left for the caller to apply: the cheap decode behind an image's signature
+   * (core/image/gray-thumbnail.ts). Undefined where the loader fails, or warns on a JPEG.
+   */
+  decodeSmall: (
+    bytes: Uint8Array,
+    format: 'jpeg' | 'png',
+    shrink: number,
+  ) => (DecodedPixels & { orientation: number }) | undefined;
+  /** The size a JPEG or PNG declares (its header only), or undefined. */
+  declaredSize: (bytes: Uint8Array, format: 'jpeg' | 'png') => { width: number; height: number } | undefined;
 }
 
 const VIPS_FAIL_ON_WARNING = 3;
@@ -76,12 +88,12 @@ function bindVips(libraryPath: string): VipsJpeg {
   const koffi = createRequire(import.meta.url)('koffi') as Koffi;
   const lib = koffi.load(libraryPath);
   const rect = koffi.struct({ left: 'int', top: 'int', width: 'int', height: 'int' });
-  const jpegloadBuffer = lib.func('vips_jpegload_buffer', 'int', [
-    'void *',
-    'size_t',
-    koffi.out(koffi.pointer('void *')),
-    '...',
-  ]);
+  const loader = (name: string) =>
+    lib.func(name, 'int', ['void *', 'size_t', koffi.out(koffi.pointer('void *')), '...']);
+  const jpegloadBuffer = loader('vips_jpegload_buffer');
+  const pngloadBuffer = loader('vips_pngload_buffer');
+  const getOrientation = lib.func('vips_image_get_orientation', 'int', ['void *']);
+  const getFormat = lib.func('vips_image_get_format', 'int', ['void *']);
   const imageFromMemory = lib.func('vips_image_new_from_memory', 'void *', [
     'void *',
     'size_t',
@@ -108,12 +120,17 @@ function bindVips(libraryPath: string): VipsJpeg {
 
   /** The loader's image (owned by the caller), or undefined with libvips' error cleared. */
   function load(bytes: Uint8Array): Pointer | undefined {
+    return loadWith(jpegloadBuffer, bytes, []);
+  }
+
+  /** A loader's image (owned by the caller) with options as name/type/value triples, or undefined, error cleared. */
+  function loadWith(fn: typeof jpegloadBuffer, bytes: Uint8Array, extra: unknown[]): Pointer | undefined {
     const out: Pointer[] = [null];
     // Options as name/value pairs, NULL-terminated (the C API's varargs). The load goes through libvips' operation
     // cache as sharp's own do: off in extraction workers (configureSharpForWorker), elsewhere bounded by sharp's
     // setting (100 operations, 50 MB). A cached load keeps `bytes`' address but is never evaluated again: a hit needs
     // the same blob, which the cache itself keeps alive, so no later call can match it.
-    const failed = jpegloadBuffer(
+    const failed = fn(
       bytes,
       bytes.length,
       out,
@@ -125,6 +142,7 @@ function bindVips(libraryPath: string): VipsJpeg {
       'access',
       'int',
       VIPS_ACCESS_SEQUENTIAL,
+      ...extra,
       'void *',
       null,
     ) as number;
@@ -185,6 +203,31 @@ function bindVips(libraryPath: string): VipsJpeg {
         const [w, h, c] = sizeOf(image);
         const data = Buffer.allocUnsafe(w * h * c);
         return rowsInto(image, w, h, c, 0, h, data) ? { data, width: w, height: h, channels: c } : undefined;
+      } finally {
+        unref(image);
+      }
+    },
+    decodeSmall(bytes, format, shrink) {
+      if (format === 'png' && shrink !== 1) return undefined;
+      const extra = format === 'jpeg' ? ['str', 'shrink', 'int', shrink] : [];
+      const image = loadWith(format === 'jpeg' ? jpegloadBuffer : pngloadBuffer, bytes, extra);
+      if (!image) return undefined;
+      try {
+        if (getFormat(image) !== VIPS_FORMAT_UCHAR) return undefined;
+        const [w, h, c] = sizeOf(image);
+        const data = Buffer.allocUnsafe(w * h * c);
+        if (!rowsInto(image, w, h, c, 0, h, data)) return undefined;
+        return { data, width: w, height: h, channels: c, orientation: getOrientation(image) as number };
+      } finally {
+        unref(image);
+      }
+    },
+    declaredSize(bytes, format) {
+      const image = loadWith(format === 'jpeg' ? jpegloadBuffer : pngloadBuffer, bytes, []);
+      if (!image) return undefined;
+      try {
+        const [width, height] = sizeOf(image);
+        return { width, height };
       } finally {
         unref(image);
       }

@@ -46,6 +46,8 @@ export interface TrainQuality {
   excluded: string[];
   /** Wall seconds of the near-duplicate search (streamed path; the in-memory one is part of its CV). */
   searchSeconds?: number;
+  /** Wall seconds the train step spent taking the images' signatures (decoding those not cached). */
+  signatureSeconds?: number;
 }
 
 export const DATA_QUALITY_KEY = 'data-quality.json';

@@ -249,7 +249,8 @@ export function signaturePairs(signatures: ImageSignatures, maxBits: number, per
  * here and beside an extraction (core/use-cases/extract.ts).
  */
 export const SIGNATURE_CONCURRENCY = 4;
-const VERSION = 1;
+/** 2: thumbnails by area average, JPEGs DCT-scaled (core/image/gray-thumbnail.ts); 1 was sharp's resize. */
+const VERSION = 2;
 const HEX = /^[0-9a-f]{16}$/;
 
 interface CacheFile {
@@ -261,8 +262,8 @@ interface CacheFile {
 
 /**
  * Signatures of `entries`: cached ones from IMAGE_SIGNATURES_KEY, the others decoded from `data` (signatureOfBytes)
- * and added to the cache. An image that cannot be read gets none. Cost: one decode per new image, about 3 ms of CPU
- * at 128–256 px (shrink-on-load for JPEG).
+ * and added to the cache. An image that cannot be read gets none. Cost: one decode per new image, in this thread for
+ * JPEG (DCT-scaled) and small PNG (core/image/gray-thumbnail.ts).
  */
 async function readImageSignatures(
   data: BlobStore,

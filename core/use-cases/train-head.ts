@@ -80,7 +80,9 @@ export async function trainHead(
   const trainEntries = manifest.entries.filter((e) => e.split === 'train');
   // By the images where they are at hand, else by the workspace's cache of their signatures (a serverless train step's,
   // written from its extract workers'): the rule is part of the head's identity.
+  const signing = performance.now();
   const signatures = await imageSignaturesOf({ data: deps.data, workspace: deps.workspace }, trainEntries);
+  const signatureSeconds = (performance.now() - signing) / 1000;
   const cacheKey = headCacheKey(
     manifest,
     layers,
@@ -117,7 +119,7 @@ export async function trainHead(
     head,
     trainedOn,
     fitSeconds,
-    quality,
+    quality: signatures ? { ...quality, signatureSeconds } : quality,
     ...(calibration ? { calibration } : {}),
     cacheKey,
     ...(deps.compute ? { compute: deps.compute } : {}),
