@@ -10,12 +10,12 @@ import type { Stage } from '../../aws/names.js';
 import type { Runtime } from './runtime.js';
 
 /**
- * What each queue's consumer serves: the state machine's tasks of that stage. The extract queue also carries the
- * compaction tasks and S3 notifications (incremental mode).
+ * What each queue's consumer serves: the state machine's tasks of that stage, and on the extract queue S3
+ * notifications (incremental mode).
  */
 export const ACCEPTS: Record<Stage, Accepts> = {
   run: new Set(['run']),
-  extract: new Set(['extract', 'compact', 's3']),
+  extract: new Set(['extract', 's3']),
   train: new Set(['train']),
   evaluate: new Set(['evaluate']),
 };

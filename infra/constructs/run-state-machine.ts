@@ -28,7 +28,7 @@ export interface RunStateMachineProps {
 /**
  * The run path as one Step Functions state machine, its ASL from core/use-cases/distributed/state-machine.ts (the
  * same definition `cnn-codes up` creates in the emulator), with a role that may do exactly what the states do:
- * send extract and compaction tasks to the extract queue, read the shard manifest from runs/, invoke train-head and
+ * send extract tasks to the extract queue, read the shard manifest from runs/, invoke train-head and
  * evaluate, run the Batch CPU train job to completion, and start its own Distributed Map's child executions.
  */
 export class RunStateMachine extends Construct {

@@ -12,7 +12,6 @@ import {
 } from '../../messages/schema.js';
 import type { TaskCallbacks } from '../../ports/task-callbacks.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
-import { compactGroup, compactIfComplete } from './compaction.js';
 import { isPermanent, type DistributedDeps } from './deps.js';
 import { evaluateRun } from './evaluate-run.js';
 import { extractShard } from './extract-shard.js';
@@ -85,10 +84,7 @@ export function handleWork(deps: DistributedDeps, message: WorkMessage): Promise
     case 'run':
       return planRun(deps, message);
     case 'extract':
-      // The group this part completes is compacted at once, not between the Map's last shard and train.
-      return extractShard(deps, message, (part, fresh) => compactIfComplete(deps, message, part, fresh));
-    case 'compact':
-      return compactGroup(deps, message);
+      return extractShard(deps, message);
     case 'train':
       return trainRun(deps, message);
     case 'evaluate':

@@ -2,10 +2,10 @@
  * The run path as one AWS Step Functions state machine, in Amazon States Language: the one definition the CDK stack
  * deploys and `cnn-codes up` creates in the emulator. Pure: it names queues, functions and jobs it is given.
  *
- *   Plan → Extract (Distributed Map over the plan's shard manifest in S3) → Compact (one task per group) → Train →
- *   Choice (head too large for the Lambda?) → TrainBatch → Evaluate
+ *   Plan → Extract (Distributed Map over the plan's shard manifest in S3) → Train → Choice (head too large for the
+ *   Lambda?) → TrainBatch → Evaluate
  *
- * Extract and Compact are always SQS callback tasks (`sqs:sendMessage.waitForTaskToken`) answered by the warm
+ * Extract's children are always SQS callback tasks (`sqs:sendMessage.waitForTaskToken`) answered by the warm
  * CPU/GPU workers, which beat `SendTaskHeartbeat` while they work: a killed worker's heartbeat lapses and the child is
  * retried. Plan, Train and Evaluate invoke the small Lambdas on AWS and the Batch CPU job `.sync`; the emulator
  * (moto runs neither Lambdas nor Batch jobs without Docker) hands those to queues as callback tasks too, answered by
@@ -27,7 +27,7 @@ export const TASK_ERRORS = {
  */
 const TIMEOUTS = ['States.HeartbeatTimeout', 'States.Timeout'];
 
-/** The queues callback tasks go to: the extract queue serves extract and compact tasks. */
+/** The queues callback tasks go to. */
 export interface CallbackQueues {
   extract: string;
   /** Emulator: the queues standing in for the plan, train, Batch train and evaluate steps. */
@@ -132,10 +132,9 @@ function trainBatch(options: StateMachineOptions): State {
 
 /**
  * The state machine. Its input is a run message (core/messages/schema.ts); the plan step's output (PlanOutput) feeds
- * the rest: where the shard manifest is, the compaction layout, the train and evaluate messages.
+ * the rest: where the shard manifest is, the train and evaluate messages.
  */
 export function runStateMachine(options: StateMachineOptions): { StartAt: string; States: Record<string, State> } {
-  const extractQueue = options.target.queues.extract;
   return {
     StartAt: 'Plan',
     States: {
@@ -152,7 +151,7 @@ export function runStateMachine(options: StateMachineOptions): { StartAt: string
           StartAt: 'ExtractShard',
           States: {
             ExtractShard: {
-              ...callback(extractQueue, '$', options.heartbeatSeconds),
+              ...callback(options.target.queues.extract, '$', options.heartbeatSeconds),
               ...retries(options.extractAttempts - 1),
               End: true,
             },
@@ -161,19 +160,6 @@ export function runStateMachine(options: StateMachineOptions): { StartAt: string
         MaxConcurrency: options.maxConcurrency,
         // moto's parser refuses ToleratedFailurePercentage 0: the count alone, set by the run request.
         ToleratedFailureCountPath: '$.plan.toleratedFailures',
-        ResultPath: null,
-        Next: 'Compact',
-      },
-      Compact: {
-        Type: 'Map',
-        ItemsPath: '$.plan.compact',
-        ItemProcessor: {
-          ProcessorConfig: { Mode: 'INLINE' },
-          StartAt: 'CompactGroup',
-          States: {
-            CompactGroup: { ...callback(extractQueue, '$', options.heartbeatSeconds), ...retries(3), End: true },
-          },
-        },
         ResultPath: null,
         Next: 'Train',
       },
