@@ -13,9 +13,6 @@ import { DEFAULT_STATE_MACHINE, runStateMachine } from '../../core/use-cases/dis
 import type { Storage } from './storage.js';
 import type { WorkQueue } from './work-queue.js';
 
-/** The Batch CPU train job reads the train message the state machine gives it from this variable. */
-export const TRAIN_MESSAGE_VARIABLE = 'CNN_CODES_TRAIN_MESSAGE';
-
 export interface RunStateMachineProps {
   storage: Storage;
   extractQueue: WorkQueue;

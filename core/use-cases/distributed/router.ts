@@ -52,31 +52,25 @@ function parseDelivery(body: unknown, accepts: Accepts): Parsed {
     const notice = parseS3Notification(body);
     return { kind: 's3', objects: notice.kind === 'objects' ? notice.objects : [] };
   }
-  if (!looksLikeTask(body)) {
+  const isTask = looksLikeTask(body);
+  const task = isTask && typeof body.task === 'string' ? body.task : '';
+  try {
+    // Misrouting is named before field errors: it is the more useful thing to know about such a message.
+    const type = ((isTask ? body.message : body) as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && MESSAGE_TYPES.includes(type as MessageType) && !accepts.has(type as MessageType))
+      throw new InvalidMessageError([
+        `type: "${type}" is not served here (this consumer takes ${[...accepts].join(', ')}); send it to the ${type} queue`,
+      ]);
+    if (isTask) return { kind: 'task', task, message: parseTask(body).message };
     // Not a task of the run's state machine: say what it is wrong with, then that runs start with `submit`.
-    misrouted((body as { type?: unknown } | null)?.type, accepts);
     parseWorkMessage(body);
     throw new InvalidMessageError([
       'body: a work message without a task token; runs are executions of the state machine (cnn-codes submit)',
     ]);
-  }
-  const task = typeof body.task === 'string' ? body.task : '';
-  try {
-    misrouted((body.message as { type?: unknown } | null)?.type, accepts);
-    const { message } = parseTask(body);
-    return { kind: 'task', task, message };
   } catch (err) {
     if (!task) throw err;
     return { kind: 'bad-task', task, error: err };
   }
-}
-
-/** Misrouting is named before field errors: it is the more useful thing to know about such a message. */
-function misrouted(type: unknown, accepts: Accepts): void {
-  if (typeof type === 'string' && MESSAGE_TYPES.includes(type as MessageType) && !accepts.has(type as MessageType))
-    throw new InvalidMessageError([
-      `type: "${type}" is not served here (this consumer takes ${[...accepts].join(', ')}); send it to the ${type} queue`,
-    ]);
 }
 
 export function handleWork(deps: DistributedDeps, message: WorkMessage): Promise<unknown> {
@@ -97,21 +91,13 @@ export function taskErrorName(err: unknown): string {
   return isPermanent(err) ? TASK_ERRORS.permanent : TASK_ERRORS.transient;
 }
 
-/** A task failure as a Lambda throws it: Step Functions reads the error type from the name. */
-export class TaskFailure extends Error {
-  constructor(err: unknown) {
-    super(errorMessage(err), { cause: err });
-    this.name = taskErrorName(err);
-  }
-}
-
 /** A state's input to a Lambda task ({ message }), handled as the callback workers handle a task's message. */
 export async function handleStateInput(deps: DistributedDeps, input: unknown): Promise<unknown> {
   try {
-    const message = parseStateMessage(input);
-    return await handleWork(deps, message);
+    return await handleWork(deps, parseStateMessage(input));
   } catch (err) {
-    throw new TaskFailure(err);
+    // Step Functions reads a Lambda task's error type from the error's name.
+    throw Object.assign(new Error(errorMessage(err), { cause: err }), { name: taskErrorName(err) });
   }
 }
 
@@ -119,9 +105,12 @@ export async function handleStateInput(deps: DistributedDeps, input: unknown): P
 async function runTask(
   deps: DistributedDeps,
   tasks: TaskCallbacks,
-  task: string,
-  message: WorkMessage,
+  { task, message }: { task: string; message: WorkMessage },
+  receiveCount: number,
 ): Promise<Outcome> {
+  const { type, runId } = message;
+  // A queue's redelivery (its visibility lapsed before the message was settled), told apart from an engine's retry.
+  if (receiveCount > 1) deps.log?.({ event: 'task:redelivered', type, runId, receiveCount });
   const beat = setInterval(() => {
     tasks
       .heartbeat(task)
@@ -133,13 +122,13 @@ async function runTask(
     result = await handleWork(deps, message);
     answer = tasks.succeed(task, result ?? {});
   } catch (err) {
-    deps.log?.({ event: 'task:failed', type: message.type, runId: message.runId, error: errorMessage(err) });
+    deps.log?.({ event: 'task:failed', type, runId, error: errorMessage(err) });
     answer = tasks.fail(task, taskErrorName(err), errorMessage(err));
   } finally {
     clearInterval(beat);
   }
   // A late answer (the task timed out and was retried, or the execution ended) is harmless: the retry does the work.
-  if ((await answer) === 'late') deps.log?.({ event: 'task:late-answer', type: message.type, runId: message.runId });
+  if ((await answer) === 'late') deps.log?.({ event: 'task:late-answer', type, runId });
   return { kind: 'done', result };
 }
 
@@ -154,8 +143,7 @@ export async function handleBatch(
   accepts: Accepts,
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(messages.length);
-  const notices: number[] = [];
-  const objects: S3ObjectRef[] = [];
+  const notices: Array<{ i: number; objects: S3ObjectRef[] }> = [];
   const work: Array<{ i: number; parsed: Exclude<Parsed, { kind: 's3' }> }> = [];
   const fail = (i: number, err: unknown): void => {
     const m = messages[i]!;
@@ -165,11 +153,8 @@ export async function handleBatch(
   for (const [i, m] of messages.entries()) {
     try {
       const parsed = parseDelivery(m.body, accepts);
-      if (parsed.kind !== 's3') work.push({ i, parsed });
-      else {
-        notices.push(i);
-        objects.push(...parsed.objects);
-      }
+      if (parsed.kind === 's3') notices.push({ i, objects: parsed.objects });
+      else work.push({ i, parsed });
     } catch (err) {
       fail(i, err);
     }
@@ -178,12 +163,18 @@ export async function handleBatch(
   if (notices.length > 0) {
     let outcome: Outcome;
     try {
-      outcome = { kind: 'done', result: await ingestObjects(deps, objects) };
+      outcome = {
+        kind: 'done',
+        result: await ingestObjects(
+          deps,
+          notices.flatMap((n) => n.objects),
+        ),
+      };
     } catch (err) {
-      outcome = classifyFailure(err, Math.max(...notices.map((i) => messages[i]!.receiveCount)));
-      deps.log?.({ event: 'message:failed', messageIds: notices.map((i) => messages[i]!.id), ...outcome });
+      outcome = classifyFailure(err, Math.max(...notices.map((n) => messages[n.i]!.receiveCount)));
+      deps.log?.({ event: 'message:failed', messageIds: notices.map((n) => messages[n.i]!.id), ...outcome });
     }
-    for (const i of notices) outcomes[i] = outcome;
+    for (const { i } of notices) outcomes[i] = outcome;
   }
   for (const { i, parsed } of work) {
     try {
@@ -194,15 +185,7 @@ export async function handleBatch(
         fail(i, parsed.error);
         continue;
       }
-      // A queue's redelivery (its visibility lapsed before the message was settled), told apart from an engine's retry.
-      if (messages[i]!.receiveCount > 1)
-        deps.log?.({
-          event: 'task:redelivered',
-          type: parsed.message.type,
-          runId: parsed.message.runId,
-          receiveCount: messages[i]!.receiveCount,
-        });
-      outcomes[i] = await runTask(deps, deps.tasks, parsed.task, parsed.message);
+      outcomes[i] = await runTask(deps, deps.tasks, parsed, messages[i]!.receiveCount);
     } catch (err) {
       fail(i, err);
     }
