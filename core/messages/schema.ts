@@ -196,8 +196,6 @@ export type TrainMessage = v.InferOutput<typeof trainMessage>;
 const evaluateMessage = strict({
   ...runScoped,
   type: oneOf('evaluate'),
-  /** cacheKey of the head artefact (workspace/heads/<cacheKey>.json) to score; absent: the run's head.json. */
-  head: v.optional(pattern(/^[0-9a-f]{24}$/, 'a head cacheKey (24 hex digits)')),
   split: evalSplit,
   /** The run's execution (ARN): the state machine passes it beside the evaluate task's message, and the report names it. */
   execution: v.optional(pattern(/^arn:[\w-]+:states:[^\s]{1,2000}$/, 'an execution ARN')),

@@ -27,21 +27,12 @@ export const TASK_ERRORS = {
  */
 const TIMEOUTS = ['States.HeartbeatTimeout', 'States.Timeout'];
 
-/** The queues callback tasks go to. */
-export interface CallbackQueues {
-  extract: string;
-  /** Emulator: the queues standing in for the plan, train, Batch train and evaluate steps. */
-  run?: string;
-  train?: string;
-  trainBatch?: string;
-  evaluate?: string;
-}
-
+/** Where callback tasks go: the extract queue, and in the emulator the queues standing in for the other steps. */
 export type StateMachineTarget =
-  | { kind: 'emulator'; queues: Required<CallbackQueues> }
+  | { kind: 'emulator'; queues: Record<'extract' | 'run' | 'train' | 'trainBatch' | 'evaluate', string> }
   | {
       kind: 'aws';
-      queues: Pick<CallbackQueues, 'extract'>;
+      queues: { extract: string };
       /** ARNs of the train-head (which also plans) and evaluate functions. */
       functions: { plan: string; train: string; evaluate: string };
       /** The Batch CPU train job, run `.sync` with the train message in its environment. */
@@ -70,10 +61,7 @@ export function executionName(runId: string): string {
 /** Evaluate's task also gets the execution's ARN, from the context object: the report names it. */
 const EXECUTION = { 'execution.$': '$$.Execution.Id' };
 
-/**
- * What a callback task's queue message carries: the task token and the work message. The paths are JSONPath over
- * the state's input (`message.$`).
- */
+/** A callback task's queue message: the task token and the work message (JSONPath over the state's input). */
 function callback(queue: string, messagePath: string, heartbeatSeconds?: number, extra: State = {}): State {
   return {
     Type: 'Task',
@@ -100,18 +88,17 @@ function retries(transientAttempts: number): State {
 
 /** plan, train and evaluate: a Lambda on AWS, a callback task on the emulator. */
 function step(options: StateMachineOptions, kind: 'run' | 'train' | 'evaluate', messagePath: string): State {
-  const target = options.target;
+  const { target } = options;
   const extra = kind === 'evaluate' ? EXECUTION : {};
   if (target.kind === 'emulator')
     return { ...callback(target.queues[kind], messagePath, undefined, extra), ...retries(3) };
-  const fn =
-    kind === 'run' ? target.functions.plan : kind === 'train' ? target.functions.train : target.functions.evaluate;
+  const fn = target.functions[kind === 'run' ? 'plan' : kind];
   // A function's ARN as the Resource returns its result itself (no Payload wrapper), as a callback's output is.
   return { Type: 'Task', Resource: fn, Parameters: { 'message.$': messagePath, ...extra }, ...retries(3) };
 }
 
 function trainBatch(options: StateMachineOptions): State {
-  const target = options.target;
+  const { target } = options;
   if (target.kind === 'emulator') return { ...callback(target.queues.trainBatch, '$.plan.train'), ...retries(2) };
   return {
     Type: 'Task',

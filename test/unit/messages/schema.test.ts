@@ -65,7 +65,7 @@ test('unknown fields, missing fields and bad values are named by their path, all
   );
   rejects(
     { v: 1, type: 'evaluate', runId: 'r', workspace: '/w', cache: '/c', head: 'x', split: 'train' },
-    /head: expected a head cacheKey/,
+    /head: unknown field/,
     /split: expected one of "val", "test", got "train"/,
   );
 });
