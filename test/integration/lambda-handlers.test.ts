@@ -182,7 +182,7 @@ test('extract handler: a shard and an S3 test event in one batch; a misrouted me
   );
   const dead = await drainQueue(c.sqs, made.queues.extract.deadLetterUrl);
   assert.equal(dead.length, 1);
-  assert.match(dead[0]!.reason!, /"evaluate" is not served here/);
+  assert.match(dead[0]!.reason!, /evaluate\.workspace: required/);
 });
 
 async function firstKey(prefix: string): Promise<string> {

@@ -15,7 +15,6 @@ import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { STAGES } from '../../aws/names.js';
 import { buildRuntime, type Runtime } from '../../functions/shared/runtime.js';
 import { settingsFromEnv } from '../../functions/shared/settings.js';
-import { ACCEPTS } from '../../functions/shared/workers.js';
 import { copyHymenopteraSubset, localPipeline } from '../helpers/local-pipeline.js';
 import { motoEnv, startMoto, type MotoServer } from '../helpers/moto.js';
 import { MODELS_DIR, requireShared } from '../helpers/paths.js';
@@ -140,7 +139,7 @@ async function stutter(
         copied.add(shard);
         await queue.sendRaw(m.raw!);
       }
-      const [outcome] = await handleBatch(runtime.deps, [m], ACCEPTS[stage]);
+      const [outcome] = await handleBatch(runtime.deps, [m]);
       if (m.receiveCount < 3) await queue.release(m, 0);
       else if (outcome!.kind === 'done') await queue.ack(m);
       else throw new Error(`${stage} message failed: ${JSON.stringify(outcome)}`);

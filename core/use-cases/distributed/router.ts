@@ -3,11 +3,9 @@ import { looksLikeS3Notification, parseS3Notification, type S3ObjectRef } from '
 import {
   InvalidMessageError,
   looksLikeTask,
-  MESSAGE_TYPES,
   parseStateMessage,
   parseTask,
   parseWorkMessage,
-  type MessageType,
   type WorkMessage,
 } from '../../messages/schema.js';
 import type { TaskCallbacks } from '../../ports/task-callbacks.js';
@@ -26,12 +24,7 @@ import { trainRun } from './train-run.js';
  * state machine task is `done` once its token is answered, success or failure: retries are the engine's.
  */
 export type Outcome =
-  | { kind: 'done'; result?: unknown }
-  | { kind: 'poison'; reason: string }
-  | { kind: 'retry'; reason: string; delaySeconds: number };
-
-/** Message kinds one consumer serves: work types, plus 's3' for S3 event notifications (incremental mode). */
-export type Accepts = ReadonlySet<MessageType | 's3'>;
+  { kind: 'done' } | { kind: 'poison'; reason: string } | { kind: 'retry'; reason: string; delaySeconds: number };
 
 export function classifyFailure(err: unknown, receiveCount: number): Outcome {
   if (isPermanent(err)) return { kind: 'poison', reason: `${(err as { code: string }).code}: ${errorMessage(err)}` };
@@ -43,30 +36,25 @@ type Parsed =
   | { kind: 'bad-task'; task: string; error: unknown }
   | { kind: 's3'; objects: S3ObjectRef[] };
 
-function parseDelivery(body: unknown, accepts: Accepts): Parsed {
+/**
+ * A delivery: an S3 notice, a task of the run's state machine, or poison. The queue a task arrives on is the one the
+ * state machine named, so a consumer takes whatever task reaches it (a hand-sent message has no token: poison).
+ */
+function parseDelivery(body: unknown): Parsed {
   if (looksLikeS3Notification(body)) {
-    if (!accepts.has('s3'))
-      throw new InvalidMessageError([
-        'an S3 event notification reached a queue that does not serve incremental extraction',
-      ]);
     const notice = parseS3Notification(body);
     return { kind: 's3', objects: notice.kind === 'objects' ? notice.objects : [] };
   }
-  const isTask = looksLikeTask(body);
-  const task = isTask && typeof body.task === 'string' ? body.task : '';
-  try {
-    // Misrouting is named before field errors: it is the more useful thing to know about such a message.
-    const type = ((isTask ? body.message : body) as { type?: unknown } | null)?.type;
-    if (typeof type === 'string' && MESSAGE_TYPES.includes(type as MessageType) && !accepts.has(type as MessageType))
-      throw new InvalidMessageError([
-        `type: "${type}" is not served here (this consumer takes ${[...accepts].join(', ')}); send it to the ${type} queue`,
-      ]);
-    if (isTask) return { kind: 'task', task, message: parseTask(body).message };
+  if (!looksLikeTask(body)) {
     // Not a task of the run's state machine: say what it is wrong with, then that runs start with `submit`.
     parseWorkMessage(body);
     throw new InvalidMessageError([
       'body: a work message without a task token; runs are executions of the state machine (cnn-codes submit)',
     ]);
+  }
+  const task = typeof body.task === 'string' ? body.task : '';
+  try {
+    return { kind: 'task', task, message: parseTask(body).message };
   } catch (err) {
     if (!task) throw err;
     return { kind: 'bad-task', task, error: err };
@@ -117,10 +105,8 @@ async function runTask(
       .catch((err: unknown) => deps.log?.({ event: 'task:heartbeat-failed', error: errorMessage(err) }));
   }, tasks.beatSeconds * 1000);
   let answer: Promise<'answered' | 'late'>;
-  let result: unknown;
   try {
-    result = await handleWork(deps, message);
-    answer = tasks.succeed(task, result ?? {});
+    answer = tasks.succeed(task, (await handleWork(deps, message)) ?? {});
   } catch (err) {
     deps.log?.({ event: 'task:failed', type, runId, error: errorMessage(err) });
     answer = tasks.fail(task, taskErrorName(err), errorMessage(err));
@@ -129,7 +115,7 @@ async function runTask(
   }
   // A late answer (the task timed out and was retried, or the execution ended) is harmless: the retry does the work.
   if ((await answer) === 'late') deps.log?.({ event: 'task:late-answer', type, runId });
-  return { kind: 'done', result };
+  return { kind: 'done' };
 }
 
 /**
@@ -140,7 +126,6 @@ async function runTask(
 export async function handleBatch(
   deps: DistributedDeps,
   messages: ReadonlyArray<ReceivedMessage<unknown>>,
-  accepts: Accepts,
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(messages.length);
   const notices: Array<{ i: number; objects: S3ObjectRef[] }> = [];
@@ -152,7 +137,7 @@ export async function handleBatch(
   };
   for (const [i, m] of messages.entries()) {
     try {
-      const parsed = parseDelivery(m.body, accepts);
+      const parsed = parseDelivery(m.body);
       if (parsed.kind === 's3') notices.push({ i, objects: parsed.objects });
       else work.push({ i, parsed });
     } catch (err) {
@@ -161,15 +146,12 @@ export async function handleBatch(
   }
   // Notices first: a shard picked up in the same batch then finds those images cached instead of embedding them.
   if (notices.length > 0) {
-    let outcome: Outcome;
+    let outcome: Outcome = { kind: 'done' };
     try {
-      outcome = {
-        kind: 'done',
-        result: await ingestObjects(
-          deps,
-          notices.flatMap((n) => n.objects),
-        ),
-      };
+      await ingestObjects(
+        deps,
+        notices.flatMap((n) => n.objects),
+      );
     } catch (err) {
       outcome = classifyFailure(err, Math.max(...notices.map((n) => messages[n.i]!.receiveCount)));
       deps.log?.({ event: 'message:failed', messageIds: notices.map((n) => messages[n.i]!.id), ...outcome });

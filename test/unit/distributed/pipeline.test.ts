@@ -8,7 +8,7 @@ import type { Manifest } from '../../../core/features/manifest.js';
 import type { RunPlan } from '../../../core/use-cases/distributed/plan-run.js';
 import { trainRun } from '../../../core/use-cases/distributed/train-run.js';
 import { ConfigError } from '../../../core/errors.js';
-import { handleBatch, type Accepts } from '../../../core/use-cases/distributed/router.js';
+import { handleBatch } from '../../../core/use-cases/distributed/router.js';
 import { runWorkerLoop } from '../../../core/use-cases/distributed/worker-loop.js';
 import { inProcessSetup, writeFakeDataset, type InProcessSetup } from '../../helpers/distributed.js';
 import { withTempDir } from '../../helpers/paths.js';
@@ -25,7 +25,7 @@ async function drain<T>(setup: InProcessSetup, work: () => Promise<T> = async ()
     [1, 2].map(() =>
       runWorkerLoop({
         queue: setup.queues[stage],
-        handle: (messages) => handleBatch(setup.deps, messages, new Set([stage]) as Accepts),
+        handle: (messages) => handleBatch(setup.deps, messages),
         signal: controller.signal,
         waitSeconds: 0.05,
         visibilityTimeoutSeconds: 30,
@@ -96,7 +96,8 @@ test('run → shards → one train → one evaluate; bad images are rejects; poi
       );
       assert.equal(setup.queues[stage].size, 0);
     }
-    assert.match(setup.deadLetters.train.peek()[0]!.reason!, /"extract" is not served here/);
+    // A hand-sent message without a task token, on any queue, is poison naming what it lacks.
+    assert.match(setup.deadLetters.train.peek()[0]!.reason!, /extract\.workspace: required/);
     assert.deepEqual((await readdir(path.join(ws, 'parts'))).length, 7, 'one part per shard');
   }));
 
@@ -106,7 +107,7 @@ test('resubmitting a run id replays the frozen plan; an image deleted after plan
     const setup = inProcessSetup(root);
     const planned = setup.engine.task(setup.queues.run, setup.runMessage('r1'));
     const received = await setup.queues.run.receive();
-    await handleBatch(setup.deps, received, new Set(['run']));
+    await handleBatch(setup.deps, received);
     await setup.queues.run.ack(received[0]!);
     await planned;
     await rm(path.join(root, 'data/val/bees/002.jpg'));
