@@ -208,7 +208,7 @@ async function measureRun(runId: string): Promise<RunFigures> {
   // What train does before fitting: the manifest from the shards' parts, then every code of both splits.
   const readBefore = moto.requests().length;
   const readStarted = performance.now();
-  const manifest = await assembleManifest(workspace);
+  const { manifest } = await assembleManifest(workspace);
   const features = new FeatureStore(new S3BlobStore(c.s3, BUCKET), 'cache');
   await Promise.all(['train', 'val'].map((split) => loadSplit(features, manifest, 'final', split)));
   const trainReadSeconds = (performance.now() - readStarted) / 1000;

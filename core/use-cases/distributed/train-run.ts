@@ -26,7 +26,7 @@ export interface TrainOutcome {
 /** train → manifest from the shards' parts → the core trainHead (or "too large here", for the Choice after it). */
 export async function trainRun(deps: DistributedDeps, message: TrainMessage): Promise<TrainOutcome> {
   const workspace = deps.openStore(message.workspace);
-  const { manifest, plan } = await assembleManifestAndPlan(workspace, message.toleratedFailures ?? 0);
+  const { manifest, plan } = await assembleManifest(workspace, message.toleratedFailures ?? 0);
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
   await rememberSources(deps.openStore(message.cache), plan.dataset, plan.shards.flat(), manifest);
   await workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
@@ -66,13 +66,9 @@ function whereToTrain(
  * each, so the same dataset gives the same manifest (and the same head cacheKey) however the shards were scheduled.
  * Each part points at its shard's own code object per cut (or at the cache shards that already held its codes).
  */
-export async function assembleManifest(workspace: BlobStore, tolerated = 0): Promise<Manifest> {
-  return (await assembleManifestAndPlan(workspace, tolerated)).manifest;
-}
-
-async function assembleManifestAndPlan(
+export async function assembleManifest(
   workspace: BlobStore,
-  tolerated: number,
+  tolerated = 0,
 ): Promise<{ manifest: Manifest; plan: RunPlan }> {
   const plan = await readRunPlan(workspace);
   if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
