@@ -19,7 +19,9 @@ export async function handleSqsEvent(runtime: Runtime, event: SQSEvent): Promise
     if (outcome.kind === 'retry') failures.push(record.messageId);
     if (outcome.kind !== 'poison') continue;
     try {
-      const queue = runtime.queueForArn(record.eventSourceARN);
+      // The configured queue the record came from, matched by name in its ARN.
+      const name = record.eventSourceARN.slice(record.eventSourceARN.lastIndexOf(':') + 1);
+      const queue = Object.values(runtime.queues).find((q) => q.name === name);
       const moved = (await queue?.forwardToDeadLetter(messages[i]!, outcome.reason)) ?? false;
       runtime.deps.log?.({
         event: 'message:dead-lettered',
