@@ -1,6 +1,6 @@
 /**
  * How many images one extract message carries, chosen for the compute that will run it. Small shards waste requests
- * (each costs a fixed number of S3 requests to read, compact and record) and tasks; big shards idle workers and,
+ * (each costs a fixed number of S3 requests to read and record) and tasks; big shards idle workers and,
  * on Lambda, run into the function's timeout. The plan records the choice and why.
  */
 export type ExtractComputeKind = 'cpu' | 'gpu' | 'lambda';
@@ -41,7 +41,8 @@ const LAMBDA_BUDGET = 0.5;
 /**
  * Below this a shard's fixed requests cost more than 0.1 request per image: measured on moto while the join was still
  * ours, a shard cost about 28 S3 requests besides its images (index load, part, join counters, compaction's reads of
- * its codes, its event); the engine's join took the counters and the event away, so the floor is now conservative.
+ * its codes, its event); the engine's join took the counters and the event away and compaction is gone, so the floor
+ * is now conservative.
  */
 const MIN_SHARD = 256;
 /** CPU and Lambda: spread a small dataset over at least this many shards, so parallel workers have work. */
