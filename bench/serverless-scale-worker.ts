@@ -39,6 +39,8 @@ const log = jsonLog({ role: 'bench-worker' });
 const settings = settingsFromEnv();
 const runtime = buildRuntime(settings, { withBackbone: false, log });
 runtime.deps.openEmbedder = async (model, cuts) => hashEmbedder(model, cuts);
+// Its objects are not images: no signature is attempted (extractItems' imageSignatures).
+runtime.deps.imageSignatures = false;
 runtime.deps.ingest = {
   cache: childUri(`s3://${settings.bucket}`, BUCKET_PREFIX.cache),
   model: settings.model,

@@ -29,7 +29,7 @@ export const SAME_PICTURE_BITS = 10;
  * Which pairs of codes are the same picture. With image signatures: cosine ≥ CANDIDATE_COSINE and signatures at most
  * SAME_PICTURE_BITS apart, so similar-looking distinct images (≥ 0.88 on the synthetic mosaics) are no longer joined
  * and a copy re-encoded down to 0.82 is; a pair with an image that has no signature falls back to the codes alone.
- * Without signatures (only codes exist: `train --codes`, a serverless step without the images): cosine ≥ `cosine`.
+ * Without signatures (only codes and no cached signature: `train --codes` on a new workspace): cosine ≥ `cosine`.
  */
 export interface NearDuplicateRule {
   /** Cosine from which a pair is considered (the search keeps nothing below). */

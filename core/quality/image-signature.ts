@@ -113,24 +113,84 @@ export interface SignatureSource {
 
 /**
  * The signatures of `entries` (in their order): from the workspace's cache, the rest read from `data` and cached.
- * Undefined where the images cannot be read at all: no `data` (a workspace from `train --codes`, a serverless step
- * whose envelope holds no images) or no sharp (a Lambda bundle has no native modules); the near-duplicate rule then
- * falls back to the codes alone (see nearDuplicateRule).
+ * Without `data` (a workspace from `train --codes`, a serverless step whose envelope holds no images) or without sharp
+ * (a Lambda bundle has no native modules), the cache's alone: the serverless train step writes it from the signatures
+ * its extract workers took from the bytes they read (extractItems' `imageSignatures`). Rows it lacks stay without one;
+ * undefined when it has none of them, and the near-duplicate rule then falls back to the codes alone (see
+ * nearDuplicateRule).
  */
 export async function imageSignaturesOf(
   source: SignatureSource,
   entries: ReadonlyArray<{ key: string; contentHash: string }>,
 ): Promise<ImageSignatures | undefined> {
-  if (!source.data) return undefined;
-  let decoder: typeof import('../image/gray-thumbnail.js');
-  try {
-    decoder = await import('../image/gray-thumbnail.js');
-  } catch {
-    return undefined;
+  const cache = await readCache(source.workspace);
+  if (source.data && (await loadDecoder())) return readImageSignatures(source.data, source.workspace, entries, cache);
+  const out = emptySignatures(entries.length);
+  entries.forEach((e, row) => {
+    const hex = cache.signatures[e.contentHash];
+    if (hex !== undefined) setSignatureHex(out, row, hex);
+  });
+  return signatureCount(out) > 0 ? out : undefined;
+}
+
+/** sharp's thumbnail, imported on first need: a process without sharp (the train and evaluate Lambdas) never loads it. */
+let decoder: Promise<typeof import('../image/gray-thumbnail.js') | undefined> | undefined;
+function loadDecoder(): Promise<typeof import('../image/gray-thumbnail.js') | undefined> {
+  decoder ??= import('../image/gray-thumbnail.js').catch(() => undefined);
+  return decoder;
+}
+
+/**
+ * One image's signature (16 hex digits) from its bytes: the thumbnail and hash imageSignaturesOf takes, so a signature
+ * is the same whichever process computed it. Undefined when the bytes do not decode (or sharp is absent): never throws.
+ */
+export async function signatureOfBytes(bytes: Uint8Array): Promise<string | undefined> {
+  const gray = await (await loadDecoder())?.grayThumbnail(bytes, SIGNATURE_SIDE).catch(() => undefined);
+  return gray && Buffer.from(perceptualHash(gray)).toString('hex');
+}
+
+/** Content hash → signature maps of `parts` in one (absent when none has any): a shard part's, a group summary's. */
+export function mergeSignatures(parts: ReadonlyArray<{ signatures?: Record<string, string> | undefined }>): {
+  signatures?: Record<string, string>;
+} {
+  const found = parts.flatMap((p) => (p.signatures ? [p.signatures] : []));
+  return found.length > 0 ? { signatures: Object.assign({}, ...found) as Record<string, string> } : {};
+}
+
+/**
+ * Adds a serverless run's signatures (content hash → 16 hex digits, as its extract workers took them) to the
+ * workspace's cache, which imageSignaturesOf reads; each file is written only when something is new. With `remembered`
+ * (a file of the code cache per dataset, which outlives runs), they are added there too, and the workspace also gets
+ * from it the signatures of `entries` the run did not read: a re-run over unchanged objects reads none of them.
+ */
+export async function cacheImageSignatures(
+  workspace: BlobStore,
+  signatures: Record<string, string> | undefined,
+  entries: ReadonlyArray<{ contentHash: string }>,
+  remembered?: { store: BlobStore; key: string },
+): Promise<void> {
+  const run = validCache({ version: VERSION, side: SIGNATURE_SIDE, signatures: signatures ?? {} }).signatures;
+  if (remembered) {
+    const kept = await readCache(remembered.store, remembered.key);
+    if (addSignatures(kept, run)) await remembered.store.put(remembered.key, JSON.stringify(kept));
+    for (const { contentHash } of entries) {
+      const hex = kept.signatures[contentHash];
+      if (hex !== undefined) run[contentHash] ??= hex;
+    }
   }
-  return readImageSignatures(source.data, source.workspace, entries, (bytes) =>
-    decoder.grayThumbnail(bytes, SIGNATURE_SIDE),
-  );
+  const cache = await readCache(workspace);
+  if (addSignatures(cache, run)) await workspace.put(IMAGE_SIGNATURES_KEY, JSON.stringify(cache));
+}
+
+/** Adds `signatures` to `cache`; whether any was new. */
+function addSignatures(cache: CacheFile, signatures: Record<string, string>): boolean {
+  let added = false;
+  for (const [hash, hex] of Object.entries(signatures))
+    if (cache.signatures[hash] !== hex) {
+      cache.signatures[hash] = hex;
+      added = true;
+    }
+  return added;
 }
 
 /**
@@ -184,8 +244,11 @@ export function signaturePairs(signatures: ImageSignatures, maxBits: number, per
   return out;
 }
 
-/** Images decoded at once (sharp's own threads do the work; as for the report's thumbnails, see THUMBNAIL_CONCURRENCY). */
-const CONCURRENCY = 4;
+/**
+ * Images decoded at once (sharp's own threads do the work; as for the report's thumbnails, see THUMBNAIL_CONCURRENCY),
+ * here and beside an extraction (core/use-cases/extract.ts).
+ */
+export const SIGNATURE_CONCURRENCY = 4;
 const VERSION = 1;
 const HEX = /^[0-9a-f]{16}$/;
 
@@ -197,18 +260,17 @@ interface CacheFile {
 }
 
 /**
- * Signatures of `entries`: cached ones from IMAGE_SIGNATURES_KEY, the others decoded from `data` (oriented, alpha on
- * white, a SIGNATURE_SIDE² grayscale thumbnail stretched to the square) and added to the cache. An image that cannot
- * be read gets none. Cost: one decode per new image, about 3 ms of CPU at 128–256 px (shrink-on-load for JPEG).
+ * Signatures of `entries`: cached ones from IMAGE_SIGNATURES_KEY, the others decoded from `data` (signatureOfBytes)
+ * and added to the cache. An image that cannot be read gets none. Cost: one decode per new image, about 3 ms of CPU
+ * at 128–256 px (shrink-on-load for JPEG).
  */
 async function readImageSignatures(
   data: BlobStore,
   workspace: BlobStore,
   entries: ReadonlyArray<{ key: string; contentHash: string }>,
-  thumbnail: (bytes: Uint8Array) => Promise<Uint8Array>,
+  cache: CacheFile,
 ): Promise<ImageSignatures> {
   const out = emptySignatures(entries.length);
-  const cache = validCache(await workspace.getJson<unknown>(IMAGE_SIGNATURES_KEY).catch(() => undefined));
   const missing: number[] = [];
   entries.forEach((e, row) => {
     const hex = cache.signatures[e.contentHash];
@@ -220,16 +282,22 @@ async function readImageSignatures(
   const lane = async (): Promise<void> => {
     for (let m = next++; m < missing.length; m = next++) {
       const row = missing[m]!;
-      const gray = await thumbnail(await data.get(entries[row]!.key)).catch(() => undefined);
-      if (!gray) continue;
-      perceptualHash(gray, out.bits, row * SIGNATURE_BYTES);
-      out.present[row] = 1;
-      cache.signatures[entries[row]!.contentHash] = signatureHex(out.bits, row);
+      const hex = await data
+        .get(entries[row]!.key)
+        .then(signatureOfBytes)
+        .catch(() => undefined);
+      if (!hex) continue;
+      setSignatureHex(out, row, hex);
+      cache.signatures[entries[row]!.contentHash] = hex;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, missing.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(SIGNATURE_CONCURRENCY, missing.length) }, lane));
   await workspace.put(IMAGE_SIGNATURES_KEY, JSON.stringify(cache));
   return out;
+}
+
+async function readCache(store: BlobStore, key = IMAGE_SIGNATURES_KEY): Promise<CacheFile> {
+  return validCache(await store.getJson<unknown>(key).catch(() => undefined));
 }
 
 /** The cache as written by this version, else an empty one (a file of another version or shape is rebuilt). */

@@ -101,8 +101,9 @@ export async function analyzeDataQuality(
   // recall bench/data-quality.ts measures), the codes read a batch of cells at a time; candidates confirmed by the
   // images' signatures when the images are at hand (core/quality/duplicates.ts nearDuplicateRule).
   if (nTrain < entries.length) {
-    // The train step's rule: by the images where it had them (a local run), by the codes alone where it had not (a
-    // serverless train step), so the groups agree and a serverless evaluate does not read every image again.
+    // The train step's rule: by the signatures where it had them (a local run's images; a serverless run's cache,
+    // taken by its extract workers), by the codes alone where it had none, so the groups agree; a serverless evaluate
+    // finds every signature in the cache and reads no image for them.
     const signatures = trained?.confirmedByImage === true ? await imageSignaturesOf(deps, entries) : undefined;
     const rule = nearDuplicateRule(signatures, cosine);
     const reader = cachedRowReader(deps.features, info, locations);

@@ -19,6 +19,7 @@ import { optional } from '../util/optional.js';
 import { forEachConcurrent } from '../util/concurrency.js';
 import { writeManifest, type ManifestEntryIndex } from '../workspace/manifest-store.js';
 import { isStampable, type StampIndex } from '../workspace/stamp-index.js';
+import { SIGNATURE_CONCURRENCY, signatureOfBytes } from '../quality/image-signature.js';
 
 export interface ExtractRequest {
   /** Cut point names, or ['all']. Default ['final']. */
@@ -47,6 +48,12 @@ export interface ExtractOptions {
    * same identity finds the codes without reading. Absent: identities are not recorded.
    */
   confirmSource?: (source: string, bytes: Uint8Array) => boolean;
+  /**
+   * Take each image's signature (core/quality/image-signature.ts signatureOfBytes) from the bytes read, beside the
+   * embedding, into `signatures`: what the serverless train step's near-duplicate rule needs without the images. Images
+   * whose bytes are not read (codes cached, hash known) get none; nor does one that does not decode. Default off.
+   */
+  imageSignatures?: boolean;
 }
 
 /** What extracting a list of images needs; `ExtractDeps` adds where the dataset's manifest goes. */
@@ -94,6 +101,8 @@ export interface ExtractedItems {
   cached: number;
   repaired: ShardDamage[];
   seconds: number;
+  /** Content hash → signature (16 hex digits) of the images read, with `imageSignatures` (absent: none). */
+  signatures?: Record<string, string>;
 }
 
 export function resolveCuts(model: RegisteredModel, requested: string[] | undefined): string[] {
@@ -163,6 +172,7 @@ export async function extractItems(
     cached: run.cached,
     repaired,
     seconds: (performance.now() - started) / 1000,
+    ...(run.signatures.size > 0 ? { signatures: Object.fromEntries(run.signatures) } : {}),
   };
 }
 
@@ -223,11 +233,14 @@ class ExtractionRun {
   readonly hashes = new Map<string, string>();
   /** Content hash → the confirmed store identity it was read from, recorded beside its row. */
   readonly sources = new Map<string, string>();
+  /** Content hash → signature, with `imageSignatures`. */
+  readonly signatures = new Map<string, string>();
   embedded = 0;
   cached = 0;
   private done = 0;
   private batch: EmbedItem[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly signing = new Set<Promise<void>>();
   private readonly queued = new Set<string>();
   private failure?: unknown;
   private embedder?: Promise<Embedder>;
@@ -265,6 +278,7 @@ class ExtractionRun {
     const bytes = await this.deps.data.get(item.key);
     const hash = createHash('sha256').update(bytes).digest('hex');
     this.hashes.set(item.key, hash);
+    if (this.options.imageSignatures && !this.signatures.has(hash)) await this.sign(hash, bytes);
     if (item.source && this.options.confirmSource?.(item.source, bytes)) this.sources.set(hash, item.source);
     if (item.version && stamped !== hash)
       this.learnt.push({
@@ -309,7 +323,7 @@ class ExtractionRun {
   async finish(): Promise<void> {
     // Interrupted: the partial batch is dropped (never embedded), the ones in flight are finished and saved.
     if (this.batch.length > 0 && !this.options.signal?.aborted) await this.dispatch(await this.openEmbedder());
-    await Promise.all(this.inFlight);
+    await Promise.all([...this.inFlight, ...this.signing]);
     await this.close();
     // Codes already computed are kept even when a batch failed: a re-run resumes instead of starting over.
     await Promise.all(this.buffers.map((b) => b.flush()));
@@ -335,6 +349,18 @@ class ExtractionRun {
     const now = Date.now();
     for (const l of this.learnt) if (isStampable(l.modifiedMs, now)) stamps.set(l.key, l.version, l.hash);
     stamps.commit();
+  }
+
+  /**
+   * Starts the signature of bytes in hand, beside the embedding: sharp decodes on libuv's threads, so only the hash
+   * (microseconds) runs here. At most SIGNATURE_CONCURRENCY at once, so the bytes held stay bounded.
+   */
+  private async sign(hash: string, bytes: Uint8Array): Promise<void> {
+    while (this.signing.size >= SIGNATURE_CONCURRENCY) await Promise.race(this.signing);
+    const work: Promise<void> = signatureOfBytes(bytes)
+      .then((hex) => void (hex && this.signatures.set(hash, hex)))
+      .finally(() => this.signing.delete(work));
+    this.signing.add(work);
   }
 
   private openEmbedder(): Promise<Embedder> {

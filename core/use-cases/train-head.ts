@@ -16,7 +16,7 @@ import {
   nearDuplicateRule,
   type NearDuplicateRule,
 } from '../quality/duplicates.js';
-import { imageSignaturesOf } from '../quality/image-signature.js';
+import { imageSignaturesOf, type ImageSignatures } from '../quality/image-signature.js';
 import { rankLabelIssues } from '../quality/label-issues.js';
 import { normalizedRows } from '../quality/near-duplicates.js';
 import type { TrainOptions } from '../messages/schema.js';
@@ -51,7 +51,8 @@ export interface TrainDeps {
   streamedMinValues?: number;
   /**
    * The dataset's images, when at hand (local runs): near-duplicate candidates on the codes are confirmed by each
-   * image's signature (core/quality/duplicates.ts nearDuplicateRule); without them, the codes decide alone.
+   * image's signature (core/quality/duplicates.ts nearDuplicateRule); without them, by the signatures the workspace
+   * has cached (a serverless run's, taken by its extract workers), else the codes decide alone.
    */
   data?: BlobStore;
 }
@@ -76,6 +77,10 @@ export async function trainHead(
         : ['final']
       : [request.layer];
 
+  const trainEntries = manifest.entries.filter((e) => e.split === 'train');
+  // By the images where they are at hand, else by the workspace's cache of their signatures (a serverless train step's,
+  // written from its extract workers'): the rule is part of the head's identity.
+  const signatures = await imageSignaturesOf({ data: deps.data, workspace: deps.workspace }, trainEntries);
   const cacheKey = headCacheKey(
     manifest,
     layers,
@@ -83,7 +88,7 @@ export async function trainHead(
     request,
     search.folds,
     search.seed,
-    deps.data !== undefined,
+    signatures !== undefined,
   );
   const cached = await readHeadArtefact(deps.workspace, cachedHeadKey(cacheKey));
   if (cached) {
@@ -91,12 +96,12 @@ export async function trainHead(
     return { artefact: cached, reused: true };
   }
 
-  const trainEntries = manifest.entries.filter((e) => e.split === 'train');
   const { chosen, head, trainedOn, fitSeconds, cv, quality, calibration } = await fitWithQuality(
     deps,
     manifest,
     layers,
     trainEntries,
+    signatures,
     search,
     request.excludeSuspects === true,
   );
@@ -134,6 +139,7 @@ async function fitWithQuality(
   manifest: Manifest,
   layers: string[],
   entries: ManifestEntry[],
+  signatures: ImageSignatures | undefined,
   search: HeadSearch,
   excludeSuspects: boolean,
 ): Promise<FittedHead & { quality: TrainQuality; calibration?: Calibration }> {
@@ -150,7 +156,7 @@ async function fitWithQuality(
   const keys = entries.map((e) => e.key);
   const size = (layer: string) => ({ rows: { n: entries.length, dim: infoOf(layer).dim } });
   const qLayer = qualityLayer(manifest.namespaces, layers[0]!);
-  const rule = nearDuplicateRule(await imageSignaturesOf({ data: deps.data, workspace: deps.workspace }, entries));
+  const rule = nearDuplicateRule(signatures);
   const { rows, near } = runsStreamed(layers.map(size), search.kinds, deps.streamedMinValues)
     ? streamedFromCache(
         deps.features,

@@ -1,4 +1,4 @@
-import type * as v from 'valibot';
+import * as v from 'valibot';
 import { InvalidArtefactError } from './artefact-error.js';
 import { bool, count, fields, integer, list, mapOf, oneOf, parseArtefact, text } from './schema.js';
 
@@ -34,6 +34,8 @@ export const RejectRecordSchema = fields({
 export type RejectRecord = v.InferOutput<typeof RejectRecordSchema>;
 
 export const EntriesSchema = list(ManifestEntrySchema);
+/** Content hash → image signature (core/quality/image-signature.ts), in a shard part or group summary; optional. */
+export const SignaturesSchema = v.optional(mapOf(v.pipe(text, v.regex(/^[0-9a-f]{16}$/, 'expected 16 hex digits'))));
 export const RejectsSchema = list(RejectRecordSchema);
 
 const common = {

@@ -9,7 +9,6 @@ import type { Manifest } from '../../core/features/manifest.js';
 import type { DataQuality } from '../../core/quality/data-quality.js';
 import type { Evaluation } from '../../core/workspace/evaluation.js';
 import { run, type RunResult } from '../../core/use-cases/run.js';
-import { trainHead } from '../../core/use-cases/train-head.js';
 import type { HeadArtefact } from '../../core/workspace/head-artefact.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
@@ -48,8 +47,6 @@ const BUCKET = 'cnn-codes-it';
 let moto: MotoServer;
 let localDir: string;
 let local: RunResult;
-/** The local head fitted as the serverless train step fits it: duplicates judged by the codes alone (no images). */
-let localByCodes: HeadArtefact;
 let c: ReturnType<typeof clients>;
 let admin: Credentials;
 let up: UpUnderIam;
@@ -59,11 +56,9 @@ before(async () => {
   moto = await startMoto({ iam: true });
   localDir = await mkdtemp(path.join(tmpdir(), 'cnn-codes-local-'));
   const { deps } = await localPipeline(HYMENOPTERA, localDir);
+  // The local run confirms near duplicates by the images' signatures; the serverless one by the same signatures, taken
+  // by its extract workers from the bytes they read (the train step's envelope holds no image): the same rule.
   local = await run(deps);
-  // The serverless train step reads no image (its envelope holds only codes), so it judges near duplicates by the
-  // codes alone: a different rule, so a different head cache key from a local run's, whose images confirm them.
-  const { data: _images, ...codesOnly } = deps;
-  localByCodes = (await trainHead(codesOnly)).artefact;
   up = await upUnderIam(moto.endpoint, BUCKET, { extractCompute: 'cpu' });
   admin = up.iam.admin;
   c = clients(moto.endpoint, admin);
@@ -216,8 +211,21 @@ test('hymenoptera under IAM, each function as its role: one SUCCEEDED execution,
     assert.ok(markdown.includes(`Step Functions execution \`${execution.executionArn}\``), 'report.md names it');
     assert.equal(metrics.run?.execution, execution.executionArn);
     const head = (await workspace.getJson<HeadArtefact>('head.json'))!;
-    assert.equal(head.cacheKey, localByCodes.cacheKey, 'same manifest, same options: the same head');
-    assert.deepEqual(head.head, localByCodes.head);
+    assert.equal(head.cacheKey, local.head.cacheKey, 'same manifest, same options, same rule: the same head');
+    assert.deepEqual(head.head, local.head.head);
+    assert.equal(local.head.quality?.confirmedByImage, true, 'the local run confirmed duplicates by the images');
+    assert.equal(head.quality?.confirmedByImage, true, 'and so did the serverless train step, without them');
+    assert.deepEqual(head.quality?.duplicates, local.head.quality?.duplicates);
+    // Evaluate follows the train step's rule: the same groups and leaks as the local run's.
+    const localQuality = (await new FsBlobStore(localDir).getJson<DataQuality>('data-quality.json'))!;
+    assert.deepEqual(quality.duplicates, localQuality.duplicates);
+    assert.deepEqual(quality.leakage, localQuality.leakage);
+    // Every image's signature, as the extract workers took it, equal to the one the local run decoded.
+    const signaturesIn = async (store: S3BlobStore | FsBlobStore) =>
+      (await store.getJson<{ signatures: Record<string, string> }>('image-signatures.json'))!.signatures;
+    const signatures = await signaturesIn(workspace);
+    assert.equal(Object.keys(signatures).length, new Set(manifest.entries.map((e) => e.contentHash)).size);
+    assert.deepEqual(signatures, await signaturesIn(new FsBlobStore(localDir)));
 
     // One execution: plan once, 13 shards through the Distributed Map, one train, one evaluate.
     assert.deepEqual(execution.shards, { total: 13, succeeded: 13, failed: 0, running: 0, pending: 0, timedOut: 0 });

@@ -31,6 +31,8 @@ export interface DistributedDeps {
   extractCompute?: ExtractCompute;
   /** Images read from the dataset store at once while extracting (default 8); a GPU worker needs more in flight. */
   readConcurrency?: number;
+  /** Extract takes each read image's signature (extractItems' imageSignatures); false where objects are not images. */
+  imageSignatures?: boolean;
   /**
    * Where this process fits heads. A Lambda answers train messages too large for its envelope with `where: 'batch'`
    * (the state machine then runs the Batch CPU job, see train-compute.ts); absent: train everything here.

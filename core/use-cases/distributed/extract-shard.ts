@@ -4,7 +4,7 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import type { DatasetItem } from '../../dataset/image-folder.js';
 import * as v from 'valibot';
 import { count, fields, finite, integer, oneOf, readArtefact, text } from '../../workspace/schema.js';
-import { EntriesSchema, NamespacesSchema, RejectsSchema } from '../../workspace/manifest-artefact.js';
+import { EntriesSchema, NamespacesSchema, RejectsSchema, SignaturesSchema } from '../../workspace/manifest-artefact.js';
 import { extractItems, resolveCuts } from '../extract.js';
 import { isPermanent, type DistributedDeps } from './deps.js';
 import { RUN_KEYS } from './layout.js';
@@ -25,6 +25,7 @@ const ShardPartSchema = fields({
   cached: count,
   seconds: finite,
   worker: v.nullable(text),
+  signatures: SignaturesSchema,
 });
 export type ShardPart = v.InferOutput<typeof ShardPartSchema>;
 
@@ -114,6 +115,7 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
       shardRows: message.shard.items.length,
       knownHashes: new Map(message.shard.items.flatMap((item) => (item.hash ? [[item.key, item.hash] as const] : []))),
       confirmSource: bytesMatchSource,
+      imageSignatures: deps.imageSignatures !== false,
     },
   );
   return {
@@ -129,5 +131,6 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     cached: result.cached,
     seconds: result.seconds,
     worker: deps.workerId ?? null,
+    ...optional('signatures', result.signatures),
   };
 }

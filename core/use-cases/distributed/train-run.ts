@@ -7,8 +7,9 @@ import type { DistributedDeps } from './deps.js';
 import { readShardPart, type ShardPart } from './extract-shard.js';
 import { chooseTrainCompute, trainSize, type TrainCompute } from './train-compute.js';
 import { RUN_KEYS } from './layout.js';
-import { rememberSources } from './source-identities.js';
+import { rememberSources, sourcesKey } from './source-identities.js';
 import { readRunPlan, type RunPlan } from './plan-run.js';
+import { cacheImageSignatures, mergeSignatures } from '../../quality/image-signature.js';
 
 export interface TrainOutcome {
   /**
@@ -26,9 +27,13 @@ export interface TrainOutcome {
 /** train → manifest from the shards' parts → the core trainHead (or "too large here", for the Choice after it). */
 export async function trainRun(deps: DistributedDeps, message: TrainMessage): Promise<TrainOutcome> {
   const workspace = deps.openStore(message.workspace);
-  const { manifest, plan } = await assembleManifest(workspace, message.toleratedFailures ?? 0);
+  const { manifest, plan, signatures } = await assembleManifest(workspace, message.toleratedFailures ?? 0);
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
-  await rememberSources(deps.openStore(message.cache), plan.dataset, plan.shards.flat(), manifest);
+  const cache = deps.openStore(message.cache);
+  // What trainHead's and evaluate's rule read without the images; kept per dataset beside its sources for re-runs.
+  const remembered = { store: cache, key: sourcesKey(plan.dataset).replace(/\.json$/, '.signatures.json') };
+  await cacheImageSignatures(workspace, signatures, manifest.entries, remembered);
+  await rememberSources(cache, plan.dataset, plan.shards.flat(), manifest);
   await workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
   const compute = whereToTrain(deps, manifest, message);
   if (compute.where === 'batch' && deps.trainCompute?.runsOn === 'lambda') {
@@ -69,7 +74,7 @@ function whereToTrain(
 export async function assembleManifest(
   workspace: BlobStore,
   tolerated = 0,
-): Promise<{ manifest: Manifest; plan: RunPlan }> {
+): Promise<{ manifest: Manifest; plan: RunPlan; signatures?: Record<string, string> }> {
   const plan = await readRunPlan(workspace);
   if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
   const parts = await Promise.all(plan.shards.map((_, i) => readShardPart(workspace, i)));
@@ -100,5 +105,5 @@ export async function assembleManifest(
     rejects: [...present.flatMap((p) => p.rejects), ...(plan.unreadable ?? []).map((u) => ({ ...u, contentHash: '' }))],
     ignored: plan.ignored,
   };
-  return { manifest, plan };
+  return { manifest, plan, ...mergeSignatures(present) };
 }

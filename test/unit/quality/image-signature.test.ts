@@ -15,10 +15,12 @@ import {
   signatureConfirmedPairs,
 } from '../../../core/quality/duplicates.js';
 import {
+  cacheImageSignatures,
   emptySignatures,
   hammingDistance,
   IMAGE_SIGNATURES_KEY,
   imageSignaturesOf,
+  mergeSignatures,
   perceptualHash,
   SIGNATURE_BYTES,
   SIGNATURE_SIDE,
@@ -102,7 +104,43 @@ test('imageSignaturesOf: a re-encoded copy within SAME_PICTURE_BITS of its origi
     const cached = (await imageSignaturesOf({ data: new Unreadable(dir), workspace }, entries.slice(0, 3)))!;
     assert.deepEqual(cached.bits, signatures.bits.subarray(0, 3 * SIGNATURE_BYTES));
     assert.ok(await workspace.exists(IMAGE_SIGNATURES_KEY));
-    assert.equal(await imageSignaturesOf({ workspace }, entries), undefined, 'no images: no signatures');
+    // No images (a serverless train step, `train --codes`): the cache's signatures, rows it lacks without one.
+    const fromCache = (await imageSignaturesOf({ workspace }, [...entries].reverse()))!;
+    assert.deepEqual([...fromCache.present], [0, 1, 1, 1], 'the unreadable image has none');
+    assert.deepEqual(
+      fromCache.bits.subarray(SIGNATURE_BYTES),
+      Uint8Array.from(
+        [2, 1, 0].flatMap((r) => [...signatures.bits.subarray(r * SIGNATURE_BYTES, (r + 1) * SIGNATURE_BYTES)]),
+      ),
+    );
+    const none = path.join(dir, 'empty-ws');
+    assert.equal(await imageSignaturesOf({ workspace: new FsBlobStore(none) }, entries), undefined, 'no cache: none');
+    const unknown = entries.map((e) => ({ ...e, contentHash: `other-${e.key}` }));
+    assert.equal(await imageSignaturesOf({ workspace }, unknown), undefined, 'none of these rows cached: none');
+  });
+});
+
+test('cacheImageSignatures adds to the cache what imageSignaturesOf reads; mergeSignatures joins parts, absent when none has any', async () => {
+  await withTempDir(async (dir) => {
+    const workspace = new FsBlobStore(dir);
+    assert.deepEqual(mergeSignatures([{}, { signatures: undefined }]), {});
+    const merged = mergeSignatures([
+      { signatures: { a: '0123456789abcdef' } },
+      {},
+      { signatures: { b: 'fedcba9876543210' } },
+    ]);
+    assert.deepEqual(merged, { signatures: { a: '0123456789abcdef', b: 'fedcba9876543210' } });
+    await cacheImageSignatures(workspace, {}, []);
+    assert.equal(await workspace.exists(IMAGE_SIGNATURES_KEY), false, 'nothing new: nothing written');
+    await cacheImageSignatures(workspace, merged.signatures, []);
+    await cacheImageSignatures(workspace, { c: '00000000000000ff', bad: 'not hex' }, []);
+    const found = (await imageSignaturesOf(
+      { workspace },
+      ['c', 'a', 'bad', 'b'].map((h) => ({ key: h, contentHash: h })),
+    ))!;
+    assert.deepEqual([...found.present], [1, 1, 0, 1]);
+    assert.equal(Buffer.from(found.bits.subarray(0, SIGNATURE_BYTES)).toString('hex'), '00000000000000ff');
+    assert.equal(Buffer.from(found.bits.subarray(24, 32)).toString('hex'), 'fedcba9876543210');
   });
 });
 
@@ -209,4 +247,27 @@ test('signatureConfirmedPairs: pairs the signatures propose, kept where the code
   assert.ok(Math.abs(pairs[0]!.cosine - 0.85) < 1e-6);
   assert.deepEqual(asked, [[0, 1, 2, 3]], 'only the proposed rows are read');
   assert.deepEqual(await signatureConfirmedPairs(nearDuplicateRule(), () => Promise.reject(new Error('read')), d), []);
+});
+
+test('cacheImageSignatures through a remembered file: a run adds its signatures there, a later run that read no image gets those of its entries', async () => {
+  await withTempDir(async (dir) => {
+    const remembered = { store: new FsBlobStore(path.join(dir, 'cache')), key: 'sources/d.signatures.json' };
+    const first = new FsBlobStore(path.join(dir, 'first'));
+    const entries = ['a', 'b', 'c'].map((contentHash) => ({ contentHash }));
+    await cacheImageSignatures(first, { a: '0123456789abcdef', b: 'fedcba9876543210' }, entries, remembered);
+    assert.ok(await remembered.store.exists(remembered.key));
+    // A re-run: its workers read nothing (no signature of their own), but one new image, read and signed.
+    const second = new FsBlobStore(path.join(dir, 'second'));
+    await cacheImageSignatures(second, { c: '00000000000000ff' }, [...entries, { contentHash: 'd' }], remembered);
+    const rows = ['a', 'b', 'c', 'd'].map((h) => ({ key: h, contentHash: h }));
+    const inFirst = (await imageSignaturesOf({ workspace: first }, rows))!;
+    const inSecond = (await imageSignaturesOf({ workspace: second }, rows))!;
+    assert.deepEqual([...inFirst.present], [1, 1, 0, 0]);
+    assert.deepEqual([...inSecond.present], [1, 1, 1, 0]);
+    assert.deepEqual(inSecond.bits.subarray(0, 2 * SIGNATURE_BYTES), inFirst.bits.subarray(0, 2 * SIGNATURE_BYTES));
+    // Only the entries of the run: a signature the remembered file has of another image is not copied.
+    const third = new FsBlobStore(path.join(dir, 'third'));
+    await cacheImageSignatures(third, undefined, [{ contentHash: 'c' }], remembered);
+    assert.deepEqual([...(await imageSignaturesOf({ workspace: third }, rows))!.present], [0, 0, 1, 0]);
+  });
 });
