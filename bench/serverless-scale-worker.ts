@@ -1,6 +1,6 @@
 /**
- * The extract worker of bench/serverless-scale: the real runtime (S3 and SQS adapters, router, worker loops, join,
- * compaction) with a stand-in embedder that skips decoding and inference, so only the runtime is measured. Codes are
+ * The extract worker of bench/serverless-scale: the real runtime (S3 and SQS adapters, router, worker loops, parts)
+ * with a stand-in embedder that skips decoding and inference, so only the runtime is measured. Codes are
  * derived from each image's content hash, so any scheduling gives the same cache. Configured like the deployed
  * worker, from the environment.
  */

@@ -173,7 +173,7 @@ async function measureRun(runId: string): Promise<RunFigures> {
         MessageSystemAttributeNames: ['SentTimestamp'],
       }),
     );
-    // The Train step's callback task: every shard extracted and every group compacted.
+    // The Train step's callback task: every shard extracted.
     for (const m of got.Messages ?? [])
       if ((JSON.parse(m.Body!) as { message?: { runId?: string } }).message?.runId === runId)
         sentAt = Number(m.Attributes!.SentTimestamp);
@@ -205,10 +205,10 @@ async function measureRun(runId: string): Promise<RunFigures> {
     engineEvents[e.type ?? 'unknown'] = (engineEvents[e.type ?? 'unknown'] ?? 0) + 1;
   const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
 
-  // What train does before fitting: the manifest from the compacted groups, then every code of both splits.
+  // What train does before fitting: the manifest from the shards' parts, then every code of both splits.
   const readBefore = moto.requests().length;
   const readStarted = performance.now();
-  const manifest = await assembleManifest(workspace);
+  const { manifest } = await assembleManifest(workspace);
   const features = new FeatureStore(new S3BlobStore(c.s3, BUCKET), 'cache');
   await Promise.all(['train', 'val'].map((split) => loadSplit(features, manifest, 'final', split)));
   const trainReadSeconds = (performance.now() - readStarted) / 1000;

@@ -42,6 +42,8 @@ export const ENV = {
   trainBatchQueueUrl: 'CNN_CODES_TRAIN_BATCH_QUEUE_URL',
   /** The train Lambda's timeout in seconds (required with CNN_CODES_TRAIN_COMPUTE=lambda): a fit is checked against it. */
   trainTimeoutSeconds: 'CNN_CODES_TRAIN_TIMEOUT_SECONDS',
+  /** The train message the state machine hands the Batch CPU train job (AWS, `.sync`): the job fits that head and exits. */
+  trainMessage: 'CNN_CODES_TRAIN_MESSAGE',
   /** Node side: extra models folders (path list). */
   modelsDir: 'CNN_CODES_MODELS_DIR',
   /** Comma-separated cut points that incremental extraction caches (default final). */

@@ -15,7 +15,7 @@ import { HeadsFunctions } from './constructs/heads-functions.js';
 import { extractImageSource, fineTuneImageSource } from './constructs/image-assets.js';
 import { acknowledgeBasicExecutionRole } from './constructs/node-function.js';
 import { visibilityFor } from './constructs/queue-consumer.js';
-import { RunStateMachine, TRAIN_MESSAGE_VARIABLE } from './constructs/run-state-machine.js';
+import { RunStateMachine } from './constructs/run-state-machine.js';
 import { Storage } from './constructs/storage.js';
 import { WorkQueue } from './constructs/work-queue.js';
 import { BUCKET_PREFIX as PREFIX, ENV, EXTRACT_TARGET } from '../contracts/cross-process.js';
@@ -217,7 +217,7 @@ export class PipelineStack extends Stack {
       trainJob: {
         jobQueue: trainJob.jobQueue,
         jobDefinition: trainJob.jobDefinition,
-        messageVariable: TRAIN_MESSAGE_VARIABLE,
+        messageVariable: ENV.trainMessage,
       },
       alarmTopic,
     });

@@ -32,7 +32,8 @@ export interface Dataset {
 }
 
 const SPLIT_NAMES = new Set(['train', 'val', 'valid', 'validation', 'test']);
-const METADATA = /\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;
+/** Files that sit beside images in a dataset but are none (the serverless ingest skips them too). */
+export const METADATA = /\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;
 
 export interface ListOptions {
   /** Fraction of each class moved to val when the folder has no splits. */

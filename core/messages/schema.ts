@@ -179,17 +179,8 @@ const extractMessage = strict({
       ['index'],
     ),
   ),
-  /**
-   * The plan's compaction layout (shards [g·perGroup, (g+1)·perGroup) form group g): the extract whose part completes
-   * its group compacts it before answering. Absent (a planner from before it): the extract compacts nothing.
-   */
-  groups: v.optional(strict({ groups: integer(1, 100_000), perGroup: integer(1, 100_000) })),
 });
 export type ExtractMessage = v.InferOutput<typeof extractMessage>;
-
-/** One group of a run's extracted shards (its layout is in the plan) compacted into one code shard per cut. */
-const compactMessage = strict({ ...runScoped, type: oneOf('compact'), model, group: integer(0, 99_999) });
-export type CompactMessage = v.InferOutput<typeof compactMessage>;
 
 const trainMessage = strict({
   ...runScoped,
@@ -205,21 +196,18 @@ export type TrainMessage = v.InferOutput<typeof trainMessage>;
 const evaluateMessage = strict({
   ...runScoped,
   type: oneOf('evaluate'),
-  /** cacheKey of the head artefact (workspace/heads/<cacheKey>.json) to score; absent: the run's head.json. */
-  head: v.optional(pattern(/^[0-9a-f]{24}$/, 'a head cacheKey (24 hex digits)')),
   split: evalSplit,
   /** The run's execution (ARN): the state machine passes it beside the evaluate task's message, and the report names it. */
   execution: v.optional(pattern(/^arn:[\w-]+:states:[^\s]{1,2000}$/, 'an execution ARN')),
 });
 export type EvaluateMessage = v.InferOutput<typeof evaluateMessage>;
 
-export type WorkMessage = RunMessage | ExtractMessage | CompactMessage | TrainMessage | EvaluateMessage;
+export type WorkMessage = RunMessage | ExtractMessage | TrainMessage | EvaluateMessage;
 export type MessageType = WorkMessage['type'];
 
 const schemas = {
   run: runMessage,
   extract: extractMessage,
-  compact: compactMessage,
   train: trainMessage,
   evaluate: evaluateMessage,
 } satisfies Record<MessageType, v.GenericSchema<unknown, WorkMessage>>;

@@ -2,9 +2,6 @@ import * as v from 'valibot';
 import { ENV } from '../../contracts/cross-process.js';
 import { expected, integer, problemsOf, text } from '../../core/workspace/schema.js';
 
-/** The environment variable through which the stack hands the dispatcher its pools, as a JSON array. */
-export const DISPATCH_POOLS_ENV = ENV.dispatchPools;
-
 /** AWS Batch array jobs have between 2 and 10,000 children. */
 export const MAX_ARRAY_SIZE = 10_000;
 
@@ -89,8 +86,8 @@ async function dispatchPool(pool: WorkerPool, ports: DispatchPorts): Promise<Poo
 
 /** Reads the pools the stack wrote into the environment, naming the field that is wrong. */
 export function parsePools(json: string | undefined): WorkerPool[] {
-  if (!json) throw new Error(`${DISPATCH_POOLS_ENV} is not set`);
+  if (!json) throw new Error(`${ENV.dispatchPools} is not set`);
   const parsed = v.safeParse(v.array(workerPool, 'expected a JSON array'), JSON.parse(json));
-  if (!parsed.success) throw new Error(problemsOf(parsed.issues, DISPATCH_POOLS_ENV).join('; '));
+  if (!parsed.success) throw new Error(problemsOf(parsed.issues, ENV.dispatchPools).join('; '));
   return parsed.output;
 }

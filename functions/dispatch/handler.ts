@@ -1,13 +1,7 @@
 import { BatchClient, ListJobsCommand, SubmitJobCommand, type JobStatus } from '@aws-sdk/client-batch';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import {
-  DISPATCH_POOLS_ENV,
-  dispatchWorkers,
-  parsePools,
-  type DispatchPorts,
-  type PoolDispatch,
-  type WorkerPool,
-} from './dispatch.js';
+import { dispatchWorkers, parsePools, type DispatchPorts, type PoolDispatch, type WorkerPool } from './dispatch.js';
+import { ENV } from '../../contracts/cross-process.js';
 
 /** Statuses of a job that has not finished; ListJobs takes one status per call. */
 const UNFINISHED: readonly JobStatus[] = ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING'];
@@ -59,7 +53,7 @@ let wiring: { pools: WorkerPool[]; ports: DispatchPorts } | undefined;
 
 /** EventBridge schedule → top up each pool's Batch workers to its queue's backlog. A failure is retried next minute. */
 export const handler = async (): Promise<PoolDispatch[]> => {
-  wiring ??= { pools: parsePools(process.env[DISPATCH_POOLS_ENV]), ports: awsDispatchPorts() };
+  wiring ??= { pools: parsePools(process.env[ENV.dispatchPools]), ports: awsDispatchPorts() };
   const dispatched = await dispatchWorkers(wiring.pools, wiring.ports);
   console.log(JSON.stringify({ dispatched }));
   return dispatched;

@@ -25,10 +25,7 @@ export interface Runtime {
   deps: DistributedDeps;
   s3: S3Client;
   sqs: SQSClient;
-  sfn: SFNClient;
   queues: Partial<Record<Stage, SqsQueue>>;
-  /** The configured queue an SQS event record came from (matched by name in its ARN). */
-  queueForArn(arn: string): SqsQueue | undefined;
   close(): Promise<void>;
 }
 
@@ -92,9 +89,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     deps,
     s3,
     sqs,
-    sfn,
     queues,
-    queueForArn: (arn) => Object.values(queues).find((q) => q.name === arn.slice(arn.lastIndexOf(':') + 1)),
     async close() {
       await backbone?.close();
       s3.destroy();

@@ -62,62 +62,50 @@ export function queueUrlsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<Stage, 
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: AwsFlags = {}): ServerlessSettings {
   const bucket = env[ENV.bucket];
   if (!bucket) throw new Error(`${ENV.bucket} is not set: the bucket that holds datasets/, cache/ and runs/`);
-  const provider = env[ENV.executionProvider] ?? 'cpu';
-  if (provider !== 'cpu' && provider !== 'cuda')
-    throw new Error(`${ENV.executionProvider} must be cpu or cuda, got "${provider}"`);
-  const session = env[ENV.sessionProvider];
-  if (session && session !== 'cpu') throw new Error(`${ENV.sessionProvider} must be cpu or unset, got "${session}"`);
-  const threads = positiveInt(env, ENV.threads);
-  const idle = env[ENV.idleExit];
+  const provider = choice(env, ENV.executionProvider, ['cpu', 'cuda']);
   return {
     bucket,
     queueUrls: queueUrlsFromEnv(env),
     model: env[ENV.model] || DEFAULT_MODEL,
-    cuts: (env[ENV.cuts] || 'final')
-      .split(',')
-      .map((c) => c.trim())
-      .filter(Boolean),
+    cuts: (env[ENV.cuts] || 'final').split(',').flatMap((c) => (c.trim() ? [c.trim()] : [])),
     ...optional('shardSize', positiveInt(env, ENV.shardSize)),
-    extractCompute: extractComputeFromEnv(env, provider),
+    // What runs extract messages: named by the deployment, else a GPU worker when it uses CUDA, else a CPU worker.
+    extractCompute: {
+      kind: choice(env, ENV.extractCompute, ['cpu', 'gpu', 'lambda'], provider === 'cuda' ? 'gpu' : 'cpu'),
+      ...optional('timeLimitSeconds', positiveInt(env, ENV.extractTimeLimit)),
+    },
     executionProvider: provider,
-    ...(session ? { sessionProvider: 'cpu' as const } : {}),
-    modelsDirs: (env[ENV.modelsDir] ?? '')
-      .split(path.delimiter)
-      .filter(Boolean)
-      .map((d) => path.resolve(d)),
-    ...(threads ? { threads } : {}),
+    ...optional('sessionProvider', env[ENV.sessionProvider] ? choice(env, ENV.sessionProvider, ['cpu']) : undefined),
+    modelsDirs: (env[ENV.modelsDir] ?? '').split(path.delimiter).flatMap((d) => (d ? [path.resolve(d)] : [])),
+    ...optional('threads', positiveInt(env, ENV.threads)),
     int8Weights: parseInt8WeightsSetting(env[ENV.int8Weights], ENV.int8Weights),
     decode: parseDecodeSetting(env[ENV.decode], ENV.decode),
     pollSeconds: Math.min(20, positiveInt(env, ENV.pollSeconds) ?? 20),
-    idleExitSeconds: idle === 'never' ? null : (positiveInt(env, ENV.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
+    idleExitSeconds:
+      env[ENV.idleExit] === 'never' ? null : (positiveInt(env, ENV.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
     allowLocalStores: false,
     aws: awsSettings(flags, env),
-    ...trainComputeFromEnv(env),
+    ...optional('trainCompute', trainComputeFromEnv(env)),
   };
 }
 
-/** What runs extract messages: named by the deployment, else a GPU worker when it uses CUDA, else a CPU worker. */
-function extractComputeFromEnv(env: NodeJS.ProcessEnv, provider: 'cpu' | 'cuda'): ExtractCompute {
-  const kind = env[ENV.extractCompute] || (provider === 'cuda' ? 'gpu' : 'cpu');
-  if (kind !== 'cpu' && kind !== 'gpu' && kind !== 'lambda')
-    throw new Error(`${ENV.extractCompute} must be cpu, gpu or lambda, got "${kind}"`);
-  return { kind, ...optional('timeLimitSeconds', positiveInt(env, ENV.extractTimeLimit)) };
+/** A variable that takes one of `choices`; unset or empty, `fallback`. */
+function choice<const T extends string>(env: NodeJS.ProcessEnv, name: string, choices: T[], fallback = choices[0]!): T {
+  const value = env[name] || fallback;
+  if (!choices.includes(value as T)) throw new Error(`${name} must be ${choices.join(' or ')}, got "${value}"`);
+  return value as T;
 }
 
-function trainComputeFromEnv(env: NodeJS.ProcessEnv): Pick<ServerlessSettings, 'trainCompute'> {
-  const compute = env[ENV.trainCompute];
-  if (compute === undefined || compute === '') return {};
-  if (compute === 'batch') return { trainCompute: { runsOn: 'batch' } };
-  if (compute !== 'lambda') throw new Error(`${ENV.trainCompute} must be lambda or batch, got "${compute}"`);
+function trainComputeFromEnv(env: NodeJS.ProcessEnv): ServerlessSettings['trainCompute'] {
+  if (!env[ENV.trainCompute]) return undefined;
+  if (choice(env, ENV.trainCompute, ['lambda', 'batch']) === 'batch') return { runsOn: 'batch' };
   const memoryMb = positiveInt(env, LAMBDA_MEMORY_ENV);
   const timeoutSeconds = positiveInt(env, ENV.trainTimeoutSeconds);
   if (!memoryMb || !timeoutSeconds)
     throw new Error(`${ENV.trainCompute}=lambda needs ${LAMBDA_MEMORY_ENV} and ${ENV.trainTimeoutSeconds}`);
   // The deployment names the Batch CPU train job's queue only where that job exists.
   const batchJob = !!env[ENV.trainBatchQueueUrl];
-  return {
-    trainCompute: { runsOn: 'lambda', envelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds }, batchJob },
-  };
+  return { runsOn: 'lambda', envelope: { memoryBytes: memoryMb * 2 ** 20, timeoutSeconds }, batchJob };
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {

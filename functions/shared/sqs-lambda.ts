@@ -2,24 +2,26 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { errorMessage } from '../../core/errors.js';
 import { parseMessageBody } from '../../core/messages/schema.js';
 import type { ReceivedMessage } from '../../core/ports/work-queue.js';
-import { handleBatch, handleStateInput, type Accepts } from '../../core/use-cases/distributed/router.js';
-import { buildRuntime, jsonLog, type Runtime, type RuntimeOptions } from './runtime.js';
+import { handleBatch, handleStateInput } from '../../core/use-cases/distributed/router.js';
+import { buildRuntime, jsonLog, type Runtime } from './runtime.js';
 import { settingsFromEnv } from './settings.js';
 
 /**
  * An SQS-triggered Lambda over the core router, with ReportBatchItemFailures: a message to retry is reported as a
  * failure (and only it is redelivered); a poison message is copied to its DLQ and reported as processed.
  */
-export async function handleSqsEvent(runtime: Runtime, event: SQSEvent, accepts: Accepts): Promise<SQSBatchResponse> {
+export async function handleSqsEvent(runtime: Runtime, event: SQSEvent): Promise<SQSBatchResponse> {
   const messages = event.Records.map(toReceived);
-  const outcomes = await handleBatch(runtime.deps, messages, accepts);
+  const outcomes = await handleBatch(runtime.deps, messages);
   const failures: string[] = [];
   for (const [i, outcome] of outcomes.entries()) {
     const record = event.Records[i]!;
     if (outcome.kind === 'retry') failures.push(record.messageId);
     if (outcome.kind !== 'poison') continue;
     try {
-      const queue = runtime.queueForArn(record.eventSourceARN);
+      // The configured queue the record came from, matched by name in its ARN.
+      const name = record.eventSourceARN.slice(record.eventSourceARN.lastIndexOf(':') + 1);
+      const queue = Object.values(runtime.queues).find((q) => q.name === name);
       const moved = (await queue?.forwardToDeadLetter(messages[i]!, outcome.reason)) ?? false;
       runtime.deps.log?.({
         event: 'message:dead-lettered',
@@ -36,15 +38,6 @@ export async function handleSqsEvent(runtime: Runtime, event: SQSEvent, accepts:
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-/** A function the state machine invokes directly (AWS), or that an SQS queue of callback tasks feeds (emulator). */
-export function handleStateOrSqs(
-  runtime: Runtime,
-  event: SQSEvent | { message: unknown },
-  accepts: Accepts,
-): Promise<SQSBatchResponse | unknown> {
-  return 'Records' in event ? handleSqsEvent(runtime, event, accepts) : handleStateInput(runtime.deps, event);
-}
-
 function toReceived(record: SQSRecord): ReceivedMessage<unknown> {
   return {
     id: record.messageId,
@@ -56,17 +49,17 @@ function toReceived(record: SQSRecord): ReceivedMessage<unknown> {
 }
 
 /**
- * A Lambda's runtime, from its environment, logging as `role`: built on the first invocation and kept for the
- * container's life (never at import time). `dispose` releases it (backbone threads, sockets): for tests, which must
+ * A Lambda entry point: an SQS event (partial batch response), or a state's input when the state machine invokes the
+ * function directly (AWS). Its runtime is built from the environment on the first invocation and kept for the
+ * container's life (never at import time); `dispose` releases it (backbone threads, sockets): for tests, which must
  * let their process exit.
  */
-export function lambdaRuntime(
-  role: string,
-  { withBackbone }: Pick<RuntimeOptions, 'withBackbone'>,
-): { get(): Runtime; dispose(): Promise<void> } {
+export function lambdaHandler(role: string, withBackbone: boolean) {
   let runtime: Runtime | undefined;
+  const get = () => (runtime ??= buildRuntime(settingsFromEnv(), { withBackbone, log: jsonLog({ role }) }));
   return {
-    get: () => (runtime ??= buildRuntime(settingsFromEnv(), { withBackbone, log: jsonLog({ role }) })),
+    handler: (event: SQSEvent | { message: unknown }): Promise<SQSBatchResponse | unknown> =>
+      'Records' in event ? handleSqsEvent(get(), event) : handleStateInput(get().deps, event),
     dispose: async () => {
       const current = runtime;
       runtime = undefined;

@@ -3,22 +3,11 @@ import { looksLikeS3Notification } from '../../core/messages/s3-event.js';
 import type { WorkQueue } from '../../core/ports/work-queue.js';
 import { decorate } from '../../core/util/decorate.js';
 import type { LogEntry } from '../../core/use-cases/distributed/deps.js';
-import { handleBatch, type Accepts } from '../../core/use-cases/distributed/router.js';
+import { handleBatch } from '../../core/use-cases/distributed/router.js';
 import { runWorkerLoop, type LoopStats } from '../../core/use-cases/distributed/worker-loop.js';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Stage } from '../../aws/names.js';
 import type { Runtime } from './runtime.js';
-
-/**
- * What each queue's consumer serves: the state machine's tasks of that stage. The extract queue also carries the
- * compaction tasks and S3 notifications (incremental mode).
- */
-export const ACCEPTS: Record<Stage, Accepts> = {
-  run: new Set(['run']),
-  extract: new Set(['extract', 'compact', 's3']),
-  train: new Set(['train']),
-  evaluate: new Set(['evaluate']),
-};
 
 export interface WorkerOptions {
   stages: readonly Stage[];
@@ -36,7 +25,7 @@ export async function runWorkers(runtime: Runtime, options: WorkerOptions): Prom
     const visibility = await visibilityTimeout(runtime, queue.url);
     const stats = await runWorkerLoop({
       queue: stage === 'extract' ? withNoticeTopUp(queue, visibility / 3) : queue,
-      handle: (messages) => handleBatch(runtime.deps, messages, ACCEPTS[stage]),
+      handle: (messages) => handleBatch(runtime.deps, messages),
       signal: options.signal,
       maxMessages: 1,
       waitSeconds: options.pollSeconds ?? runtime.settings.pollSeconds,

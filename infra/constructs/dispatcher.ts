@@ -6,7 +6,8 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
-import { DISPATCH_POOLS_ENV, type WorkerPool } from '../../functions/dispatch/dispatch.js';
+import { ENV } from '../../contracts/cross-process.js';
+import type { WorkerPool } from '../../functions/dispatch/dispatch.js';
 import { REPO_ROOT } from '../config.js';
 import { DISPATCH_ENTRY } from '../layout.js';
 import { SIZES } from '../sizes.js';
@@ -53,7 +54,7 @@ export class Dispatcher extends Construct {
       entry: path.join(REPO_ROOT, DISPATCH_ENTRY),
       description: 'cnn-codes: submits Batch worker jobs sized to the extract and fine-tune backlogs',
       ...SIZES.dispatch,
-      environment: { [DISPATCH_POOLS_ENV]: Stack.of(this).toJsonString(pools) },
+      environment: { [ENV.dispatchPools]: Stack.of(this).toJsonString(pools) },
       // Glue with no core code: the Lambda runtime's SDK (which includes Batch) is enough.
       externalModules: ['@aws-sdk/*'],
       reservedConcurrentExecutions: 1,

@@ -13,9 +13,6 @@ import { DEFAULT_STATE_MACHINE, runStateMachine } from '../../core/use-cases/dis
 import type { Storage } from './storage.js';
 import type { WorkQueue } from './work-queue.js';
 
-/** The Batch CPU train job reads the train message the state machine gives it from this variable. */
-export const TRAIN_MESSAGE_VARIABLE = 'CNN_CODES_TRAIN_MESSAGE';
-
 export interface RunStateMachineProps {
   storage: Storage;
   extractQueue: WorkQueue;
@@ -28,7 +25,7 @@ export interface RunStateMachineProps {
 /**
  * The run path as one Step Functions state machine, its ASL from core/use-cases/distributed/state-machine.ts (the
  * same definition `cnn-codes up` creates in the emulator), with a role that may do exactly what the states do:
- * send extract and compaction tasks to the extract queue, read the shard manifest from runs/, invoke train-head and
+ * send extract tasks to the extract queue, read the shard manifest from runs/, invoke train-head and
  * evaluate, run the Batch CPU train job to completion, and start its own Distributed Map's child executions.
  */
 export class RunStateMachine extends Construct {

@@ -164,7 +164,7 @@ type StageQueues = Record<'extract' | 'train' | 'evaluate' | 'run', InProcessQue
  * Step Functions' part in the unit tests: each step of the run's state machine (state-machine.ts) as a callback task
  * on its queue, answered by the workers through TaskCallbacks, in the machine's order: plan, every shard of the
  * manifest (retried as its Retry says: a lapsed heartbeat or transient error 3 more times, a permanent one once),
- * compaction per group, train (the Batch step when train answers "batch"), evaluate. The real engine runs the same
+ * train (the Batch step when train answers "batch"), evaluate. The real engine runs the same
  * definition in test/integration.
  */
 export class InProcessEngine implements TaskCallbacks {
@@ -231,7 +231,6 @@ export class InProcessEngine implements TaskCallbacks {
     const shards = await Promise.allSettled(items.map((item) => this.retried(this.queues.extract, item)));
     const failed = shards.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
     if (failed.length > plan.toleratedFailures) throw failed[0]!;
-    await Promise.all(plan.compact.map((m) => this.retried(this.queues.extract, m)));
     const train = (await this.retried(this.queues.train, plan.train)) as TrainOutcome;
     if (train.compute === 'batch' && !train.cacheKey) await this.retried(this.queues.train, plan.train);
     return this.retried(this.queues.evaluate, plan.evaluate);

@@ -34,6 +34,5 @@ export const EVALUATE_MESSAGE = {
   runId: 'r1',
   workspace: 's3://b-1/runs/r1',
   cache: 's3://b-1/cache',
-  head: 'a'.repeat(24),
   split: 'val',
 };

@@ -17,7 +17,6 @@ export function testRunPlan(given: Partial<RunPlan> & Pick<RunPlan, 'runId'>): R
     ignored: [],
     shardSize: 32,
     shards: [],
-    groups: { groups: 0, perGroup: 1 },
     train: {},
     split: 'val',
     plannedAt: new Date(0).toISOString(),

@@ -173,13 +173,9 @@ for (const [variant, context] of Object.entries(variants)) {
 }
 
 test("the layout's longest keys fit S3's 1,024 bytes: a run's objects under a 100-character run id, the code cache's under every built-in model", () => {
-  const runKeys = [
-    RUN_KEYS.plan,
-    RUN_KEYS.shards,
-    RUN_KEYS.part(999_999),
-    RUN_KEYS.group(9999),
-    RUN_KEYS.failure(999_999),
-  ].map((k) => `runs/${RUN_ID}/${k}`);
+  const runKeys = [RUN_KEYS.plan, RUN_KEYS.shards, RUN_KEYS.part(999_999), RUN_KEYS.failure(999_999)].map(
+    (k) => `runs/${RUN_ID}/${k}`,
+  );
   const shardId = 'f'.repeat(64);
   const cacheKeys = BUILTIN_MODELS.flatMap((d) =>
     Object.keys(d.cutPoints).flatMap((cut) =>

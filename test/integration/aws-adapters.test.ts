@@ -65,7 +65,7 @@ test('S3 large bodies go up as multipart uploads and come back byte for byte', a
   assert.match(requests, /POST \/adapters\/big\/shard\.npy\?uploads/, 'CreateMultipartUpload');
   assert.equal((requests.match(/PUT \/adapters\/big\/shard\.npy\?[^ ]*partNumber=/g) ?? []).length, 3, 'three parts');
   assert.deepEqual(Buffer.from(await store.get('shard.npy')).equals(Buffer.from(body)), true);
-  // Ranged reads (train reads large compacted shards this way, in parallel) give exactly the bytes asked for.
+  // Ranged reads (train reads large code shards this way, in parallel) give exactly the bytes asked for.
   const [head, middle, tail] = await Promise.all([
     store.getRange('shard.npy', 0, 4097),
     store.getRange('shard.npy', 5 << 20, (5 << 20) + 8192),

@@ -87,7 +87,6 @@ test('train-head handler: plans a run, answers a retryable failure as transient 
       testRunPlan({
         runId: 'orphan',
         shards: [[{ key: 'train/ants/x.jpg', split: 'train', label: 0 }]],
-        groups: { groups: 1, perGroup: 1 },
       }),
     ),
   );
@@ -126,7 +125,7 @@ test('train-head handler: plans a run, answers a retryable failure as transient 
     failed.map((e) => e.runId),
     ['orphan'],
   );
-  assert.match(String(failed[0]!.error), /compacted groups 0 missing/, 'a store hiccup: answered as transient');
+  assert.match(String(failed[0]!.error), /parts of shards 0 missing/, 'a store hiccup: answered as transient');
   // moto, not executing here, accepts any token's answer; a running Step Functions would call these late (harmless).
   assert.deepEqual(
     log.filter((e) => e.event === 'run:planned').map((e) => [e.runId, e.shards]),
@@ -183,7 +182,7 @@ test('extract handler: a shard and an S3 test event in one batch; a misrouted me
   );
   const dead = await drainQueue(c.sqs, made.queues.extract.deadLetterUrl);
   assert.equal(dead.length, 1);
-  assert.match(dead[0]!.reason!, /"evaluate" is not served here/);
+  assert.match(dead[0]!.reason!, /evaluate\.workspace: required/);
 });
 
 async function firstKey(prefix: string): Promise<string> {

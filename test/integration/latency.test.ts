@@ -162,7 +162,7 @@ test('one message end to end through the emulator: transport, an idempotent rede
   // A shard as the state machine's Map hands it out; the token is no running execution's, so the answer is late (moto:
   // InvalidToken) and the message is done, as a redelivery after the execution moved on would be.
   const asTask = (message: ExtractMessage) => ({ task: 'latency-test-token', message });
-  const handle = (ms: ReadonlyArray<ReceivedMessage<unknown>>) => handleBatch(runtime.deps, ms, new Set(['extract']));
+  const handle = (ms: ReadonlyArray<ReceivedMessage<unknown>>) => handleBatch(runtime.deps, ms);
   // The first shard loads the backbone; the five after it are the steady state of a warm worker.
   const warm = await measure(
     queue,

@@ -88,12 +88,9 @@ test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset 
       .requests()
       .slice(before)
       .filter((l) => l.includes(' /scale-it/') || l.includes(' /scale-it?'));
-    // Up to train (after every shard; it reads the groups the extracts compacted): evaluate reads the misclassified
-    // images again for report.html, which is not extraction.
-    const s3 = all.slice(
-      0,
-      all.findIndex((l) => l.includes(`GET /scale-it/runs/${runId}/groups/`)),
-    );
+    // Up to the last shard's part (train reads the parts after it): evaluate reads the misclassified images again for
+    // report.html, which is not extraction.
+    const s3 = all.slice(0, all.map((l) => l.includes(`PUT /scale-it/runs/${runId}/parts/`)).lastIndexOf(true) + 1);
     const plan = (await workspace.getJson<RunPlan>('plan.json'))!;
     return {
       metrics,

@@ -45,7 +45,7 @@ before(async () => {
 });
 after(() => moto?.stop());
 
-test('the GPU path on CPU: plan → CUDA-graph extract → compaction → Batch train → evaluate, codes in the CUDA namespace, val within one image', async (t) => {
+test('the GPU path on CPU: plan → CUDA-graph extract → Batch train → evaluate, codes in the CUDA namespace, val within one image', async (t) => {
   const urls = Object.fromEntries(Object.entries(up.queues).map(([stage, q]) => [stage, q.url]));
   const trainBatchQueue = urls.run!.replace(/-run$/, '-train-batch');
   const env: NodeJS.ProcessEnv = {

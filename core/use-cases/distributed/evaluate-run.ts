@@ -4,7 +4,7 @@ import { evaluate } from '../evaluate.js';
 import type { DistributedDeps } from './deps.js';
 import { readRunPlan } from './plan-run.js';
 import { readHeadArtefact } from '../../workspace/head-artefact.js';
-import { cachedHeadKey, HEAD_KEY } from '../../workspace/keys.js';
+import { HEAD_KEY } from '../../workspace/keys.js';
 import { optional } from '../../util/optional.js';
 
 /** The run's result, small enough for the execution's output. */
@@ -16,20 +16,13 @@ export interface EvaluateOutcome {
 }
 
 /**
- * evaluate → the core evaluate on the named head artefact → metrics.json, report.md and report.html in the run's
- * workspace.
- * Deterministic for a given head, so a repeated evaluate message rewrites the same files.
+ * evaluate → the core evaluate on the run's head.json (the train step's) → metrics.json, report.md and report.html in
+ * the run's workspace. Deterministic for a given head, so a repeated evaluate message rewrites the same files.
  */
 export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessage): Promise<EvaluateOutcome> {
   const workspace = deps.openStore(message.workspace);
-  const named = message.head ? cachedHeadKey(message.head) : HEAD_KEY;
-  const artefact = await readHeadArtefact(workspace, named);
-  if (!artefact) throw new DataError(`no head artefact ${workspace.location}/${named}`);
-  if (message.head) {
-    // An unreadable head.json is replaced by the named artefact, like a stale one.
-    const current = await readHeadArtefact(workspace).catch(() => undefined);
-    if (current?.cacheKey !== message.head) await workspace.put(HEAD_KEY, JSON.stringify(artefact));
-  }
+  const artefact = await readHeadArtefact(workspace);
+  if (!artefact) throw new DataError(`no head artefact ${workspace.location}/${HEAD_KEY}`);
   // The plan names the dataset, so report.html can show the misclassified images (incremental runs have no plan).
   const plan = await readRunPlan(workspace);
   const data = plan ? { data: deps.openStore(plan.dataset) } : {};

@@ -13,7 +13,7 @@ import { optional } from '../../util/optional.js';
 import { bytesMatchSource } from '../../dataset/source-identity.js';
 import { awaitInFlight } from './in-flight.js';
 
-/** One shard's slice of the manifest. Its existence marks the shard done; compaction joins the parts in index order. */
+/** One shard's slice of the manifest. Its existence marks the shard done; train joins the parts in index order. */
 const ShardPartSchema = fields({
   version: oneOf(1),
   index: count,
@@ -47,21 +47,12 @@ export interface ShardOutcome {
  * shards; a retried or redelivered shard finds its part and answers at once. A shard that can never succeed records
  * why (failures/), so a run that tolerates it names it, and one that does not fails with the cause.
  */
-export async function extractShard(
-  deps: DistributedDeps,
-  message: ExtractMessage,
-  /**
-   * Called with the shard's part once it is written, `fresh` when by this call (the router compacts the shard's group
-   * if the part completes it). Its failure fails the task, whose retry finds the part and calls it again.
-   */
-  afterPart?: (part: ShardPart, fresh: boolean) => Promise<unknown>,
-): Promise<ShardOutcome> {
+export async function extractShard(deps: DistributedDeps, message: ExtractMessage): Promise<ShardOutcome> {
   const workspace = deps.openStore(message.workspace);
   const index = message.shard.index;
   const existing = await readShardPart(workspace, index);
   if (existing) {
     deps.log?.({ event: 'extract:again', runId: message.runId, shard: index });
-    await afterPart?.(existing, false);
     return { shard: index, extracted: false, embedded: existing.embedded, cached: existing.cached };
   }
   let part: ShardPart;
@@ -82,7 +73,6 @@ export async function extractShard(
     embedded: part.embedded,
     cached: part.cached,
   });
-  await afterPart?.(part, extracted);
   return { shard: index, extracted, embedded: part.embedded, cached: part.cached };
 }
 
@@ -121,7 +111,7 @@ async function computePart(deps: DistributedDeps, message: ExtractMessage): Prom
     {
       ...optional('readConcurrency', deps.readConcurrency),
       // One code object per cut for the whole shard (a shard is sized to a minute of work, and is what a retry redoes):
-      // the part is then already compact, and a group of one shard needs no rewrite.
+      // train reads one object per shard and cut, never one per batch.
       shardRows: message.shard.items.length,
       knownHashes: new Map(message.shard.items.flatMap((item) => (item.hash ? [[item.key, item.hash] as const] : []))),
       confirmSource: bytesMatchSource,

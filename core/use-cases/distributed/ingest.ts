@@ -1,4 +1,4 @@
-import type { DatasetItem } from '../../dataset/image-folder.js';
+import { METADATA, type DatasetItem } from '../../dataset/image-folder.js';
 import { ConfigError } from '../../errors.js';
 import type { S3ObjectRef } from '../../messages/s3-event.js';
 import { extractItems, resolveCuts } from '../extract.js';
@@ -7,8 +7,6 @@ import { tolerateMissing } from '../../dataset/tolerate-missing.js';
 import { optional } from '../../util/optional.js';
 import { bytesMatchSource, identityOf } from '../../dataset/source-identity.js';
 import { announceInFlight, awaitInFlight } from './in-flight.js';
-
-const NOT_IMAGES = /(^|\/)\.|\.(txt|md|json|csv|tsv|yaml|yml|xml|html|py|sh|zip|tar|gz)$/i;
 
 export interface IngestOutcome {
   images: number;
@@ -23,7 +21,8 @@ export interface IngestOutcome {
  * finds them cached. Only the cache is touched: labels and manifests belong to runs.
  */
 export async function ingestObjects(deps: DistributedDeps, objects: readonly S3ObjectRef[]): Promise<IngestOutcome> {
-  const images = objects.filter((o) => !NOT_IMAGES.test(o.key) && o.size !== 0);
+  // As the dataset listing skips them: hidden files and folders, metadata, and empty objects (folder markers).
+  const images = objects.filter((o) => o.size !== 0 && !METADATA.test(o.key) && !/(^|\/)\./.test(o.key));
   const skipped = objects.length - images.length;
   if (images.length === 0) return { images: 0, embedded: 0, cached: 0, rejected: 0, skipped };
   if (!deps.ingest)
@@ -35,11 +34,11 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
   const features = deps.openFeatures(deps.ingest.cache, 'write');
   const started = performance.now();
   const total: IngestOutcome = { images: images.length, embedded: 0, cached: 0, rejected: 0, skipped };
-  for (const [bucket, refs] of groupBy(images, (o) => o.bucket)) {
+  for (const bucket of new Set(images.map((o) => o.bucket))) {
     // Placeholder labels: extractItems wants dataset items, but only the codes it caches are kept.
     // The notice's identity (ETag/size) goes with the item: confirmed against the bytes read, it is recorded beside
     // the codes, so a run over the same objects finds them by its listing without reading them again.
-    const byKey = new Map(refs.map((r) => [r.key, r]));
+    const byKey = new Map(images.filter((o) => o.bucket === bucket).map((r) => [r.key, r]));
     const items: DatasetItem[] = [...byKey.values()].map((r) => ({
       key: r.key,
       split: 'train',
@@ -66,10 +65,4 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
   }
   deps.log?.({ event: 'ingest:done', ...total, seconds: (performance.now() - started) / 1000 });
   return total;
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
-  return groups;
 }

@@ -16,7 +16,6 @@ import {
 import { DataError } from '../../errors.js';
 import {
   MESSAGE_VERSION,
-  type CompactMessage,
   type EvaluateMessage,
   type ExtractMessage,
   type TrainMessage,
@@ -26,7 +25,7 @@ import {
 } from '../../messages/schema.js';
 import { resolveCuts } from '../extract.js';
 import type { DistributedDeps } from './deps.js';
-import { groupLayout, RUN_KEYS } from './layout.js';
+import { RUN_KEYS } from './layout.js';
 import { parseStoreUri } from '../../messages/store-uri.js';
 import { sizeShards } from './shard-sizing.js';
 import { recordListing } from '../../dataset/source-identity.js';
@@ -36,7 +35,7 @@ import { namespaceOf } from '../../features/feature-store.js';
 
 /** The frozen decision of a run: which images, in which shards, for which model. Written once, never changed. */
 const RunPlanSchema = fields({
-  /** 2: the compaction layout is recorded (`groups`). */
+  /** 2 (such plans written before the join read parts directly also hold a compaction layout, `groups`: ignored). */
   version: oneOf(2),
   runId: text,
   dataset: text,
@@ -64,8 +63,6 @@ const RunPlanSchema = fields({
   shards: list(
     list(fields({ key: text, split: text, label: count, source: v.optional(text), hash: v.optional(text) })),
   ),
-  /** Which shards each compaction group joins (layout.ts): fixed here, so every later step reads the same layout. */
-  groups: fields({ groups: count, perGroup: integer(1, Number.MAX_SAFE_INTEGER) }),
   train: checkedElsewhere<TrainOptions>()(anyObject),
   split: oneOf('val', 'test'),
   plannedAt: text,
@@ -82,7 +79,7 @@ export function readRunPlan(workspace: BlobStore): Promise<RunPlan | undefined> 
 
 /**
  * What the plan step answers the state machine: where the Distributed Map finds the shard manifest, how many shard
- * failures the run tolerates, and the messages of the steps after it (compaction per group, train, evaluate).
+ * failures the run tolerates, and the messages of the steps after it (train, evaluate).
  */
 export interface PlanOutput {
   manifest: { bucket: string; key: string };
@@ -90,8 +87,6 @@ export interface PlanOutput {
   images: number;
   replanned: boolean;
   toleratedFailures: number;
-  /** The Compact step's groups: every group when the run tolerates failed shards, else none (see compactIfComplete). */
-  compact: CompactMessage[];
   train: TrainMessage;
   evaluate: EvaluateMessage;
 }
@@ -129,7 +124,6 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     model: frozen.model.name,
     cuts: frozen.cuts,
     shard: { index, count: frozen.shards.length, items },
-    groups: frozen.groups,
   }));
   await workspace.put(RUN_KEYS.shards, JSON.stringify(extracts));
   const images = frozen.shards.reduce((n, s) => n + s.length, 0);
@@ -151,14 +145,6 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
     images,
     replanned,
     toleratedFailures: message.toleratedFailures ?? 0,
-    // Each group is compacted by the extract whose part completes it (compactIfComplete); a group with a shard that
-    // failed for good is completed by none, so a run that tolerates failures has the Compact step do every group.
-    compact: Array.from({ length: (message.toleratedFailures ?? 0) > 0 ? frozen.groups.groups : 0 }, (_, group) => ({
-      ...scope,
-      type: 'compact' as const,
-      model: frozen.model.name,
-      group,
-    })),
     train: {
       ...scope,
       type: 'train',
@@ -228,7 +214,6 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     sizing,
     knownContent: ready.items.filter((item) => item.hash).length,
     shards,
-    groups: groupLayout(shards.length, cuts.length),
     train: message.train ?? {},
     split: message.split ?? 'val',
     plannedAt: new Date().toISOString(),

@@ -3,16 +3,13 @@ import { looksLikeS3Notification, parseS3Notification, type S3ObjectRef } from '
 import {
   InvalidMessageError,
   looksLikeTask,
-  MESSAGE_TYPES,
   parseStateMessage,
   parseTask,
   parseWorkMessage,
-  type MessageType,
   type WorkMessage,
 } from '../../messages/schema.js';
 import type { TaskCallbacks } from '../../ports/task-callbacks.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
-import { compactGroup, compactIfComplete } from './compaction.js';
 import { isPermanent, type DistributedDeps } from './deps.js';
 import { evaluateRun } from './evaluate-run.js';
 import { extractShard } from './extract-shard.js';
@@ -27,12 +24,7 @@ import { trainRun } from './train-run.js';
  * state machine task is `done` once its token is answered, success or failure: retries are the engine's.
  */
 export type Outcome =
-  | { kind: 'done'; result?: unknown }
-  | { kind: 'poison'; reason: string }
-  | { kind: 'retry'; reason: string; delaySeconds: number };
-
-/** Message kinds one consumer serves: work types, plus 's3' for S3 event notifications (incremental mode). */
-export type Accepts = ReadonlySet<MessageType | 's3'>;
+  { kind: 'done' } | { kind: 'poison'; reason: string } | { kind: 'retry'; reason: string; delaySeconds: number };
 
 export function classifyFailure(err: unknown, receiveCount: number): Outcome {
   if (isPermanent(err)) return { kind: 'poison', reason: `${(err as { code: string }).code}: ${errorMessage(err)}` };
@@ -44,18 +36,17 @@ type Parsed =
   | { kind: 'bad-task'; task: string; error: unknown }
   | { kind: 's3'; objects: S3ObjectRef[] };
 
-function parseDelivery(body: unknown, accepts: Accepts): Parsed {
+/**
+ * A delivery: an S3 notice, a task of the run's state machine, or poison. The queue a task arrives on is the one the
+ * state machine named, so a consumer takes whatever task reaches it (a hand-sent message has no token: poison).
+ */
+function parseDelivery(body: unknown): Parsed {
   if (looksLikeS3Notification(body)) {
-    if (!accepts.has('s3'))
-      throw new InvalidMessageError([
-        'an S3 event notification reached a queue that does not serve incremental extraction',
-      ]);
     const notice = parseS3Notification(body);
     return { kind: 's3', objects: notice.kind === 'objects' ? notice.objects : [] };
   }
   if (!looksLikeTask(body)) {
     // Not a task of the run's state machine: say what it is wrong with, then that runs start with `submit`.
-    misrouted((body as { type?: unknown } | null)?.type, accepts);
     parseWorkMessage(body);
     throw new InvalidMessageError([
       'body: a work message without a task token; runs are executions of the state machine (cnn-codes submit)',
@@ -63,21 +54,11 @@ function parseDelivery(body: unknown, accepts: Accepts): Parsed {
   }
   const task = typeof body.task === 'string' ? body.task : '';
   try {
-    misrouted((body.message as { type?: unknown } | null)?.type, accepts);
-    const { message } = parseTask(body);
-    return { kind: 'task', task, message };
+    return { kind: 'task', task, message: parseTask(body).message };
   } catch (err) {
     if (!task) throw err;
     return { kind: 'bad-task', task, error: err };
   }
-}
-
-/** Misrouting is named before field errors: it is the more useful thing to know about such a message. */
-function misrouted(type: unknown, accepts: Accepts): void {
-  if (typeof type === 'string' && MESSAGE_TYPES.includes(type as MessageType) && !accepts.has(type as MessageType))
-    throw new InvalidMessageError([
-      `type: "${type}" is not served here (this consumer takes ${[...accepts].join(', ')}); send it to the ${type} queue`,
-    ]);
 }
 
 export function handleWork(deps: DistributedDeps, message: WorkMessage): Promise<unknown> {
@@ -85,10 +66,7 @@ export function handleWork(deps: DistributedDeps, message: WorkMessage): Promise
     case 'run':
       return planRun(deps, message);
     case 'extract':
-      // The group this part completes is compacted at once, not between the Map's last shard and train.
-      return extractShard(deps, message, (part, fresh) => compactIfComplete(deps, message, part, fresh));
-    case 'compact':
-      return compactGroup(deps, message);
+      return extractShard(deps, message);
     case 'train':
       return trainRun(deps, message);
     case 'evaluate':
@@ -101,21 +79,13 @@ export function taskErrorName(err: unknown): string {
   return isPermanent(err) ? TASK_ERRORS.permanent : TASK_ERRORS.transient;
 }
 
-/** A task failure as a Lambda throws it: Step Functions reads the error type from the name. */
-export class TaskFailure extends Error {
-  constructor(err: unknown) {
-    super(errorMessage(err), { cause: err });
-    this.name = taskErrorName(err);
-  }
-}
-
 /** A state's input to a Lambda task ({ message }), handled as the callback workers handle a task's message. */
 export async function handleStateInput(deps: DistributedDeps, input: unknown): Promise<unknown> {
   try {
-    const message = parseStateMessage(input);
-    return await handleWork(deps, message);
+    return await handleWork(deps, parseStateMessage(input));
   } catch (err) {
-    throw new TaskFailure(err);
+    // Step Functions reads a Lambda task's error type from the error's name.
+    throw Object.assign(new Error(errorMessage(err), { cause: err }), { name: taskErrorName(err) });
   }
 }
 
@@ -123,28 +93,29 @@ export async function handleStateInput(deps: DistributedDeps, input: unknown): P
 async function runTask(
   deps: DistributedDeps,
   tasks: TaskCallbacks,
-  task: string,
-  message: WorkMessage,
+  { task, message }: { task: string; message: WorkMessage },
+  receiveCount: number,
 ): Promise<Outcome> {
+  const { type, runId } = message;
+  // A queue's redelivery (its visibility lapsed before the message was settled), told apart from an engine's retry.
+  if (receiveCount > 1) deps.log?.({ event: 'task:redelivered', type, runId, receiveCount });
   const beat = setInterval(() => {
     tasks
       .heartbeat(task)
       .catch((err: unknown) => deps.log?.({ event: 'task:heartbeat-failed', error: errorMessage(err) }));
   }, tasks.beatSeconds * 1000);
   let answer: Promise<'answered' | 'late'>;
-  let result: unknown;
   try {
-    result = await handleWork(deps, message);
-    answer = tasks.succeed(task, result ?? {});
+    answer = tasks.succeed(task, (await handleWork(deps, message)) ?? {});
   } catch (err) {
-    deps.log?.({ event: 'task:failed', type: message.type, runId: message.runId, error: errorMessage(err) });
+    deps.log?.({ event: 'task:failed', type, runId, error: errorMessage(err) });
     answer = tasks.fail(task, taskErrorName(err), errorMessage(err));
   } finally {
     clearInterval(beat);
   }
   // A late answer (the task timed out and was retried, or the execution ended) is harmless: the retry does the work.
-  if ((await answer) === 'late') deps.log?.({ event: 'task:late-answer', type: message.type, runId: message.runId });
-  return { kind: 'done', result };
+  if ((await answer) === 'late') deps.log?.({ event: 'task:late-answer', type, runId });
+  return { kind: 'done' };
 }
 
 /**
@@ -155,11 +126,9 @@ async function runTask(
 export async function handleBatch(
   deps: DistributedDeps,
   messages: ReadonlyArray<ReceivedMessage<unknown>>,
-  accepts: Accepts,
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(messages.length);
-  const notices: number[] = [];
-  const objects: S3ObjectRef[] = [];
+  const notices: Array<{ i: number; objects: S3ObjectRef[] }> = [];
   const work: Array<{ i: number; parsed: Exclude<Parsed, { kind: 's3' }> }> = [];
   const fail = (i: number, err: unknown): void => {
     const m = messages[i]!;
@@ -168,26 +137,26 @@ export async function handleBatch(
   };
   for (const [i, m] of messages.entries()) {
     try {
-      const parsed = parseDelivery(m.body, accepts);
-      if (parsed.kind !== 's3') work.push({ i, parsed });
-      else {
-        notices.push(i);
-        objects.push(...parsed.objects);
-      }
+      const parsed = parseDelivery(m.body);
+      if (parsed.kind === 's3') notices.push({ i, objects: parsed.objects });
+      else work.push({ i, parsed });
     } catch (err) {
       fail(i, err);
     }
   }
   // Notices first: a shard picked up in the same batch then finds those images cached instead of embedding them.
   if (notices.length > 0) {
-    let outcome: Outcome;
+    let outcome: Outcome = { kind: 'done' };
     try {
-      outcome = { kind: 'done', result: await ingestObjects(deps, objects) };
+      await ingestObjects(
+        deps,
+        notices.flatMap((n) => n.objects),
+      );
     } catch (err) {
-      outcome = classifyFailure(err, Math.max(...notices.map((i) => messages[i]!.receiveCount)));
-      deps.log?.({ event: 'message:failed', messageIds: notices.map((i) => messages[i]!.id), ...outcome });
+      outcome = classifyFailure(err, Math.max(...notices.map((n) => messages[n.i]!.receiveCount)));
+      deps.log?.({ event: 'message:failed', messageIds: notices.map((n) => messages[n.i]!.id), ...outcome });
     }
-    for (const i of notices) outcomes[i] = outcome;
+    for (const { i } of notices) outcomes[i] = outcome;
   }
   for (const { i, parsed } of work) {
     try {
@@ -198,15 +167,7 @@ export async function handleBatch(
         fail(i, parsed.error);
         continue;
       }
-      // A queue's redelivery (its visibility lapsed before the message was settled), told apart from an engine's retry.
-      if (messages[i]!.receiveCount > 1)
-        deps.log?.({
-          event: 'task:redelivered',
-          type: parsed.message.type,
-          runId: parsed.message.runId,
-          receiveCount: messages[i]!.receiveCount,
-        });
-      outcomes[i] = await runTask(deps, deps.tasks, parsed.task, parsed.message);
+      outcomes[i] = await runTask(deps, deps.tasks, parsed, messages[i]!.receiveCount);
     } catch (err) {
       fail(i, err);
     }

@@ -1,6 +1,6 @@
 /**
  * How many images one extract message carries, chosen for the compute that will run it. Small shards waste requests
- * (each costs a fixed number of S3 requests to read, compact and record) and tasks; big shards idle workers and,
+ * (each costs a fixed number of S3 requests to read and record) and tasks; big shards idle workers and,
  * on Lambda, run into the function's timeout. The plan records the choice and why.
  */
 export type ExtractComputeKind = 'cpu' | 'gpu' | 'lambda';
@@ -21,16 +21,10 @@ export interface ShardSizing {
 }
 
 /**
- * The local extraction measurement the planner's per-image costs (SECONDS_PER_IMAGE) were set from: extraction of
- * hymenoptera (398 images, mobilenetv2-12-int8, both threads) on the project's 2-vCPU AMD EPYC, recorded in README.md's
- * "Measured" table at commit 4ff7baa (2026-11-28), not re-measured. Later builds extract faster (bench/extract's
- * whole-process rate, bench/results/extract.json, rendered in docs/benchmarks.md), so these costs err long; figures
- * that quote a rate (docs/cost.md, bench/serverless-scale) read that file instead (bench/results-file.ts).
- */
-export const MEASURED_LOCAL_EXTRACTION = { imagesPerSecond: 57.7, threads: 2 } as const;
-
-/**
- * From MEASURED_LOCAL_EXTRACTION: 57.7 images/s with two threads, so ≈ 0.017 s per image per task; a Lambda container at 4 GB gets ~2 vCPUs and is given the same cost plus a margin for cold
+ * Per-image costs from hymenoptera's local extraction (398 images, mobilenetv2-12-int8) on the project's 2-vCPU AMD
+ * EPYC: 57.7 images/s with two threads (README.md's "Measured" table at commit 4ff7baa, 2026-11-28, not re-measured;
+ * later builds extract faster, so these err long, and figures that quote a rate read bench/results/extract.json).
+ * So ≈ 0.017 s per image per CPU task; a Lambda container at 4 GB gets ~2 vCPUs, the same cost plus a margin for cold
  * decoding; a g5/g6.xlarge GPU task is bounded by decoding on its 4 vCPUs (≈ 4 × 115 images/s).
  */
 export const SECONDS_PER_IMAGE: Record<ExtractComputeKind, number> = { cpu: 0.0175, lambda: 0.025, gpu: 0.0025 };
@@ -47,7 +41,8 @@ const LAMBDA_BUDGET = 0.5;
 /**
  * Below this a shard's fixed requests cost more than 0.1 request per image: measured on moto while the join was still
  * ours, a shard cost about 28 S3 requests besides its images (index load, part, join counters, compaction's reads of
- * its codes, its event); the engine's join took the counters and the event away, so the floor is now conservative.
+ * its codes, its event); the engine's join took the counters and the event away and compaction is gone, so the floor
+ * is now conservative.
  */
 const MIN_SHARD = 256;
 /** CPU and Lambda: spread a small dataset over at least this many shards, so parallel workers have work. */

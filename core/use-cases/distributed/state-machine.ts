@@ -2,10 +2,10 @@
  * The run path as one AWS Step Functions state machine, in Amazon States Language: the one definition the CDK stack
  * deploys and `cnn-codes up` creates in the emulator. Pure: it names queues, functions and jobs it is given.
  *
- *   Plan → Extract (Distributed Map over the plan's shard manifest in S3) → Compact (one task per group) → Train →
- *   Choice (head too large for the Lambda?) → TrainBatch → Evaluate
+ *   Plan → Extract (Distributed Map over the plan's shard manifest in S3) → Train → Choice (head too large for the
+ *   Lambda?) → TrainBatch → Evaluate
  *
- * Extract and Compact are always SQS callback tasks (`sqs:sendMessage.waitForTaskToken`) answered by the warm
+ * Extract's children are always SQS callback tasks (`sqs:sendMessage.waitForTaskToken`) answered by the warm
  * CPU/GPU workers, which beat `SendTaskHeartbeat` while they work: a killed worker's heartbeat lapses and the child is
  * retried. Plan, Train and Evaluate invoke the small Lambdas on AWS and the Batch CPU job `.sync`; the emulator
  * (moto runs neither Lambdas nor Batch jobs without Docker) hands those to queues as callback tasks too, answered by
@@ -27,21 +27,12 @@ export const TASK_ERRORS = {
  */
 const TIMEOUTS = ['States.HeartbeatTimeout', 'States.Timeout'];
 
-/** The queues callback tasks go to: the extract queue serves extract and compact tasks. */
-export interface CallbackQueues {
-  extract: string;
-  /** Emulator: the queues standing in for the plan, train, Batch train and evaluate steps. */
-  run?: string;
-  train?: string;
-  trainBatch?: string;
-  evaluate?: string;
-}
-
+/** Where callback tasks go: the extract queue, and in the emulator the queues standing in for the other steps. */
 export type StateMachineTarget =
-  | { kind: 'emulator'; queues: Required<CallbackQueues> }
+  | { kind: 'emulator'; queues: Record<'extract' | 'run' | 'train' | 'trainBatch' | 'evaluate', string> }
   | {
       kind: 'aws';
-      queues: Pick<CallbackQueues, 'extract'>;
+      queues: { extract: string };
       /** ARNs of the train-head (which also plans) and evaluate functions. */
       functions: { plan: string; train: string; evaluate: string };
       /** The Batch CPU train job, run `.sync` with the train message in its environment. */
@@ -70,10 +61,7 @@ export function executionName(runId: string): string {
 /** Evaluate's task also gets the execution's ARN, from the context object: the report names it. */
 const EXECUTION = { 'execution.$': '$$.Execution.Id' };
 
-/**
- * What a callback task's queue message carries: the task token and the work message. The paths are JSONPath over
- * the state's input (`message.$`).
- */
+/** A callback task's queue message: the task token and the work message (JSONPath over the state's input). */
 function callback(queue: string, messagePath: string, heartbeatSeconds?: number, extra: State = {}): State {
   return {
     Type: 'Task',
@@ -100,18 +88,17 @@ function retries(transientAttempts: number): State {
 
 /** plan, train and evaluate: a Lambda on AWS, a callback task on the emulator. */
 function step(options: StateMachineOptions, kind: 'run' | 'train' | 'evaluate', messagePath: string): State {
-  const target = options.target;
+  const { target } = options;
   const extra = kind === 'evaluate' ? EXECUTION : {};
   if (target.kind === 'emulator')
     return { ...callback(target.queues[kind], messagePath, undefined, extra), ...retries(3) };
-  const fn =
-    kind === 'run' ? target.functions.plan : kind === 'train' ? target.functions.train : target.functions.evaluate;
+  const fn = target.functions[kind === 'run' ? 'plan' : kind];
   // A function's ARN as the Resource returns its result itself (no Payload wrapper), as a callback's output is.
   return { Type: 'Task', Resource: fn, Parameters: { 'message.$': messagePath, ...extra }, ...retries(3) };
 }
 
 function trainBatch(options: StateMachineOptions): State {
-  const target = options.target;
+  const { target } = options;
   if (target.kind === 'emulator') return { ...callback(target.queues.trainBatch, '$.plan.train'), ...retries(2) };
   return {
     Type: 'Task',
@@ -132,10 +119,9 @@ function trainBatch(options: StateMachineOptions): State {
 
 /**
  * The state machine. Its input is a run message (core/messages/schema.ts); the plan step's output (PlanOutput) feeds
- * the rest: where the shard manifest is, the compaction layout, the train and evaluate messages.
+ * the rest: where the shard manifest is, the train and evaluate messages.
  */
 export function runStateMachine(options: StateMachineOptions): { StartAt: string; States: Record<string, State> } {
-  const extractQueue = options.target.queues.extract;
   return {
     StartAt: 'Plan',
     States: {
@@ -152,7 +138,7 @@ export function runStateMachine(options: StateMachineOptions): { StartAt: string
           StartAt: 'ExtractShard',
           States: {
             ExtractShard: {
-              ...callback(extractQueue, '$', options.heartbeatSeconds),
+              ...callback(options.target.queues.extract, '$', options.heartbeatSeconds),
               ...retries(options.extractAttempts - 1),
               End: true,
             },
@@ -161,19 +147,6 @@ export function runStateMachine(options: StateMachineOptions): { StartAt: string
         MaxConcurrency: options.maxConcurrency,
         // moto's parser refuses ToleratedFailurePercentage 0: the count alone, set by the run request.
         ToleratedFailureCountPath: '$.plan.toleratedFailures',
-        ResultPath: null,
-        Next: 'Compact',
-      },
-      Compact: {
-        Type: 'Map',
-        ItemsPath: '$.plan.compact',
-        ItemProcessor: {
-          ProcessorConfig: { Mode: 'INLINE' },
-          StartAt: 'CompactGroup',
-          States: {
-            CompactGroup: { ...callback(extractQueue, '$', options.heartbeatSeconds), ...retries(3), End: true },
-          },
-        },
         ResultPath: null,
         Next: 'Train',
       },

@@ -1,6 +1,6 @@
 import type { Manifest } from '../../features/manifest.js';
 import type { TrainRequest } from '../train-head.js';
-import { defaultCGrid } from '../../heads/model-selection.js';
+import { resolveSearch } from '../fit-head.js';
 import { estimateFit, type FitSize } from '../../heads/fit-cost.js';
 
 /** Where a train message runs: the train-head Lambda, or the Batch CPU job for sets the Lambda cannot finish. */
@@ -47,10 +47,8 @@ export function chooseTrainCompute(size: FitSize, lambda: LambdaEnvelope): Train
 export function trainSize(manifest: Manifest, request: TrainRequest): FitSize {
   const layers = request.layer === 'auto' ? Object.keys(manifest.namespaces) : [request.layer ?? 'final'];
   const dim = Math.max(...layers.map((l) => manifest.namespaces[l]?.dim ?? 0));
-  const kinds = request.head === 'auto' ? 2 : 1;
-  const grid = request.C !== undefined ? 1 : defaultCGrid().length;
-  const folds = request.folds ?? 5;
-  const candidates = layers.length * kinds * grid;
+  const { kinds, grid, folds } = resolveSearch(request);
+  const candidates = layers.length * kinds.length * grid.length;
   return {
     rows: manifest.entries.filter((e) => e.split === 'train').length,
     dim,

@@ -4,7 +4,7 @@ import type { TrainMessage } from '../../messages/schema.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { trainHead } from '../train-head.js';
 import type { DistributedDeps } from './deps.js';
-import { readGroupSummary, type GroupSummary } from './compaction.js';
+import { readShardPart, type ShardPart } from './extract-shard.js';
 import { chooseTrainCompute, trainSize, type TrainCompute } from './train-compute.js';
 import { RUN_KEYS } from './layout.js';
 import { rememberSources, sourcesKey } from './source-identities.js';
@@ -24,10 +24,10 @@ export interface TrainOutcome {
   reused?: boolean;
 }
 
-/** train → manifest from the compacted groups → the core trainHead (or "too large here", for the Choice after it). */
+/** train → manifest from the shards' parts → the core trainHead (or "too large here", for the Choice after it). */
 export async function trainRun(deps: DistributedDeps, message: TrainMessage): Promise<TrainOutcome> {
   const workspace = deps.openStore(message.workspace);
-  const { manifest, plan, signatures } = await assembleManifestAndPlan(workspace, message.toleratedFailures ?? 0);
+  const { manifest, plan, signatures } = await assembleManifest(workspace, message.toleratedFailures ?? 0);
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
   const cache = deps.openStore(message.cache);
   // What trainHead's and evaluate's rule read without the images; kept per dataset beside its sources for re-runs.
@@ -67,35 +67,32 @@ function whereToTrain(
 }
 
 /**
- * The manifest the local `extract` would have written: group summaries (compacted parts) in shard order, entries in
- * plan order within each, so the same dataset gives the same manifest (and the same head cacheKey) however the shards
- * were scheduled. Its code locations point at the groups' compacted shards: train and evaluate read ≤ 100 of them.
+ * The manifest the local `extract` would have written: the shards' parts in index order, entries in plan order within
+ * each, so the same dataset gives the same manifest (and the same head cacheKey) however the shards were scheduled.
+ * Each part points at its shard's own code object per cut (or at the cache shards that already held its codes).
  */
-export async function assembleManifest(workspace: BlobStore, tolerated = 0): Promise<Manifest> {
-  return (await assembleManifestAndPlan(workspace, tolerated)).manifest;
-}
-
-async function assembleManifestAndPlan(
+export async function assembleManifest(
   workspace: BlobStore,
-  tolerated: number,
+  tolerated = 0,
 ): Promise<{ manifest: Manifest; plan: RunPlan; signatures?: Record<string, string> }> {
   const plan = await readRunPlan(workspace);
   if (!plan) throw new DataError(`no plan at ${workspace.location}/${RUN_KEYS.plan}`);
-  const { groups } = plan.groups;
-  const summaries = await Promise.all(Array.from({ length: groups }, (_, g) => readGroupSummary(workspace, g)));
-  const missing = summaries.flatMap((p, i) => (p ? [] : [i]));
-  // Train runs after every group's compaction step: a missing summary is a store hiccup; retry.
-  if (missing.length > 0)
-    throw new Error(`compacted groups ${missing.slice(0, 10).join(', ')} missing in run ${plan.runId}`);
-  const present = summaries as GroupSummary[];
-  const failed = present.flatMap((p) => p.failed);
-  if (failed.length > tolerated)
+  const parts = await Promise.all(plan.shards.map((_, i) => readShardPart(workspace, i)));
+  const missing = parts.flatMap((p, i) => (p ? [] : [i]));
+  const failed = await Promise.all(
+    missing.map((i) => workspace.getJson<{ shard: number; error: string }>(RUN_KEYS.failure(i))),
+  );
+  if (missing.length > tolerated) {
+    // Train runs after the Map: a part missing with no recorded failure is a store hiccup (retried), a recorded
+    // failure beyond the run's tolerance is the data's (on an engine that does not count the Map's failures).
+    if (!failed.some(Boolean))
+      throw new Error(`parts of shards ${missing.slice(0, 10).join(', ')} missing in run ${plan.runId}`);
+    const named = missing.map((shard, i) => `shard ${shard}: ${failed[i]?.error ?? 'no part and no recorded failure'}`);
     throw new DataError(
-      `${failed.length} of ${plan.shards.length} shards failed, ${tolerated} tolerated: ${failed
-        .slice(0, 5)
-        .map((f) => `shard ${f.shard}: ${f.error}`)
-        .join('; ')}`,
+      `${missing.length} of ${plan.shards.length} shards failed, ${tolerated} tolerated: ${named.slice(0, 5).join('; ')}`,
     );
+  }
+  const present = parts.filter((p): p is ShardPart => p !== undefined);
   const manifest: Manifest = {
     version: 1,
     dataset: plan.datasetLocation,

@@ -56,50 +56,41 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
       continue;
     }
     stats.received += messages.length;
-    const outcomes = await withHeartbeat(queue, messages, options.visibilityTimeoutSeconds, log, () =>
-      options.handle(messages),
-    );
-    await settle(queue, messages, outcomes, stats, log);
+    const outcomes = await withHeartbeat(options, messages);
+    await settle(options, messages, outcomes, stats);
     idleSince = Date.now();
   }
   log?.({ event: 'worker:stopped', queue: queue.name, ...stats });
   return stats;
 }
 
-async function withHeartbeat<R>(
-  queue: WorkQueue<unknown>,
+/** Handles `messages` while keeping them invisible: a beat three times per timeout, so one lost call does no harm. */
+async function withHeartbeat(
+  { queue, visibilityTimeoutSeconds: visibility, log, handle }: WorkerLoopOptions,
   messages: ReadonlyArray<ReceivedMessage<unknown>>,
-  visibility: number,
-  log: WorkerLoopOptions['log'],
-  work: () => Promise<R>,
-): Promise<R> {
-  // Beat three times per timeout: one lost or slow call still leaves the message invisible.
-  const timer = setInterval(
-    () => {
-      queue.extendVisibilityAll(messages, visibility).catch((err: unknown) =>
-        log?.({
-          event: 'queue:heartbeat-failed',
-          queue: queue.name,
-          messages: messages.length,
-          error: errorMessage(err),
-        }),
-      );
-    },
-    Math.max(100, (visibility * 1000) / 3),
-  );
+): Promise<Outcome[]> {
+  const beat = () =>
+    queue.extendVisibilityAll(messages, visibility).catch((err: unknown) => {
+      log?.({
+        event: 'queue:heartbeat-failed',
+        queue: queue.name,
+        messages: messages.length,
+        error: errorMessage(err),
+      });
+    });
+  const timer = setInterval(beat, Math.max(100, (visibility * 1000) / 3));
   try {
-    return await work();
+    return await handle(messages);
   } finally {
     clearInterval(timer);
   }
 }
 
 async function settle(
-  queue: WorkQueue<unknown>,
+  { queue, log }: WorkerLoopOptions,
   messages: ReadonlyArray<ReceivedMessage<unknown>>,
   outcomes: Outcome[],
   stats: LoopStats,
-  log: WorkerLoopOptions['log'],
 ): Promise<void> {
   const done = messages.filter((_, i) => outcomes[i]?.kind === 'done');
   stats.done += done.length;

@@ -5,7 +5,6 @@ import { test } from 'node:test';
 import { namespaceOf } from '../../../core/features/feature-store.js';
 import type { Manifest } from '../../../core/features/manifest.js';
 import type { ExtractMessage } from '../../../core/messages/schema.js';
-import { compactGroup } from '../../../core/use-cases/distributed/compaction.js';
 import { BUILTIN_MODELS } from '../../../core/models/builtin.js';
 import { handleWork } from '../../../core/use-cases/distributed/router.js';
 import { planRun, type PlanOutput } from '../../../core/use-cases/distributed/plan-run.js';
@@ -20,11 +19,10 @@ import { withTempDir } from '../../helpers/paths.js';
 
 const descriptor = BUILTIN_MODELS.find((d) => d.name === 'mobilenetv2-12-int8')!;
 
-/** The Map and the compaction step, in order: every shard of the plan's manifest (compacting the groups it completes), then the Compact step's groups. */
+/** The Map: every shard of the plan's manifest, in order. */
 async function extractAll(setup: InProcessSetup, plan: PlanOutput): Promise<void> {
   const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
   for (const m of extracts) await handleWork(setup.deps, m);
-  for (const m of plan.compact) await compactGroup(setup.deps, m);
 }
 
 async function keysUnder(dir: string): Promise<string[]> {
@@ -51,7 +49,7 @@ test('the planner reads the code cache and never writes it: a fresh cache plans 
     );
   }));
 
-test('a GPU deployment: parts in the CUDA namespace compact and train, and a planner without a backbone looks them up there', () =>
+test('a GPU deployment: parts in the CUDA namespace train, and a planner without a backbone looks them up there', () =>
   withTempDir(async (root) => {
     await writeFakeDataset(path.join(root, 'data'), 3);
     const setup = inProcessSetup(root);

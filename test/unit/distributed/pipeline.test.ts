@@ -6,10 +6,9 @@ import type { DataQuality } from '../../../core/quality/data-quality.js';
 import type { Evaluation } from '../../../core/workspace/evaluation.js';
 import type { Manifest } from '../../../core/features/manifest.js';
 import type { RunPlan } from '../../../core/use-cases/distributed/plan-run.js';
-import { compactGroup } from '../../../core/use-cases/distributed/compaction.js';
 import { trainRun } from '../../../core/use-cases/distributed/train-run.js';
 import { ConfigError } from '../../../core/errors.js';
-import { handleBatch, type Accepts } from '../../../core/use-cases/distributed/router.js';
+import { handleBatch } from '../../../core/use-cases/distributed/router.js';
 import { runWorkerLoop } from '../../../core/use-cases/distributed/worker-loop.js';
 import { inProcessSetup, writeFakeDataset, type InProcessSetup } from '../../helpers/distributed.js';
 import { withTempDir } from '../../helpers/paths.js';
@@ -26,8 +25,7 @@ async function drain<T>(setup: InProcessSetup, work: () => Promise<T> = async ()
     [1, 2].map(() =>
       runWorkerLoop({
         queue: setup.queues[stage],
-        handle: (messages) =>
-          handleBatch(setup.deps, messages, new Set(stage === 'extract' ? ['extract', 'compact'] : [stage]) as Accepts),
+        handle: (messages) => handleBatch(setup.deps, messages),
         signal: controller.signal,
         waitSeconds: 0.05,
         visibilityTimeoutSeconds: 30,
@@ -88,9 +86,7 @@ test('run → shards → one train → one evaluate; bad images are rejects; poi
       await readFile(path.join(ws, 'report.html'), 'utf8'),
       /<section id="data-quality">[\s\S]*<section id="code-map">/,
     );
-    // No failure tolerated: no Compact task, each group compacted by the extract that completed it.
     assert.deepEqual(setup.engine.answered, { run: 1, extract: 7, train: 1, evaluate: 1 });
-    assert.equal((await readdir(path.join(ws, 'groups'))).length, 7);
     assert.equal(setup.engine.late, 0);
     for (const stage of STAGES) {
       assert.deepEqual(
@@ -100,7 +96,8 @@ test('run → shards → one train → one evaluate; bad images are rejects; poi
       );
       assert.equal(setup.queues[stage].size, 0);
     }
-    assert.match(setup.deadLetters.train.peek()[0]!.reason!, /"extract" is not served here/);
+    // A hand-sent message without a task token, on any queue, is poison naming what it lacks.
+    assert.match(setup.deadLetters.train.peek()[0]!.reason!, /extract\.workspace: required/);
     assert.deepEqual((await readdir(path.join(ws, 'parts'))).length, 7, 'one part per shard');
   }));
 
@@ -110,7 +107,7 @@ test('resubmitting a run id replays the frozen plan; an image deleted after plan
     const setup = inProcessSetup(root);
     const planned = setup.engine.task(setup.queues.run, setup.runMessage('r1'));
     const received = await setup.queues.run.receive();
-    await handleBatch(setup.deps, received, new Set(['run']));
+    await handleBatch(setup.deps, received);
     await setup.queues.run.ack(received[0]!);
     await planned;
     await rm(path.join(root, 'data/val/bees/002.jpg'));
@@ -196,17 +193,6 @@ test('a poison shard: retried, then the run fails with its cause; within --toler
     assert.equal(manifest.entries.length, 13, 'the 3 images of the failed shard are not in it');
 
     // An engine that does not enforce the Map's tolerance (moto): train refuses, naming the shard and why.
-    const plan = JSON.parse(await readFile(path.join(root, 'runs/strict/plan.json'), 'utf8')) as RunPlan;
-    for (const group of Array.from({ length: plan.groups.groups }, (_, g) => g))
-      await compactGroup(setup.deps, {
-        v: 1,
-        type: 'compact',
-        runId: 'strict',
-        workspace: `${root}/runs/strict`,
-        cache: `${root}/cache`,
-        model: 'mobilenetv2-12-int8',
-        group,
-      }).catch(() => undefined);
     await assert.rejects(
       trainRun(setup.deps, {
         v: 1,

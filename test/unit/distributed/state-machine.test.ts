@@ -32,13 +32,13 @@ const aws: StateMachineOptions = {
 
 type Any = Record<string, any>;
 
-test('the run path: plan → Distributed Map over the S3 shard manifest → compaction per group → train → Choice → evaluate', () => {
+test('the run path: plan → Distributed Map over the S3 shard manifest → train → Choice → evaluate', () => {
   const sm = runStateMachine(emulator) as Any;
   assert.equal(sm.StartAt, 'Plan');
   const order: string[] = [];
   for (let name: string | undefined = 'Plan'; name; name = sm.States[name].Next ?? sm.States[name].Default)
     order.push(name);
-  assert.deepEqual(order, ['Plan', 'Extract', 'Compact', 'Train', 'TrainWhere', 'Evaluate']);
+  assert.deepEqual(order, ['Plan', 'Extract', 'Train', 'TrainWhere', 'Evaluate']);
   const map = sm.States.Extract;
   assert.equal(map.ItemProcessor.ProcessorConfig.Mode, 'DISTRIBUTED');
   assert.deepEqual(map.ItemReader.Parameters, {
@@ -59,8 +59,6 @@ test('the run path: plan → Distributed Map over the S3 shard manifest → comp
   assert.ok(transient.ErrorEquals.includes('States.Timeout'), 'moto names a lapsed heartbeat States.Timeout');
   assert.equal(transient.MaxAttempts, 3);
   assert.deepEqual([permanent.ErrorEquals, permanent.MaxAttempts], [[TASK_ERRORS.permanent], 1]);
-  assert.equal(sm.States.Compact.ItemsPath, '$.plan.compact');
-  assert.equal(sm.States.Compact.ItemProcessor.States.CompactGroup.Parameters.QueueUrl, queues.extract);
   assert.deepEqual(sm.States.TrainWhere.Choices, [
     { Variable: '$.train.compute', StringEquals: 'batch', Next: 'TrainBatch' },
   ]);
@@ -84,7 +82,6 @@ test('the emulator variant is the AWS one with plan, train, Batch train and eval
   const onEmulator = runStateMachine(emulator) as Any;
   assert.deepEqual(Object.keys(onAws.States), Object.keys(onEmulator.States));
   assert.deepEqual(onAws.States.Extract, onEmulator.States.Extract, 'the Map and its callback child are the same');
-  assert.deepEqual(onAws.States.Compact, onEmulator.States.Compact);
   assert.equal(onAws.States.Plan.Resource, 'arn:fn:train-head');
   assert.deepEqual(onAws.States.Plan.Parameters, { 'message.$': '$' });
   assert.equal(onAws.States.TrainBatch.Resource, 'arn:aws:states:::batch:submitJob.sync');

@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { ExtractMessage, TrainMessage } from '../../../core/messages/schema.js';
-import { compactGroup } from '../../../core/use-cases/distributed/compaction.js';
 import { handleWork } from '../../../core/use-cases/distributed/router.js';
 import { planRun } from '../../../core/use-cases/distributed/plan-run.js';
 import { chooseTrainCompute } from '../../../core/use-cases/distributed/train-compute.js';
@@ -39,7 +38,6 @@ async function readyToTrain(
   const plan = await planRun(setup.deps, setup.runMessage('r1'));
   const extracts = JSON.parse(await readFile(plan.manifest.key, 'utf8')) as ExtractMessage[];
   for (const m of extracts) await handleWork(setup.deps, m);
-  for (const m of plan.compact) await compactGroup(setup.deps, m);
   return { setup, message: plan.train };
 }
 

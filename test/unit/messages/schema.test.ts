@@ -65,14 +65,14 @@ test('unknown fields, missing fields and bad values are named by their path, all
   );
   rejects(
     { v: 1, type: 'evaluate', runId: 'r', workspace: '/w', cache: '/c', head: 'x', split: 'train' },
-    /head: expected a head cacheKey/,
+    /head: unknown field/,
     /split: expected one of "val", "test", got "train"/,
   );
 });
 
 test('wrong version, unknown type and non-objects are rejected before field checks', () => {
   rejects({ ...extract, v: 2 }, /speaks message version 1, got 2/);
-  rejects({ ...extract, type: 'frobnicate' }, /type: expected one of run, extract, compact, train, evaluate/);
+  rejects({ ...extract, type: 'frobnicate' }, /type: expected one of run, extract, train, evaluate/);
   rejects('{not json', /text that is not JSON/);
   rejects(null, /expected a JSON object/);
   rejects([extract], /expected a JSON object/);

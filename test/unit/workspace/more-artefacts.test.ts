@@ -9,7 +9,6 @@ import {
   type CodeMapFile,
   type DataQuality,
 } from '../../../core/quality/data-quality.js';
-import { readGroupSummary } from '../../../core/use-cases/distributed/compaction.js';
 import { readShardPart } from '../../../core/use-cases/distributed/extract-shard.js';
 import { readRunPlan } from '../../../core/use-cases/distributed/plan-run.js';
 import { InvalidArtefactError } from '../../../core/workspace/artefact-error.js';
@@ -121,7 +120,7 @@ test('a plan.json with shards of the wrong shape is an error naming the file', (
     await rejectsNaming(readRunPlan(store), 'plan.json', /\$\.shards: expected an array/);
   }));
 
-test('a serverless shard part or group summary of the wrong shape is an error naming the file', () =>
+test('a serverless shard part of the wrong shape is an error naming the file', () =>
   withTempDir(async (dir) => {
     const store = new FsBlobStore(dir);
     const { namespaces, entries, rejects } = manifest();
@@ -144,17 +143,4 @@ test('a serverless shard part or group summary of the wrong shape is an error na
       JSON.stringify({ ...part, entries: [{ ...entries[0], codes: { final: { shard: 's0' } } }] }),
     );
     await rejectsNaming(readShardPart(store, 0), 'parts/000000.json', /\$\.entries\[0\]\.codes\.final\.row: required/);
-    const summary = {
-      version: 1,
-      group: 0,
-      shards: { first: 0, end: 1 },
-      namespaces,
-      entries,
-      rejects,
-      embedded: 1,
-      cached: 0,
-      failed: [],
-    };
-    await store.put('groups/0000.json', JSON.stringify({ ...summary, rejects: [{ key: 'k' }] }));
-    await rejectsNaming(readGroupSummary(store, 0), 'groups/0000.json', /\$\.rejects\[0\]\.split: required/);
   }));
