@@ -1498,7 +1498,7 @@ function dataQualityViews(): string {
   const columns: Array<[string, string]> = [
     ['6,000: codes ≥ 0.88', '6000-128-256px: views, codes only'],
     ['6,000: codes + image', '6000-128-256px: views'],
-    ['100,000: codes ≥ 0.88 (full run)', '100000-128-256px'],
+    ['100,000: codes ≥ 0.88 (full run)', '100000-128-256px, codes only (before image signatures)'],
     ['100,000: codes + image', '100000-128-256px: views'],
   ];
   const runs = columns.map(([, key]): [string, DqRun] => {
