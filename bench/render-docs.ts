@@ -1709,7 +1709,7 @@ export function renderServerlessScale(r: Json | undefined, file: string): string
         row('other worker events', (x) => (x.oddEvents ? cell(counts(x.oddEvents)) || 'none' : '–')),
         row('engine: tasks scheduled, timed out, failed', engine),
         row(
-          'train read: manifest from the groups + all codes',
+          'train read: manifest from the parts + all codes',
           (x) => `${fixed(x.trainReadSeconds, 2)} s, ${fixed(x.trainGets, 0)} GETs`,
         ),
       ],
