@@ -40,17 +40,16 @@ type Oriented = DecodedPixels & { orientation: number };
 function inThread(bytes: Uint8Array, side: number): Oriented | undefined {
   const format = sniffFormat(bytes);
   if (format !== 'JPEG' && format !== 'PNG') return undefined;
-  const vips = vipsJpeg();
   const kind = format === 'JPEG' ? 'jpeg' : 'png';
-  const size = vips?.declaredSize(bytes, kind);
-  if (!vips || !size || size.width * size.height > LIMIT_INPUT_PIXELS) return undefined;
-  if (kind === 'png')
-    return size.width * size.height <= IN_THREAD_PNG_PIXELS ? vips.decodeSmall(bytes, kind, 1) : undefined;
-  let shrink = 8;
-  while (shrink > 1 && Math.min(size.width, size.height) / shrink < SCALED_SIDES * side) shrink /= 2;
-  const pixels = vips.decodeSmall(bytes, kind, shrink);
+  const pixels = vipsJpeg()?.decodeSmall(bytes, kind, (width, height) => {
+    if (width * height > LIMIT_INPUT_PIXELS) return undefined;
+    if (kind === 'png') return width * height <= IN_THREAD_PNG_PIXELS ? 1 : undefined;
+    let shrink = 8;
+    while (shrink > 1 && Math.min(width, height) / shrink < SCALED_SIDES * side) shrink /= 2;
+    return shrink;
+  });
   // CMYK (4 bands in a JPEG) needs a colour conversion: sharp's.
-  return pixels && (pixels.channels === 1 || pixels.channels === 3) ? pixels : undefined;
+  return pixels && (kind === 'png' || pixels.channels === 1 || pixels.channels === 3) ? pixels : undefined;
 }
 
 async function bySharp(bytes: Uint8Array): Promise<Oriented> {

@@ -35,17 +35,16 @@ export interface VipsJpeg {
     into: Uint8Array,
   ) => boolean;
   /**
-   * A JPEG (libjpeg's DCT scaling by `shrink`: 1, 2, 4 or 8) or an 8-bit PNG (`shrink` must be 1), whole, with its
-   * EXIF orientation (1–8) left for the caller to apply: the cheap decode behind an image's signature
-   * (core/image/gray-thumbnail.ts). Undefined where the loader fails, or warns on a JPEG.
+   * A JPEG or an 8-bit PNG, whole, with its EXIF orientation (1–8) left for the caller to apply: the cheap decode
+   * behind an image's signature (core/image/gray-thumbnail.ts). `shrinkFor` is told the declared size and answers
+   * libjpeg's DCT scaling (1, 2, 4 or 8; a PNG only 1), or undefined to refuse it; at 1 the header's load is the one
+   * decoded. Undefined where refused, where the loader fails, or warns on a JPEG.
    */
   decodeSmall: (
     bytes: Uint8Array,
     format: 'jpeg' | 'png',
-    shrink: number,
+    shrinkFor: (width: number, height: number) => number | undefined,
   ) => (DecodedPixels & { orientation: number }) | undefined;
-  /** The size a JPEG or PNG declares (its header only), or undefined. */
-  declaredSize: (bytes: Uint8Array, format: 'jpeg' | 'png') => { width: number; height: number } | undefined;
 }
 
 const VIPS_FAIL_ON_WARNING = 3;
@@ -195,41 +194,40 @@ function bindVips(libraryPath: string): VipsJpeg {
 
   const sizeOf = (image: Pointer) => [getWidth(image), getHeight(image), getBands(image)] as [number, number, number];
 
+  /** The whole loaded image, into a new buffer. */
+  function whole(image: Pointer): DecodedPixels | undefined {
+    const [w, h, c] = sizeOf(image);
+    const data = Buffer.allocUnsafe(w * h * c);
+    return rowsInto(image, w, h, c, 0, h, data) ? { data, width: w, height: h, channels: c } : undefined;
+  }
+
   return {
     decode(bytes) {
       const image = load(bytes);
       if (!image) return undefined;
       try {
-        const [w, h, c] = sizeOf(image);
-        const data = Buffer.allocUnsafe(w * h * c);
-        return rowsInto(image, w, h, c, 0, h, data) ? { data, width: w, height: h, channels: c } : undefined;
+        return whole(image);
       } finally {
         unref(image);
       }
     },
-    decodeSmall(bytes, format, shrink) {
-      if (format === 'png' && shrink !== 1) return undefined;
-      const extra = format === 'jpeg' ? ['str', 'shrink', 'int', shrink] : [];
-      const image = loadWith(format === 'jpeg' ? jpegloadBuffer : pngloadBuffer, bytes, extra);
-      if (!image) return undefined;
+    decodeSmall(bytes, format, shrinkFor) {
+      const fn = format === 'jpeg' ? jpegloadBuffer : pngloadBuffer;
+      let image = loadWith(fn, bytes, []);
       try {
+        if (!image) return undefined;
+        const shrink = shrinkFor(getWidth(image) as number, getHeight(image) as number);
+        if (shrink === undefined || (shrink !== 1 && format !== 'jpeg')) return undefined;
+        if (shrink !== 1) {
+          unref(image);
+          image = loadWith(fn, bytes, ['str', 'shrink', 'int', shrink]);
+          if (!image) return undefined;
+        }
         if (getFormat(image) !== VIPS_FORMAT_UCHAR) return undefined;
-        const [w, h, c] = sizeOf(image);
-        const data = Buffer.allocUnsafe(w * h * c);
-        if (!rowsInto(image, w, h, c, 0, h, data)) return undefined;
-        return { data, width: w, height: h, channels: c, orientation: getOrientation(image) as number };
+        const pixels = whole(image);
+        return pixels && { ...pixels, orientation: getOrientation(image) as number };
       } finally {
-        unref(image);
-      }
-    },
-    declaredSize(bytes, format) {
-      const image = loadWith(format === 'jpeg' ? jpegloadBuffer : pngloadBuffer, bytes, []);
-      if (!image) return undefined;
-      try {
-        const [width, height] = sizeOf(image);
-        return { width, height };
-      } finally {
-        unref(image);
+        if (image) unref(image);
       }
     },
     decodeRowsInto(bytes, size, from, to, into) {

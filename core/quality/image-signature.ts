@@ -124,12 +124,17 @@ export async function imageSignaturesOf(
   entries: ReadonlyArray<{ key: string; contentHash: string }>,
 ): Promise<ImageSignatures | undefined> {
   const cache = await readCache(source.workspace);
-  if (source.data && (await loadDecoder())) return readImageSignatures(source.data, source.workspace, entries, cache);
   const out = emptySignatures(entries.length);
+  const missing: number[] = [];
   entries.forEach((e, row) => {
     const hex = cache.signatures[e.contentHash];
     if (hex !== undefined) setSignatureHex(out, row, hex);
+    else missing.push(row);
   });
+  if (source.data && (await loadDecoder())) {
+    if (missing.length > 0) await decodeMissing(source.data, source.workspace, entries, missing, out, cache);
+    return out;
+  }
   return signatureCount(out) > 0 ? out : undefined;
 }
 
@@ -245,8 +250,9 @@ export function signaturePairs(signatures: ImageSignatures, maxBits: number, per
 }
 
 /**
- * Images decoded at once (sharp's own threads do the work; as for the report's thumbnails, see THUMBNAIL_CONCURRENCY),
- * here and beside an extraction (core/use-cases/extract.ts).
+ * Images read and signed at once, here and beside an extraction (core/use-cases/extract.ts): JPEG and small PNG are
+ * decoded in the calling thread, other formats on sharp's threads (as the report's thumbnails, THUMBNAIL_CONCURRENCY);
+ * it also bounds the bytes held.
  */
 export const SIGNATURE_CONCURRENCY = 4;
 /** 2: thumbnails by area average, JPEGs DCT-scaled (core/image/gray-thumbnail.ts); 1 was sharp's resize. */
@@ -261,24 +267,18 @@ interface CacheFile {
 }
 
 /**
- * Signatures of `entries`: cached ones from IMAGE_SIGNATURES_KEY, the others decoded from `data` (signatureOfBytes)
- * and added to the cache. An image that cannot be read gets none. Cost: one decode per new image, in this thread for
- * JPEG (DCT-scaled) and small PNG (core/image/gray-thumbnail.ts).
+ * The signatures of `entries`' rows `missing` (none in the cache), decoded from `data` (signatureOfBytes) into `out`
+ * and added to the cache, which is written back. An image that cannot be read gets none. Cost: one decode per new
+ * image, in this thread for JPEG and small PNG (core/image/gray-thumbnail.ts).
  */
-async function readImageSignatures(
+async function decodeMissing(
   data: BlobStore,
   workspace: BlobStore,
   entries: ReadonlyArray<{ key: string; contentHash: string }>,
+  missing: number[],
+  out: ImageSignatures,
   cache: CacheFile,
-): Promise<ImageSignatures> {
-  const out = emptySignatures(entries.length);
-  const missing: number[] = [];
-  entries.forEach((e, row) => {
-    const hex = cache.signatures[e.contentHash];
-    if (hex !== undefined) setSignatureHex(out, row, hex);
-    else missing.push(row);
-  });
-  if (missing.length === 0) return out;
+): Promise<void> {
   let next = 0;
   const lane = async (): Promise<void> => {
     for (let m = next++; m < missing.length; m = next++) {
@@ -294,7 +294,6 @@ async function readImageSignatures(
   };
   await Promise.all(Array.from({ length: Math.min(SIGNATURE_CONCURRENCY, missing.length) }, lane));
   await workspace.put(IMAGE_SIGNATURES_KEY, JSON.stringify(cache));
-  return out;
 }
 
 async function readCache(store: BlobStore, key = IMAGE_SIGNATURES_KEY): Promise<CacheFile> {

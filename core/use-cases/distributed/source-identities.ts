@@ -18,9 +18,13 @@ interface DatasetSources {
   entries: Record<string, [string, string]>;
 }
 
-/** One object per dataset, read and written whole: a GET at planning, a GET and a PUT at train. */
-export function sourcesKey(dataset: string): string {
-  return `sources/${createHash('sha256').update(dataset).digest('hex').slice(0, 24)}.json`;
+/**
+ * One object per dataset, read and written whole: a GET at planning, a GET and a PUT at train; beside it, its images'
+ * signatures (core/quality/image-signature.ts cacheImageSignatures), written by train.
+ */
+export function sourcesKey(dataset: string, file: 'sources' | 'signatures' = 'sources'): string {
+  const name = createHash('sha256').update(dataset).digest('hex').slice(0, 24);
+  return `sources/${name}${file === 'signatures' ? '.signatures' : ''}.json`;
 }
 
 /** Items with their identity, and their content hash where the cache saw the same identity before. */

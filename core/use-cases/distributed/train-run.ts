@@ -31,7 +31,7 @@ export async function trainRun(deps: DistributedDeps, message: TrainMessage): Pr
   await workspace.put(MANIFEST_KEY, JSON.stringify(manifest));
   const cache = deps.openStore(message.cache);
   // What trainHead's and evaluate's rule read without the images; kept per dataset beside its sources for re-runs.
-  const remembered = { store: cache, key: sourcesKey(plan.dataset).replace(/\.json$/, '.signatures.json') };
+  const remembered = { store: cache, key: sourcesKey(plan.dataset, 'signatures') };
   await cacheImageSignatures(workspace, signatures, manifest.entries, remembered);
   await rememberSources(cache, plan.dataset, plan.shards.flat(), manifest);
   await workspace.put(REJECTS_KEY, JSON.stringify(manifest.rejects, null, 2));
