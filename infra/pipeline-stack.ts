@@ -21,6 +21,7 @@ import { WorkQueue } from './constructs/work-queue.js';
 import { BUCKET_PREFIX as PREFIX, ENV, EXTRACT_TARGET } from '../contracts/cross-process.js';
 import { JOB_NAME, RUNTIME_SOURCES } from './layout.js';
 import { MAX_RECEIVE_COUNT, SIZES } from './sizes.js';
+import { extractConcurrency } from '../core/use-cases/distributed/state-machine.js';
 
 export interface PipelineStackProps extends StackProps {
   config: PipelineConfig;
@@ -220,6 +221,10 @@ export class PipelineStack extends Stack {
         messageVariable: ENV.trainMessage,
       },
       alarmTopic,
+      // GPU workers are started by the dispatcher from the backlog, so the queue holds what it counts per worker.
+      maxConcurrency: gpuExtract
+        ? extractConcurrency(config.maxExtractWorkers, config.extractMessagesPerWorker)
+        : extractConcurrency(config.maxCpuExtractConcurrency),
     });
     for (const grantee of [...answering, trainJob.role]) runPath.grantTaskResponse(grantee);
     new CfnOutput(this, 'RunStateMachine', {

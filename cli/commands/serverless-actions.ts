@@ -11,6 +11,7 @@ import { MESSAGE_VERSION, parseWorkMessage, type RunMessage } from '../../core/m
 import { forEachConcurrent } from '../../core/util/concurrency.js';
 import {
   DEFAULT_STATE_MACHINE,
+  extractConcurrency,
   runStateMachine,
   stateDiagram,
 } from '../../core/use-cases/distributed/state-machine.js';
@@ -146,8 +147,7 @@ async function upStateMachine(c: Connection, values: FlagValues, made: Provision
       },
     },
     heartbeatSeconds: positiveInt(values, 'heartbeat') ?? DEFAULT_STATE_MACHINE.heartbeatSeconds,
-    // moto runs one thread per concurrent child: a bound the emulator can carry.
-    maxConcurrency: positiveInt(values, 'max-concurrency') ?? 64,
+    maxConcurrency: positiveInt(values, 'max-concurrency') ?? extractConcurrency(positiveInt(values, 'workers') ?? 2),
     extractAttempts: DEFAULT_STATE_MACHINE.extractAttempts,
   });
   const roleArn = role ?? `arn:aws:iam::123456789012:role/${c.queuePrefix}-run-state-machine`;

@@ -20,6 +20,7 @@ const upCommand: CliCommand = {
     ...target,
     heartbeat: { type: 'string' },
     'max-concurrency': { type: 'string' },
+    workers: { type: 'string' },
     'visibility-timeout': { type: 'string' },
     'max-receive-count': { type: 'string' },
     'notify-prefix': { type: 'string' },
@@ -29,9 +30,10 @@ const upCommand: CliCommand = {
   flagDocs: {
     heartbeat: {
       arg: 'S',
-      text: "seconds a shard's worker may go without a heartbeat before its shard is retried (120)",
+      text: "seconds a shard's task may go without a heartbeat, queue wait included, before it is retried (600)",
     },
-    'max-concurrency': { arg: 'N', text: 'shards the state machine hands out at once (64 on an emulator)' },
+    workers: { arg: 'N', text: 'extract workers you will run (2): the state machine keeps one shard waiting for each' },
+    'max-concurrency': { arg: 'N', text: 'shards the state machine hands out at once (default: twice --workers)' },
     iam: {
       arg: 'TEMPLATE',
       text: "emulator: also the template's queues and IAM roles (from `cdk synth`'s JSON) and an allow-all user, see docs/serverless.md",

@@ -20,6 +20,8 @@ export interface RunStateMachineProps {
   evaluate: lambda.IFunction;
   trainJob: { jobQueue: batch.IJobQueue; jobDefinition: batch.IJobDefinition; messageVariable: string };
   alarmTopic: sns.ITopic;
+  /** Distributed Map MaxConcurrency: `extractConcurrency` of the extract fleet. */
+  maxConcurrency: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export class RunStateMachine extends Construct {
         },
       },
       ...DEFAULT_STATE_MACHINE,
+      maxConcurrency: props.maxConcurrency,
     });
     // Named by its logical id in the template: `up --iam` gives the emulator's state machine this role.
     this.role = new iam.Role(stack, 'RunStateMachineRole', {

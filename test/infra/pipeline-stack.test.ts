@@ -270,6 +270,27 @@ describe('GPU extract and fine-tune on Batch', () => {
   });
 });
 
+describe('run state machine', () => {
+  /** The ASL as deployed: its definition string, tokens (queue URL, function ARNs) joined as placeholders. */
+  const definitionOf = (p: SynthesizedPipeline) => {
+    const [, machine] = resourcesOfType(p, 'AWS::StepFunctions::StateMachine')[0]!;
+    const joined = machine.Properties!.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+    const text =
+      typeof joined === 'string'
+        ? joined
+        : joined['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+    return JSON.parse(text) as { States: { Extract: { MaxConcurrency: number; ItemProcessor: any } } };
+  };
+
+  test("shards handed out at once follow the extract fleet, and a shard's heartbeat covers its wait in the queue", () => {
+    const d = CONTEXT_DEFAULTS;
+    const gpuMap = definitionOf(gpu()).States.Extract;
+    assert.equal(gpuMap.MaxConcurrency, d.maxExtractWorkers * (1 + d.extractMessagesPerWorker));
+    assert.equal(definitionOf(cpu()).States.Extract.MaxConcurrency, d.maxCpuExtractConcurrency * 2);
+    assert.equal(gpuMap.ItemProcessor.States.ExtractShard.HeartbeatSeconds, 600);
+  });
+});
+
 describe('Batch CPU train job (heads too large for the train-head Lambda)', () => {
   const jobOf = (p: SynthesizedPipeline) =>
     resourcesOfType(p, 'AWS::Batch::JobDefinition').find(([id]) => id.startsWith('TrainBatchJob'))!;

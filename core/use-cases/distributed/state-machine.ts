@@ -41,15 +41,35 @@ export type StateMachineTarget =
 
 export interface StateMachineOptions {
   target: StateMachineTarget;
-  /** A worker beats at least three times per period; a killed one's shard is retried this long after its last beat. */
+  /**
+   * A task's heartbeat counts from its message being sent, not from a worker taking it: it must cover the time a
+   * shard waits in the queue as well as the gaps between a worker's beats, or queued shards are timed out and sent
+   * twice. A killed worker's shard comes back sooner, through the queue's visibility timeout, with the same token.
+   */
   heartbeatSeconds: number;
-  /** Shards extracted at once (Distributed Map MaxConcurrency): the warm workers take them from the queue. */
+  /**
+   * Shards handed to the queue at once (Distributed Map MaxConcurrency): the fleet's slots times the shards each may
+   * have waiting (`extractConcurrency`), so no shard waits longer than a few shards' work.
+   */
   maxConcurrency: number;
   /** Tries of a shard whose worker died or hit a transient error. */
   extractAttempts: number;
 }
 
-export const DEFAULT_STATE_MACHINE = { heartbeatSeconds: 120, maxConcurrency: 1000, extractAttempts: 4 } as const;
+/**
+ * 600 s covers what a shard can wait for when maxConcurrency follows `extractConcurrency`: the shard ahead of it on a
+ * CPU worker (≤ 60 s by shard-sizing) or a Lambda (≤ 450 s), and a GPU worker's cold start on Batch.
+ */
+export const DEFAULT_STATE_MACHINE = { heartbeatSeconds: 600, extractAttempts: 4 } as const;
+
+/**
+ * MaxConcurrency for a fleet of `slots` shards worked at once: every slot busy, each with `waiting` shards queued
+ * behind it (at least one, so a worker never idles between shards; as many as the dispatcher counts per worker, so
+ * the backlog it scales on asks for the whole fleet).
+ */
+export function extractConcurrency(slots: number, waiting = 1): number {
+  return slots * (1 + Math.max(1, waiting));
+}
 
 type State = Record<string, unknown>;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  extractConcurrency,
   runStateMachine,
   stateDiagram,
   TASK_ERRORS,
@@ -99,4 +100,10 @@ test('the diagram of states is generated from the definition', () => {
   assert.match(diagram, /state Extract \{[\s\S]*DISTRIBUTED Map[\s\S]*ExtractShard --> \[\*\]/);
   assert.match(diagram, /TrainWhere --> TrainBatch: \$\.train\.compute = batch/);
   assert.match(diagram, /Evaluate --> \[\*\]/);
+});
+
+test('the fleet bound: every slot busy with at least one shard waiting behind it, as many as the dispatcher counts', () => {
+  assert.equal(extractConcurrency(2), 4);
+  assert.equal(extractConcurrency(3, 0), 6, 'never fewer than one waiting: a worker would idle between shards');
+  assert.equal(extractConcurrency(4, 4), 20);
 });
