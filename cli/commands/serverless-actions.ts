@@ -13,8 +13,8 @@ import {
   DEFAULT_STATE_MACHINE,
   extractConcurrency,
   runStateMachine,
-  stateDiagram,
 } from '../../core/use-cases/distributed/state-machine.js';
+import { stateDiagram } from '../../core/report/state-diagram.js';
 import { optional } from '../../core/util/optional.js';
 import { awsSettings, s3ClientConfig, sqsClientConfig, type AwsSettings } from '../../aws/endpoints.js';
 import { DEFAULT_PROVISION, STAGES, type Stage } from '../../aws/names.js';

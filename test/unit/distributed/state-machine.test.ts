@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import {
   extractConcurrency,
   runStateMachine,
-  stateDiagram,
   TASK_ERRORS,
   type StateMachineOptions,
 } from '../../../core/use-cases/distributed/state-machine.js';
+import { stateDiagram } from '../../../core/report/state-diagram.js';
 
 const queues = {
   run: 'http://q/run',
