@@ -70,7 +70,7 @@ const localCpuSeconds = childrenCpuSeconds();
 
 const moto = await startMoto();
 const c = clients(moto.endpoint);
-const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', 'emu', '--json'])) as {
+const up = JSON.parse(await cli(moto.endpoint, ['up', '--bucket', 'emu', '--workers', values.workers, '--json'])) as {
   queues: Record<string, { url: string }>;
   stateMachineArn: string;
 };

@@ -66,6 +66,8 @@ const up = JSON.parse(
     'scale',
     '--visibility-timeout',
     '60',
+    '--workers',
+    String(WORKERS),
     ...(values.heartbeat ? ['--heartbeat', values.heartbeat] : []),
     ...(values.notify ? ['--notify-prefix', 'datasets/'] : ['--no-notify']),
     '--json',
