@@ -5,7 +5,7 @@ import { FeatureStore } from '../core/features/feature-store.js';
 import { parseStoreUri, splitLastSegment } from '../core/messages/store-uri.js';
 import type { BlobStore } from '../core/ports/blob-store.js';
 import { indexCachingFeatureStore } from '../core/features/shard-list-catalog.js';
-import { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.js';
+import { S3BlobStore } from './s3-blob-store.js';
 
 export interface StorePolicy {
   /** Buckets messages may name; a message naming another bucket is rejected (and dead-lettered). */
@@ -23,7 +23,6 @@ export class StoreResolver {
   constructor(
     private readonly s3: S3Client,
     private readonly policy: StorePolicy,
-    private readonly s3Options: S3BlobStoreOptions = {},
   ) {}
 
   open = (uri: string): BlobStore => {
@@ -35,7 +34,7 @@ export class StoreResolver {
         throw new ConfigError(
           `bucket ${parsed.bucket} is not one this worker serves (${[...this.policy.buckets].join(', ')})`,
         );
-      store = new S3BlobStore(this.s3, parsed.bucket, parsed.prefix, this.s3Options);
+      store = new S3BlobStore(this.s3, parsed.bucket, parsed.prefix);
     } else {
       if (!this.policy.allowLocal) throw new ConfigError(`local folders are not served by this worker: ${uri}`);
       store = new FsBlobStore(parsed.path);

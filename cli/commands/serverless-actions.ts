@@ -257,8 +257,7 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
     return await runWorkers(runtime, {
       stages,
       signal: shutdownOnSignals(log),
-      log,
-      ...optional('idleExitSeconds', settings.idleExitSeconds ?? undefined),
+      idleExitSeconds: settings.idleExitSeconds,
     });
   } finally {
     await runtime.close();

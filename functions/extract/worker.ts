@@ -17,8 +17,7 @@ log({ event: 'worker:started', stages, provider: settings.executionProvider });
 const stats = await runWorkers(runtime, {
   stages,
   signal: shutdownOnSignals(log),
-  log,
-  ...(settings.idleExitSeconds === null ? {} : { idleExitSeconds: settings.idleExitSeconds }),
+  idleExitSeconds: settings.idleExitSeconds,
 });
 await runtime.close();
 log({ event: 'worker:exited', stats });

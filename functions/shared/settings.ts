@@ -28,8 +28,6 @@ export interface ServerlessSettings {
   /** CNN_CODES_WEIGHT_ENCODING and CNN_CODES_DECODE, as the CLI reads them (default auto and exact). */
   int8Weights: Int8WeightsSetting;
   decode: DecodeSetting;
-  /** Seconds between a worker's SendTaskHeartbeat calls while it works on a state machine task (default 5). */
-  heartbeatSeconds?: number;
   /** Long-poll wait per receive (SQS allows 0..20); also the longest a graceful shutdown waits for a poll to end. */
   pollSeconds: number;
   /** A polling worker exits after this long without work (Batch jobs); null: never (a service). */

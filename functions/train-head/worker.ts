@@ -31,8 +31,7 @@ if (given) {
   const stats = await runWorkers(runtime, {
     stages: ['train'],
     signal: shutdownOnSignals(log),
-    log,
-    ...(settings.idleExitSeconds === null ? {} : { idleExitSeconds: settings.idleExitSeconds }),
+    idleExitSeconds: settings.idleExitSeconds,
   });
   await runtime.close();
   log({ event: 'worker:exited', stats });
