@@ -39,7 +39,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
   const s3 = new S3Client(s3ClientConfig(settings.aws));
   const sqs = new SQSClient(sqsClientConfig(settings.aws));
   const sfn = new SFNClient(sfnClientConfig(settings.aws));
-  const stores = new StoreResolver(s3, { buckets: new Set([settings.bucket]), allowLocal: settings.allowLocalStores });
+  const stores = new StoreResolver(s3, { buckets: new Set([settings.bucket]) });
   const queues: Runtime['queues'] = {};
   for (const [stage, url] of Object.entries(settings.queueUrls) as Array<[Stage, string]>)
     queues[stage] = new SqsQueue(sqs, url);

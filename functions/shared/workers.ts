@@ -5,7 +5,7 @@ import { decorate } from '../../core/util/decorate.js';
 import { optional } from '../../core/util/optional.js';
 import { handleBatch } from '../../core/use-cases/distributed/router.js';
 import { runWorkerLoop, type LoopStats } from '../../core/use-cases/distributed/worker-loop.js';
-import type { Stage } from '../../aws/names.js';
+import { ENV, type Stage } from '../../contracts/cross-process.js';
 import type { Runtime } from './runtime.js';
 
 export interface WorkerOptions {
@@ -20,7 +20,7 @@ export interface WorkerOptions {
 export async function runWorkers(runtime: Runtime, options: WorkerOptions): Promise<Partial<Record<Stage, LoopStats>>> {
   const loops = options.stages.map(async (stage) => {
     const queue = runtime.queues[stage];
-    if (!queue) throw new Error(`no ${stage} queue configured for this worker`);
+    if (!queue) throw new Error(`${ENV.queueUrl[stage]} is not set: the ${stage} queue this worker polls`);
     const visibility = await queue.visibilityTimeout().catch((err: unknown) => {
       runtime.deps.log?.({ event: 'queue:attributes-failed', url: queue.url, error: errorMessage(err) });
       return 30;

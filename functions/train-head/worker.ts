@@ -2,7 +2,7 @@ import { ENV } from '../../contracts/cross-process.js';
 import { parseWorkMessage } from '../../core/messages/schema.js';
 import { handleWork } from '../../core/use-cases/distributed/router.js';
 import { buildRuntime, jsonLog } from '../shared/runtime.js';
-import { requireQueue, settingsFromEnv } from '../shared/settings.js';
+import { settingsFromEnv } from '../shared/settings.js';
 import { shutdownOnSignals } from '../shared/shutdown.js';
 import { runWorkers } from '../shared/workers.js';
 
@@ -26,7 +26,6 @@ if (given) {
     await runtime.close();
   }
 } else {
-  requireQueue(settings, 'train');
   log({ event: 'worker:started', stages: ['train'], compute: settings.trainCompute?.runsOn ?? 'unset' });
   const stats = await runWorkers(runtime, {
     stages: ['train'],

@@ -40,8 +40,8 @@ export interface DistributedDeps {
   trainCompute?: { runsOn: 'lambda'; envelope: LambdaEnvelope; batchJob: boolean } | { runsOn: 'batch' };
   /** Names this process in logs and shard parts (host:pid, Lambda request id). */
   workerId?: string;
-  /** Answers the state machine's callback tasks (absent: this process takes no tasks, e.g. a pure ingest worker). */
-  tasks?: TaskCallbacks;
+  /** Answers the state machine's callback tasks. */
+  tasks: TaskCallbacks;
 }
 
 export interface LogEntry {

@@ -8,7 +8,6 @@ import {
   parseWorkMessage,
   type WorkMessage,
 } from '../../messages/schema.js';
-import type { TaskCallbacks } from '../../ports/task-callbacks.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
 import { isPermanent, type DistributedDeps } from './deps.js';
 import { evaluateRun } from './evaluate-run.js';
@@ -92,10 +91,10 @@ export async function handleStateInput(deps: DistributedDeps, input: unknown): P
 /** Works on a task's message while telling the engine it is alive; then answers its token either way. */
 async function runTask(
   deps: DistributedDeps,
-  tasks: TaskCallbacks,
   { task, message }: { task: string; message: WorkMessage },
   receiveCount: number,
 ): Promise<Outcome> {
+  const { tasks } = deps;
   const { type, runId } = message;
   // A queue's redelivery (its visibility lapsed before the message was settled), told apart from an engine's retry.
   if (receiveCount > 1) deps.log?.({ event: 'task:redelivered', type, runId, receiveCount });
@@ -160,14 +159,13 @@ export async function handleBatch(
   }
   for (const { i, parsed } of work) {
     try {
-      if (!deps.tasks) throw new Error('this worker cannot answer state machine tasks (no Step Functions client)');
       if (parsed.kind === 'bad-task') {
         // The engine learns at once that this task can never succeed; the message itself is parked as poison.
         await deps.tasks.fail(parsed.task, TASK_ERRORS.permanent, errorMessage(parsed.error));
         fail(i, parsed.error);
         continue;
       }
-      outcomes[i] = await runTask(deps, deps.tasks, parsed, messages[i]!.receiveCount);
+      outcomes[i] = await runTask(deps, parsed, messages[i]!.receiveCount);
     } catch (err) {
       fail(i, err);
     }
