@@ -40,7 +40,6 @@ export interface DistributedDeps {
   trainCompute?: { runsOn: 'lambda'; envelope: LambdaEnvelope; batchJob: boolean } | { runsOn: 'batch' };
   /** Names this process in logs and shard parts (host:pid, Lambda request id). */
   workerId?: string;
-  /** Answers the state machine's callback tasks. */
   tasks: TaskCallbacks;
 }
 

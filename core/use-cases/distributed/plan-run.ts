@@ -65,7 +65,6 @@ const RunPlanSchema = fields({
   ),
   train: checkedElsewhere<TrainOptions>()(anyObject),
   split: oneOf('val', 'test'),
-  plannedAt: text,
 });
 export type RunPlan = v.InferOutput<typeof RunPlanSchema>;
 
@@ -84,7 +83,6 @@ export function readRunPlan(workspace: BlobStore): Promise<RunPlan | undefined> 
 export interface PlanOutput {
   manifest: { bucket: string; key: string };
   shards: number;
-  images: number;
   toleratedFailures: number;
   train: TrainMessage;
   evaluate: EvaluateMessage;
@@ -140,7 +138,6 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
         ? { bucket: where.bucket, key: where.prefix ? `${where.prefix}/${RUN_KEYS.shards}` : RUN_KEYS.shards }
         : { bucket: '', key: `${where.path}/${RUN_KEYS.shards}` },
     shards: frozen.shards.length,
-    images,
     toleratedFailures: message.toleratedFailures ?? 0,
     train: {
       ...scope,
@@ -207,6 +204,5 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     shards,
     train: message.train ?? {},
     split: message.split ?? 'val',
-    plannedAt: new Date().toISOString(),
   };
 }

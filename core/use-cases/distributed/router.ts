@@ -116,7 +116,8 @@ export async function handleBatch(
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(messages.length);
   const isNotice = messages.map((m) => looksLikeS3Notification(m.body));
-  const notices: Array<{ i: number; objects: S3ObjectRef[] }> = [];
+  const notices: number[] = [];
+  const objects: S3ObjectRef[] = [];
   const fail = (i: number, err: unknown): void => {
     const m = messages[i]!;
     outcomes[i] = classifyFailure(err, m.receiveCount);
@@ -126,7 +127,8 @@ export async function handleBatch(
     if (!isNotice[i]) continue;
     try {
       const notice = parseS3Notification(m.body);
-      notices.push({ i, objects: notice.kind === 'objects' ? notice.objects : [] });
+      if (notice.kind === 'objects') objects.push(...notice.objects);
+      notices.push(i);
     } catch (err) {
       fail(i, err);
     }
@@ -135,15 +137,12 @@ export async function handleBatch(
   if (notices.length > 0) {
     let outcome: Outcome = { kind: 'done' };
     try {
-      await ingestObjects(
-        deps,
-        notices.flatMap((n) => n.objects),
-      );
+      await ingestObjects(deps, objects);
     } catch (err) {
-      outcome = classifyFailure(err, Math.max(...notices.map((n) => messages[n.i]!.receiveCount)));
-      deps.log?.({ event: 'message:failed', messageIds: notices.map((n) => messages[n.i]!.id), ...outcome });
+      outcome = classifyFailure(err, Math.max(...notices.map((i) => messages[i]!.receiveCount)));
+      deps.log?.({ event: 'message:failed', messageIds: notices.map((i) => messages[i]!.id), ...outcome });
     }
-    for (const { i } of notices) outcomes[i] = outcome;
+    for (const i of notices) outcomes[i] = outcome;
   }
   for (const [i, m] of messages.entries()) {
     if (isNotice[i]) continue;

@@ -59,7 +59,6 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
     await settle(options, messages, outcomes, stats);
     idleSince = Date.now();
   }
-  log?.({ event: 'worker:stopped', queue: queue.name, ...stats });
   return stats;
 }
 
