@@ -16,22 +16,19 @@ const log = jsonLog({ role: 'train-batch' });
 const settings = settingsFromEnv();
 const runtime = buildRuntime(settings, { withBackbone: false, log });
 const given = process.env[ENV.trainMessage];
-if (given) {
-  try {
-    log({
-      event: 'train:fitted',
-      ...((await handleWork(runtime.deps, parseWorkMessage(JSON.parse(given)))) as object),
+try {
+  if (given) {
+    const fitted = await handleWork(runtime.deps, parseWorkMessage(JSON.parse(given)));
+    log({ event: 'train:fitted', ...(fitted as object) });
+  } else {
+    log({ event: 'worker:started', stages: ['train'], compute: settings.trainCompute?.runsOn ?? 'unset' });
+    const stats = await runWorkers(runtime, {
+      stages: ['train'],
+      signal: shutdownOnSignals(log),
+      idleExitSeconds: settings.idleExitSeconds,
     });
-  } finally {
-    await runtime.close();
+    log({ event: 'worker:exited', stats });
   }
-} else {
-  log({ event: 'worker:started', stages: ['train'], compute: settings.trainCompute?.runsOn ?? 'unset' });
-  const stats = await runWorkers(runtime, {
-    stages: ['train'],
-    signal: shutdownOnSignals(log),
-    idleExitSeconds: settings.idleExitSeconds,
-  });
+} finally {
   await runtime.close();
-  log({ event: 'worker:exited', stats });
 }
