@@ -22,7 +22,6 @@ const GPU_READ_CONCURRENCY = 64;
 export interface Runtime {
   settings: ServerlessSettings;
   deps: DistributedDeps;
-  s3: S3Client;
   queues: Partial<Record<Stage, SqsQueue>>;
   close(): Promise<void>;
 }
@@ -79,7 +78,6 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
   return {
     settings,
     deps,
-    s3,
     queues,
     async close() {
       await backbone?.close();

@@ -10,7 +10,6 @@ import type { Runtime } from './runtime.js';
 
 export interface WorkerOptions {
   stages: readonly Stage[];
-  pollSeconds?: number;
   signal: AbortSignal;
   /** null or absent: never. */
   idleExitSeconds?: number | null;
@@ -29,7 +28,7 @@ export async function runWorkers(runtime: Runtime, options: WorkerOptions): Prom
       queue: stage === 'extract' ? withNoticeTopUp(queue, visibility / 3) : queue,
       handle: (messages) => handleBatch(runtime.deps, messages),
       signal: options.signal,
-      waitSeconds: options.pollSeconds ?? runtime.settings.pollSeconds,
+      waitSeconds: runtime.settings.pollSeconds,
       visibilityTimeoutSeconds: visibility,
       ...optional('idleExitSeconds', options.idleExitSeconds ?? undefined),
       ...optional('log', runtime.deps.log),

@@ -38,7 +38,7 @@ export interface DistributedDeps {
    * (the state machine then runs the Batch CPU job, see train-compute.ts); absent: train everything here.
    */
   trainCompute?: { runsOn: 'lambda'; envelope: LambdaEnvelope; batchJob: boolean } | { runsOn: 'batch' };
-  /** Names this process in logs and shard parts (host:pid, Lambda request id). */
+  /** Names this process in logs and shard parts (host:pid). */
   workerId?: string;
   tasks: TaskCallbacks;
 }

@@ -17,9 +17,7 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
   const images = objects.filter((o) => o.size !== 0 && !METADATA.test(o.key) && !/(^|\/)\./.test(o.key));
   const skipped = objects.length - images.length;
   if (images.length === 0) return;
-  if (!deps.ingest)
-    throw new ConfigError('incremental mode is not configured on this worker (no cache/model for S3 notifications)');
-  if (!deps.openEmbedder)
+  if (!deps.ingest || !deps.openEmbedder)
     throw new ConfigError('this worker has no backbone; S3 notifications belong on the extract queue');
   const model = await deps.lookupModel(deps.ingest.model);
   const cuts = resolveCuts(model, deps.ingest.cuts);
