@@ -59,13 +59,9 @@ export class SqsQueue implements WorkQueue<unknown> {
         }),
         options.signal ? { abortSignal: options.signal } : {},
       );
-      return (response.Messages ?? []).map((m) => ({
-        id: m.MessageId!,
-        body: parseMessageBody(m.Body ?? ''),
-        raw: m.Body ?? '',
-        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 1),
-        handle: m.ReceiptHandle!,
-      }));
+      return (response.Messages ?? []).map((m) =>
+        receivedMessage(m.MessageId!, m.Body ?? '', m.Attributes?.ApproximateReceiveCount, m.ReceiptHandle!),
+      );
     } catch (err) {
       if (options.signal?.aborted) return [];
       throw err;
@@ -149,6 +145,14 @@ export class SqsQueue implements WorkQueue<unknown> {
     return true;
   }
 
+  /** The queue's visibility timeout in seconds: how long a received message stays hidden without a heartbeat. */
+  async visibilityTimeout(): Promise<number> {
+    const found = await this.client.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['VisibilityTimeout'] }),
+    );
+    return Number(found.Attributes?.VisibilityTimeout ?? 30);
+  }
+
   async counts(): Promise<{ visible: number; inFlight: number; delayed: number }> {
     const attributes = await this.client.send(
       new GetQueueAttributesCommand({
@@ -201,6 +205,16 @@ export class SqsQueue implements WorkQueue<unknown> {
 }
 
 /** SQS's batch calls take at most ten entries. */
+/** A message as SQS hands it over, from ReceiveMessage or in a Lambda's SQS event record. */
+export function receivedMessage(
+  id: string,
+  body: string,
+  receiveCount: string | undefined,
+  handle: string,
+): ReceivedMessage<unknown> {
+  return { id, body: parseMessageBody(body), raw: body, receiveCount: Number(receiveCount ?? 1), handle };
+}
+
 function batchesOfTen<T>(items: ReadonlyArray<T>): T[][] {
   return Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => items.slice(i * 10, i * 10 + 10));
 }

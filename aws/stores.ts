@@ -1,17 +1,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { FsBlobStore } from '../core/adapters/fs-blob-store.js';
 import { ConfigError } from '../core/errors.js';
 import { FeatureStore } from '../core/features/feature-store.js';
 import { parseStoreUri, splitLastSegment } from '../core/messages/store-uri.js';
 import type { BlobStore } from '../core/ports/blob-store.js';
 import { indexCachingFeatureStore } from '../core/features/shard-list-catalog.js';
-import { S3BlobStore, type S3BlobStoreOptions } from './s3-blob-store.js';
+import { S3BlobStore } from './s3-blob-store.js';
 
 export interface StorePolicy {
   /** Buckets messages may name; a message naming another bucket is rejected (and dead-lettered). */
   buckets: ReadonlySet<string>;
-  /** Local folders: for the local CLI worker and tests, never in a deployed function. */
-  allowLocal: boolean;
 }
 
 /** Opens the stores messages name, one object per URI per process, within what this worker is allowed to touch. */
@@ -23,23 +20,18 @@ export class StoreResolver {
   constructor(
     private readonly s3: S3Client,
     private readonly policy: StorePolicy,
-    private readonly s3Options: S3BlobStoreOptions = {},
   ) {}
 
   open = (uri: string): BlobStore => {
     let store = this.stores.get(uri);
     if (store) return store;
     const parsed = parseStoreUri(uri);
-    if (parsed.scheme === 's3') {
-      if (!this.policy.buckets.has(parsed.bucket))
-        throw new ConfigError(
-          `bucket ${parsed.bucket} is not one this worker serves (${[...this.policy.buckets].join(', ')})`,
-        );
-      store = new S3BlobStore(this.s3, parsed.bucket, parsed.prefix, this.s3Options);
-    } else {
-      if (!this.policy.allowLocal) throw new ConfigError(`local folders are not served by this worker: ${uri}`);
-      store = new FsBlobStore(parsed.path);
-    }
+    if (parsed.scheme !== 's3') throw new ConfigError(`local folders are not served by this worker: ${uri}`);
+    if (!this.policy.buckets.has(parsed.bucket))
+      throw new ConfigError(
+        `bucket ${parsed.bucket} is not one this worker serves (${[...this.policy.buckets].join(', ')})`,
+      );
+    store = new S3BlobStore(this.s3, parsed.bucket, parsed.prefix);
     this.stores.set(uri, store);
     return store;
   };

@@ -48,6 +48,6 @@ runtime.deps.ingest = {
 };
 const stages = ['run', 'extract'] as const;
 log({ event: 'worker:started', stages });
-const stats = await runWorkers(runtime, { stages, signal: shutdownOnSignals(log), log });
+const stats = await runWorkers(runtime, { stages, signal: shutdownOnSignals(log) });
 await runtime.close();
 log({ event: 'worker:exited', stats });

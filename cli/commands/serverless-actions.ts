@@ -242,7 +242,6 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
         (n) => Number.isInteger(n) && n >= 1 && n <= 20,
         'an integer number of seconds in 1..20',
       ) ?? 20,
-    allowLocalStores: false,
     aws: await asRole(c.aws, stringFlag(values, 'role')),
   };
   const log = ctx.json ? () => {} : jsonLog({ role: 'worker' });
@@ -257,8 +256,7 @@ export async function worker(values: FlagValues, ctx: CommandContext): Promise<u
     return await runWorkers(runtime, {
       stages,
       signal: shutdownOnSignals(log),
-      log,
-      ...optional('idleExitSeconds', settings.idleExitSeconds ?? undefined),
+      idleExitSeconds: settings.idleExitSeconds,
     });
   } finally {
     await runtime.close();

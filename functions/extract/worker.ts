@@ -1,5 +1,5 @@
 import { buildRuntime, jsonLog } from '../shared/runtime.js';
-import { requireQueue, settingsFromEnv } from '../shared/settings.js';
+import { settingsFromEnv } from '../shared/settings.js';
 import { shutdownOnSignals } from '../shared/shutdown.js';
 import { runWorkers } from '../shared/workers.js';
 
@@ -10,15 +10,13 @@ import { runWorkers } from '../shared/workers.js';
  */
 const log = jsonLog({ role: 'extract-worker' });
 const settings = settingsFromEnv();
-requireQueue(settings, 'extract');
 const runtime = buildRuntime(settings, { withBackbone: true, log });
 const stages = settings.queueUrls.run ? (['run', 'extract'] as const) : (['extract'] as const);
 log({ event: 'worker:started', stages, provider: settings.executionProvider });
 const stats = await runWorkers(runtime, {
   stages,
   signal: shutdownOnSignals(log),
-  log,
-  ...(settings.idleExitSeconds === null ? {} : { idleExitSeconds: settings.idleExitSeconds }),
+  idleExitSeconds: settings.idleExitSeconds,
 });
 await runtime.close();
 log({ event: 'worker:exited', stats });

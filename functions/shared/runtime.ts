@@ -11,7 +11,6 @@ import { s3ClientConfig, sqsClientConfig } from '../../aws/endpoints.js';
 import { sfnClientConfig, sfnTaskCallbacks } from '../../aws/step-functions.js';
 import type { Stage } from '../../aws/names.js';
 import { BUCKET_PREFIX, bucketKey, EXTRACT_TARGET } from '../../contracts/cross-process.js';
-import type { S3BlobStoreOptions } from '../../aws/s3-blob-store.js';
 import { SqsQueue } from '../../aws/sqs-queue.js';
 import { StoreResolver } from '../../aws/stores.js';
 import { SharedBackbone } from '../../core/backbone/shared-backbone.js';
@@ -23,8 +22,6 @@ const GPU_READ_CONCURRENCY = 64;
 export interface Runtime {
   settings: ServerlessSettings;
   deps: DistributedDeps;
-  s3: S3Client;
-  sqs: SQSClient;
   queues: Partial<Record<Stage, SqsQueue>>;
   close(): Promise<void>;
 }
@@ -33,8 +30,6 @@ export interface RuntimeOptions {
   /** Load the backbone on demand (extract); train and evaluate functions never do. */
   withBackbone: boolean;
   log?: (entry: LogEntry) => void;
-  workerId?: string;
-  s3Options?: S3BlobStoreOptions;
   /** Where prepared graphs are cached between processes (the CLI worker: the user's cache); absent: prepared per process. */
   preparedGraphCacheDir?: string;
 }
@@ -43,11 +38,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
   const s3 = new S3Client(s3ClientConfig(settings.aws));
   const sqs = new SQSClient(sqsClientConfig(settings.aws));
   const sfn = new SFNClient(sfnClientConfig(settings.aws));
-  const stores = new StoreResolver(
-    s3,
-    { buckets: new Set([settings.bucket]), allowLocal: settings.allowLocalStores },
-    options.s3Options,
-  );
+  const stores = new StoreResolver(s3, { buckets: new Set([settings.bucket]) });
   const queues: Runtime['queues'] = {};
   for (const [stage, url] of Object.entries(settings.queueUrls) as Array<[Stage, string]>)
     queues[stage] = new SqsQueue(sqs, url);
@@ -73,7 +64,7 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     // up where the deployment's extract compute writes them.
     extractTarget:
       backbone || !settings.extractCompute ? settings.executionProvider : EXTRACT_TARGET[settings.extractCompute.kind],
-    tasks: sfnTaskCallbacks(sfn, settings.heartbeatSeconds),
+    tasks: sfnTaskCallbacks(sfn),
     // Incremental extraction (S3 notices) needs a backbone: the deployment's model and cuts, into its code cache.
     ...optional('ingest', backbone && { cache: cacheUri, model: settings.model, cuts: settings.cuts }),
     ...(options.log ? { log: options.log } : {}),
@@ -82,13 +73,11 @@ export function buildRuntime(settings: ServerlessSettings, options: RuntimeOptio
     // A GPU worker drains 128-image batches: 8 GETs in flight (the CPU default) would starve it on S3 latency.
     ...(settings.executionProvider === 'cuda' ? { readConcurrency: GPU_READ_CONCURRENCY } : {}),
     ...optional('trainCompute', settings.trainCompute),
-    workerId: options.workerId ?? `${hostname()}:${process.pid}`,
+    workerId: `${hostname()}:${process.pid}`,
   };
   return {
     settings,
     deps,
-    s3,
-    sqs,
     queues,
     async close() {
       await backbone?.close();

@@ -8,46 +8,33 @@ import { parseDecodeSetting, type DecodeSetting } from '../../core/models/descri
 import { parseInt8WeightsSetting, type Int8WeightsSetting } from '../../core/models/int8-weights-choice.js';
 import { optional } from '../../core/util/optional.js';
 
-/** Everything a deployed function or worker is configured with. Built from the environment once per process. */
+/**
+ * Everything a deployed function or worker is configured with, each from the variable contracts/cross-process.ts
+ * documents beside its ENV name. Built from the environment once per process (or by `cnn-codes worker` from flags).
+ */
 export interface ServerlessSettings {
   bucket: string;
   queueUrls: Partial<Record<Stage, string>>;
-  /** Default model for runs without one, and the model of incremental (S3 notification) extraction. */
   model: string;
-  /** Cut points incremental extraction caches. */
   cuts: string[];
-  /** Images per extract message for runs without one; absent: the planner sizes shards for `extractCompute`. */
   shardSize?: number;
   extractCompute?: ExtractCompute;
   executionProvider: 'cpu' | 'cuda';
-  /** The provider that runs the session, where it is not `executionProvider` (cpu: the CUDA graph without a GPU). */
   sessionProvider?: 'cpu';
   modelsDirs: string[];
-  /** Extraction worker threads per process (default: one per core). */
   threads?: number;
-  /** CNN_CODES_WEIGHT_ENCODING and CNN_CODES_DECODE, as the CLI reads them (default auto and exact). */
   int8Weights: Int8WeightsSetting;
   decode: DecodeSetting;
-  /** Seconds between a worker's SendTaskHeartbeat calls while it works on a state machine task (default 5). */
-  heartbeatSeconds?: number;
   /** Long-poll wait per receive (SQS allows 0..20); also the longest a graceful shutdown waits for a poll to end. */
   pollSeconds: number;
   /** A polling worker exits after this long without work (Batch jobs); null: never (a service). */
   idleExitSeconds: number | null;
-  /** Local folders in messages (the CLI worker and tests only). */
-  allowLocalStores: boolean;
   aws: AwsSettings;
-  /**
-   * Where heads are fitted here: the train-head Lambda (which answers sets too large for its envelope as 'batch', for
-   * the state machine's Batch CPU job, when the deployment has one) or that job. Unset: fit everything here.
-   */
   trainCompute?: DistributedDeps['trainCompute'];
 }
 
 /** Set by Lambda itself (not a name of ours): the function's memory in MB, the envelope a train fit is checked against. */
 const LAMBDA_MEMORY_ENV = 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE';
-
-export const DEFAULT_IDLE_EXIT_SECONDS = 120;
 
 /** The stage queues whose CNN_CODES_<STAGE>_QUEUE_URL is set; the functions and the CLI read them the same way. */
 export function queueUrlsFromEnv(env: NodeJS.ProcessEnv): Partial<Record<Stage, string>> {
@@ -81,9 +68,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env, flags: Aws
     int8Weights: parseInt8WeightsSetting(env[ENV.int8Weights], ENV.int8Weights),
     decode: parseDecodeSetting(env[ENV.decode], ENV.decode),
     pollSeconds: Math.min(20, positiveInt(env, ENV.pollSeconds) ?? 20),
-    idleExitSeconds:
-      env[ENV.idleExit] === 'never' ? null : (positiveInt(env, ENV.idleExit) ?? DEFAULT_IDLE_EXIT_SECONDS),
-    allowLocalStores: false,
+    idleExitSeconds: env[ENV.idleExit] === 'never' ? null : (positiveInt(env, ENV.idleExit) ?? 120),
     aws: awsSettings(flags, env),
     ...optional('trainCompute', trainComputeFromEnv(env)),
   };
@@ -114,11 +99,4 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
   return n;
-}
-
-/** Names a queue URL the role needs, or says which variable is missing. */
-export function requireQueue(settings: ServerlessSettings, stage: Stage): string {
-  const url = settings.queueUrls[stage];
-  if (!url) throw new Error(`${ENV.queueUrl[stage]} is not set: the ${stage} queue this function needs`);
-  return url;
 }

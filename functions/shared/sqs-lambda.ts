@@ -1,7 +1,6 @@
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { errorMessage } from '../../core/errors.js';
-import { parseMessageBody } from '../../core/messages/schema.js';
-import type { ReceivedMessage } from '../../core/ports/work-queue.js';
+import { receivedMessage } from '../../aws/sqs-queue.js';
 import { handleBatch, handleStateInput } from '../../core/use-cases/distributed/router.js';
 import { buildRuntime, jsonLog, type Runtime } from './runtime.js';
 import { settingsFromEnv } from './settings.js';
@@ -11,7 +10,9 @@ import { settingsFromEnv } from './settings.js';
  * failure (and only it is redelivered); a poison message is copied to its DLQ and reported as processed.
  */
 export async function handleSqsEvent(runtime: Runtime, event: SQSEvent): Promise<SQSBatchResponse> {
-  const messages = event.Records.map(toReceived);
+  const messages = event.Records.map((r) =>
+    receivedMessage(r.messageId, r.body, r.attributes.ApproximateReceiveCount, r.receiptHandle),
+  );
   const outcomes = await handleBatch(runtime.deps, messages);
   const failures: string[] = [];
   for (const [i, outcome] of outcomes.entries()) {
@@ -36,16 +37,6 @@ export async function handleSqsEvent(runtime: Runtime, event: SQSEvent): Promise
     }
   }
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
-}
-
-function toReceived(record: SQSRecord): ReceivedMessage<unknown> {
-  return {
-    id: record.messageId,
-    body: parseMessageBody(record.body),
-    raw: record.body,
-    receiveCount: Number(record.attributes.ApproximateReceiveCount ?? 1),
-    handle: record.receiptHandle,
-  };
 }
 
 /**

@@ -2,52 +2,40 @@ import { errorMessage } from '../../core/errors.js';
 import { looksLikeS3Notification } from '../../core/messages/s3-event.js';
 import type { WorkQueue } from '../../core/ports/work-queue.js';
 import { decorate } from '../../core/util/decorate.js';
-import type { LogEntry } from '../../core/use-cases/distributed/deps.js';
+import { optional } from '../../core/util/optional.js';
 import { handleBatch } from '../../core/use-cases/distributed/router.js';
 import { runWorkerLoop, type LoopStats } from '../../core/use-cases/distributed/worker-loop.js';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import type { Stage } from '../../aws/names.js';
+import { ENV, type Stage } from '../../contracts/cross-process.js';
 import type { Runtime } from './runtime.js';
 
 export interface WorkerOptions {
   stages: readonly Stage[];
-  pollSeconds?: number;
   signal: AbortSignal;
-  idleExitSeconds?: number;
-  log?: (entry: LogEntry) => void;
+  /** null or absent: never. */
+  idleExitSeconds?: number | null;
 }
 
 /** Long-running consumers (the Batch/ECS mode and `cnn-codes worker`): one polling loop per queue, one process. */
 export async function runWorkers(runtime: Runtime, options: WorkerOptions): Promise<Partial<Record<Stage, LoopStats>>> {
   const loops = options.stages.map(async (stage) => {
     const queue = runtime.queues[stage];
-    if (!queue) throw new Error(`no ${stage} queue configured for this worker`);
-    const visibility = await visibilityTimeout(runtime, queue.url);
+    if (!queue) throw new Error(`${ENV.queueUrl[stage]} is not set: the ${stage} queue this worker polls`);
+    const visibility = await queue.visibilityTimeout().catch((err: unknown) => {
+      runtime.deps.log?.({ event: 'queue:attributes-failed', url: queue.url, error: errorMessage(err) });
+      return 30;
+    });
     const stats = await runWorkerLoop({
       queue: stage === 'extract' ? withNoticeTopUp(queue, visibility / 3) : queue,
       handle: (messages) => handleBatch(runtime.deps, messages),
       signal: options.signal,
-      maxMessages: 1,
-      waitSeconds: options.pollSeconds ?? runtime.settings.pollSeconds,
+      waitSeconds: runtime.settings.pollSeconds,
       visibilityTimeoutSeconds: visibility,
-      ...(options.idleExitSeconds !== undefined ? { idleExitSeconds: options.idleExitSeconds } : {}),
-      ...(options.log ? { log: options.log } : {}),
+      ...optional('idleExitSeconds', options.idleExitSeconds ?? undefined),
+      ...optional('log', runtime.deps.log),
     });
     return [stage, stats] as const;
   });
   return Object.fromEntries(await Promise.all(loops));
-}
-
-async function visibilityTimeout(runtime: Runtime, url: string): Promise<number> {
-  try {
-    const found = await runtime.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['VisibilityTimeout'] }),
-    );
-    return Number(found.Attributes?.VisibilityTimeout ?? 30);
-  } catch (err) {
-    runtime.deps.log?.({ event: 'queue:attributes-failed', url, error: errorMessage(err) });
-    return 30;
-  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { ENV } from '../../contracts/cross-process.js';
 import { parseWorkMessage } from '../../core/messages/schema.js';
 import { handleWork } from '../../core/use-cases/distributed/router.js';
 import { buildRuntime, jsonLog } from '../shared/runtime.js';
-import { requireQueue, settingsFromEnv } from '../shared/settings.js';
+import { settingsFromEnv } from '../shared/settings.js';
 import { shutdownOnSignals } from '../shared/shutdown.js';
 import { runWorkers } from '../shared/workers.js';
 
@@ -16,24 +16,19 @@ const log = jsonLog({ role: 'train-batch' });
 const settings = settingsFromEnv();
 const runtime = buildRuntime(settings, { withBackbone: false, log });
 const given = process.env[ENV.trainMessage];
-if (given) {
-  try {
-    log({
-      event: 'train:fitted',
-      ...((await handleWork(runtime.deps, parseWorkMessage(JSON.parse(given)))) as object),
+try {
+  if (given) {
+    const fitted = await handleWork(runtime.deps, parseWorkMessage(JSON.parse(given)));
+    log({ event: 'train:fitted', ...(fitted as object) });
+  } else {
+    log({ event: 'worker:started', stages: ['train'], compute: settings.trainCompute?.runsOn ?? 'unset' });
+    const stats = await runWorkers(runtime, {
+      stages: ['train'],
+      signal: shutdownOnSignals(log),
+      idleExitSeconds: settings.idleExitSeconds,
     });
-  } finally {
-    await runtime.close();
+    log({ event: 'worker:exited', stats });
   }
-} else {
-  requireQueue(settings, 'train');
-  log({ event: 'worker:started', stages: ['train'], compute: settings.trainCompute?.runsOn ?? 'unset' });
-  const stats = await runWorkers(runtime, {
-    stages: ['train'],
-    signal: shutdownOnSignals(log),
-    log,
-    ...(settings.idleExitSeconds === null ? {} : { idleExitSeconds: settings.idleExitSeconds }),
-  });
+} finally {
   await runtime.close();
-  log({ event: 'worker:exited', stats });
 }

@@ -19,7 +19,6 @@ export function testRunPlan(given: Partial<RunPlan> & Pick<RunPlan, 'runId'>): R
     shards: [],
     train: {},
     split: 'val',
-    plannedAt: new Date(0).toISOString(),
     ...given,
   };
 }

@@ -152,12 +152,11 @@ test('one message end to end through the emulator: transport, an idempotent rede
     cuts: ['final'],
     shard: { index, count: 6, items },
   });
-  await new S3BlobStore(runtime.s3, BUCKET, 'runs/latency').put(
-    'plan.json',
-    JSON.stringify(testRunPlan({ runId: 'latency', train: {}, split: 'val' })),
-  );
+  await runtime.deps
+    .openStore(`s3://${BUCKET}/runs/latency`)
+    .put('plan.json', JSON.stringify(testRunPlan({ runId: 'latency', train: {}, split: 'val' })));
   const keys: ExtractMessage['shard']['items'] = [];
-  for await (const blob of new S3BlobStore(runtime.s3, BUCKET, 'datasets/lat').list(''))
+  for await (const blob of runtime.deps.openStore(`s3://${BUCKET}/datasets/lat`).list(''))
     keys.push({ key: blob.key, split: 'train', label: blob.key.includes('bees') ? 1 : 0 });
   // A shard as the state machine's Map hands it out; the token is no running execution's, so the answer is late (moto:
   // InvalidToken) and the message is done, as a redelivery after the execution moved on would be.

@@ -53,6 +53,7 @@ test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset 
         AWS_ENDPOINT_URL: moto.endpoint,
         CNN_CODES_BUCKET: 'scale-it',
         CNN_CODES_MODELS_DIR: MODELS_DIR,
+        CNN_CODES_POLL_SECONDS: '1',
       }),
       queueUrls,
     },
@@ -63,7 +64,6 @@ test('two runs over 160 objects: no LIST beyond the dataset listing, no dataset 
   const stop = new AbortController();
   const workers = runWorkers(runtime, {
     stages: ['run', 'extract', 'train', 'evaluate'],
-    pollSeconds: 1,
     signal: stop.signal,
   });
   const runOnce = async (runId: string) => {

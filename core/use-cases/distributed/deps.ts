@@ -38,10 +38,9 @@ export interface DistributedDeps {
    * (the state machine then runs the Batch CPU job, see train-compute.ts); absent: train everything here.
    */
   trainCompute?: { runsOn: 'lambda'; envelope: LambdaEnvelope; batchJob: boolean } | { runsOn: 'batch' };
-  /** Names this process in logs and shard parts (host:pid, Lambda request id). */
+  /** Names this process in logs and shard parts (host:pid). */
   workerId?: string;
-  /** Answers the state machine's callback tasks (absent: this process takes no tasks, e.g. a pure ingest worker). */
-  tasks?: TaskCallbacks;
+  tasks: TaskCallbacks;
 }
 
 export interface LogEntry {

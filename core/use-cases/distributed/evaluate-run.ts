@@ -7,19 +7,12 @@ import { readHeadArtefact } from '../../workspace/head-artefact.js';
 import { HEAD_KEY } from '../../workspace/keys.js';
 import { optional } from '../../util/optional.js';
 
-/** The run's result, small enough for the execution's output. */
-export interface EvaluateOutcome {
-  accuracy: number;
-  balancedAccuracy: number;
-  n: number;
-  head: string;
-}
-
 /**
  * evaluate → the core evaluate on the run's head.json (the train step's) → metrics.json, report.md and report.html in
- * the run's workspace. Deterministic for a given head, so a repeated evaluate message rewrites the same files.
+ * the run's workspace. Deterministic for a given head, so a repeated evaluate message rewrites the same files. Returns
+ * the run's result, small enough for the execution's output.
  */
-export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessage): Promise<EvaluateOutcome> {
+export async function evaluateRun(deps: DistributedDeps, message: EvaluateMessage) {
   const workspace = deps.openStore(message.workspace);
   const artefact = await readHeadArtefact(workspace);
   if (!artefact) throw new DataError(`no head artefact ${workspace.location}/${HEAD_KEY}`);

@@ -8,32 +8,22 @@ import { optional } from '../../util/optional.js';
 import { bytesMatchSource, identityOf } from '../../dataset/source-identity.js';
 import { announceInFlight, awaitInFlight } from './in-flight.js';
 
-export interface IngestOutcome {
-  images: number;
-  embedded: number;
-  cached: number;
-  rejected: number;
-  skipped: number;
-}
-
 /**
  * Incremental mode: objects S3 reported as created go into the code cache now, so the next run on their dataset
  * finds them cached. Only the cache is touched: labels and manifests belong to runs.
  */
-export async function ingestObjects(deps: DistributedDeps, objects: readonly S3ObjectRef[]): Promise<IngestOutcome> {
+export async function ingestObjects(deps: DistributedDeps, objects: readonly S3ObjectRef[]): Promise<void> {
   // As the dataset listing skips them: hidden files and folders, metadata, and empty objects (folder markers).
   const images = objects.filter((o) => o.size !== 0 && !METADATA.test(o.key) && !/(^|\/)\./.test(o.key));
   const skipped = objects.length - images.length;
-  if (images.length === 0) return { images: 0, embedded: 0, cached: 0, rejected: 0, skipped };
-  if (!deps.ingest)
-    throw new ConfigError('incremental mode is not configured on this worker (no cache/model for S3 notifications)');
-  if (!deps.openEmbedder)
+  if (images.length === 0) return;
+  if (!deps.ingest || !deps.openEmbedder)
     throw new ConfigError('this worker has no backbone; S3 notifications belong on the extract queue');
   const model = await deps.lookupModel(deps.ingest.model);
   const cuts = resolveCuts(model, deps.ingest.cuts);
   const features = deps.openFeatures(deps.ingest.cache, 'write');
   const started = performance.now();
-  const total: IngestOutcome = { images: images.length, embedded: 0, cached: 0, rejected: 0, skipped };
+  const total = { images: images.length, embedded: 0, cached: 0, rejected: 0, skipped };
   for (const bucket of new Set(images.map((o) => o.bucket))) {
     // Placeholder labels: extractItems wants dataset items, but only the codes it caches are kept.
     // The notice's identity (ETag/size) goes with the item: confirmed against the bytes read, it is recorded beside
@@ -64,5 +54,4 @@ export async function ingestObjects(deps: DistributedDeps, objects: readonly S3O
     total.rejected += result.rejects.length;
   }
   deps.log?.({ event: 'ingest:done', ...total, seconds: (performance.now() - started) / 1000 });
-  return total;
 }

@@ -65,7 +65,6 @@ const RunPlanSchema = fields({
   ),
   train: checkedElsewhere<TrainOptions>()(anyObject),
   split: oneOf('val', 'test'),
-  plannedAt: text,
 });
 export type RunPlan = v.InferOutput<typeof RunPlanSchema>;
 
@@ -84,8 +83,6 @@ export function readRunPlan(workspace: BlobStore): Promise<RunPlan | undefined> 
 export interface PlanOutput {
   manifest: { bucket: string; key: string };
   shards: number;
-  images: number;
-  replanned: boolean;
   toleratedFailures: number;
   train: TrainMessage;
   evaluate: EvaluateMessage;
@@ -100,7 +97,6 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
   const workspace = deps.openStore(message.workspace);
   const where = parseStoreUri(message.workspace);
   let plan = await readRunPlan(workspace);
-  const replanned = plan !== undefined;
   if (!plan) {
     const fresh = await buildPlan(deps, message);
     plan = (await workspace.putIfAbsent(RUN_KEYS.plan, JSON.stringify(fresh))) ? fresh : await readRunPlan(workspace);
@@ -142,8 +138,6 @@ export async function planRun(deps: DistributedDeps, message: RunMessage): Promi
         ? { bucket: where.bucket, key: where.prefix ? `${where.prefix}/${RUN_KEYS.shards}` : RUN_KEYS.shards }
         : { bucket: '', key: `${where.path}/${RUN_KEYS.shards}` },
     shards: frozen.shards.length,
-    images,
-    replanned,
     toleratedFailures: message.toleratedFailures ?? 0,
     train: {
       ...scope,
@@ -203,19 +197,12 @@ async function buildPlan(deps: DistributedDeps, message: RunMessage): Promise<Ru
     classes: dataset.classes,
     splitSynthesized: dataset.splitSynthesized,
     ignored: dataset.ignored,
-    unreadable: dataset.unreadable.map(({ key, split, label, kind, message }) => ({
-      key,
-      split,
-      label,
-      kind,
-      message,
-    })),
+    unreadable: dataset.unreadable,
     shardSize,
     sizing,
     knownContent: ready.items.filter((item) => item.hash).length,
     shards,
     train: message.train ?? {},
     split: message.split ?? 'val',
-    plannedAt: new Date().toISOString(),
   };
 }

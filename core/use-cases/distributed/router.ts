@@ -6,9 +6,9 @@ import {
   parseStateMessage,
   parseTask,
   parseWorkMessage,
+  type TaskEnvelope,
   type WorkMessage,
 } from '../../messages/schema.js';
-import type { TaskCallbacks } from '../../ports/task-callbacks.js';
 import type { ReceivedMessage } from '../../ports/work-queue.js';
 import { isPermanent, type DistributedDeps } from './deps.js';
 import { evaluateRun } from './evaluate-run.js';
@@ -29,36 +29,6 @@ export type Outcome =
 export function classifyFailure(err: unknown, receiveCount: number): Outcome {
   if (isPermanent(err)) return { kind: 'poison', reason: `${(err as { code: string }).code}: ${errorMessage(err)}` };
   return { kind: 'retry', reason: errorMessage(err), delaySeconds: Math.min(300, 2 ** Math.min(receiveCount, 8)) };
-}
-
-type Parsed =
-  | { kind: 'task'; task: string; message: WorkMessage }
-  | { kind: 'bad-task'; task: string; error: unknown }
-  | { kind: 's3'; objects: S3ObjectRef[] };
-
-/**
- * A delivery: an S3 notice, a task of the run's state machine, or poison. The queue a task arrives on is the one the
- * state machine named, so a consumer takes whatever task reaches it (a hand-sent message has no token: poison).
- */
-function parseDelivery(body: unknown): Parsed {
-  if (looksLikeS3Notification(body)) {
-    const notice = parseS3Notification(body);
-    return { kind: 's3', objects: notice.kind === 'objects' ? notice.objects : [] };
-  }
-  if (!looksLikeTask(body)) {
-    // Not a task of the run's state machine: say what it is wrong with, then that runs start with `submit`.
-    parseWorkMessage(body);
-    throw new InvalidMessageError([
-      'body: a work message without a task token; runs are executions of the state machine (cnn-codes submit)',
-    ]);
-  }
-  const task = typeof body.task === 'string' ? body.task : '';
-  try {
-    return { kind: 'task', task, message: parseTask(body).message };
-  } catch (err) {
-    if (!task) throw err;
-    return { kind: 'bad-task', task, error: err };
-  }
 }
 
 export function handleWork(deps: DistributedDeps, message: WorkMessage): Promise<unknown> {
@@ -89,13 +59,30 @@ export async function handleStateInput(deps: DistributedDeps, input: unknown): P
   }
 }
 
-/** Works on a task's message while telling the engine it is alive; then answers its token either way. */
-async function runTask(
-  deps: DistributedDeps,
-  tasks: TaskCallbacks,
-  { task, message }: { task: string; message: WorkMessage },
-  receiveCount: number,
-): Promise<Outcome> {
+/**
+ * A task of the run's state machine: works on its message while telling the engine it is alive, then answers its token
+ * either way. The queue a task arrives on is the one the state machine named, so a consumer takes whatever task
+ * reaches it; a hand-sent message has no token and is poison (thrown, as is a task whose message is malformed).
+ */
+async function runTask(deps: DistributedDeps, body: unknown, receiveCount: number): Promise<Outcome> {
+  const { tasks } = deps;
+  if (!looksLikeTask(body)) {
+    // Not a task of the run's state machine: say what it is wrong with, then that runs start with `submit`.
+    parseWorkMessage(body);
+    throw new InvalidMessageError([
+      'body: a work message without a task token; runs are executions of the state machine (cnn-codes submit)',
+    ]);
+  }
+  let envelope: TaskEnvelope;
+  try {
+    envelope = parseTask(body);
+  } catch (err) {
+    // The engine learns at once that this task can never succeed; the message itself is parked as poison.
+    if (typeof body.task === 'string' && body.task)
+      await tasks.fail(body.task, TASK_ERRORS.permanent, errorMessage(err));
+    throw err;
+  }
+  const { task, message } = envelope;
   const { type, runId } = message;
   // A queue's redelivery (its visibility lapsed before the message was settled), told apart from an engine's retry.
   if (receiveCount > 1) deps.log?.({ event: 'task:redelivered', type, runId, receiveCount });
@@ -128,18 +115,20 @@ export async function handleBatch(
   messages: ReadonlyArray<ReceivedMessage<unknown>>,
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(messages.length);
-  const notices: Array<{ i: number; objects: S3ObjectRef[] }> = [];
-  const work: Array<{ i: number; parsed: Exclude<Parsed, { kind: 's3' }> }> = [];
+  const isNotice = messages.map((m) => looksLikeS3Notification(m.body));
+  const notices: number[] = [];
+  const objects: S3ObjectRef[] = [];
   const fail = (i: number, err: unknown): void => {
     const m = messages[i]!;
     outcomes[i] = classifyFailure(err, m.receiveCount);
     deps.log?.({ event: 'message:failed', messageId: m.id, receiveCount: m.receiveCount, ...outcomes[i] });
   };
   for (const [i, m] of messages.entries()) {
+    if (!isNotice[i]) continue;
     try {
-      const parsed = parseDelivery(m.body);
-      if (parsed.kind === 's3') notices.push({ i, objects: parsed.objects });
-      else work.push({ i, parsed });
+      const notice = parseS3Notification(m.body);
+      if (notice.kind === 'objects') objects.push(...notice.objects);
+      notices.push(i);
     } catch (err) {
       fail(i, err);
     }
@@ -148,26 +137,17 @@ export async function handleBatch(
   if (notices.length > 0) {
     let outcome: Outcome = { kind: 'done' };
     try {
-      await ingestObjects(
-        deps,
-        notices.flatMap((n) => n.objects),
-      );
+      await ingestObjects(deps, objects);
     } catch (err) {
-      outcome = classifyFailure(err, Math.max(...notices.map((n) => messages[n.i]!.receiveCount)));
-      deps.log?.({ event: 'message:failed', messageIds: notices.map((n) => messages[n.i]!.id), ...outcome });
+      outcome = classifyFailure(err, Math.max(...notices.map((i) => messages[i]!.receiveCount)));
+      deps.log?.({ event: 'message:failed', messageIds: notices.map((i) => messages[i]!.id), ...outcome });
     }
-    for (const { i } of notices) outcomes[i] = outcome;
+    for (const i of notices) outcomes[i] = outcome;
   }
-  for (const { i, parsed } of work) {
+  for (const [i, m] of messages.entries()) {
+    if (isNotice[i]) continue;
     try {
-      if (!deps.tasks) throw new Error('this worker cannot answer state machine tasks (no Step Functions client)');
-      if (parsed.kind === 'bad-task') {
-        // The engine learns at once that this task can never succeed; the message itself is parked as poison.
-        await deps.tasks.fail(parsed.task, TASK_ERRORS.permanent, errorMessage(parsed.error));
-        fail(i, parsed.error);
-        continue;
-      }
-      outcomes[i] = await runTask(deps, deps.tasks, parsed, messages[i]!.receiveCount);
+      outcomes[i] = await runTask(deps, m.body, m.receiveCount);
     } catch (err) {
       fail(i, err);
     }

@@ -13,13 +13,6 @@ export interface ExtractCompute {
   timeLimitSeconds?: number;
 }
 
-export interface ShardSizing {
-  compute: ExtractComputeKind;
-  shardSize: number;
-  shards: number;
-  reason: string;
-}
-
 /**
  * Per-image costs from hymenoptera's local extraction (398 images, mobilenetv2-12-int8) on the project's 2-vCPU AMD
  * EPYC: 57.7 images/s with two threads (README.md's "Measured" table at commit 4ff7baa, 2026-11-28, not re-measured;
@@ -62,7 +55,7 @@ export function sizeShards(
   compute: ExtractCompute,
   requested?: number,
   cached = 0,
-): ShardSizing {
+): { compute: ExtractComputeKind; shardSize: number; shards: number; reason: string } {
   const messageCap = Math.max(
     1,
     Math.min(MAX_ITEMS, Math.floor(ITEM_BYTES_BUDGET / Math.max(1, itemBytes / Math.max(1, images)))),

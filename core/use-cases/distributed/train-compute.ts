@@ -6,13 +6,6 @@ import { estimateFit, type FitSize } from '../../heads/fit-cost.js';
 /** Where a train message runs: the train-head Lambda, or the Batch CPU job for sets the Lambda cannot finish. */
 export type TrainCompute = 'lambda' | 'batch';
 
-export interface TrainComputeChoice {
-  where: TrainCompute;
-  why: string;
-  estimatedSeconds: number;
-  estimatedBytes: number;
-}
-
 export interface LambdaEnvelope {
   memoryBytes: number;
   timeoutSeconds: number;
@@ -24,7 +17,10 @@ export interface LambdaEnvelope {
  */
 const LAMBDA_MARGIN = { time: 0.5, memory: 0.6 } as const;
 
-export function chooseTrainCompute(size: FitSize, lambda: LambdaEnvelope): TrainComputeChoice {
+export function chooseTrainCompute(
+  size: FitSize,
+  lambda: LambdaEnvelope,
+): { where: TrainCompute; why: string; estimatedSeconds: number; estimatedBytes: number } {
   const { seconds: estimatedSeconds, bytes: estimatedBytes } = estimateFit(size);
   const overTime = estimatedSeconds > LAMBDA_MARGIN.time * lambda.timeoutSeconds;
   const overMemory = estimatedBytes > LAMBDA_MARGIN.memory * lambda.memoryBytes;

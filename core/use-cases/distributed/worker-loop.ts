@@ -9,8 +9,6 @@ export interface WorkerLoopOptions {
   handle: (messages: ReadonlyArray<ReceivedMessage<unknown>>) => Promise<Outcome[]>;
   /** Abort = graceful shutdown: finish and settle what is in hand, let the current poll end (≤ waitSeconds), return. */
   signal: AbortSignal;
-  /** Messages per receive: 1 for shards (one shard already fills every core), up to 10 for small S3 notices. */
-  maxMessages?: number;
   waitSeconds?: number;
   /** The heartbeat keeps messages in hand this long past each beat (the queue's visibility timeout is a fine value). */
   visibilityTimeoutSeconds: number;
@@ -37,7 +35,8 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
     try {
       // The poll is not aborted on shutdown: an SQS long poll cut off client-side can still take a message, which
       // then stays invisible for a whole visibility timeout. Let it return and hand back what it brought.
-      messages = await queue.receive({ max: options.maxMessages ?? 1, waitSeconds: options.waitSeconds ?? 20 });
+      // One message per receive: one shard already fills every core (the extract workers top S3 notices up to a batch).
+      messages = await queue.receive({ max: 1, waitSeconds: options.waitSeconds ?? 20 });
       failures = 0;
     } catch (err) {
       if (signal.aborted) break;
@@ -60,7 +59,6 @@ export async function runWorkerLoop(options: WorkerLoopOptions): Promise<LoopSta
     await settle(options, messages, outcomes, stats);
     idleSince = Date.now();
   }
-  log?.({ event: 'worker:stopped', queue: queue.name, ...stats });
   return stats;
 }
 

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { BUILTIN_MODELS } from '../../core/models/builtin.js';
-import { cudaCoverage } from '../../core/models/cuda-kernels.js';
-import { prepareForTarget } from '../../core/models/prepare-target.js';
+import { BUILTIN_MODELS } from '../core/models/builtin.js';
+import { cudaCoverage } from '../core/models/cuda-kernels.js';
+import { prepareForTarget } from '../core/models/prepare-target.js';
 
 /**
- * Image build step (`node dist/functions/extract/check-cuda-graph.js MODEL FILE`): prepares the GPU graph the worker
- * will prepare at start, and fails the build if any node would fall back to the CPU. Prints what the job will run.
+ * The extract image's build step (`node dist/scripts/check-cuda-graph.js MODEL FILE`, functions/extract/Dockerfile):
+ * prepares the GPU graph the worker will prepare at start, and fails the build if any node would fall back to the CPU.
+ * Prints what the job will run.
  */
 const [name, file] = process.argv.slice(2);
 const descriptor = BUILTIN_MODELS.find((d) => d.name === name);
