@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Credentials } from '../../aws/endpoints.js';
+import { ENV } from '../../contracts/cross-process.js';
 import { S3BlobStore } from '../../aws/s3-blob-store.js';
 import { namespaceOf } from '../../core/features/feature-store.js';
 import type { Manifest } from '../../core/features/manifest.js';
@@ -16,6 +17,7 @@ import {
   TRAIN_HEAD_HANDLER,
   cli,
   clients,
+  executionHistory,
   spawnWorker,
   statesSucceeded,
   waitForExecution,
@@ -135,6 +137,29 @@ test('the GPU path on CPU: plan → CUDA-graph extract → Batch train → evalu
 
     const steps = await statesSucceeded(c.sfn, execution.executionArn);
     assert.deepEqual([steps.Train, steps.TrainBatch, steps.Evaluate], [1, 1, 1], 'the Batch train route (the Choice)');
+
+    // On AWS the state machine runs that job `.sync`, the Plan's train message in its environment: it fits (here it
+    // finds the head the emulator's route fitted) and exits 0; a message it cannot read fails the job, so the step.
+    const planned = (await executionHistory(c.sfn, execution.executionArn)).find(
+      (e) => e.stateExitedEventDetails?.name === 'Plan',
+    )!;
+    const { train } = (JSON.parse(planned.stateExitedEventDetails!.output!) as { plan: { train: unknown } }).plan;
+    const batchJob = async (message: string) => {
+      const job = spawnWorker(
+        [TRAIN_BATCH_WORKER],
+        await as('TrainBatchJobJobRole', { CNN_CODES_TRAIN_COMPUTE: 'batch', [ENV.trainMessage]: message }, 'sync'),
+      );
+      const code = await new Promise<number | null>((resolve) => job.child.once('close', resolve));
+      return { code, events: job.events };
+    };
+    const fitted = await batchJob(JSON.stringify(train));
+    assert.equal(fitted.code, 0, JSON.stringify(fitted.events.slice(-3)));
+    assert.deepEqual(
+      fitted.events.filter((e) => e.event === 'train:fitted').map((e) => [e.compute, e.reused]),
+      [['batch', true]],
+    );
+    const refused = await batchJob(JSON.stringify({ v: 1, type: 'train', runId: 'gpu' }));
+    assert.notEqual(refused.code, 0, 'a train message without its workspace fails the job');
     c.s3.destroy();
     c.sqs.destroy();
     c.sfn.destroy();
