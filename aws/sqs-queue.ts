@@ -204,7 +204,6 @@ export class SqsQueue implements WorkQueue<unknown> {
   }
 }
 
-/** SQS's batch calls take at most ten entries. */
 /** A message as SQS hands it over, from ReceiveMessage or in a Lambda's SQS event record. */
 export function receivedMessage(
   id: string,
@@ -215,6 +214,7 @@ export function receivedMessage(
   return { id, body: parseMessageBody(body), raw: body, receiveCount: Number(receiveCount ?? 1), handle };
 }
 
+/** SQS's batch calls take at most ten entries. */
 function batchesOfTen<T>(items: ReadonlyArray<T>): T[][] {
   return Array.from({ length: Math.ceil(items.length / 10) }, (_, i) => items.slice(i * 10, i * 10 + 10));
 }

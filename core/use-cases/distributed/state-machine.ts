@@ -6,9 +6,10 @@
  *   Lambda?) → TrainBatch → Evaluate
  *
  * Extract's children are always SQS callback tasks (`sqs:sendMessage.waitForTaskToken`) answered by the warm
- * CPU/GPU workers, which beat `SendTaskHeartbeat` while they work: a killed worker's heartbeat lapses and the child is
- * retried. Plan, Train and Evaluate invoke the small Lambdas on AWS and the Batch CPU job `.sync`; the emulator
- * (moto runs neither Lambdas nor Batch jobs without Docker) hands those to queues as callback tasks too, answered by
+ * CPU/GPU workers, which beat `SendTaskHeartbeat` while they work: a killed worker's message comes back to another
+ * worker through the queue's visibility timeout, and should it be lost, the heartbeat lapses and the child is retried.
+ * Plan, Train and Evaluate invoke the small Lambdas on AWS and the Batch CPU job `.sync`; the emulator (moto runs
+ * neither Lambdas nor Batch jobs without Docker) hands those to queues as callback tasks too, answered by
  * `cnn-codes worker`. Both variants are this one function with a different `target`: same states, same paths, same
  * Retry/Catch; only the Resource and Parameters of plan/train/evaluate differ.
  */
